@@ -1,0 +1,37 @@
+# TinyMLaaS developer entry points. `make test` and `make demo` work on a fresh
+# Debian machine: they install what they need (scripts/install-deps.sh) first.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build test test-unit test-asan demo clean format
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The whole suite: unit, conformance and end-to-end tests, then the sanitizer build.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-asan
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTML_SANITIZE=ON -DTML_ONLY_SANITIZER_TESTS=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target tml_tests
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L sanitize
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

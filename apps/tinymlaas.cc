@@ -1,0 +1,191 @@
+// tinymlaas: the command-line front end. Thin: every subcommand calls library
+// components and turns a Status into a message on stderr and exit code 1.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "codegen/codegen.h"
+#include "formats/import.h"
+#include "formats/npy.h"
+#include "interp/interpreter.h"
+#include "ops/op.h"
+#include "targets/host.h"
+#include "targets/profile.h"
+#include "targets/verify.h"
+
+namespace {
+
+using tml::Status;
+
+int Fail(const Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  return 1;
+}
+
+Status CheckTarget(const std::string& target) {
+  if (target == "host") return Status::Ok();
+  return Status::Errorf("unknown target '{}' (available: host)", target);
+}
+
+int CmdInspect(const std::string& model) {
+  auto g = tml::LoadModel(model);
+  if (!g.ok()) return Fail(g.status());
+  std::cout << "model " << g->name << ": " << g->nodes.size() << " layers\n";
+  for (int t : g->inputs) {
+    const auto& x = g->tensor(t);
+    std::cout << "  input  '" << x.name << "' " << tml::DTypeName(x.dtype) << " " << tml::ShapeStr(x.shape) << "\n";
+  }
+  for (int t : g->outputs) {
+    const auto& x = g->tensor(t);
+    std::cout << "  output '" << x.name << "' " << tml::DTypeName(x.dtype) << " " << tml::ShapeStr(x.shape) << "\n";
+  }
+  for (size_t i = 0; i < g->nodes.size(); ++i) {
+    const auto& n = g->nodes[i];
+    std::cout << "  #" << i << " " << tml::OpName(n.op) << " '" << n.name << "' -> "
+              << tml::ShapeStr(g->tensor(n.outputs[0]).shape) << "\n";
+  }
+  return 0;
+}
+
+int CmdCompile(const std::string& model, const std::string& target, const std::string& out,
+               const std::string& name) {
+  if (auto s = CheckTarget(target); !s.ok()) return Fail(s);
+  auto g = tml::LoadModel(model);
+  if (!g.ok()) return Fail(g.status());
+  tml::CodegenOptions opt;
+  opt.prefix = name;
+  auto b = tml::BuildForHost(*g, out, opt);
+  if (!b.ok()) return Fail(b.status());
+  const auto& r = b->code;
+  std::cout << "wrote " << r.files.size() << " files to " << out << " (arena " << r.plan.arena_bytes
+            << " bytes, weights " << r.weight_bytes << " bytes)\n";
+  for (const auto& f : r.files) std::cout << "  " << f << "\n";
+  std::cout << "host executable: " << b->executable << "\n";
+  return 0;
+}
+
+tml::Result<std::vector<uint8_t>> ReadInput(const std::string& path, const tml::Graph& g) {
+  TML_ASSIGN_OR_RETURN(auto bytes, tml::ReadFile(path));
+  size_t need = 0;
+  for (int t : g.inputs) need += g.tensor(t).nbytes();
+  if (path.size() > 4 && path.substr(path.size() - 4) == ".npy") {
+    TML_ASSIGN_OR_RETURN(auto a, tml::ParseNpy(bytes, path));
+    if (g.inputs.size() != 1) return Status::Errorf("{}: .npy input needs a model with one input", path);
+    const auto& x = g.tensor(g.inputs[0]);
+    if (a.dtype != x.dtype || a.data.size() % need != 0)
+      return Status::Errorf("{}: array {} {} does not match model input {} {}", path,
+                            tml::DTypeName(a.dtype), tml::ShapeStr(a.shape), tml::DTypeName(x.dtype),
+                            tml::ShapeStr(x.shape));
+    return a.data;
+  }
+  if (need == 0 || bytes.size() % need != 0)
+    return Status::Errorf("{}: {} bytes is not a whole number of samples of {} bytes", path, bytes.size(), need);
+  return bytes;
+}
+
+int CmdInfer(const std::string& model, const std::string& target, const std::string& in_path,
+             const std::string& out_path) {
+  if (auto s = CheckTarget(target); !s.ok()) return Fail(s);
+  auto g = tml::LoadModel(model);
+  if (!g.ok()) return Fail(g.status());
+  auto in = ReadInput(in_path, *g);
+  if (!in.ok()) return Fail(in.status());
+  size_t per_sample = 0;
+  for (int t : g->inputs) per_sample += g->tensor(t).nbytes();
+  const size_t samples = in->size() / per_sample;
+  const std::string dir = (std::filesystem::temp_directory_path() / ("tinymlaas-infer-" + std::to_string(::getpid()))).string();
+  auto b = tml::BuildForHost(*g, dir);
+  if (!b.ok()) return Fail(b.status());
+  auto run = tml::RunOnHost(*b, *in, false);
+  if (!run.ok()) return Fail(run.status());
+  std::vector<uint8_t> out = run->outputs;
+  if (out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".npy") {
+    if (g->outputs.size() != 1) return Fail(Status::Error(".npy output needs a model with one output"));
+    const auto& y = g->tensor(g->outputs[0]);
+    tml::Shape s = y.shape;
+    if (samples > 1) s.insert(s.begin(), static_cast<int64_t>(samples));
+    out = tml::WriteNpy(y.dtype, s, run->outputs.data(), run->outputs.size());
+  }
+  std::ofstream f(out_path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
+  if (!f) return Fail(Status::Errorf("{}: write failed", out_path));
+  std::cout << "ran " << samples << " sample(s) on " << target << ", wrote " << out_path << "\n";
+  return 0;
+}
+
+int CmdVerify(const std::string& model, const tml::VerifyOptions& opt, bool json) {
+  auto g = tml::LoadModel(model);
+  if (!g.ok()) return Fail(g.status());
+  auto r = tml::Verify(*g, opt);
+  if (!r.ok()) return Fail(r.status());
+  if (json)
+    std::cout << r->ToJson().dump(2) << "\n";
+  else
+    std::cout << r->ToText() << "\n";
+  return r->bit_exact ? 0 : 2;
+}
+
+int CmdProfile(const std::string& model, bool json) {
+  auto g = tml::LoadModel(model);
+  if (!g.ok()) return Fail(g.status());
+  auto p = tml::ProfileGraph(*g);
+  if (!p.ok()) return Fail(p.status());
+  if (json)
+    std::cout << p->ToJson().dump(2) << "\n";
+  else
+    std::cout << p->ToText();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "TinyMLaaS: compile TinyML models (ONNX, TFLite) to C for microcontrollers and check that the\n"
+      "device computes exactly what the host reference interpreter computes."};
+  app.set_version_flag("--version", std::string("tinymlaas ") + TML_VERSION);
+  app.require_subcommand(1);
+
+  std::string model, target = "host", out, name = "model", input, output;
+  bool json = false;
+  tml::VerifyOptions vopt;
+
+  auto* inspect = app.add_subcommand("inspect", "Import a model and print its layers, inputs and outputs");
+  inspect->add_option("MODEL", model, "Model file (.tflite or .onnx)")->required()->check(CLI::ExistingFile);
+
+  auto* compile = app.add_subcommand("compile", "Generate self-contained C99 for a target");
+  compile->add_option("MODEL", model, "Model file (.tflite or .onnx)")->required()->check(CLI::ExistingFile);
+  compile->add_option("-o,--output", out, "Output directory")->required();
+  compile->add_option("--target", target, "Target: host (compiles and links a test executable)")->capture_default_str();
+  compile->add_option("--name", name, "C prefix and file stem of the generated API")->capture_default_str();
+
+  auto* infer = app.add_subcommand("infer", "Run a model on a target: raw little-endian or .npy in and out");
+  infer->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
+  infer->add_option("--input", input, "Input file: .npy, or raw bytes of one or more samples")->required()->check(CLI::ExistingFile);
+  infer->add_option("--output", output, "Output file (.npy or raw bytes)")->required();
+  infer->add_option("--target", target, "Target to run on")->capture_default_str();
+
+  auto* verify = app.add_subcommand(
+      "verify", "Run random inputs through the reference interpreter and the generated code;\n"
+                "print 'bit-exact' or the first layer that differs. Exit 2 on mismatch.");
+  verify->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
+  verify->add_option("--target", vopt.target, "Target to run on")->capture_default_str();
+  verify->add_option("--inputs", vopt.inputs, "Number of random inputs")->capture_default_str()->check(CLI::PositiveNumber);
+  verify->add_option("--seed", vopt.seed, "Random seed")->capture_default_str();
+  verify->add_option("--work-dir", vopt.work_dir, "Keep the generated code and binaries here");
+  verify->add_flag("--json", json, "Machine-readable output");
+
+  auto* profile = app.add_subcommand("profile", "Per-layer MACs, weight and activation bytes, arena plan");
+  profile->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
+  profile->add_flag("--json", json, "Machine-readable output");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*inspect) return CmdInspect(model);
+  if (*compile) return CmdCompile(model, target, out, name);
+  if (*infer) return CmdInfer(model, target, input, output);
+  if (*verify) return CmdVerify(model, vopt, json);
+  if (*profile) return CmdProfile(model, json);
+  return 1;
+}

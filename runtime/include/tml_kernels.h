@@ -1,0 +1,195 @@
+/* TinyMLaaS reference kernels: the specification of what every device computes.
+ *
+ * Portable C99, no malloc, no I/O. Tensors are dense, row-major, NHWC for
+ * images. Parameter structs are filled once when a model is prepared (by the
+ * host interpreter or as constants in generated code); kernels trust them and
+ * do no checking on the inference path.
+ *
+ * Usage:
+ *   tml_conv_params p = {...};            // geometry, offsets, requant arrays
+ *   tml_conv2d_s8(&p, input, filter, bias, output);
+ */
+#ifndef TML_KERNELS_H
+#define TML_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TML_MAX_DIMS 6
+
+/* Requantization of an int8 result: out = clamp(MBQM(acc, mult, shift) + out_offset). */
+typedef struct {
+  int32_t input_offset;  /* -input zero point */
+  int32_t filter_offset; /* -filter zero point (0 for symmetric weights) */
+  int32_t output_offset; /* output zero point */
+  int32_t act_min, act_max;
+  const int32_t* multiplier; /* one per output channel, or one if per_channel == 0 */
+  const int32_t* shift;
+  int32_t per_channel;
+} tml_requant;
+
+/* Conv2D (filter OHWI) and DepthwiseConv2D (filter 1HW(C*M)); input/output NHWC. */
+typedef struct {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+  int32_t depth_multiplier;
+  float act_min, act_max; /* float kernels only */
+  tml_requant q;          /* int8 kernels only */
+} tml_conv_params;
+
+void tml_conv2d_f32(const tml_conv_params* p, const float* in, const float* filter,
+                    const float* bias, float* out);
+void tml_conv2d_s8(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
+                   const int32_t* bias, int8_t* out);
+void tml_depthwise_conv2d_f32(const tml_conv_params* p, const float* in, const float* filter,
+                              const float* bias, float* out);
+void tml_depthwise_conv2d_s8(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
+                             const int32_t* bias, int8_t* out);
+
+/* FullyConnected: out[b][o] = sum_k in[b][k] * w[o][k] + bias[o]. */
+typedef struct {
+  int32_t batch, in_features, out_features;
+  float act_min, act_max;
+  tml_requant q;
+} tml_fc_params;
+
+void tml_fully_connected_f32(const tml_fc_params* p, const float* in, const float* w,
+                             const float* bias, float* out);
+void tml_fully_connected_s8(const tml_fc_params* p, const int8_t* in, const int8_t* w,
+                            const int32_t* bias, int8_t* out);
+
+/* Average / max pooling, NHWC. Padding cells are not counted by average pooling
+ * unless count_include_pad is set. */
+typedef struct {
+  int32_t batch, in_h, in_w, channels, out_h, out_w;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+  int32_t count_include_pad;
+  float act_min, act_max;
+  int32_t q_act_min, q_act_max;
+} tml_pool_params;
+
+void tml_avg_pool_f32(const tml_pool_params* p, const float* in, float* out);
+void tml_avg_pool_s8(const tml_pool_params* p, const int8_t* in, int8_t* out);
+void tml_max_pool_f32(const tml_pool_params* p, const float* in, float* out);
+void tml_max_pool_s8(const tml_pool_params* p, const int8_t* in, int8_t* out);
+
+/* Element-wise binary op with numpy broadcasting. Shapes are padded to rank
+ * TML_MAX_DIMS; a stride of 0 broadcasts. */
+typedef enum { TML_BIN_ADD = 0, TML_BIN_SUB = 1, TML_BIN_MUL = 2, TML_BIN_DIV = 3 } tml_bin_kind;
+
+typedef struct {
+  int32_t kind;
+  int32_t out_shape[TML_MAX_DIMS];
+  int32_t a_stride[TML_MAX_DIMS];
+  int32_t b_stride[TML_MAX_DIMS];
+  int32_t flat; /* 1: all three have the same shape */
+  int32_t count;
+  float act_min, act_max;
+  /* int8 add/sub: TFLite's scheme with a 20-bit left shift. mul: a single output multiplier. */
+  int32_t a_offset, b_offset, out_offset, left_shift;
+  int32_t a_mult, a_shift, b_mult, b_shift, out_mult, out_shift;
+  int32_t q_act_min, q_act_max;
+} tml_binary_params;
+
+void tml_binary_f32(const tml_binary_params* p, const float* a, const float* b, float* out);
+void tml_binary_s8(const tml_binary_params* p, const int8_t* a, const int8_t* b, int8_t* out);
+
+/* Unary element-wise ops. */
+typedef enum {
+  TML_UN_CLIP = 0,
+  TML_UN_LOGISTIC = 1,
+  TML_UN_TANH = 2,
+  TML_UN_LEAKY_RELU = 3
+} tml_unary_kind;
+
+typedef struct {
+  int32_t kind;
+  int32_t count;
+  float min, max, alpha; /* clip bounds; leaky relu slope */
+  /* int8: clip = requantize then clamp; logistic / tanh use the gemmlowp Q4 input path. */
+  int32_t in_zero_point, out_zero_point;
+  int32_t mult, shift;
+  int32_t input_range_radius;
+  int32_t q_min, q_max;
+} tml_unary_params;
+
+void tml_unary_f32(const tml_unary_params* p, const float* in, float* out);
+void tml_unary_s8(const tml_unary_params* p, const int8_t* in, int8_t* out);
+
+/* Softmax over the innermost dimension. */
+typedef struct {
+  int32_t outer, depth;
+  float beta;
+  int32_t input_multiplier, input_left_shift, diff_min; /* int8 */
+  int32_t log; /* float only: log-softmax */
+} tml_softmax_params;
+
+void tml_softmax_f32(const tml_softmax_params* p, const float* in, float* out);
+void tml_softmax_s8(const tml_softmax_params* p, const int8_t* in, int8_t* out);
+
+/* Quantize (float -> int8, or int8 -> int8 requantize) and dequantize, per
+ * tensor or per channel along a given axis: element i uses channel (i / inner) % channels. */
+typedef struct {
+  int32_t count, channels, inner;
+  const float* scale;
+  const int32_t* zero_point;
+  int32_t round_half_even; /* ONNX rounding; TFLite rounds half away from zero */
+  int32_t q_min, q_max;
+  /* int8 -> int8 requantize */
+  int32_t in_zero_point, mult, shift;
+} tml_quant_params;
+
+void tml_quantize_f32_s8(const tml_quant_params* p, const float* in, int8_t* out);
+void tml_quantize_f32_u8(const tml_quant_params* p, const float* in, uint8_t* out);
+void tml_requantize_s8(const tml_quant_params* p, const int8_t* in, int8_t* out);
+void tml_dequantize_s8_f32(const tml_quant_params* p, const int8_t* in, float* out);
+void tml_dequantize_u8_f32(const tml_quant_params* p, const uint8_t* in, float* out);
+
+/* Mean over the spatial axes of NHWC (global average pooling). */
+typedef struct {
+  int32_t batch, h, w, channels;
+  int32_t in_zero_point, out_zero_point, mult, shift; /* int8 */
+} tml_mean_params;
+
+void tml_mean_hw_f32(const tml_mean_params* p, const float* in, float* out);
+void tml_mean_hw_s8(const tml_mean_params* p, const int8_t* in, int8_t* out);
+
+/* Data movement, element size in bytes, any type. */
+typedef struct {
+  int32_t rank, elem_size;
+  int32_t in_shape[TML_MAX_DIMS];
+  int32_t pad_before[TML_MAX_DIMS];
+  int32_t out_shape[TML_MAX_DIMS];
+  uint8_t pad_value[4]; /* element bytes to fill with */
+} tml_pad_params;
+
+void tml_pad(const tml_pad_params* p, const void* in, void* out);
+
+typedef struct {
+  int32_t rank, elem_size;
+  int32_t out_shape[TML_MAX_DIMS];
+  int32_t in_stride[TML_MAX_DIMS]; /* input stride for each output dimension */
+} tml_transpose_params;
+
+void tml_transpose(const tml_transpose_params* p, const void* in, void* out);
+
+/* Concatenation: outer blocks, each input contributes inner_bytes[i] per block. */
+typedef struct {
+  int32_t num_inputs, outer;
+  int32_t inner_bytes[8];
+} tml_concat_params;
+
+void tml_concat(const tml_concat_params* p, const void* const* inputs, void* out);
+
+void tml_copy(const void* in, void* out, int32_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TML_KERNELS_H */

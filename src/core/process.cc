@@ -1,0 +1,67 @@
+#include "core/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace tml {
+
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, int timeout_s) {
+  if (argv.empty()) return Status::Error("RunProcess: empty command");
+  int fds[2];
+  if (pipe(fds) != 0) return Status::Errorf("pipe: {}", std::strerror(errno));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return Status::Errorf("fork: {}", std::strerror(errno));
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    const int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    execvp(args[0], args.data());
+    dprintf(2, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+  }
+  close(fds[1]);
+  ProcessResult r;
+  const auto start = std::chrono::steady_clock::now();
+  bool killed = false;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = poll(&p, 1, 200);
+    if (ready > 0) {
+      const ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      r.output.append(buf, static_cast<size_t>(n));
+    }
+    if (timeout_s > 0 && !killed &&
+        std::chrono::steady_clock::now() - start > std::chrono::seconds(timeout_s)) {
+      kill(pid, SIGKILL);
+      killed = true;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (killed)
+    r.exit_code = 124;
+  else if (WIFEXITED(status))
+    r.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.exit_code = 128 + WTERMSIG(status);
+  return r;
+}
+
+}  // namespace tml

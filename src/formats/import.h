@@ -1,0 +1,22 @@
+// Model import: TFLite flatbuffers and ONNX protobufs into the IR.
+//
+//   TML_ASSIGN_OR_RETURN(Graph g, LoadModel("model.tflite"));  // imported and prepared
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "graph/graph.h"
+
+namespace tml {
+
+Result<Graph> ImportTfliteBuffer(const uint8_t* data, size_t size, const std::string& name);
+Result<Graph> ImportOnnxBuffer(const uint8_t* data, size_t size, const std::string& name);
+
+// Reads a file (format from its content), imports it and runs PrepareGraph.
+Result<Graph> LoadModel(const std::string& path);
+
+// Reads a whole file; an error names the path and the reason.
+Result<std::vector<uint8_t>> ReadFile(const std::string& path);
+
+}  // namespace tml

@@ -1,0 +1,139 @@
+// Conv2D (filter OHWI) and DepthwiseConv2D (filter 1HW(C*M)), NHWC.
+// Attributes: stride_h/w, dilation_h/w, pad_top/left/bottom/right, act_min/max.
+#include <fmt/format.h>
+
+#include "ops/lower_util.h"
+
+namespace tml {
+namespace {
+
+template <bool kDepthwise>
+Status InferConv(Graph& g, const Node& n) {
+  const Tensor& x = In(g, n, 0);
+  const Tensor& w = In(g, n, 1);
+  const std::string where = NodeWhere(n);
+  if (x.shape.size() != 4)
+    return Status::Errorf("{}: input must be 4-D NHWC, got {}", where, ShapeStr(x.shape));
+  if (w.shape.size() != 4)
+    return Status::Errorf("{}: filter must be 4-D, got {}", where, ShapeStr(w.shape));
+  const int64_t kh = w.shape[1], kw = w.shape[2];
+  const int64_t oc = kDepthwise ? w.shape[3] : w.shape[0];
+  if (!kDepthwise && w.shape[3] != x.shape[3])
+    return Status::Errorf("{}: filter {} expects {} input channels, input has {}", where,
+                          ShapeStr(w.shape), w.shape[3], x.shape[3]);
+  if (kDepthwise && (w.shape[0] != 1 || x.shape[3] <= 0 || oc % x.shape[3] != 0))
+    return Status::Errorf("{}: depthwise filter {} does not fit {} input channels", where,
+                          ShapeStr(w.shape), x.shape[3]);
+  const int64_t sh = n.attrs.Int("stride_h", 1), sw = n.attrs.Int("stride_w", 1);
+  const int64_t dh = n.attrs.Int("dilation_h", 1), dw = n.attrs.Int("dilation_w", 1);
+  const int64_t pt = n.attrs.Int("pad_top"), pb = n.attrs.Int("pad_bottom");
+  const int64_t pl = n.attrs.Int("pad_left"), pr = n.attrs.Int("pad_right");
+  if (sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0 || pt < 0 || pb < 0 || pl < 0 || pr < 0 || kh <= 0 ||
+      kw <= 0)
+    return Status::Errorf("{}: invalid stride, dilation, padding or kernel size", where);
+  const int64_t oh = (x.shape[1] + pt + pb - dh * (kh - 1) - 1) / sh + 1;
+  const int64_t ow = (x.shape[2] + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+  if (oh <= 0 || ow <= 0)
+    return Status::Errorf("{}: kernel {}x{} does not fit input {}", where, kh, kw,
+                          ShapeStr(x.shape));
+  if (const Tensor* b = g.input(n, 2); b && b->numel() != oc)
+    return Status::Errorf("{}: bias '{}' has {} elements for {} output channels", where, b->name,
+                          b->numel(), oc);
+  Tensor& y = Out(g, n);
+  y.shape = {x.shape[0], oh, ow, oc};
+  y.dtype = x.dtype;
+  return Status::Ok();
+}
+
+template <bool kDepthwise>
+int64_t ConvMacs(const Graph& g, const Node& n) {
+  const Tensor& w = In(g, n, 1);
+  const Tensor& y = g.tensor(n.outputs[0]);
+  const int64_t per_output = kDepthwise ? w.shape[1] * w.shape[2] : w.shape[1] * w.shape[2] * w.shape[3];
+  return y.numel() * per_output;
+}
+
+template <bool kDepthwise>
+class ConvOp : public LoweredOp {
+ public:
+  tml_conv_params p{};
+  Requant rq;
+  bool int8 = false;
+
+  void Run(const KernelIO& io) const override {
+    tml_conv_params q = p;
+    q.q.multiplier = rq.mult.data();
+    q.q.shift = rq.shift.data();
+    if (int8) {
+      auto f = kDepthwise ? tml_depthwise_conv2d_s8 : tml_conv2d_s8;
+      f(&q, static_cast<const int8_t*>(io.in[0]), static_cast<const int8_t*>(io.in[1]),
+        static_cast<const int32_t*>(io.in[2]), static_cast<int8_t*>(io.out[0]));
+    } else {
+      auto f = kDepthwise ? tml_depthwise_conv2d_f32 : tml_conv2d_f32;
+      f(&q, static_cast<const float*>(io.in[0]), static_cast<const float*>(io.in[1]),
+        static_cast<const float*>(io.in[2]), static_cast<float*>(io.out[0]));
+    }
+  }
+  void Emit(const EmitContext& c) const override {
+    const std::string name =
+        EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
+    const char* fn = kDepthwise ? (int8 ? "tml_depthwise_conv2d_s8" : "tml_depthwise_conv2d_f32")
+                                : (int8 ? "tml_conv2d_s8" : "tml_conv2d_f32");
+    c.body.Line(fmt::format("{}(&{}, {}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.in[2], c.out[0]));
+  }
+  std::vector<std::string> Sources() const override { return {"conv.c"}; }
+};
+
+template <bool kDepthwise>
+Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
+  auto op = std::make_unique<ConvOp<kDepthwise>>();
+  const Tensor& x = In(g, n, 0);
+  const Tensor& w = In(g, n, 1);
+  const Tensor& y = g.tensor(n.outputs[0]);
+  tml_conv_params& p = op->p;
+  p.batch = static_cast<int32_t>(x.shape[0]);
+  p.in_h = static_cast<int32_t>(x.shape[1]);
+  p.in_w = static_cast<int32_t>(x.shape[2]);
+  p.in_c = static_cast<int32_t>(x.shape[3]);
+  p.out_h = static_cast<int32_t>(y.shape[1]);
+  p.out_w = static_cast<int32_t>(y.shape[2]);
+  p.out_c = static_cast<int32_t>(y.shape[3]);
+  p.k_h = static_cast<int32_t>(w.shape[1]);
+  p.k_w = static_cast<int32_t>(w.shape[2]);
+  p.stride_h = static_cast<int32_t>(n.attrs.Int("stride_h", 1));
+  p.stride_w = static_cast<int32_t>(n.attrs.Int("stride_w", 1));
+  p.dil_h = static_cast<int32_t>(n.attrs.Int("dilation_h", 1));
+  p.dil_w = static_cast<int32_t>(n.attrs.Int("dilation_w", 1));
+  p.pad_top = static_cast<int32_t>(n.attrs.Int("pad_top"));
+  p.pad_left = static_cast<int32_t>(n.attrs.Int("pad_left"));
+  p.depth_multiplier = kDepthwise ? p.out_c / p.in_c : 1;
+  const ActRange act = NodeAct(n);
+  p.act_min = act.lo;
+  p.act_max = act.hi;
+  if (x.dtype == DType::kInt8) {
+    op->int8 = true;
+    TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kInt8));
+    TML_RETURN_IF_ERROR(RequireDType(g, n, 2, DType::kInt32));
+    if (y.dtype != DType::kInt8)
+      return Status::Errorf("{}: int8 input needs an int8 output", NodeWhere(n));
+    TML_RETURN_IF_ERROR(MakeAccumulatorRequant(g, n, p.out_c, false, &op->rq));
+    p.q = op->rq.q;
+  } else if (x.dtype == DType::kFloat32) {
+    TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kFloat32));
+    TML_RETURN_IF_ERROR(RequireDType(g, n, 2, DType::kFloat32));
+  } else {
+    return Status::Errorf("{}: unsupported input type {}", NodeWhere(n), DTypeName(x.dtype));
+  }
+  return std::unique_ptr<LoweredOp>(std::move(op));
+}
+
+}  // namespace
+
+void RegisterConvOps(std::vector<OpSchema>& r) {
+  r.push_back({OpType::kConv2D, 2, 3, InferConv<false>, LowerConv<false>, ConvMacs<false>,
+               Inplace::kNone});
+  r.push_back({OpType::kDepthwiseConv2D, 2, 3, InferConv<true>, LowerConv<true>, ConvMacs<true>,
+               Inplace::kNone});
+}
+
+}  // namespace tml

@@ -1,0 +1,107 @@
+#include "ops/lower_util.h"
+
+#include <fmt/format.h>
+
+namespace tml {
+
+ActRange NodeAct(const Node& n) {
+  ActRange a;
+  a.lo = n.attrs.Float("act_min", kNoMin);
+  a.hi = n.attrs.Float("act_max", kNoMax);
+  return a;
+}
+
+Status MakeAccumulatorRequant(const Graph& g, const Node& n, int channels, bool float_product,
+                              Requant* r) {
+  const Tensor& in = In(g, n, 0);
+  const Tensor& w = In(g, n, 1);
+  const Tensor& out = g.tensor(n.outputs[0]);
+  const std::string where = NodeWhere(n);
+  TML_RETURN_IF_ERROR(RequirePerTensorQuant(in, where));
+  TML_RETURN_IF_ERROR(RequirePerTensorQuant(out, where));
+  if (w.quant.empty()) return Status::Errorf("{}: weights '{}' are not quantized", where, w.name);
+  const bool per_channel = w.quant.per_channel();
+  if (per_channel && static_cast<int>(w.quant.scale.size()) != channels)
+    return Status::Errorf("{}: weights '{}' have {} scales for {} output channels", where, w.name,
+                          w.quant.scale.size(), channels);
+  for (int64_t zp : w.quant.zero_point)
+    if (per_channel && zp != 0)
+      return Status::Errorf("{}: per-channel weights '{}' must be symmetric (zero point 0)", where,
+                            w.name);
+  const int count = per_channel ? channels : 1;
+  r->mult.resize(static_cast<size_t>(count));
+  r->shift.resize(static_cast<size_t>(count));
+  for (int c = 0; c < count; ++c) {
+    const float ws = w.quant.scale[static_cast<size_t>(c)];
+    double real;
+    if (float_product)
+      real = static_cast<double>(in.quant.scale[0] * ws) / static_cast<double>(out.quant.scale[0]);
+    else
+      real = static_cast<double>(in.quant.scale[0]) * static_cast<double>(ws) /
+             static_cast<double>(out.quant.scale[0]);
+    int shift;
+    QuantizeMultiplier(real, &r->mult[static_cast<size_t>(c)], &shift);
+    r->shift[static_cast<size_t>(c)] = shift;
+  }
+  r->q.input_offset = -static_cast<int32_t>(in.quant.zero_point[0]);
+  r->q.filter_offset = per_channel ? 0 : -static_cast<int32_t>(w.quant.zero_point[0]);
+  r->q.output_offset = static_cast<int32_t>(out.quant.zero_point[0]);
+  r->q.per_channel = per_channel ? 1 : 0;
+  const ActRange act = NodeAct(n);
+  QuantizedActivationRange(act.lo, act.hi, out.quant, &r->q.act_min, &r->q.act_max);
+  r->Bind();
+  return Status::Ok();
+}
+
+std::string EmitParams(const EmitContext& c, const char* type, const std::string& init) {
+  const std::string name = c.prefix + "_p";
+  c.decls.Line(fmt::format("static const {} {} = {};", type, name, init));
+  return name;
+}
+
+std::string EmitRequant(const EmitContext& c, const Requant& r) {
+  EmitArray(c.decls, "int32_t", c.prefix + "_mult", r.mult.data(), r.mult.size());
+  EmitArray(c.decls, "int32_t", c.prefix + "_shift", r.shift.data(), r.shift.size());
+  return CInit()
+      .F("input_offset", r.q.input_offset)
+      .F("filter_offset", r.q.filter_offset)
+      .F("output_offset", r.q.output_offset)
+      .F("act_min", r.q.act_min)
+      .F("act_max", r.q.act_max)
+      .F("multiplier", c.prefix + "_mult")
+      .F("shift", c.prefix + "_shift")
+      .F("per_channel", r.q.per_channel)
+      .str();
+}
+
+std::string ConvInit(const tml_conv_params& p, const std::string& requant_init) {
+  CInit i;
+  i.F("batch", p.batch).F("in_h", p.in_h).F("in_w", p.in_w).F("in_c", p.in_c);
+  i.F("out_h", p.out_h).F("out_w", p.out_w).F("out_c", p.out_c);
+  i.F("k_h", p.k_h).F("k_w", p.k_w).F("stride_h", p.stride_h).F("stride_w", p.stride_w);
+  i.F("dil_h", p.dil_h).F("dil_w", p.dil_w).F("pad_top", p.pad_top).F("pad_left", p.pad_left);
+  i.F("depth_multiplier", p.depth_multiplier).F("act_min", p.act_min).F("act_max", p.act_max);
+  if (!requant_init.empty()) i.F("q", requant_init);
+  return i.str();
+}
+
+Status RequireConst(const Graph& g, const Node& n, size_t k, DType dtype, const char* what) {
+  const Tensor* t = g.input(n, k);
+  if (!t) return Status::Errorf("{}: {} (input {}) is missing", NodeWhere(n), what, k);
+  if (!t->is_const)
+    return Status::Errorf("{}: {} '{}' must be a constant", NodeWhere(n), what, t->name);
+  if (t->dtype != dtype)
+    return Status::Errorf("{}: {} '{}' must be {}, got {}", NodeWhere(n), what, t->name,
+                          DTypeName(dtype), DTypeName(t->dtype));
+  return Status::Ok();
+}
+
+Status RequireDType(const Graph& g, const Node& n, size_t k, DType t) {
+  const Tensor* x = g.input(n, k);
+  if (x && x->dtype != t)
+    return Status::Errorf("{}: input '{}' must be {}, got {}", NodeWhere(n), x->name, DTypeName(t),
+                          DTypeName(x->dtype));
+  return Status::Ok();
+}
+
+}  // namespace tml

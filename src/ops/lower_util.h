@@ -1,0 +1,50 @@
+// Helpers shared by op files: activation attributes, requantization setup and
+// emission of the common parameter structs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+#include "ops/quant_util.h"
+#include "tml_kernels.h"
+
+namespace tml {
+
+struct ActRange {
+  float lo = kNoMin, hi = kNoMax;
+};
+ActRange NodeAct(const Node& n);  // attrs act_min / act_max
+
+// Per-output-channel requantization of an int32 accumulator (conv, dwconv, fc).
+struct Requant {
+  tml_requant q{};
+  std::vector<int32_t> mult, shift;
+  void Bind() {  // re-point q at the vectors (call after copying)
+    q.multiplier = mult.data();
+    q.shift = shift.data();
+  }
+};
+
+// in_scale * w_scale[c] / out_scale per channel. TFLite forms the per-tensor
+// fully-connected product in float before widening; conv uses double.
+Status MakeAccumulatorRequant(const Graph& g, const Node& n, int channels, bool float_product,
+                              Requant* r);
+// Emits the multiplier / shift tables and returns the tml_requant initializer.
+std::string EmitRequant(const EmitContext& c, const Requant& r);
+
+std::string ConvInit(const tml_conv_params& p, const std::string& requant_init);
+
+// Checks that an input exists and is a constant of the given dtype.
+Status RequireConst(const Graph& g, const Node& n, size_t k, DType dtype, const char* what);
+// Checks that every present input has dtype t.
+Status RequireDType(const Graph& g, const Node& n, size_t k, DType t);
+
+// Output tensor of a node (first output).
+inline Tensor& Out(Graph& g, const Node& n, size_t k = 0) { return g.tensor(n.outputs[k]); }
+inline const Tensor& In(const Graph& g, const Node& n, size_t k) { return g.tensor(n.inputs[k]); }
+
+// Emits "static const T name = init;" into decls and returns name.
+std::string EmitParams(const EmitContext& c, const char* type, const std::string& init);
+
+}  // namespace tml

@@ -1,0 +1,77 @@
+// The op registry: one entry per op type feeds shape inference, MAC counting,
+// the host interpreter, constant folding and the C code generator. A node is
+// "lowered" once (all checks and all requantization constants computed at
+// prepare time); the lowered op then runs on the host or emits the identical
+// kernel call into generated C, which is why host and device agree bit for bit.
+//
+//   const OpSchema& s = Schema(node.op);
+//   TML_RETURN_IF_ERROR(s.infer(graph, node));
+//   TML_ASSIGN_OR_RETURN(auto lowered, s.lower(graph, node));
+//   lowered->Run(io);
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codegen/c_writer.h"
+#include "graph/graph.h"
+
+namespace tml {
+
+struct KernelIO {
+  std::vector<const void*> in;  // nullptr for an absent optional input
+  std::vector<void*> out;
+};
+
+struct EmitContext {
+  CWriter& decls;      // file-scope declarations (parameter structs, tables)
+  CWriter& body;       // statements inside the invoke function
+  std::string prefix;  // unique identifier prefix for this node
+  std::vector<std::string> in, out;  // C pointer expressions ("NULL" if absent)
+};
+
+class LoweredOp {
+ public:
+  virtual ~LoweredOp() = default;
+  virtual void Run(const KernelIO& io) const = 0;
+  virtual void Emit(const EmitContext& c) const = 0;
+  // Runtime kernel source files (under runtime/kernels/) the emitted call needs.
+  virtual std::vector<std::string> Sources() const = 0;
+};
+
+// How the memory planner may place a node's first output.
+enum class Inplace {
+  kNone,         // needs its own buffer
+  kAlias,        // is a view of input 0 (reshape): same bytes, no copy
+  kElementwise,  // may overwrite input 0 when input 0 dies here and sizes match
+};
+
+struct OpSchema {
+  OpType op = OpType::kIdentity;
+  int min_inputs = 1, max_inputs = 1;
+  Status (*infer)(Graph& g, const Node& n) = nullptr;
+  Result<std::unique_ptr<LoweredOp>> (*lower)(const Graph& g, const Node& n) = nullptr;
+  int64_t (*macs)(const Graph& g, const Node& n) = nullptr;  // nullptr: 0
+  Inplace inplace = Inplace::kNone;
+};
+
+const OpSchema& Schema(OpType op);
+// Runs shape inference for one node after checking the input count.
+Status InferNode(Graph& g, const Node& n);
+int64_t NodeMacs(const Graph& g, const Node& n);
+// "node 'conv1' (Conv2D): " prefix for error messages.
+std::string NodeWhere(const Node& n);
+
+// Registration helpers, one per op family file.
+void RegisterConvOps(std::vector<OpSchema>& r);
+void RegisterFullyConnectedOps(std::vector<OpSchema>& r);
+void RegisterPoolOps(std::vector<OpSchema>& r);
+void RegisterBinaryOps(std::vector<OpSchema>& r);
+void RegisterUnaryOps(std::vector<OpSchema>& r);
+void RegisterSoftmaxOps(std::vector<OpSchema>& r);
+void RegisterMeanOps(std::vector<OpSchema>& r);
+void RegisterShapeOps(std::vector<OpSchema>& r);
+void RegisterQuantizeOps(std::vector<OpSchema>& r);
+
+}  // namespace tml

@@ -1,0 +1,34 @@
+// The host target: generated C compiled with the system C compiler and run as
+// a process, fed through files. The same path a device takes, minus the board.
+//
+//   TML_ASSIGN_OR_RETURN(HostBuild b, BuildForHost(graph, "out/"));
+//   TML_ASSIGN_OR_RETURN(HostRun r, RunOnHost(b, input_bytes, /*trace=*/false));
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codegen/codegen.h"
+#include "graph/graph.h"
+
+namespace tml {
+
+struct HostBuild {
+  std::string dir;
+  std::string executable;
+  CodegenResult code;
+};
+
+// Generates C into dir and compiles it with $CC (default cc) and the harness.
+Result<HostBuild> BuildForHost(const Graph& g, const std::string& dir,
+                               const CodegenOptions& opt = {});
+
+struct HostRun {
+  std::vector<uint8_t> outputs;  // all samples, all outputs in order
+  std::vector<uint8_t> trace;    // all samples, every layer's first output
+};
+
+Result<HostRun> RunOnHost(const HostBuild& b, const std::vector<uint8_t>& inputs, bool trace);
+
+}  // namespace tml
