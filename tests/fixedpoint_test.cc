@@ -1,1 +1,86 @@
+// The fixed-point helpers against their real-valued meaning and TFLite's
+// documented examples.
 #include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ops/quant_util.h"
+#include "tml_fixedpoint.h"
+
+namespace tml {
+namespace {
+
+TEST(FixedPoint, SaturatingRoundingDoublingHighMul) {
+  EXPECT_EQ(tml_sat_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
+  EXPECT_EQ(tml_sat_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);  // 0.5 * 0.5
+  EXPECT_EQ(tml_sat_rounding_doubling_high_mul(-(1 << 30), 1 << 30), -(1 << 29));
+}
+
+TEST(FixedPoint, RoundingDivideByPotRoundsHalfAwayFromZero) {
+  EXPECT_EQ(tml_rounding_divide_by_pot(5, 1), 3);   // 2.5 -> 3
+  EXPECT_EQ(tml_rounding_divide_by_pot(-5, 1), -3); // -2.5 -> -3
+  EXPECT_EQ(tml_rounding_divide_by_pot(4, 2), 1);
+  EXPECT_EQ(tml_rounding_divide_by_pot(-6, 2), -2); // -1.5 -> -2
+}
+
+TEST(FixedPoint, QuantizeMultiplierRoundTrips) {
+  for (double real : {0.5, 0.75, 1.0, 1.5, 0.0012345, 3.75e-5, 17.0}) {
+    int32_t m;
+    int shift;
+    QuantizeMultiplier(real, &m, &shift);
+    EXPECT_NEAR(m * std::ldexp(1.0, shift - 31), real, real * 1e-9) << real;
+  }
+  int32_t m;
+  int shift;
+  QuantizeMultiplier(0.0, &m, &shift);
+  EXPECT_EQ(m, 0);
+}
+
+TEST(FixedPoint, MultiplyByQuantizedMultiplierMatchesRealProduct) {
+  for (double real : {0.3, 0.0049, 1.7}) {
+    int32_t m;
+    int shift;
+    QuantizeMultiplier(real, &m, &shift);
+    for (int32_t x : {-100000, -777, -1, 0, 1, 999, 123456}) {
+      const double want = std::round(x * real);
+      EXPECT_NEAR(tml_mul_by_quantized_multiplier(x, m, shift), want, 1.0) << real << " " << x;
+    }
+  }
+}
+
+TEST(FixedPoint, ExpOnNegativeValuesApproximatesExp) {
+  for (double v : {-0.01, -0.2, -0.25, -1.0, -2.5, -7.0, -15.0}) {
+    const int32_t raw = static_cast<int32_t>(std::lround(v * (1 << 26)));  // Q5.26
+    const double got = tml_fp_exp_on_negative_values(raw, 5) / 2147483648.0;
+    EXPECT_NEAR(got, std::exp(v), 2e-6) << v;
+  }
+  EXPECT_EQ(tml_fp_exp_on_negative_values(0, 5), INT32_MAX);
+}
+
+TEST(FixedPoint, ReciprocalLogisticTanh) {
+  for (double a : {0.0, 0.1, 0.5, 0.9}) {
+    const int32_t raw = static_cast<int32_t>(a * 2147483648.0);
+    EXPECT_NEAR(tml_fp_one_over_one_plus_x(raw) / 2147483648.0, 1.0 / (1.0 + a), 1e-6);
+  }
+  for (double v : {-6.0, -1.0, -0.3, 0.0, 0.4, 2.0, 7.5}) {
+    const int32_t raw = static_cast<int32_t>(std::lround(v * (1 << 27)));  // Q4.27
+    EXPECT_NEAR(tml_fp_logistic(raw, 4) / 2147483648.0, 1.0 / (1.0 + std::exp(-v)), 2e-6) << v;
+    EXPECT_NEAR(tml_fp_tanh(raw, 4) / 2147483648.0, std::tanh(v), 4e-6) << v;
+  }
+}
+
+TEST(QuantUtil, ActivationRangeFollowsTflite) {
+  int32_t lo, hi;
+  QuantParams q;
+  q.scale = {0.05f};
+  q.zero_point = {-10};
+  QuantizedActivationRange(0.0f, 6.0f, q, &lo, &hi);
+  EXPECT_EQ(lo, -10);
+  EXPECT_EQ(hi, 110);
+  QuantizedActivationRange(kNoMin, kNoMax, q, &lo, &hi);
+  EXPECT_EQ(lo, -128);
+  EXPECT_EQ(hi, 127);
+}
+
+}  // namespace
+}  // namespace tml

@@ -139,12 +139,19 @@ Status TfliteImporter::ImportTensors(const tfl::SubGraph* sg) {
     TML_ASSIGN_OR_RETURN(x.dtype, MapType(t->type(), x.name));
     if (t->has_sparsity())
       return Status::Errorf("tensor '{}': sparse tensors are not supported", x.name);
-    if (t->shape())
+    if (t->shape()) {
+      if (t->shape()->size() > 8)
+        return Status::Errorf("tensor '{}': rank {} is too large", x.name, t->shape()->size());
+      int64_t elements = 1;
       for (int32_t d : *t->shape()) {
         if (d < 0)
           return Status::Errorf("tensor '{}': dynamic dimension {} (shapes must be static)", x.name, d);
+        elements *= std::max<int64_t>(d, 1);
+        if (elements > (int64_t{1} << 31))
+          return Status::Errorf("tensor '{}': more than 2^31 elements", x.name);
         x.shape.push_back(d);
       }
+    }
     if (const auto* q = t->quantization(); q && q->scale() && q->scale()->size() > 0) {
       for (float s : *q->scale()) x.quant.scale.push_back(s);
       if (q->zero_point())

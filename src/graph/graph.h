@@ -37,6 +37,7 @@ enum class DType : uint8_t {
 size_t DTypeSize(DType t);
 const char* DTypeName(DType t);
 const char* DTypeCName(DType t);  // "int8_t", "float", ...
+inline bool IsQuantizedDType(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
 
 struct QuantParams {
   std::vector<float> scale;

@@ -99,6 +99,32 @@ void FuseActivations(Graph& g) {
   g.nodes = std::move(kept);
 }
 
+void DequantizeHybridWeights(Graph& g) {
+  for (Node& n : g.nodes) {
+    const Tensor* x = g.input(n, 0);
+    if (!x || x->dtype != DType::kFloat32) continue;
+    for (size_t k = 1; k < n.inputs.size(); ++k) {
+      const int t = n.inputs[k];
+      if (t < 0) continue;
+      const Tensor& w = g.tensor(t);
+      if (!w.is_const || !IsQuantizedDType(w.dtype) || w.quant.empty()) continue;
+      Tensor f = Tensor::Make(w.name + "/dequantized", DType::kFloat32, w.shape);
+      f.is_const = true;
+      f.data.resize(f.nbytes());
+      int64_t inner = 1;
+      if (w.quant.per_channel())
+        for (size_t d = static_cast<size_t>(w.quant.axis) + 1; d < w.shape.size(); ++d) inner *= w.shape[d];
+      const int64_t channels = static_cast<int64_t>(w.quant.scale.size());
+      for (int64_t i = 0; i < w.numel(); ++i) {
+        const size_t c = static_cast<size_t>(channels > 1 ? (i / inner) % channels : 0);
+        f.mutable_as<float>()[i] = static_cast<float>(
+            static_cast<double>(w.quant.scale[c]) * (w.ValueAsDouble(i) - static_cast<double>(w.quant.zero_point[c])));
+      }
+      n.inputs[k] = g.AddTensor(std::move(f));
+    }
+  }
+}
+
 Status CheckLowerable(const Graph& g) {
   std::string errors;
   for (const Node& n : g.nodes) {
@@ -113,6 +139,7 @@ Status PrepareGraph(Graph& g) {
   TML_RETURN_IF_ERROR(g.TopoSort());
   TML_RETURN_IF_ERROR(g.Validate());
   TML_RETURN_IF_ERROR(InferShapes(g));
+  DequantizeHybridWeights(g);
   TML_RETURN_IF_ERROR(FoldConstants(g));
   RemoveIdentities(g);
   FuseActivations(g);

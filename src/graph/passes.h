@@ -16,6 +16,8 @@ Status FoldConstants(Graph& g);
 void RemoveIdentities(Graph& g);
 // Merges Clip (Relu, Relu6) into the producing Conv / FullyConnected / Add / ...
 void FuseActivations(Graph& g);
+// Hybrid models (float activations, int8 constant weights): weights become float.
+void DequantizeHybridWeights(Graph& g);
 // Lowers every node once so that unsupported type combinations are reported
 // before any other work, all of them in one message.
 Status CheckLowerable(const Graph& g);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <random>
 
 #include "ops/op.h"
 
@@ -79,43 +80,104 @@ Result<MemoryPlan> PlanMemory(const Graph& g, int64_t alignment) {
     }
   }
 
-  // Greedy by size: each buffer takes the lowest offset that does not collide
-  // with an already placed buffer whose lifetime overlaps.
-  std::vector<size_t> order(buffers.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (buffers[a].size != buffers[b].size) return buffers[a].size > buffers[b].size;
-    return buffers[a].first < buffers[b].first;
-  });
-  std::vector<size_t> placed;
-  for (size_t bi : order) {
-    Buffer& b = buffers[bi];
-    const int64_t size = AlignUp(std::max<int64_t>(b.size, 1), alignment);
+  // Several greedy orderings (by size, by size x lifetime, by first use, ...),
+  // each with first-fit and best-fit placement, then a short seeded local
+  // search over the best order; the smallest arena wins.
+  std::vector<int64_t> sizes(buffers.size());
+  for (size_t i = 0; i < buffers.size(); ++i) sizes[i] = AlignUp(std::max<int64_t>(buffers[i].size, 1), alignment);
+  auto place = [&](const std::vector<size_t>& order, bool best_fit, std::vector<int64_t>& offsets) {
+    offsets.assign(buffers.size(), -1);
+    int64_t arena = 0;
+    std::vector<size_t> placed;
     std::vector<std::pair<int64_t, int64_t>> busy;
-    for (size_t pi : placed) {
-      const Buffer& o = buffers[pi];
-      if (o.first <= b.last && b.first <= o.last)
-        busy.push_back({o.offset, o.offset + AlignUp(std::max<int64_t>(o.size, 1), alignment)});
+    for (size_t bi : order) {
+      const Buffer& b = buffers[bi];
+      busy.clear();
+      for (size_t pi : placed) {
+        const Buffer& o = buffers[pi];
+        if (o.first <= b.last && b.first <= o.last) busy.push_back({offsets[pi], offsets[pi] + sizes[pi]});
+      }
+      std::sort(busy.begin(), busy.end());
+      int64_t best = -1, best_gap = INT64_MAX, cursor = 0;
+      for (auto [lo, hi] : busy) {
+        if (lo - cursor >= sizes[bi]) {
+          if (!best_fit) {
+            best = cursor;
+            break;
+          }
+          if (lo - cursor < best_gap) {
+            best_gap = lo - cursor;
+            best = cursor;
+          }
+        }
+        cursor = std::max(cursor, hi);
+      }
+      if (best < 0) best = cursor;
+      offsets[bi] = best;
+      placed.push_back(bi);
+      arena = std::max(arena, best + sizes[bi]);
     }
-    std::sort(busy.begin(), busy.end());
-    int64_t candidate = 0;
-    for (auto [lo, hi] : busy) {
-      if (candidate + size <= lo) break;
-      candidate = std::max(candidate, hi);
+    return arena;
+  };
+  std::vector<size_t> base(buffers.size());
+  std::iota(base.begin(), base.end(), 0);
+  auto sorted = [&](auto less) {
+    std::vector<size_t> o = base;
+    std::stable_sort(o.begin(), o.end(), less);
+    return o;
+  };
+  const std::vector<std::vector<size_t>> orders = {
+      sorted([&](size_t a, size_t b) { return sizes[a] > sizes[b]; }),
+      sorted([&](size_t a, size_t b) {
+        return sizes[a] * (buffers[a].last - buffers[a].first + 1) >
+               sizes[b] * (buffers[b].last - buffers[b].first + 1);
+      }),
+      sorted([&](size_t a, size_t b) { return buffers[a].first < buffers[b].first; }),
+      sorted([&](size_t a, size_t b) {
+        return buffers[a].last - buffers[a].first > buffers[b].last - buffers[b].first;
+      }),
+  };
+  std::vector<int64_t> offsets, best_offsets;
+  std::vector<size_t> best_order;
+  bool best_fit_mode = false;
+  int64_t best_arena = INT64_MAX;
+  for (const auto& order : orders)
+    for (bool bf : {false, true}) {
+      const int64_t a = place(order, bf, offsets);
+      if (a < best_arena) {
+        best_arena = a;
+        best_offsets = offsets;
+        best_order = order;
+        best_fit_mode = bf;
+      }
     }
-    b.offset = candidate;
-    placed.push_back(bi);
-    plan.arena_bytes = std::max(plan.arena_bytes, candidate + size);
+  // Local search: swap two buffers in the placement order, keep improvements.
+  int64_t live_peak = 0;
+  for (int s = 0; s <= end; ++s) {
+    int64_t live = 0;
+    for (size_t i = 0; i < buffers.size(); ++i)
+      if (buffers[i].first <= s && s <= buffers[i].last) live += sizes[i];
+    live_peak = std::max(live_peak, live);
   }
+  plan.lower_bound_bytes = live_peak;
+  if (buffers.size() > 1 && buffers.size() <= 400) {
+    std::mt19937 rng(12345);
+    for (int iter = 0; iter < 300 && best_arena > live_peak; ++iter) {
+      std::vector<size_t> order = best_order;
+      std::swap(order[rng() % order.size()], order[rng() % order.size()]);
+      const int64_t a = place(order, best_fit_mode, offsets);
+      if (a <= best_arena) {
+        best_arena = a;
+        best_offsets = offsets;
+        best_order = std::move(order);
+      }
+    }
+  }
+  plan.arena_bytes = buffers.empty() ? 0 : best_arena;
+  for (size_t i = 0; i < buffers.size(); ++i) buffers[i].offset = best_offsets[i];
   for (size_t t = 0; t < nt; ++t)
     if (plan.buffer[t] >= 0) plan.offset[t] = buffers[static_cast<size_t>(plan.buffer[t])].offset;
 
-  for (int s = 0; s <= end; ++s) {
-    int64_t live = 0;
-    for (const Buffer& b : buffers)
-      if (b.first <= s && s <= b.last) live += AlignUp(std::max<int64_t>(b.size, 1), alignment);
-    plan.lower_bound_bytes = std::max(plan.lower_bound_bytes, live);
-  }
   return plan;
 }
 

@@ -64,6 +64,5 @@ int32_t InputRadius(int int_bits, int left_shift, int total_signed_bits) {
   return static_cast<int32_t>(std::floor(max_input_rescaled));
 }
 
-bool IsQuantizedType(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
 
 }  // namespace tml

@@ -19,6 +19,5 @@ Status RequirePerTensorQuant(const Tensor& t, const std::string& where);
 // Largest |input| (in zero-point-relative units) worth computing for a Qn.31-n
 // fixed-point input after left shift (TFLite CalculateInputRadius).
 int32_t InputRadius(int int_bits, int left_shift, int total_signed_bits = 31);
-bool IsQuantizedType(DType t);
 
 }  // namespace tml

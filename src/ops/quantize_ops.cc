@@ -13,7 +13,7 @@ Status InferQuantize(Graph& g, const Node& n) {
   Tensor& y = Out(g, n);
   y.shape = x.shape;
   if (n.op == OpType::kDequantize) y.dtype = DType::kFloat32;
-  if (n.op == OpType::kQuantize && !IsQuantizedType(y.dtype))
+  if (n.op == OpType::kQuantize && !IsQuantizedDType(y.dtype))
     return Status::Errorf("{}: output '{}' must be int8 or uint8, got {}", NodeWhere(n), y.name,
                           DTypeName(y.dtype));
   return Status::Ok();
@@ -113,7 +113,7 @@ Result<std::unique_ptr<LoweredOp>> LowerQuantize(const Graph& g, const Node& n) 
     int shift = 0;
     QuantizeMultiplier(static_cast<double>(x.quant.scale[0]) / y.quant.scale[0], &p.mult, &shift);
     p.shift = shift;
-  } else if (!quantize && IsQuantizedType(x.dtype)) {
+  } else if (!quantize && IsQuantizedDType(x.dtype)) {
     op->mode = u8 ? Mode::kDequantU8 : Mode::kDequantS8;
   } else {
     return Status::Errorf("{}: cannot convert {} to {}", where, DTypeName(x.dtype), DTypeName(y.dtype));

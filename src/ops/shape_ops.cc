@@ -243,7 +243,7 @@ Result<std::unique_ptr<LoweredOp>> LowerConcat(const Graph& g, const Node& n) {
   op->p.num_inputs = static_cast<int32_t>(n.inputs.size());
   for (size_t k = 0; k < n.inputs.size(); ++k) {
     const Tensor& x = In(g, n, k);
-    if (IsQuantizedType(x.dtype) && !(x.quant == y.quant))
+    if (IsQuantizedDType(x.dtype) && !(x.quant == y.quant))
       return Status::Errorf("{}: input '{}' is quantized differently from the output", NodeWhere(n),
                             x.name);
     op->p.inner_bytes[k] = static_cast<int32_t>(outer ? x.nbytes() / static_cast<size_t>(outer) : 0);

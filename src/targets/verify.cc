@@ -102,7 +102,14 @@ Result<VerifyReport> Verify(const Graph& g, const VerifyOptions& opt) {
   TML_ASSIGN_OR_RETURN(HostRun run, RunOnHost(build, inputs, true));
 
   // Reference: the interpreter, one sample at a time, with its own trace.
-  TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));
+  const Graph& ref_graph = opt.reference ? *opt.reference : g;
+  if (ref_graph.nodes.size() != g.nodes.size())
+    return Status::Errorf("reference graph has {} layers, compiled graph {}", ref_graph.nodes.size(),
+                          g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (ref_graph.tensor(ref_graph.nodes[i].outputs[0]).nbytes() != g.tensor(g.nodes[i].outputs[0]).nbytes())
+      return Status::Errorf("reference layer #{} output size differs from the compiled graph", i);
+  TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(ref_graph));
   size_t trace_per_sample = 0;
   for (const Node& n : g.nodes) trace_per_sample += g.tensor(n.outputs[0]).nbytes();
   if (run.trace.size() != trace_per_sample * static_cast<size_t>(opt.inputs))

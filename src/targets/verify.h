@@ -18,6 +18,9 @@ struct VerifyOptions {
   int inputs = 10;
   uint64_t seed = 1;
   std::string work_dir;  // empty: a fresh temporary directory
+  // Graph the interpreter runs as the reference; default: the compiled graph
+  // itself. Must have the same layers and shapes (e.g. an unoptimized twin).
+  const Graph* reference = nullptr;
 };
 
 struct VerifyReport {

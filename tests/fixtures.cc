@@ -1,0 +1,46 @@
+#include "fixtures.h"
+
+#include <filesystem>
+
+#include "tflite_writer.h"
+
+namespace tml::testing {
+
+std::vector<uint8_t> UnsupportedOpsTflite() {
+  TfliteWriter w;
+  const int x = w.AddTensor({"x", 9, {1, 8}, {0.1f}, {0}, {}});
+  const int a = w.AddTensor({"after_relu", 9, {1, 8}, {0.1f}, {0}, {}});
+  const int b = w.AddTensor({"after_lstm", 9, {1, 8}, {0.1f}, {0}, {}});
+  const int c = w.AddTensor({"after_custom", 9, {1, 8}, {0.1f}, {0}, {}});
+  const int d = w.AddTensor({"after_hswish", 9, {1, 8}, {0.1f}, {0}, {}});
+  const int e = w.AddTensor({"after_lstm_2", 9, {1, 8}, {0.1f}, {0}, {}});
+  w.AddOp({19, "", {x}, {a}});                 // RELU
+  w.AddOp({16, "", {a}, {b}});                 // LSTM
+  w.AddOp({32, "MyCustomOp", {b}, {c}});       // CUSTOM
+  w.AddOp({117, "", {c}, {d}});                // HARD_SWISH
+  w.AddOp({16, "", {d}, {e}});                 // LSTM again
+  return w.Finish({x}, {e});
+}
+
+std::vector<uint8_t> TinyFcTflite() {
+  TfliteWriter w;
+  std::vector<uint8_t> weights(6 * 10);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<uint8_t>((i * 37) % 255);
+  std::vector<uint8_t> bias(6 * 4, 0);
+  for (size_t i = 0; i < 6; ++i) bias[i * 4] = static_cast<uint8_t>(i * 10);
+  const int x = w.AddTensor({"input", 9, {1, 10}, {0.02f}, {-3}, {}});
+  const int wt = w.AddTensor({"weights", 9, {6, 10}, {0.01f}, {0}, weights});
+  const int bt = w.AddTensor({"bias", 2, {6}, {0.0002f}, {0}, bias});
+  const int h = w.AddTensor({"fc", 9, {1, 6}, {0.05f}, {-128}, {}});
+  const int y = w.AddTensor({"probs", 9, {1, 6}, {1.0f / 256}, {-128}, {}});
+  w.AddOp({9, "", {x, wt, bt}, {h}, 8, {{0, 1}}});  // FULLY_CONNECTED, fused RELU
+  w.AddOp({25, "", {h}, {y}});                      // SOFTMAX (beta defaults to 0: given below)
+  return w.Finish({x}, {y});
+}
+
+std::string SharedModel(const std::string& file) {
+  const std::string p = std::string(TML_SHARED_DIR) + "/models/" + file;
+  return std::filesystem::exists(p) ? p : "";
+}
+
+}  // namespace tml::testing

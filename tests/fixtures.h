@@ -1,0 +1,18 @@
+// Model files that tests and CLI tests need, generated (never downloaded).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tml::testing {
+
+// int8 model with three unsupported operator types (LSTM, CUSTOM, HARD_SWISH)
+// among supported ones.
+std::vector<uint8_t> UnsupportedOpsTflite();
+// A small valid int8 model: FC -> RELU -> SOFTMAX.
+std::vector<uint8_t> TinyFcTflite();
+// Path of a published model in ../shared/models, or "" when that folder is absent.
+std::string SharedModel(const std::string& file);
+
+}  // namespace tml::testing

@@ -1,0 +1,71 @@
+#include "zoo/mlperf_models.h"
+
+#include "graph/builder.h"
+
+namespace tml::zoo {
+
+Result<Graph> DsCnnKws(uint64_t seed) {
+  GraphBuilder b("ds_cnn_kws", seed);
+  int x = b.Input("input", DType::kFloat32, {1, 49, 10, 1});
+  x = b.Conv2D(x, 64, 10, 4, 2, true, Act::kRelu);  // batch norm folded into the weights
+  for (int i = 0; i < 4; ++i) {
+    x = b.DepthwiseConv2D(x, 3, 1, true, Act::kRelu);
+    x = b.Conv2D(x, 64, 1, 1, true, Act::kRelu);
+  }
+  x = b.AvgPool(x, 25, 5, 1);
+  b.Output(b.Softmax(b.Dense(b.Flatten(x), 12)));
+  return b.Finish();
+}
+
+Result<Graph> MobileNetV1Vww(uint64_t seed) {
+  GraphBuilder b("mobilenet_v1_025_vww", seed);
+  int x = b.Input("input", DType::kFloat32, {1, 96, 96, 3});
+  x = b.Conv2D(x, 8, 3, 2, true, Act::kRelu6);
+  const int blocks[][2] = {{16, 1}, {32, 2}, {32, 1}, {64, 2},  {64, 1},  {128, 2}, {128, 1},
+                           {128, 1}, {128, 1}, {128, 1}, {128, 1}, {256, 2}, {256, 1}};
+  for (const auto& blk : blocks) {
+    x = b.DepthwiseConv2D(x, 3, blk[1], true, Act::kRelu6);
+    x = b.Conv2D(x, blk[0], 1, 1, true, Act::kRelu6);
+  }
+  x = b.AvgPool(x, 3, 3, 1);
+  b.Output(b.Softmax(b.Dense(b.Flatten(x), 2)));
+  return b.Finish();
+}
+
+Result<Graph> ResNet8(uint64_t seed) {
+  GraphBuilder b("resnet8_cifar", seed);
+  int x = b.Input("input", DType::kFloat32, {1, 32, 32, 3});
+  x = b.Conv2D(x, 16, 3, 1, true, Act::kRelu);
+  const int stacks[][2] = {{16, 1}, {32, 2}, {64, 2}};
+  for (const auto& st : stacks) {
+    int y = b.Conv2D(x, st[0], 3, st[1], true, Act::kRelu);
+    y = b.Conv2D(y, st[0], 3, 1, true, Act::kNone);
+    const int shortcut = st[1] == 1 ? x : b.Conv2D(x, st[0], 1, st[1], true, Act::kNone);
+    x = b.Add(y, shortcut, Act::kRelu);
+  }
+  x = b.AvgPool(x, 8, 8, 1);
+  b.Output(b.Softmax(b.Dense(b.Flatten(x), 10)));
+  return b.Finish();
+}
+
+Result<Graph> FcAutoencoder(uint64_t seed) {
+  GraphBuilder b("fc_autoencoder", seed);
+  int x = b.Input("input", DType::kFloat32, {1, 640});
+  for (int i = 0; i < 4; ++i) x = b.Dense(x, 128, Act::kRelu);
+  x = b.Dense(x, 8, Act::kRelu);
+  for (int i = 0; i < 4; ++i) x = b.Dense(x, 128, Act::kRelu);
+  b.Output(b.Dense(x, 640));
+  return b.Finish();
+}
+
+const std::vector<ZooEntry>& MlperfModels() {
+  static const std::vector<ZooEntry> models = {
+      {"ds_cnn_kws", DsCnnKws, 2.66e6},
+      {"mobilenet_v1_025_vww", MobileNetV1Vww, 7.49e6},
+      {"resnet8_cifar", ResNet8, 12.5e6},
+      {"fc_autoencoder", FcAutoencoder, 0.26e6},
+  };
+  return models;
+}
+
+}  // namespace tml::zoo
