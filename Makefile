@@ -25,7 +25,7 @@ test: build
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTML_SANITIZE=ON -DTML_ONLY_SANITIZER_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target tml_tests
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L sanitize
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)

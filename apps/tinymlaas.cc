@@ -94,11 +94,11 @@ int CmdInfer(const std::string& model, const std::string& target, const std::str
   if (!in.ok()) return Fail(in.status());
   size_t per_sample = 0;
   for (int t : g->inputs) per_sample += g->tensor(t).nbytes();
-  const size_t samples = in->size() / per_sample;
+  const size_t samples = per_sample ? in->size() / per_sample : 1;
   const std::string dir = (std::filesystem::temp_directory_path() / ("tinymlaas-infer-" + std::to_string(::getpid()))).string();
   auto b = tml::BuildForHost(*g, dir);
   if (!b.ok()) return Fail(b.status());
-  auto run = tml::RunOnHost(*b, *in, false);
+  auto run = tml::RunOnHost(*b, *in, static_cast<int>(samples), false);
   if (!run.ok()) return Fail(run.status());
   std::vector<uint8_t> out = run->outputs;
   if (out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".npy") {

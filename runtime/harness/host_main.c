@@ -2,12 +2,13 @@
  * when asked, every layer's output (a trace) so the host can locate the first
  * layer that differs from the reference interpreter.
  *
- *   model_host INPUTS OUTPUTS [TRACE]
+ *   model_host N INPUTS OUTPUTS [TRACE]
  *
  * INPUTS holds N samples back to back (each: all inputs in order). OUTPUTS
  * receives N results (each: all outputs in order). Build model.c with
  * -DTML_HOST_TRACE. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #ifndef TML_MODEL_HEADER
 #define TML_MODEL_HEADER "model.h"
@@ -22,23 +23,22 @@ void tml_host_trace(int layer, const void* data, long bytes) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s INPUTS OUTPUTS [TRACE]\n", argv[0]);
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s N INPUTS OUTPUTS [TRACE]\n", argv[0]);
     return 2;
   }
-  FILE* in = fopen(argv[1], "rb");
-  FILE* out = fopen(argv[2], "wb");
+  const long samples = atol(argv[1]);
+  FILE* in = fopen(argv[2], "rb");
+  FILE* out = fopen(argv[3], "wb");
   if (!in || !out) {
     fprintf(stderr, "cannot open input or output file\n");
     return 2;
   }
-  if (argc > 3) g_trace = fopen(argv[3], "wb");
-  for (long sample = 0;; ++sample) {
+  if (argc > 4) g_trace = fopen(argv[4], "wb");
+  for (long sample = 0; sample < samples; ++sample) {
     for (int i = 0; i < MODEL_NUM_INPUTS; ++i) {
       const size_t n = (size_t)model_input_size(i);
-      const size_t got = fread(model_input(i), 1, n, in);
-      if (got != n) {
-        if (i == 0 && got == 0 && feof(in)) goto done;
+      if (fread(model_input(i), 1, n, in) != n) {
         fprintf(stderr, "sample %ld: truncated input %d\n", sample, i);
         return 3;
       }
@@ -47,7 +47,6 @@ int main(int argc, char** argv) {
     for (int o = 0; o < MODEL_NUM_OUTPUTS; ++o)
       fwrite(model_output(o), 1, (size_t)model_output_size(o), out);
   }
-done:
   fclose(in);
   fclose(out);
   if (g_trace) fclose(g_trace);

@@ -150,14 +150,15 @@ void tml_requantize_s8(const tml_quant_params* p, const int8_t* in, int8_t* out)
 void tml_dequantize_s8_f32(const tml_quant_params* p, const int8_t* in, float* out);
 void tml_dequantize_u8_f32(const tml_quant_params* p, const uint8_t* in, float* out);
 
-/* Mean over the spatial axes of NHWC (global average pooling). */
+/* Mean over a contiguous range of axes, seen as [outer, reduce, inner]
+ * (global average pooling of NHWC: outer = N, reduce = H*W, inner = C). */
 typedef struct {
-  int32_t batch, h, w, channels;
+  int32_t outer, reduce, inner;
   int32_t in_zero_point, out_zero_point, mult, shift; /* int8 */
 } tml_mean_params;
 
-void tml_mean_hw_f32(const tml_mean_params* p, const float* in, float* out);
-void tml_mean_hw_s8(const tml_mean_params* p, const int8_t* in, int8_t* out);
+void tml_mean_f32(const tml_mean_params* p, const float* in, float* out);
+void tml_mean_s8(const tml_mean_params* p, const int8_t* in, int8_t* out);
 
 /* Data movement, element size in bytes, any type. */
 typedef struct {

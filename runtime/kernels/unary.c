@@ -9,7 +9,10 @@ void tml_unary_f32(const tml_unary_params* p, const float* in, float* out) {
     const float x = in[i];
     float y;
     switch (p->kind) {
-      case TML_UN_CLIP: y = x < p->min ? p->min : (x > p->max ? p->max : x); break;
+      case TML_UN_CLIP: /* min(max(x, lo), hi): hi wins when lo > hi, as in ONNX */
+        y = x < p->min ? p->min : x;
+        y = y > p->max ? p->max : y;
+        break;
       case TML_UN_LOGISTIC: y = 1.0f / (1.0f + expf(-x)); break;
       case TML_UN_TANH: y = tanhf(x); break;
       default: y = x < 0.0f ? x * p->alpha : x; break;

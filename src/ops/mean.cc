@@ -1,5 +1,5 @@
-// Mean over the spatial axes (1, 2) of an NHWC tensor: global average pooling.
-// Attributes: axes, keep_dims. int8 follows TFLite's integer mean.
+// Mean over a contiguous set of axes (global average pooling: axes 1, 2 of
+// NHWC). Attributes: axes, keep_dims. int8 follows TFLite's integer mean.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,19 +9,37 @@
 namespace tml {
 namespace {
 
+// Normalized, sorted axes; they must be contiguous.
+Result<std::vector<int64_t>> MeanAxes(const Tensor& x, const Node& n) {
+  auto axes = n.attrs.Ints("axes");
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  for (auto& a : axes) {
+    if (a < 0) a += rank;
+    if (a < 0 || a >= rank) return Status::Errorf("{}: axis out of range for {}", NodeWhere(n), ShapeStr(x.shape));
+  }
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  if (axes.empty()) return Status::Errorf("{}: no axes to reduce", NodeWhere(n));
+  if (axes.back() - axes.front() + 1 != static_cast<int64_t>(axes.size()))
+    return Status::Errorf("{}: mean over non-contiguous axes {} is not supported", NodeWhere(n),
+                          ShapeStr(axes));
+  return axes;
+}
+
 Status InferMean(Graph& g, const Node& n) {
   const Tensor& x = In(g, n, 0);
-  auto axes = n.attrs.Ints("axes");
-  for (auto& a : axes)
-    if (a < 0) a += static_cast<int64_t>(x.shape.size());
-  std::sort(axes.begin(), axes.end());
-  if (x.shape.size() != 4 || axes != std::vector<int64_t>{1, 2})
-    return Status::Errorf("{}: only the mean over H and W of a 4-D NHWC tensor is supported (input "
-                          "{}, axes {})",
-                          NodeWhere(n), ShapeStr(x.shape), ShapeStr(n.attrs.Ints("axes")));
+  TML_ASSIGN_OR_RETURN(auto axes, MeanAxes(x, n));
+  const bool keep = n.attrs.Int("keep_dims", 1) != 0;
+  Shape s;
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    const bool reduced = std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(d));
+    if (!reduced)
+      s.push_back(x.shape[d]);
+    else if (keep)
+      s.push_back(1);
+  }
   Tensor& y = Out(g, n);
-  y.shape = n.attrs.Int("keep_dims", 1) ? Shape{x.shape[0], 1, 1, x.shape[3]}
-                                        : Shape{x.shape[0], x.shape[3]};
+  y.shape = s;
   y.dtype = x.dtype;
   return Status::Ok();
 }
@@ -32,17 +50,17 @@ class MeanOp : public LoweredOp {
   bool int8 = false;
   void Run(const KernelIO& io) const override {
     if (int8)
-      tml_mean_hw_s8(&p, static_cast<const int8_t*>(io.in[0]), static_cast<int8_t*>(io.out[0]));
+      tml_mean_s8(&p, static_cast<const int8_t*>(io.in[0]), static_cast<int8_t*>(io.out[0]));
     else
-      tml_mean_hw_f32(&p, static_cast<const float*>(io.in[0]), static_cast<float*>(io.out[0]));
+      tml_mean_f32(&p, static_cast<const float*>(io.in[0]), static_cast<float*>(io.out[0]));
   }
   void Emit(const EmitContext& c) const override {
     CInit i;
-    i.F("batch", p.batch).F("h", p.h).F("w", p.w).F("channels", p.channels);
+    i.F("outer", p.outer).F("reduce", p.reduce).F("inner", p.inner);
     i.F("in_zero_point", p.in_zero_point).F("out_zero_point", p.out_zero_point);
     i.F("mult", p.mult).F("shift", p.shift);
     const std::string name = EmitParams(c, "tml_mean_params", i.str());
-    c.body.Line(fmt::format("{}(&{}, {}, {});", int8 ? "tml_mean_hw_s8" : "tml_mean_hw_f32", name,
+    c.body.Line(fmt::format("{}(&{}, {}, {});", int8 ? "tml_mean_s8" : "tml_mean_f32", name,
                             c.in[0], c.out[0]));
   }
   std::vector<std::string> Sources() const override { return {"mean.c"}; }
@@ -53,10 +71,17 @@ Result<std::unique_ptr<LoweredOp>> LowerMean(const Graph& g, const Node& n) {
   const Tensor& x = In(g, n, 0);
   const Tensor& y = g.tensor(n.outputs[0]);
   tml_mean_params& p = op->p;
-  p.batch = static_cast<int32_t>(x.shape[0]);
-  p.h = static_cast<int32_t>(x.shape[1]);
-  p.w = static_cast<int32_t>(x.shape[2]);
-  p.channels = static_cast<int32_t>(x.shape[3]);
+  TML_ASSIGN_OR_RETURN(auto axes, MeanAxes(x, n));
+  p.outer = p.reduce = p.inner = 1;
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    const int32_t dim = static_cast<int32_t>(x.shape[d]);
+    if (static_cast<int64_t>(d) < axes.front())
+      p.outer *= dim;
+    else if (static_cast<int64_t>(d) > axes.back())
+      p.inner *= dim;
+    else
+      p.reduce *= dim;
+  }
   if (x.dtype == DType::kInt8) {
     op->int8 = true;
     const std::string where = NodeWhere(n);

@@ -48,12 +48,13 @@ Status WriteBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
 }
 }  // namespace
 
-Result<HostRun> RunOnHost(const HostBuild& b, const std::vector<uint8_t>& inputs, bool trace) {
+Result<HostRun> RunOnHost(const HostBuild& b, const std::vector<uint8_t>& inputs, int samples,
+                          bool trace) {
   const std::string in = (fs::path(b.dir) / "run_inputs.bin").string();
   const std::string out = (fs::path(b.dir) / "run_outputs.bin").string();
   const std::string tr = (fs::path(b.dir) / "run_trace.bin").string();
   TML_RETURN_IF_ERROR(WriteBytes(in, inputs));
-  std::vector<std::string> argv = {b.executable, in, out};
+  std::vector<std::string> argv = {b.executable, std::to_string(samples), in, out};
   if (trace) argv.push_back(tr);
   TML_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, 600));
   if (r.exit_code != 0)

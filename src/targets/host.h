@@ -29,6 +29,8 @@ struct HostRun {
   std::vector<uint8_t> trace;    // all samples, every layer's first output
 };
 
-Result<HostRun> RunOnHost(const HostBuild& b, const std::vector<uint8_t>& inputs, bool trace);
+// inputs: `samples` samples back to back.
+Result<HostRun> RunOnHost(const HostBuild& b, const std::vector<uint8_t>& inputs, int samples,
+                          bool trace);
 
 }  // namespace tml

@@ -99,7 +99,7 @@ Result<VerifyReport> Verify(const Graph& g, const VerifyOptions& opt) {
   }
   TML_ASSIGN_OR_RETURN(HostBuild build, BuildForHost(g, dir));
   const std::vector<uint8_t> inputs = RandomInputs(g, opt.inputs, opt.seed);
-  TML_ASSIGN_OR_RETURN(HostRun run, RunOnHost(build, inputs, true));
+  TML_ASSIGN_OR_RETURN(HostRun run, RunOnHost(build, inputs, opt.inputs, true));
 
   // Reference: the interpreter, one sample at a time, with its own trace.
   const Graph& ref_graph = opt.reference ? *opt.reference : g;
