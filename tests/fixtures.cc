@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include <onnx/onnx_pb.h>
+
 #include "tflite_writer.h"
 
 namespace tml::testing {
@@ -20,6 +22,37 @@ std::vector<uint8_t> UnsupportedOpsTflite() {
   w.AddOp({117, "", {c}, {d}});                // HARD_SWISH
   w.AddOp({16, "", {d}, {e}});                 // LSTM again
   return w.Finish({x}, {e});
+}
+
+std::vector<uint8_t> UnsupportedOpsOnnx() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("unsupported");
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->mutable_shape()->add_dim()->set_dim_value(1);
+  tt->mutable_shape()->add_dim()->set_dim_value(4);
+  auto add = [&](const char* op, const char* domain, const char* input, const char* output) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_domain(domain);
+    n->set_name(output);
+    n->add_input(input);
+    n->add_output(output);
+  };
+  add("Relu", "", "x", "r");
+  add("LSTM", "", "r", "l1");
+  add("NonMaxSuppression", "", "l1", "nms");
+  add("FancyOp", "com.example", "nms", "fancy");
+  add("LSTM", "", "fancy", "l2");
+  g->add_output()->set_name("l2");
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 std::vector<uint8_t> TinyFcTflite() {

@@ -10,6 +10,8 @@ namespace tml::testing {
 // int8 model with three unsupported operator types (LSTM, CUSTOM, HARD_SWISH)
 // among supported ones.
 std::vector<uint8_t> UnsupportedOpsTflite();
+// ONNX model with unsupported operator types (LSTM x2, NonMaxSuppression, a custom domain op).
+std::vector<uint8_t> UnsupportedOpsOnnx();
 // A small valid int8 model: FC -> RELU -> SOFTMAX.
 std::vector<uint8_t> TinyFcTflite();
 // Path of a published model in ../shared/models, or "" when that folder is absent.

@@ -133,6 +133,38 @@ TEST(Interpreter, ConstantSubgraphsAreFolded) {
   EXPECT_EQ(RunGraph<float>(*g, {{100, 200}}), (std::vector<float>{111, 222}));
 }
 
+TEST(Interpreter, BatchNormAfterConvIsFoldedIntoIt) {
+  // conv(2) = 2*3 + 1 = 7; * 10 = 70; + 5 = 75, all inside one convolution.
+  GraphBuilder b("bn");
+  int x = b.Input("x", DType::kFloat32, {1, 1, 1, 1});
+  const float w[] = {3}, bias[] = {1}, scale[] = {10}, shift[] = {5};
+  const int wi = b.Const("w", DType::kFloat32, {1, 1, 1, 1}, w);
+  const int bi = b.Const("b", DType::kFloat32, {1}, bias);
+  int y = b.Op(OpType::kConv2D, {x, wi, bi}, {});
+  y = b.Op(OpType::kMul, {y, b.Const("s", DType::kFloat32, {1}, scale)});
+  y = b.Op(OpType::kAdd, {y, b.Const("t", DType::kFloat32, {1}, shift)});
+  b.Output(y);
+  auto g = b.Finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(RunGraph<float>(*g, {{2.0f}})[0], 75.0f);
+}
+
+TEST(Interpreter, InverseTransposesCancel) {
+  GraphBuilder b("transposes");
+  int x = b.Input("x", DType::kFloat32, {1, 2, 3, 4});
+  Attrs to, back;
+  to.Set("perm", std::vector<int64_t>{0, 2, 3, 1});
+  back.Set("perm", std::vector<int64_t>{0, 3, 1, 2});
+  int y = b.Op(OpType::kTranspose, {x}, to);
+  y = b.Op(OpType::kTranspose, {y}, back);
+  b.Output(b.Op(OpType::kClip, {y}, {}));
+  auto g = b.Finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(g->nodes[0].op, OpType::kClip);
+}
+
 TEST(Interpreter, ShapeErrorsNameTheNode) {
   GraphBuilder b("bad");
   int x = b.Input("x", DType::kFloat32, {1, 5});

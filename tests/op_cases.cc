@@ -277,6 +277,12 @@ std::vector<OpCase> Build() {
   c.push_back({"quantize_per_channel_even", OpType::kQuantize, [] { return QuantizeCase(true, true); }});
   c.push_back({"requantize_s8", OpType::kQuantize, RequantizeCase});
   c.push_back({"dequantize", OpType::kDequantize, [] { return QuantizeCase(true, false); }});
+  c.push_back({"dequantize_s32", OpType::kDequantize, [] {
+                 GraphBuilder b("dequantize_s32");
+                 int x = b.Input("x", DType::kInt32, {6}, Q(0.001f, 0));
+                 b.Output(b.Op(OpType::kDequantize, {x}, {}, DType::kFloat32));
+                 return b.Finish();
+               }});
   return c;
 }
 

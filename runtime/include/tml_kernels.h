@@ -149,6 +149,7 @@ void tml_quantize_f32_u8(const tml_quant_params* p, const float* in, uint8_t* ou
 void tml_requantize_s8(const tml_quant_params* p, const int8_t* in, int8_t* out);
 void tml_dequantize_s8_f32(const tml_quant_params* p, const int8_t* in, float* out);
 void tml_dequantize_u8_f32(const tml_quant_params* p, const uint8_t* in, float* out);
+void tml_dequantize_s32_f32(const tml_quant_params* p, const int32_t* in, float* out); /* biases */
 
 /* Mean over a contiguous range of axes, seen as [outer, reduce, inner]
  * (global average pooling of NHWC: outer = N, reduce = H*W, inner = C). */

@@ -47,3 +47,10 @@ void tml_dequantize_u8_f32(const tml_quant_params* p, const uint8_t* in, float* 
     out[i] = (float)((double)p->scale[c] * (double)((int32_t)in[i] - p->zero_point[c]));
   }
 }
+
+void tml_dequantize_s32_f32(const tml_quant_params* p, const int32_t* in, float* out) {
+  for (int32_t i = 0; i < p->count; ++i) {
+    const int32_t c = tml_channel(p, i);
+    out[i] = (float)((double)p->scale[c] * ((double)in[i] - (double)p->zero_point[c]));
+  }
+}

@@ -682,7 +682,8 @@ Result<QuantParams> OnnxImporter::QuantFrom(const onnx::NodeProto& n, size_t sca
   } else {
     q.zero_point.assign(q.scale.size(), 0);
   }
-  if (!IsQuantizedDType(*dtype))
+  const bool int32_dequantize = *dtype == DType::kInt32 && n.op_type() == "DequantizeLinear";  // biases
+  if (!IsQuantizedDType(*dtype) && !int32_dequantize)
     return Status::Errorf("{}: {} quantization is not supported (int8 / uint8 only)", Where(n), DTypeName(*dtype));
   if (OnnxAttrInt(n, "block_size", 0) != 0)
     return Status::Errorf("{}: blocked quantization is not supported", Where(n));

@@ -90,6 +90,32 @@ int64_t Tensor::ValueAsInt(int64_t i) const {
   }
 }
 
+Tensor PermuteConst(const Tensor& w, const std::vector<int64_t>& perm) {
+  Tensor r = w;
+  const size_t rank = w.shape.size();
+  for (size_t d = 0; d < rank; ++d) r.shape[d] = w.shape[static_cast<size_t>(perm[d])];
+  for (size_t d = 0; d < rank; ++d)
+    if (perm[d] == w.quant.axis) {
+      r.quant.axis = static_cast<int>(d);
+      break;
+    }
+  std::vector<int64_t> in_stride(rank, 1);
+  for (int d = static_cast<int>(rank) - 2; d >= 0; --d)
+    in_stride[static_cast<size_t>(d)] = in_stride[static_cast<size_t>(d) + 1] * w.shape[static_cast<size_t>(d) + 1];
+  const size_t es = DTypeSize(w.dtype);
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t i = 0; i < r.numel(); ++i) {
+    int64_t src = 0;
+    for (size_t d = 0; d < rank; ++d) src += idx[d] * in_stride[static_cast<size_t>(perm[d])];
+    std::memcpy(r.data.data() + static_cast<size_t>(i) * es, w.data.data() + static_cast<size_t>(src) * es, es);
+    for (int d = static_cast<int>(rank) - 1; d >= 0; --d) {
+      if (++idx[static_cast<size_t>(d)] < r.shape[static_cast<size_t>(d)]) break;
+      idx[static_cast<size_t>(d)] = 0;
+    }
+  }
+  return r;
+}
+
 const char* OpName(OpType op) {
   switch (op) {
 #define TML_NAME(e, s) \

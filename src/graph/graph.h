@@ -54,6 +54,11 @@ using Shape = std::vector<int64_t>;
 int64_t NumElements(const Shape& s);
 std::string ShapeStr(const Shape& s);
 
+struct Tensor;
+// A transposed copy of a constant: result dim d is input dim perm[d]. The
+// per-channel quantization axis moves with its dimension.
+Tensor PermuteConst(const Tensor& t, const std::vector<int64_t>& perm);
+
 struct Tensor {
   std::string name;
   DType dtype = DType::kFloat32;

@@ -11,7 +11,18 @@ namespace tml {
 Status InferShapes(Graph& g);
 // Evaluates nodes whose inputs are all constants (with the reference kernels)
 // and replaces them by constants. Converters' shape subgraphs disappear here.
-Status FoldConstants(Graph& g);
+// keep_dequantize leaves Dequantize(constant) in place for LowerQdq.
+Status FoldConstants(Graph& g, bool keep_dequantize = false);
+// Composes consecutive Transposes; identity permutations become Identity and
+// permutations that move no bytes (only unit dimensions move) become Reshape.
+void FuseTransposes(Graph& g);
+// Folds a per-channel constant Mul / Add (e.g. a batch norm) that follows a
+// float Conv2D / DepthwiseConv2D / FullyConnected into its weights and bias.
+void FoldAffineIntoConv(Graph& g);
+// QDQ form to integer ops: Dequantize -> op -> Quantize becomes the int8 op
+// (weights and int32 biases taken from their constants) whenever the int8 op
+// can be prepared; anything else stays float.
+void LowerQdq(Graph& g);
 // Rewires consumers of Identity nodes to the identity's input.
 void RemoveIdentities(Graph& g);
 // Merges Clip (Relu, Relu6) into the producing Conv / FullyConnected / Add / ...

@@ -19,7 +19,7 @@ Status InferQuantize(Graph& g, const Node& n) {
   return Status::Ok();
 }
 
-enum class Mode { kQuantS8, kQuantU8, kRequant, kDequantS8, kDequantU8 };
+enum class Mode { kQuantS8, kQuantU8, kRequant, kDequantS8, kDequantU8, kDequantS32 };
 
 class QuantOp : public LoweredOp {
  public:
@@ -52,6 +52,9 @@ class QuantOp : public LoweredOp {
       case Mode::kDequantU8:
         tml_dequantize_u8_f32(&q, static_cast<const uint8_t*>(io.in[0]), static_cast<float*>(io.out[0]));
         break;
+      case Mode::kDequantS32:
+        tml_dequantize_s32_f32(&q, static_cast<const int32_t*>(io.in[0]), static_cast<float*>(io.out[0]));
+        break;
     }
   }
   void Emit(const EmitContext& c) const override {
@@ -64,7 +67,7 @@ class QuantOp : public LoweredOp {
     i.F("in_zero_point", p.in_zero_point).F("mult", p.mult).F("shift", p.shift);
     const std::string name = EmitParams(c, "tml_quant_params", i.str());
     static const char* fns[] = {"tml_quantize_f32_s8", "tml_quantize_f32_u8", "tml_requantize_s8",
-                                "tml_dequantize_s8_f32", "tml_dequantize_u8_f32"};
+                                "tml_dequantize_s8_f32", "tml_dequantize_u8_f32", "tml_dequantize_s32_f32"};
     c.body.Line(fmt::format("{}(&{}, {}, {});", fns[static_cast<int>(mode)], name, c.in[0], c.out[0]));
   }
   std::vector<std::string> Sources() const override { return {"quantize.c"}; }
@@ -115,6 +118,8 @@ Result<std::unique_ptr<LoweredOp>> LowerQuantize(const Graph& g, const Node& n) 
     p.shift = shift;
   } else if (!quantize && IsQuantizedDType(x.dtype)) {
     op->mode = u8 ? Mode::kDequantU8 : Mode::kDequantS8;
+  } else if (!quantize && x.dtype == DType::kInt32) {
+    op->mode = Mode::kDequantS32;
   } else {
     return Status::Errorf("{}: cannot convert {} to {}", where, DTypeName(x.dtype), DTypeName(y.dtype));
   }

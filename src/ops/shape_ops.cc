@@ -63,6 +63,10 @@ class CopyOp : public LoweredOp {
 };
 
 Result<std::unique_ptr<LoweredOp>> LowerCopy(const Graph& g, const Node& n) {
+  const Tensor& x = In(g, n, 0);
+  const Tensor& y = g.tensor(n.outputs[0]);
+  if (IsQuantizedDType(x.dtype) && !(x.quant == y.quant))
+    return Status::Errorf("{}: input and output are quantized differently", NodeWhere(n));
   auto op = std::make_unique<CopyOp>();
   op->bytes = static_cast<int32_t>(In(g, n, 0).nbytes());
   return std::unique_ptr<LoweredOp>(std::move(op));

@@ -1,0 +1,18 @@
+// Model export: the IR to ONNX (opset 13). Float graphs as plain ONNX, int8
+// graphs in QDQ form, so models open in standard tools and re-import exactly.
+//
+//   TML_RETURN_IF_ERROR(SaveOnnx(graph, "model.onnx"));
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace tml {
+
+Result<std::vector<uint8_t>> ExportOnnx(const Graph& g);
+Status SaveOnnx(const Graph& g, const std::string& path);
+
+}  // namespace tml
