@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "codegen/codegen.h"
+#include "formats/export.h"
 #include "formats/import.h"
 #include "formats/npy.h"
 #include "interp/interpreter.h"
@@ -14,6 +15,7 @@
 #include "targets/host.h"
 #include "targets/profile.h"
 #include "targets/verify.h"
+#include "zoo/mlperf_models.h"
 
 namespace {
 
@@ -99,6 +101,8 @@ int CmdInfer(const std::string& model, const std::string& target, const std::str
   auto b = tml::BuildForHost(*g, dir);
   if (!b.ok()) return Fail(b.status());
   auto run = tml::RunOnHost(*b, *in, static_cast<int>(samples), false);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
   if (!run.ok()) return Fail(run.status());
   std::vector<uint8_t> out = run->outputs;
   if (out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".npy") {
@@ -137,6 +141,30 @@ int CmdProfile(const std::string& model, bool json) {
   else
     std::cout << p->ToText();
   return 0;
+}
+
+int CmdExport(const std::string& model, const std::string& out) {
+  auto g = tml::LoadModel(model);
+  if (!g.ok()) return Fail(g.status());
+  if (auto s = tml::SaveOnnx(*g, out); !s.ok()) return Fail(s);
+  std::cout << "wrote " << out << " (" << g->nodes.size() << " layers, ONNX opset 13"
+            << (g->tensor(g->inputs.empty() ? 0 : g->inputs[0]).dtype == tml::DType::kInt8 ? ", int8 as QDQ" : "")
+            << ")\n";
+  return 0;
+}
+
+int CmdZoo(const std::string& name, const std::string& out, uint64_t seed) {
+  std::string names;
+  for (const auto& z : tml::zoo::MlperfModels()) {
+    names += (names.empty() ? "" : ", ") + z.name;
+    if (z.name != name) continue;
+    auto g = z.build(seed);
+    if (!g.ok()) return Fail(g.status());
+    if (auto s = tml::SaveOnnx(*g, out); !s.ok()) return Fail(s);
+    std::cout << "wrote " << out << ": " << z.name << " (seeded weights, seed " << seed << ")\n";
+    return 0;
+  }
+  return Fail(Status::Errorf("unknown zoo model '{}' (available: {})", name, names));
 }
 
 }  // namespace
@@ -181,7 +209,22 @@ int main(int argc, char** argv) {
   profile->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
   profile->add_flag("--json", json, "Machine-readable output");
 
+  auto* exp = app.add_subcommand("export", "Write a model as ONNX (opset 13; int8 models in QDQ form)");
+  exp->add_option("MODEL", model, "Model file (.tflite or .onnx)")->required()->check(CLI::ExistingFile);
+  exp->add_option("-o,--output", out, "Output .onnx file")->required();
+
+  std::string zoo_name;
+  uint64_t seed = 1;
+  auto* zoo = app.add_subcommand(
+      "zoo", "Write a reference architecture with seeded weights as ONNX:\n"
+             "ds_cnn_kws, mobilenet_v1_025_vww, resnet8_cifar, fc_autoencoder (MLPerf Tiny)");
+  zoo->add_option("NAME", zoo_name, "Architecture name")->required();
+  zoo->add_option("-o,--output", out, "Output .onnx file")->required();
+  zoo->add_option("--seed", seed, "Weight seed")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (*exp) return CmdExport(model, out);
+  if (*zoo) return CmdZoo(zoo_name, out, seed);
   if (*inspect) return CmdInspect(model);
   if (*compile) return CmdCompile(model, target, out, name);
   if (*infer) return CmdInfer(model, target, input, output);

@@ -94,8 +94,16 @@ Result<VerifyReport> Verify(const Graph& g, const VerifyOptions& opt) {
   rep.inputs = opt.inputs;
   rep.target = opt.target;
   std::string dir = opt.work_dir;
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } cleanup;
   if (dir.empty()) {
     dir = (fs::temp_directory_path() / fmt::format("tinymlaas-verify-{}", ::getpid())).string();
+    cleanup.path = dir;
   }
   TML_ASSIGN_OR_RETURN(HostBuild build, BuildForHost(g, dir));
   const std::vector<uint8_t> inputs = RandomInputs(g, opt.inputs, opt.seed);

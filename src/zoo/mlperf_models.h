@@ -1,5 +1,5 @@
 // The four MLPerf Tiny reference architectures, built with seeded weights.
-// Used by tests and benchmarks; float32 graphs, prepared.
+// Used by tests, benchmarks and `tinymlaas zoo`; float32 graphs, prepared.
 #pragma once
 
 #include <string>

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# End-to-end tests of the tinymlaas command line. Usage: cli_test.sh TINYMLAAS MAKE_FIXTURES SHARED_DIR
+# Prints "N passed, M failed" and exits non-zero on any failure.
+set -u
+TML="$1"; FIXTURES="$2"; SHARED="$3"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+"$FIXTURES" "$WORK" || { echo "cannot write fixtures"; exit 1; }
+pass=0; fail=0
+check() {  # check NAME CONDITION-COMMAND...
+  local name="$1"; shift
+  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+
+# --help explains every subcommand.
+"$TML" --help > "$WORK/help.txt" 2>&1
+check "help lists subcommands" grep -q "verify" "$WORK/help.txt"
+check "help lists compile" grep -q "compile" "$WORK/help.txt"
+
+# Unsupported operators: one message naming all of them, non-zero exit.
+for f in unsupported.tflite unsupported.onnx; do
+  "$TML" inspect "$WORK/$f" > "$WORK/out.txt" 2> "$WORK/err.txt"; rc=$?
+  check "$f exits non-zero" test "$rc" -ne 0
+  check "$f names LSTM once with both users" test "$(grep -c 'LSTM' "$WORK/err.txt")" -eq 1
+  check "$f lists 3 op types" grep -q "3 unsupported operator types" "$WORK/err.txt"
+  check "$f message is a single error" test "$(grep -c '^error:' "$WORK/err.txt")" -eq 1
+done
+
+# Malformed input: clear error, no crash.
+head -c 100 /dev/urandom > "$WORK/junk.tflite"
+"$TML" inspect "$WORK/junk.tflite" 2> "$WORK/err.txt"; rc=$?
+check "junk model exits 1" test "$rc" -eq 1
+check "junk model error names the file" grep -q "junk.tflite" "$WORK/err.txt"
+
+# Zoo -> export -> compile -> verify -> profile on a generated model.
+"$TML" zoo ds_cnn_kws -o "$WORK/kws.onnx" > /dev/null
+check "zoo writes ONNX" test -s "$WORK/kws.onnx"
+"$TML" compile "$WORK/kws.onnx" --target host -o "$WORK/kws_c" --name kws > "$WORK/out.txt" 2>&1
+check "compile writes header" test -f "$WORK/kws_c/kws.h"
+check "compile writes kernels" test -f "$WORK/kws_c/kernels/conv.c"
+check "compile builds host binary" test -x "$WORK/kws_c/model_host"
+"$TML" verify "$WORK/kws.onnx" --inputs 20 > "$WORK/out.txt"; rc=$?
+check "verify prints bit-exact" grep -q "^bit-exact" "$WORK/out.txt"
+check "verify exits 0" test "$rc" -eq 0
+"$TML" verify "$WORK/kws.onnx" --inputs 5 --json > "$WORK/v.json"
+check "verify --json has bit_exact true" grep -q '"bit_exact": true' "$WORK/v.json"
+"$TML" profile "$WORK/kws.onnx" --json > "$WORK/p.json"
+for key in macs weight_bytes arena_bytes arena_lower_bound_bytes layers; do
+  check "profile --json has $key" grep -q "\"$key\"" "$WORK/p.json"
+done
+check "profile counts 2.66 M MACs" grep -q '"macs": 2656768' "$WORK/p.json"
+"$TML" profile "$WORK/kws.onnx" > "$WORK/p.txt"
+check "profile text shows totals" grep -q "total MACs" "$WORK/p.txt"
+
+# infer: .npy in, .npy out; raw in, raw out.
+"$TML" export "$WORK/tiny_fc.tflite" -o "$WORK/tiny_fc.onnx" > /dev/null
+check "export int8 model" test -s "$WORK/tiny_fc.onnx"
+head -c 10 /dev/urandom > "$WORK/in.bin"
+"$TML" infer "$WORK/tiny_fc.tflite" --input "$WORK/in.bin" --output "$WORK/out.bin" > /dev/null
+check "infer writes 6 raw output bytes" test "$(stat -c %s "$WORK/out.bin")" -eq 6
+"$TML" infer "$WORK/tiny_fc.onnx" --input "$WORK/in.bin" --output "$WORK/out2.bin" > /dev/null
+check "exported QDQ model computes the same bytes" cmp -s "$WORK/out.bin" "$WORK/out2.bin"
+"$TML" infer "$WORK/tiny_fc.tflite" --input "$WORK/in.bin" --output "$WORK/out.npy" > /dev/null
+check "infer writes .npy" test "$(head -c 6 "$WORK/out.npy" | tail -c 5)" = "NUMPY"
+head -c 7 /dev/urandom > "$WORK/short.bin"
+"$TML" infer "$WORK/tiny_fc.tflite" --input "$WORK/short.bin" --output "$WORK/x.bin" 2> "$WORK/err.txt"; rc=$?
+check "infer rejects a partial sample" test "$rc" -ne 0
+
+# Published models (skipped without ../shared).
+if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
+  for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
+    "$TML" verify "$SHARED/models/$m.tflite" --inputs 20 > "$WORK/out.txt"
+    check "$m verifies bit-exact" grep -q "^bit-exact" "$WORK/out.txt"
+  done
+  "$TML" profile "$SHARED/models/kws_ref_model.tflite" --json > "$WORK/p.json"
+  check "kws profile arena 16000" grep -q '"arena_bytes": 16000' "$WORK/p.json"
+else
+  echo "skip published models: $SHARED/models is absent"
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
