@@ -37,11 +37,13 @@ int CmdInspect(const std::string& model) {
   std::cout << "model " << g->name << ": " << g->nodes.size() << " layers\n";
   for (int t : g->inputs) {
     const auto& x = g->tensor(t);
-    std::cout << "  input  '" << x.name << "' " << tml::DTypeName(x.dtype) << " " << tml::ShapeStr(x.shape) << "\n";
+    std::cout << "  input  '" << x.name << "' " << tml::DTypeName(x.dtype) << " "
+              << tml::ShapeStr(x.shape) << "\n";
   }
   for (int t : g->outputs) {
     const auto& x = g->tensor(t);
-    std::cout << "  output '" << x.name << "' " << tml::DTypeName(x.dtype) << " " << tml::ShapeStr(x.shape) << "\n";
+    std::cout << "  output '" << x.name << "' " << tml::DTypeName(x.dtype) << " "
+              << tml::ShapeStr(x.shape) << "\n";
   }
   for (size_t i = 0; i < g->nodes.size(); ++i) {
     const auto& n = g->nodes[i];
@@ -74,16 +76,18 @@ tml::Result<std::vector<uint8_t>> ReadInput(const std::string& path, const tml::
   for (int t : g.inputs) need += g.tensor(t).nbytes();
   if (path.size() > 4 && path.substr(path.size() - 4) == ".npy") {
     TML_ASSIGN_OR_RETURN(auto a, tml::ParseNpy(bytes, path));
-    if (g.inputs.size() != 1) return Status::Errorf("{}: .npy input needs a model with one input", path);
+    if (g.inputs.size() != 1)
+      return Status::Errorf("{}: .npy input needs a model with one input", path);
     const auto& x = g.tensor(g.inputs[0]);
     if (a.dtype != x.dtype || a.data.size() % need != 0)
       return Status::Errorf("{}: array {} {} does not match model input {} {}", path,
-                            tml::DTypeName(a.dtype), tml::ShapeStr(a.shape), tml::DTypeName(x.dtype),
-                            tml::ShapeStr(x.shape));
+                            tml::DTypeName(a.dtype), tml::ShapeStr(a.shape),
+                            tml::DTypeName(x.dtype), tml::ShapeStr(x.shape));
     return a.data;
   }
   if (need == 0 || bytes.size() % need != 0)
-    return Status::Errorf("{}: {} bytes is not a whole number of samples of {} bytes", path, bytes.size(), need);
+    return Status::Errorf("{}: {} bytes is not a whole number of samples of {} bytes", path,
+                          bytes.size(), need);
   return bytes;
 }
 
@@ -97,7 +101,9 @@ int CmdInfer(const std::string& model, const std::string& target, const std::str
   size_t per_sample = 0;
   for (int t : g->inputs) per_sample += g->tensor(t).nbytes();
   const size_t samples = per_sample ? in->size() / per_sample : 1;
-  const std::string dir = (std::filesystem::temp_directory_path() / ("tinymlaas-infer-" + std::to_string(::getpid()))).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("tinymlaas-infer-" + std::to_string(::getpid())))
+          .string();
   auto b = tml::BuildForHost(*g, dir);
   if (!b.ok()) return Fail(b.status());
   auto run = tml::RunOnHost(*b, *in, static_cast<int>(samples), false);
@@ -106,7 +112,8 @@ int CmdInfer(const std::string& model, const std::string& target, const std::str
   if (!run.ok()) return Fail(run.status());
   std::vector<uint8_t> out = run->outputs;
   if (out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".npy") {
-    if (g->outputs.size() != 1) return Fail(Status::Error(".npy output needs a model with one output"));
+    if (g->outputs.size() != 1)
+      return Fail(Status::Error(".npy output needs a model with one output"));
     const auto& y = g->tensor(g->outputs[0]);
     tml::Shape s = y.shape;
     if (samples > 1) s.insert(s.begin(), static_cast<int64_t>(samples));
@@ -148,7 +155,9 @@ int CmdExport(const std::string& model, const std::string& out) {
   if (!g.ok()) return Fail(g.status());
   if (auto s = tml::SaveOnnx(*g, out); !s.ok()) return Fail(s);
   std::cout << "wrote " << out << " (" << g->nodes.size() << " layers, ONNX opset 13"
-            << (g->tensor(g->inputs.empty() ? 0 : g->inputs[0]).dtype == tml::DType::kInt8 ? ", int8 as QDQ" : "")
+            << (g->tensor(g->inputs.empty() ? 0 : g->inputs[0]).dtype == tml::DType::kInt8
+                    ? ", int8 as QDQ"
+                    : "")
             << ")\n";
   return 0;
 }
@@ -171,7 +180,8 @@ int CmdZoo(const std::string& name, const std::string& out, uint64_t seed) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "TinyMLaaS: compile TinyML models (ONNX, TFLite) to C for microcontrollers and check that the\n"
+      "TinyMLaaS: compile TinyML models (ONNX, TFLite) to C for microcontrollers and check that "
+      "the\n"
       "device computes exactly what the host reference interpreter computes."};
   app.set_version_flag("--version", std::string("tinymlaas ") + TML_VERSION);
   app.require_subcommand(1);
@@ -180,44 +190,62 @@ int main(int argc, char** argv) {
   bool json = false;
   tml::VerifyOptions vopt;
 
-  auto* inspect = app.add_subcommand("inspect", "Import a model and print its layers, inputs and outputs");
-  inspect->add_option("MODEL", model, "Model file (.tflite or .onnx)")->required()->check(CLI::ExistingFile);
+  auto* inspect =
+      app.add_subcommand("inspect", "Import a model and print its layers, inputs and outputs");
+  inspect->add_option("MODEL", model, "Model file (.tflite or .onnx)")
+      ->required()
+      ->check(CLI::ExistingFile);
 
   auto* compile = app.add_subcommand("compile", "Generate self-contained C99 for a target");
-  compile->add_option("MODEL", model, "Model file (.tflite or .onnx)")->required()->check(CLI::ExistingFile);
+  compile->add_option("MODEL", model, "Model file (.tflite or .onnx)")
+      ->required()
+      ->check(CLI::ExistingFile);
   compile->add_option("-o,--output", out, "Output directory")->required();
-  compile->add_option("--target", target, "Target: host (compiles and links a test executable)")->capture_default_str();
-  compile->add_option("--name", name, "C prefix and file stem of the generated API")->capture_default_str();
+  compile->add_option("--target", target, "Target: host (compiles and links a test executable)")
+      ->capture_default_str();
+  compile->add_option("--name", name, "C prefix and file stem of the generated API")
+      ->capture_default_str();
 
-  auto* infer = app.add_subcommand("infer", "Run a model on a target: raw little-endian or .npy in and out");
+  auto* infer =
+      app.add_subcommand("infer", "Run a model on a target: raw little-endian or .npy in and out");
   infer->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
-  infer->add_option("--input", input, "Input file: .npy, or raw bytes of one or more samples")->required()->check(CLI::ExistingFile);
+  infer->add_option("--input", input, "Input file: .npy, or raw bytes of one or more samples")
+      ->required()
+      ->check(CLI::ExistingFile);
   infer->add_option("--output", output, "Output file (.npy or raw bytes)")->required();
   infer->add_option("--target", target, "Target to run on")->capture_default_str();
 
   auto* verify = app.add_subcommand(
-      "verify", "Run random inputs through the reference interpreter and the generated code;\n"
-                "print 'bit-exact' or the first layer that differs. Exit 2 on mismatch.");
+      "verify",
+      "Run random inputs through the reference interpreter and the generated code;\n"
+      "print 'bit-exact' or the first layer that differs. Exit 2 on mismatch.");
   verify->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
   verify->add_option("--target", vopt.target, "Target to run on")->capture_default_str();
-  verify->add_option("--inputs", vopt.inputs, "Number of random inputs")->capture_default_str()->check(CLI::PositiveNumber);
+  verify->add_option("--inputs", vopt.inputs, "Number of random inputs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   verify->add_option("--seed", vopt.seed, "Random seed")->capture_default_str();
   verify->add_option("--work-dir", vopt.work_dir, "Keep the generated code and binaries here");
   verify->add_flag("--json", json, "Machine-readable output");
 
-  auto* profile = app.add_subcommand("profile", "Per-layer MACs, weight and activation bytes, arena plan");
+  auto* profile =
+      app.add_subcommand("profile", "Per-layer MACs, weight and activation bytes, arena plan");
   profile->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
   profile->add_flag("--json", json, "Machine-readable output");
 
-  auto* exp = app.add_subcommand("export", "Write a model as ONNX (opset 13; int8 models in QDQ form)");
-  exp->add_option("MODEL", model, "Model file (.tflite or .onnx)")->required()->check(CLI::ExistingFile);
+  auto* exp =
+      app.add_subcommand("export", "Write a model as ONNX (opset 13; int8 models in QDQ form)");
+  exp->add_option("MODEL", model, "Model file (.tflite or .onnx)")
+      ->required()
+      ->check(CLI::ExistingFile);
   exp->add_option("-o,--output", out, "Output .onnx file")->required();
 
   std::string zoo_name;
   uint64_t seed = 1;
   auto* zoo = app.add_subcommand(
-      "zoo", "Write a reference architecture with seeded weights as ONNX:\n"
-             "ds_cnn_kws, mobilenet_v1_025_vww, resnet8_cifar, fc_autoencoder (MLPerf Tiny)");
+      "zoo",
+      "Write a reference architecture with seeded weights as ONNX:\n"
+      "ds_cnn_kws, mobilenet_v1_025_vww, resnet8_cifar, fc_autoencoder (MLPerf Tiny)");
   zoo->add_option("NAME", zoo_name, "Architecture name")->required();
   zoo->add_option("-o,--output", out, "Output .onnx file")->required();
   zoo->add_option("--seed", seed, "Weight seed")->capture_default_str();

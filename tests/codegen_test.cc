@@ -1,3 +1,5 @@
+#include "codegen/codegen.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -5,7 +7,6 @@
 #include <regex>
 #include <sstream>
 
-#include "codegen/codegen.h"
 #include "core/process.h"
 #include "fixtures.h"
 #include "formats/import.h"

@@ -17,10 +17,10 @@ TEST(FixedPoint, SaturatingRoundingDoublingHighMul) {
 }
 
 TEST(FixedPoint, RoundingDivideByPotRoundsHalfAwayFromZero) {
-  EXPECT_EQ(tml_rounding_divide_by_pot(5, 1), 3);   // 2.5 -> 3
-  EXPECT_EQ(tml_rounding_divide_by_pot(-5, 1), -3); // -2.5 -> -3
+  EXPECT_EQ(tml_rounding_divide_by_pot(5, 1), 3);    // 2.5 -> 3
+  EXPECT_EQ(tml_rounding_divide_by_pot(-5, 1), -3);  // -2.5 -> -3
   EXPECT_EQ(tml_rounding_divide_by_pot(4, 2), 1);
-  EXPECT_EQ(tml_rounding_divide_by_pot(-6, 2), -2); // -1.5 -> -2
+  EXPECT_EQ(tml_rounding_divide_by_pot(-6, 2), -2);  // -1.5 -> -2
 }
 
 TEST(FixedPoint, QuantizeMultiplierRoundTrips) {

@@ -1,8 +1,8 @@
 #include "fixtures.h"
 
-#include <filesystem>
-
 #include <onnx/onnx_pb.h>
+
+#include <filesystem>
 
 #include "tflite_writer.h"
 
@@ -16,11 +16,11 @@ std::vector<uint8_t> UnsupportedOpsTflite() {
   const int c = w.AddTensor({"after_custom", 9, {1, 8}, {0.1f}, {0}, {}});
   const int d = w.AddTensor({"after_hswish", 9, {1, 8}, {0.1f}, {0}, {}});
   const int e = w.AddTensor({"after_lstm_2", 9, {1, 8}, {0.1f}, {0}, {}});
-  w.AddOp({19, "", {x}, {a}});                 // RELU
-  w.AddOp({16, "", {a}, {b}});                 // LSTM
-  w.AddOp({32, "MyCustomOp", {b}, {c}});       // CUSTOM
-  w.AddOp({117, "", {c}, {d}});                // HARD_SWISH
-  w.AddOp({16, "", {d}, {e}});                 // LSTM again
+  w.AddOp({19, "", {x}, {a}});            // RELU
+  w.AddOp({16, "", {a}, {b}});            // LSTM
+  w.AddOp({32, "MyCustomOp", {b}, {c}});  // CUSTOM
+  w.AddOp({117, "", {c}, {d}});           // HARD_SWISH
+  w.AddOp({16, "", {d}, {e}});            // LSTM again
   return w.Finish({x}, {e});
 }
 

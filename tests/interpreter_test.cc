@@ -1,11 +1,12 @@
 // Hand-checked cases: small inputs whose int8 and float results were worked
 // out on paper from the TFLite quantization rules.
+#include "interp/interpreter.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 #include "graph/builder.h"
-#include "interp/interpreter.h"
 #include "op_cases.h"
 
 namespace tml {

@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   auto write = [&](const std::string& name, const std::vector<uint8_t>& bytes) {
     std::ofstream f(dir + "/" + name, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
     return static_cast<bool>(f);
   };
   const bool ok = write("unsupported.tflite", tml::testing::UnsupportedOpsTflite()) &&

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "formats/npy.h"
+
+#include <gtest/gtest.h>
 
 namespace tml {
 namespace {

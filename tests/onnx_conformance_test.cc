@@ -40,13 +40,19 @@ const std::map<std::string, std::string>& Skips() {
       {"test_maxpool_3d_dilations_use_ref_impl", "3-D pooling is not in scope"},
       {"test_maxpool_3d_dilations_use_ref_impl_large", "3-D pooling is not in scope"},
       {"test_averagepool_3d_default", "3-D pooling is not in scope"},
-      {"test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False", "3-D pooling is not in scope"},
-      {"test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True", "3-D pooling is not in scope"},
-      {"test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False", "3-D pooling is not in scope"},
-      {"test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True", "3-D pooling is not in scope"},
+      {"test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False",
+       "3-D pooling is not in scope"},
+      {"test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True",
+       "3-D pooling is not in scope"},
+      {"test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False",
+       "3-D pooling is not in scope"},
+      {"test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True",
+       "3-D pooling is not in scope"},
       {"test_averagepool_3d_dilations_small", "3-D pooling is not in scope"},
-      {"test_maxpool_with_argmax_2d_precomputed_pads", "the Indices output of MaxPool is not supported"},
-      {"test_maxpool_with_argmax_2d_precomputed_strides", "the Indices output of MaxPool is not supported"},
+      {"test_maxpool_with_argmax_2d_precomputed_pads",
+       "the Indices output of MaxPool is not supported"},
+      {"test_maxpool_with_argmax_2d_precomputed_strides",
+       "the Indices output of MaxPool is not supported"},
       {"test_maxpool_2d_uint8", "uint8 activations: kernels are int8 / float32"},
       {"test_dropout_default_mask", "Dropout's mask output (training) is not supported"},
       {"test_dropout_default_mask_ratio", "Dropout's mask output (training) is not supported"},
@@ -78,14 +84,20 @@ const std::map<std::string, std::string>& Skips() {
       {"test_mul_uint32", "plain (non-quantized) integer arithmetic is not in scope"},
       {"test_mul_uint64", "plain (non-quantized) integer arithmetic is not in scope"},
       {"test_mul_uint8", "plain (non-quantized) integer arithmetic is not in scope"},
-      {"test_clip_default_int8_inbounds", "plain (non-quantized) integer arithmetic is not in scope"},
+      {"test_clip_default_int8_inbounds",
+       "plain (non-quantized) integer arithmetic is not in scope"},
       {"test_clip_default_int8_max", "plain (non-quantized) integer arithmetic is not in scope"},
       {"test_clip_default_int8_min", "plain (non-quantized) integer arithmetic is not in scope"},
-      {"test_matmul_3d", "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
-      {"test_matmul_4d", "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
-      {"test_matmul_1d_3d", "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
-      {"test_matmul_bcast", "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
-      {"test_qlinearmatmul_3D_int8_float32", "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
+      {"test_matmul_3d",
+       "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
+      {"test_matmul_4d",
+       "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
+      {"test_matmul_1d_3d",
+       "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
+      {"test_matmul_bcast",
+       "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
+      {"test_qlinearmatmul_3D_int8_float32",
+       "MatMul with a batched (3-D / 4-D) B: only 2-D constant weights are in scope"},
       {"test_matmul_1d_1d", "MatMul with a 1-D B (vector product) is not in scope"},
       {"test_matmul_4d_1d", "MatMul with a 1-D B (vector product) is not in scope"},
   };
@@ -160,8 +172,8 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
     ASSERT_TRUE(want.ok()) << want.status().message();
     const Tensor& y = g->tensor(g->outputs[k]);
     ASSERT_EQ(y.dtype, want->dtype) << "output " << k;
-    ASSERT_EQ(y.numel(), want->numel()) << "output " << k << " shape " << ShapeStr(y.shape) << " vs "
-                                        << ShapeStr(want->shape);
+    ASSERT_EQ(y.numel(), want->numel())
+        << "output " << k << " shape " << ShapeStr(y.shape) << " vs " << ShapeStr(want->shape);
     const auto* got = static_cast<const uint8_t*>((*it)->output(k));
     if (y.dtype == DType::kFloat32) {
       const float* a = reinterpret_cast<const float*>(got);
@@ -175,7 +187,8 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
         }
       }
     } else {
-      EXPECT_EQ(std::memcmp(got, want->data.data(), want->data.size()), 0) << "output " << k << " differs";
+      EXPECT_EQ(std::memcmp(got, want->data.data(), want->data.size()), 0)
+          << "output " << k << " differs";
     }
   }
   // The generated C must agree with the interpreter bit for bit.

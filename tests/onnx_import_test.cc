@@ -45,9 +45,15 @@ TEST(OnnxImport, MutatedModelsNeverCrash) {
     for (int e = 0; e < edits; ++e) {
       const size_t pos = rng() % m.size();
       switch (rng() % 3) {
-        case 0: m[pos] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-        case 1: m[pos] = static_cast<uint8_t>(rng()); break;
-        default: m.resize(pos + 1); break;
+        case 0:
+          m[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+          break;
+        case 1:
+          m[pos] = static_cast<uint8_t>(rng());
+          break;
+        default:
+          m.resize(pos + 1);
+          break;
       }
     }
     auto r = ImportOnnxBuffer(m.data(), m.size(), "mutant.onnx");

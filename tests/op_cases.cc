@@ -29,7 +29,8 @@ std::vector<int32_t> RandomI32(size_t n, int32_t range, uint64_t seed) {
   return v;
 }
 
-Attrs ConvAttrs(int stride, int pad_t, int pad_l, int pad_b, int pad_r, float lo = kNoMin, float hi = kNoMax) {
+Attrs ConvAttrs(int stride, int pad_t, int pad_l, int pad_b, int pad_r, float lo = kNoMin,
+                float hi = kNoMax) {
   Attrs a;
   a.Set("stride_h", stride);
   a.Set("stride_w", stride);
@@ -59,8 +60,8 @@ Result<Graph> QuantConv(bool depthwise, int h, int w, int c, int oc, int k, int 
   const int wi = b.Const("w", DType::kInt8, ws, wv.data(), wq);
   const int bi = b.Const("b", DType::kInt32, {oc}, bv.data());
   Attrs a = ConvAttrs(stride, pad, pad, pad, pad, relu ? 0.0f : kNoMin);
-  b.Output(b.Op(depthwise ? OpType::kDepthwiseConv2D : OpType::kConv2D, {x, wi, bi}, a, DType::kInt8,
-                Q(0.08f, 5)));
+  b.Output(b.Op(depthwise ? OpType::kDepthwiseConv2D : OpType::kConv2D, {x, wi, bi}, a,
+                DType::kInt8, Q(0.08f, 5)));
   return b.Finish();
 }
 
@@ -94,7 +95,8 @@ Result<Graph> QuantFc(bool per_channel) {
 
 Result<Graph> Pool(OpType op, DType t, int k, int stride, int pad) {
   GraphBuilder b(OpName(op));
-  int x = t == DType::kInt8 ? b.Input("x", t, {1, 9, 7, 3}, Q(0.1f, 2)) : b.Input("x", t, {1, 9, 7, 3});
+  int x =
+      t == DType::kInt8 ? b.Input("x", t, {1, 9, 7, 3}, Q(0.1f, 2)) : b.Input("x", t, {1, 9, 7, 3});
   Attrs a = ConvAttrs(stride, pad, pad, pad, pad);
   a.Set("kernel_h", k);
   a.Set("kernel_w", k);
@@ -150,8 +152,12 @@ Result<Graph> ShapeOp(OpType op, DType t) {
   Attrs a;
   std::vector<int> inputs = {x};
   switch (op) {
-    case OpType::kReshape: a.Set("shape", std::vector<int64_t>{6, -1}); break;
-    case OpType::kTranspose: a.Set("perm", std::vector<int64_t>{0, 3, 1, 2}); break;
+    case OpType::kReshape:
+      a.Set("shape", std::vector<int64_t>{6, -1});
+      break;
+    case OpType::kTranspose:
+      a.Set("perm", std::vector<int64_t>{0, 3, 1, 2});
+      break;
     case OpType::kPad:
       a.Set("pads", std::vector<int64_t>{0, 1, 2, 0, 0, 2, 1, 3});
       a.Set("value", 0.5f);
@@ -161,7 +167,8 @@ Result<Graph> ShapeOp(OpType op, DType t) {
       a.Set("axis", -2);
       break;
     }
-    default: break;
+    default:
+      break;
   }
   // Follow with an Add so that an aliased reshape / identity is exercised inside the graph.
   int y = b.Op(op, inputs, a, t, qp);
@@ -211,15 +218,24 @@ Attrs ClipAttrs(float lo, float hi) {
 std::vector<OpCase> Build() {
   using T = DType;
   std::vector<OpCase> c;
-  c.push_back({"conv_f32_same_s1", OpType::kConv2D, [] { return FloatConv(false, 7, 6, 3, 3, 1, true); }});
-  c.push_back({"conv_f32_valid_s2", OpType::kConv2D, [] { return FloatConv(false, 9, 8, 5, 3, 2, false); }});
-  c.push_back({"conv_s8_pad_s1_odd", OpType::kConv2D, [] { return QuantConv(false, 7, 5, 3, 5, 3, 1, 1, true); }});
-  c.push_back({"conv_s8_s2_c8", OpType::kConv2D, [] { return QuantConv(false, 8, 8, 8, 16, 3, 2, 1, false); }});
-  c.push_back({"conv_s8_1x1", OpType::kConv2D, [] { return QuantConv(false, 4, 4, 13, 7, 1, 1, 0, true); }});
-  c.push_back({"dw_f32_s1", OpType::kDepthwiseConv2D, [] { return FloatConv(true, 6, 6, 5, 3, 1, true); }});
-  c.push_back({"dw_f32_s2", OpType::kDepthwiseConv2D, [] { return FloatConv(true, 9, 7, 4, 3, 2, true); }});
-  c.push_back({"dw_s8_s1_odd", OpType::kDepthwiseConv2D, [] { return QuantConv(true, 7, 5, 7, 7, 3, 1, 1, true); }});
-  c.push_back({"dw_s8_s2", OpType::kDepthwiseConv2D, [] { return QuantConv(true, 8, 8, 16, 16, 3, 2, 1, false); }});
+  c.push_back(
+      {"conv_f32_same_s1", OpType::kConv2D, [] { return FloatConv(false, 7, 6, 3, 3, 1, true); }});
+  c.push_back({"conv_f32_valid_s2", OpType::kConv2D,
+               [] { return FloatConv(false, 9, 8, 5, 3, 2, false); }});
+  c.push_back({"conv_s8_pad_s1_odd", OpType::kConv2D,
+               [] { return QuantConv(false, 7, 5, 3, 5, 3, 1, 1, true); }});
+  c.push_back({"conv_s8_s2_c8", OpType::kConv2D,
+               [] { return QuantConv(false, 8, 8, 8, 16, 3, 2, 1, false); }});
+  c.push_back({"conv_s8_1x1", OpType::kConv2D,
+               [] { return QuantConv(false, 4, 4, 13, 7, 1, 1, 0, true); }});
+  c.push_back(
+      {"dw_f32_s1", OpType::kDepthwiseConv2D, [] { return FloatConv(true, 6, 6, 5, 3, 1, true); }});
+  c.push_back(
+      {"dw_f32_s2", OpType::kDepthwiseConv2D, [] { return FloatConv(true, 9, 7, 4, 3, 2, true); }});
+  c.push_back({"dw_s8_s1_odd", OpType::kDepthwiseConv2D,
+               [] { return QuantConv(true, 7, 5, 7, 7, 3, 1, 1, true); }});
+  c.push_back({"dw_s8_s2", OpType::kDepthwiseConv2D,
+               [] { return QuantConv(true, 8, 8, 16, 16, 3, 2, 1, false); }});
   c.push_back({"fc_s8_per_tensor", OpType::kFullyConnected, [] { return QuantFc(false); }});
   c.push_back({"fc_s8_per_channel", OpType::kFullyConnected, [] { return QuantFc(true); }});
   c.push_back({"fc_f32", OpType::kFullyConnected, [] {
@@ -229,20 +245,30 @@ std::vector<OpCase> Build() {
                  return b.Finish();
                }});
   for (OpType op : {OpType::kAveragePool2D, OpType::kMaxPool2D}) {
-    c.push_back({std::string(OpName(op)) + "_f32", op, [op] { return Pool(op, T::kFloat32, 3, 2, 1); }});
-    c.push_back({std::string(OpName(op)) + "_s8", op, [op] { return Pool(op, T::kInt8, 3, 2, 1); }});
-    c.push_back({std::string(OpName(op)) + "_s8_valid", op, [op] { return Pool(op, T::kInt8, 2, 1, 0); }});
+    c.push_back(
+        {std::string(OpName(op)) + "_f32", op, [op] { return Pool(op, T::kFloat32, 3, 2, 1); }});
+    c.push_back(
+        {std::string(OpName(op)) + "_s8", op, [op] { return Pool(op, T::kInt8, 3, 2, 1); }});
+    c.push_back(
+        {std::string(OpName(op)) + "_s8_valid", op, [op] { return Pool(op, T::kInt8, 2, 1, 0); }});
   }
   for (OpType op : {OpType::kAdd, OpType::kSub, OpType::kMul, OpType::kDiv}) {
     const std::string n = OpName(op);
-    c.push_back({n + "_f32_same", op, [op] { return Binary(op, T::kFloat32, {2, 3, 4}, {2, 3, 4}); }});
-    c.push_back({n + "_f32_bcast", op, [op] { return Binary(op, T::kFloat32, {2, 3, 4}, {3, 1}); }});
+    c.push_back({n + "_f32_same", op, [op] {
+                   return Binary(op, T::kFloat32, {2, 3, 4}, {2, 3, 4});
+                 }});
+    c.push_back({n + "_f32_bcast", op, [op] {
+                   return Binary(op, T::kFloat32, {2, 3, 4}, {3, 1});
+                 }});
     if (op != OpType::kDiv) {
-      c.push_back({n + "_s8_same", op, [op] { return Binary(op, T::kInt8, {2, 3, 4}, {2, 3, 4}); }});
+      c.push_back({n + "_s8_same", op, [op] {
+                     return Binary(op, T::kInt8, {2, 3, 4}, {2, 3, 4});
+                   }});
       c.push_back({n + "_s8_bcast", op, [op] { return Binary(op, T::kInt8, {1, 4}, {3, 1}); }});
     }
   }
-  c.push_back({"clip_f32", OpType::kClip, [] { return Unary(OpType::kClip, T::kFloat32, ClipAttrs(-0.5f, 0.7f)); }});
+  c.push_back({"clip_f32", OpType::kClip,
+               [] { return Unary(OpType::kClip, T::kFloat32, ClipAttrs(-0.5f, 0.7f)); }});
   c.push_back({"clip_s8_requant", OpType::kClip, [] {
                  return Unary(OpType::kClip, T::kInt8, ClipAttrs(0.0f, 6.0f), Q(0.03f, -128));
                }});
@@ -251,12 +277,13 @@ std::vector<OpCase> Build() {
                  a.Set("alpha", 0.1f);
                  return Unary(OpType::kLeakyRelu, T::kFloat32, a);
                }});
-  c.push_back({"logistic_f32", OpType::kLogistic, [] { return Unary(OpType::kLogistic, T::kFloat32, {}); }});
-  c.push_back({"logistic_s8", OpType::kLogistic, [] {
-                 return Unary(OpType::kLogistic, T::kInt8, {}, Q(1.0f / 256, -128));
-               }});
+  c.push_back({"logistic_f32", OpType::kLogistic,
+               [] { return Unary(OpType::kLogistic, T::kFloat32, {}); }});
+  c.push_back({"logistic_s8", OpType::kLogistic,
+               [] { return Unary(OpType::kLogistic, T::kInt8, {}, Q(1.0f / 256, -128)); }});
   c.push_back({"tanh_f32", OpType::kTanh, [] { return Unary(OpType::kTanh, T::kFloat32, {}); }});
-  c.push_back({"tanh_s8", OpType::kTanh, [] { return Unary(OpType::kTanh, T::kInt8, {}, Q(1.0f / 128, 0)); }});
+  c.push_back({"tanh_s8", OpType::kTanh,
+               [] { return Unary(OpType::kTanh, T::kInt8, {}, Q(1.0f / 128, 0)); }});
   c.push_back({"softmax_f32", OpType::kSoftmax, [] { return SoftmaxCase(T::kFloat32, 1.0f); }});
   c.push_back({"softmax_s8", OpType::kSoftmax, [] { return SoftmaxCase(T::kInt8, 1.0f); }});
   c.push_back({"softmax_s8_beta", OpType::kSoftmax, [] { return SoftmaxCase(T::kInt8, 0.5f); }});
@@ -273,8 +300,10 @@ std::vector<OpCase> Build() {
     c.push_back({std::string(OpName(op)) + "_s8", op, [op] { return ShapeOp(op, T::kInt8); }});
   }
   c.push_back({"identity_f32", OpType::kIdentity, IdentityCase});
-  c.push_back({"quantize_per_tensor", OpType::kQuantize, [] { return QuantizeCase(false, false); }});
-  c.push_back({"quantize_per_channel_even", OpType::kQuantize, [] { return QuantizeCase(true, true); }});
+  c.push_back(
+      {"quantize_per_tensor", OpType::kQuantize, [] { return QuantizeCase(false, false); }});
+  c.push_back(
+      {"quantize_per_channel_even", OpType::kQuantize, [] { return QuantizeCase(true, true); }});
   c.push_back({"requantize_s8", OpType::kQuantize, RequantizeCase});
   c.push_back({"dequantize", OpType::kDequantize, [] { return QuantizeCase(true, false); }});
   c.push_back({"dequantize_s32", OpType::kDequantize, [] {

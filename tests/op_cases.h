@@ -19,7 +19,9 @@ struct OpCase {
 };
 
 const std::vector<OpCase>& AllOpCases();
-inline void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
+inline void PrintTo(const OpCase& c, std::ostream* os) {
+  *os << c.name;
+}
 QuantParams Q(float scale, int64_t zero_point);
 
 }  // namespace tml::testing

@@ -1,9 +1,10 @@
+#include "graph/planner.h"
+
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
 #include "formats/import.h"
 #include "graph/builder.h"
-#include "graph/planner.h"
 #include "zoo/mlperf_models.h"
 
 namespace tml {
@@ -50,7 +51,8 @@ TEST(Planner, LiveTensorsNeverOverlap) {
       if (first[a] > last[b2] || first[b2] > last[a]) continue;
       const int64_t a0 = p->offset[a], a1 = a0 + g->tensors[a].nbytes();
       const int64_t b0 = p->offset[b2], b1 = b0 + g->tensors[b2].nbytes();
-      EXPECT_TRUE(a1 <= b0 || b1 <= a0) << g->tensors[a].name << " overlaps " << g->tensors[b2].name;
+      EXPECT_TRUE(a1 <= b0 || b1 <= a0)
+          << g->tensors[a].name << " overlaps " << g->tensors[b2].name;
     }
 }
 

@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "fixtures.h"
 #include "formats/import.h"
 #include "graph/passes.h"
+#include "tflite_writer.h"
 
 namespace tml {
 namespace {
@@ -65,6 +67,36 @@ TEST(TfliteImport, WrittenModelImportsAndRuns) {
   EXPECT_EQ(g->nodes[0].attrs.Float("act_min", kNoMin), 0.0f);
 }
 
+// Keras' Reshape exports SHAPE -> STRIDED_SLICE -> PACK feeding RESHAPE; it must fold away.
+TEST(TfliteImport, ShapeSubgraphsAreFoldedAtImport) {
+  testing::TfliteWriter w;
+  auto i32 = [](std::vector<int32_t> v) {
+    std::vector<uint8_t> b(v.size() * 4);
+    std::memcpy(b.data(), v.data(), b.size());
+    return b;
+  };
+  const int x = w.AddTensor({"x", 0, {1, 2, 3, 4}, {}, {}, {}});
+  const int shape = w.AddTensor({"shape", 2, {4}, {}, {}, {}});
+  const int begin = w.AddTensor({"begin", 2, {1}, {}, {}, i32({0})});
+  const int end = w.AddTensor({"end", 2, {1}, {}, {}, i32({1})});
+  const int strides = w.AddTensor({"strides", 2, {1}, {}, {}, i32({1})});
+  const int batch = w.AddTensor({"batch", 2, {}, {}, {}, {}});
+  const int minus1 = w.AddTensor({"minus1", 2, {}, {}, {}, i32({-1})});
+  const int packed = w.AddTensor({"packed", 2, {2}, {}, {}, {}});
+  const int y = w.AddTensor({"y", 0, {1, 24}, {}, {}, {}});
+  w.AddOp({77, "", {x}, {shape}});
+  w.AddOp({45, "", {shape, begin, end, strides}, {batch}, 32, {{4, 1}}});  // shrink_axis_mask = 1
+  w.AddOp({83, "", {batch, minus1}, {packed}, 59, {{0, 2}, {1, 0}}});      // values_count 2, axis 0
+  w.AddOp({22, "", {x, packed}, {y}});
+  const auto bytes = w.Finish({x}, {y});
+  auto g = ImportTfliteBuffer(bytes.data(), bytes.size(), "keras_reshape.tflite");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_TRUE(PrepareGraph(*g).ok());
+  ASSERT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(g->nodes[0].op, OpType::kReshape);
+  EXPECT_EQ(g->tensor(g->outputs[0]).shape, (Shape{1, 24}));
+}
+
 TEST(TfliteImport, GarbageAndTruncatedFilesGiveErrors) {
   std::vector<uint8_t> junk(100, 0xAB);
   auto g = ImportTfliteBuffer(junk.data(), junk.size(), "junk.tflite");
@@ -83,7 +115,8 @@ TEST(TfliteImport, GarbageAndTruncatedFilesGiveErrors) {
 // models must give a model or an error, never a crash or a hang (run under
 // ASan/UBSan in the sanitizer build).
 TEST(TfliteImport, MutatedModelsNeverCrash) {
-  std::vector<std::vector<uint8_t>> seeds = {testing::TinyFcTflite(), testing::UnsupportedOpsTflite()};
+  std::vector<std::vector<uint8_t>> seeds = {testing::TinyFcTflite(),
+                                             testing::UnsupportedOpsTflite()};
   const std::string kws = SharedModel("kws_ref_model.tflite");
   if (!kws.empty()) seeds.push_back(*ReadFile(kws));
   std::mt19937_64 rng(2024);
@@ -94,10 +127,18 @@ TEST(TfliteImport, MutatedModelsNeverCrash) {
     for (int e = 0; e < edits; ++e) {
       const size_t pos = rng() % m.size();
       switch (rng() % 4) {
-        case 0: m[pos] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-        case 1: m[pos] = static_cast<uint8_t>(rng()); break;
-        case 2: m[pos] = 0xFF; break;
-        default: m.resize(pos + 1); break;
+        case 0:
+          m[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+          break;
+        case 1:
+          m[pos] = static_cast<uint8_t>(rng());
+          break;
+        case 2:
+          m[pos] = 0xFF;
+          break;
+        default:
+          m.resize(pos + 1);
+          break;
       }
     }
     auto g = ImportTfliteBuffer(m.data(), m.size(), "mutant.tflite");

@@ -5,7 +5,9 @@
 namespace tml::testing {
 
 namespace {
-constexpr flatbuffers::voffset_t F(int k) { return static_cast<flatbuffers::voffset_t>(4 + 2 * k); }
+constexpr flatbuffers::voffset_t F(int k) {
+  return static_cast<flatbuffers::voffset_t>(4 + 2 * k);
+}
 }  // namespace
 
 std::vector<uint8_t> TfliteWriter::Finish(const std::vector<int32_t>& inputs,

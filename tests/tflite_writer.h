@@ -33,7 +33,8 @@ class TfliteWriter {
     return static_cast<int>(tensors_.size()) - 1;
   }
   void AddOp(OpSpec op) { ops_.push_back(std::move(op)); }
-  std::vector<uint8_t> Finish(const std::vector<int32_t>& inputs, const std::vector<int32_t>& outputs);
+  std::vector<uint8_t> Finish(const std::vector<int32_t>& inputs,
+                              const std::vector<int32_t>& outputs);
 
  private:
   std::vector<TensorSpec> tensors_;

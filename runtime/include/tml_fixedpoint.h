@@ -110,8 +110,8 @@ static inline int32_t tml_fp_exp_on_negative_values(int32_t a, int int_bits) {
 
 /* Newton-Raphson 1/(1+x)/2 iteration shared by the reciprocal helpers; Q2.29 out. */
 static inline int32_t tml_fp_half_reciprocal_q2(int32_t half_denominator) {
-  const int32_t c48_17 = 1515870810;      /* 48/17 in Q2.29 */
-  const int32_t cneg32_17 = -1010580540;  /* -32/17 in Q2.29 */
+  const int32_t c48_17 = 1515870810;     /* 48/17 in Q2.29 */
+  const int32_t cneg32_17 = -1010580540; /* -32/17 in Q2.29 */
   int32_t x = c48_17 + tml_sat_rounding_doubling_high_mul(half_denominator, cneg32_17);
   for (int i = 0; i < 3; ++i) {
     int32_t hd_x = tml_sat_rounding_doubling_high_mul(half_denominator, x);

@@ -126,7 +126,7 @@ typedef struct {
   int32_t outer, depth;
   float beta;
   int32_t input_multiplier, input_left_shift, diff_min; /* int8 */
-  int32_t log; /* float only: log-softmax */
+  int32_t log;                                          /* float only: log-softmax */
 } tml_softmax_params;
 
 void tml_softmax_f32(const tml_softmax_params* p, const float* in, float* out);

@@ -4,10 +4,14 @@
 
 static inline float tml_bin_f32(int kind, float a, float b) {
   switch (kind) {
-    case TML_BIN_ADD: return a + b;
-    case TML_BIN_SUB: return a - b;
-    case TML_BIN_MUL: return a * b;
-    default: return a / b;
+    case TML_BIN_ADD:
+      return a + b;
+    case TML_BIN_SUB:
+      return a - b;
+    case TML_BIN_MUL:
+      return a * b;
+    default:
+      return a / b;
   }
 }
 
@@ -18,8 +22,10 @@ static inline int8_t tml_bin_s8(const tml_binary_params* p, int32_t a, int32_t b
   if (p->kind == TML_BIN_MUL) {
     raw = tml_mul_by_quantized_multiplier(a * b, p->out_mult, p->out_shift);
   } else {
-    const int32_t sa = tml_mul_by_quantized_multiplier(a * (1 << p->left_shift), p->a_mult, p->a_shift);
-    const int32_t sb = tml_mul_by_quantized_multiplier(b * (1 << p->left_shift), p->b_mult, p->b_shift);
+    const int32_t sa =
+        tml_mul_by_quantized_multiplier(a * (1 << p->left_shift), p->a_mult, p->a_shift);
+    const int32_t sb =
+        tml_mul_by_quantized_multiplier(b * (1 << p->left_shift), p->b_mult, p->b_shift);
     raw = tml_mul_by_quantized_multiplier(p->kind == TML_BIN_ADD ? sa + sb : sa - sb, p->out_mult,
                                           p->out_shift);
   }
@@ -27,21 +33,21 @@ static inline int8_t tml_bin_s8(const tml_binary_params* p, int32_t a, int32_t b
 }
 
 /* Walks the broadcast index space; calls are resolved per element type below. */
-#define TML_BROADCAST_LOOP(BODY)                                                   \
-  do {                                                                             \
-    int32_t idx[TML_MAX_DIMS] = {0, 0, 0, 0, 0, 0};                                \
-    int32_t ia = 0, ib = 0;                                                        \
-    for (int32_t i = 0; i < p->count; ++i) {                                       \
-      BODY;                                                                        \
-      for (int d = TML_MAX_DIMS - 1; d >= 0; --d) {                                \
-        ia += p->a_stride[d];                                                      \
-        ib += p->b_stride[d];                                                      \
-        if (++idx[d] < p->out_shape[d]) break;                                     \
-        ia -= p->a_stride[d] * p->out_shape[d];                                    \
-        ib -= p->b_stride[d] * p->out_shape[d];                                    \
-        idx[d] = 0;                                                                \
-      }                                                                            \
-    }                                                                              \
+#define TML_BROADCAST_LOOP(BODY)                    \
+  do {                                              \
+    int32_t idx[TML_MAX_DIMS] = {0, 0, 0, 0, 0, 0}; \
+    int32_t ia = 0, ib = 0;                         \
+    for (int32_t i = 0; i < p->count; ++i) {        \
+      BODY;                                         \
+      for (int d = TML_MAX_DIMS - 1; d >= 0; --d) { \
+        ia += p->a_stride[d];                       \
+        ib += p->b_stride[d];                       \
+        if (++idx[d] < p->out_shape[d]) break;      \
+        ia -= p->a_stride[d] * p->out_shape[d];     \
+        ib -= p->b_stride[d] * p->out_shape[d];     \
+        idx[d] = 0;                                 \
+      }                                             \
+    }                                               \
   } while (0)
 
 void tml_binary_f32(const tml_binary_params* p, const float* a, const float* b, float* out) {

@@ -2,7 +2,9 @@
 #include "tml_fixedpoint.h"
 #include "tml_kernels.h"
 
-static inline float tml_clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static inline float tml_clampf(float v, float lo, float hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
 
 void tml_conv2d_f32(const tml_conv_params* p, const float* in, const float* filter,
                     const float* bias, float* out) {
@@ -109,8 +111,7 @@ void tml_depthwise_conv2d_s8(const tml_conv_params* p, const int8_t* in, const i
               for (int kx = 0; kx < p->k_w; ++kx) {
                 const int ix = ix0 + kx * p->dil_w;
                 if (ix < 0 || ix >= p->in_w) continue;
-                const int32_t iv =
-                    in[(((int32_t)b * p->in_h + iy) * p->in_w + ix) * p->in_c + ic];
+                const int32_t iv = in[(((int32_t)b * p->in_h + iy) * p->in_w + ix) * p->in_c + ic];
                 const int32_t fv = filter[((int32_t)ky * p->k_w + kx) * p->out_c + oc];
                 acc += (fv + q->filter_offset) * (iv + q->input_offset);
               }

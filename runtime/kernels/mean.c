@@ -18,7 +18,8 @@ void tml_mean_s8(const tml_mean_params* p, const int8_t* in, int8_t* out) {
   for (int32_t o = 0; o < p->outer; ++o)
     for (int32_t c = 0; c < p->inner; ++c) {
       int32_t acc = 0;
-      for (int32_t r = 0; r < n; ++r) acc += (int32_t)in[(o * n + r) * p->inner + c] - p->in_zero_point;
+      for (int32_t r = 0; r < n; ++r)
+        acc += (int32_t)in[(o * n + r) * p->inner + c] - p->in_zero_point;
       acc = tml_mul_by_quantized_multiplier(acc, p->mult, p->shift);
       acc = acc > 0 ? (acc + n / 2) / n : (acc - n / 2) / n;
       out[o * p->inner + c] = (int8_t)tml_clamp_i32(acc + p->out_zero_point, -128, 127);

@@ -3,7 +3,9 @@
 #include "tml_fixedpoint.h"
 #include "tml_kernels.h"
 
-static inline int tml_max_i(int a, int b) { return a > b ? a : b; }
+static inline int tml_max_i(int a, int b) {
+  return a > b ? a : b;
+}
 
 void tml_avg_pool_f32(const tml_pool_params* p, const float* in, float* out) {
   for (int b = 0; b < p->batch; ++b)

@@ -18,7 +18,8 @@ static inline int32_t tml_quantize_one(const tml_quant_params* p, float x, int32
 }
 
 void tml_quantize_f32_s8(const tml_quant_params* p, const float* in, int8_t* out) {
-  for (int32_t i = 0; i < p->count; ++i) out[i] = (int8_t)tml_quantize_one(p, in[i], tml_channel(p, i));
+  for (int32_t i = 0; i < p->count; ++i)
+    out[i] = (int8_t)tml_quantize_one(p, in[i], tml_channel(p, i));
 }
 
 void tml_quantize_f32_u8(const tml_quant_params* p, const float* in, uint8_t* out) {
@@ -28,8 +29,9 @@ void tml_quantize_f32_u8(const tml_quant_params* p, const float* in, uint8_t* ou
 
 void tml_requantize_s8(const tml_quant_params* p, const int8_t* in, int8_t* out) {
   for (int32_t i = 0; i < p->count; ++i) {
-    const int32_t v = tml_mul_by_quantized_multiplier((int32_t)in[i] - p->in_zero_point, p->mult,
-                                                      p->shift) + p->zero_point[0];
+    const int32_t v =
+        tml_mul_by_quantized_multiplier((int32_t)in[i] - p->in_zero_point, p->mult, p->shift) +
+        p->zero_point[0];
     out[i] = (int8_t)tml_clamp_i32(v, p->q_min, p->q_max);
   }
 }

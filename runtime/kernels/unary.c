@@ -13,9 +13,15 @@ void tml_unary_f32(const tml_unary_params* p, const float* in, float* out) {
         y = x < p->min ? p->min : x;
         y = y > p->max ? p->max : y;
         break;
-      case TML_UN_LOGISTIC: y = 1.0f / (1.0f + expf(-x)); break;
-      case TML_UN_TANH: y = tanhf(x); break;
-      default: y = x < 0.0f ? x * p->alpha : x; break;
+      case TML_UN_LOGISTIC:
+        y = 1.0f / (1.0f + expf(-x));
+        break;
+      case TML_UN_TANH:
+        y = tanhf(x);
+        break;
+      default:
+        y = x < 0.0f ? x * p->alpha : x;
+        break;
     }
     out[i] = y;
   }

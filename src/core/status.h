@@ -42,7 +42,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
@@ -63,10 +63,10 @@ class Result {
 #define TML_CONCAT_INNER(a, b) a##b
 #define TML_CONCAT(a, b) TML_CONCAT_INNER(a, b)
 
-#define TML_RETURN_IF_ERROR(expr)          \
-  do {                                     \
-    ::tml::Status _st = (expr);            \
-    if (!_st.ok()) return _st;             \
+#define TML_RETURN_IF_ERROR(expr) \
+  do {                            \
+    ::tml::Status _st = (expr);   \
+    if (!_st.ok()) return _st;    \
   } while (0)
 
 #define TML_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

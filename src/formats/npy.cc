@@ -9,16 +9,26 @@ namespace tml {
 namespace {
 const char* Descr(DType t) {
   switch (t) {
-    case DType::kFloat32: return "<f4";
-    case DType::kInt8: return "|i1";
-    case DType::kUInt8: return "|u1";
-    case DType::kInt16: return "<i2";
-    case DType::kUInt16: return "<u2";
-    case DType::kInt32: return "<i4";
-    case DType::kUInt32: return "<u4";
-    case DType::kInt64: return "<i8";
-    case DType::kUInt64: return "<u8";
-    case DType::kBool: return "|b1";
+    case DType::kFloat32:
+      return "<f4";
+    case DType::kInt8:
+      return "|i1";
+    case DType::kUInt8:
+      return "|u1";
+    case DType::kInt16:
+      return "<i2";
+    case DType::kUInt16:
+      return "<u2";
+    case DType::kInt32:
+      return "<i4";
+    case DType::kUInt32:
+      return "<u4";
+    case DType::kInt64:
+      return "<i8";
+    case DType::kUInt64:
+      return "<u8";
+    case DType::kBool:
+      return "|b1";
   }
   return "|u1";
 }
@@ -96,8 +106,8 @@ Result<NpyArray> ParseNpy(const std::vector<uint8_t>& b, const std::string& wher
   const size_t need = static_cast<size_t>(NumElements(a.shape)) * DTypeSize(a.dtype);
   const size_t data_start = start + header_len;
   if (b.size() - data_start != need)
-    return Status::Errorf("{}: shape {} needs {} data bytes, file has {}", where, ShapeStr(a.shape), need,
-                          b.size() - data_start);
+    return Status::Errorf("{}: shape {} needs {} data bytes, file has {}", where, ShapeStr(a.shape),
+                          need, b.size() - data_start);
   a.data.assign(b.begin() + static_cast<std::ptrdiff_t>(data_start), b.end());
   return a;
 }
@@ -107,15 +117,16 @@ std::vector<uint8_t> WriteNpy(DType dtype, const Shape& shape, const void* data,
   std::string dims;
   for (size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
   if (shape.size() == 1) dims += ",";
-  std::string h = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", Descr(dtype), dims);
+  std::string h =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", Descr(dtype), dims);
   while ((10 + h.size() + 1) % 64 != 0) h += ' ';
   h += '\n';
-  std::vector<uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                              static_cast<uint8_t>(h.size() & 0xff), static_cast<uint8_t>(h.size() >> 8)};
-  out.insert(out.end(), h.begin(), h.end());
-  const auto* p = static_cast<const uint8_t*>(data);
-  out.insert(out.end(), p, p + bytes);
-  return out;
+  std::string file = std::string("\x93NUMPY\x01\x00", 8);
+  file += static_cast<char>(h.size() & 0xff);
+  file += static_cast<char>(h.size() >> 8);
+  file += h;
+  file.append(static_cast<const char*>(data), bytes);
+  return std::vector<uint8_t>(file.begin(), file.end());
 }
 
 }  // namespace tml

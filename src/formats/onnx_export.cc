@@ -34,7 +34,8 @@ class OnnxExporter {
     return (IsQuantizedDType(x.dtype) || x.dtype == DType::kInt32) && !x.quant.empty();
   }
   std::string Fresh(const std::string& base) { return fmt::format("{}__{}", base, counter_++); }
-  onnx::NodeProto* Add(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  onnx::NodeProto* Add(const std::string& op, std::vector<std::string> in,
+                       std::vector<std::string> out) {
     onnx::NodeProto* n = gp_->add_node();
     n->set_op_type(op);
     n->set_name(out.empty() ? Fresh(op) : out[0]);
@@ -79,15 +80,18 @@ class OnnxExporter {
     return Initializer(t);
   }
   // Scale and zero-point initializers for QuantizeLinear / DequantizeLinear.
-  std::pair<std::string, std::string> QuantInits(const std::string& base, const QuantParams& q, DType zp_type) {
+  std::pair<std::string, std::string> QuantInits(const std::string& base, const QuantParams& q,
+                                                 DType zp_type) {
     const Shape s = q.per_channel() ? Shape{static_cast<int64_t>(q.scale.size())} : Shape{};
     const std::string scale = FloatInit(base + "_scale", s, q.scale);
     Tensor z = Tensor::Make(base + "_zero_point", zp_type, s);
     z.data.resize(z.nbytes());
     for (size_t i = 0; i < q.zero_point.size(); ++i) {
       if (zp_type == DType::kInt8) z.mutable_as<int8_t>()[i] = static_cast<int8_t>(q.zero_point[i]);
-      if (zp_type == DType::kUInt8) z.mutable_as<uint8_t>()[i] = static_cast<uint8_t>(q.zero_point[i]);
-      if (zp_type == DType::kInt32) z.mutable_as<int32_t>()[i] = static_cast<int32_t>(q.zero_point[i]);
+      if (zp_type == DType::kUInt8)
+        z.mutable_as<uint8_t>()[i] = static_cast<uint8_t>(q.zero_point[i]);
+      if (zp_type == DType::kInt32)
+        z.mutable_as<int32_t>()[i] = static_cast<int32_t>(q.zero_point[i]);
     }
     return {scale, Initializer(z)};
   }
@@ -115,8 +119,9 @@ class OnnxExporter {
     const float lo = n.attrs.Float("act_min", kNoMin), hi = n.attrs.Float("act_max", kNoMax);
     if (std::isinf(lo) && std::isinf(hi)) return;
     const std::string out = Fresh(value + "_act");
-    Add("Clip", {value, std::isinf(lo) ? "" : FloatInit("act_min", {}, {lo}),
-                 std::isinf(hi) ? "" : FloatInit("act_max", {}, {hi})},
+    Add("Clip",
+        {value, std::isinf(lo) ? "" : FloatInit("act_min", {}, {lo}),
+         std::isinf(hi) ? "" : FloatInit("act_max", {}, {hi})},
         {out});
     value = out;
   }
@@ -183,7 +188,8 @@ Status OnnxExporter::Emit(const Node& n) {
     case OpType::kDepthwiseConv2D: {
       const bool dw = n.op == OpType::kDepthwiseConv2D;
       const std::string x = ToNchw(Float(n.inputs[0]));
-      const std::string w = Weights(n.inputs[1], dw ? std::vector<int64_t>{3, 0, 1, 2} : kToNchw, 0);
+      const std::string w =
+          Weights(n.inputs[1], dw ? std::vector<int64_t>{3, 0, 1, 2} : kToNchw, 0);
       std::vector<std::string> in = {x, w};
       if (const std::string b = Bias(n); !b.empty()) in.push_back(b);
       std::string conv = Fresh(Name(y) + "_nchw");
@@ -192,8 +198,9 @@ Status OnnxExporter::Emit(const Node& n) {
       AttrInts(c, "kernel_shape", {ws[1], ws[2]});
       AttrInts(c, "strides", {n.attrs.Int("stride_h", 1), n.attrs.Int("stride_w", 1)});
       AttrInts(c, "dilations", {n.attrs.Int("dilation_h", 1), n.attrs.Int("dilation_w", 1)});
-      AttrInts(c, "pads", {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
-                           n.attrs.Int("pad_right")});
+      AttrInts(c, "pads",
+               {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
+                n.attrs.Int("pad_right")});
       if (dw) AttrInt(c, "group", g_.tensor(n.inputs[0]).shape[3]);
       Activation(n, conv);
       AttrInts(Add("Transpose", {conv}, {out}), "perm", kToNhwc);
@@ -202,14 +209,17 @@ Status OnnxExporter::Emit(const Node& n) {
     case OpType::kAveragePool2D:
     case OpType::kMaxPool2D: {
       std::string p = Fresh(Name(y) + "_nchw");
-      auto* c = Add(n.op == OpType::kMaxPool2D ? "MaxPool" : "AveragePool", {ToNchw(Float(n.inputs[0]))}, {p});
+      auto* c = Add(n.op == OpType::kMaxPool2D ? "MaxPool" : "AveragePool",
+                    {ToNchw(Float(n.inputs[0]))}, {p});
       AttrInts(c, "kernel_shape", {n.attrs.Int("kernel_h"), n.attrs.Int("kernel_w")});
       AttrInts(c, "strides", {n.attrs.Int("stride_h", 1), n.attrs.Int("stride_w", 1)});
-      AttrInts(c, "pads", {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
-                           n.attrs.Int("pad_right")});
+      AttrInts(c, "pads",
+               {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
+                n.attrs.Int("pad_right")});
       if (n.attrs.Int("dilation_h", 1) != 1 || n.attrs.Int("dilation_w", 1) != 1)
         AttrInts(c, "dilations", {n.attrs.Int("dilation_h", 1), n.attrs.Int("dilation_w", 1)});
-      if (n.op == OpType::kAveragePool2D) AttrInt(c, "count_include_pad", n.attrs.Int("count_include_pad"));
+      if (n.op == OpType::kAveragePool2D)
+        AttrInt(c, "count_include_pad", n.attrs.Int("count_include_pad"));
       Activation(n, p);
       AttrInts(Add("Transpose", {p}, {out}), "perm", kToNhwc);
       break;
@@ -244,8 +254,10 @@ Status OnnxExporter::Emit(const Node& n) {
     case OpType::kSub:
     case OpType::kMul:
     case OpType::kDiv: {
-      static const std::map<OpType, const char*> names = {
-          {OpType::kAdd, "Add"}, {OpType::kSub, "Sub"}, {OpType::kMul, "Mul"}, {OpType::kDiv, "Div"}};
+      static const std::map<OpType, const char*> names = {{OpType::kAdd, "Add"},
+                                                          {OpType::kSub, "Sub"},
+                                                          {OpType::kMul, "Mul"},
+                                                          {OpType::kDiv, "Div"}};
       std::string v = out;
       const bool act = n.attrs.Has("act_min") || n.attrs.Has("act_max");
       if (act) v = Fresh(Name(y) + "_pre");
@@ -279,21 +291,32 @@ Status OnnxExporter::Emit(const Node& n) {
     }
     case OpType::kClip: {
       const float lo = n.attrs.Float("min", kNoMin), hi = n.attrs.Float("max", kNoMax);
-      Add("Clip", {Float(n.inputs[0]), std::isinf(lo) ? "" : FloatInit("min", {}, {lo}),
-                   std::isinf(hi) ? "" : FloatInit("max", {}, {hi})},
+      Add("Clip",
+          {Float(n.inputs[0]), std::isinf(lo) ? "" : FloatInit("min", {}, {lo}),
+           std::isinf(hi) ? "" : FloatInit("max", {}, {hi})},
           {out});
       break;
     }
     case OpType::kLeakyRelu:
-      AttrFloat(Add("LeakyRelu", {Float(n.inputs[0])}, {out}), "alpha", n.attrs.Float("alpha", 0.01f));
+      AttrFloat(Add("LeakyRelu", {Float(n.inputs[0])}, {out}), "alpha",
+                n.attrs.Float("alpha", 0.01f));
       break;
-    case OpType::kLogistic: Add("Sigmoid", {Float(n.inputs[0])}, {out}); break;
-    case OpType::kTanh: Add("Tanh", {Float(n.inputs[0])}, {out}); break;
-    case OpType::kIdentity: Add("Identity", {Float(n.inputs[0])}, {out}); break;
-    case OpType::kTranspose: AttrInts(Add("Transpose", {Float(n.inputs[0])}, {out}), "perm", n.attrs.Ints("perm")); break;
+    case OpType::kLogistic:
+      Add("Sigmoid", {Float(n.inputs[0])}, {out});
+      break;
+    case OpType::kTanh:
+      Add("Tanh", {Float(n.inputs[0])}, {out});
+      break;
+    case OpType::kIdentity:
+      Add("Identity", {Float(n.inputs[0])}, {out});
+      break;
+    case OpType::kTranspose:
+      AttrInts(Add("Transpose", {Float(n.inputs[0])}, {out}), "perm", n.attrs.Ints("perm"));
+      break;
     case OpType::kPad:
-      Add("Pad", {Float(n.inputs[0]), IntsInit("pads", n.attrs.Ints("pads")),
-                  FloatInit("value", {}, {n.attrs.Float("value", 0.0f)})},
+      Add("Pad",
+          {Float(n.inputs[0]), IntsInit("pads", n.attrs.Ints("pads")),
+           FloatInit("value", {}, {n.attrs.Float("value", 0.0f)})},
           {out});
       break;
     case OpType::kConcat: {

@@ -19,12 +19,40 @@ namespace tml {
 namespace {
 
 const std::set<std::string>& SupportedOps() {
-  static const std::set<std::string> ops = {
-      "Conv", "Gemm", "MatMul", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Softmax",
-      "LogSoftmax", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Add", "Sub",
-      "Mul", "Div", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Pad",
-      "ReduceMean", "BatchNormalization", "Dropout", "Identity", "QuantizeLinear",
-      "DequantizeLinear", "QLinearConv", "QLinearMatMul", "Constant"};
+  static const std::set<std::string> ops = {"Conv",
+                                            "Gemm",
+                                            "MatMul",
+                                            "Relu",
+                                            "Clip",
+                                            "LeakyRelu",
+                                            "Sigmoid",
+                                            "Tanh",
+                                            "Softmax",
+                                            "LogSoftmax",
+                                            "MaxPool",
+                                            "AveragePool",
+                                            "GlobalAveragePool",
+                                            "GlobalMaxPool",
+                                            "Add",
+                                            "Sub",
+                                            "Mul",
+                                            "Div",
+                                            "Reshape",
+                                            "Flatten",
+                                            "Squeeze",
+                                            "Unsqueeze",
+                                            "Transpose",
+                                            "Concat",
+                                            "Pad",
+                                            "ReduceMean",
+                                            "BatchNormalization",
+                                            "Dropout",
+                                            "Identity",
+                                            "QuantizeLinear",
+                                            "DequantizeLinear",
+                                            "QLinearConv",
+                                            "QLinearMatMul",
+                                            "Constant"};
   return ops;
 }
 
@@ -33,7 +61,8 @@ const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
 
 class OnnxImporter {
  public:
-  OnnxImporter(const onnx::ModelProto& m, std::string name, const std::map<std::string, Tensor>* frozen)
+  OnnxImporter(const onnx::ModelProto& m, std::string name,
+               const std::map<std::string, Tensor>* frozen)
       : m_(m), frozen_(frozen) {
     g_.name = std::move(name);
   }
@@ -79,7 +108,8 @@ class OnnxImporter {
   Status ImportBatchNorm(const onnx::NodeProto& n);
   Status ImportQuantizeLinear(const onnx::NodeProto& n, bool quantize);
   Status ImportQLinearConv(const onnx::NodeProto& n);
-  Status SetSpatialAttrs(const onnx::NodeProto& n, Attrs& a, const Shape& x_nchw, int64_t kh, int64_t kw);
+  Status SetSpatialAttrs(const onnx::NodeProto& n, Attrs& a, const Shape& x_nchw, int64_t kh,
+                         int64_t kw);
   Result<QuantParams> QuantFrom(const onnx::NodeProto& n, size_t scale_k, size_t zp_k, DType* dtype,
                                 int axis);
 
@@ -104,7 +134,8 @@ Status OnnxImporter::CheckSupported() {
   std::string msg = fmt::format("model uses {} unsupported operator type{}:", unsupported.size(),
                                 unsupported.size() == 1 ? "" : "s");
   for (auto& [op, users] : unsupported) {
-    msg += fmt::format("\n  {} used by {} node{}: ", op, users.size(), users.size() == 1 ? "" : "s");
+    msg +=
+        fmt::format("\n  {} used by {} node{}: ", op, users.size(), users.size() == 1 ? "" : "s");
     for (size_t k = 0; k < users.size() && k < 8; ++k) msg += (k ? ", " : "") + users[k];
     if (users.size() > 8) msg += fmt::format(", ... ({} more)", users.size() - 8);
   }
@@ -115,7 +146,8 @@ Result<OnnxImporter::Value> OnnxImporter::Get(const onnx::NodeProto& n, size_t k
   if (!Has(n, k)) return Status::Errorf("{}: input {} is missing", Where(n), k);
   auto it = values_.find(n.input(static_cast<int>(k)));
   if (it == values_.end())
-    return Status::Errorf("{}: input '{}' is not defined before use", Where(n), n.input(static_cast<int>(k)));
+    return Status::Errorf("{}: input '{}' is not defined before use", Where(n),
+                          n.input(static_cast<int>(k)));
   return it->second;
 }
 
@@ -166,7 +198,8 @@ Shape OnnxImporter::OnnxShape(const Value& v) const {
   return {s[0], s[3], s[1], s[2]};
 }
 
-Result<std::vector<int64_t>> OnnxImporter::ConstInts(const onnx::NodeProto& n, size_t k, const char* what) {
+Result<std::vector<int64_t>> OnnxImporter::ConstInts(const onnx::NodeProto& n, size_t k,
+                                                     const char* what) {
   TML_ASSIGN_OR_RETURN(Value v, Get(n, k));
   const Tensor& t = g_.tensor(v.t);
   if (!t.is_const)
@@ -207,7 +240,8 @@ Status OnnxImporter::SetSpatialAttrs(const onnx::NodeProto& n, Attrs& a, const S
       return Status::Errorf("{}: unknown auto_pad '{}'", Where(n), auto_pad);
     }
     if (ceil_mode) {
-      const int64_t span = in + pads[static_cast<size_t>(d)] + pads[static_cast<size_t>(d + 2)] - eff;
+      const int64_t span =
+          in + pads[static_cast<size_t>(d)] + pads[static_cast<size_t>(d + 2)] - eff;
       int64_t out = (span + s - 1) / s + 1;
       // The last window must start inside the input or the leading padding.
       if ((out - 1) * s >= in + pads[static_cast<size_t>(d)]) --out;
@@ -236,15 +270,17 @@ Status OnnxImporter::ImportConv(const onnx::NodeProto& n) {
   const int64_t group = OnnxAttrInt(n, "group", 1);
   const bool depthwise = group > 1;
   if (depthwise && (group != xs[1] || ws[1] != 1))
-    return Status::Errorf("{}: grouped convolution with {} groups is not supported (only depthwise)",
-                          Where(n), group);
+    return Status::Errorf(
+        "{}: grouped convolution with {} groups is not supported (only depthwise)", Where(n),
+        group);
   Attrs a;
   TML_RETURN_IF_ERROR(SetSpatialAttrs(n, a, xs, ws[2], ws[3]));
   // OIHW -> OHWI for conv, (C*M)1HW -> 1HW(C*M) for depthwise.
   Attrs perm;
   perm.Set("perm", depthwise ? std::vector<int64_t>{1, 2, 3, 0} : kToNhwc);
   const Tensor& wt = g_.tensor(w.t);
-  TML_ASSIGN_OR_RETURN(int wk, AddOp(OpType::kTranspose, n.input(1) + "/ohwi", {w.t}, perm, wt.dtype, wt.quant));
+  TML_ASSIGN_OR_RETURN(
+      int wk, AddOp(OpType::kTranspose, n.input(1) + "/ohwi", {w.t}, perm, wt.dtype, wt.quant));
   if (!g_.tensor(wk).quant.empty()) g_.tensor(wk).quant.axis = depthwise ? 3 : 0;
   int b = -1;
   if (Has(n, 2)) {
@@ -252,8 +288,8 @@ Status OnnxImporter::ImportConv(const onnx::NodeProto& n) {
     b = bv.t;
   }
   const int xi = Nhwc(x, n.input(0));
-  TML_ASSIGN_OR_RETURN(int y, AddOp(depthwise ? OpType::kDepthwiseConv2D : OpType::kConv2D, n.output(0),
-                                    {xi, wk, b}, a, g_.tensor(xi).dtype));
+  TML_ASSIGN_OR_RETURN(int y, AddOp(depthwise ? OpType::kDepthwiseConv2D : OpType::kConv2D,
+                                    n.output(0), {xi, wk, b}, a, g_.tensor(xi).dtype));
   Define(n, 0, y, true);
   return Status::Ok();
 }
@@ -261,7 +297,8 @@ Status OnnxImporter::ImportConv(const onnx::NodeProto& n) {
 Status OnnxImporter::ImportPool(const onnx::NodeProto& n) {
   TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
   const Shape xs = OnnxShape(x);
-  if (xs.size() != 4) return Status::Errorf("{}: only 2-D pooling (4-D tensors) is supported", Where(n));
+  if (xs.size() != 4)
+    return Status::Errorf("{}: only 2-D pooling (4-D tensors) is supported", Where(n));
   if (n.output_size() > 1 && !n.output(1).empty())
     return Status::Errorf("{}: the Indices output is not supported", Where(n));
   const bool global = n.op_type().rfind("Global", 0) == 0;
@@ -325,8 +362,8 @@ Status OnnxImporter::ImportGemm(const onnx::NodeProto& n) {
     else
       extra = c;
   }
-  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kFullyConnected, n.output(0) + (extra >= 0 ? "/fc" : ""),
-                                    {a, b, bias}, {}));
+  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kFullyConnected,
+                                    n.output(0) + (extra >= 0 ? "/fc" : ""), {a, b, bias}, {}));
   if (extra >= 0) {
     TML_ASSIGN_OR_RETURN(y, AddOp(OpType::kAdd, n.output(0), {y, extra}, {}));
   }
@@ -343,8 +380,8 @@ Status OnnxImporter::ImportMatMul(const onnx::NodeProto& n, bool qlinear) {
   const Tensor& bt = g_.tensor(bv.t);
   Shape as = g_.tensor(a).shape;
   if (bt.shape.size() != 2 || !bt.is_const)
-    return Status::Errorf("{}: B must be a constant 2-D matrix (got {}{})", Where(n), ShapeStr(bt.shape),
-                          bt.is_const ? "" : ", not constant");
+    return Status::Errorf("{}: B must be a constant 2-D matrix (got {}{})", Where(n),
+                          ShapeStr(bt.shape), bt.is_const ? "" : ", not constant");
   if (as.empty()) return Status::Errorf("{}: A must have rank >= 1", Where(n));
   DType out_t = DType::kFloat32;
   QuantParams out_q;
@@ -366,10 +403,12 @@ Status OnnxImporter::ImportMatMul(const onnx::NodeProto& n, bool qlinear) {
   if (wq.per_channel()) wq.axis = 0;
   const int64_t k = b_shape[0], cols = b_shape[1];
   if (as.back() != k)
-    return Status::Errorf("{}: A {} and B {} do not multiply", Where(n), ShapeStr(as), ShapeStr(b_shape));
-  TML_ASSIGN_OR_RETURN(int w, AddOp(OpType::kTranspose, n.input(static_cast<int>(b_k)) + "/t", {bv.t}, t,
-                                    g_.tensor(bv.t).dtype, wq));
-  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kFullyConnected, n.output(0) + "/fc", {a, w, -1}, {}, out_t, out_q));
+    return Status::Errorf("{}: A {} and B {} do not multiply", Where(n), ShapeStr(as),
+                          ShapeStr(b_shape));
+  TML_ASSIGN_OR_RETURN(int w, AddOp(OpType::kTranspose, n.input(static_cast<int>(b_k)) + "/t",
+                                    {bv.t}, t, g_.tensor(bv.t).dtype, wq));
+  TML_ASSIGN_OR_RETURN(
+      int y, AddOp(OpType::kFullyConnected, n.output(0) + "/fc", {a, w, -1}, {}, out_t, out_q));
   Shape ys(as.begin(), as.end() - 1);
   ys.push_back(cols);
   if (as.size() == 1) ys = {cols};
@@ -388,7 +427,8 @@ Status OnnxImporter::ImportBinary(const onnx::NodeProto& n, OpType op) {
   auto to_nhwc_broadcast = [&](const Value& v, const std::string& name) -> Result<int> {
     if (v.nhwc) return v.t;
     Shape s = g_.tensor(v.t).shape;
-    if (s.size() > 4) return Status::Errorf("{}: cannot broadcast rank {} against NCHW", Where(n), s.size());
+    if (s.size() > 4)
+      return Status::Errorf("{}: cannot broadcast rank {} against NCHW", Where(n), s.size());
     int t = v.t;
     if (s.size() < 4) {
       Shape s4(4 - s.size(), 1);
@@ -452,7 +492,8 @@ Status OnnxImporter::ImportSoftmax(const onnx::NodeProto& n, OpType op) {
   Attrs p1, p2;
   p1.Set("perm", perm);
   p2.Set("perm", inv);
-  TML_ASSIGN_OR_RETURN(int t1, AddOp(OpType::kTranspose, n.output(0) + "/axis_last", {xi}, p1, xt.dtype));
+  TML_ASSIGN_OR_RETURN(int t1,
+                       AddOp(OpType::kTranspose, n.output(0) + "/axis_last", {xi}, p1, xt.dtype));
   TML_ASSIGN_OR_RETURN(int s, AddOp(op, n.output(0) + "/softmax", {t1}, {}, xt.dtype));
   TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kTranspose, n.output(0), {s}, p2, xt.dtype));
   Define(n, 0, y, false);
@@ -472,7 +513,8 @@ Status OnnxImporter::ImportReshapeLike(const onnx::NodeProto& n) {
     const bool allowzero = OnnxAttrInt(n, "allowzero", 0) != 0;
     for (size_t d = 0; d < out.size(); ++d)
       if (out[d] == 0 && !allowzero) {
-        if (d >= in.size()) return Status::Errorf("{}: shape copies missing dimension {}", Where(n), d);
+        if (d >= in.size())
+          return Status::Errorf("{}: shape copies missing dimension {}", Where(n), d);
         out[d] = in[d];
       }
   } else if (op == "Flatten") {
@@ -496,7 +538,8 @@ Status OnnxImporter::ImportReshapeLike(const onnx::NodeProto& n) {
         const bool listed = std::count(axes.begin(), axes.end(), d) > 0;
         if ((axes.empty() && in[static_cast<size_t>(d)] == 1) || listed) {
           if (in[static_cast<size_t>(d)] != 1)
-            return Status::Errorf("{}: cannot squeeze dimension {} of size {}", Where(n), d, in[static_cast<size_t>(d)]);
+            return Status::Errorf("{}: cannot squeeze dimension {} of size {}", Where(n), d,
+                                  in[static_cast<size_t>(d)]);
           continue;
         }
         out.push_back(in[static_cast<size_t>(d)]);
@@ -534,7 +577,8 @@ Status OnnxImporter::ImportConcat(const onnx::NodeProto& n) {
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank) return Status::Errorf("{}: axis out of range", Where(n));
   std::vector<int> in;
-  for (size_t k = 0; k < vs.size(); ++k) in.push_back(all_nhwc ? vs[k].t : Onnx(vs[k], n.input(static_cast<int>(k))));
+  for (size_t k = 0; k < vs.size(); ++k)
+    in.push_back(all_nhwc ? vs[k].t : Onnx(vs[k], n.input(static_cast<int>(k))));
   if (all_nhwc) axis = std::find(kToNhwc.begin(), kToNhwc.end(), axis) - kToNhwc.begin();
   Attrs a;
   a.Set("axis", axis);
@@ -547,7 +591,8 @@ Status OnnxImporter::ImportConcat(const onnx::NodeProto& n) {
 Status OnnxImporter::ImportPad(const onnx::NodeProto& n) {
   TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
   const std::string mode = OnnxAttrStr(n, "mode", "constant");
-  if (mode != "constant") return Status::Errorf("{}: pad mode '{}' is not supported", Where(n), mode);
+  if (mode != "constant")
+    return Status::Errorf("{}: pad mode '{}' is not supported", Where(n), mode);
   const int64_t rank = static_cast<int64_t>(OnnxShape(x).size());
   std::vector<int64_t> pads;
   float value = 0.0f;
@@ -583,7 +628,8 @@ Status OnnxImporter::ImportPad(const onnx::NodeProto& n) {
     std::vector<int64_t> p(pads.size());
     for (int64_t d = 0; d < 4; ++d) {
       p[static_cast<size_t>(d)] = pads[static_cast<size_t>(kToNhwc[static_cast<size_t>(d)])];
-      p[static_cast<size_t>(d + 4)] = pads[static_cast<size_t>(kToNhwc[static_cast<size_t>(d)] + 4)];
+      p[static_cast<size_t>(d + 4)] =
+          pads[static_cast<size_t>(kToNhwc[static_cast<size_t>(d)] + 4)];
     }
     pads = p;
   }
@@ -638,7 +684,9 @@ Status OnnxImporter::ImportBatchNorm(const onnx::NodeProto& n) {
     TML_ASSIGN_OR_RETURN(Value v, Get(n, k));
     const Tensor& t = g_.tensor(v.t);
     if (!t.is_const || t.dtype != DType::kFloat32)
-      return Status::Errorf("{}: batch-norm parameters must be float constants (training mode is not supported)", Where(n));
+      return Status::Errorf(
+          "{}: batch-norm parameters must be float constants (training mode is not supported)",
+          Where(n));
     p.push_back(&t);
   }
   const int64_t c = p[0]->numel();
@@ -676,15 +724,18 @@ Result<QuantParams> OnnxImporter::QuantFrom(const onnx::NodeProto& n, size_t sca
     TML_ASSIGN_OR_RETURN(Value zv, Get(n, zp_k));
     const Tensor& z = g_.tensor(zv.t);
     if (!z.is_const) return Status::Errorf("{}: zero point must be a constant", Where(n));
-    if (z.numel() != s.numel()) return Status::Errorf("{}: scale and zero point sizes differ", Where(n));
+    if (z.numel() != s.numel())
+      return Status::Errorf("{}: scale and zero point sizes differ", Where(n));
     *dtype = z.dtype;
     for (int64_t i = 0; i < z.numel(); ++i) q.zero_point.push_back(z.ValueAsInt(i));
   } else {
     q.zero_point.assign(q.scale.size(), 0);
   }
-  const bool int32_dequantize = *dtype == DType::kInt32 && n.op_type() == "DequantizeLinear";  // biases
+  const bool int32_dequantize =
+      *dtype == DType::kInt32 && n.op_type() == "DequantizeLinear";  // biases
   if (!IsQuantizedDType(*dtype) && !int32_dequantize)
-    return Status::Errorf("{}: {} quantization is not supported (int8 / uint8 only)", Where(n), DTypeName(*dtype));
+    return Status::Errorf("{}: {} quantization is not supported (int8 / uint8 only)", Where(n),
+                          DTypeName(*dtype));
   if (OnnxAttrInt(n, "block_size", 0) != 0)
     return Status::Errorf("{}: blocked quantization is not supported", Where(n));
   q.axis = axis;
@@ -707,11 +758,15 @@ Status OnnxImporter::ImportQuantizeLinear(const onnx::NodeProto& n, bool quantiz
     Define(n, 0, y, x.nhwc);
   } else {
     Tensor& xt = g_.tensor(x.t);
-    if (xt.dtype != qt) return Status::Errorf("{}: input is {}, zero point is {}", Where(n), DTypeName(xt.dtype), DTypeName(qt));
+    if (xt.dtype != qt)
+      return Status::Errorf("{}: input is {}, zero point is {}", Where(n), DTypeName(xt.dtype),
+                            DTypeName(qt));
     if (!xt.quant.empty() && !(xt.quant == q))
-      return Status::Errorf("{}: input '{}' already carries different quantization", Where(n), xt.name);
+      return Status::Errorf("{}: input '{}' already carries different quantization", Where(n),
+                            xt.name);
     xt.quant = q;
-    TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kDequantize, n.output(0), {x.t}, {}, DType::kFloat32));
+    TML_ASSIGN_OR_RETURN(int y,
+                         AddOp(OpType::kDequantize, n.output(0), {x.t}, {}, DType::kFloat32));
     Define(n, 0, y, x.nhwc);
   }
   return Status::Ok();
@@ -731,7 +786,8 @@ Status OnnxImporter::ImportQLinearConv(const onnx::NodeProto& n) {
   g_.tensor(w.t).quant = wq;
   const Shape xs = OnnxShape(x);
   const Shape ws = g_.tensor(w.t).shape;
-  if (xs.size() != 4 || ws.size() != 4) return Status::Errorf("{}: only 2-D convolution is supported", Where(n));
+  if (xs.size() != 4 || ws.size() != 4)
+    return Status::Errorf("{}: only 2-D convolution is supported", Where(n));
   const int64_t group = OnnxAttrInt(n, "group", 1);
   const bool depthwise = group > 1;
   if (depthwise && (group != xs[1] || ws[1] != 1))
@@ -742,15 +798,16 @@ Status OnnxImporter::ImportQLinearConv(const onnx::NodeProto& n) {
   perm.Set("perm", depthwise ? std::vector<int64_t>{1, 2, 3, 0} : kToNhwc);
   QuantParams wq2 = wq;
   wq2.axis = depthwise ? 3 : 0;
-  TML_ASSIGN_OR_RETURN(int wk, AddOp(OpType::kTranspose, n.input(3) + "/ohwi", {w.t}, perm, DType::kInt8, wq2));
+  TML_ASSIGN_OR_RETURN(
+      int wk, AddOp(OpType::kTranspose, n.input(3) + "/ohwi", {w.t}, perm, DType::kInt8, wq2));
   int b = -1;
   if (Has(n, 8)) {
     TML_ASSIGN_OR_RETURN(Value bv, Get(n, 8));
     b = bv.t;
   }
   const int xi = Nhwc(x, n.input(0));
-  TML_ASSIGN_OR_RETURN(int y, AddOp(depthwise ? OpType::kDepthwiseConv2D : OpType::kConv2D, n.output(0),
-                                    {xi, wk, b}, a, DType::kInt8, yq));
+  TML_ASSIGN_OR_RETURN(int y, AddOp(depthwise ? OpType::kDepthwiseConv2D : OpType::kConv2D,
+                                    n.output(0), {xi, wk, b}, a, DType::kInt8, yq));
   Define(n, 0, y, true);
   return Status::Ok();
 }
@@ -781,7 +838,8 @@ Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
   if (op == "Div") return ImportBinary(n, OpType::kDiv);
   if (op == "Softmax") return ImportSoftmax(n, OpType::kSoftmax);
   if (op == "LogSoftmax") return ImportSoftmax(n, OpType::kLogSoftmax);
-  if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze") return ImportReshapeLike(n);
+  if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze")
+    return ImportReshapeLike(n);
   if (op == "Concat") return ImportConcat(n);
   if (op == "Pad") return ImportPad(n);
   if (op == "ReduceMean") return ImportReduceMean(n);
@@ -794,7 +852,8 @@ Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
     Attrs a;
     if (auto perm = OnnxAttrInts(n, "perm"); !perm.empty()) a.Set("perm", perm);
     const Tensor& xt = g_.tensor(xi);
-    TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kTranspose, n.output(0), {xi}, a, xt.dtype, xt.quant));
+    TML_ASSIGN_OR_RETURN(int y,
+                         AddOp(OpType::kTranspose, n.output(0), {xi}, a, xt.dtype, xt.quant));
     Define(n, 0, y, false);
     return Status::Ok();
   }
@@ -803,7 +862,8 @@ Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
       return Status::Errorf("{}: the mask output is not supported", Where(n));
     TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
     const Tensor& xt = g_.tensor(x.t);
-    TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kIdentity, n.output(0), {x.t}, {}, xt.dtype, xt.quant));
+    TML_ASSIGN_OR_RETURN(int y,
+                         AddOp(OpType::kIdentity, n.output(0), {x.t}, {}, xt.dtype, xt.quant));
     Define(n, 0, y, x.nhwc);
     return Status::Ok();
   }
@@ -820,7 +880,8 @@ Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
         if (!Has(n, k)) continue;
         TML_ASSIGN_OR_RETURN(Value v, Get(n, k));
         const Tensor& b = g_.tensor(v.t);
-        if (!b.is_const || b.numel() != 1) return Status::Errorf("{}: min / max must be constant scalars", Where(n));
+        if (!b.is_const || b.numel() != 1)
+          return Status::Errorf("{}: min / max must be constant scalars", Where(n));
         (k == 1 ? lo : hi) = static_cast<float>(b.ValueAsDouble(0));
       }
     } else {
@@ -879,11 +940,13 @@ Result<Graph> OnnxImporter::Run() {
   }
   for (const auto& out : gp.output()) {
     auto it = values_.find(out.name());
-    if (it == values_.end()) return Status::Errorf("graph output '{}' is never computed", out.name());
+    if (it == values_.end())
+      return Status::Errorf("graph output '{}' is never computed", out.name());
     int t = Onnx(it->second, out.name());
     if (g_.tensor(t).is_const || std::count(g_.inputs.begin(), g_.inputs.end(), t)) {
       const Tensor& x = g_.tensor(t);
-      TML_ASSIGN_OR_RETURN(t, AddOp(OpType::kIdentity, out.name() + "/out", {t}, {}, x.dtype, x.quant));
+      TML_ASSIGN_OR_RETURN(
+          t, AddOp(OpType::kIdentity, out.name() + "/out", {t}, {}, x.dtype, x.quant));
     }
     g_.outputs.push_back(t);
   }
@@ -902,7 +965,8 @@ Result<Graph> ImportOnnxModel(const onnx::ModelProto& m, const std::string& name
 
 Result<Graph> ImportOnnxBuffer(const uint8_t* data, size_t size, const std::string& name) {
   onnx::ModelProto m;
-  if (size == 0 || size > static_cast<size_t>(INT32_MAX) || !m.ParseFromArray(data, static_cast<int>(size)))
+  if (size == 0 || size > static_cast<size_t>(INT32_MAX) ||
+      !m.ParseFromArray(data, static_cast<int>(size)))
     return Status::Errorf("{}: not a valid ONNX model (protobuf parse failed)", name);
   if (!m.has_graph()) return Status::Errorf("{}: ONNX model has no graph", name);
   return ImportOnnxModel(m, name, nullptr);

@@ -37,32 +37,53 @@ std::vector<int64_t> OnnxAttrInts(const onnx::NodeProto& n, const std::string& n
 
 Result<DType> DTypeFromOnnx(int32_t e, const std::string& what) {
   switch (e) {
-    case onnx::TensorProto::FLOAT: return DType::kFloat32;
-    case onnx::TensorProto::UINT8: return DType::kUInt8;
-    case onnx::TensorProto::INT8: return DType::kInt8;
-    case onnx::TensorProto::UINT16: return DType::kUInt16;
-    case onnx::TensorProto::INT16: return DType::kInt16;
-    case onnx::TensorProto::INT32: return DType::kInt32;
-    case onnx::TensorProto::INT64: return DType::kInt64;
-    case onnx::TensorProto::BOOL: return DType::kBool;
-    case onnx::TensorProto::UINT32: return DType::kUInt32;
-    case onnx::TensorProto::UINT64: return DType::kUInt64;
-    default: return Status::Errorf("{}: unsupported ONNX element type {}", what, e);
+    case onnx::TensorProto::FLOAT:
+      return DType::kFloat32;
+    case onnx::TensorProto::UINT8:
+      return DType::kUInt8;
+    case onnx::TensorProto::INT8:
+      return DType::kInt8;
+    case onnx::TensorProto::UINT16:
+      return DType::kUInt16;
+    case onnx::TensorProto::INT16:
+      return DType::kInt16;
+    case onnx::TensorProto::INT32:
+      return DType::kInt32;
+    case onnx::TensorProto::INT64:
+      return DType::kInt64;
+    case onnx::TensorProto::BOOL:
+      return DType::kBool;
+    case onnx::TensorProto::UINT32:
+      return DType::kUInt32;
+    case onnx::TensorProto::UINT64:
+      return DType::kUInt64;
+    default:
+      return Status::Errorf("{}: unsupported ONNX element type {}", what, e);
   }
 }
 
 int32_t DTypeToOnnx(DType t) {
   switch (t) {
-    case DType::kFloat32: return onnx::TensorProto::FLOAT;
-    case DType::kUInt8: return onnx::TensorProto::UINT8;
-    case DType::kInt8: return onnx::TensorProto::INT8;
-    case DType::kUInt16: return onnx::TensorProto::UINT16;
-    case DType::kInt16: return onnx::TensorProto::INT16;
-    case DType::kInt32: return onnx::TensorProto::INT32;
-    case DType::kInt64: return onnx::TensorProto::INT64;
-    case DType::kBool: return onnx::TensorProto::BOOL;
-    case DType::kUInt32: return onnx::TensorProto::UINT32;
-    case DType::kUInt64: return onnx::TensorProto::UINT64;
+    case DType::kFloat32:
+      return onnx::TensorProto::FLOAT;
+    case DType::kUInt8:
+      return onnx::TensorProto::UINT8;
+    case DType::kInt8:
+      return onnx::TensorProto::INT8;
+    case DType::kUInt16:
+      return onnx::TensorProto::UINT16;
+    case DType::kInt16:
+      return onnx::TensorProto::INT16;
+    case DType::kInt32:
+      return onnx::TensorProto::INT32;
+    case DType::kInt64:
+      return onnx::TensorProto::INT64;
+    case DType::kBool:
+      return onnx::TensorProto::BOOL;
+    case DType::kUInt32:
+      return onnx::TensorProto::UINT32;
+    case DType::kUInt64:
+      return onnx::TensorProto::UINT64;
   }
   return onnx::TensorProto::UNDEFINED;
 }
@@ -75,7 +96,8 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& na
     return Status::Errorf("tensor '{}': external data files are not supported", t.name);
   int64_t count = 1;
   for (int64_t d : p.dims()) {
-    if (d < 0 || d > (int64_t{1} << 31)) return Status::Errorf("tensor '{}': invalid dimension {}", t.name, d);
+    if (d < 0 || d > (int64_t{1} << 31))
+      return Status::Errorf("tensor '{}': invalid dimension {}", t.name, d);
     count *= d;
     if (count > (int64_t{1} << 31)) return Status::Errorf("tensor '{}': too many elements", t.name);
     t.shape.push_back(d);
@@ -84,40 +106,68 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& na
   const size_t es = DTypeSize(t.dtype);
   auto fill = [&](auto field, auto cast) -> Status {
     if (static_cast<int64_t>(field.size()) != count)
-      return Status::Errorf("tensor '{}': {} values for shape {}", t.name, field.size(), ShapeStr(t.shape));
+      return Status::Errorf("tensor '{}': {} values for shape {}", t.name, field.size(),
+                            ShapeStr(t.shape));
     for (int64_t i = 0; i < count; ++i) cast(i, field.Get(static_cast<int>(i)));
     return Status::Ok();
   };
   if (p.has_raw_data()) {
     if (p.raw_data().size() != t.data.size())
       return Status::Errorf("tensor '{}': raw data has {} bytes, shape {} of {} needs {}", t.name,
-                            p.raw_data().size(), ShapeStr(t.shape), DTypeName(t.dtype), t.data.size());
+                            p.raw_data().size(), ShapeStr(t.shape), DTypeName(t.dtype),
+                            t.data.size());
     std::memcpy(t.data.data(), p.raw_data().data(), t.data.size());
     return t;
   }
   if (count == 0) return t;
   auto store = [&](int64_t i, auto v) {
     switch (t.dtype) {
-      case DType::kFloat32: t.mutable_as<float>()[i] = static_cast<float>(v); break;
-      case DType::kInt8: t.mutable_as<int8_t>()[i] = static_cast<int8_t>(v); break;
+      case DType::kFloat32:
+        t.mutable_as<float>()[i] = static_cast<float>(v);
+        break;
+      case DType::kInt8:
+        t.mutable_as<int8_t>()[i] = static_cast<int8_t>(v);
+        break;
       case DType::kUInt8:
-      case DType::kBool: t.mutable_as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-      case DType::kInt16: t.mutable_as<int16_t>()[i] = static_cast<int16_t>(v); break;
-      case DType::kUInt16: t.mutable_as<uint16_t>()[i] = static_cast<uint16_t>(v); break;
-      case DType::kInt32: t.mutable_as<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::kUInt32: t.mutable_as<uint32_t>()[i] = static_cast<uint32_t>(v); break;
-      case DType::kInt64: t.mutable_as<int64_t>()[i] = static_cast<int64_t>(v); break;
-      case DType::kUInt64: t.mutable_as<uint64_t>()[i] = static_cast<uint64_t>(v); break;
+      case DType::kBool:
+        t.mutable_as<uint8_t>()[i] = static_cast<uint8_t>(v);
+        break;
+      case DType::kInt16:
+        t.mutable_as<int16_t>()[i] = static_cast<int16_t>(v);
+        break;
+      case DType::kUInt16:
+        t.mutable_as<uint16_t>()[i] = static_cast<uint16_t>(v);
+        break;
+      case DType::kInt32:
+        t.mutable_as<int32_t>()[i] = static_cast<int32_t>(v);
+        break;
+      case DType::kUInt32:
+        t.mutable_as<uint32_t>()[i] = static_cast<uint32_t>(v);
+        break;
+      case DType::kInt64:
+        t.mutable_as<int64_t>()[i] = static_cast<int64_t>(v);
+        break;
+      case DType::kUInt64:
+        t.mutable_as<uint64_t>()[i] = static_cast<uint64_t>(v);
+        break;
     }
   };
   (void)es;
   Status s;
   switch (t.dtype) {
-    case DType::kFloat32: s = fill(p.float_data(), store); break;
-    case DType::kInt64: s = fill(p.int64_data(), store); break;
+    case DType::kFloat32:
+      s = fill(p.float_data(), store);
+      break;
+    case DType::kInt64:
+      s = fill(p.int64_data(), store);
+      break;
     case DType::kUInt32:
-    case DType::kUInt64: s = fill(p.uint64_data(), store); break;
-    default: s = fill(p.int32_data(), store); break;
+    case DType::kUInt64:
+      s = fill(p.uint64_data(), store);
+      break;
+    default:
+      s = fill(p.int32_data(), store);
+      break;
   }
   if (!s.ok()) return s;
   return t;
@@ -144,8 +194,8 @@ Result<Tensor> TensorFromValueInfo(const onnx::ValueInfoProto& v) {
     } else if (i == 0) {
       t.shape.push_back(1);  // symbolic batch dimension: one sample at a time on a device
     } else {
-      return Status::Errorf("input '{}': dimension {} is dynamic ('{}'); shapes must be static", v.name(), i,
-                            d.dim_param());
+      return Status::Errorf("input '{}': dimension {} is dynamic ('{}'); shapes must be static",
+                            v.name(), i, d.dim_param());
     }
     ++i;
   }

@@ -19,13 +19,20 @@ using tfl::Builtin;
 
 Result<DType> MapType(int8_t t, const std::string& tensor) {
   switch (t) {
-    case 0: return DType::kFloat32;
-    case 2: return DType::kInt32;
-    case 3: return DType::kUInt8;
-    case 4: return DType::kInt64;
-    case 6: return DType::kBool;
-    case 7: return DType::kInt16;
-    case 9: return DType::kInt8;
+    case 0:
+      return DType::kFloat32;
+    case 2:
+      return DType::kInt32;
+    case 3:
+      return DType::kUInt8;
+    case 4:
+      return DType::kInt64;
+    case 6:
+      return DType::kBool;
+    case 7:
+      return DType::kInt16;
+    case 9:
+      return DType::kInt8;
     default:
       return Status::Errorf("tensor '{}': unsupported TFLite tensor type {}", tensor,
                             static_cast<int>(t));
@@ -35,38 +42,75 @@ Result<DType> MapType(int8_t t, const std::string& tensor) {
 // Which union type carries each operator's options (0 = none expected).
 uint8_t ExpectedOptions(int32_t code) {
   switch (code) {
-    case Builtin::kConv2D: return 1;
-    case Builtin::kDepthwiseConv2D: return 2;
+    case Builtin::kConv2D:
+      return 1;
+    case Builtin::kDepthwiseConv2D:
+      return 2;
     case Builtin::kAveragePool2D:
-    case Builtin::kMaxPool2D: return 5;
-    case Builtin::kFullyConnected: return 8;
-    case Builtin::kSoftmax: return 9;
-    case Builtin::kConcatenation: return 10;
-    case Builtin::kAdd: return 11;
-    case Builtin::kReshape: return 17;
-    case Builtin::kMul: return 21;
-    case Builtin::kMean: return 27;
-    case Builtin::kSub: return 28;
-    case Builtin::kDiv: return 29;
-    case Builtin::kSqueeze: return 30;
-    case Builtin::kStridedSlice: return 32;
-    case Builtin::kPack: return 59;
-    case Builtin::kLeakyRelu: return 75;
-    default: return 0;
+    case Builtin::kMaxPool2D:
+      return 5;
+    case Builtin::kFullyConnected:
+      return 8;
+    case Builtin::kSoftmax:
+      return 9;
+    case Builtin::kConcatenation:
+      return 10;
+    case Builtin::kAdd:
+      return 11;
+    case Builtin::kReshape:
+      return 17;
+    case Builtin::kMul:
+      return 21;
+    case Builtin::kMean:
+      return 27;
+    case Builtin::kSub:
+      return 28;
+    case Builtin::kDiv:
+      return 29;
+    case Builtin::kSqueeze:
+      return 30;
+    case Builtin::kStridedSlice:
+      return 32;
+    case Builtin::kPack:
+      return 59;
+    case Builtin::kLeakyRelu:
+      return 75;
+    default:
+      return 0;
   }
 }
 
 bool Supported(int32_t code) {
   switch (code) {
-    case Builtin::kAdd: case Builtin::kAveragePool2D: case Builtin::kConcatenation:
-    case Builtin::kConv2D: case Builtin::kDepthwiseConv2D: case Builtin::kDequantize:
-    case Builtin::kFullyConnected: case Builtin::kLogistic: case Builtin::kMaxPool2D:
-    case Builtin::kMul: case Builtin::kRelu: case Builtin::kReluN1To1: case Builtin::kRelu6:
-    case Builtin::kReshape: case Builtin::kSoftmax: case Builtin::kTanh: case Builtin::kPad:
-    case Builtin::kTranspose: case Builtin::kMean: case Builtin::kSub: case Builtin::kDiv:
-    case Builtin::kSqueeze: case Builtin::kStridedSlice: case Builtin::kPadV2:
-    case Builtin::kExpandDims: case Builtin::kShape: case Builtin::kPack:
-    case Builtin::kLeakyRelu: case Builtin::kQuantize:
+    case Builtin::kAdd:
+    case Builtin::kAveragePool2D:
+    case Builtin::kConcatenation:
+    case Builtin::kConv2D:
+    case Builtin::kDepthwiseConv2D:
+    case Builtin::kDequantize:
+    case Builtin::kFullyConnected:
+    case Builtin::kLogistic:
+    case Builtin::kMaxPool2D:
+    case Builtin::kMul:
+    case Builtin::kRelu:
+    case Builtin::kReluN1To1:
+    case Builtin::kRelu6:
+    case Builtin::kReshape:
+    case Builtin::kSoftmax:
+    case Builtin::kTanh:
+    case Builtin::kPad:
+    case Builtin::kTranspose:
+    case Builtin::kMean:
+    case Builtin::kSub:
+    case Builtin::kDiv:
+    case Builtin::kSqueeze:
+    case Builtin::kStridedSlice:
+    case Builtin::kPadV2:
+    case Builtin::kExpandDims:
+    case Builtin::kShape:
+    case Builtin::kPack:
+    case Builtin::kLeakyRelu:
+    case Builtin::kQuantize:
       return true;
     default:
       return false;
@@ -122,7 +166,8 @@ Status TfliteImporter::CheckSupported(const tfl::SubGraph* sg) {
   std::string msg = fmt::format("model uses {} unsupported operator type{}:", unsupported.size(),
                                 unsupported.size() == 1 ? "" : "s");
   for (auto& [name, users] : unsupported) {
-    msg += fmt::format("\n  {} used by {} node{}: ", name, users.size(), users.size() == 1 ? "" : "s");
+    msg +=
+        fmt::format("\n  {} used by {} node{}: ", name, users.size(), users.size() == 1 ? "" : "s");
     for (size_t k = 0; k < users.size() && k < 8; ++k) msg += (k ? ", " : "") + users[k];
     if (users.size() > 8) msg += fmt::format(", ... ({} more)", users.size() - 8);
   }
@@ -145,7 +190,8 @@ Status TfliteImporter::ImportTensors(const tfl::SubGraph* sg) {
       int64_t elements = 1;
       for (int32_t d : *t->shape()) {
         if (d < 0)
-          return Status::Errorf("tensor '{}': dynamic dimension {} (shapes must be static)", x.name, d);
+          return Status::Errorf("tensor '{}': dynamic dimension {} (shapes must be static)", x.name,
+                                d);
         elements *= std::max<int64_t>(d, 1);
         if (elements > (int64_t{1} << 31))
           return Status::Errorf("tensor '{}': more than 2^31 elements", x.name);
@@ -160,7 +206,8 @@ Status TfliteImporter::ImportTensors(const tfl::SubGraph* sg) {
       x.quant.axis = q->quantized_dimension();
       if (x.quant.per_channel() &&
           (x.quant.axis < 0 || static_cast<size_t>(x.quant.axis) >= x.shape.size() ||
-           x.shape[static_cast<size_t>(x.quant.axis)] != static_cast<int64_t>(x.quant.scale.size())))
+           x.shape[static_cast<size_t>(x.quant.axis)] !=
+               static_cast<int64_t>(x.quant.scale.size())))
         return Status::Errorf("tensor '{}': {} scales do not fit dimension {} of {}", x.name,
                               x.quant.scale.size(), x.quant.axis, ShapeStr(x.shape));
     }
@@ -198,11 +245,22 @@ Result<std::vector<int64_t>> TfliteImporter::ConstInts(int t, const std::string&
 // Activation bounds of a fused activation function code.
 Status SetFusedActivation(Node& n, int8_t code, const std::string& where) {
   switch (code) {
-    case 0: return Status::Ok();
-    case 1: n.attrs.Set("act_min", 0.0f); return Status::Ok();
-    case 2: n.attrs.Set("act_min", -1.0f); n.attrs.Set("act_max", 1.0f); return Status::Ok();
-    case 3: n.attrs.Set("act_min", 0.0f); n.attrs.Set("act_max", 6.0f); return Status::Ok();
-    default: return Status::Errorf("{}: fused activation {} is not supported", where, static_cast<int>(code));
+    case 0:
+      return Status::Ok();
+    case 1:
+      n.attrs.Set("act_min", 0.0f);
+      return Status::Ok();
+    case 2:
+      n.attrs.Set("act_min", -1.0f);
+      n.attrs.Set("act_max", 1.0f);
+      return Status::Ok();
+    case 3:
+      n.attrs.Set("act_min", 0.0f);
+      n.attrs.Set("act_max", 6.0f);
+      return Status::Ok();
+    default:
+      return Status::Errorf("{}: fused activation {} is not supported", where,
+                            static_cast<int>(code));
   }
 }
 
@@ -228,8 +286,9 @@ void SetPadding(Node& n, int8_t padding, int64_t in_h, int64_t in_w, int64_t k_h
   n.attrs.Set("pad_right", r);
 }
 
-Status TfliteImporter::FoldShapeOp(int32_t code, const std::string& where, const std::vector<int>& in,
-                                   const std::vector<int>& out, const tfl::Options* o) {
+Status TfliteImporter::FoldShapeOp(int32_t code, const std::string& where,
+                                   const std::vector<int>& in, const std::vector<int>& out,
+                                   const tfl::Options* o) {
   Tensor& y = g_.tensor(out[0]);
   std::vector<int64_t> values;
   if (code == Builtin::kShape) {
@@ -254,9 +313,11 @@ Status TfliteImporter::FoldShapeOp(int32_t code, const std::string& where, const
     if (shrink & 1) e = s + 1;
     s = std::clamp<int64_t>(s, st > 0 ? 0 : -1, st > 0 ? n : n - 1);
     e = std::clamp<int64_t>(e, st > 0 ? 0 : -1, st > 0 ? n : n - 1);
-    for (int64_t i = s; st > 0 ? i < e : i > e; i += st) values.push_back(data[static_cast<size_t>(i)]);
+    for (int64_t i = s; st > 0 ? i < e : i > e; i += st)
+      values.push_back(data[static_cast<size_t>(i)]);
   } else {  // PACK of constant scalars / vectors along axis 0
-    if (o && o->I32(1) != 0) return Status::Errorf("{}: only PACK along axis 0 is supported", where);
+    if (o && o->I32(1) != 0)
+      return Status::Errorf("{}: only PACK along axis 0 is supported", where);
     for (int t : in) {
       TML_ASSIGN_OR_RETURN(auto v, ConstInts(t, where, "input"));
       values.insert(values.end(), v.begin(), v.end());
@@ -300,7 +361,8 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
     return Status::Errorf("{}: options of union type {} where {} was expected", where,
                           static_cast<int>(op->options_type()), static_cast<int>(want));
   auto need_inputs = [&](size_t count) -> Status {
-    if (in.size() < count) return Status::Errorf("{}: expects {} inputs, has {}", where, count, in.size());
+    if (in.size() < count)
+      return Status::Errorf("{}: expects {} inputs, has {}", where, count, in.size());
     for (size_t k = 0; k < count; ++k)
       if (in[k] < 0) return Status::Errorf("{}: input {} is missing", where, k);
     return Status::Ok();
@@ -336,7 +398,8 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
     case Builtin::kAveragePool2D:
     case Builtin::kMaxPool2D: {
       TML_RETURN_IF_ERROR(need_inputs(1));
-      Node& n = add(code == Builtin::kMaxPool2D ? OpType::kMaxPool2D : OpType::kAveragePool2D, {in[0]});
+      Node& n =
+          add(code == Builtin::kMaxPool2D ? OpType::kMaxPool2D : OpType::kAveragePool2D, {in[0]});
       n.attrs.Set("stride_w", o ? o->I32(1, 1) : 1);
       n.attrs.Set("stride_h", o ? o->I32(2, 1) : 1);
       const int64_t kw = o ? o->I32(3, 1) : 1, kh = o ? o->I32(4, 1) : 1;
@@ -349,7 +412,8 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
     }
     case Builtin::kFullyConnected: {
       TML_RETURN_IF_ERROR(need_inputs(2));
-      if (o && o->I8(1) != 0) return Status::Errorf("{}: shuffled weights are not supported", where);
+      if (o && o->I8(1) != 0)
+        return Status::Errorf("{}: shuffled weights are not supported", where);
       const bool keep_dims = o && o->I8(2) != 0;
       const Tensor& y = g_.tensor(out[0]);
       int fc_out = out[0];
@@ -358,8 +422,8 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
         flat.quant = y.quant;
         fc_out = g_.AddTensor(std::move(flat));
       }
-      Node& n = g_.AddNode(OpType::kFullyConnected, name, {in[0], in[1], in.size() > 2 ? in[2] : -1},
-                           {fc_out});
+      Node& n = g_.AddNode(OpType::kFullyConnected, name,
+                           {in[0], in[1], in.size() > 2 ? in[2] : -1}, {fc_out});
       TML_RETURN_IF_ERROR(SetFusedActivation(n, o ? o->I8(0) : 0, where));
       if (fc_out != out[0])
         g_.AddNode(OpType::kReshape, name + "/keep_dims", {fc_out}, {out[0]})
@@ -399,8 +463,8 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
     case Builtin::kDequantize:
     case Builtin::kQuantize: {
       TML_RETURN_IF_ERROR(need_inputs(1));
-      const OpType t = code == Builtin::kLogistic ? OpType::kLogistic
-                       : code == Builtin::kTanh   ? OpType::kTanh
+      const OpType t = code == Builtin::kLogistic   ? OpType::kLogistic
+                       : code == Builtin::kTanh     ? OpType::kTanh
                        : code == Builtin::kQuantize ? OpType::kQuantize
                                                     : OpType::kDequantize;
       add(t, {in[0]});
@@ -444,9 +508,11 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
       n.attrs.Set("pads", pads);
       if (code == Builtin::kPadV2 && in.size() > 2 && in[2] >= 0) {
         const Tensor& v = g_.tensor(in[2]);
-        if (!v.is_const || v.numel() != 1) return Status::Errorf("{}: constant value must be a constant scalar", where);
+        if (!v.is_const || v.numel() != 1)
+          return Status::Errorf("{}: constant value must be a constant scalar", where);
         float real = static_cast<float>(v.ValueAsDouble(0));
-        if (!v.quant.empty()) real = (real - static_cast<float>(v.quant.zero_point[0])) * v.quant.scale[0];
+        if (!v.quant.empty())
+          real = (real - static_cast<float>(v.quant.zero_point[0])) * v.quant.scale[0];
         n.attrs.Set("value", real);
       }
       return Status::Ok();
@@ -479,7 +545,8 @@ Result<Graph> TfliteImporter::Run() {
   TML_RETURN_IF_ERROR(ImportTensors(sg));
   TML_RETURN_IF_ERROR(CheckSupported(sg));
   const int nt = static_cast<int>(g_.tensors.size());
-  auto io = [&](const flatbuffers::Vector<int32_t>* v, std::vector<int>& dst, const char* what) -> Status {
+  auto io = [&](const flatbuffers::Vector<int32_t>* v, std::vector<int>& dst,
+                const char* what) -> Status {
     if (!v) return Status::Errorf("subgraph has no {}", what);
     for (int32_t t : *v) {
       if (t < 0 || t >= nt) return Status::Errorf("subgraph {} index {} out of range", what, t);
@@ -491,14 +558,16 @@ Result<Graph> TfliteImporter::Run() {
   TML_RETURN_IF_ERROR(io(sg->outputs(), g_.outputs, "outputs"));
   for (int t : g_.inputs) g_.tensor(t).is_const = false;
   for (size_t i = 0; sg->operators() && i < sg->operators()->size(); ++i)
-    TML_RETURN_IF_ERROR(ImportOperator(i, sg->operators()->Get(static_cast<flatbuffers::uoffset_t>(i))));
+    TML_RETURN_IF_ERROR(
+        ImportOperator(i, sg->operators()->Get(static_cast<flatbuffers::uoffset_t>(i))));
   return std::move(g_);
 }
 
 }  // namespace
 
 Result<Graph> ImportTfliteBuffer(const uint8_t* data, size_t size, const std::string& name) {
-  if (size < 8) return Status::Errorf("{}: file too small to be a TFLite model ({} bytes)", name, size);
+  if (size < 8)
+    return Status::Errorf("{}: file too small to be a TFLite model ({} bytes)", name, size);
   if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) return Status::Errorf("{}: file larger than 2 GB", name);
   flatbuffers::Verifier::Options vo;
   vo.max_depth = 64;

@@ -17,7 +17,9 @@ using flatbuffers::Vector;
 using flatbuffers::Verifier;
 using flatbuffers::voffset_t;
 
-constexpr voffset_t Field(int k) { return static_cast<voffset_t>(4 + 2 * k); }
+constexpr voffset_t Field(int k) {
+  return static_cast<voffset_t>(4 + 2 * k);
+}
 
 // Builtin operator codes used by the importer (schema enum BuiltinOperator).
 enum Builtin : int32_t {
@@ -61,17 +63,13 @@ struct Options : Table {
   int32_t I32(int k, int32_t def = 0) const { return GetField<int32_t>(Field(k), def); }
   int8_t I8(int k, int8_t def = 0) const { return GetField<int8_t>(Field(k), def); }
   float F32(int k, float def = 0.0f) const { return GetField<float>(Field(k), def); }
-  const Vector<int32_t>* Ints(int k) const {
-    return GetPointer<const Vector<int32_t>*>(Field(k));
-  }
+  const Vector<int32_t>* Ints(int k) const { return GetPointer<const Vector<int32_t>*>(Field(k)); }
 };
 bool VerifyOptions(Verifier& v, const uint8_t* table, uint8_t union_type);
 
 struct QuantizationParameters : Table {
   const Vector<float>* scale() const { return GetPointer<const Vector<float>*>(Field(2)); }
-  const Vector<int64_t>* zero_point() const {
-    return GetPointer<const Vector<int64_t>*>(Field(3));
-  }
+  const Vector<int64_t>* zero_point() const { return GetPointer<const Vector<int64_t>*>(Field(3)); }
   int32_t quantized_dimension() const { return GetField<int32_t>(Field(6), 0); }
   bool Verify(Verifier& v) const;
 };

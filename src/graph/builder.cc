@@ -9,9 +9,13 @@
 
 namespace tml {
 
-GraphBuilder::GraphBuilder(std::string name, uint64_t seed) : rng_(seed) { g_.name = std::move(name); }
+GraphBuilder::GraphBuilder(std::string name, uint64_t seed) : rng_(seed) {
+  g_.name = std::move(name);
+}
 
-std::string GraphBuilder::Name(const std::string& base) { return fmt::format("{}_{}", base, counter_++); }
+std::string GraphBuilder::Name(const std::string& base) {
+  return fmt::format("{}_{}", base, counter_++);
+}
 
 int GraphBuilder::Input(const std::string& name, DType dtype, Shape shape, QuantParams q) {
   Tensor t = Tensor::Make(name, dtype, std::move(shape));
@@ -21,7 +25,8 @@ int GraphBuilder::Input(const std::string& name, DType dtype, Shape shape, Quant
   return i;
 }
 
-int GraphBuilder::Const(const std::string& name, DType dtype, Shape shape, const void* data, QuantParams q) {
+int GraphBuilder::Const(const std::string& name, DType dtype, Shape shape, const void* data,
+                        QuantParams q) {
   const int i = g_.AddConst(name, dtype, std::move(shape), data);
   g_.tensor(i).quant = std::move(q);
   return i;
@@ -34,9 +39,12 @@ int GraphBuilder::RandomConst(const std::string& name, Shape shape, float stddev
   return Const(name, DType::kFloat32, std::move(shape), v.data());
 }
 
-Status GraphBuilder::InferLast() { return InferNode(g_, g_.nodes.back()); }
+Status GraphBuilder::InferLast() {
+  return InferNode(g_, g_.nodes.back());
+}
 
-int GraphBuilder::Op(OpType op, std::vector<int> inputs, Attrs attrs, DType out, QuantParams out_q) {
+int GraphBuilder::Op(OpType op, std::vector<int> inputs, Attrs attrs, DType out,
+                     QuantParams out_q) {
   const std::string name = Name(OpName(op));
   Tensor y = Tensor::Make(name, out, {});
   y.quant = std::move(out_q);
@@ -142,7 +150,9 @@ int GraphBuilder::Flatten(int x) {
   return Op(OpType::kReshape, {x}, a);
 }
 
-int GraphBuilder::Softmax(int x) { return Op(OpType::kSoftmax, {x}); }
+int GraphBuilder::Softmax(int x) {
+  return Op(OpType::kSoftmax, {x});
+}
 
 int GraphBuilder::Add(int a, int b, Act act) {
   Attrs at;

@@ -22,7 +22,8 @@ class GraphBuilder {
   explicit GraphBuilder(std::string name, uint64_t seed = 1);
 
   int Input(const std::string& name, DType dtype, Shape shape, QuantParams q = {});
-  int Const(const std::string& name, DType dtype, Shape shape, const void* data, QuantParams q = {});
+  int Const(const std::string& name, DType dtype, Shape shape, const void* data,
+            QuantParams q = {});
   int RandomConst(const std::string& name, Shape shape, float stddev);
   // Adds a node with one output; output shape comes from shape inference.
   int Op(OpType op, std::vector<int> inputs, Attrs attrs = {}, DType out = DType::kFloat32,

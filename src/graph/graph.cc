@@ -7,48 +7,78 @@ namespace tml {
 
 size_t DTypeSize(DType t) {
   switch (t) {
-    case DType::kFloat32: return 4;
-    case DType::kInt8: return 1;
-    case DType::kUInt8: return 1;
-    case DType::kInt16: return 2;
-    case DType::kUInt16: return 2;
-    case DType::kInt32: return 4;
-    case DType::kUInt32: return 4;
-    case DType::kInt64: return 8;
-    case DType::kUInt64: return 8;
-    case DType::kBool: return 1;
+    case DType::kFloat32:
+      return 4;
+    case DType::kInt8:
+      return 1;
+    case DType::kUInt8:
+      return 1;
+    case DType::kInt16:
+      return 2;
+    case DType::kUInt16:
+      return 2;
+    case DType::kInt32:
+      return 4;
+    case DType::kUInt32:
+      return 4;
+    case DType::kInt64:
+      return 8;
+    case DType::kUInt64:
+      return 8;
+    case DType::kBool:
+      return 1;
   }
   return 1;
 }
 
 const char* DTypeName(DType t) {
   switch (t) {
-    case DType::kFloat32: return "float32";
-    case DType::kInt8: return "int8";
-    case DType::kUInt8: return "uint8";
-    case DType::kInt16: return "int16";
-    case DType::kUInt16: return "uint16";
-    case DType::kInt32: return "int32";
-    case DType::kUInt32: return "uint32";
-    case DType::kInt64: return "int64";
-    case DType::kUInt64: return "uint64";
-    case DType::kBool: return "bool";
+    case DType::kFloat32:
+      return "float32";
+    case DType::kInt8:
+      return "int8";
+    case DType::kUInt8:
+      return "uint8";
+    case DType::kInt16:
+      return "int16";
+    case DType::kUInt16:
+      return "uint16";
+    case DType::kInt32:
+      return "int32";
+    case DType::kUInt32:
+      return "uint32";
+    case DType::kInt64:
+      return "int64";
+    case DType::kUInt64:
+      return "uint64";
+    case DType::kBool:
+      return "bool";
   }
   return "?";
 }
 
 const char* DTypeCName(DType t) {
   switch (t) {
-    case DType::kFloat32: return "float";
-    case DType::kInt8: return "int8_t";
-    case DType::kUInt8: return "uint8_t";
-    case DType::kInt16: return "int16_t";
-    case DType::kUInt16: return "uint16_t";
-    case DType::kInt32: return "int32_t";
-    case DType::kUInt32: return "uint32_t";
-    case DType::kInt64: return "int64_t";
-    case DType::kUInt64: return "uint64_t";
-    case DType::kBool: return "uint8_t";
+    case DType::kFloat32:
+      return "float";
+    case DType::kInt8:
+      return "int8_t";
+    case DType::kUInt8:
+      return "uint8_t";
+    case DType::kInt16:
+      return "int16_t";
+    case DType::kUInt16:
+      return "uint16_t";
+    case DType::kInt32:
+      return "int32_t";
+    case DType::kUInt32:
+      return "uint32_t";
+    case DType::kInt64:
+      return "int64_t";
+    case DType::kUInt64:
+      return "uint64_t";
+    case DType::kBool:
+      return "uint8_t";
   }
   return "uint8_t";
 }
@@ -67,26 +97,40 @@ std::string ShapeStr(const Shape& s) {
 
 double Tensor::ValueAsDouble(int64_t i) const {
   switch (dtype) {
-    case DType::kFloat32: return as<float>()[i];
-    case DType::kInt8: return as<int8_t>()[i];
-    case DType::kUInt8: return as<uint8_t>()[i];
-    case DType::kInt16: return as<int16_t>()[i];
-    case DType::kUInt16: return as<uint16_t>()[i];
-    case DType::kInt32: return as<int32_t>()[i];
-    case DType::kUInt32: return as<uint32_t>()[i];
-    case DType::kInt64: return static_cast<double>(as<int64_t>()[i]);
-    case DType::kUInt64: return static_cast<double>(as<uint64_t>()[i]);
-    case DType::kBool: return as<uint8_t>()[i];
+    case DType::kFloat32:
+      return as<float>()[i];
+    case DType::kInt8:
+      return as<int8_t>()[i];
+    case DType::kUInt8:
+      return as<uint8_t>()[i];
+    case DType::kInt16:
+      return as<int16_t>()[i];
+    case DType::kUInt16:
+      return as<uint16_t>()[i];
+    case DType::kInt32:
+      return as<int32_t>()[i];
+    case DType::kUInt32:
+      return as<uint32_t>()[i];
+    case DType::kInt64:
+      return static_cast<double>(as<int64_t>()[i]);
+    case DType::kUInt64:
+      return static_cast<double>(as<uint64_t>()[i]);
+    case DType::kBool:
+      return as<uint8_t>()[i];
   }
   return 0;
 }
 
 int64_t Tensor::ValueAsInt(int64_t i) const {
   switch (dtype) {
-    case DType::kInt64: return as<int64_t>()[i];
-    case DType::kUInt64: return static_cast<int64_t>(as<uint64_t>()[i]);
-    case DType::kFloat32: return static_cast<int64_t>(as<float>()[i]);
-    default: return static_cast<int64_t>(ValueAsDouble(i));
+    case DType::kInt64:
+      return as<int64_t>()[i];
+    case DType::kUInt64:
+      return static_cast<int64_t>(as<uint64_t>()[i]);
+    case DType::kFloat32:
+      return static_cast<int64_t>(as<float>()[i]);
+    default:
+      return static_cast<int64_t>(ValueAsDouble(i));
   }
 }
 
@@ -101,13 +145,15 @@ Tensor PermuteConst(const Tensor& w, const std::vector<int64_t>& perm) {
     }
   std::vector<int64_t> in_stride(rank, 1);
   for (int d = static_cast<int>(rank) - 2; d >= 0; --d)
-    in_stride[static_cast<size_t>(d)] = in_stride[static_cast<size_t>(d) + 1] * w.shape[static_cast<size_t>(d) + 1];
+    in_stride[static_cast<size_t>(d)] =
+        in_stride[static_cast<size_t>(d) + 1] * w.shape[static_cast<size_t>(d) + 1];
   const size_t es = DTypeSize(w.dtype);
   std::vector<int64_t> idx(rank, 0);
   for (int64_t i = 0; i < r.numel(); ++i) {
     int64_t src = 0;
     for (size_t d = 0; d < rank; ++d) src += idx[d] * in_stride[static_cast<size_t>(perm[d])];
-    std::memcpy(r.data.data() + static_cast<size_t>(i) * es, w.data.data() + static_cast<size_t>(src) * es, es);
+    std::memcpy(r.data.data() + static_cast<size_t>(i) * es,
+                w.data.data() + static_cast<size_t>(src) * es, es);
     for (int d = static_cast<int>(rank) - 1; d >= 0; --d) {
       if (++idx[static_cast<size_t>(d)] < r.shape[static_cast<size_t>(d)]) break;
       idx[static_cast<size_t>(d)] = 0;
@@ -119,10 +165,12 @@ Tensor PermuteConst(const Tensor& w, const std::vector<int64_t>& perm) {
 const char* OpName(OpType op) {
   switch (op) {
 #define TML_NAME(e, s) \
-  case OpType::e: return s;
+  case OpType::e:      \
+    return s;
     TML_OP_LIST(TML_NAME)
 #undef TML_NAME
-    case OpType::kCount: break;
+    case OpType::kCount:
+      break;
   }
   return "?";
 }
@@ -224,7 +272,8 @@ Status Graph::Validate() const {
   for (int o : outputs) {
     if (o < 0 || o >= nt) return Status::Errorf("graph output index {} out of range", o);
     if (!available[static_cast<size_t>(o)])
-      return Status::Errorf("graph output '{}' is never computed", tensors[static_cast<size_t>(o)].name);
+      return Status::Errorf("graph output '{}' is never computed",
+                            tensors[static_cast<size_t>(o)].name);
   }
   return Status::Ok();
 }

@@ -37,7 +37,9 @@ enum class DType : uint8_t {
 size_t DTypeSize(DType t);
 const char* DTypeName(DType t);
 const char* DTypeCName(DType t);  // "int8_t", "float", ...
-inline bool IsQuantizedDType(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
+inline bool IsQuantizedDType(DType t) {
+  return t == DType::kInt8 || t == DType::kUInt8;
+}
 
 struct QuantParams {
   std::vector<float> scale;
@@ -123,7 +125,8 @@ enum class OpType : uint16_t {
 
 const char* OpName(OpType op);
 
-using AttrValue = std::variant<int64_t, float, std::vector<int64_t>, std::vector<float>, std::string>;
+using AttrValue =
+    std::variant<int64_t, float, std::vector<int64_t>, std::vector<float>, std::string>;
 
 class Attrs {
  public:

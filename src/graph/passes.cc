@@ -96,11 +96,12 @@ void FoldAffineIntoConv(Graph& g) {
     const int x = m.inputs[0], c = m.inputs[1];
     const Tensor& ct = g.tensor(c);
     const int p = producers[static_cast<size_t>(x)];
-    if (p < 0 || !ct.is_const || ct.dtype != DType::kFloat32 || consumers[static_cast<size_t>(x)].size() != 1 ||
-        is_output(x))
+    if (p < 0 || !ct.is_const || ct.dtype != DType::kFloat32 ||
+        consumers[static_cast<size_t>(x)].size() != 1 || is_output(x))
       continue;
     Node& conv = g.nodes[static_cast<size_t>(p)];
-    if (conv.op != OpType::kConv2D && conv.op != OpType::kDepthwiseConv2D && conv.op != OpType::kFullyConnected)
+    if (conv.op != OpType::kConv2D && conv.op != OpType::kDepthwiseConv2D &&
+        conv.op != OpType::kFullyConnected)
       continue;
     if (conv.attrs.Has("act_min") || conv.attrs.Has("act_max")) continue;
     const Tensor& y = g.tensor(x);
@@ -134,7 +135,8 @@ void FoldAffineIntoConv(Graph& g) {
     } else {
       for (int64_t ch = 0; ch < channels; ++ch) bias[static_cast<size_t>(ch)] += value(ch);
     }
-    const int b = g.AddConst(g.tensor(x).name + "/folded_bias", DType::kFloat32, {channels}, bias.data());
+    const int b =
+        g.AddConst(g.tensor(x).name + "/folded_bias", DType::kFloat32, {channels}, bias.data());
     Node& conv_again = g.nodes[static_cast<size_t>(p)];
     if (conv_again.inputs.size() < 3) conv_again.inputs.resize(3, -1);
     conv_again.inputs[2] = b;
@@ -152,17 +154,29 @@ void FoldAffineIntoConv(Graph& g) {
 namespace {
 
 bool IsDataMovement(OpType op) {
-  return op == OpType::kReshape || op == OpType::kTranspose || op == OpType::kPad || op == OpType::kMaxPool2D ||
-         op == OpType::kConcat || op == OpType::kIdentity;
+  return op == OpType::kReshape || op == OpType::kTranspose || op == OpType::kPad ||
+         op == OpType::kMaxPool2D || op == OpType::kConcat || op == OpType::kIdentity;
 }
 
 bool QdqLowerable(OpType op) {
   switch (op) {
-    case OpType::kConv2D: case OpType::kDepthwiseConv2D: case OpType::kFullyConnected:
-    case OpType::kAdd: case OpType::kSub: case OpType::kMul: case OpType::kConcat:
-    case OpType::kAveragePool2D: case OpType::kMaxPool2D: case OpType::kMean: case OpType::kReshape:
-    case OpType::kSoftmax: case OpType::kPad: case OpType::kTranspose: case OpType::kLogistic:
-    case OpType::kTanh: case OpType::kClip:
+    case OpType::kConv2D:
+    case OpType::kDepthwiseConv2D:
+    case OpType::kFullyConnected:
+    case OpType::kAdd:
+    case OpType::kSub:
+    case OpType::kMul:
+    case OpType::kConcat:
+    case OpType::kAveragePool2D:
+    case OpType::kMaxPool2D:
+    case OpType::kMean:
+    case OpType::kReshape:
+    case OpType::kSoftmax:
+    case OpType::kPad:
+    case OpType::kTranspose:
+    case OpType::kLogistic:
+    case OpType::kTanh:
+    case OpType::kClip:
       return true;
     default:
       return false;
@@ -229,16 +243,19 @@ int QuantizedBias(Graph& g, const std::vector<int>& producers, int b, int x, int
   std::vector<int32_t> q(static_cast<size_t>(n));
   bool exact = src && src->dtype == DType::kInt32;
   for (int64_t c = 0; c < n; ++c) {
-    const double s = static_cast<double>(xt.quant.scale[0] * wt.quant.scale[wt.quant.per_channel() ? static_cast<size_t>(c) : 0]);
+    const double s = static_cast<double>(
+        xt.quant.scale[0] * wt.quant.scale[wt.quant.per_channel() ? static_cast<size_t>(c) : 0]);
     double v;
     if (src) {
       const size_t sc = src->quant.per_channel() ? static_cast<size_t>(c) : 0;
-      v = (src->ValueAsDouble(c) - static_cast<double>(src->quant.zero_point[sc])) * src->quant.scale[sc];
+      v = (src->ValueAsDouble(c) - static_cast<double>(src->quant.zero_point[sc])) *
+          src->quant.scale[sc];
       exact &= std::fabs(src->quant.scale[sc] - s) <= 1e-6 * s && src->quant.zero_point[sc] == 0;
     } else {
       v = g.tensor(b).as<float>()[c];
     }
-    q[static_cast<size_t>(c)] = exact ? static_cast<int32_t>(src->ValueAsInt(c)) : static_cast<int32_t>(std::lround(v / s));
+    q[static_cast<size_t>(c)] =
+        exact ? static_cast<int32_t>(src->ValueAsInt(c)) : static_cast<int32_t>(std::lround(v / s));
   }
   return g.AddConst(g.tensor(b).name + "/int32", DType::kInt32, {n}, q.data());
 }
@@ -380,12 +397,14 @@ void DequantizeHybridWeights(Graph& g) {
       f.data.resize(f.nbytes());
       int64_t inner = 1;
       if (w.quant.per_channel())
-        for (size_t d = static_cast<size_t>(w.quant.axis) + 1; d < w.shape.size(); ++d) inner *= w.shape[d];
+        for (size_t d = static_cast<size_t>(w.quant.axis) + 1; d < w.shape.size(); ++d)
+          inner *= w.shape[d];
       const int64_t channels = static_cast<int64_t>(w.quant.scale.size());
       for (int64_t i = 0; i < w.numel(); ++i) {
         const size_t c = static_cast<size_t>(channels > 1 ? (i / inner) % channels : 0);
-        f.mutable_as<float>()[i] = static_cast<float>(
-            static_cast<double>(w.quant.scale[c]) * (w.ValueAsDouble(i) - static_cast<double>(w.quant.zero_point[c])));
+        f.mutable_as<float>()[i] =
+            static_cast<float>(static_cast<double>(w.quant.scale[c]) *
+                               (w.ValueAsDouble(i) - static_cast<double>(w.quant.zero_point[c])));
       }
       n.inputs[k] = g.AddTensor(std::move(f));
     }

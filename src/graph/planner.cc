@@ -9,7 +9,9 @@
 namespace tml {
 
 namespace {
-int64_t AlignUp(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
+int64_t AlignUp(int64_t v, int64_t a) {
+  return (v + a - 1) / a * a;
+}
 
 struct Buffer {
   int64_t size = 0;
@@ -60,13 +62,14 @@ Result<MemoryPlan> PlanMemory(const Graph& g, int64_t alignment) {
       if (plan.buffer[static_cast<size_t>(t)] >= 0) continue;
       int shared = -1;
       const int in0 = n.inputs.empty() ? -1 : n.inputs[0];
-      if (k == 0 && in0 >= 0 && !g.tensor(in0).is_const && plan.buffer[static_cast<size_t>(in0)] >= 0) {
+      if (k == 0 && in0 >= 0 && !g.tensor(in0).is_const &&
+          plan.buffer[static_cast<size_t>(in0)] >= 0) {
         const int b = plan.buffer[static_cast<size_t>(in0)];
         const bool same_size = g.tensor(in0).nbytes() == g.tensor(t).nbytes();
         if (mode == Inplace::kAlias && same_size) shared = b;
         // Overwrite the input only if nothing reads it later and it is no graph output.
-        if (mode == Inplace::kElementwise && same_size && buffers[static_cast<size_t>(b)].last == s &&
-            !is_graph_io[static_cast<size_t>(in0)] &&
+        if (mode == Inplace::kElementwise && same_size &&
+            buffers[static_cast<size_t>(b)].last == s && !is_graph_io[static_cast<size_t>(in0)] &&
             std::count(n.inputs.begin(), n.inputs.end(), in0) == 1)
           shared = b;
       }
@@ -84,7 +87,8 @@ Result<MemoryPlan> PlanMemory(const Graph& g, int64_t alignment) {
   // each with first-fit and best-fit placement, then a short seeded local
   // search over the best order; the smallest arena wins.
   std::vector<int64_t> sizes(buffers.size());
-  for (size_t i = 0; i < buffers.size(); ++i) sizes[i] = AlignUp(std::max<int64_t>(buffers[i].size, 1), alignment);
+  for (size_t i = 0; i < buffers.size(); ++i)
+    sizes[i] = AlignUp(std::max<int64_t>(buffers[i].size, 1), alignment);
   auto place = [&](const std::vector<size_t>& order, bool best_fit, std::vector<int64_t>& offsets) {
     offsets.assign(buffers.size(), -1);
     int64_t arena = 0;
@@ -95,7 +99,8 @@ Result<MemoryPlan> PlanMemory(const Graph& g, int64_t alignment) {
       busy.clear();
       for (size_t pi : placed) {
         const Buffer& o = buffers[pi];
-        if (o.first <= b.last && b.first <= o.last) busy.push_back({offsets[pi], offsets[pi] + sizes[pi]});
+        if (o.first <= b.last && b.first <= o.last)
+          busy.push_back({offsets[pi], offsets[pi] + sizes[pi]});
       }
       std::sort(busy.begin(), busy.end());
       int64_t best = -1, best_gap = INT64_MAX, cursor = 0;

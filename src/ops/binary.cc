@@ -98,7 +98,8 @@ Status PrepareInt8(const Graph& g, const Node& n, tml_binary_params& p) {
     p.out_shift = shift;
   } else if (n.op == OpType::kAdd || n.op == OpType::kSub) {
     p.left_shift = 20;
-    const double twice_max = 2.0 * static_cast<double>(std::max(a.quant.scale[0], b.quant.scale[0]));
+    const double twice_max =
+        2.0 * static_cast<double>(std::max(a.quant.scale[0], b.quant.scale[0]));
     QuantizeMultiplier(sa / twice_max, &p.a_mult, &shift);
     p.a_shift = shift;
     QuantizeMultiplier(sb / twice_max, &p.b_mult, &shift);
@@ -120,14 +121,23 @@ Result<std::unique_ptr<LoweredOp>> LowerBinary(const Graph& g, const Node& n) {
   const Tensor& y = g.tensor(n.outputs[0]);
   tml_binary_params& p = op->p;
   switch (n.op) {
-    case OpType::kAdd: p.kind = TML_BIN_ADD; break;
-    case OpType::kSub: p.kind = TML_BIN_SUB; break;
-    case OpType::kMul: p.kind = TML_BIN_MUL; break;
-    default: p.kind = TML_BIN_DIV; break;
+    case OpType::kAdd:
+      p.kind = TML_BIN_ADD;
+      break;
+    case OpType::kSub:
+      p.kind = TML_BIN_SUB;
+      break;
+    case OpType::kMul:
+      p.kind = TML_BIN_MUL;
+      break;
+    default:
+      p.kind = TML_BIN_DIV;
+      break;
   }
   for (int d = 0; d < TML_MAX_DIMS; ++d) p.out_shape[d] = 1;
   const size_t off = TML_MAX_DIMS - y.shape.size();
-  for (size_t d = 0; d < y.shape.size(); ++d) p.out_shape[d + off] = static_cast<int32_t>(y.shape[d]);
+  for (size_t d = 0; d < y.shape.size(); ++d)
+    p.out_shape[d + off] = static_cast<int32_t>(y.shape[d]);
   BroadcastStrides(a.shape, y.shape, p.a_stride);
   BroadcastStrides(b.shape, y.shape, p.b_stride);
   p.count = static_cast<int32_t>(y.numel());

@@ -49,7 +49,8 @@ template <bool kDepthwise>
 int64_t ConvMacs(const Graph& g, const Node& n) {
   const Tensor& w = In(g, n, 1);
   const Tensor& y = g.tensor(n.outputs[0]);
-  const int64_t per_output = kDepthwise ? w.shape[1] * w.shape[2] : w.shape[1] * w.shape[2] * w.shape[3];
+  const int64_t per_output =
+      kDepthwise ? w.shape[1] * w.shape[2] : w.shape[1] * w.shape[2] * w.shape[3];
   return y.numel() * per_output;
 }
 
@@ -79,7 +80,8 @@ class ConvOp : public LoweredOp {
         EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
     const char* fn = kDepthwise ? (int8 ? "tml_depthwise_conv2d_s8" : "tml_depthwise_conv2d_f32")
                                 : (int8 ? "tml_conv2d_s8" : "tml_conv2d_f32");
-    c.body.Line(fmt::format("{}(&{}, {}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.in[2], c.out[0]));
+    c.body.Line(
+        fmt::format("{}(&{}, {}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.in[2], c.out[0]));
   }
   std::vector<std::string> Sources() const override { return {"conv.c"}; }
 };
@@ -130,8 +132,8 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterConvOps(std::vector<OpSchema>& r) {
-  r.push_back({OpType::kConv2D, 2, 3, InferConv<false>, LowerConv<false>, ConvMacs<false>,
-               Inplace::kNone});
+  r.push_back(
+      {OpType::kConv2D, 2, 3, InferConv<false>, LowerConv<false>, ConvMacs<false>, Inplace::kNone});
   r.push_back({OpType::kDepthwiseConv2D, 2, 3, InferConv<true>, LowerConv<true>, ConvMacs<true>,
                Inplace::kNone});
 }

@@ -41,9 +41,9 @@ class FcOp : public LoweredOp {
     q.q.multiplier = rq.mult.data();
     q.q.shift = rq.shift.data();
     if (int8)
-      tml_fully_connected_s8(&q, static_cast<const int8_t*>(io.in[0]),
-                             static_cast<const int8_t*>(io.in[1]),
-                             static_cast<const int32_t*>(io.in[2]), static_cast<int8_t*>(io.out[0]));
+      tml_fully_connected_s8(
+          &q, static_cast<const int8_t*>(io.in[0]), static_cast<const int8_t*>(io.in[1]),
+          static_cast<const int32_t*>(io.in[2]), static_cast<int8_t*>(io.out[0]));
     else
       tml_fully_connected_f32(&q, static_cast<const float*>(io.in[0]),
                               static_cast<const float*>(io.in[1]),

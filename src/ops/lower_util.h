@@ -41,8 +41,12 @@ Status RequireConst(const Graph& g, const Node& n, size_t k, DType dtype, const 
 Status RequireDType(const Graph& g, const Node& n, size_t k, DType t);
 
 // Output tensor of a node (first output).
-inline Tensor& Out(Graph& g, const Node& n, size_t k = 0) { return g.tensor(n.outputs[k]); }
-inline const Tensor& In(const Graph& g, const Node& n, size_t k) { return g.tensor(n.inputs[k]); }
+inline Tensor& Out(Graph& g, const Node& n, size_t k = 0) {
+  return g.tensor(n.outputs[k]);
+}
+inline const Tensor& In(const Graph& g, const Node& n, size_t k) {
+  return g.tensor(n.inputs[k]);
+}
 
 // Emits "static const T name = init;" into decls and returns name.
 std::string EmitParams(const EmitContext& c, const char* type, const std::string& init);

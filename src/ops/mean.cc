@@ -15,7 +15,8 @@ Result<std::vector<int64_t>> MeanAxes(const Tensor& x, const Node& n) {
   const int64_t rank = static_cast<int64_t>(x.shape.size());
   for (auto& a : axes) {
     if (a < 0) a += rank;
-    if (a < 0 || a >= rank) return Status::Errorf("{}: axis out of range for {}", NodeWhere(n), ShapeStr(x.shape));
+    if (a < 0 || a >= rank)
+      return Status::Errorf("{}: axis out of range for {}", NodeWhere(n), ShapeStr(x.shape));
   }
   std::sort(axes.begin(), axes.end());
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());

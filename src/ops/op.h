@@ -25,9 +25,9 @@ struct KernelIO {
 };
 
 struct EmitContext {
-  CWriter& decls;      // file-scope declarations (parameter structs, tables)
-  CWriter& body;       // statements inside the invoke function
-  std::string prefix;  // unique identifier prefix for this node
+  CWriter& decls;                    // file-scope declarations (parameter structs, tables)
+  CWriter& body;                     // statements inside the invoke function
+  std::string prefix;                // unique identifier prefix for this node
   std::vector<std::string> in, out;  // C pointer expressions ("NULL" if absent)
 };
 

@@ -23,7 +23,8 @@ Status InferPool(Graph& g, const Node& n) {
   const int64_t oh = (x.shape[1] + pt + pb - dh * (kh - 1) - 1) / sh + 1;
   const int64_t ow = (x.shape[2] + pl + pr - dw * (kw - 1) - 1) / sw + 1;
   if (oh <= 0 || ow <= 0)
-    return Status::Errorf("{}: window {}x{} does not fit input {}", where, kh, kw, ShapeStr(x.shape));
+    return Status::Errorf("{}: window {}x{} does not fit input {}", where, kh, kw,
+                          ShapeStr(x.shape));
   Tensor& y = Out(g, n);
   y.shape = {x.shape[0], oh, ow, x.shape[3]};
   y.dtype = x.dtype;
@@ -52,7 +53,8 @@ class PoolOp : public LoweredOp {
     i.F("act_min", p.act_min).F("act_max", p.act_max);
     i.F("q_act_min", p.q_act_min).F("q_act_max", p.q_act_max);
     const std::string name = EmitParams(c, "tml_pool_params", i.str());
-    const std::string fn = std::string(kMax ? "tml_max_pool" : "tml_avg_pool") + (int8 ? "_s8" : "_f32");
+    const std::string fn =
+        std::string(kMax ? "tml_max_pool" : "tml_avg_pool") + (int8 ? "_s8" : "_f32");
     c.body.Line(fmt::format("{}(&{}, {}, {});", fn, name, c.in[0], c.out[0]));
   }
   std::vector<std::string> Sources() const override { return {"pool.c"}; }

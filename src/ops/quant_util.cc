@@ -30,7 +30,9 @@ void QuantizeMultiplier(double real, int32_t* multiplier, int* shift) {
   *multiplier = static_cast<int32_t>(q_fixed);
 }
 
-int32_t RoundAway(float v) { return static_cast<int32_t>(std::round(v)); }
+int32_t RoundAway(float v) {
+  return static_cast<int32_t>(std::round(v));
+}
 
 void QuantizedActivationRange(float lo, float hi, const QuantParams& q, int32_t* qmin,
                               int32_t* qmax) {
@@ -63,6 +65,5 @@ int32_t InputRadius(int int_bits, int left_shift, int total_signed_bits) {
                                     static_cast<double>(1LL << left_shift);
   return static_cast<int32_t>(std::floor(max_input_rescaled));
 }
-
 
 }  // namespace tml

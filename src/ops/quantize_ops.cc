@@ -38,22 +38,28 @@ class QuantOp : public LoweredOp {
     const tml_quant_params q = Bound();
     switch (mode) {
       case Mode::kQuantS8:
-        tml_quantize_f32_s8(&q, static_cast<const float*>(io.in[0]), static_cast<int8_t*>(io.out[0]));
+        tml_quantize_f32_s8(&q, static_cast<const float*>(io.in[0]),
+                            static_cast<int8_t*>(io.out[0]));
         break;
       case Mode::kQuantU8:
-        tml_quantize_f32_u8(&q, static_cast<const float*>(io.in[0]), static_cast<uint8_t*>(io.out[0]));
+        tml_quantize_f32_u8(&q, static_cast<const float*>(io.in[0]),
+                            static_cast<uint8_t*>(io.out[0]));
         break;
       case Mode::kRequant:
-        tml_requantize_s8(&q, static_cast<const int8_t*>(io.in[0]), static_cast<int8_t*>(io.out[0]));
+        tml_requantize_s8(&q, static_cast<const int8_t*>(io.in[0]),
+                          static_cast<int8_t*>(io.out[0]));
         break;
       case Mode::kDequantS8:
-        tml_dequantize_s8_f32(&q, static_cast<const int8_t*>(io.in[0]), static_cast<float*>(io.out[0]));
+        tml_dequantize_s8_f32(&q, static_cast<const int8_t*>(io.in[0]),
+                              static_cast<float*>(io.out[0]));
         break;
       case Mode::kDequantU8:
-        tml_dequantize_u8_f32(&q, static_cast<const uint8_t*>(io.in[0]), static_cast<float*>(io.out[0]));
+        tml_dequantize_u8_f32(&q, static_cast<const uint8_t*>(io.in[0]),
+                              static_cast<float*>(io.out[0]));
         break;
       case Mode::kDequantS32:
-        tml_dequantize_s32_f32(&q, static_cast<const int32_t*>(io.in[0]), static_cast<float*>(io.out[0]));
+        tml_dequantize_s32_f32(&q, static_cast<const int32_t*>(io.in[0]),
+                               static_cast<float*>(io.out[0]));
         break;
     }
   }
@@ -66,9 +72,11 @@ class QuantOp : public LoweredOp {
     i.F("round_half_even", p.round_half_even).F("q_min", p.q_min).F("q_max", p.q_max);
     i.F("in_zero_point", p.in_zero_point).F("mult", p.mult).F("shift", p.shift);
     const std::string name = EmitParams(c, "tml_quant_params", i.str());
-    static const char* fns[] = {"tml_quantize_f32_s8", "tml_quantize_f32_u8", "tml_requantize_s8",
-                                "tml_dequantize_s8_f32", "tml_dequantize_u8_f32", "tml_dequantize_s32_f32"};
-    c.body.Line(fmt::format("{}(&{}, {}, {});", fns[static_cast<int>(mode)], name, c.in[0], c.out[0]));
+    static const char* fns[] = {"tml_quantize_f32_s8",   "tml_quantize_f32_u8",
+                                "tml_requantize_s8",     "tml_dequantize_s8_f32",
+                                "tml_dequantize_u8_f32", "tml_dequantize_s32_f32"};
+    c.body.Line(
+        fmt::format("{}(&{}, {}, {});", fns[static_cast<int>(mode)], name, c.in[0], c.out[0]));
   }
   std::vector<std::string> Sources() const override { return {"quantize.c"}; }
 };
@@ -94,7 +102,8 @@ Result<std::unique_ptr<LoweredOp>> LowerQuantize(const Graph& g, const Node& n) 
   p.channels = static_cast<int32_t>(op->scale.size());
   p.inner = 1;
   if (p.channels > 1) {
-    const int axis = q.quant.axis < 0 ? q.quant.axis + static_cast<int>(q.shape.size()) : q.quant.axis;
+    const int axis =
+        q.quant.axis < 0 ? q.quant.axis + static_cast<int>(q.shape.size()) : q.quant.axis;
     if (axis < 0 || axis >= static_cast<int>(q.shape.size()) ||
         q.shape[static_cast<size_t>(axis)] != p.channels)
       return Status::Errorf("{}: {} per-channel parameters do not fit axis {} of {}", where,
@@ -121,7 +130,8 @@ Result<std::unique_ptr<LoweredOp>> LowerQuantize(const Graph& g, const Node& n) 
   } else if (!quantize && x.dtype == DType::kInt32) {
     op->mode = Mode::kDequantS32;
   } else {
-    return Status::Errorf("{}: cannot convert {} to {}", where, DTypeName(x.dtype), DTypeName(y.dtype));
+    return Status::Errorf("{}: cannot convert {} to {}", where, DTypeName(x.dtype),
+                          DTypeName(y.dtype));
   }
   return std::unique_ptr<LoweredOp>(std::move(op));
 }

@@ -27,7 +27,9 @@ const OpSchema& Schema(OpType op) {
   return registry[static_cast<size_t>(op)];
 }
 
-std::string NodeWhere(const Node& n) { return fmt::format("node '{}' ({})", n.name, OpName(n.op)); }
+std::string NodeWhere(const Node& n) {
+  return fmt::format("node '{}' ({})", n.name, OpName(n.op));
+}
 
 Status InferNode(Graph& g, const Node& n) {
   const OpSchema& s = Schema(n.op);

@@ -76,14 +76,16 @@ Status InferTranspose(Graph& g, const Node& n) {
   const Tensor& x = In(g, n, 0);
   auto perm = n.attrs.Ints("perm");
   if (perm.empty())
-    for (size_t i = 0; i < x.shape.size(); ++i) perm.push_back(static_cast<int64_t>(x.shape.size() - 1 - i));
+    for (size_t i = 0; i < x.shape.size(); ++i)
+      perm.push_back(static_cast<int64_t>(x.shape.size() - 1 - i));
   if (perm.size() != x.shape.size() || perm.size() > TML_MAX_DIMS)
     return Status::Errorf("{}: perm {} does not match input rank {}", NodeWhere(n), ShapeStr(perm),
                           x.shape.size());
   std::vector<char> seen(perm.size(), 0);
   Shape s(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) {
-    if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(perm.size()) || seen[static_cast<size_t>(perm[i])]++)
+    if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(perm.size()) ||
+        seen[static_cast<size_t>(perm[i])]++)
       return Status::Errorf("{}: perm {} is not a permutation", NodeWhere(n), ShapeStr(perm));
     s[i] = x.shape[static_cast<size_t>(perm[i])];
   }
@@ -113,12 +115,13 @@ Result<std::unique_ptr<LoweredOp>> LowerTranspose(const Graph& g, const Node& n)
   const Tensor& y = g.tensor(n.outputs[0]);
   auto perm = n.attrs.Ints("perm");
   if (perm.empty())
-    for (size_t i = 0; i < x.shape.size(); ++i) perm.push_back(static_cast<int64_t>(x.shape.size() - 1 - i));
+    for (size_t i = 0; i < x.shape.size(); ++i)
+      perm.push_back(static_cast<int64_t>(x.shape.size() - 1 - i));
   const size_t rank = x.shape.size();
   std::vector<int32_t> in_strides(rank, 1);
   for (int d = static_cast<int>(rank) - 2; d >= 0; --d)
-    in_strides[static_cast<size_t>(d)] =
-        in_strides[static_cast<size_t>(d) + 1] * static_cast<int32_t>(x.shape[static_cast<size_t>(d) + 1]);
+    in_strides[static_cast<size_t>(d)] = in_strides[static_cast<size_t>(d) + 1] *
+                                         static_cast<int32_t>(x.shape[static_cast<size_t>(d) + 1]);
   op->p.rank = static_cast<int32_t>(rank);
   op->p.elem_size = static_cast<int32_t>(DTypeSize(x.dtype));
   for (size_t d = 0; d < rank; ++d) {
@@ -133,7 +136,8 @@ Status InferPad(Graph& g, const Node& n) {
   const auto pads = n.attrs.Ints("pads");
   const size_t rank = x.shape.size();
   if (pads.size() != 2 * rank || rank > TML_MAX_DIMS)
-    return Status::Errorf("{}: pads {} do not match input rank {}", NodeWhere(n), ShapeStr(pads), rank);
+    return Status::Errorf("{}: pads {} do not match input rank {}", NodeWhere(n), ShapeStr(pads),
+                          rank);
   Shape s(rank);
   for (size_t d = 0; d < rank; ++d) {
     if (pads[d] < 0 || pads[d + rank] < 0)
@@ -182,9 +186,9 @@ Result<std::unique_ptr<LoweredOp>> LowerPad(const Graph& g, const Node& n) {
   if (x.dtype == DType::kFloat32) {
     std::memcpy(op->p.pad_value, &v, 4);
   } else if (!y.quant.empty()) {
-    const int32_t q = static_cast<int32_t>(y.quant.zero_point[0]) +
-                      RoundAway(v / y.quant.scale[0]);
-    const int32_t lo = x.dtype == DType::kUInt8 ? 0 : -128, hi = x.dtype == DType::kUInt8 ? 255 : 127;
+    const int32_t q = static_cast<int32_t>(y.quant.zero_point[0]) + RoundAway(v / y.quant.scale[0]);
+    const int32_t lo = x.dtype == DType::kUInt8 ? 0 : -128,
+                  hi = x.dtype == DType::kUInt8 ? 255 : 127;
     op->p.pad_value[0] = static_cast<uint8_t>(std::clamp(q, lo, hi));
   } else {
     const int32_t q = static_cast<int32_t>(v);
@@ -199,7 +203,8 @@ Status InferConcat(Graph& g, const Node& n) {
   int64_t axis = n.attrs.Int("axis");
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank)
-    return Status::Errorf("{}: axis {} out of range for rank {}", NodeWhere(n), n.attrs.Int("axis"), rank);
+    return Status::Errorf("{}: axis {} out of range for rank {}", NodeWhere(n), n.attrs.Int("axis"),
+                          rank);
   Shape s = x0.shape;
   for (size_t k = 1; k < n.inputs.size(); ++k) {
     const Tensor& x = In(g, n, k);
@@ -250,7 +255,8 @@ Result<std::unique_ptr<LoweredOp>> LowerConcat(const Graph& g, const Node& n) {
     if (IsQuantizedDType(x.dtype) && !(x.quant == y.quant))
       return Status::Errorf("{}: input '{}' is quantized differently from the output", NodeWhere(n),
                             x.name);
-    op->p.inner_bytes[k] = static_cast<int32_t>(outer ? x.nbytes() / static_cast<size_t>(outer) : 0);
+    op->p.inner_bytes[k] =
+        static_cast<int32_t>(outer ? x.nbytes() / static_cast<size_t>(outer) : 0);
   }
   return std::unique_ptr<LoweredOp>(std::move(op));
 }

@@ -87,10 +87,18 @@ Result<std::unique_ptr<LoweredOp>> LowerUnary(const Graph& g, const Node& n) {
   tml_unary_params& p = op->p;
   p.count = static_cast<int32_t>(x.numel());
   switch (n.op) {
-    case OpType::kClip: p.kind = TML_UN_CLIP; break;
-    case OpType::kLogistic: p.kind = TML_UN_LOGISTIC; break;
-    case OpType::kTanh: p.kind = TML_UN_TANH; break;
-    default: p.kind = TML_UN_LEAKY_RELU; break;
+    case OpType::kClip:
+      p.kind = TML_UN_CLIP;
+      break;
+    case OpType::kLogistic:
+      p.kind = TML_UN_LOGISTIC;
+      break;
+    case OpType::kTanh:
+      p.kind = TML_UN_TANH;
+      break;
+    default:
+      p.kind = TML_UN_LEAKY_RELU;
+      break;
   }
   p.min = n.attrs.Float("min", kNoMin);
   p.max = n.attrs.Float("max", kNoMax);

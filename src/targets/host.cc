@@ -17,9 +17,17 @@ Result<HostBuild> BuildForHost(const Graph& g, const std::string& dir, const Cod
   TML_ASSIGN_OR_RETURN(b.code, GenerateC(g, dir, opt));
   b.executable = (fs::path(dir) / "model_host").string();
   const char* cc = std::getenv("CC");
-  std::vector<std::string> argv = {cc && *cc ? cc : "cc", "-std=c99", "-O2", "-Wall", "-Wextra",
-                                   "-ffp-contract=off", "-DTML_HOST_TRACE",
-                                   "-I" + dir, "-I" + b.code.include_dir, "-o", b.executable};
+  std::vector<std::string> argv = {cc && *cc ? cc : "cc",
+                                   "-std=c99",
+                                   "-O2",
+                                   "-Wall",
+                                   "-Wextra",
+                                   "-ffp-contract=off",
+                                   "-DTML_HOST_TRACE",
+                                   "-I" + dir,
+                                   "-I" + b.code.include_dir,
+                                   "-o",
+                                   b.executable};
   // The harness speaks the default "model" API; map it onto the chosen prefix.
   const std::string p = CIdent(opt.prefix);
   std::string up = p;

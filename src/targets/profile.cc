@@ -44,9 +44,14 @@ nlohmann::json ProfileReport::ToJson() const {
   for (const auto& l : layers) {
     nlohmann::json in = nlohmann::json::array();
     for (const auto& s : l.input_shapes) in.push_back(s);
-    layers_json.push_back({{"name", l.name}, {"op", l.op}, {"input_shapes", in},
-                           {"output_shape", l.output_shape}, {"dtype", l.dtype}, {"macs", l.macs},
-                           {"weight_bytes", l.weight_bytes}, {"activation_bytes", l.activation_bytes},
+    layers_json.push_back({{"name", l.name},
+                           {"op", l.op},
+                           {"input_shapes", in},
+                           {"output_shape", l.output_shape},
+                           {"dtype", l.dtype},
+                           {"macs", l.macs},
+                           {"weight_bytes", l.weight_bytes},
+                           {"activation_bytes", l.activation_bytes},
                            {"arena_offset", l.arena_offset}});
   }
   return {{"model", model},
@@ -70,9 +75,9 @@ std::string ProfileReport::ToText() const {
   s += fmt::format("\ntotal MACs            {:>12}  ({:.3f} M)\n", macs, macs / 1e6);
   s += fmt::format("weights (flash)       {:>12} bytes\n", weight_bytes);
   s += fmt::format("arena (RAM)           {:>12} bytes\n", arena_bytes);
-  s += fmt::format("arena lower bound     {:>12} bytes  (arena / bound = {:.3f})\n",
-                   arena_lower_bound_bytes,
-                   arena_lower_bound_bytes ? static_cast<double>(arena_bytes) / arena_lower_bound_bytes : 1.0);
+  s += fmt::format(
+      "arena lower bound     {:>12} bytes  (arena / bound = {:.3f})\n", arena_lower_bound_bytes,
+      arena_lower_bound_bytes ? static_cast<double>(arena_bytes) / arena_lower_bound_bytes : 1.0);
   return s;
 }
 

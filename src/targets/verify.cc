@@ -1,13 +1,12 @@
 #include "targets/verify.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
-
-#include <unistd.h>
 
 #include "interp/interpreter.h"
 #include "targets/host.h"
@@ -32,7 +31,8 @@ std::vector<uint8_t> RandomInputs(const Graph& g, int samples, uint64_t seed) {
             break;
           }
           default:
-            for (size_t k = 0; k < DTypeSize(x.dtype); ++k) bytes.push_back(static_cast<uint8_t>(rng()));
+            for (size_t k = 0; k < DTypeSize(x.dtype); ++k)
+              bytes.push_back(static_cast<uint8_t>(rng()));
         }
       }
     }
@@ -52,8 +52,10 @@ double ElementDiff(DType t, const uint8_t* a, const uint8_t* b, int64_t i) {
       const double d = std::fabs(static_cast<double>(x) - y);
       return d == 0 ? 1e-45 : d;  // -0 vs +0 still counts as a difference
     }
-    case DType::kInt8: return std::abs(static_cast<int8_t>(a[i]) - static_cast<int8_t>(b[i]));
-    case DType::kUInt8: return std::abs(a[i] - b[i]);
+    case DType::kInt8:
+      return std::abs(static_cast<int8_t>(a[i]) - static_cast<int8_t>(b[i]));
+    case DType::kUInt8:
+      return std::abs(a[i] - b[i]);
     case DType::kInt32: {
       int32_t x, y;
       std::memcpy(&x, a + i * 4, 4);
@@ -72,7 +74,8 @@ double ElementDiff(DType t, const uint8_t* a, const uint8_t* b, int64_t i) {
 nlohmann::json VerifyReport::ToJson() const {
   nlohmann::json j = {{"bit_exact", bit_exact}, {"inputs", inputs}, {"target", target}};
   if (!bit_exact)
-    j["first_mismatch"] = {{"layer", layer}, {"name", layer_name}, {"op", op}, {"sample", sample},
+    j["first_mismatch"] = {{"layer", layer}, {"name", layer_name},
+                           {"op", op},       {"sample", sample},
                            {"index", index}, {"max_abs_diff", max_abs_diff}};
   return j;
 }
@@ -81,7 +84,8 @@ std::string VerifyReport::ToText() const {
   if (bit_exact)
     return fmt::format("bit-exact: {} inputs, every layer identical on target {}", inputs, target);
   return fmt::format(
-      "MISMATCH on target {}: first differing layer #{} '{}' ({}), sample {}, output index {}, max abs "
+      "MISMATCH on target {}: first differing layer #{} '{}' ({}), sample {}, output index {}, max "
+      "abs "
       "difference {}",
       target, layer, layer_name, op, sample, index, max_abs_diff);
 }
@@ -112,10 +116,11 @@ Result<VerifyReport> Verify(const Graph& g, const VerifyOptions& opt) {
   // Reference: the interpreter, one sample at a time, with its own trace.
   const Graph& ref_graph = opt.reference ? *opt.reference : g;
   if (ref_graph.nodes.size() != g.nodes.size())
-    return Status::Errorf("reference graph has {} layers, compiled graph {}", ref_graph.nodes.size(),
-                          g.nodes.size());
+    return Status::Errorf("reference graph has {} layers, compiled graph {}",
+                          ref_graph.nodes.size(), g.nodes.size());
   for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (ref_graph.tensor(ref_graph.nodes[i].outputs[0]).nbytes() != g.tensor(g.nodes[i].outputs[0]).nbytes())
+    if (ref_graph.tensor(ref_graph.nodes[i].outputs[0]).nbytes() !=
+        g.tensor(g.nodes[i].outputs[0]).nbytes())
       return Status::Errorf("reference layer #{} output size differs from the compiled graph", i);
   TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(ref_graph));
   size_t trace_per_sample = 0;

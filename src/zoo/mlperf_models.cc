@@ -21,7 +21,7 @@ Result<Graph> MobileNetV1Vww(uint64_t seed) {
   GraphBuilder b("mobilenet_v1_025_vww", seed);
   int x = b.Input("input", DType::kFloat32, {1, 96, 96, 3});
   x = b.Conv2D(x, 8, 3, 2, true, Act::kRelu6);
-  const int blocks[][2] = {{16, 1}, {32, 2}, {32, 1}, {64, 2},  {64, 1},  {128, 2}, {128, 1},
+  const int blocks[][2] = {{16, 1},  {32, 2},  {32, 1},  {64, 2},  {64, 1},  {128, 2}, {128, 1},
                            {128, 1}, {128, 1}, {128, 1}, {128, 1}, {256, 2}, {256, 1}};
   for (const auto& blk : blocks) {
     x = b.DepthwiseConv2D(x, 3, blk[1], true, Act::kRelu6);

@@ -9,10 +9,10 @@
 
 namespace tml::zoo {
 
-Result<Graph> DsCnnKws(uint64_t seed = 1);          // 49x10x1 -> 12, about 2.66 M MACs
-Result<Graph> MobileNetV1Vww(uint64_t seed = 1);    // 96x96x3 -> 2, width 0.25, about 7.49 M MACs
-Result<Graph> ResNet8(uint64_t seed = 1);           // 32x32x3 -> 10, about 12.5 M MACs
-Result<Graph> FcAutoencoder(uint64_t seed = 1);     // 640 -> 640, about 0.26 M MACs
+Result<Graph> DsCnnKws(uint64_t seed = 1);        // 49x10x1 -> 12, about 2.66 M MACs
+Result<Graph> MobileNetV1Vww(uint64_t seed = 1);  // 96x96x3 -> 2, width 0.25, about 7.49 M MACs
+Result<Graph> ResNet8(uint64_t seed = 1);         // 32x32x3 -> 10, about 12.5 M MACs
+Result<Graph> FcAutoencoder(uint64_t seed = 1);   // 640 -> 640, about 0.26 M MACs
 
 struct ZooEntry {
   std::string name;
