@@ -71,6 +71,27 @@ std::vector<uint8_t> TinyFcTflite() {
   return w.Finish({x}, {y});
 }
 
+void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits) {
+  const int edits = 1 + static_cast<int>(rng() % static_cast<uint64_t>(max_edits));
+  for (int e = 0; e < edits && !m.empty(); ++e) {
+    const size_t pos = rng() % m.size();
+    switch (rng() % 4) {
+      case 0:
+        m[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        break;
+      case 1:
+        m[pos] = static_cast<uint8_t>(rng());
+        break;
+      case 2:
+        m[pos] = 0xFF;
+        break;
+      default:
+        m.resize(pos + 1);
+        break;
+    }
+  }
+}
+
 std::string SharedModel(const std::string& file) {
   const std::string p = std::string(TML_SHARED_DIR) + "/models/" + file;
   return std::filesystem::exists(p) ? p : "";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ std::vector<uint8_t> UnsupportedOpsTflite();
 std::vector<uint8_t> UnsupportedOpsOnnx();
 // A small valid int8 model: FC -> RELU -> SOFTMAX.
 std::vector<uint8_t> TinyFcTflite();
+// Applies 1..max_edits random bit flips, byte overwrites or truncations.
+void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits);
 // Path of a published model in ../shared/models, or "" when that folder is absent.
 std::string SharedModel(const std::string& file);
 

@@ -41,21 +41,7 @@ TEST(OnnxImport, MutatedModelsNeverCrash) {
   int errors = 0, accepted = 0;
   for (int iter = 0; iter < 600; ++iter) {
     std::vector<uint8_t> m = *seed;
-    const int edits = 1 + static_cast<int>(rng() % 6);
-    for (int e = 0; e < edits; ++e) {
-      const size_t pos = rng() % m.size();
-      switch (rng() % 3) {
-        case 0:
-          m[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
-          break;
-        case 1:
-          m[pos] = static_cast<uint8_t>(rng());
-          break;
-        default:
-          m.resize(pos + 1);
-          break;
-      }
-    }
+    testing::MutateBytes(m, rng, 6);
     auto r = ImportOnnxBuffer(m.data(), m.size(), "mutant.onnx");
     if (r.ok() && PrepareGraph(*r).ok())
       ++accepted;

@@ -123,24 +123,7 @@ TEST(TfliteImport, MutatedModelsNeverCrash) {
   int errors = 0, accepted = 0;
   for (int iter = 0; iter < 1500; ++iter) {
     std::vector<uint8_t> m = seeds[static_cast<size_t>(iter) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 8);
-    for (int e = 0; e < edits; ++e) {
-      const size_t pos = rng() % m.size();
-      switch (rng() % 4) {
-        case 0:
-          m[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
-          break;
-        case 1:
-          m[pos] = static_cast<uint8_t>(rng());
-          break;
-        case 2:
-          m[pos] = 0xFF;
-          break;
-        default:
-          m.resize(pos + 1);
-          break;
-      }
-    }
+    testing::MutateBytes(m, rng, 8);
     auto g = ImportTfliteBuffer(m.data(), m.size(), "mutant.tflite");
     if (g.ok() && PrepareGraph(*g).ok())
       ++accepted;

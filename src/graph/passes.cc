@@ -8,6 +8,15 @@
 
 namespace tml {
 
+namespace {
+void EraseNodes(Graph& g, const std::vector<char>& drop) {
+  std::vector<Node> kept;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(kept);
+}
+}  // namespace
+
 Status InferShapes(Graph& g) {
   for (const Node& n : g.nodes) TML_RETURN_IF_ERROR(InferNode(g, n));
   return Status::Ok();
@@ -145,10 +154,7 @@ void FoldAffineIntoConv(Graph& g) {
     drop[i] = 1;
     consumers = g.Consumers();
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  EraseNodes(g, drop);
 }
 
 namespace {
@@ -317,10 +323,7 @@ void LowerQdq(Graph& g) {
     }
     drop[qi] = 1;
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  EraseNodes(g, drop);
 }
 
 void RemoveIdentities(Graph& g) {
@@ -377,10 +380,7 @@ void FuseActivations(Graph& g) {
     prod.outputs[0] = clip.outputs[0];
     drop[i] = 1;
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  EraseNodes(g, drop);
 }
 
 void DequantizeHybridWeights(Graph& g) {

@@ -102,30 +102,19 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
   p.out_c = static_cast<int32_t>(y.shape[3]);
   p.k_h = static_cast<int32_t>(w.shape[1]);
   p.k_w = static_cast<int32_t>(w.shape[2]);
-  p.stride_h = static_cast<int32_t>(n.attrs.Int("stride_h", 1));
-  p.stride_w = static_cast<int32_t>(n.attrs.Int("stride_w", 1));
-  p.dil_h = static_cast<int32_t>(n.attrs.Int("dilation_h", 1));
-  p.dil_w = static_cast<int32_t>(n.attrs.Int("dilation_w", 1));
-  p.pad_top = static_cast<int32_t>(n.attrs.Int("pad_top"));
-  p.pad_left = static_cast<int32_t>(n.attrs.Int("pad_left"));
+  const Window win = NodeWindow(n);
+  p.stride_h = win.stride_h;
+  p.stride_w = win.stride_w;
+  p.dil_h = win.dil_h;
+  p.dil_w = win.dil_w;
+  p.pad_top = win.pad_top;
+  p.pad_left = win.pad_left;
   p.depth_multiplier = kDepthwise ? p.out_c / p.in_c : 1;
   const ActRange act = NodeAct(n);
   p.act_min = act.lo;
   p.act_max = act.hi;
-  if (x.dtype == DType::kInt8) {
-    op->int8 = true;
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kInt8));
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 2, DType::kInt32));
-    if (y.dtype != DType::kInt8)
-      return Status::Errorf("{}: int8 input needs an int8 output", NodeWhere(n));
-    TML_RETURN_IF_ERROR(MakeAccumulatorRequant(g, n, p.out_c, false, &op->rq));
-    p.q = op->rq.q;
-  } else if (x.dtype == DType::kFloat32) {
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kFloat32));
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 2, DType::kFloat32));
-  } else {
-    return Status::Errorf("{}: unsupported input type {}", NodeWhere(n), DTypeName(x.dtype));
-  }
+  TML_RETURN_IF_ERROR(PrepareWeighted(g, n, p.out_c, false, &op->int8, &op->rq));
+  p.q = op->rq.q;
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 

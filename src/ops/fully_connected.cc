@@ -64,7 +64,6 @@ class FcOp : public LoweredOp {
 
 Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
   auto op = std::make_unique<FcOp>();
-  const Tensor& x = In(g, n, 0);
   const Tensor& w = In(g, n, 1);
   const Tensor& y = g.tensor(n.outputs[0]);
   op->p.in_features = static_cast<int32_t>(w.shape[1]);
@@ -73,18 +72,8 @@ Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
   const ActRange act = NodeAct(n);
   op->p.act_min = act.lo;
   op->p.act_max = act.hi;
-  if (x.dtype == DType::kInt8) {
-    op->int8 = true;
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kInt8));
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 2, DType::kInt32));
-    TML_RETURN_IF_ERROR(MakeAccumulatorRequant(g, n, op->p.out_features, true, &op->rq));
-    op->p.q = op->rq.q;
-  } else if (x.dtype == DType::kFloat32) {
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kFloat32));
-    TML_RETURN_IF_ERROR(RequireDType(g, n, 2, DType::kFloat32));
-  } else {
-    return Status::Errorf("{}: unsupported input type {}", NodeWhere(n), DTypeName(x.dtype));
-  }
+  TML_RETURN_IF_ERROR(PrepareWeighted(g, n, op->p.out_features, true, &op->int8, &op->rq));
+  op->p.q = op->rq.q;
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 

@@ -85,6 +85,29 @@ std::string ConvInit(const tml_conv_params& p, const std::string& requant_init) 
   return i.str();
 }
 
+Window NodeWindow(const Node& n) {
+  auto get = [&](const char* k, int64_t def) { return static_cast<int32_t>(n.attrs.Int(k, def)); };
+  return {get("stride_h", 1),   get("stride_w", 1), get("dilation_h", 1),
+          get("dilation_w", 1), get("pad_top", 0),  get("pad_left", 0)};
+}
+
+Status PrepareWeighted(const Graph& g, const Node& n, int channels, bool float_product, bool* int8,
+                       Requant* rq) {
+  const Tensor& x = In(g, n, 0);
+  *int8 = x.dtype == DType::kInt8;
+  if (*int8) {
+    TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kInt8));
+    TML_RETURN_IF_ERROR(RequireDType(g, n, 2, DType::kInt32));
+    if (g.tensor(n.outputs[0]).dtype != DType::kInt8)
+      return Status::Errorf("{}: int8 input needs an int8 output", NodeWhere(n));
+    return MakeAccumulatorRequant(g, n, channels, float_product, rq);
+  }
+  if (x.dtype != DType::kFloat32)
+    return Status::Errorf("{}: unsupported input type {}", NodeWhere(n), DTypeName(x.dtype));
+  TML_RETURN_IF_ERROR(RequireDType(g, n, 1, DType::kFloat32));
+  return RequireDType(g, n, 2, DType::kFloat32);
+}
+
 Status RequireConst(const Graph& g, const Node& n, size_t k, DType dtype, const char* what) {
   const Tensor* t = g.input(n, k);
   if (!t) return Status::Errorf("{}: {} (input {}) is missing", NodeWhere(n), what, k);

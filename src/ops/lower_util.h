@@ -35,6 +35,18 @@ std::string EmitRequant(const EmitContext& c, const Requant& r);
 
 std::string ConvInit(const tml_conv_params& p, const std::string& requant_init);
 
+// Stride, dilation and leading padding of a windowed op (conv, pool).
+struct Window {
+  int32_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+};
+Window NodeWindow(const Node& n);
+
+// Type checks of a weighted op (conv, depthwise, fully connected): float32
+// everywhere, or int8 input / weights / output with an int32 bias, in which
+// case the requantization is prepared into rq and *int8 is set.
+Status PrepareWeighted(const Graph& g, const Node& n, int channels, bool float_product, bool* int8,
+                       Requant* rq);
+
 // Checks that an input exists and is a constant of the given dtype.
 Status RequireConst(const Graph& g, const Node& n, size_t k, DType dtype, const char* what);
 // Checks that every present input has dtype t.
