@@ -27,7 +27,7 @@ std::string Slurp(const std::string& p) {
 TEST(Codegen, GeneratedCodeIsWarningFreeC99WithoutMallocOrIo) {
   auto g = zoo::DsCnnKws();
   ASSERT_TRUE(g.ok()) << g.status().message();
-  const std::string dir = ::testing::TempDir() + "/codegen_c99";
+  const std::string dir = testing::WorkDir("codegen_c99");
   CodegenOptions opt;
   opt.prefix = "kws";
   auto r = GenerateC(*g, dir, opt);
@@ -53,7 +53,7 @@ TEST(Codegen, MlperfArchitecturesVerifyBitExactOver100Inputs) {
     ASSERT_TRUE(g.ok()) << z.name << ": " << g.status().message();
     VerifyOptions o;
     o.inputs = 100;
-    o.work_dir = ::testing::TempDir() + "/verify_" + z.name;
+    o.work_dir = testing::WorkDir("verify_" + z.name);
     auto r = Verify(*g, o);
     ASSERT_TRUE(r.ok()) << z.name << ": " << r.status().message();
     EXPECT_TRUE(r->bit_exact) << z.name << ": " << r->ToText();
@@ -80,7 +80,7 @@ TEST(Codegen, PublishedModelsVerifyBitExact) {
     ASSERT_TRUE(g.ok()) << g.status().message();
     VerifyOptions o;
     o.inputs = 100;
-    o.work_dir = ::testing::TempDir() + "/verify_" + f;
+    o.work_dir = testing::WorkDir(std::string("verify_") + f);
     auto r = Verify(*g, o);
     ASSERT_TRUE(r.ok()) << f << ": " << r.status().message();
     EXPECT_TRUE(r->bit_exact) << f << ": " << r->ToText();
@@ -97,7 +97,7 @@ TEST(Codegen, VerifyReportsTheFirstDifferingLayer) {
   bias.mutable_as<float>()[0] += 100.0f;  // survives the fused ReLU
   VerifyOptions o;
   o.inputs = 3;
-  o.work_dir = ::testing::TempDir() + "/verify_corrupt";
+  o.work_dir = testing::WorkDir("verify_corrupt");
   o.reference = &changed;
   auto r = Verify(*g, o);
   ASSERT_TRUE(r.ok()) << r.status().message();

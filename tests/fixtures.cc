@@ -1,6 +1,7 @@
 #include "fixtures.h"
 
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -90,6 +91,23 @@ void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits) {
         break;
     }
   }
+}
+
+namespace {
+struct ScratchRoot {
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("tml-test-" + std::to_string(::getpid())))
+          .string();
+  ~ScratchRoot() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+}  // namespace
+
+std::string WorkDir(const std::string& name) {
+  static ScratchRoot root;
+  return root.path + "/" + name;
 }
 
 std::string SharedModel(const std::string& file) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "fixtures.h"
 #include "formats/import.h"
 #include "formats/onnx_util.h"
 #include "graph/passes.h"
@@ -195,7 +196,7 @@ TEST_P(OnnxNodeTest, MatchesExpectedOutputs) {
   if (!g->inputs.empty()) {
     VerifyOptions o;
     o.inputs = 2;
-    o.work_dir = ::testing::TempDir() + "/onnx_" + name;
+    o.work_dir = testing::WorkDir("onnx_" + name);
     auto r = Verify(*g, o);
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_TRUE(r->bit_exact) << r->ToText();

@@ -68,7 +68,7 @@ TEST(OnnxRoundTrip, MlperfArchitecturesRoundTripAndVerifyBitExact) {
     ExpectSameOutputs(*g, *back, 5);
     VerifyOptions o;
     o.inputs = 100;
-    o.work_dir = ::testing::TempDir() + "/roundtrip_" + z.name;
+    o.work_dir = testing::WorkDir("roundtrip_" + z.name);
     auto r = Verify(*back, o);
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_TRUE(r->bit_exact) << z.name << ": " << r->ToText();

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "fixtures.h"
 #include "op_cases.h"
 #include "ops/op.h"
 #include "targets/verify.h"
@@ -34,7 +35,7 @@ TEST_P(OpCaseTest, GeneratedCodeIsBitExactWithInterpreter) {
   VerifyOptions o;
   o.inputs = 4;
   o.seed = 11;
-  o.work_dir = ::testing::TempDir() + "/op_" + GetParam().name;
+  o.work_dir = testing::WorkDir("op_" + GetParam().name);
   auto r = Verify(*g, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->bit_exact) << r->ToText();
