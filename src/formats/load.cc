@@ -17,10 +17,17 @@ Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
 
 Result<Graph> LoadModel(const std::string& path) {
   TML_ASSIGN_OR_RETURN(auto bytes, ReadFile(path));
-  const bool tflite = bytes.size() >= 8 && std::memcmp(bytes.data() + 4, "TFL3", 4) == 0;
-  const bool onnx_ext = path.size() > 5 && path.substr(path.size() - 5) == ".onnx";
-  Result<Graph> g = tflite || !onnx_ext ? ImportTfliteBuffer(bytes.data(), bytes.size(), path)
-                                        : ImportOnnxBuffer(bytes.data(), bytes.size(), path);
+  auto ends_with = [&](const char* ext) {
+    const size_t n = std::strlen(ext);
+    return path.size() > n && path.compare(path.size() - n, n, ext) == 0;
+  };
+  const bool tflite =
+      (bytes.size() >= 8 && std::memcmp(bytes.data() + 4, "TFL3", 4) == 0) || ends_with(".tflite");
+  if (!tflite && !ends_with(".onnx"))
+    return Status::Errorf(
+        "{}: unknown model format (expected a .tflite flatbuffer or an .onnx file)", path);
+  Result<Graph> g = tflite ? ImportTfliteBuffer(bytes.data(), bytes.size(), path)
+                           : ImportOnnxBuffer(bytes.data(), bytes.size(), path);
   if (!g.ok()) return g.status();
   Status s = PrepareGraph(*g);
   if (!s.ok()) return s.Wrap(path);

@@ -102,24 +102,26 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& na
     if (count > (int64_t{1} << 31)) return Status::Errorf("tensor '{}': too many elements", t.name);
     t.shape.push_back(d);
   }
-  t.data.resize(t.nbytes());
-  const size_t es = DTypeSize(t.dtype);
-  auto fill = [&](auto field, auto cast) -> Status {
+  auto fill = [&](const auto& field, auto cast) -> Status {
     if (static_cast<int64_t>(field.size()) != count)
       return Status::Errorf("tensor '{}': {} values for shape {}", t.name, field.size(),
                             ShapeStr(t.shape));
+    t.data.resize(t.nbytes());
     for (int64_t i = 0; i < count; ++i) cast(i, field.Get(static_cast<int>(i)));
     return Status::Ok();
   };
   if (p.has_raw_data()) {
-    if (p.raw_data().size() != t.data.size())
+    if (p.raw_data().size() != t.nbytes())
       return Status::Errorf("tensor '{}': raw data has {} bytes, shape {} of {} needs {}", t.name,
-                            p.raw_data().size(), ShapeStr(t.shape), DTypeName(t.dtype),
-                            t.data.size());
+                            p.raw_data().size(), ShapeStr(t.shape), DTypeName(t.dtype), t.nbytes());
+    t.data.resize(t.nbytes());
     std::memcpy(t.data.data(), p.raw_data().data(), t.data.size());
     return t;
   }
-  if (count == 0) return t;
+  if (count == 0) {
+    t.data.clear();
+    return t;
+  }
   auto store = [&](int64_t i, auto v) {
     switch (t.dtype) {
       case DType::kFloat32:
@@ -152,7 +154,6 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& na
         break;
     }
   };
-  (void)es;
   Status s;
   switch (t.dtype) {
     case DType::kFloat32:

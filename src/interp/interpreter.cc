@@ -14,6 +14,8 @@ void* Interpreter::Ptr(int t) {
 Result<std::unique_ptr<Interpreter>> Interpreter::Create(const Graph& g) {
   std::unique_ptr<Interpreter> it(new Interpreter(g));
   TML_ASSIGN_OR_RETURN(it->plan_, PlanMemory(g));
+  if (it->plan_.arena_bytes > (int64_t{1} << 31))
+    return Status::Errorf("arena of {} bytes is too large", it->plan_.arena_bytes);
   it->arena_storage_.assign(static_cast<size_t>(it->plan_.arena_bytes / 8 + 3), 0);
   auto base = reinterpret_cast<uintptr_t>(it->arena_storage_.data());
   it->arena_ = reinterpret_cast<uint8_t*>((base + 15) & ~static_cast<uintptr_t>(15));

@@ -42,7 +42,16 @@ Status InferNode(Graph& g, const Node& n) {
     if (n.inputs[static_cast<size_t>(k)] < 0)
       return Status::Errorf("{}: required input {} is missing", NodeWhere(n), k);
   if (n.outputs.empty()) return Status::Errorf("{}: has no output", NodeWhere(n));
-  return s.infer(g, n);
+  TML_RETURN_IF_ERROR(s.infer(g, n));
+  // Shapes come from files: refuse absurd sizes before anything is allocated.
+  const Tensor& y = g.tensor(n.outputs[0]);
+  int64_t elements = 1;
+  for (int64_t d : y.shape) {
+    if (d < 0 || (d > 0 && elements > (int64_t{1} << 31) / d))
+      return Status::Errorf("{}: output shape {} is too large", NodeWhere(n), ShapeStr(y.shape));
+    elements *= d;
+  }
+  return Status::Ok();
 }
 
 int64_t NodeMacs(const Graph& g, const Node& n) {
