@@ -12,7 +12,7 @@
 #include "formats/npy.h"
 #include "interp/interpreter.h"
 #include "ops/op.h"
-#include "targets/host.h"
+#include "targets/mcu.h"
 #include "targets/profile.h"
 #include "targets/verify.h"
 #include "zoo/mlperf_models.h"
@@ -28,7 +28,7 @@ int Fail(const Status& s) {
 
 Status CheckTarget(const std::string& target) {
   if (target == "host") return Status::Ok();
-  return Status::Errorf("unknown target '{}' (available: host)", target);
+  return tml::FindTarget(target).status();
 }
 
 int CmdInspect(const std::string& model) {
@@ -60,13 +60,13 @@ int CmdCompile(const std::string& model, const std::string& target, const std::s
   if (!g.ok()) return Fail(g.status());
   tml::CodegenOptions opt;
   opt.prefix = name;
-  auto b = tml::BuildForHost(*g, out, opt);
+  auto b = tml::BuildForTarget(*g, target, out, opt);
   if (!b.ok()) return Fail(b.status());
   const auto& r = b->code;
   std::cout << "wrote " << r.files.size() << " files to " << out << " (arena " << r.plan.arena_bytes
             << " bytes, weights " << r.weight_bytes << " bytes)\n";
   for (const auto& f : r.files) std::cout << "  " << f << "\n";
-  std::cout << "host executable: " << b->executable << "\n";
+  std::cout << (target == "host" ? "host executable: " : "firmware: ") << b->executable << "\n";
   return 0;
 }
 
@@ -104,9 +104,9 @@ int CmdInfer(const std::string& model, const std::string& target, const std::str
   const std::string dir =
       (std::filesystem::temp_directory_path() / ("tinymlaas-infer-" + std::to_string(::getpid())))
           .string();
-  auto b = tml::BuildForHost(*g, dir);
+  auto b = tml::BuildForTarget(*g, target, dir);
   if (!b.ok()) return Fail(b.status());
-  auto run = tml::RunOnHost(*b, *in, static_cast<int>(samples), false);
+  auto run = tml::RunOnTarget(*b, *in, static_cast<int>(samples), false);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (!run.ok()) return Fail(run.status());
@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   compile->add_option("-o,--output", out, "Output directory")->required();
-  compile->add_option("--target", target, "Target: host (compiles and links a test executable)")
+  compile->add_option("--target", target, "Target: host, or a profile in targets/ (cortex-m4, cortex-m7, cortex-m3, ...)")
       ->capture_default_str();
   compile->add_option("--name", name, "C prefix and file stem of the generated API")
       ->capture_default_str();

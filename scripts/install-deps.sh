@@ -10,6 +10,7 @@ PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev zlib1g-dev
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 )
 
 missing=()

@@ -6,6 +6,7 @@
 
 #include "ops/quant_util.h"
 #include "tml_fixedpoint.h"
+#include "tml_math.h"
 
 namespace tml {
 namespace {
@@ -80,6 +81,33 @@ TEST(QuantUtil, ActivationRangeFollowsTflite) {
   QuantizedActivationRange(kNoMin, kNoMax, q, &lo, &hi);
   EXPECT_EQ(lo, -128);
   EXPECT_EQ(hi, 127);
+}
+
+}  // namespace
+}  // namespace tml
+
+namespace tml {
+namespace {
+
+// The portable float math must stay close to libm (it replaces it so that
+// host and device agree bit for bit).
+TEST(PortableMath, ExpLogTanhMatchLibm) {
+  for (float x = -87.0f; x < 88.5f; x += 0.0731f) {
+    const double want = std::exp(static_cast<double>(x));
+    EXPECT_NEAR(tml_expf(x), want, want * 3e-7) << x;
+  }
+  for (float x = 1e-30f; x < 1e30f; x *= 1.37f) {
+    const double want = std::log(static_cast<double>(x));
+    EXPECT_NEAR(tml_logf(x), want, std::fabs(want) * 3e-7 + 1e-7) << x;
+  }
+  for (float x = -10.0f; x < 10.0f; x += 0.0173f) {
+    const double want = std::tanh(static_cast<double>(x));
+    EXPECT_NEAR(tml_tanhf(x), want, std::fabs(want) * 3e-7 + 1e-9) << x;
+  }
+  EXPECT_EQ(tml_expf(0.0f), 1.0f);
+  EXPECT_EQ(tml_expf(-100.0f), 0.0f);
+  EXPECT_TRUE(std::isinf(tml_expf(100.0f)));
+  EXPECT_EQ(tml_tanhf(0.0f), 0.0f);
 }
 
 }  // namespace

@@ -1,10 +1,9 @@
 /* Reference softmax over the innermost dimension. The int8 path is TFLite's
  * fixed-point algorithm (exp in Q5.26, sums in Q12.19, output scale 1/256,
  * zero point -128). */
-#include <math.h>
-
 #include "tml_fixedpoint.h"
 #include "tml_kernels.h"
+#include "tml_math.h"
 
 void tml_softmax_f32(const tml_softmax_params* p, const float* in, float* out) {
   for (int32_t o = 0; o < p->outer; ++o) {
@@ -14,12 +13,12 @@ void tml_softmax_f32(const tml_softmax_params* p, const float* in, float* out) {
     for (int32_t i = 1; i < p->depth; ++i)
       if (x[i] > m) m = x[i];
     float sum = 0.0f;
-    for (int32_t i = 0; i < p->depth; ++i) sum += expf((x[i] - m) * p->beta);
+    for (int32_t i = 0; i < p->depth; ++i) sum += tml_expf((x[i] - m) * p->beta);
     if (p->log) {
-      const float log_sum = logf(sum);
+      const float log_sum = tml_logf(sum);
       for (int32_t i = 0; i < p->depth; ++i) y[i] = (x[i] - m) * p->beta - log_sum;
     } else {
-      for (int32_t i = 0; i < p->depth; ++i) y[i] = expf((x[i] - m) * p->beta) / sum;
+      for (int32_t i = 0; i < p->depth; ++i) y[i] = tml_expf((x[i] - m) * p->beta) / sum;
     }
   }
 }

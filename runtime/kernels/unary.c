@@ -1,8 +1,7 @@
 /* Reference unary element-wise ops, float32 and int8. */
-#include <math.h>
-
 #include "tml_fixedpoint.h"
 #include "tml_kernels.h"
+#include "tml_math.h"
 
 void tml_unary_f32(const tml_unary_params* p, const float* in, float* out) {
   for (int32_t i = 0; i < p->count; ++i) {
@@ -14,10 +13,10 @@ void tml_unary_f32(const tml_unary_params* p, const float* in, float* out) {
         y = y > p->max ? p->max : y;
         break;
       case TML_UN_LOGISTIC:
-        y = 1.0f / (1.0f + expf(-x));
+        y = 1.0f / (1.0f + tml_expf(-x));
         break;
       case TML_UN_TANH:
-        y = tanhf(x);
+        y = tml_tanhf(x);
         break;
       default:
         y = x < 0.0f ? x * p->alpha : x;

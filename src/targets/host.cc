@@ -11,8 +11,8 @@ namespace tml {
 
 namespace fs = std::filesystem;
 
-Result<HostBuild> BuildForHost(const Graph& g, const std::string& dir, const CodegenOptions& opt) {
-  HostBuild b;
+Result<TargetBuild> BuildForHost(const Graph& g, const std::string& dir, const CodegenOptions& opt) {
+  TargetBuild b;
   b.dir = dir;
   TML_ASSIGN_OR_RETURN(b.code, GenerateC(g, dir, opt));
   b.executable = (fs::path(dir) / "model_host").string();
@@ -56,7 +56,7 @@ Status WriteBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
 }
 }  // namespace
 
-Result<HostRun> RunOnHost(const HostBuild& b, const std::vector<uint8_t>& inputs, int samples,
+Result<HostRun> RunOnHost(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
                           bool trace) {
   const std::string in = (fs::path(b.dir) / "run_inputs.bin").string();
   const std::string out = (fs::path(b.dir) / "run_outputs.bin").string();

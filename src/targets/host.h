@@ -14,14 +14,18 @@
 
 namespace tml {
 
-struct HostBuild {
+// Generated code built for one target: a host executable, or a firmware ELF
+// that QEMU runs.
+struct TargetBuild {
+  std::string target = "host";
   std::string dir;
-  std::string executable;
+  std::string executable;    // host program or firmware ELF
+  std::string qemu_machine;  // set for emulated boards
   CodegenResult code;
 };
 
 // Generates C into dir and compiles it with $CC (default cc) and the harness.
-Result<HostBuild> BuildForHost(const Graph& g, const std::string& dir,
+Result<TargetBuild> BuildForHost(const Graph& g, const std::string& dir,
                                const CodegenOptions& opt = {});
 
 struct HostRun {
@@ -30,7 +34,7 @@ struct HostRun {
 };
 
 // inputs: `samples` samples back to back.
-Result<HostRun> RunOnHost(const HostBuild& b, const std::vector<uint8_t>& inputs, int samples,
+Result<HostRun> RunOnHost(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
                           bool trace);
 
 }  // namespace tml

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "interp/interpreter.h"
-#include "targets/host.h"
+#include "targets/mcu.h"
 
 namespace tml {
 
@@ -91,8 +91,6 @@ std::string VerifyReport::ToText() const {
 }
 
 Result<VerifyReport> Verify(const Graph& g, const VerifyOptions& opt) {
-  if (opt.target != "host")
-    return Status::Errorf("unknown target '{}' (available: host)", opt.target);
   if (opt.inputs <= 0) return Status::Error("--inputs must be positive");
   VerifyReport rep;
   rep.inputs = opt.inputs;
@@ -109,9 +107,9 @@ Result<VerifyReport> Verify(const Graph& g, const VerifyOptions& opt) {
     dir = (fs::temp_directory_path() / fmt::format("tinymlaas-verify-{}", ::getpid())).string();
     cleanup.path = dir;
   }
-  TML_ASSIGN_OR_RETURN(HostBuild build, BuildForHost(g, dir));
+  TML_ASSIGN_OR_RETURN(TargetBuild build, BuildForTarget(g, opt.target, dir));
   const std::vector<uint8_t> inputs = RandomInputs(g, opt.inputs, opt.seed);
-  TML_ASSIGN_OR_RETURN(HostRun run, RunOnHost(build, inputs, opt.inputs, true));
+  TML_ASSIGN_OR_RETURN(HostRun run, RunOnTarget(build, inputs, opt.inputs, true));
 
   // Reference: the interpreter, one sample at a time, with its own trace.
   const Graph& ref_graph = opt.reference ? *opt.reference : g;
