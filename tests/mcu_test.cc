@@ -1,0 +1,122 @@
+// Emulated microcontrollers: generated firmware runs in qemu-system-arm and
+// must match the reference interpreter bit for bit, for every op case and for
+// the MLPerf Tiny architectures, on boards with and without DSP / FPU.
+#include "targets/mcu.h"
+
+#include <gtest/gtest.h>
+
+#include "fixtures.h"
+#include "formats/import.h"
+#include "op_cases.h"
+#include "targets/target_profile.h"
+#include "targets/verify.h"
+#include "zoo/mlperf_models.h"
+
+namespace tml {
+namespace {
+
+TEST(TargetProfiles, ShippedProfilesLoad) {
+  auto all = LoadTargets();
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  for (const char* name : {"cortex-m4", "cortex-m7", "cortex-m3", "rp2040", "esp32-s3"}) {
+    auto p = FindTarget(name);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    EXPECT_GT(p->ram_bytes, 0);
+    EXPECT_GT(p->clock_hz, 0);
+  }
+  auto m4 = FindTarget("cortex-m4");
+  EXPECT_TRUE(m4->has("dsp"));
+  EXPECT_EQ(m4->qemu_machine, "mps2-an386");
+  EXPECT_EQ(m4->ram_bytes, 262144);
+  EXPECT_FALSE(FindTarget("cortex-m3")->has("dsp"));
+  EXPECT_FALSE(FindTarget("rp2040")->emulated());
+  auto missing = FindTarget("cortex-m99");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("cortex-m4"), std::string::npos);
+}
+
+TEST(TargetProfiles, BadYamlNamesFileAndLine) {
+  auto r = ParseTargetProfile("name: x\ncore: cortex-m4\nbord: {}\n", "x.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("x.yaml: line 3: unknown key 'bord'"), std::string::npos)
+      << r.status().message();
+  r = ParseTargetProfile("name: [unclosed\n", "y.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("y.yaml: line"), std::string::npos) << r.status().message();
+  r = ParseTargetProfile("name: x\ncore: c\nboard: {ram_bytes: 1}\n", "z.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("flash_bytes"), std::string::npos);
+}
+
+TEST(McuTarget, NotEmulatedTargetsSayWhy) {
+  auto g = zoo::FcAutoencoder();
+  ASSERT_TRUE(g.ok());
+  VerifyOptions o;
+  o.target = "rp2040";
+  auto r = Verify(*g, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("cannot be emulated"), std::string::npos);
+}
+
+class McuOpCase : public ::testing::TestWithParam<testing::OpCase> {};
+
+TEST_P(McuOpCase, BitExactOnCortexM4) {
+  auto g = GetParam().build();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  VerifyOptions o;
+  o.target = "cortex-m4";
+  o.inputs = 3;
+  o.seed = 21;
+  o.work_dir = testing::WorkDir("m4_" + GetParam().name);
+  auto r = Verify(*g, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->bit_exact) << r->ToText();
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOps, McuOpCase, ::testing::ValuesIn(testing::AllOpCases()),
+                         [](const auto& info) { return info.param.name; });
+
+class McuArchitecture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(McuArchitecture, MlperfModelsBitExact) {
+  for (const auto& z : zoo::MlperfModels()) {
+    auto g = z.build(5);
+    ASSERT_TRUE(g.ok()) << z.name;
+    VerifyOptions o;
+    o.target = GetParam();
+    o.inputs = 4;
+    o.work_dir = testing::WorkDir(GetParam() + "_" + z.name);
+    auto r = Verify(*g, o);
+    ASSERT_TRUE(r.ok()) << z.name << ": " << r.status().message();
+    EXPECT_TRUE(r->bit_exact) << z.name << ": " << r->ToText();
+  }
+}
+
+TEST_P(McuArchitecture, PublishedModelsBitExact) {
+  for (const char* f : {"kws_ref_model.tflite", "ad01_int8.tflite", "kws_ref_model_float32.tflite",
+                        "ad01_fp32.tflite"}) {
+    const std::string path = testing::SharedModel(f);
+    if (path.empty()) GTEST_SKIP() << "../shared/models is absent";
+    auto g = LoadModel(path);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    VerifyOptions o;
+    o.target = GetParam();
+    o.inputs = 20;
+    o.work_dir = testing::WorkDir(GetParam() + "_" + f);
+    auto r = Verify(*g, o);
+    ASSERT_TRUE(r.ok()) << f << ": " << r.status().message();
+    EXPECT_TRUE(r->bit_exact) << f << ": " << r->ToText();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Boards, McuArchitecture,
+                         ::testing::Values("cortex-m4", "cortex-m7", "cortex-m3"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace tml
