@@ -138,10 +138,10 @@ int CmdVerify(const std::string& model, const tml::VerifyOptions& opt, bool json
   return r->bit_exact ? 0 : 2;
 }
 
-int CmdProfile(const std::string& model, bool json) {
+int CmdProfile(const std::string& model, const std::string& target, bool json) {
   auto g = tml::LoadModel(model);
   if (!g.ok()) return Fail(g.status());
-  auto p = tml::ProfileGraph(*g);
+  auto p = tml::ProfileGraphOnTarget(*g, target);
   if (!p.ok()) return Fail(p.status());
   if (json)
     std::cout << p->ToJson().dump(2) << "\n";
@@ -201,7 +201,9 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   compile->add_option("-o,--output", out, "Output directory")->required();
-  compile->add_option("--target", target, "Target: host, or a profile in targets/ (cortex-m4, cortex-m7, cortex-m3, ...)")
+  compile
+      ->add_option("--target", target,
+                   "Target: host, or a profile in targets/ (cortex-m4, cortex-m7, cortex-m3, ...)")
       ->capture_default_str();
   compile->add_option("--name", name, "C prefix and file stem of the generated API")
       ->capture_default_str();
@@ -228,9 +230,14 @@ int main(int argc, char** argv) {
   verify->add_option("--work-dir", vopt.work_dir, "Keep the generated code and binaries here");
   verify->add_flag("--json", json, "Machine-readable output");
 
-  auto* profile =
-      app.add_subcommand("profile", "Per-layer MACs, weight and activation bytes, arena plan");
+  auto* profile = app.add_subcommand(
+      "profile",
+      "Per-layer MACs, weight and activation bytes, arena plan; with --target, "
+      "instructions\nper layer, flash and RAM measured on the emulated board and "
+      "whether the model fits");
   profile->add_option("MODEL", model, "Model file")->required()->check(CLI::ExistingFile);
+  profile->add_option("--target", target, "host (static profile only) or an emulated board")
+      ->capture_default_str();
   profile->add_flag("--json", json, "Machine-readable output");
 
   auto* exp =
@@ -257,6 +264,6 @@ int main(int argc, char** argv) {
   if (*compile) return CmdCompile(model, target, out, name);
   if (*infer) return CmdInfer(model, target, input, output);
   if (*verify) return CmdVerify(model, vopt, json);
-  if (*profile) return CmdProfile(model, json);
+  if (*profile) return CmdProfile(model, target, json);
   return 1;
 }

@@ -58,6 +58,32 @@ TEST(McuTarget, NotEmulatedTargetsSayWhy) {
   EXPECT_NE(r.status().message().find("cannot be emulated"), std::string::npos);
 }
 
+TEST(McuProfile, InstructionCountsAreDeterministicAndAddUp) {
+  auto g = zoo::DsCnnKws();
+  ASSERT_TRUE(g.ok());
+  auto a = ProfileOnDevice(*g, "cortex-m4", testing::WorkDir("profile_a"));
+  auto b = ProfileOnDevice(*g, "cortex-m4", testing::WorkDir("profile_b"));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(a->instructions, b->instructions);
+  EXPECT_EQ(a->layer_instructions, b->layer_instructions);
+  ASSERT_EQ(a->layer_instructions.size(), g->nodes.size());
+  int64_t sum = 0;
+  for (int64_t n : a->layer_instructions) {
+    EXPECT_GE(n, 0);
+    sum += n;
+  }
+  // Layers account for the inference except the schedule's own few instructions.
+  EXPECT_LE(sum, a->instructions);
+  EXPECT_GE(sum, a->instructions * 99 / 100);
+  // The 2.66 M MAC model cannot take fewer than 1.3 M instructions (ISA peak 2 MAC/instr).
+  EXPECT_GT(a->instructions, 1'330'000);
+  EXPECT_GE(a->flash_bytes, a->weight_bytes);
+  EXPECT_GE(a->ram_bytes, a->arena_bytes + a->stack_bytes);
+  EXPECT_GT(a->stack_bytes, 0);
+  EXPECT_LT(a->stack_bytes, 16384);
+}
+
 class McuOpCase : public ::testing::TestWithParam<testing::OpCase> {};
 
 TEST_P(McuOpCase, BitExactOnCortexM4) {

@@ -38,7 +38,9 @@ int32_t tml_sh_cmdline(char* buf, int32_t len) {
   return tml_sh_call(0x15, block);
 }
 
-void tml_sh_write0(const char* s) { tml_sh_call(0x04, (void*)s); }
+void tml_sh_write0(const char* s) {
+  tml_sh_call(0x04, (void*)s);
+}
 
 void tml_sh_exit(int32_t code) {
   uint32_t block[2] = {0x20026u, (uint32_t)code}; /* ADP_Stopped_ApplicationExit */

@@ -28,7 +28,20 @@ void Fault_Handler(void) {
   tml_sh_exit(99);
 }
 
-__attribute__((section(".isr_vector"), used)) const void* const tml_vectors[16] = {
-    &_estack,      (void*)Reset_Handler, (void*)Fault_Handler, (void*)Fault_Handler,
-    (void*)Fault_Handler, (void*)Fault_Handler, (void*)Fault_Handler, 0, 0, 0, 0,
-    (void*)Fault_Handler, (void*)Fault_Handler, 0, (void*)Fault_Handler, (void*)Fault_Handler};
+__attribute__((section(".isr_vector"), used))
+const void* const tml_vectors[16] = {&_estack,
+                                     (void*)Reset_Handler,
+                                     (void*)Fault_Handler,
+                                     (void*)Fault_Handler,
+                                     (void*)Fault_Handler,
+                                     (void*)Fault_Handler,
+                                     (void*)Fault_Handler,
+                                     0,
+                                     0,
+                                     0,
+                                     0,
+                                     (void*)Fault_Handler,
+                                     (void*)Fault_Handler,
+                                     0,
+                                     (void*)Fault_Handler,
+                                     (void*)Fault_Handler};

@@ -32,9 +32,9 @@ static inline uint32_t tml_float_to_bits(float f) {
 /* e^x. Range reduction x = k ln2 + r (|r| <= ln2 / 2, Cody-Waite split of ln2),
  * a degree-7 Taylor polynomial for e^r, then scaling by 2^k through the exponent bits. */
 static inline float tml_expf(float x) {
-  if (x != x) return x;                       /* NaN */
+  if (x != x) return x;                                     /* NaN */
   if (x > 88.72283f) return tml_bits_to_float(0x7f800000u); /* +inf */
-  if (x < -87.33654f) return 0.0f;            /* below the smallest normal */
+  if (x < -87.33654f) return 0.0f;                          /* below the smallest normal */
   const float kLog2e = 1.44269504f;
   const float kLn2Hi = 0.693145752f; /* ln2 with the low 12 bits cleared: k * kLn2Hi is exact */
   const float kLn2Lo = 1.42860677e-6f;
@@ -52,7 +52,8 @@ static inline float tml_expf(float x) {
   p = p * r + 1.0f;
   /* 2^k in two steps so that k = 128 or k = -126.. stays representable. */
   const int32_t k1 = k / 2, k2 = k - k / 2;
-  return p * tml_bits_to_float((uint32_t)(k1 + 127) << 23) * tml_bits_to_float((uint32_t)(k2 + 127) << 23);
+  return p * tml_bits_to_float((uint32_t)(k1 + 127) << 23) *
+         tml_bits_to_float((uint32_t)(k2 + 127) << 23);
 }
 
 /* e^x - 1, accurate near 0 (Taylor to degree 9 for |x| < 0.35). */
@@ -73,7 +74,7 @@ static inline float tml_expm1f(float x) {
 /* ln x for x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh((m-1)/(m+1)). */
 static inline float tml_logf(float x) {
   if (x != x || x < 0.0f) return tml_bits_to_float(0x7fc00000u); /* NaN */
-  if (x == 0.0f) return tml_bits_to_float(0xff800000u);           /* -inf */
+  if (x == 0.0f) return tml_bits_to_float(0xff800000u);          /* -inf */
   uint32_t u = tml_float_to_bits(x);
   int32_t e = 0;
   if ((u >> 23) == 0) { /* subnormal: scale into the normal range */

@@ -158,6 +158,12 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
   c.Line("void tml_host_trace(int layer, const void* data, long bytes);");
   c.Line("#define TML_LAYER_END(layer, data, bytes) tml_host_trace(layer, data, bytes)");
   c.Line("#endif");
+  c.Line("#ifdef TML_PROFILE");
+  c.Line("void tml_prof_begin(int layer);");
+  c.Line("void tml_prof_end(int layer);");
+  c.Line("#define TML_LAYER_BEGIN(layer) tml_prof_begin(layer)");
+  c.Line("#define TML_LAYER_END(layer, data, bytes) tml_prof_end(layer)");
+  c.Line("#endif");
   c.Line("#ifndef TML_LAYER_BEGIN");
   c.Line("#define TML_LAYER_BEGIN(layer) ((void)0)");
   c.Line("#endif");

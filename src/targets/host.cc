@@ -11,7 +11,8 @@ namespace tml {
 
 namespace fs = std::filesystem;
 
-Result<TargetBuild> BuildForHost(const Graph& g, const std::string& dir, const CodegenOptions& opt) {
+Result<TargetBuild> BuildForHost(const Graph& g, const std::string& dir,
+                                 const CodegenOptions& opt) {
   TargetBuild b;
   b.dir = dir;
   TML_ASSIGN_OR_RETURN(b.code, GenerateC(g, dir, opt));

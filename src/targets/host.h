@@ -26,7 +26,7 @@ struct TargetBuild {
 
 // Generates C into dir and compiles it with $CC (default cc) and the harness.
 Result<TargetBuild> BuildForHost(const Graph& g, const std::string& dir,
-                               const CodegenOptions& opt = {});
+                                 const CodegenOptions& opt = {});
 
 struct HostRun {
   std::vector<uint8_t> outputs;  // all samples, all outputs in order

@@ -1,18 +1,26 @@
 #include "targets/mcu.h"
 
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "codegen/c_writer.h"
 #include "core/process.h"
 #include "formats/import.h"
+#include "targets/verify.h"
 
 namespace tml {
 
 namespace fs = std::filesystem;
 
 namespace {
-std::string FirmwareDir() { return std::string(TML_SOURCE_DIR) + "/firmware"; }
+std::string FirmwareDir() {
+  return std::string(TML_SOURCE_DIR) + "/firmware";
+}
 
 // The harness speaks the default "model" API; map it onto the chosen prefix.
 std::vector<std::string> PrefixDefines(const CodegenOptions& opt) {
@@ -24,12 +32,13 @@ std::vector<std::string> PrefixDefines(const CodegenOptions& opt) {
     d.push_back(std::string("-Dmodel_") + fn + "=" + p + "_" + fn);
   d.push_back("-DMODEL_NUM_INPUTS=" + up + "_NUM_INPUTS");
   d.push_back("-DMODEL_NUM_OUTPUTS=" + up + "_NUM_OUTPUTS");
+  d.push_back("-DMODEL_NUM_LAYERS=" + up + "_NUM_LAYERS");
   return d;
 }
 }  // namespace
 
 Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const std::string& dir,
-                                  const CodegenOptions& opt) {
+                                  const CodegenOptions& opt, bool profiling) {
   if (p.cflags.empty() || p.core.rfind("cortex-m", 0) != 0)
     return Status::Errorf("target '{}' ({}) has no firmware toolchain here; use it for fit checks",
                           p.name, p.core);
@@ -41,15 +50,24 @@ Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const 
   b.executable = (fs::path(dir) / "firmware.elf").string();
   const std::string fw = FirmwareDir();
   const std::string board = fw + "/" + (p.firmware.empty() ? "mps2" : p.firmware);
-  std::vector<std::string> argv = {"arm-none-eabi-gcc", "-std=c99", "-O2", "-g", "-Wall",
-                                   "-ffreestanding", "-fno-builtin", "-ffunction-sections",
-                                   "-fdata-sections", "-ffp-contract=off", "-DTML_HOST_TRACE"};
+  std::vector<std::string> argv = {"arm-none-eabi-gcc",
+                                   "-std=c99",
+                                   "-O2",
+                                   "-g",
+                                   "-Wall",
+                                   "-ffreestanding",
+                                   "-fno-builtin",
+                                   "-ffunction-sections",
+                                   "-fdata-sections",
+                                   "-ffp-contract=off",
+                                   "-DTML_HOST_TRACE"};
   argv.insert(argv.end(), p.cflags.begin(), p.cflags.end());
   for (auto& d : PrefixDefines(opt)) argv.push_back(d);
-  argv.insert(argv.end(), {"-I" + dir, "-I" + b.code.include_dir, "-nostartfiles", "-T",
-                           board + "/mps2.ld", "--specs=nosys.specs", "-Wl,--gc-sections",
-                           board + "/startup.c", fw + "/common/semihost.c",
-                           fw + "/common/harness_main.c"});
+  argv.insert(argv.end(),
+              {"-I" + dir, "-I" + b.code.include_dir, "-nostartfiles", "-T", board + "/mps2.ld",
+               "--specs=nosys.specs", "-Wl,--gc-sections", board + "/startup.c",
+               fw + "/common/semihost.c", fw + "/common/harness_main.c"});
+  if (profiling) argv.insert(argv.end(), {"-DTML_PROFILE", board + "/timer.c"});
   for (const auto& s : b.code.sources) argv.push_back(s);
   argv.insert(argv.end(), {"-lm", "-o", b.executable});
   TML_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, 600));
@@ -60,22 +78,35 @@ Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const 
 }
 
 Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
-                          bool trace) {
+                          bool trace, bool icount) {
   if (b.qemu_machine.empty()) return Status::Errorf("target '{}' is not emulated", b.target);
   const std::string in = (fs::path(b.dir) / "run_inputs.bin").string();
   const std::string out = (fs::path(b.dir) / "run_outputs.bin").string();
   const std::string tr = (fs::path(b.dir) / "run_trace.bin").string();
   {
     std::ofstream f(in, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(inputs.data()), static_cast<std::streamsize>(inputs.size()));
+    f.write(reinterpret_cast<const char*>(inputs.data()),
+            static_cast<std::streamsize>(inputs.size()));
     if (!f) return Status::Errorf("{}: write failed", in);
   }
   std::string cmdline = std::to_string(samples) + " " + in + " " + out;
   if (trace) cmdline += " " + tr;
-  std::vector<std::string> argv = {"qemu-system-arm", "-M", b.qemu_machine, "-nographic", "-monitor",
-                                   "none", "-serial", "null", "-semihosting-config",
-                                   "enable=on,target=native", "-kernel", b.executable, "-append",
+  std::vector<std::string> argv = {"qemu-system-arm",
+                                   "-M",
+                                   b.qemu_machine,
+                                   "-nographic",
+                                   "-monitor",
+                                   "none",
+                                   "-serial",
+                                   "null",
+                                   "-semihosting-config",
+                                   "enable=on,target=native",
+                                   "-kernel",
+                                   b.executable,
+                                   "-append",
                                    cmdline};
+  // 2^6 ns per instruction: the 25 MHz timer then ticks 1.6 times per instruction.
+  if (icount) argv.insert(argv.end(), {"-icount", "shift=6,align=off,sleep=off"});
   TML_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, 900));
   if (r.exit_code != 0)
     return Status::Errorf("{} on {} (qemu {}) failed with exit code {}: {}", b.executable, b.target,
@@ -88,13 +119,14 @@ Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inpu
   return run;
 }
 
-Result<TargetBuild> BuildForTarget(const Graph& g, const std::string& target, const std::string& dir,
-                                   const CodegenOptions& opt) {
+Result<TargetBuild> BuildForTarget(const Graph& g, const std::string& target,
+                                   const std::string& dir, const CodegenOptions& opt) {
   if (target == "host") return BuildForHost(g, dir, opt);
   TML_ASSIGN_OR_RETURN(TargetProfile p, FindTarget(target));
   if (!p.emulated())
-    return Status::Errorf("target '{}' ({}) cannot be emulated here; it serves fit checks and C export",
-                          p.name, p.board);
+    return Status::Errorf(
+        "target '{}' ({}) cannot be emulated here; it serves fit checks and C export", p.name,
+        p.board);
   return BuildFirmware(g, p, dir, opt);
 }
 
@@ -102,6 +134,87 @@ Result<HostRun> RunOnTarget(const TargetBuild& b, const std::vector<uint8_t>& in
                             bool trace) {
   if (b.target == "host") return RunOnHost(b, inputs, samples, trace);
   return RunOnQemu(b, inputs, samples, trace);
+}
+
+}  // namespace tml
+
+namespace tml {
+
+namespace {
+
+constexpr int64_t kNsPerInstruction = 64;  // -icount shift=6
+constexpr int64_t kNsPerTick = 40;         // 25 MHz timer
+
+// Instructions executed by the time the timer read T (exact inverse of
+// T = floor(n * 64 / 40)).
+int64_t TicksToInstructions(uint32_t t) {
+  return (static_cast<int64_t>(t) * kNsPerTick + kNsPerInstruction - 1) / kNsPerInstruction;
+}
+
+Result<std::map<std::string, int64_t>> SectionSizes(const std::string& elf) {
+  TML_ASSIGN_OR_RETURN(ProcessResult r, RunProcess({"arm-none-eabi-size", "-A", "-d", elf}, 60));
+  if (r.exit_code != 0) return Status::Errorf("arm-none-eabi-size {}: {}", elf, r.output);
+  std::map<std::string, int64_t> sizes;
+  std::istringstream in(r.output);
+  std::string name;
+  int64_t size = 0, addr = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    if (l >> name >> size >> addr && name[0] == '.') sizes[name] = size;
+  }
+  return sizes;
+}
+
+}  // namespace
+
+Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
+                                      const std::string& work_dir) {
+  DeviceProfile d;
+  TML_ASSIGN_OR_RETURN(d.target, FindTarget(target));
+  if (!d.target.emulated())
+    return Status::Errorf("target '{}' cannot be emulated here; profile it on the board", target);
+  std::string dir = work_dir;
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } cleanup;
+  if (dir.empty()) {
+    dir = (fs::temp_directory_path() / fmt::format("tinymlaas-profile-{}", ::getpid())).string();
+    cleanup.path = dir;
+  }
+  TML_ASSIGN_OR_RETURN(TargetBuild b, BuildFirmware(g, d.target, dir, {}, /*profiling=*/true));
+  const auto inputs = RandomInputs(g, 1, 1);
+  auto run = RunOnQemu(b, inputs, 1, false, /*icount=*/true);
+  if (!run.ok()) return run.status();
+  size_t out_bytes = 0;
+  for (int t : g.outputs) out_bytes += g.tensor(t).nbytes();
+  const size_t record = 4 * 4 + g.nodes.size() * 8 + 4;
+  if (run->outputs.size() != out_bytes + record)
+    return Status::Errorf("profile record has {} bytes, expected {}", run->outputs.size(),
+                          out_bytes + record);
+  std::vector<uint32_t> w((record) / 4);
+  std::memcpy(w.data(), run->outputs.data() + out_bytes, record);
+  const int64_t probe = TicksToInstructions(w[3]) - TicksToInstructions(w[2]);
+  d.instructions = TicksToInstructions(w[1]) - TicksToInstructions(w[0]);
+  for (size_t l = 0; l < g.nodes.size(); ++l)
+    d.layer_instructions.push_back(TicksToInstructions(w[5 + 2 * l]) -
+                                   TicksToInstructions(w[4 + 2 * l]) - probe);
+  d.stack_bytes = w.back();
+  // Sizes come from the profiling build minus nothing: its probes add a few
+  // hundred bytes of code, which is reported as code.
+  TML_ASSIGN_OR_RETURN(auto sec, SectionSizes(b.executable));
+  for (const char* s : {".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data"})
+    d.flash_bytes += sec[s];
+  d.weight_bytes = b.code.weight_bytes;
+  d.code_bytes = d.flash_bytes - d.weight_bytes;
+  d.arena_bytes = b.code.plan.arena_bytes;
+  d.static_ram_bytes = sec[".data"] + sec[".bss"];
+  d.ram_bytes = d.static_ram_bytes + d.stack_bytes;
+  return d;
 }
 
 }  // namespace tml

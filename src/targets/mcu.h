@@ -12,14 +12,29 @@
 
 namespace tml {
 
+// profiling: build with per-layer timer probes, a stack painter and timer0.
 Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const std::string& dir,
-                                  const CodegenOptions& opt = {});
+                                  const CodegenOptions& opt = {}, bool profiling = false);
+// icount: deterministic virtual time, one fixed step per instruction.
 Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
-                          bool trace);
+                          bool trace, bool icount = false);
+
+// Measured on the emulated board: instructions (whole inference and per
+// layer, deterministic), flash and RAM bytes.
+struct DeviceProfile {
+  TargetProfile target;
+  int64_t instructions = 0;
+  std::vector<int64_t> layer_instructions;
+  int64_t flash_bytes = 0, weight_bytes = 0, code_bytes = 0;
+  int64_t ram_bytes = 0, static_ram_bytes = 0, arena_bytes = 0, stack_bytes = 0;
+};
+
+Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
+                                      const std::string& work_dir = "");
 
 // Either target kind by name ("host", "cortex-m4", ...).
-Result<TargetBuild> BuildForTarget(const Graph& g, const std::string& target, const std::string& dir,
-                                   const CodegenOptions& opt = {});
+Result<TargetBuild> BuildForTarget(const Graph& g, const std::string& target,
+                                   const std::string& dir, const CodegenOptions& opt = {});
 Result<HostRun> RunOnTarget(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
                             bool trace);
 

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "graph/graph.h"
+#include "targets/mcu.h"
 
 namespace tml {
 
@@ -31,10 +33,16 @@ struct ProfileReport {
   int64_t weight_bytes = 0;
   int64_t arena_bytes = 0;
   int64_t arena_lower_bound_bytes = 0;
+  std::optional<DeviceProfile> device;  // with --target: measured on the emulated board
   nlohmann::json ToJson() const;
   std::string ToText() const;
+
+ private:
+  std::string DeviceText(const DeviceProfile& d) const;
 };
 
 Result<ProfileReport> ProfileGraph(const Graph& g);
+// Static profile plus instructions, flash and RAM measured on an emulated board.
+Result<ProfileReport> ProfileGraphOnTarget(const Graph& g, const std::string& target);
 
 }  // namespace tml

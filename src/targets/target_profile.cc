@@ -38,15 +38,18 @@ Result<TargetProfile> ParseTargetProfile(const std::string& text, const std::str
     for (const auto& kv : y) {
       const std::string key = kv.first.as<std::string>();
       if (!known.count(key))
-        return Status::Errorf("{}: line {}: unknown key '{}'", where, kv.first.Mark().line + 1, key);
+        return Status::Errorf("{}: line {}: unknown key '{}'", where, kv.first.Mark().line + 1,
+                              key);
     }
-    if (!y["name"] || !y["core"]) return Status::Errorf("{}: 'name' and 'core' are required", where);
+    if (!y["name"] || !y["core"])
+      return Status::Errorf("{}: 'name' and 'core' are required", where);
     p.name = y["name"].as<std::string>();
     p.core = y["core"].as<std::string>();
     if (y["isa"]) p.isa = y["isa"].as<std::vector<std::string>>();
     if (y["cflags"]) p.cflags = y["cflags"].as<std::vector<std::string>>();
     const YAML::Node b = y["board"];
-    if (!b || !b.IsMap()) return Status::Errorf("{}: 'board' with ram_bytes and flash_bytes is required", where);
+    if (!b || !b.IsMap())
+      return Status::Errorf("{}: 'board' with ram_bytes and flash_bytes is required", where);
     p.board = b["name"] ? b["name"].as<std::string>() : p.name;
     p.mcu = b["mcu"] ? b["mcu"].as<std::string>() : "";
     p.clock_hz = b["clock_hz"] ? b["clock_hz"].as<int64_t>() : 0;

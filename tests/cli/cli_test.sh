@@ -66,6 +66,24 @@ head -c 7 /dev/urandom > "$WORK/short.bin"
 "$TML" infer "$WORK/tiny_fc.tflite" --input "$WORK/short.bin" --output "$WORK/x.bin" 2> "$WORK/err.txt"; rc=$?
 check "infer rejects a partial sample" test "$rc" -ne 0
 
+# On-device profile in QEMU: deterministic, with the device keys.
+"$TML" profile "$WORK/kws.onnx" --target cortex-m4 --json > "$WORK/m4a.json"
+"$TML" profile "$WORK/kws.onnx" --target cortex-m4 --json > "$WORK/m4b.json"
+for key in instructions flash_bytes ram_bytes macs layers fits; do
+  check "profile --target --json has $key" grep -q "\"$key\"" "$WORK/m4a.json"
+done
+check "per-layer instructions present" test "$(grep -c '"instructions"' "$WORK/m4a.json")" -ge 14
+check "two profile runs print identical counts" cmp -s "$WORK/m4a.json" "$WORK/m4b.json"
+"$TML" profile "$WORK/kws.onnx" --target cortex-m4 > "$WORK/m4.txt"
+check "profile text gives a fit verdict" grep -q "fits" "$WORK/m4.txt"
+check "profile text estimates latency" grep -q "estimated latency" "$WORK/m4.txt"
+"$TML" verify "$WORK/kws.onnx" --target cortex-m4 --inputs 5 > "$WORK/out.txt"
+check "verify on cortex-m4 prints bit-exact" grep -q "^bit-exact" "$WORK/out.txt"
+"$TML" verify "$WORK/kws.onnx" --target rp2040 2> "$WORK/err.txt"; rc=$?
+check "verify on a non-emulated board explains" grep -q "cannot be emulated" "$WORK/err.txt"
+"$TML" compile "$WORK/kws.onnx" --target cortex-m4 -o "$WORK/kws_m4" > /dev/null
+check "compile for cortex-m4 writes an ELF" test -s "$WORK/kws_m4/firmware.elf"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
