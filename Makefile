@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-unit test-asan demo clean format
+.PHONY: all deps build test test-asan demo bench clean format
 
 all: build
 
@@ -26,6 +26,10 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTML_SANITIZE=ON -DTML_ONLY_SANITIZER_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target tml_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# On-device benchmark (QEMU, deterministic instruction counts); results go to bench/README.md by hand.
+bench: build
+	$(BUILD)/bench/tml_mcu_bench cortex-m4 cortex-m7
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
