@@ -2,8 +2,9 @@
 # The demo: the compiler core end to end on example models. It generates the
 # MLPerf Tiny DS-CNN keyword-spotting architecture (seeded weights) as ONNX,
 # and, when ../shared/models is present, also takes the published int8 TFLite
-# model; each is inspected, profiled, compiled to C, built and verified
-# bit-exact against the reference interpreter. Results land in out/demo/.
+# model; each is profiled, compiled to C, verified bit-exact against the
+# reference interpreter on the host and on an emulated Cortex-M4 (QEMU),
+# profiled on that board and exported. Results land in out/demo/.
 set -euo pipefail
 BUILD="${1:-build}"
 TML="$BUILD/tinymlaas"
@@ -34,6 +35,10 @@ for m in "${models[@]}"; do
   head -3 "$OUT/$name.compile.txt"
   step "Verify $name: generated C vs reference interpreter, 100 random inputs"
   "$TML" verify "$m" --inputs 100 | tee "$OUT/$name.verify.txt"
+  step "Run $name on an emulated Cortex-M4 (QEMU): bit-exactness and exact instruction counts"
+  "$TML" verify "$m" --target cortex-m4 --inputs 20 | tee "$OUT/$name.verify-cortex-m4.txt"
+  "$TML" profile "$m" --target cortex-m4 > "$OUT/$name.profile-cortex-m4.txt"
+  tail -5 "$OUT/$name.profile-cortex-m4.txt"
   step "Export $name to ONNX"
   "$TML" export "$m" -o "$OUT/$name.exported.onnx"
 done
@@ -42,7 +47,8 @@ cat <<TXT
 
 Demo finished. Look at:
   $OUT/*.profile.txt     per-layer MACs, weight bytes, arena offsets, totals
-  $OUT/*.verify.txt      bit-exactness of the generated C
+  $OUT/*.verify*.txt     bit-exactness of the generated C (host and emulated Cortex-M4)
+  $OUT/*-cortex-m4.txt   instructions per layer, flash, RAM and fit on the Cortex-M4 board
   $OUT/*_c/              generated C: model header, schedule, weights, kernels
   $OUT/*.exported.onnx   the models as ONNX (open them in any ONNX viewer)
 TXT
