@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "codegen/codegen.h"
+#include "core/scratch_dir.h"
 #include "formats/export.h"
 #include "formats/import.h"
 #include "formats/npy.h"
@@ -101,14 +102,11 @@ int CmdInfer(const std::string& model, const std::string& target, const std::str
   size_t per_sample = 0;
   for (int t : g->inputs) per_sample += g->tensor(t).nbytes();
   const size_t samples = per_sample ? in->size() / per_sample : 1;
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("tinymlaas-infer-" + std::to_string(::getpid())))
-          .string();
+  const tml::ScratchDir scratch("", "infer");
+  const std::string& dir = scratch.path();
   auto b = tml::BuildForTarget(*g, target, dir);
   if (!b.ok()) return Fail(b.status());
   auto run = tml::RunOnTarget(*b, *in, static_cast<int>(samples), false);
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   if (!run.ok()) return Fail(run.status());
   std::vector<uint8_t> out = run->outputs;
   if (out_path.size() > 4 && out_path.substr(out_path.size() - 4) == ".npy") {

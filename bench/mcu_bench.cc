@@ -18,17 +18,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) targets.push_back(argv[i]);
   if (targets.empty()) targets = {"cortex-m4", "cortex-m7"};
   std::vector<std::pair<std::string, tml::Result<tml::Graph>>> models;
-  for (const auto& z : tml::zoo::MlperfModels()) models.emplace_back(z.name + " (float)", z.build(1));
+  for (const auto& z : tml::zoo::MlperfModels())
+    models.emplace_back(z.name + " (float)", z.build(1));
   const std::string shared = std::string(TML_SOURCE_DIR) + "/../shared/models";
   if (std::filesystem::exists(shared)) {
     std::vector<std::string> files;
     for (const auto& e : std::filesystem::directory_iterator(shared))
       if (e.path().extension() == ".tflite") files.push_back(e.path().string());
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) models.emplace_back(std::filesystem::path(f).filename().string(), tml::LoadModel(f));
+    for (const auto& f : files)
+      models.emplace_back(std::filesystem::path(f).filename().string(), tml::LoadModel(f));
   }
-  std::cout << "| model | target | MACs | instructions | MAC/instr | arena B | RAM B | flash B | fits |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---|\n";
+  std::cout
+      << "| model | target | MACs | instructions | MAC/instr | arena B | RAM B | flash B | fits |\n"
+         "|---|---|---:|---:|---:|---:|---:|---:|---|\n";
   int failures = 0;
   for (auto& [name, g] : models) {
     if (!g.ok()) {
@@ -45,8 +48,8 @@ int main(int argc, char** argv) {
       }
       const auto& d = *p->device;
       const bool fits = d.ram_bytes <= d.target.ram_bytes && d.flash_bytes <= d.target.flash_bytes;
-      std::cout << fmt::format("| {} | {} | {} | {} | {:.3f} | {} | {} | {} | {} |\n", name, t, p->macs,
-                               d.instructions,
+      std::cout << fmt::format("| {} | {} | {} | {} | {:.3f} | {} | {} | {} | {} |\n", name, t,
+                               p->macs, d.instructions,
                                static_cast<double>(p->macs) / static_cast<double>(d.instructions),
                                d.arena_bytes, d.ram_bytes, d.flash_bytes, fits ? "yes" : "no");
       std::cout.flush();

@@ -102,13 +102,7 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
   p.out_c = static_cast<int32_t>(y.shape[3]);
   p.k_h = static_cast<int32_t>(w.shape[1]);
   p.k_w = static_cast<int32_t>(w.shape[2]);
-  const Window win = NodeWindow(n);
-  p.stride_h = win.stride_h;
-  p.stride_w = win.stride_w;
-  p.dil_h = win.dil_h;
-  p.dil_w = win.dil_w;
-  p.pad_top = win.pad_top;
-  p.pad_left = win.pad_left;
+  ApplyWindow(n, p);
   p.depth_multiplier = kDepthwise ? p.out_c / p.in_c : 1;
   const ActRange act = NodeAct(n);
   p.act_min = act.lo;

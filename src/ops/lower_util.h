@@ -40,6 +40,17 @@ struct Window {
   int32_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
 };
 Window NodeWindow(const Node& n);
+// Copies a node's window into a kernel parameter struct (tml_conv_params, tml_pool_params).
+template <typename P>
+void ApplyWindow(const Node& n, P& p) {
+  const Window w = NodeWindow(n);
+  p.stride_h = w.stride_h;
+  p.stride_w = w.stride_w;
+  p.dil_h = w.dil_h;
+  p.dil_w = w.dil_w;
+  p.pad_top = w.pad_top;
+  p.pad_left = w.pad_left;
+}
 
 // Type checks of a weighted op (conv, depthwise, fully connected): float32
 // everywhere, or int8 input / weights / output with an int32 bias, in which

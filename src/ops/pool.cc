@@ -74,13 +74,7 @@ Result<std::unique_ptr<LoweredOp>> LowerPool(const Graph& g, const Node& n) {
   p.out_w = static_cast<int32_t>(y.shape[2]);
   p.k_h = static_cast<int32_t>(n.attrs.Int("kernel_h"));
   p.k_w = static_cast<int32_t>(n.attrs.Int("kernel_w"));
-  const Window win = NodeWindow(n);
-  p.stride_h = win.stride_h;
-  p.stride_w = win.stride_w;
-  p.dil_h = win.dil_h;
-  p.dil_w = win.dil_w;
-  p.pad_top = win.pad_top;
-  p.pad_left = win.pad_left;
+  ApplyWindow(n, p);
   p.count_include_pad = static_cast<int32_t>(n.attrs.Int("count_include_pad"));
   const ActRange act = NodeAct(n);
   p.act_min = act.lo;

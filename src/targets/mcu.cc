@@ -10,6 +10,7 @@
 
 #include "codegen/c_writer.h"
 #include "core/process.h"
+#include "core/scratch_dir.h"
 #include "formats/import.h"
 #include "targets/verify.h"
 
@@ -174,18 +175,8 @@ Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
   TML_ASSIGN_OR_RETURN(d.target, FindTarget(target));
   if (!d.target.emulated())
     return Status::Errorf("target '{}' cannot be emulated here; profile it on the board", target);
-  std::string dir = work_dir;
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!path.empty()) fs::remove_all(path, ec);
-    }
-  } cleanup;
-  if (dir.empty()) {
-    dir = (fs::temp_directory_path() / fmt::format("tinymlaas-profile-{}", ::getpid())).string();
-    cleanup.path = dir;
-  }
+  const ScratchDir scratch(work_dir, "profile");
+  const std::string& dir = scratch.path();
   TML_ASSIGN_OR_RETURN(TargetBuild b, BuildFirmware(g, d.target, dir, {}, /*profiling=*/true));
   const auto inputs = RandomInputs(g, 1, 1);
   auto run = RunOnQemu(b, inputs, 1, false, /*icount=*/true);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "core/scratch_dir.h"
 #include "interp/interpreter.h"
 #include "targets/mcu.h"
 
@@ -95,18 +96,8 @@ Result<VerifyReport> Verify(const Graph& g, const VerifyOptions& opt) {
   VerifyReport rep;
   rep.inputs = opt.inputs;
   rep.target = opt.target;
-  std::string dir = opt.work_dir;
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!path.empty()) fs::remove_all(path, ec);
-    }
-  } cleanup;
-  if (dir.empty()) {
-    dir = (fs::temp_directory_path() / fmt::format("tinymlaas-verify-{}", ::getpid())).string();
-    cleanup.path = dir;
-  }
+  const ScratchDir scratch(opt.work_dir, "verify");
+  const std::string& dir = scratch.path();
   TML_ASSIGN_OR_RETURN(TargetBuild build, BuildForTarget(g, opt.target, dir));
   const std::vector<uint8_t> inputs = RandomInputs(g, opt.inputs, opt.seed);
   TML_ASSIGN_OR_RETURN(HostRun run, RunOnTarget(build, inputs, opt.inputs, true));
