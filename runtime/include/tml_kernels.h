@@ -51,6 +51,13 @@ void tml_depthwise_conv2d_f32(const tml_conv_params* p, const float* in, const f
 void tml_depthwise_conv2d_s8(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
                              const int32_t* bias, int8_t* out);
 
+/* Optimized int8 conv / fully connected (conv_fast.c), bit-exact with the
+ * reference kernels. corr[oc] = bias[oc] + io * sum(w[oc]) + K * fo * io, where
+ * io / fo are the input / filter offsets and K the dot-product length; col is
+ * scratch of k_h * k_w * in_c bytes. */
+void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
+                        const int32_t* corr, int8_t* out, int8_t* col);
+
 /* FullyConnected: out[b][o] = sum_k in[b][k] * w[o][k] + bias[o]. */
 typedef struct {
   int32_t batch, in_features, out_features;
@@ -62,6 +69,8 @@ void tml_fully_connected_f32(const tml_fc_params* p, const float* in, const floa
                              const float* bias, float* out);
 void tml_fully_connected_s8(const tml_fc_params* p, const int8_t* in, const int8_t* w,
                             const int32_t* bias, int8_t* out);
+void tml_fully_connected_s8_fast(const tml_fc_params* p, const int8_t* in, const int8_t* w,
+                                 const int32_t* corr, int8_t* out);
 
 /* Average / max pooling, NHWC. Padding cells are not counted by average pooling
  * unless count_include_pad is set. */

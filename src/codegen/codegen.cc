@@ -69,12 +69,24 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
 
   CWriter decls, body;
   std::set<std::string> kernel_files;
+  std::vector<std::unique_ptr<LoweredOp>> ops;
+  int64_t scratch_bytes = 0;
+  for (const Node& n : g.nodes) {
+    auto lowered = Schema(n.op).lower(g, n);
+    if (!lowered.ok()) return lowered.status();
+    scratch_bytes = std::max(scratch_bytes, (*lowered)->ScratchBytes());
+    ops.push_back(std::move(*lowered));
+  }
+  res.scratch_bytes = scratch_bytes;
+  const std::string scratch = P + "_scratch";
+  if (scratch_bytes > 0)
+    decls.Line(fmt::format("static int8_t {}[{}] TML_ALIGNED; /* shared kernel scratch */", scratch,
+                           scratch_bytes));
   body.Open(fmt::format("void {}_invoke(void)", P));
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    auto lowered = Schema(n.op).lower(g, n);
-    if (!lowered.ok()) return lowered.status();
-    EmitContext ctx{decls, body, fmt::format("l{}", i), {}, {}};
+    const auto* lowered = &ops[i];
+    EmitContext ctx{decls, body, fmt::format("l{}", i), {}, {}, scratch};
     for (int t : n.inputs) ctx.in.push_back(t >= 0 ? expr[static_cast<size_t>(t)] : "NULL");
     for (int t : n.outputs) ctx.out.push_back(expr[static_cast<size_t>(t)]);
     body.Line(fmt::format("/* {}: {} '{}' -> {} */", i, OpName(n.op), n.name,

@@ -26,6 +26,7 @@ struct CodegenResult {
   std::string include_dir;           // directory with the kernel headers
   MemoryPlan plan;
   int64_t weight_bytes = 0;
+  int64_t scratch_bytes = 0;  // static kernel scratch outside the arena
 };
 
 Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,

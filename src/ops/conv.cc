@@ -60,6 +60,7 @@ class ConvOp : public LoweredOp {
   tml_conv_params p{};
   Requant rq;
   bool int8 = false;
+  std::vector<int32_t> corr;  // non-empty: generated code uses the optimized kernel
 
   void Run(const KernelIO& io) const override {
     tml_conv_params q = p;
@@ -78,12 +79,24 @@ class ConvOp : public LoweredOp {
   void Emit(const EmitContext& c) const override {
     const std::string name =
         EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
+    if (!corr.empty()) {
+      EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
+      c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}, {}_corr, {}, {});", name, c.in[0],
+                              c.in[1], c.prefix, c.out[0], c.scratch));
+      return;
+    }
     const char* fn = kDepthwise ? (int8 ? "tml_depthwise_conv2d_s8" : "tml_depthwise_conv2d_f32")
                                 : (int8 ? "tml_conv2d_s8" : "tml_conv2d_f32");
     c.body.Line(
         fmt::format("{}(&{}, {}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.in[2], c.out[0]));
   }
-  std::vector<std::string> Sources() const override { return {"conv.c"}; }
+  std::vector<std::string> Sources() const override {
+    if (!corr.empty()) return {"conv_fast.c"};
+    return {"conv.c"};
+  }
+  int64_t ScratchBytes() const override {
+    return corr.empty() ? 0 : static_cast<int64_t>(p.k_h) * p.k_w * p.in_c;
+  }
 };
 
 template <bool kDepthwise>
@@ -109,6 +122,9 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
   p.act_max = act.hi;
   TML_RETURN_IF_ERROR(PrepareWeighted(g, n, p.out_c, false, &op->int8, &op->rq));
   p.q = op->rq.q;
+  if constexpr (!kDepthwise) {
+    if (op->int8 && w.is_const) op->corr = AccumulatorCorrections(w, g.input(n, 2), p.q);
+  }
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 

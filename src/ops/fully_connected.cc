@@ -35,6 +35,7 @@ class FcOp : public LoweredOp {
   tml_fc_params p{};
   Requant rq;
   bool int8 = false;
+  std::vector<int32_t> corr;  // non-empty: generated code uses the optimized kernel
 
   void Run(const KernelIO& io) const override {
     tml_fc_params q = p;
@@ -55,11 +56,20 @@ class FcOp : public LoweredOp {
     i.F("act_min", p.act_min).F("act_max", p.act_max);
     if (int8) i.F("q", EmitRequant(c, rq));
     const std::string name = EmitParams(c, "tml_fc_params", i.str());
+    if (!corr.empty()) {
+      EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
+      c.body.Line(fmt::format("tml_fully_connected_s8_fast(&{}, {}, {}, {}_corr, {});", name,
+                              c.in[0], c.in[1], c.prefix, c.out[0]));
+      return;
+    }
     c.body.Line(fmt::format("{}(&{}, {}, {}, {}, {});",
                             int8 ? "tml_fully_connected_s8" : "tml_fully_connected_f32", name,
                             c.in[0], c.in[1], c.in[2], c.out[0]));
   }
-  std::vector<std::string> Sources() const override { return {"fully_connected.c"}; }
+  std::vector<std::string> Sources() const override {
+    if (!corr.empty()) return {"conv_fast.c"};
+    return {"fully_connected.c"};
+  }
 };
 
 Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
@@ -74,6 +84,7 @@ Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
   op->p.act_max = act.hi;
   TML_RETURN_IF_ERROR(PrepareWeighted(g, n, op->p.out_features, true, &op->int8, &op->rq));
   op->p.q = op->rq.q;
+  if (op->int8 && w.is_const) op->corr = AccumulatorCorrections(w, g.input(n, 2), op->p.q);
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 

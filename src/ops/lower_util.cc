@@ -53,6 +53,24 @@ Status MakeAccumulatorRequant(const Graph& g, const Node& n, int channels, bool 
   return Status::Ok();
 }
 
+std::vector<int32_t> AccumulatorCorrections(const Tensor& w, const Tensor* bias,
+                                            const tml_requant& q) {
+  const int64_t channels = w.shape[0];
+  const int64_t k = channels ? w.numel() / channels : 0;
+  std::vector<int32_t> corr(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < k; ++i) sum += w.as<int8_t>()[c * k + i];
+    // Unsigned arithmetic: wraps exactly like the int32 accumulator on the device.
+    uint32_t v = bias ? static_cast<uint32_t>(bias->as<int32_t>()[c]) : 0u;
+    v += static_cast<uint32_t>(q.input_offset) * static_cast<uint32_t>(sum);
+    v += static_cast<uint32_t>(k) * static_cast<uint32_t>(q.filter_offset) *
+         static_cast<uint32_t>(q.input_offset);
+    corr[static_cast<size_t>(c)] = static_cast<int32_t>(v);
+  }
+  return corr;
+}
+
 std::string EmitParams(const EmitContext& c, const char* type, const std::string& init) {
   const std::string name = c.prefix + "_p";
   c.decls.Line(fmt::format("static const {} {} = {};", type, name, init));

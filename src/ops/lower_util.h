@@ -30,6 +30,10 @@ struct Requant {
 // fully-connected product in float before widening; conv uses double.
 Status MakeAccumulatorRequant(const Graph& g, const Node& n, int channels, bool float_product,
                               Requant* r);
+// Per output channel of constant int8 weights [channels, k]: bias + io * sum(w) + k * fo * io,
+// the accumulator start the optimized kernels use (conv_fast.c).
+std::vector<int32_t> AccumulatorCorrections(const Tensor& w, const Tensor* bias,
+                                            const tml_requant& q);
 // Emits the multiplier / shift tables and returns the tml_requant initializer.
 std::string EmitRequant(const EmitContext& c, const Requant& r);
 

@@ -29,6 +29,7 @@ struct EmitContext {
   CWriter& body;                     // statements inside the invoke function
   std::string prefix;                // unique identifier prefix for this node
   std::vector<std::string> in, out;  // C pointer expressions ("NULL" if absent)
+  std::string scratch;               // shared int8 scratch array (ScratchBytes() long at least)
 };
 
 class LoweredOp {
@@ -38,6 +39,8 @@ class LoweredOp {
   virtual void Emit(const EmitContext& c) const = 0;
   // Runtime kernel source files (under runtime/kernels/) the emitted call needs.
   virtual std::vector<std::string> Sources() const = 0;
+  // Scratch memory the emitted call needs (shared by all layers, outside the arena).
+  virtual int64_t ScratchBytes() const { return 0; }
 };
 
 // How the memory planner may place a node's first output.

@@ -29,6 +29,7 @@ std::vector<std::string> PrefixDefines(const CodegenOptions& opt) {
   std::string up = p;
   for (char& ch : up) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   std::vector<std::string> d = {"-DTML_MODEL_HEADER=\"" + p + ".h\""};
+  if (p == "model") return d;
   for (const char* fn : {"input", "output", "invoke", "input_size", "output_size"})
     d.push_back(std::string("-Dmodel_") + fn + "=" + p + "_" + fn);
   d.push_back("-DMODEL_NUM_INPUTS=" + up + "_NUM_INPUTS");

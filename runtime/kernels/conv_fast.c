@@ -1,0 +1,144 @@
+/* Optimized int8 Conv2D and FullyConnected, bit-exact with the reference
+ * kernels in conv.c and fully_connected.c.
+ *
+ * The zero-point corrections are moved out of the inner loop with an exact
+ * integer identity: sum (w + fo)(x + io) = sum w x + io sum w + fo sum x + K fo io,
+ * where padded taps hold x = -io (the input zero point) so they add nothing,
+ * just as the reference kernel skips them. The receptive field of each output
+ * pixel is gathered once (im2col) into scratch and reused by every output
+ * channel. On cores with the DSP extension the dot product uses SXTB16 and
+ * SMLAD (ACLE intrinsics): four multiply-accumulates per pair of SMLADs, two
+ * output channels per pass so the unpacked inputs are shared.
+ *
+ * corr[oc] = bias[oc] + io * sum(w[oc]) + K * fo * io is computed once, when the
+ * model is compiled (weights are constants). col: k_h * k_w * in_c bytes of
+ * scratch for the gathered receptive field (conv only). */
+#include "tml_fixedpoint.h"
+#include "tml_kernels.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define TML_HAVE_DSP 1
+typedef uint32_t tml_u32_unaligned __attribute__((aligned(1)));
+/* Rotate right by 8: compiles into the ROR #8 operand of SXTB16. */
+static inline uint32_t tml_ror8(uint32_t x) {
+  return (x >> 8) | (x << 24);
+}
+#endif
+
+/* acc0 += a . b0 and acc1 += a . b1 over n int8 values. */
+static void tml_dot2(const int8_t* a, const int8_t* b0, const int8_t* b1, int32_t n, int32_t* acc0,
+                     int32_t* acc1) {
+  int32_t s0 = *acc0, s1 = *acc1;
+  int32_t i = 0;
+#ifdef TML_HAVE_DSP
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t va = *(const tml_u32_unaligned*)(a + i);
+    const uint32_t v0 = *(const tml_u32_unaligned*)(b0 + i);
+    const uint32_t v1 = *(const tml_u32_unaligned*)(b1 + i);
+    const int16x2_t a_even = __sxtb16(va), a_odd = __sxtb16(tml_ror8(va));
+    s0 = __smlad(a_even, __sxtb16(v0), s0);
+    s0 = __smlad(a_odd, __sxtb16(tml_ror8(v0)), s0);
+    s1 = __smlad(a_even, __sxtb16(v1), s1);
+    s1 = __smlad(a_odd, __sxtb16(tml_ror8(v1)), s1);
+  }
+#endif
+  for (; i < n; ++i) {
+    s0 += (int32_t)a[i] * b0[i];
+    s1 += (int32_t)a[i] * b1[i];
+  }
+  *acc0 = s0;
+  *acc1 = s1;
+}
+
+static int32_t tml_dot1(const int8_t* a, const int8_t* b, int32_t n) {
+  int32_t s = 0;
+  int32_t i = 0;
+#ifdef TML_HAVE_DSP
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t va = *(const tml_u32_unaligned*)(a + i);
+    const uint32_t vb = *(const tml_u32_unaligned*)(b + i);
+    s = __smlad(__sxtb16(va), __sxtb16(vb), s);
+    s = __smlad(__sxtb16(tml_ror8(va)), __sxtb16(tml_ror8(vb)), s);
+  }
+#endif
+  for (; i < n; ++i) s += (int32_t)a[i] * b[i];
+  return s;
+}
+
+static inline int32_t tml_sum_s8(const int8_t* a, int32_t n) {
+  int32_t s = 0;
+  for (int32_t i = 0; i < n; ++i) s += a[i];
+  return s;
+}
+
+static inline int8_t tml_requantize_acc(const tml_requant* q, int32_t acc, int32_t ch) {
+  const int c = q->per_channel ? ch : 0;
+  acc = tml_mul_by_quantized_multiplier(acc, q->multiplier[c], q->shift[c]) + q->output_offset;
+  return (int8_t)tml_clamp_i32(acc, q->act_min, q->act_max);
+}
+
+void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
+                        const int32_t* corr, int8_t* out, int8_t* col) {
+  const tml_requant* q = &p->q;
+  const int32_t k = p->k_h * p->k_w * p->in_c;
+  const int8_t pad = (int8_t)(-q->input_offset);
+  const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0;
+  for (int32_t b = 0; b < p->batch; ++b)
+    for (int32_t oy = 0; oy < p->out_h; ++oy)
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_top;
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        const int8_t* x;
+        if (direct && iy0 < p->in_h && ix0 < p->in_w) {
+          x = in + ((b * p->in_h + iy0) * p->in_w + ix0) * p->in_c;
+        } else {
+          int8_t* dst = col;
+          for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            for (int32_t kx = 0; kx < p->k_w; ++kx) {
+              const int32_t ix = ix0 + kx * p->dil_w;
+              if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+                for (int32_t c = 0; c < p->in_c; ++c) dst[c] = pad;
+              } else {
+                const int8_t* src = in + ((b * p->in_h + iy) * p->in_w + ix) * p->in_c;
+                for (int32_t c = 0; c < p->in_c; ++c) dst[c] = src[c];
+              }
+              dst += p->in_c;
+            }
+          }
+          x = col;
+        }
+        const int32_t xsum = q->filter_offset ? q->filter_offset * tml_sum_s8(x, k) : 0;
+        int8_t* y = out + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;
+        int32_t oc = 0;
+        for (; oc + 2 <= p->out_c; oc += 2) {
+          int32_t a0 = corr[oc] + xsum, a1 = corr[oc + 1] + xsum;
+          tml_dot2(x, filter + oc * k, filter + (oc + 1) * k, k, &a0, &a1);
+          y[oc] = tml_requantize_acc(q, a0, oc);
+          y[oc + 1] = tml_requantize_acc(q, a1, oc + 1);
+        }
+        for (; oc < p->out_c; ++oc)
+          y[oc] = tml_requantize_acc(q, corr[oc] + xsum + tml_dot1(x, filter + oc * k, k), oc);
+      }
+}
+
+void tml_fully_connected_s8_fast(const tml_fc_params* p, const int8_t* in, const int8_t* w,
+                                 const int32_t* corr, int8_t* out) {
+  const tml_requant* q = &p->q;
+  const int32_t k = p->in_features;
+  for (int32_t b = 0; b < p->batch; ++b) {
+    const int8_t* x = in + b * k;
+    const int32_t xsum = q->filter_offset ? q->filter_offset * tml_sum_s8(x, k) : 0;
+    int8_t* y = out + b * p->out_features;
+    int32_t o = 0;
+    for (; o + 2 <= p->out_features; o += 2) {
+      int32_t a0 = corr[o] + xsum, a1 = corr[o + 1] + xsum;
+      tml_dot2(x, w + o * k, w + (o + 1) * k, k, &a0, &a1);
+      y[o] = tml_requantize_acc(q, a0, o);
+      y[o + 1] = tml_requantize_acc(q, a1, o + 1);
+    }
+    for (; o < p->out_features; ++o)
+      y[o] = tml_requantize_acc(q, corr[o] + xsum + tml_dot1(x, w + o * k, k), o);
+  }
+}
