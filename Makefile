@@ -29,7 +29,7 @@ test-asan: deps
 
 # On-device benchmark (QEMU, deterministic instruction counts); results go to bench/README.md by hand.
 bench: build
-	$(BUILD)/bench/tml_mcu_bench cortex-m4 cortex-m7
+	$(BUILD)/bench/tml_mcu_bench cortex-m4 cortex-m7 cortex-m3
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
