@@ -1,7 +1,9 @@
 // On-device benchmark: for the MLPerf Tiny architectures (float, seeded
 // weights) and every published model in ../shared/models, instructions per
 // inference on emulated Cortex-M boards (QEMU -icount, deterministic), MAC per
-// instruction, arena, total RAM and flash. Prints a Markdown table.
+// instruction, arena, total RAM and flash, and the same model with the portable
+// reference kernels only, so the speed-up of the optimized kernels shows.
+// Prints a Markdown table.
 //
 //   build/bench/tml_mcu_bench [targets...]     (default: cortex-m4 cortex-m7)
 #include <fmt/format.h>

@@ -47,6 +47,26 @@ TEST(Codegen, GeneratedCodeIsWarningFreeC99WithoutMallocOrIo) {
   EXPECT_NE(header.find("void kws_invoke(void);"), std::string::npos);
 }
 
+TEST(Codegen, OptimizedKernelsByDefaultReferenceKernelsOnRequest) {
+  const std::string path = testing::SharedModel("kws_ref_model.tflite");
+  if (path.empty()) GTEST_SKIP() << "../shared/models is absent";
+  auto g = LoadModel(path);
+  ASSERT_TRUE(g.ok());
+  CodegenOptions fast, reference;
+  reference.reference_kernels = true;
+  auto a = GenerateC(*g, testing::WorkDir("gen_fast"), fast);
+  auto b = GenerateC(*g, testing::WorkDir("gen_reference"), reference);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string fast_c = Slurp(testing::WorkDir("gen_fast") + "/model.c");
+  const std::string ref_c = Slurp(testing::WorkDir("gen_reference") + "/model.c");
+  EXPECT_NE(fast_c.find("tml_conv2d_s8_fast("), std::string::npos);
+  EXPECT_NE(fast_c.find("tml_fully_connected_s8_fast("), std::string::npos);
+  EXPECT_EQ(ref_c.find("_fast("), std::string::npos);
+  EXPECT_NE(ref_c.find("tml_conv2d_s8("), std::string::npos);
+  EXPECT_GT(a->scratch_bytes, 0);
+  EXPECT_EQ(b->scratch_bytes, 0);
+}
+
 TEST(Codegen, MlperfArchitecturesVerifyBitExactOver100Inputs) {
   for (const auto& z : zoo::MlperfModels()) {
     auto g = z.build(3);

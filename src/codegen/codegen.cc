@@ -74,7 +74,7 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
   for (const Node& n : g.nodes) {
     auto lowered = Schema(n.op).lower(g, n);
     if (!lowered.ok()) return lowered.status();
-    scratch_bytes = std::max(scratch_bytes, (*lowered)->ScratchBytes());
+    scratch_bytes = std::max(scratch_bytes, (*lowered)->ScratchBytes(opt.reference_kernels));
     ops.push_back(std::move(*lowered));
   }
   res.scratch_bytes = scratch_bytes;
@@ -86,7 +86,7 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     const auto* lowered = &ops[i];
-    EmitContext ctx{decls, body, fmt::format("l{}", i), {}, {}, scratch};
+    EmitContext ctx{decls, body, fmt::format("l{}", i), {}, {}, scratch, opt.reference_kernels};
     for (int t : n.inputs) ctx.in.push_back(t >= 0 ? expr[static_cast<size_t>(t)] : "NULL");
     for (int t : n.outputs) ctx.out.push_back(expr[static_cast<size_t>(t)]);
     body.Line(fmt::format("/* {}: {} '{}' -> {} */", i, OpName(n.op), n.name,

@@ -17,7 +17,8 @@
 namespace tml {
 
 struct CodegenOptions {
-  std::string prefix = "model";  // C identifier prefix and file stem
+  std::string prefix = "model";    // C identifier prefix and file stem
+  bool reference_kernels = false;  // portable reference kernels only (benchmarks the speed-up)
 };
 
 struct CodegenResult {

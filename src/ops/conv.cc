@@ -79,7 +79,7 @@ class ConvOp : public LoweredOp {
   void Emit(const EmitContext& c) const override {
     const std::string name =
         EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
-    if (!corr.empty()) {
+    if (!corr.empty() && !c.reference_kernels) {
       EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
       c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}, {}_corr, {}, {});", name, c.in[0],
                               c.in[1], c.prefix, c.out[0], c.scratch));
@@ -91,11 +91,12 @@ class ConvOp : public LoweredOp {
         fmt::format("{}(&{}, {}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.in[2], c.out[0]));
   }
   std::vector<std::string> Sources() const override {
-    if (!corr.empty()) return {"conv_fast.c"};
+    // Both: the emitted call depends on EmitContext::reference_kernels.
+    if (!corr.empty()) return {"conv_fast.c", "conv.c"};
     return {"conv.c"};
   }
-  int64_t ScratchBytes() const override {
-    return corr.empty() ? 0 : static_cast<int64_t>(p.k_h) * p.k_w * p.in_c;
+  int64_t ScratchBytes(bool reference_kernels) const override {
+    return corr.empty() || reference_kernels ? 0 : static_cast<int64_t>(p.k_h) * p.k_w * p.in_c;
   }
 };
 

@@ -56,7 +56,7 @@ class FcOp : public LoweredOp {
     i.F("act_min", p.act_min).F("act_max", p.act_max);
     if (int8) i.F("q", EmitRequant(c, rq));
     const std::string name = EmitParams(c, "tml_fc_params", i.str());
-    if (!corr.empty()) {
+    if (!corr.empty() && !c.reference_kernels) {
       EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
       c.body.Line(fmt::format("tml_fully_connected_s8_fast(&{}, {}, {}, {}_corr, {});", name,
                               c.in[0], c.in[1], c.prefix, c.out[0]));
@@ -67,7 +67,8 @@ class FcOp : public LoweredOp {
                             c.in[0], c.in[1], c.in[2], c.out[0]));
   }
   std::vector<std::string> Sources() const override {
-    if (!corr.empty()) return {"conv_fast.c"};
+    // Both: the emitted call depends on EmitContext::reference_kernels.
+    if (!corr.empty()) return {"conv_fast.c", "fully_connected.c"};
     return {"fully_connected.c"};
   }
 };

@@ -30,6 +30,7 @@ struct EmitContext {
   std::string prefix;                // unique identifier prefix for this node
   std::vector<std::string> in, out;  // C pointer expressions ("NULL" if absent)
   std::string scratch;               // shared int8 scratch array (ScratchBytes() long at least)
+  bool reference_kernels = false;    // emit the portable reference kernels only
 };
 
 class LoweredOp {
@@ -40,7 +41,10 @@ class LoweredOp {
   // Runtime kernel source files (under runtime/kernels/) the emitted call needs.
   virtual std::vector<std::string> Sources() const = 0;
   // Scratch memory the emitted call needs (shared by all layers, outside the arena).
-  virtual int64_t ScratchBytes() const { return 0; }
+  virtual int64_t ScratchBytes(bool reference_kernels) const {
+    (void)reference_kernels;
+    return 0;
+  }
 };
 
 // How the memory planner may place a node's first output.

@@ -171,14 +171,16 @@ Result<std::map<std::string, int64_t>> SectionSizes(const std::string& elf) {
 }  // namespace
 
 Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
-                                      const std::string& work_dir) {
+                                      const std::string& work_dir, bool reference_kernels) {
   DeviceProfile d;
   TML_ASSIGN_OR_RETURN(d.target, FindTarget(target));
   if (!d.target.emulated())
     return Status::Errorf("target '{}' cannot be emulated here; profile it on the board", target);
   const ScratchDir scratch(work_dir, "profile");
   const std::string& dir = scratch.path();
-  TML_ASSIGN_OR_RETURN(TargetBuild b, BuildFirmware(g, d.target, dir, {}, /*profiling=*/true));
+  CodegenOptions opt;
+  opt.reference_kernels = reference_kernels;
+  TML_ASSIGN_OR_RETURN(TargetBuild b, BuildFirmware(g, d.target, dir, opt, /*profiling=*/true));
   const auto inputs = RandomInputs(g, 1, 1);
   auto run = RunOnQemu(b, inputs, 1, false, /*icount=*/true);
   if (!run.ok()) return run.status();

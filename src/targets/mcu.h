@@ -30,7 +30,8 @@ struct DeviceProfile {
 };
 
 Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
-                                      const std::string& work_dir = "");
+                                      const std::string& work_dir = "",
+                                      bool reference_kernels = false);
 
 // Either target kind by name ("host", "cortex-m4", ...).
 Result<TargetBuild> BuildForTarget(const Graph& g, const std::string& target,
