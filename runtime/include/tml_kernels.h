@@ -57,6 +57,9 @@ void tml_depthwise_conv2d_s8(const tml_conv_params* p, const int8_t* in, const i
  * scratch of k_h * k_w * in_c bytes. */
 void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
                         const int32_t* corr, int8_t* out, int8_t* col);
+/* Depth multiplier 1 and filter offset 0 only; corr[c] = bias[c] + io * sum over taps of w[c]. */
+void tml_depthwise_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
+                                  const int32_t* corr, int8_t* out);
 
 /* FullyConnected: out[b][o] = sum_k in[b][k] * w[o][k] + bias[o]. */
 typedef struct {

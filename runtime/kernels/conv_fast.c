@@ -142,3 +142,67 @@ void tml_fully_connected_s8_fast(const tml_fc_params* p, const int8_t* in, const
       y[o] = tml_requantize_acc(q, corr[o] + xsum + tml_dot1(x, w + o * k, k), o);
   }
 }
+
+/* Depthwise, depth multiplier 1, per-channel weights (filter offset 0).
+ * corr[c] = bias[c] + io * sum over taps of w[c]; padded taps read the input
+ * zero point, which cancels their share of corr exactly. Four channels per
+ * pass: one word of inputs and one of weights per tap, SMLABB / SMLATT on the
+ * SXTB16-widened halves. */
+void tml_depthwise_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
+                                  const int32_t* corr, int8_t* out) {
+  const tml_requant* q = &p->q;
+  const int32_t c_total = p->in_c;
+  const int8_t zp = (int8_t)(-q->input_offset);
+#ifdef TML_HAVE_DSP
+  const uint32_t zp4 = (uint32_t)(uint8_t)zp * 0x01010101u;
+#endif
+  for (int32_t b = 0; b < p->batch; ++b)
+    for (int32_t oy = 0; oy < p->out_h; ++oy)
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_top;
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        int8_t* y = out + ((b * p->out_h + oy) * p->out_w + ox) * c_total;
+        int32_t c = 0;
+#ifdef TML_HAVE_DSP
+        for (; c + 4 <= c_total; c += 4) {
+          int32_t a0 = corr[c], a1 = corr[c + 1], a2 = corr[c + 2], a3 = corr[c + 3];
+          for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            for (int32_t kx = 0; kx < p->k_w; ++kx) {
+              const int32_t ix = ix0 + kx * p->dil_w;
+              const uint32_t w4 =
+                  *(const tml_u32_unaligned*)(filter + (ky * p->k_w + kx) * c_total + c);
+              uint32_t x4 = zp4;
+              if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w)
+                x4 = *(const tml_u32_unaligned*)(in +
+                                                 ((b * p->in_h + iy) * p->in_w + ix) * c_total + c);
+              const int16x2_t xe = __sxtb16(x4), xo = __sxtb16(tml_ror8(x4));
+              const int16x2_t we = __sxtb16(w4), wo = __sxtb16(tml_ror8(w4));
+              a0 = __smlabb((int32_t)xe, (int32_t)we, a0);
+              a1 = __smlabb((int32_t)xo, (int32_t)wo, a1);
+              a2 = __smlatt((int32_t)xe, (int32_t)we, a2);
+              a3 = __smlatt((int32_t)xo, (int32_t)wo, a3);
+            }
+          }
+          y[c] = tml_requantize_acc(q, a0, c);
+          y[c + 1] = tml_requantize_acc(q, a1, c + 1);
+          y[c + 2] = tml_requantize_acc(q, a2, c + 2);
+          y[c + 3] = tml_requantize_acc(q, a3, c + 3);
+        }
+#endif
+        for (; c < c_total; ++c) {
+          int32_t acc = corr[c];
+          for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = iy0 + ky * p->dil_h;
+            for (int32_t kx = 0; kx < p->k_w; ++kx) {
+              const int32_t ix = ix0 + kx * p->dil_w;
+              int32_t x = zp;
+              if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w)
+                x = in[((b * p->in_h + iy) * p->in_w + ix) * c_total + c];
+              acc += x * filter[(ky * p->k_w + kx) * c_total + c];
+            }
+          }
+          y[c] = tml_requantize_acc(q, acc, c);
+        }
+      }
+}

@@ -81,8 +81,12 @@ class ConvOp : public LoweredOp {
         EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
     if (!corr.empty() && !c.reference_kernels) {
       EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
-      c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}, {}_corr, {}, {});", name, c.in[0],
-                              c.in[1], c.prefix, c.out[0], c.scratch));
+      if (kDepthwise)
+        c.body.Line(fmt::format("tml_depthwise_conv2d_s8_fast(&{}, {}, {}, {}_corr, {});", name,
+                                c.in[0], c.in[1], c.prefix, c.out[0]));
+      else
+        c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}, {}_corr, {}, {});", name, c.in[0],
+                                c.in[1], c.prefix, c.out[0], c.scratch));
       return;
     }
     const char* fn = kDepthwise ? (int8 ? "tml_depthwise_conv2d_s8" : "tml_depthwise_conv2d_f32")
@@ -96,7 +100,8 @@ class ConvOp : public LoweredOp {
     return {"conv.c"};
   }
   int64_t ScratchBytes(bool reference_kernels) const override {
-    return corr.empty() || reference_kernels ? 0 : static_cast<int64_t>(p.k_h) * p.k_w * p.in_c;
+    if (corr.empty() || reference_kernels || kDepthwise) return 0;
+    return static_cast<int64_t>(p.k_h) * p.k_w * p.in_c;
   }
 };
 
@@ -125,6 +130,20 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
   p.q = op->rq.q;
   if constexpr (!kDepthwise) {
     if (op->int8 && w.is_const) op->corr = AccumulatorCorrections(w, g.input(n, 2), p.q);
+  } else {
+    if (op->int8 && w.is_const && p.depth_multiplier == 1 && p.q.filter_offset == 0) {
+      // Weights [1, KH, KW, C]: sum each channel over the taps.
+      const Tensor* bias = g.input(n, 2);
+      op->corr.resize(static_cast<size_t>(p.out_c));
+      for (int32_t ch = 0; ch < p.out_c; ++ch) {
+        uint32_t sum = 0;
+        for (int64_t t = 0; t < static_cast<int64_t>(p.k_h) * p.k_w; ++t)
+          sum += static_cast<uint32_t>(static_cast<int32_t>(w.as<int8_t>()[t * p.out_c + ch]));
+        const uint32_t v = (bias ? static_cast<uint32_t>(bias->as<int32_t>()[ch]) : 0u) +
+                           static_cast<uint32_t>(p.q.input_offset) * sum;
+        op->corr[static_cast<size_t>(ch)] = static_cast<int32_t>(v);
+      }
+    }
   }
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
