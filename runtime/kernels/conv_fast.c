@@ -150,32 +150,38 @@ void tml_fully_connected_s8_fast(const tml_fc_params* p, const int8_t* in, const
  * SXTB16-widened halves. */
 void tml_depthwise_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
                                   const int32_t* corr, int8_t* out) {
+  /* Locals: stores through out may alias *p, so the compiler would reload it. */
   const tml_requant* q = &p->q;
-  const int32_t c_total = p->in_c;
+  const int32_t c_total = p->in_c, in_h = p->in_h, in_w = p->in_w, k_h = p->k_h, k_w = p->k_w;
+  const int32_t dil_h = p->dil_h, dil_w = p->dil_w, stride_h = p->stride_h, stride_w = p->stride_w;
+  const int32_t out_h = p->out_h, out_w = p->out_w, pad_top = p->pad_top, pad_left = p->pad_left;
+  const int32_t row = in_w * c_total;
   const int8_t zp = (int8_t)(-q->input_offset);
-#ifdef TML_HAVE_DSP
-  const uint32_t zp4 = (uint32_t)(uint8_t)zp * 0x01010101u;
-#endif
-  for (int32_t b = 0; b < p->batch; ++b)
-    for (int32_t oy = 0; oy < p->out_h; ++oy)
-      for (int32_t ox = 0; ox < p->out_w; ++ox) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_top;
-        const int32_t ix0 = ox * p->stride_w - p->pad_left;
-        int8_t* y = out + ((b * p->out_h + oy) * p->out_w + ox) * c_total;
+  int8_t* y = out;
+  for (int32_t b = 0; b < p->batch; ++b) {
+    const int8_t* image = in + b * in_h * row;
+    for (int32_t oy = 0; oy < out_h; ++oy)
+      for (int32_t ox = 0; ox < out_w; ++ox, y += c_total) {
+        const int32_t iy0 = oy * stride_h - pad_top;
+        const int32_t ix0 = ox * stride_w - pad_left;
+        const int interior = iy0 >= 0 && iy0 + (k_h - 1) * dil_h < in_h && ix0 >= 0 &&
+                             ix0 + (k_w - 1) * dil_w < in_w;
         int32_t c = 0;
 #ifdef TML_HAVE_DSP
+        const uint32_t zp4 = (uint32_t)(uint8_t)zp * 0x01010101u;
         for (; c + 4 <= c_total; c += 4) {
           int32_t a0 = corr[c], a1 = corr[c + 1], a2 = corr[c + 2], a3 = corr[c + 3];
-          for (int32_t ky = 0; ky < p->k_h; ++ky) {
-            const int32_t iy = iy0 + ky * p->dil_h;
-            for (int32_t kx = 0; kx < p->k_w; ++kx) {
-              const int32_t ix = ix0 + kx * p->dil_w;
-              const uint32_t w4 =
-                  *(const tml_u32_unaligned*)(filter + (ky * p->k_w + kx) * c_total + c);
-              uint32_t x4 = zp4;
-              if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w)
-                x4 = *(const tml_u32_unaligned*)(in +
-                                                 ((b * p->in_h + iy) * p->in_w + ix) * c_total + c);
+          const int8_t* wp = filter + c;
+          for (int32_t ky = 0; ky < k_h; ++ky) {
+            const int32_t iy = iy0 + ky * dil_h;
+            const int row_ok = iy >= 0 && iy < in_h;
+            const int8_t* xp = image + iy * row + ix0 * c_total + c;
+            for (int32_t kx = 0; kx < k_w; ++kx, xp += dil_w * c_total, wp += c_total) {
+              const int32_t ix = ix0 + kx * dil_w;
+              const uint32_t x4 = (interior || (row_ok && ix >= 0 && ix < in_w))
+                                      ? *(const tml_u32_unaligned*)xp
+                                      : zp4;
+              const uint32_t w4 = *(const tml_u32_unaligned*)wp;
               const int16x2_t xe = __sxtb16(x4), xo = __sxtb16(tml_ror8(x4));
               const int16x2_t we = __sxtb16(w4), wo = __sxtb16(tml_ror8(w4));
               a0 = __smlabb((int32_t)xe, (int32_t)we, a0);
@@ -190,19 +196,22 @@ void tml_depthwise_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, co
           y[c + 3] = tml_requantize_acc(q, a3, c + 3);
         }
 #endif
+        /* Channels left over (and every channel without DSP): padded taps read the zero point. */
         for (; c < c_total; ++c) {
           int32_t acc = corr[c];
-          for (int32_t ky = 0; ky < p->k_h; ++ky) {
-            const int32_t iy = iy0 + ky * p->dil_h;
-            for (int32_t kx = 0; kx < p->k_w; ++kx) {
-              const int32_t ix = ix0 + kx * p->dil_w;
-              int32_t x = zp;
-              if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w)
-                x = in[((b * p->in_h + iy) * p->in_w + ix) * c_total + c];
-              acc += x * filter[(ky * p->k_w + kx) * c_total + c];
+          for (int32_t ky = 0; ky < k_h; ++ky) {
+            const int32_t iy = iy0 + ky * dil_h;
+            for (int32_t kx = 0; kx < k_w; ++kx) {
+              const int32_t ix = ix0 + kx * dil_w;
+              const int32_t x = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
+                                    ? image[iy * row + ix * c_total + c]
+                                    : zp;
+              acc += x * filter[(ky * k_w + kx) * c_total + c];
             }
           }
           y[c] = tml_requantize_acc(q, acc, c);
         }
+        (void)interior;
       }
+  }
 }
