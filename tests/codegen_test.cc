@@ -92,15 +92,14 @@ TEST(Codegen, MlperfArchitecturesHavePublishedMacCounts) {
 }
 
 TEST(Codegen, PublishedModelsVerifyBitExact) {
-  for (const char* f : {"kws_ref_model.tflite", "kws_ref_model_float32.tflite", "ad01_int8.tflite",
-                        "ad01_fp32.tflite"}) {
+  for (const std::string& f : testing::PublishedModelFiles()) {
     const std::string path = testing::SharedModel(f);
     if (path.empty()) GTEST_SKIP() << "../shared/models is absent";
     auto g = LoadModel(path);
     ASSERT_TRUE(g.ok()) << g.status().message();
     VerifyOptions o;
     o.inputs = 100;
-    o.work_dir = testing::WorkDir(std::string("verify_") + f);
+    o.work_dir = testing::WorkDir("verify_" + f);
     auto r = Verify(*g, o);
     ASSERT_TRUE(r.ok()) << f << ": " << r.status().message();
     EXPECT_TRUE(r->bit_exact) << f << ": " << r->ToText();

@@ -110,6 +110,13 @@ std::string WorkDir(const std::string& name) {
   return root.path + "/" + name;
 }
 
+const std::vector<std::string>& PublishedModelFiles() {
+  static const std::vector<std::string> files = {"kws_ref_model.tflite",
+                                                 "kws_ref_model_float32.tflite", "ad01_int8.tflite",
+                                                 "ad01_fp32.tflite"};
+  return files;
+}
+
 std::string SharedModel(const std::string& file) {
   const std::string p = std::string(TML_SHARED_DIR) + "/models/" + file;
   return std::filesystem::exists(p) ? p : "";

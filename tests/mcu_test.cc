@@ -119,8 +119,7 @@ TEST_P(McuArchitecture, MlperfModelsBitExact) {
 }
 
 TEST_P(McuArchitecture, PublishedModelsBitExact) {
-  for (const char* f : {"kws_ref_model.tflite", "ad01_int8.tflite", "kws_ref_model_float32.tflite",
-                        "ad01_fp32.tflite"}) {
+  for (const std::string& f : testing::PublishedModelFiles()) {
     const std::string path = testing::SharedModel(f);
     if (path.empty()) GTEST_SKIP() << "../shared/models is absent";
     auto g = LoadModel(path);

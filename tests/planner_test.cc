@@ -73,8 +73,7 @@ TEST(Planner, ReshapeIsAnAlias) {
 TEST(Planner, ArenaWithinFivePercentOfLowerBound) {
   std::vector<std::pair<std::string, Result<Graph>>> models;
   for (const auto& z : zoo::MlperfModels()) models.emplace_back(z.name, z.build(1));
-  for (const char* f : {"kws_ref_model.tflite", "ad01_int8.tflite", "kws_ref_model_float32.tflite",
-                        "ad01_fp32.tflite"}) {
+  for (const std::string& f : testing::PublishedModelFiles()) {
     const std::string path = testing::SharedModel(f);
     if (!path.empty()) models.emplace_back(f, LoadModel(path));
   }

@@ -78,6 +78,20 @@ static inline int8_t tml_requantize_acc(const tml_requant* q, int32_t acc, int32
   return (int8_t)tml_clamp_i32(acc, q->act_min, q->act_max);
 }
 
+/* y[o] = requant(corr[o] + fo * sum(x) + x . w[o]) for o < n; rows of w are k long. */
+static void tml_dot_rows(const tml_requant* q, const int8_t* x, const int8_t* w, int32_t k,
+                         const int32_t* corr, int32_t n, int8_t* y) {
+  const int32_t xsum = q->filter_offset ? q->filter_offset * tml_sum_s8(x, k) : 0;
+  int32_t o = 0;
+  for (; o + 2 <= n; o += 2) {
+    int32_t a0 = corr[o] + xsum, a1 = corr[o + 1] + xsum;
+    tml_dot2(x, w + o * k, w + (o + 1) * k, k, &a0, &a1);
+    y[o] = tml_requantize_acc(q, a0, o);
+    y[o + 1] = tml_requantize_acc(q, a1, o + 1);
+  }
+  for (; o < n; ++o) y[o] = tml_requantize_acc(q, corr[o] + xsum + tml_dot1(x, w + o * k, k), o);
+}
+
 void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
                         const int32_t* corr, int8_t* out, int8_t* col) {
   const tml_requant* q = &p->q;
@@ -109,17 +123,8 @@ void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t
           }
           x = col;
         }
-        const int32_t xsum = q->filter_offset ? q->filter_offset * tml_sum_s8(x, k) : 0;
-        int8_t* y = out + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c;
-        int32_t oc = 0;
-        for (; oc + 2 <= p->out_c; oc += 2) {
-          int32_t a0 = corr[oc] + xsum, a1 = corr[oc + 1] + xsum;
-          tml_dot2(x, filter + oc * k, filter + (oc + 1) * k, k, &a0, &a1);
-          y[oc] = tml_requantize_acc(q, a0, oc);
-          y[oc + 1] = tml_requantize_acc(q, a1, oc + 1);
-        }
-        for (; oc < p->out_c; ++oc)
-          y[oc] = tml_requantize_acc(q, corr[oc] + xsum + tml_dot1(x, filter + oc * k, k), oc);
+        tml_dot_rows(q, x, filter, k, corr, p->out_c,
+                     out + ((b * p->out_h + oy) * p->out_w + ox) * p->out_c);
       }
 }
 
@@ -127,20 +132,8 @@ void tml_fully_connected_s8_fast(const tml_fc_params* p, const int8_t* in, const
                                  const int32_t* corr, int8_t* out) {
   const tml_requant* q = &p->q;
   const int32_t k = p->in_features;
-  for (int32_t b = 0; b < p->batch; ++b) {
-    const int8_t* x = in + b * k;
-    const int32_t xsum = q->filter_offset ? q->filter_offset * tml_sum_s8(x, k) : 0;
-    int8_t* y = out + b * p->out_features;
-    int32_t o = 0;
-    for (; o + 2 <= p->out_features; o += 2) {
-      int32_t a0 = corr[o] + xsum, a1 = corr[o + 1] + xsum;
-      tml_dot2(x, w + o * k, w + (o + 1) * k, k, &a0, &a1);
-      y[o] = tml_requantize_acc(q, a0, o);
-      y[o + 1] = tml_requantize_acc(q, a1, o + 1);
-    }
-    for (; o < p->out_features; ++o)
-      y[o] = tml_requantize_acc(q, corr[o] + xsum + tml_dot1(x, w + o * k, k), o);
-  }
+  for (int32_t b = 0; b < p->batch; ++b)
+    tml_dot_rows(q, in + b * k, w, k, corr, p->out_features, out + b * p->out_features);
 }
 
 /* Depthwise, depth multiplier 1, per-channel weights (filter offset 0).

@@ -80,6 +80,9 @@ class OnnxImporter {
     return static_cast<int>(k) < n.input_size() && !n.input(static_cast<int>(k)).empty();
   }
   int Nhwc(const Value& v, const std::string& name);
+  // A transposed copy of t (cached); a failure lands in layout_error_.
+  int Relayout(int t, const std::vector<int64_t>& perm, const std::string& name,
+               std::map<int, int>& cache);
   int Onnx(const Value& v, const std::string& name);
   Shape OnnxShape(const Value& v) const;
   Result<std::vector<int64_t>> ConstInts(const onnx::NodeProto& n, size_t k, const char* what);
@@ -119,6 +122,7 @@ class OnnxImporter {
   int64_t opset_ = 13;
   std::map<std::string, Value> values_;
   std::map<int, int> nhwc_cache_, onnx_cache_;
+  Status layout_error_;
   int counter_ = 0;
 };
 
@@ -168,28 +172,27 @@ Result<int> OnnxImporter::AddOp(OpType op, const std::string& name, std::vector<
   return yi;
 }
 
-int OnnxImporter::Nhwc(const Value& v, const std::string& name) {
-  if (v.nhwc) return v.t;
-  if (auto it = nhwc_cache_.find(v.t); it != nhwc_cache_.end()) return it->second;
+int OnnxImporter::Relayout(int t, const std::vector<int64_t>& perm, const std::string& name,
+                           std::map<int, int>& cache) {
+  if (auto it = cache.find(t); it != cache.end()) return it->second;
   Attrs a;
-  a.Set("perm", kToNhwc);
-  const Tensor& x = g_.tensor(v.t);
-  auto r = AddOp(OpType::kTranspose, name + "/to_nhwc", {v.t}, a, x.dtype, x.quant);
-  const int t = r.ok() ? *r : v.t;
-  nhwc_cache_[v.t] = t;
-  return t;
+  a.Set("perm", perm);
+  const Tensor& x = g_.tensor(t);
+  auto r = AddOp(OpType::kTranspose, name, {t}, a, x.dtype, x.quant);
+  if (!r.ok()) {
+    if (layout_error_.ok()) layout_error_ = r.status();  // reported after the node
+    return t;
+  }
+  cache[t] = *r;
+  return *r;
+}
+
+int OnnxImporter::Nhwc(const Value& v, const std::string& name) {
+  return v.nhwc ? v.t : Relayout(v.t, kToNhwc, name + "/to_nhwc", nhwc_cache_);
 }
 
 int OnnxImporter::Onnx(const Value& v, const std::string& name) {
-  if (!v.nhwc) return v.t;
-  if (auto it = onnx_cache_.find(v.t); it != onnx_cache_.end()) return it->second;
-  Attrs a;
-  a.Set("perm", kToNchw);
-  const Tensor& x = g_.tensor(v.t);
-  auto r = AddOp(OpType::kTranspose, name + "/to_nchw", {v.t}, a, x.dtype, x.quant);
-  const int t = r.ok() ? *r : v.t;
-  onnx_cache_[v.t] = t;
-  return t;
+  return v.nhwc ? Relayout(v.t, kToNchw, name + "/to_nchw", onnx_cache_) : v.t;
 }
 
 Shape OnnxImporter::OnnxShape(const Value& v) const {
@@ -936,6 +939,7 @@ Result<Graph> OnnxImporter::Run() {
   }
   for (const auto& node : gp.node()) {
     Status s = ImportNode(node);
+    if (s.ok()) s = layout_error_;
     if (!s.ok()) return s;
   }
   for (const auto& out : gp.output()) {
