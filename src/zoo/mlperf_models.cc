@@ -1,6 +1,7 @@
 #include "zoo/mlperf_models.h"
 
 #include "graph/builder.h"
+#include "squeeze/quantize.h"
 
 namespace tml::zoo {
 
@@ -66,6 +67,31 @@ const std::vector<ZooEntry>& MlperfModels() {
       {"fc_autoencoder", FcAutoencoder, 0.26e6},
   };
   return models;
+}
+
+}  // namespace tml::zoo
+
+namespace tml::zoo {
+
+Result<Graph> QuantizeSynthetic(const Graph& float_graph, uint64_t seed, int samples) {
+  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+  auto next = [&state] {  // splitmix64
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  std::vector<std::vector<std::vector<float>>> data(static_cast<size_t>(samples));
+  for (auto& sample : data)
+    for (int in : float_graph.inputs) {
+      std::vector<float> v(static_cast<size_t>(float_graph.tensor(in).numel()));
+      for (float& x : v) x = static_cast<float>(static_cast<double>(next() >> 11) * 0x1p-52 - 1.0);
+      sample.push_back(std::move(v));
+    }
+  TML_ASSIGN_OR_RETURN(auto ranges, Calibrate(float_graph, data, {}));
+  TML_ASSIGN_OR_RETURN(Graph q, QuantizeGraph(float_graph, ranges, {}));
+  q.name = float_graph.name + "_int8";
+  return q;
 }
 
 }  // namespace tml::zoo

@@ -22,3 +22,12 @@ struct ZooEntry {
 const std::vector<ZooEntry>& MlperfModels();
 
 }  // namespace tml::zoo
+
+namespace tml::zoo {
+
+// int8 version of a float zoo model, calibrated (min/max) on `samples` seeded
+// inputs uniform in [-1, 1]. For benchmarks and tests of integer kernels: the
+// weights are synthetic too, so accuracy means nothing here.
+Result<Graph> QuantizeSynthetic(const Graph& float_graph, uint64_t seed = 1, int samples = 8);
+
+}  // namespace tml::zoo

@@ -1,0 +1,251 @@
+#include "squeeze/quantize.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "graph/passes.h"
+
+namespace tml {
+namespace {
+
+int32_t RoundHalfAway(double v) {
+  return static_cast<int32_t>(v < 0 ? -std::floor(-v + 0.5) : std::floor(v + 0.5));
+}
+
+// Per-channel symmetric int8 weights along `axis`; returns the scales.
+std::vector<float> QuantizeWeights(Tensor& w, int axis) {
+  const int64_t channels = w.shape[static_cast<size_t>(axis)];
+  int64_t inner = 1;
+  for (size_t d = static_cast<size_t>(axis) + 1; d < w.shape.size(); ++d) inner *= w.shape[d];
+  const float* src = w.as<float>();
+  std::vector<float> absmax(static_cast<size_t>(channels), 0.0f);
+  const int64_t n = w.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t c = static_cast<size_t>((i / inner) % channels);
+    absmax[c] = std::max(absmax[c], std::fabs(src[i]));
+  }
+  std::vector<float> scale(static_cast<size_t>(channels));
+  for (size_t c = 0; c < scale.size(); ++c) scale[c] = absmax[c] > 0 ? absmax[c] / 127.0f : 1.0f;
+  std::vector<uint8_t> bytes(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t c = static_cast<size_t>((i / inner) % channels);
+    const int32_t q = std::clamp(RoundHalfAway(static_cast<double>(src[i]) / scale[c]), -127, 127);
+    bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(static_cast<int8_t>(q));
+  }
+  w.data = std::move(bytes);
+  w.dtype = DType::kInt8;
+  w.quant.scale = scale;
+  w.quant.zero_point.assign(scale.size(), 0);
+  w.quant.axis = axis;
+  return scale;
+}
+
+void QuantizeBias(Tensor& b, float in_scale, const std::vector<float>& w_scale) {
+  const float* src = b.as<float>();
+  std::vector<int32_t> q(static_cast<size_t>(b.numel()));
+  std::vector<float> scale(q.size());
+  for (size_t c = 0; c < q.size(); ++c) {
+    scale[c] = in_scale * w_scale[w_scale.size() == 1 ? 0 : c];
+    const double v = std::round(static_cast<double>(src[c]) / scale[c]);
+    q[c] = static_cast<int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
+  }
+  b.data.assign(reinterpret_cast<const uint8_t*>(q.data()),
+                reinterpret_cast<const uint8_t*>(q.data() + q.size()));
+  b.dtype = DType::kInt32;
+  b.quant.scale = scale;
+  b.quant.zero_point.assign(scale.size(), 0);
+  b.quant.axis = 0;
+}
+
+QuantParams FixedQuant(float scale, int64_t zp) {
+  QuantParams q;
+  q.scale = {scale};
+  q.zero_point = {zp};
+  return q;
+}
+
+class Quantizer {
+ public:
+  Quantizer(const Graph& f, const std::vector<TensorRange>& ranges) : g_(f), ranges_(ranges) {}
+
+  Result<Graph> Run(const QuantizeOptions& opts) {
+    if (ranges_.size() != g_.tensors.size())
+      return Status::Errorf("calibration ranges cover {} tensors, the graph has {}", ranges_.size(),
+                            g_.tensors.size());
+    for (int in : g_.inputs) TML_RETURN_IF_ERROR(SetActivation(in));
+    const size_t original_nodes = g_.nodes.size();
+    for (size_t i = 0; i < original_nodes; ++i) TML_RETURN_IF_ERROR(QuantizeNode(i));
+    if (opts.float_io) AddFloatEdges();
+    TML_RETURN_IF_ERROR(g_.TopoSort());
+    TML_RETURN_IF_ERROR(PrepareGraph(g_));
+    return std::move(g_);
+  }
+
+ private:
+  Status SetActivation(int t) {
+    Tensor& x = g_.tensor(t);
+    if (x.dtype != DType::kFloat32)
+      return Status::Errorf("tensor '{}' is {}, the quantizer expects a float model", x.name,
+                            DTypeName(x.dtype));
+    const TensorRange& r = ranges_[static_cast<size_t>(t)];
+    if (!r.seen) return Status::Errorf("tensor '{}' has no calibration range", x.name);
+    x.quant = ActivationQuant(r.lo, r.hi);
+    x.dtype = DType::kInt8;
+    return Status::Ok();
+  }
+  void SetSame(int out, int in) {
+    g_.tensor(out).quant = g_.tensor(in).quant;
+    g_.tensor(out).dtype = DType::kInt8;
+  }
+  void SetFixed(int out, float scale, int64_t zp) {
+    g_.tensor(out).quant = FixedQuant(scale, zp);
+    g_.tensor(out).dtype = DType::kInt8;
+  }
+
+  Status QuantizeNode(size_t i) {
+    Node n = g_.nodes[i];  // copy: adding nodes may reallocate
+    const std::string where = fmt::format("node '{}' ({})", n.name, OpName(n.op));
+    for (int in : n.inputs)
+      if (in >= 0 && g_.tensor(in).is_const && n.op != OpType::kConv2D &&
+          n.op != OpType::kDepthwiseConv2D && n.op != OpType::kFullyConnected &&
+          g_.tensor(in).dtype == DType::kFloat32)
+        TML_RETURN_IF_ERROR(QuantizeConstInput(in, where));
+    const int y = n.outputs[0];
+    switch (n.op) {
+      case OpType::kConv2D:
+      case OpType::kDepthwiseConv2D:
+      case OpType::kFullyConnected: {
+        Tensor& w = g_.tensor(n.inputs[1]);
+        if (!w.is_const || w.dtype != DType::kFloat32)
+          return Status::Errorf("{}: weights '{}' must be float constants", where, w.name);
+        const int axis = n.op == OpType::kDepthwiseConv2D ? 3 : 0;
+        const std::vector<float> ws = QuantizeWeights(w, axis);
+        if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+          Tensor& b = g_.tensor(n.inputs[2]);
+          if (!b.is_const || b.dtype != DType::kFloat32)
+            return Status::Errorf("{}: bias '{}' must be a float constant", where, b.name);
+          QuantizeBias(b, g_.tensor(n.inputs[0]).quant.scale[0], ws);
+        }
+        return SetActivation(y);
+      }
+      case OpType::kMaxPool2D:
+      case OpType::kAveragePool2D:
+      case OpType::kReshape:
+      case OpType::kPad:
+      case OpType::kTranspose:
+      case OpType::kIdentity:
+        SetSame(y, n.inputs[0]);
+        return Status::Ok();
+      case OpType::kSoftmax:
+      case OpType::kLogistic:
+        SetFixed(y, 1.0f / 256, -128);
+        return Status::Ok();
+      case OpType::kTanh:
+        SetFixed(y, 1.0f / 128, 0);
+        return Status::Ok();
+      case OpType::kConcat: {
+        TML_RETURN_IF_ERROR(SetActivation(y));
+        for (size_t k = 0; k < n.inputs.size(); ++k)
+          if (!(g_.tensor(n.inputs[k]).quant == g_.tensor(y).quant))
+            Requantize(i, k, g_.tensor(y).quant);
+        return Status::Ok();
+      }
+      case OpType::kAdd:
+      case OpType::kSub:
+      case OpType::kMul:
+      case OpType::kMean:
+      case OpType::kClip:
+      case OpType::kLeakyRelu:
+        return SetActivation(y);
+      default:
+        return Status::Errorf("{}: no int8 quantization rule for this op", where);
+    }
+  }
+
+  // A float constant operand (e.g. of Add): per-tensor asymmetric int8.
+  Status QuantizeConstInput(int t, const std::string& where) {
+    Tensor& c = g_.tensor(t);
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t k = 0; k < c.numel(); ++k) {
+      const float v = c.as<float>()[k];
+      if (!std::isfinite(v))
+        return Status::Errorf("{}: constant '{}' is not finite", where, c.name);
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    c.quant = ActivationQuant(lo, hi);
+    std::vector<int8_t> q = QuantizeValues(c.as<float>(), static_cast<size_t>(c.numel()), c.quant);
+    c.data.assign(reinterpret_cast<const uint8_t*>(q.data()),
+                  reinterpret_cast<const uint8_t*>(q.data() + q.size()));
+    c.dtype = DType::kInt8;
+    return Status::Ok();
+  }
+
+  // Inserts an int8 -> int8 Quantize before input k of node i.
+  void Requantize(size_t i, size_t k, const QuantParams& q) {
+    const int src = g_.nodes[i].inputs[k];
+    Tensor t = Tensor::Make(g_.tensor(src).name + "_requant", DType::kInt8, g_.tensor(src).shape);
+    t.quant = q;
+    const int dst = g_.AddTensor(std::move(t));
+    g_.AddNode(OpType::kQuantize, g_.nodes[i].name + "_requant" + std::to_string(k), {src}, {dst});
+    g_.nodes[i].inputs[k] = dst;
+  }
+
+  void AddFloatEdges() {
+    for (int& in : g_.inputs) {
+      const int q = in;
+      Tensor f = Tensor::Make(g_.tensor(q).name, DType::kFloat32, g_.tensor(q).shape);
+      g_.tensor(q).name += "_int8";
+      in = g_.AddTensor(std::move(f));
+      g_.AddNode(OpType::kQuantize, g_.tensor(q).name, {in}, {q});
+    }
+    for (int& out : g_.outputs) {
+      const int q = out;
+      Tensor f = Tensor::Make(g_.tensor(q).name, DType::kFloat32, g_.tensor(q).shape);
+      g_.tensor(q).name += "_int8";
+      out = g_.AddTensor(std::move(f));
+      g_.AddNode(OpType::kDequantize, g_.tensor(q).name + "_dequant", {q}, {out});
+    }
+  }
+
+  Graph g_;
+  const std::vector<TensorRange>& ranges_;
+};
+
+}  // namespace
+
+QuantParams ActivationQuant(float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  float scale = (hi - lo) / 255.0f;
+  if (!(scale > 0.0f) || !std::isfinite(scale)) scale = 1.0f / 255.0f;
+  const int64_t zp =
+      std::clamp<int64_t>(RoundHalfAway(-128.0 - static_cast<double>(lo) / scale), -128, 127);
+  return FixedQuant(scale, zp);
+}
+
+std::vector<int8_t> QuantizeValues(const float* v, size_t n, const QuantParams& q) {
+  std::vector<int8_t> out(n);
+  const double s = q.scale[0];
+  const int64_t zp = q.zero_point[0];
+  for (size_t i = 0; i < n; ++i) {
+    const double x = std::clamp(static_cast<double>(v[i]) / s, -1e6, 1e6);  // NaN -> saturates low
+    const int64_t r = RoundHalfAway(x) + zp;
+    out[i] = static_cast<int8_t>(std::clamp<int64_t>(r, -128, 127));
+  }
+  return out;
+}
+
+float DequantizeValue(int8_t v, const QuantParams& q) {
+  return static_cast<float>(static_cast<int64_t>(v) - q.zero_point[0]) * q.scale[0];
+}
+
+Result<Graph> QuantizeGraph(const Graph& float_graph, const std::vector<TensorRange>& ranges,
+                            const QuantizeOptions& opts) {
+  Quantizer qz(float_graph, ranges);
+  return qz.Run(opts);
+}
+
+}  // namespace tml
