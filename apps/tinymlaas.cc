@@ -160,15 +160,20 @@ int CmdExport(const std::string& model, const std::string& out) {
   return 0;
 }
 
-int CmdZoo(const std::string& name, const std::string& out, uint64_t seed) {
+int CmdZoo(const std::string& name, const std::string& out, uint64_t seed, bool int8) {
   std::string names;
   for (const auto& z : tml::zoo::MlperfModels()) {
     names += (names.empty() ? "" : ", ") + z.name;
     if (z.name != name) continue;
     auto g = z.build(seed);
     if (!g.ok()) return Fail(g.status());
+    if (int8) {
+      g = tml::zoo::QuantizeSynthetic(*g, seed);
+      if (!g.ok()) return Fail(g.status());
+    }
     if (auto s = tml::SaveOnnx(*g, out); !s.ok()) return Fail(s);
-    std::cout << "wrote " << out << ": " << z.name << " (seeded weights, seed " << seed << ")\n";
+    std::cout << "wrote " << out << ": " << z.name << " (seeded weights, seed " << seed
+              << (int8 ? "; int8, calibrated on seeded synthetic inputs, QDQ" : "") << ")\n";
     return 0;
   }
   return Fail(Status::Errorf("unknown zoo model '{}' (available: {})", name, names));
@@ -254,10 +259,13 @@ int main(int argc, char** argv) {
   zoo->add_option("NAME", zoo_name, "Architecture name")->required();
   zoo->add_option("-o,--output", out, "Output .onnx file")->required();
   zoo->add_option("--seed", seed, "Weight seed")->capture_default_str();
+  bool zoo_int8 = false;
+  zoo->add_flag("--int8", zoo_int8,
+                "Quantize to int8 (calibrated on seeded synthetic inputs; for benchmarks)");
 
   CLI11_PARSE(app, argc, argv);
   if (*exp) return CmdExport(model, out);
-  if (*zoo) return CmdZoo(zoo_name, out, seed);
+  if (*zoo) return CmdZoo(zoo_name, out, seed, zoo_int8);
   if (*inspect) return CmdInspect(model);
   if (*compile) return CmdCompile(model, target, out, name);
   if (*infer) return CmdInfer(model, target, input, output);

@@ -5,7 +5,9 @@
 // reference kernels only, so the speed-up of the optimized kernels shows.
 // Prints a Markdown table.
 //
-//   build/bench/tml_mcu_bench [targets...]     (default: cortex-m4 cortex-m7)
+// The MLPerf architectures also run in int8 (synthetic calibration).
+//
+//   build/bench/tml_mcu_bench [--only SUBSTRING] [targets...]   (default: cortex-m4 cortex-m7)
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -17,11 +19,20 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> targets;
-  for (int i = 1; i < argc; ++i) targets.push_back(argv[i]);
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--only" && i + 1 < argc)
+      only = argv[++i];
+    else
+      targets.push_back(argv[i]);
+  }
   if (targets.empty()) targets = {"cortex-m4", "cortex-m7"};
   std::vector<std::pair<std::string, tml::Result<tml::Graph>>> models;
-  for (const auto& z : tml::zoo::MlperfModels())
-    models.emplace_back(z.name + " (float)", z.build(1));
+  for (const auto& z : tml::zoo::MlperfModels()) {
+    auto g = z.build(1);
+    if (g.ok()) models.emplace_back(z.name + " (int8)", tml::zoo::QuantizeSynthetic(*g, 1));
+    models.emplace_back(z.name + " (float)", std::move(g));
+  }
   const std::string shared = std::string(TML_SOURCE_DIR) + "/../shared/models";
   if (std::filesystem::exists(shared)) {
     std::vector<std::string> files;
@@ -37,6 +48,7 @@ int main(int argc, char** argv) {
                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   int failures = 0;
   for (auto& [name, g] : models) {
+    if (name.find(only) == std::string::npos) continue;
     if (!g.ok()) {
       std::cerr << name << ": " << g.status().message() << "\n";
       ++failures;

@@ -17,6 +17,32 @@ TEST(FixedPoint, SaturatingRoundingDoublingHighMul) {
   EXPECT_EQ(tml_sat_rounding_doubling_high_mul(-(1 << 30), 1 << 30), -(1 << 29));
 }
 
+// gemmlowp's formulation, kept here as the specification of the faster one.
+int32_t GemmlowpHighMul(int32_t a, int32_t b) {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  const int64_t ab = static_cast<int64_t>(a) * b;
+  const int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+  return static_cast<int32_t>((ab + nudge) / (int64_t{1} << 31));
+}
+
+TEST(FixedPoint, HighMulEqualsGemmlowpFormulation) {
+  const int32_t edges[] = {INT32_MIN, INT32_MIN + 1, -(1 << 30),    -3,       -2, -1, 0, 1, 2,
+                           3,         1 << 30,       INT32_MAX - 1, INT32_MAX};
+  for (int32_t a : edges)
+    for (int32_t b : edges)
+      ASSERT_EQ(tml_sat_rounding_doubling_high_mul(a, b), GemmlowpHighMul(a, b));
+  uint64_t s = 88172645463325252ull;
+  for (int i = 0; i < 2000000; ++i) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    const int32_t a = static_cast<int32_t>(s), b = static_cast<int32_t>(s >> 32);
+    // Small magnitudes too, where the rounding boundaries are dense.
+    const int32_t c = a >> (s % 31), d = b >> ((s >> 8) % 31);
+    ASSERT_EQ(tml_sat_rounding_doubling_high_mul(a, b), GemmlowpHighMul(a, b)) << a << " " << b;
+    ASSERT_EQ(tml_sat_rounding_doubling_high_mul(c, d), GemmlowpHighMul(c, d)) << c << " " << d;
+    ASSERT_EQ(tml_sat_rounding_doubling_high_mul(c, b), GemmlowpHighMul(c, b)) << c << " " << b;
+  }
+}
+
 TEST(FixedPoint, RoundingDivideByPotRoundsHalfAwayFromZero) {
   EXPECT_EQ(tml_rounding_divide_by_pot(5, 1), 3);    // 2.5 -> 3
   EXPECT_EQ(tml_rounding_divide_by_pot(-5, 1), -3);  // -2.5 -> -3

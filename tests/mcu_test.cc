@@ -108,13 +108,18 @@ TEST_P(McuArchitecture, MlperfModelsBitExact) {
   for (const auto& z : zoo::MlperfModels()) {
     auto g = z.build(5);
     ASSERT_TRUE(g.ok()) << z.name;
-    VerifyOptions o;
-    o.target = GetParam();
-    o.inputs = 4;
-    o.work_dir = testing::WorkDir(GetParam() + "_" + z.name);
-    auto r = Verify(*g, o);
-    ASSERT_TRUE(r.ok()) << z.name << ": " << r.status().message();
-    EXPECT_TRUE(r->bit_exact) << z.name << ": " << r->ToText();
+    // Float, and int8 (every optimized int8 kernel: conv, depthwise, FC, add, pooling).
+    auto q = zoo::QuantizeSynthetic(*g, 5, 4);
+    ASSERT_TRUE(q.ok()) << z.name << ": " << q.status().message();
+    for (const Graph* m : {&*g, &*q}) {
+      VerifyOptions o;
+      o.target = GetParam();
+      o.inputs = 4;
+      o.work_dir = testing::WorkDir(GetParam() + "_" + m->name);
+      auto r = Verify(*m, o);
+      ASSERT_TRUE(r.ok()) << m->name << ": " << r.status().message();
+      EXPECT_TRUE(r->bit_exact) << m->name << ": " << r->ToText();
+    }
   }
 }
 

@@ -45,7 +45,7 @@ Attrs ConvAttrs(int stride, int pad_t, int pad_l, int pad_b, int pad_r, float lo
 
 // int8 conv / depthwise with per-channel weights.
 Result<Graph> QuantConv(bool depthwise, int h, int w, int c, int oc, int k, int stride, int pad,
-                        bool relu) {
+                        bool relu, int dilation = 1, float out_scale = 0.08f) {
   GraphBuilder b(depthwise ? "dw_s8" : "conv_s8");
   int x = b.Input("x", DType::kInt8, {1, h, w, c}, Q(0.05f, -3));
   const Shape ws = depthwise ? Shape{1, k, k, oc} : Shape{oc, k, k, c};
@@ -60,8 +60,10 @@ Result<Graph> QuantConv(bool depthwise, int h, int w, int c, int oc, int k, int 
   const int wi = b.Const("w", DType::kInt8, ws, wv.data(), wq);
   const int bi = b.Const("b", DType::kInt32, {oc}, bv.data());
   Attrs a = ConvAttrs(stride, pad, pad, pad, pad, relu ? 0.0f : kNoMin);
+  a.Set("dilation_h", dilation);
+  a.Set("dilation_w", dilation);
   b.Output(b.Op(depthwise ? OpType::kDepthwiseConv2D : OpType::kConv2D, {x, wi, bi}, a,
-                DType::kInt8, Q(0.08f, 5)));
+                DType::kInt8, Q(out_scale, 5)));
   return b.Finish();
 }
 
@@ -93,10 +95,10 @@ Result<Graph> QuantFc(bool per_channel) {
   return b.Finish();
 }
 
-Result<Graph> Pool(OpType op, DType t, int k, int stride, int pad) {
+Result<Graph> Pool(OpType op, DType t, int k, int stride, int pad, int channels = 3) {
   GraphBuilder b(OpName(op));
-  int x =
-      t == DType::kInt8 ? b.Input("x", t, {1, 9, 7, 3}, Q(0.1f, 2)) : b.Input("x", t, {1, 9, 7, 3});
+  const Shape s = {1, 9, 7, channels};
+  int x = t == DType::kInt8 ? b.Input("x", t, s, Q(0.1f, 2)) : b.Input("x", t, s);
   Attrs a = ConvAttrs(stride, pad, pad, pad, pad);
   a.Set("kernel_h", k);
   a.Set("kernel_w", k);
@@ -234,6 +236,16 @@ std::vector<OpCase> Build() {
       {"dw_f32_s2", OpType::kDepthwiseConv2D, [] { return FloatConv(true, 9, 7, 4, 3, 2, true); }});
   c.push_back({"dw_s8_s1_odd", OpType::kDepthwiseConv2D,
                [] { return QuantConv(true, 7, 5, 7, 7, 3, 1, 1, true); }});
+  // Channels 4 + 3 (SIMD groups and the scalar tail), 5x5 kernel, dilation 2.
+  c.push_back({"dw_s8_k5_dil2", OpType::kDepthwiseConv2D,
+               [] { return QuantConv(true, 9, 8, 7, 7, 5, 1, 3, false, 2); }});
+  // Requantization multipliers above 1 (left shifts): the optimized kernels' general path.
+  c.push_back({"conv_s8_left_shift", OpType::kConv2D,
+               [] { return QuantConv(false, 5, 5, 8, 6, 3, 1, 1, false, 1, 0.0004f); }});
+  c.push_back({"dw_s8_left_shift", OpType::kDepthwiseConv2D,
+               [] { return QuantConv(true, 5, 5, 8, 8, 3, 1, 1, false, 1, 0.0004f); }});
+  c.push_back({"conv_s8_dil2", OpType::kConv2D,
+               [] { return QuantConv(false, 9, 9, 4, 3, 3, 1, 2, true, 2); }});
   c.push_back({"dw_s8_s2", OpType::kDepthwiseConv2D,
                [] { return QuantConv(true, 8, 8, 16, 16, 3, 2, 1, false); }});
   c.push_back({"fc_s8_per_tensor", OpType::kFullyConnected, [] { return QuantFc(false); }});
@@ -251,6 +263,9 @@ std::vector<OpCase> Build() {
         {std::string(OpName(op)) + "_s8", op, [op] { return Pool(op, T::kInt8, 3, 2, 1); }});
     c.push_back(
         {std::string(OpName(op)) + "_s8_valid", op, [op] { return Pool(op, T::kInt8, 2, 1, 0); }});
+    // Six channels: one SIMD group of four and a scalar tail of two.
+    c.push_back(
+        {std::string(OpName(op)) + "_s8_c6", op, [op] { return Pool(op, T::kInt8, 3, 2, 1, 6); }});
   }
   for (OpType op : {OpType::kAdd, OpType::kSub, OpType::kMul, OpType::kDiv}) {
     const std::string n = OpName(op);
@@ -265,6 +280,8 @@ std::vector<OpCase> Build() {
                      return Binary(op, T::kInt8, {2, 3, 4}, {2, 3, 4});
                    }});
       c.push_back({n + "_s8_bcast", op, [op] { return Binary(op, T::kInt8, {1, 4}, {3, 1}); }});
+      // 105 elements: whole words and a tail.
+      c.push_back({n + "_s8_odd", op, [op] { return Binary(op, T::kInt8, {3, 5, 7}, {3, 5, 7}); }});
     }
   }
   c.push_back({"clip_f32", OpType::kClip,

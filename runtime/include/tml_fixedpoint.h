@@ -21,9 +21,11 @@ extern "C" {
 
 static inline int32_t tml_sat_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) return INT32_MAX;
-  int64_t ab = (int64_t)a * (int64_t)b;
-  int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+  /* gemmlowp writes (ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31 with truncation toward
+   * zero; floor((ab + 2^30) / 2^31) is the same integer for every product (for ab < 0,
+   * ceil((ab + 1 - 2^30) / 2^31) = floor((ab + 2^30) / 2^31)), and compiles into one
+   * SMLAL and a funnel shift instead of a 64-bit division. */
+  return (int32_t)(((int64_t)a * (int64_t)b + (1 << 30)) >> 31);
 }
 
 static inline int32_t tml_rounding_divide_by_pot(int32_t x, int exponent) {

@@ -30,6 +30,10 @@ typedef struct {
   const int32_t* multiplier; /* one per output channel, or one if per_channel == 0 */
   const int32_t* shift;
   int32_t per_channel;
+  /* Optional (optimized kernels only): per channel 2^(r-1) + (output_offset << r) with
+   * r = -shift >= 1, set by the compiler when it has proved that the accumulator stays
+   * within +-2^30; enables the two-instruction SMMULR requantization in tml_simd.h. */
+  const int32_t* rounding;
 } tml_requant;
 
 /* Conv2D (filter OHWI) and DepthwiseConv2D (filter 1HW(C*M)); input/output NHWC. */
@@ -51,15 +55,20 @@ void tml_depthwise_conv2d_f32(const tml_conv_params* p, const float* in, const f
 void tml_depthwise_conv2d_s8(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
                              const int32_t* bias, int8_t* out);
 
-/* Optimized int8 conv / fully connected (conv_fast.c), bit-exact with the
- * reference kernels. corr[oc] = bias[oc] + io * sum(w[oc]) + K * fo * io, where
- * io / fo are the input / filter offsets and K the dot-product length; col is
- * scratch of k_h * k_w * in_c bytes. */
-void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
-                        const int32_t* corr, int8_t* out, int8_t* col);
-/* Depth multiplier 1 and filter offset 0 only; corr[c] = bias[c] + io * sum over taps of w[c]. */
+/* Optimized int8 conv / fully connected (conv_fast.c, dwconv_fast.c), bit-exact
+ * with the reference kernels. corr[oc] = bias[oc] + io * sum(w[oc]) + K * fo * io,
+ * where io / fo are the input / filter offsets and K the dot-product length.
+ * Conv2D: filter offset 0; wpack in the layout described in conv_fast.c; corr has
+ * roundup(out_c, 2) entries; scratch of 20 * ceil(k_h * k_w * in_c / 4) bytes,
+ * 4-byte aligned. */
+void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* wpack,
+                        const int32_t* corr, int8_t* out, int8_t* scratch);
+/* Depth multiplier 1 and filter offset 0 only; corr[c] = bias[c] + io * sum over taps of w[c];
+ * wide: the weights widened to int16 in the layout described in dwconv_fast.c; rows: scratch
+ * of k_h * ((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1) * in_c bytes. */
 void tml_depthwise_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
-                                  const int32_t* corr, int8_t* out);
+                                  const int16_t* wide, const int32_t* corr, int8_t* out,
+                                  int8_t* rows);
 
 /* FullyConnected: out[b][o] = sum_k in[b][k] * w[o][k] + bias[o]. */
 typedef struct {
@@ -89,6 +98,9 @@ void tml_avg_pool_f32(const tml_pool_params* p, const float* in, float* out);
 void tml_avg_pool_s8(const tml_pool_params* p, const int8_t* in, int8_t* out);
 void tml_max_pool_f32(const tml_pool_params* p, const float* in, float* out);
 void tml_max_pool_s8(const tml_pool_params* p, const int8_t* in, int8_t* out);
+/* pool_fast.c: the same results, windows clipped once, SIMD on DSP cores. */
+void tml_avg_pool_s8_fast(const tml_pool_params* p, const int8_t* in, int8_t* out);
+void tml_max_pool_s8_fast(const tml_pool_params* p, const int8_t* in, int8_t* out);
 
 /* Element-wise binary op with numpy broadcasting. Shapes are padded to rank
  * TML_MAX_DIMS; a stride of 0 broadcasts. */
@@ -110,6 +122,8 @@ typedef struct {
 
 void tml_binary_f32(const tml_binary_params* p, const float* a, const float* b, float* out);
 void tml_binary_s8(const tml_binary_params* p, const int8_t* a, const int8_t* b, int8_t* out);
+/* eltwise_fast.c: int8 Add / Sub of same-shaped tensors (falls back to tml_binary_s8). */
+void tml_add_s8_fast(const tml_binary_params* p, const int8_t* a, const int8_t* b, int8_t* out);
 
 /* Unary element-wise ops. */
 typedef enum {

@@ -160,7 +160,8 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
   c.Line("#include \"tml_kernels.h\"");
   c.Blank();
   c.Line("#if defined(__GNUC__)");
-  c.Line("#define TML_ALIGNED __attribute__((aligned(16)))");
+  // unused: optimized kernels read repacked copies, and the compiler drops the originals.
+  c.Line("#define TML_ALIGNED __attribute__((aligned(16), unused))");
   c.Line("#else");
   c.Line("#define TML_ALIGNED");
   c.Line("#endif");
@@ -225,7 +226,7 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
   TML_RETURN_IF_ERROR(WriteText(out / (P + ".c"), c.str(), res.files));
   res.sources.push_back((out / (P + ".c")).string());
   const fs::path rt = RuntimeDir();
-  for (const char* hdr : {"tml_kernels.h", "tml_fixedpoint.h", "tml_math.h"}) {
+  for (const char* hdr : {"tml_kernels.h", "tml_fixedpoint.h", "tml_math.h", "tml_simd.h"}) {
     fs::copy_file(rt / "include" / hdr, out / "kernels" / hdr, fs::copy_options::overwrite_existing,
                   ec);
     if (ec) return Status::Errorf("copying {}: {}", hdr, ec.message());

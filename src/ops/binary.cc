@@ -74,10 +74,16 @@ class BinaryOp : public LoweredOp {
     i.F("b_mult", p.b_mult).F("b_shift", p.b_shift).F("out_mult", p.out_mult);
     i.F("out_shift", p.out_shift).F("q_act_min", p.q_act_min).F("q_act_max", p.q_act_max);
     const std::string name = EmitParams(c, "tml_binary_params", i.str());
-    c.body.Line(fmt::format("{}(&{}, {}, {}, {});", int8 ? "tml_binary_s8" : "tml_binary_f32", name,
-                            c.in[0], c.in[1], c.out[0]));
+    const char* fn = !int8                            ? "tml_binary_f32"
+                     : Fast() && !c.reference_kernels ? "tml_add_s8_fast"
+                                                      : "tml_binary_s8";
+    c.body.Line(fmt::format("{}(&{}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.out[0]));
   }
-  std::vector<std::string> Sources() const override { return {"binary.c"}; }
+  bool Fast() const { return int8 && p.flat && (p.kind == TML_BIN_ADD || p.kind == TML_BIN_SUB); }
+  std::vector<std::string> Sources() const override {
+    if (Fast()) return {"binary.c", "eltwise_fast.c"};
+    return {"binary.c"};
+  }
 };
 
 Status PrepareInt8(const Graph& g, const Node& n, tml_binary_params& p) {

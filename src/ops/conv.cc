@@ -61,6 +61,8 @@ class ConvOp : public LoweredOp {
   Requant rq;
   bool int8 = false;
   std::vector<int32_t> corr;  // non-empty: generated code uses the optimized kernel
+  std::vector<int8_t> wpack;  // Conv2D fast path: weights in the tml_conv2d_s8_fast layout
+  std::vector<int16_t> wide;  // depthwise fast path: tml_depthwise_conv2d_s8_fast layout
 
   void Run(const KernelIO& io) const override {
     tml_conv_params q = p;
@@ -81,12 +83,16 @@ class ConvOp : public LoweredOp {
         EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
     if (!corr.empty() && !c.reference_kernels) {
       EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
-      if (kDepthwise)
-        c.body.Line(fmt::format("tml_depthwise_conv2d_s8_fast(&{}, {}, {}, {}_corr, {});", name,
-                                c.in[0], c.in[1], c.prefix, c.out[0]));
-      else
-        c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}, {}_corr, {}, {});", name, c.in[0],
-                                c.in[1], c.prefix, c.out[0], c.scratch));
+      if (kDepthwise) {
+        EmitArray(c.decls, "int16_t", c.prefix + "_wide", wide.data(), wide.size());
+        c.body.Line(
+            fmt::format("tml_depthwise_conv2d_s8_fast(&{}, {}, {}, {}_wide, {}_corr, {}, {});",
+                        name, c.in[0], c.in[1], c.prefix, c.prefix, c.out[0], c.scratch));
+      } else {
+        EmitArray(c.decls, "int8_t", c.prefix + "_wpack", wpack.data(), wpack.size());
+        c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}_wpack, {}_corr, {}, {});", name,
+                                c.in[0], c.prefix, c.prefix, c.out[0], c.scratch));
+      }
       return;
     }
     const char* fn = kDepthwise ? (int8 ? "tml_depthwise_conv2d_s8" : "tml_depthwise_conv2d_f32")
@@ -96,12 +102,28 @@ class ConvOp : public LoweredOp {
   }
   std::vector<std::string> Sources() const override {
     // Both: the emitted call depends on EmitContext::reference_kernels.
-    if (!corr.empty()) return {"conv_fast.c", "conv.c"};
+    if (!corr.empty()) return {kDepthwise ? "dwconv_fast.c" : "conv_fast.c", "conv.c"};
     return {"conv.c"};
   }
   int64_t ScratchBytes(bool reference_kernels) const override {
-    if (corr.empty() || reference_kernels || kDepthwise) return 0;
-    return static_cast<int64_t>(p.k_h) * p.k_w * p.in_c;
+    if (corr.empty() || reference_kernels) return 0;
+    if (kDepthwise)  // k_h padded input rows
+      return static_cast<int64_t>(p.k_h) *
+             ((p.out_w - 1) * p.stride_w + (p.k_w - 1) * p.dil_w + 1) * p.in_c;
+    return 20 * Groups();  // widened pixel pair (16 bytes per group) + int8 field
+  }
+  int64_t Groups() const { return (static_cast<int64_t>(p.k_h) * p.k_w * p.in_c + 3) / 4; }
+  // Output channels in pairs (zero row for an odd count), rows zero-padded to whole
+  // groups of four, per group the pair's two words: row 2j, then row 2j + 1.
+  void Pack(const Tensor& w) {
+    const int64_t k = static_cast<int64_t>(p.k_h) * p.k_w * p.in_c, groups = Groups();
+    const int64_t pairs = (p.out_c + 1) / 2;
+    wpack.assign(static_cast<size_t>(pairs * 8 * groups), 0);
+    for (int64_t oc = 0; oc < p.out_c; ++oc)
+      for (int64_t i = 0; i < k; ++i)
+        wpack[static_cast<size_t>((oc / 2) * 8 * groups + (i / 4) * 8 + (oc % 2) * 4 + i % 4)] =
+            w.as<int8_t>()[oc * k + i];
+    corr.resize(static_cast<size_t>(pairs * 2), 0);
   }
 };
 
@@ -129,7 +151,12 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
   TML_RETURN_IF_ERROR(PrepareWeighted(g, n, p.out_c, false, &op->int8, &op->rq));
   p.q = op->rq.q;
   if constexpr (!kDepthwise) {
-    if (op->int8 && w.is_const) op->corr = AccumulatorCorrections(w, g.input(n, 2), p.q);
+    if (op->int8 && w.is_const && p.q.filter_offset == 0) {
+      op->corr = AccumulatorCorrections(w, g.input(n, 2), p.q);
+      op->Pack(w);
+      EnableFastRequant(&op->rq,
+                        AccumulatorBound(op->corr, static_cast<int64_t>(p.k_h) * p.k_w * p.in_c));
+    }
   } else {
     if (op->int8 && w.is_const && p.depth_multiplier == 1 && p.q.filter_offset == 0) {
       // Weights [1, KH, KW, C]: sum each channel over the taps.
@@ -143,6 +170,16 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
                            static_cast<uint32_t>(p.q.input_offset) * sum;
         op->corr[static_cast<size_t>(ch)] = static_cast<int32_t>(v);
       }
+      EnableFastRequant(&op->rq, AccumulatorBound(op->corr, static_cast<int64_t>(p.k_h) * p.k_w));
+      // Per group of four channels and tap: int16 (w0 w2) (w1 w3), the SXTB16 order.
+      const int64_t taps = static_cast<int64_t>(p.k_h) * p.k_w, groups = p.out_c / 4;
+      static const int kOrder[4] = {0, 2, 1, 3};
+      op->wide.resize(static_cast<size_t>(groups * taps * 4));
+      for (int64_t gi = 0; gi < groups; ++gi)
+        for (int64_t t = 0; t < taps; ++t)
+          for (int j = 0; j < 4; ++j)
+            op->wide[static_cast<size_t>((gi * taps + t) * 4 + j)] =
+                w.as<int8_t>()[t * p.out_c + gi * 4 + kOrder[j]];
     }
   }
   return std::unique_ptr<LoweredOp>(std::move(op));

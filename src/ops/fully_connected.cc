@@ -85,7 +85,11 @@ Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
   op->p.act_max = act.hi;
   TML_RETURN_IF_ERROR(PrepareWeighted(g, n, op->p.out_features, true, &op->int8, &op->rq));
   op->p.q = op->rq.q;
-  if (op->int8 && w.is_const) op->corr = AccumulatorCorrections(w, g.input(n, 2), op->p.q);
+  if (op->int8 && w.is_const) {
+    op->corr = AccumulatorCorrections(w, g.input(n, 2), op->p.q);
+    if (op->p.q.filter_offset == 0)
+      EnableFastRequant(&op->rq, AccumulatorBound(op->corr, op->p.in_features));
+  }
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 

@@ -77,11 +77,36 @@ std::string EmitParams(const EmitContext& c, const char* type, const std::string
   return name;
 }
 
+void EnableFastRequant(Requant* r, int64_t acc_bound) {
+  r->rounding.clear();
+  if (acc_bound >= (int64_t{1} << 30)) return;
+  std::vector<int32_t> rounding;
+  for (int32_t s : r->shift) {
+    const int rs = -s;
+    if (rs < 1 || rs > 22) return;
+    const int64_t v = (int64_t{1} << (rs - 1)) + (static_cast<int64_t>(r->q.output_offset) << rs);
+    if (v >= (int64_t{1} << 30) || v <= -(int64_t{1} << 30)) return;
+    rounding.push_back(static_cast<int32_t>(v));
+  }
+  r->rounding = std::move(rounding);
+  r->Bind();
+}
+
+int64_t AccumulatorBound(const std::vector<int32_t>& corr, int64_t k) {
+  int64_t m = 0;
+  for (int32_t c : corr) m = std::max<int64_t>(m, c < 0 ? -int64_t{c} : c);
+  return m + k * 128 * 128;
+}
+
 std::string EmitRequant(const EmitContext& c, const Requant& r) {
   EmitArray(c.decls, "int32_t", c.prefix + "_mult", r.mult.data(), r.mult.size());
   EmitArray(c.decls, "int32_t", c.prefix + "_shift", r.shift.data(), r.shift.size());
-  return CInit()
-      .F("input_offset", r.q.input_offset)
+  CInit init;
+  if (!r.rounding.empty() && !c.reference_kernels) {
+    EmitArray(c.decls, "int32_t", c.prefix + "_round", r.rounding.data(), r.rounding.size());
+    init.F("rounding", c.prefix + "_round");
+  }
+  return init.F("input_offset", r.q.input_offset)
       .F("filter_offset", r.q.filter_offset)
       .F("output_offset", r.q.output_offset)
       .F("act_min", r.q.act_min)

@@ -53,11 +53,14 @@ class PoolOp : public LoweredOp {
     i.F("act_min", p.act_min).F("act_max", p.act_max);
     i.F("q_act_min", p.q_act_min).F("q_act_max", p.q_act_max);
     const std::string name = EmitParams(c, "tml_pool_params", i.str());
-    const std::string fn =
-        std::string(kMax ? "tml_max_pool" : "tml_avg_pool") + (int8 ? "_s8" : "_f32");
+    const std::string fn = std::string(kMax ? "tml_max_pool" : "tml_avg_pool") +
+                           (int8 ? (c.reference_kernels ? "_s8" : "_s8_fast") : "_f32");
     c.body.Line(fmt::format("{}(&{}, {}, {});", fn, name, c.in[0], c.out[0]));
   }
-  std::vector<std::string> Sources() const override { return {"pool.c"}; }
+  std::vector<std::string> Sources() const override {
+    if (int8) return {"pool.c", "pool_fast.c"};
+    return {"pool.c"};
+  }
 };
 
 template <bool kMax>
