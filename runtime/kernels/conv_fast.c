@@ -12,7 +12,7 @@
  * fields of the pixel pair are widened once to int16 in the order SXTB16 leaves
  * bytes in (x0 x2 | x1 x3), interleaved per pixel, so that one SXTB16 of a
  * weight word pairs with one input word in SMLAD. Weights are packed at compile
- * time (tml_conv_pack layout below) so the pair of rows streams through one
+ * time (layout below) so the pair of rows streams through one
  * pointer. Cores without the DSP extension run the same layout in plain C. */
 #include "tml_simd.h"
 
