@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "ops/quant_util.h"
 #include "tml_fixedpoint.h"
 #include "tml_math.h"
+#include "tml_simd.h"
 
 namespace tml {
 namespace {
@@ -72,6 +74,38 @@ TEST(FixedPoint, MultiplyByQuantizedMultiplierMatchesRealProduct) {
       const double want = std::round(x * real);
       EXPECT_NEAR(tml_mul_by_quantized_multiplier(x, m, shift), want, 1.0) << real << " " << x;
     }
+  }
+}
+
+// The optimized kernels' requantization (SMMLAR form, sign of the accumulator for the
+// sign of the product) against the reference MultiplyByQuantizedMultiplier, over the
+// range the compiler allows: |acc| < 2^30, right shifts 1..22.
+TEST(FixedPoint, FastRequantEqualsReference) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int32_t> mult(1 << 30, INT32_MAX), shift(1, 22), off(-128, 127);
+  std::uniform_int_distribution<int32_t> big(-(1 << 30) + 1, (1 << 30) - 1), small(-5000, 5000);
+  for (int i = 0; i < 400000; ++i) {
+    const int32_t m = i % 7 == 0 ? (1 << 30) : mult(rng), r = shift(rng), o = off(rng);
+    // Small accumulators hit exact halves and zero products; big ones the saturation.
+    int32_t acc = i % 2 ? small(rng) : big(rng) >> (i % 23);
+    if (i % 5 == 0) acc = ((acc >> r) << r) | (1 << (r - 1));  // near a tie
+    const int32_t prm[3] = {m, (1 << (r - 1)) + o * (1 << r), r};
+    const int32_t want = tml_clamp_i32(tml_mul_by_quantized_multiplier(acc, m, -r) + o, -128, 127);
+    ASSERT_EQ(tml_rq_fast(prm, acc), want) << "acc " << acc << " M " << m << " r " << r;
+  }
+}
+
+TEST(FixedPoint, PackedClampMatchesScalar) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int32_t> v(-128, 127);
+  for (int i = 0; i < 20000; ++i) {
+    const int32_t a = v(rng), b = v(rng), c = v(rng), d = v(rng);
+    int32_t lo = v(rng), hi = v(rng);
+    if (lo > hi) std::swap(lo, hi);
+    const uint32_t got = tml_clamp4(tml_pack4(a, b, c, d), tml_splat4(lo), tml_splat4(hi));
+    const int32_t in[4] = {a, b, c, d};
+    for (int j = 0; j < 4; ++j)
+      ASSERT_EQ(static_cast<int8_t>(got >> (8 * j)), tml_clamp_i32(in[j], lo, hi));
   }
 }
 

@@ -30,10 +30,11 @@ typedef struct {
   const int32_t* multiplier; /* one per output channel, or one if per_channel == 0 */
   const int32_t* shift;
   int32_t per_channel;
-  /* Optional (optimized kernels only): per channel 2^(r-1) + (output_offset << r) with
-   * r = -shift >= 1, set by the compiler when it has proved that the accumulator stays
-   * within +-2^30; enables the two-instruction SMMULR requantization in tml_simd.h. */
-  const int32_t* rounding;
+  /* Optional (optimized kernels only): per output channel, padded to a multiple of
+   * four channels, three words {multiplier, 2^(r-1) + (output_offset << r), r} with
+   * r = -shift in 1..22; set by the compiler when it has proved that the accumulator
+   * stays within +-2^30. Enables the SMMLAR requantization (tml_rq_fast in tml_simd.h). */
+  const int32_t* fast;
 } tml_requant;
 
 /* Conv2D (filter OHWI) and DepthwiseConv2D (filter 1HW(C*M)); input/output NHWC. */
@@ -63,12 +64,13 @@ void tml_depthwise_conv2d_s8(const tml_conv_params* p, const int8_t* in, const i
  * 4-byte aligned. */
 void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* wpack,
                         const int32_t* corr, int8_t* out, int8_t* scratch);
-/* Depth multiplier 1 and filter offset 0 only; corr[c] = bias[c] + io * sum over taps of w[c];
- * wide: the weights widened to int16 in the layout described in dwconv_fast.c; rows: scratch
- * of k_h * ((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1) * in_c bytes. */
-void tml_depthwise_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* filter,
-                                  const int16_t* wide, const int32_t* corr, int8_t* out,
-                                  int8_t* rows);
+/* Depth multiplier 1 and filter offset 0 only. blocks: per group of four channels,
+ * corr[4] (corr[c] = bias[c] + io * sum over taps of w[c]) and the weights widened to
+ * int16, in the layout described in dwconv_fast.c; cols: scratch of
+ * k_h * ((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1) * 4 * ceil(in_c / 4) bytes,
+ * 4-byte aligned. */
+void tml_depthwise_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int32_t* blocks,
+                                  int8_t* out, int8_t* cols);
 
 /* FullyConnected: out[b][o] = sum_k in[b][k] * w[o][k] + bias[o]. */
 typedef struct {

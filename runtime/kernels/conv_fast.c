@@ -47,6 +47,14 @@ static void tml_widen_row(const int8_t* src, int32_t groups, int16_t* col, int s
   for (int32_t g = 0; g < groups; ++g) tml_widen4(src + 4 * g, col + 8 * g, s);
 }
 
+/* Copies n bytes, a word at a time where it can (unaligned words are fine on
+ * ARMv7-M and on the host). */
+static inline void tml_copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) *(tml_u32_unaligned*)(dst + i) = *(const tml_u32_unaligned*)(src + i);
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
 /* Widens the receptive field of output pixel (b, oy, ox) into slot s of col;
  * row: k4 bytes of scratch for fields whose taps do not align with groups. */
 static void tml_conv_field(const tml_conv_params* p, const int8_t* in, int32_t b, int32_t oy,
@@ -76,6 +84,16 @@ static void tml_conv_field(const tml_conv_params* p, const int8_t* in, int32_t b
   }
   /* Gather the int8 field (zp for padded taps, zeros after k), then widen it. */
   int8_t* dst = row;
+  const int32_t run = p->k_w * in_c; /* bytes of one window row */
+  if (p->dil_w == 1 && iy0 >= 0 && ix0 >= 0 && iy0 + (p->k_h - 1) * p->dil_h < in_h &&
+      ix0 + p->k_w <= in_w) {
+    /* Interior window: each window row is one contiguous run. */
+    for (int32_t ky = 0; ky < p->k_h; ++ky, dst += run)
+      tml_copy_bytes(dst, image + ((iy0 + ky * p->dil_h) * in_w + ix0) * in_c, run);
+    for (int32_t i = k; i < 4 * groups; ++i) row[i] = 0;
+    tml_widen_row(row, groups, col, s);
+    return;
+  }
   for (int32_t ky = 0; ky < p->k_h; ++ky) {
     const int32_t iy = iy0 + ky * p->dil_h;
     for (int32_t kx = 0; kx < p->k_w; ++kx, dst += in_c) {
@@ -94,25 +112,35 @@ static inline void tml_tile_2x2(const int16_t* col, const int8_t* w, int32_t gro
                                 int32_t* a01, int32_t* a10, int32_t* a11) {
   int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
 #ifdef TML_HAVE_DSP
-  const int16x2_t* x = (const int16x2_t*)col;
-  const uint32_t* wp = (const uint32_t*)w;
-  for (int32_t g = 0; g < groups; ++g, x += 4, wp += 2) {
-    const uint32_t w0 = wp[0], w1 = wp[1];
-    const int16x2_t xe0 = x[0], xe1 = x[1];
-    int16x2_t t = __sxtb16(w0);
-    s00 = __smlad(xe0, t, s00);
-    s10 = __smlad(xe1, t, s10);
-    t = __sxtb16(w1);
-    s01 = __smlad(xe0, t, s01);
-    s11 = __smlad(xe1, t, s11);
-    const int16x2_t xo0 = x[2], xo1 = x[3];
-    t = tml_sxtb16_ror8((w0));
-    s00 = __smlad(xo0, t, s00);
-    s10 = __smlad(xo1, t, s10);
-    t = tml_sxtb16_ror8((w1));
-    s01 = __smlad(xo0, t, s01);
-    s11 = __smlad(xo1, t, s11);
-  }
+  /* 17 instructions per 16 MACs: post-indexed LDRD, which GCC does not emit here. */
+  const int16_t* x = col;
+  const int8_t* wp = w;
+  int32_t n = groups;
+  uint32_t w0, w1, x0, x1, t;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldrd %[w0], %[w1], [%[wp]], #8\n\t"
+      "ldrd %[x0], %[x1], [%[x]], #8\n\t"
+      "sxtb16 %[t], %[w0]\n\t"
+      "smlad %[s00], %[x0], %[t], %[s00]\n\t"
+      "smlad %[s10], %[x1], %[t], %[s10]\n\t"
+      "sxtb16 %[t], %[w1]\n\t"
+      "smlad %[s01], %[x0], %[t], %[s01]\n\t"
+      "smlad %[s11], %[x1], %[t], %[s11]\n\t"
+      "ldrd %[x0], %[x1], [%[x]], #8\n\t"
+      "sxtb16 %[t], %[w0], ror #8\n\t"
+      "smlad %[s00], %[x0], %[t], %[s00]\n\t"
+      "smlad %[s10], %[x1], %[t], %[s10]\n\t"
+      "sxtb16 %[t], %[w1], ror #8\n\t"
+      "smlad %[s01], %[x0], %[t], %[s01]\n\t"
+      "smlad %[s11], %[x1], %[t], %[s11]\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b"
+      : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [x] "+r"(x),
+        [wp] "+r"(wp), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [x0] "=&r"(x0), [x1] "=&r"(x1),
+        [t] "=&r"(t)
+      : "m"(*(const int16_t(*)[8 * groups]) col), "m"(*(const int8_t(*)[8 * groups]) w)
+      : "cc");
 #else
   for (int32_t g = 0; g < groups; ++g, col += 8, w += 8) {
     /* col: p0 (x0 x2) p1 (x0 x2) p0 (x1 x3) p1 (x1 x3); w: row0 w0..w3, row1 w0..w3 */
@@ -127,10 +155,32 @@ static inline void tml_tile_2x2(const int16_t* col, const int8_t* w, int32_t gro
   *a00 = s00, *a01 = s01, *a10 = s10, *a11 = s11;
 }
 
+/* All whole channel pairs of one pixel pair with fast requantization: per tile the
+ * four results are packed into one word (y0[oc] y0[oc + 1] y1[oc] y1[oc + 1]),
+ * clamped with two SEL steps and stored as two halfwords. Kept out of line so that
+ * its loops get the registers. */
+__attribute__((noinline)) static void tml_conv_pairs_fast(const int16_t* col, const int8_t* w,
+                                                          const int32_t* corr, const int32_t* f,
+                                                          int8_t* y0, int8_t* y1, int32_t pairs,
+                                                          int32_t groups, uint32_t lo4,
+                                                          uint32_t hi4) {
+  for (; pairs > 0; --pairs, w += 8 * groups, corr += 2, f += 6, y0 += 2, y1 += 2) {
+    int32_t a00 = corr[0], a01 = corr[1];
+    int32_t a10 = a00, a11 = a01;
+    tml_tile_2x2(col, w, groups, &a00, &a01, &a10, &a11);
+    const uint32_t v = tml_clamp4(tml_pack4(tml_rq_fast(f, a00), tml_rq_fast(f + 3, a01),
+                                            tml_rq_fast(f, a10), tml_rq_fast(f + 3, a11)),
+                                  lo4, hi4);
+    *(tml_u16_unaligned*)y0 = (uint16_t)v;
+    *(tml_u16_unaligned*)y1 = (uint16_t)(v >> 16);
+  }
+}
+
 void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t* wpack,
                         const int32_t* corr, int8_t* out, int8_t* scratch) {
   const tml_requant* q = &p->q;
   const tml_rq rq = tml_rq_load(q);
+  const uint32_t lo4 = tml_splat4(rq.lo), hi4 = tml_splat4(rq.hi);
   const int32_t out_c = p->out_c, out_w = p->out_w;
   const int32_t groups = (p->k_h * p->k_w * p->in_c + 3) >> 2;
   const int32_t pixels = p->batch * p->out_h * out_w;
@@ -146,7 +196,14 @@ void tml_conv2d_s8_fast(const tml_conv_params* p, const int8_t* in, const int8_t
     int8_t* y0 = out + pix * out_c;
     int8_t* y1 = y0 + out_c;
     const int8_t* w = wpack;
-    for (int32_t oc = 0; oc < out_c; oc += 2, w += 8 * groups) {
+    int32_t oc = 0;
+    if (rq.fast && two) {
+      const int32_t pairs = out_c >> 1;
+      tml_conv_pairs_fast(col, w, corr, rq.fast, y0, y1, pairs, groups, lo4, hi4);
+      oc = 2 * pairs;
+      w += 8 * groups * pairs;
+    }
+    for (; oc < out_c; oc += 2, w += 8 * groups) {
       int32_t a00 = corr[oc], a01 = corr[oc + 1];
       int32_t a10 = a00, a11 = a01;
       tml_tile_2x2(col, w, groups, &a00, &a01, &a10, &a11);

@@ -60,9 +60,9 @@ class ConvOp : public LoweredOp {
   tml_conv_params p{};
   Requant rq;
   bool int8 = false;
-  std::vector<int32_t> corr;  // non-empty: generated code uses the optimized kernel
-  std::vector<int8_t> wpack;  // Conv2D fast path: weights in the tml_conv2d_s8_fast layout
-  std::vector<int16_t> wide;  // depthwise fast path: tml_depthwise_conv2d_s8_fast layout
+  std::vector<int32_t> corr;    // non-empty: generated code uses the optimized kernel
+  std::vector<int8_t> wpack;    // Conv2D fast path: weights in the tml_conv2d_s8_fast layout
+  std::vector<int32_t> blocks;  // depthwise fast path: tml_depthwise_conv2d_s8_fast layout
 
   void Run(const KernelIO& io) const override {
     tml_conv_params q = p;
@@ -82,13 +82,12 @@ class ConvOp : public LoweredOp {
     const std::string name =
         EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
     if (!corr.empty() && !c.reference_kernels) {
-      EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
       if (kDepthwise) {
-        EmitArray(c.decls, "int16_t", c.prefix + "_wide", wide.data(), wide.size());
-        c.body.Line(
-            fmt::format("tml_depthwise_conv2d_s8_fast(&{}, {}, {}, {}_wide, {}_corr, {}, {});",
-                        name, c.in[0], c.in[1], c.prefix, c.prefix, c.out[0], c.scratch));
+        EmitArray(c.decls, "int32_t", c.prefix + "_blocks", blocks.data(), blocks.size());
+        c.body.Line(fmt::format("tml_depthwise_conv2d_s8_fast(&{}, {}, {}_blocks, {}, {});", name,
+                                c.in[0], c.prefix, c.out[0], c.scratch));
       } else {
+        EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
         EmitArray(c.decls, "int8_t", c.prefix + "_wpack", wpack.data(), wpack.size());
         c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}_wpack, {}_corr, {}, {});", name,
                                 c.in[0], c.prefix, c.prefix, c.out[0], c.scratch));
@@ -107,9 +106,9 @@ class ConvOp : public LoweredOp {
   }
   int64_t ScratchBytes(bool reference_kernels) const override {
     if (corr.empty() || reference_kernels) return 0;
-    if (kDepthwise)  // k_h padded input rows
+    if (kDepthwise)  // column buffer of the k_h input rows, channels padded to groups of 4
       return static_cast<int64_t>(p.k_h) *
-             ((p.out_w - 1) * p.stride_w + (p.k_w - 1) * p.dil_w + 1) * p.in_c;
+             ((p.out_w - 1) * p.stride_w + (p.k_w - 1) * p.dil_w + 1) * 4 * ((p.in_c + 3) / 4);
     return 20 * Groups();  // widened pixel pair (16 bytes per group) + int8 field
   }
   int64_t Groups() const { return (static_cast<int64_t>(p.k_h) * p.k_w * p.in_c + 3) / 4; }
@@ -155,7 +154,8 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
       op->corr = AccumulatorCorrections(w, g.input(n, 2), p.q);
       op->Pack(w);
       EnableFastRequant(&op->rq,
-                        AccumulatorBound(op->corr, static_cast<int64_t>(p.k_h) * p.k_w * p.in_c));
+                        AccumulatorBound(op->corr, static_cast<int64_t>(p.k_h) * p.k_w * p.in_c),
+                        p.out_c);
     }
   } else {
     if (op->int8 && w.is_const && p.depth_multiplier == 1 && p.q.filter_offset == 0) {
@@ -170,16 +170,27 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
                            static_cast<uint32_t>(p.q.input_offset) * sum;
         op->corr[static_cast<size_t>(ch)] = static_cast<int32_t>(v);
       }
-      EnableFastRequant(&op->rq, AccumulatorBound(op->corr, static_cast<int64_t>(p.k_h) * p.k_w));
-      // Per group of four channels and tap: int16 (w0 w2) (w1 w3), the SXTB16 order.
-      const int64_t taps = static_cast<int64_t>(p.k_h) * p.k_w, groups = p.out_c / 4;
+      EnableFastRequant(&op->rq, AccumulatorBound(op->corr, static_cast<int64_t>(p.k_h) * p.k_w),
+                        p.out_c);
+      // Per group of four channels (the last padded): corr[4], then per tap in kx-major
+      // order the int16 pairs (w0 w2) (w1 w3), the SXTB16 order, one int32 word each.
+      const int64_t groups = (p.out_c + 3) / 4;
       static const int kOrder[4] = {0, 2, 1, 3};
-      op->wide.resize(static_cast<size_t>(groups * taps * 4));
-      for (int64_t gi = 0; gi < groups; ++gi)
-        for (int64_t t = 0; t < taps; ++t)
-          for (int j = 0; j < 4; ++j)
-            op->wide[static_cast<size_t>((gi * taps + t) * 4 + j)] =
-                w.as<int8_t>()[t * p.out_c + gi * 4 + kOrder[j]];
+      const auto weight = [&](int64_t ch, int32_t ky, int32_t kx) -> uint32_t {
+        if (ch >= p.out_c) return 0;
+        return static_cast<uint16_t>(
+            static_cast<int16_t>(w.as<int8_t>()[(ky * p.k_w + kx) * p.out_c + ch]));
+      };
+      op->corr.resize(static_cast<size_t>(groups * 4), 0);
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        for (int j = 0; j < 4; ++j) op->blocks.push_back(op->corr[static_cast<size_t>(gi * 4 + j)]);
+        for (int32_t kx = 0; kx < p.k_w; ++kx)
+          for (int32_t ky = 0; ky < p.k_h; ++ky)
+            for (int j = 0; j < 4; j += 2)
+              op->blocks.push_back(
+                  static_cast<int32_t>(weight(gi * 4 + kOrder[j], ky, kx) |
+                                       weight(gi * 4 + kOrder[j + 1], ky, kx) << 16));
+      }
     }
   }
   return std::unique_ptr<LoweredOp>(std::move(op));

@@ -88,7 +88,7 @@ Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
   if (op->int8 && w.is_const) {
     op->corr = AccumulatorCorrections(w, g.input(n, 2), op->p.q);
     if (op->p.q.filter_offset == 0)
-      EnableFastRequant(&op->rq, AccumulatorBound(op->corr, op->p.in_features));
+      EnableFastRequant(&op->rq, AccumulatorBound(op->corr, op->p.in_features), op->p.out_features);
   }
   return std::unique_ptr<LoweredOp>(std::move(op));
 }

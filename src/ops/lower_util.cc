@@ -77,18 +77,21 @@ std::string EmitParams(const EmitContext& c, const char* type, const std::string
   return name;
 }
 
-void EnableFastRequant(Requant* r, int64_t acc_bound) {
-  r->rounding.clear();
-  if (acc_bound >= (int64_t{1} << 30)) return;
-  std::vector<int32_t> rounding;
-  for (int32_t s : r->shift) {
-    const int rs = -s;
+void EnableFastRequant(Requant* r, int64_t acc_bound, int64_t channels) {
+  r->fast.clear();
+  if (acc_bound >= (int64_t{1} << 30) || channels <= 0) return;
+  std::vector<int32_t> fast;
+  const int64_t padded = (channels + 3) / 4 * 4;
+  for (int64_t c = 0; c < padded; ++c) {
+    // Per-tensor parameters repeat; padding channels repeat the last one.
+    const size_t i = r->shift.size() == 1 ? 0 : static_cast<size_t>(std::min(c, channels - 1));
+    const int rs = -r->shift[i];
     if (rs < 1 || rs > 22) return;
     const int64_t v = (int64_t{1} << (rs - 1)) + (static_cast<int64_t>(r->q.output_offset) << rs);
     if (v >= (int64_t{1} << 30) || v <= -(int64_t{1} << 30)) return;
-    rounding.push_back(static_cast<int32_t>(v));
+    fast.insert(fast.end(), {r->mult[i], static_cast<int32_t>(v), rs});
   }
-  r->rounding = std::move(rounding);
+  r->fast = std::move(fast);
   r->Bind();
 }
 
@@ -102,9 +105,9 @@ std::string EmitRequant(const EmitContext& c, const Requant& r) {
   EmitArray(c.decls, "int32_t", c.prefix + "_mult", r.mult.data(), r.mult.size());
   EmitArray(c.decls, "int32_t", c.prefix + "_shift", r.shift.data(), r.shift.size());
   CInit init;
-  if (!r.rounding.empty() && !c.reference_kernels) {
-    EmitArray(c.decls, "int32_t", c.prefix + "_round", r.rounding.data(), r.rounding.size());
-    init.F("rounding", c.prefix + "_round");
+  if (!r.fast.empty() && !c.reference_kernels) {
+    EmitArray(c.decls, "int32_t", c.prefix + "_fast", r.fast.data(), r.fast.size());
+    init.F("fast", c.prefix + "_fast");
   }
   return init.F("input_offset", r.q.input_offset)
       .F("filter_offset", r.q.filter_offset)

@@ -20,18 +20,18 @@ ActRange NodeAct(const Node& n);  // attrs act_min / act_max
 struct Requant {
   tml_requant q{};
   std::vector<int32_t> mult, shift;
-  std::vector<int32_t> rounding;  // optional, see tml_requant::rounding
-  void Bind() {                   // re-point q at the vectors (call after copying)
+  std::vector<int32_t> fast;  // optional, see tml_requant::fast
+  void Bind() {               // re-point q at the vectors (call after copying)
     q.multiplier = mult.data();
     q.shift = shift.data();
-    q.rounding = rounding.empty() ? nullptr : rounding.data();
+    q.fast = fast.empty() ? nullptr : fast.data();
   }
 };
 
-// Fills Requant::rounding when every accumulator is bounded by acc_bound < 2^30 in
-// magnitude and every channel shifts right by 1..22 bits: then
-// out = (SMMULR(2 acc, M) + rounding + sign) >> r is exactly the reference result.
-void EnableFastRequant(Requant* r, int64_t acc_bound);
+// Fills Requant::fast for `channels` output channels when every accumulator is bounded
+// by acc_bound < 2^30 in magnitude and every channel shifts right by 1..22 bits: then
+// (SMMLAR(2 acc, M, R) + sign(acc)) >> r is exactly the reference result (tml_simd.h).
+void EnableFastRequant(Requant* r, int64_t acc_bound, int64_t channels);
 // Largest |corr[c]| + k * 128 * 128: a bound on int8 accumulators of length k.
 int64_t AccumulatorBound(const std::vector<int32_t>& corr, int64_t k);
 
