@@ -102,20 +102,21 @@ int64_t AccumulatorBound(const std::vector<int32_t>& corr, int64_t k) {
 }
 
 std::string EmitRequant(const EmitContext& c, const Requant& r) {
-  EmitArray(c.decls, "int32_t", c.prefix + "_mult", r.mult.data(), r.mult.size());
-  EmitArray(c.decls, "int32_t", c.prefix + "_shift", r.shift.data(), r.shift.size());
   CInit init;
   if (!r.fast.empty() && !c.reference_kernels) {
+    // The optimized kernels read only the packed parameters.
     EmitArray(c.decls, "int32_t", c.prefix + "_fast", r.fast.data(), r.fast.size());
     init.F("fast", c.prefix + "_fast");
+  } else {
+    EmitArray(c.decls, "int32_t", c.prefix + "_mult", r.mult.data(), r.mult.size());
+    EmitArray(c.decls, "int32_t", c.prefix + "_shift", r.shift.data(), r.shift.size());
+    init.F("multiplier", c.prefix + "_mult").F("shift", c.prefix + "_shift");
   }
   return init.F("input_offset", r.q.input_offset)
       .F("filter_offset", r.q.filter_offset)
       .F("output_offset", r.q.output_offset)
       .F("act_min", r.q.act_min)
       .F("act_max", r.q.act_max)
-      .F("multiplier", c.prefix + "_mult")
-      .F("shift", c.prefix + "_shift")
       .F("per_channel", r.q.per_channel)
       .str();
 }

@@ -84,6 +84,40 @@ check "verify on a non-emulated board explains" grep -q "cannot be emulated" "$W
 "$TML" compile "$WORK/kws.onnx" --target cortex-m4 -o "$WORK/kws_m4" > /dev/null
 check "compile for cortex-m4 writes an ELF" test -s "$WORK/kws_m4/firmware.elf"
 
+# Dataset store: Fashion-MNIST's test set (Debian's dataset-fashion-mnist) into a fresh workspace.
+FM=/usr/share/datasets/fashion-mnist
+WS="$WORK/ws"
+"$TML" data list --workspace "$WS" > "$WORK/out.txt"
+check "empty workspace lists no datasets" grep -q "no datasets" "$WORK/out.txt"
+"$TML" data import fm --workspace "$WS" --idx "$FM/t10k-images-idx3-ubyte.gz" \
+  "$FM/t10k-labels-idx1-ubyte.gz" --split test > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "data import reports 10000 samples" grep -q "fm@1: 10000 samples added" "$WORK/out.txt"
+check "data import shows progress" grep -q "storing 10000 samples" "$WORK/err.txt"
+TINYMLAAS_HOME="$WS" "$TML" data stats fm --json > "$WORK/stats.json"
+check "TINYMLAAS_HOME selects the workspace" grep -q '"members": 10000' "$WORK/stats.json"
+check "stats count the test split" grep -q '"test": 10000' "$WORK/stats.json"
+check "stats give the shape" grep -q '28,28,1' "$WORK/stats.json"
+"$TML" data split fm --workspace "$WS" --train 0.7 --val 0.2 --test 0.1 > "$WORK/out.txt"
+check "split makes version 2 with 7000 train" grep -q "fm@2: 7000 train, 2000 val, 1000 test" "$WORK/out.txt"
+"$TML" data stats fm@1 --workspace "$WS" > "$WORK/out.txt"
+check "version 1 is unchanged" grep -q "0 train, 0 val, 10000 test" "$WORK/out.txt"
+"$TML" data import fm --workspace "$WS" --idx "$FM/t10k-images-idx3-ubyte.gz" \
+  "$FM/t10k-labels-idx1-ubyte.gz" 2> "$WORK/err.txt"; rc=$?
+check "re-import of the same samples is refused" test "$rc" -eq 1
+check "refusal says why" grep -q "already in it" "$WORK/err.txt"
+head -c 5000 "$FM/t10k-images-idx3-ubyte.gz" > "$WORK/cut.gz"
+"$TML" data import bad --workspace "$WS" --idx "$WORK/cut.gz" "$FM/t10k-labels-idx1-ubyte.gz" \
+  2> "$WORK/err.txt"; rc=$?
+check "truncated IDX exits 1" test "$rc" -eq 1
+check "truncated IDX error names the file" grep -q "cut.gz" "$WORK/err.txt"
+"$TML" data import bad --workspace "$WS" --idx "$FM/t10k-images-idx3-ubyte.gz" \
+  "$FM/train-labels-idx1-ubyte.gz" 2> "$WORK/err.txt"; rc=$?
+check "image/label count mismatch is an error" grep -q "10000 images but" "$WORK/err.txt"
+"$TML" data show bad --workspace "$WS" 2> "$WORK/err.txt"; rc=$?
+check "failed imports leave no dataset version" grep -q "no dataset 'bad'" "$WORK/err.txt"
+"$TML" data stats fm@9 --workspace "$WS" 2> "$WORK/err.txt"; rc=$?
+check "unknown version names the latest" grep -q "latest is 2" "$WORK/err.txt"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do

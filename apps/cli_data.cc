@@ -1,0 +1,241 @@
+#include "apps/cli_data.h"
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data/dataset_store.h"
+#include "data/importers.h"
+
+namespace tml::cli {
+namespace {
+
+struct DataOptions {
+  std::string workspace, name, note, split, classes;
+  std::vector<std::string> idx;
+  SplitFractions fractions;
+  bool keep_test = false, json = false;
+};
+
+int Fail(const Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  return 1;
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
+
+int Import(const DataOptions& o) {
+  if (o.idx.size() != 2) return Fail(Status::Error("--idx needs IMAGES LABELS"));
+  std::optional<Split> split;
+  if (!o.split.empty() && o.split != "auto") {
+    auto s = ParseSplit(o.split);
+    if (!s.ok()) return Fail(s.status());
+    split = s.value();
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::cerr << "reading " << o.idx[0] << " and " << o.idx[1] << "\n";
+  const std::vector<std::string> classes = SplitList(o.classes);
+  auto samples = ReadIdxSamples(o.idx[0], o.idx[1], classes, split);
+  if (!samples.ok()) return Fail(samples.status());
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  std::cerr << "storing " << samples->size() << " samples in " << ws->root << "\n";
+  const std::string note = o.note.empty() ? "import " + o.idx[0] : o.note;
+  auto r = ImportSamples(*ws, o.name, *samples, o.fractions, note, classes);
+  if (!r.ok()) return Fail(r.status().Wrap(fmt::format("import into '{}'", o.name)));
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << fmt::format("{}@{}: {} samples added, {} duplicates skipped; {} members, {} classes "
+                           "({:.1f} s)\n",
+                           o.name, r->version.number, r->added, r->duplicates, r->version.members,
+                           r->version.classes.size(), secs);
+  return 0;
+}
+
+int List(const DataOptions& o) {
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto all = ws->db->ListDatasets();
+  if (!all.ok()) return Fail(all.status());
+  nlohmann::json j = nlohmann::json::array();
+  if (!o.json && all->empty()) std::cout << "no datasets in " << ws->root << "\n";
+  for (const DatasetRecord& d : *all) {
+    auto v = ws->db->GetVersion(d.name, 0);
+    const int64_t members = v.ok() ? v->members : 0;
+    const size_t classes = v.ok() ? v->classes.size() : 0;
+    if (o.json)
+      j.push_back({{"name", d.name}, {"latest_version", d.latest_version}, {"members", members},
+                   {"classes", classes}});
+    else
+      std::cout << fmt::format("{:<24} v{:<4} {:>8} samples {:>4} classes\n", d.name,
+                               d.latest_version, members, classes);
+  }
+  if (o.json) std::cout << j.dump(2) << "\n";
+  return 0;
+}
+
+int Show(const DataOptions& o) {
+  auto ref = ParseDatasetRef(o.name);
+  if (!ref.ok()) return Fail(ref.status());
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto versions = ws->db->ListVersions(ref->name);
+  if (!versions.ok()) return Fail(versions.status());
+  if (versions->empty()) return Fail(Status::Errorf("no dataset '{}' in {}", ref->name, ws->root));
+  nlohmann::json j = nlohmann::json::array();
+  for (const VersionRecord& v : *versions) {
+    if (ref->version && v.number != ref->version) continue;
+    if (o.json) {
+      j.push_back({{"version", v.number}, {"members", v.members}, {"classes", v.classes},
+                   {"note", v.note}, {"created_ms", v.created_ms}});
+      continue;
+    }
+    std::cout << fmt::format("{}@{}: {} samples, {} classes; {}\n", ref->name, v.number, v.members,
+                             v.classes.size(), v.note);
+  }
+  if (o.json) std::cout << j.dump(2) << "\n";
+  return 0;
+}
+
+int Stats(const DataOptions& o) {
+  auto ref = ParseDatasetRef(o.name);
+  if (!ref.ok()) return Fail(ref.status());
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto st = ComputeStats(*ws, ref->name, ref->version);
+  if (!st.ok()) return Fail(st.status());
+  if (o.json) {
+    nlohmann::json classes = nlohmann::json::object();
+    for (const std::string& c : st->version.classes) {
+      const auto& n = st->per_class[c];
+      classes[c] = {{"train", n[0]}, {"val", n[1]}, {"test", n[2]}};
+    }
+    nlohmann::json shapes = nlohmann::json::object();
+    for (const auto& [s, n] : st->shapes) shapes[s] = n;
+    std::cout << nlohmann::json{{"dataset", ref->name},
+                                {"version", st->version.number},
+                                {"members", st->version.members},
+                                {"splits",
+                                 {{"train", st->per_split[0]},
+                                  {"val", st->per_split[1]},
+                                  {"test", st->per_split[2]}}},
+                                {"classes", classes},
+                                {"unlabeled", st->unlabeled},
+                                {"shapes", shapes}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{}@{}: {} samples ({} train, {} val, {} test), {} unlabeled\n",
+                           ref->name, st->version.number, st->version.members, st->per_split[0],
+                           st->per_split[1], st->per_split[2], st->unlabeled);
+  std::cout << "shapes:\n";
+  for (const auto& [s, n] : st->shapes) std::cout << fmt::format("  {:<24} {:>8}\n", s, n);
+  std::cout << fmt::format("{:<20} {:>8} {:>8} {:>8} {:>8}  share\n", "class", "train", "val",
+                           "test", "total");
+  const double all = std::max<int64_t>(1, st->version.members - st->unlabeled);
+  for (const std::string& c : st->version.classes) {
+    const auto& n = st->per_class[c];
+    const int64_t total = n[0] + n[1] + n[2];
+    std::cout << fmt::format("{:<20} {:>8} {:>8} {:>8} {:>8}  {:5.1f} % {}\n", c, n[0], n[1], n[2],
+                             total, 100.0 * total / all,
+                             std::string(static_cast<size_t>(40.0 * total / all + 0.5), '#'));
+  }
+  return 0;
+}
+
+int Resplit(const DataOptions& o) {
+  auto ref = ParseDatasetRef(o.name);
+  if (!ref.ok()) return Fail(ref.status());
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto v = tml::Resplit(*ws, ref->name, ref->version, o.fractions, o.keep_test);
+  if (!v.ok()) return Fail(v.status());
+  auto st = ComputeStats(*ws, ref->name, v->number);
+  if (!st.ok()) return Fail(st.status());
+  std::cout << fmt::format("{}@{}: {} train, {} val, {} test ({})\n", ref->name, v->number,
+                           st->per_split[0], st->per_split[1], st->per_split[2], v->note);
+  return 0;
+}
+
+void AddWorkspace(CLI::App* c, DataOptions* o) {
+  c->add_option("--workspace", o->workspace,
+                "Workspace directory (default: $TINYMLAAS_HOME, else ./.tinymlaas)");
+}
+
+void AddFractions(CLI::App* c, DataOptions* o) {
+  c->add_option("--train", o->fractions.train, "Fraction of each class for training")
+      ->capture_default_str();
+  c->add_option("--val", o->fractions.val, "Fraction for validation")->capture_default_str();
+  c->add_option("--test", o->fractions.test, "Fraction for testing")->capture_default_str();
+  c->add_option("--seed", o->fractions.seed, "Seed of the split order")->capture_default_str();
+}
+
+}  // namespace
+
+CLI::App* AddDataCommands(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<DataOptions>();
+  auto* data = app.add_subcommand(
+      "data",
+      "Datasets in the workspace: content-addressed samples, labels, immutable versions,\n"
+      "train/val/test splits. DATASET may name a version: NAME@3");
+  data->require_subcommand(1);
+
+  auto* imp = data->add_subcommand(
+      "import",
+      "Import samples into a new version of NAME (the latest version's samples plus the new\n"
+      "ones; samples already present are skipped). All or nothing.");
+  imp->add_option("NAME", o->name, "Dataset name")->required();
+  imp->add_option("--idx", o->idx, "IDX image file and IDX label file (gzipped or not)")
+      ->expected(2)
+      ->required()
+      ->check(CLI::ExistingFile);
+  imp->add_option("--classes", o->classes, "Class names for label values 0, 1, ... (comma list)");
+  imp->add_option("--split", o->split,
+                  "Put every imported sample in this split (train, val, test), or 'auto':\n"
+                  "stratified by --train/--val/--test")
+      ->capture_default_str();
+  imp->add_option("--note", o->note, "Note stored with the version");
+  AddFractions(imp, o.get());
+  AddWorkspace(imp, o.get());
+  imp->callback([o, exit_code] { *exit_code = Import(*o); });
+
+  auto* list = data->add_subcommand("list", "Datasets with their latest version");
+  list->add_flag("--json", o->json, "Machine-readable output");
+  AddWorkspace(list, o.get());
+  list->callback([o, exit_code] { *exit_code = List(*o); });
+
+  auto* show = data->add_subcommand("show", "Versions of a dataset (or one: NAME@V)");
+  show->add_option("DATASET", o->name, "NAME or NAME@VERSION")->required();
+  show->add_flag("--json", o->json, "Machine-readable output");
+  AddWorkspace(show, o.get());
+  show->callback([o, exit_code] { *exit_code = Show(*o); });
+
+  auto* stats = data->add_subcommand(
+      "stats", "Counts per split and class (class balance), sample shapes");
+  stats->add_option("DATASET", o->name, "NAME or NAME@VERSION (default: latest)")->required();
+  stats->add_flag("--json", o->json, "Machine-readable output");
+  AddWorkspace(stats, o.get());
+  stats->callback([o, exit_code] { *exit_code = Stats(*o); });
+
+  auto* split = data->add_subcommand(
+      "split",
+      "A new version with the splits assigned again: stratified per class, deterministic\n"
+      "(order by SHA-256 of seed and sample id)");
+  split->add_option("DATASET", o->name, "NAME or NAME@VERSION (default: latest)")->required();
+  AddFractions(split, o.get());
+  split->add_flag("--keep-test", o->keep_test,
+                  "Leave test samples in test; divide the rest by --train : --val");
+  AddWorkspace(split, o.get());
+  split->callback([o, exit_code] { *exit_code = Resplit(*o); });
+  return data;
+}
+
+}  // namespace tml::cli

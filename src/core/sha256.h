@@ -1,0 +1,35 @@
+// SHA-256 (FIPS 180-4), the content hash of samples and artifacts.
+//
+//   Sha256 h;  h.Update(bytes, n);  std::string id = h.HexDigest();
+//   std::string id = Sha256Hex(data);   // one shot
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tml {
+
+class Sha256 {
+ public:
+  Sha256();
+  void Update(const void* data, size_t n);
+  void Update(std::string_view s) { Update(s.data(), s.size()); }
+  // Finishes the hash; the object must not be updated afterwards.
+  std::array<uint8_t, 32> Digest();
+  std::string HexDigest();  // 64 lowercase hex characters
+
+ private:
+  void Block(const uint8_t* p);
+  uint32_t h_[8];
+  uint8_t buf_[64];
+  size_t buffered_ = 0;
+  uint64_t total_ = 0;
+};
+
+std::string Sha256Hex(std::string_view data);
+std::string Sha256Hex(const void* data, size_t n);
+
+}  // namespace tml

@@ -1,0 +1,122 @@
+// Metadata of the lifecycle (samples, annotations, datasets and their versions) behind
+// an interface: SQLite is the embedded default (OpenSqliteStore); a PostgreSQL
+// implementation fills the same interface. Sample bytes live in a BlobStore.
+//
+//   TML_ASSIGN_OR_RETURN(auto db, OpenSqliteStore(".tinymlaas/meta.db"));
+//   Transaction tx(*db);                    // rolls back unless committed
+//   TML_RETURN_IF_ERROR(db->PutSample(s));
+//   TML_RETURN_IF_ERROR(tx.Commit());
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tml {
+
+struct SampleRecord {
+  std::string id;    // content hash of the bytes
+  std::string kind;  // image, audio, signal, tensor
+  std::vector<int64_t> shape;
+  std::string dtype;   // uint8, int16, float32
+  std::string source;  // file (and index inside it) or device id
+  int64_t created_ms = 0;
+};
+
+struct AnnotationRecord {
+  int64_t id = 0;
+  std::string sample;
+  std::string kind;      // label, box, polygon
+  std::string label;     // class name
+  std::string geometry;  // box / polygon: JSON list of [x, y] points; empty for labels
+  double confidence = 1.0;
+  std::string author;  // a person, or "model:<id>"
+  int64_t created_ms = 0;
+};
+
+enum class Split { kTrain = 0, kVal = 1, kTest = 2 };
+const char* SplitName(Split s);
+Result<Split> ParseSplit(const std::string& s);
+
+// One sample of a dataset version, with the label annotation it carries there.
+struct Member {
+  std::string sample;
+  int64_t annotation = 0;  // 0: unlabeled
+  Split split = Split::kTrain;
+  std::string label;  // filled by Members() from the annotation
+};
+
+struct DatasetRecord {
+  int64_t id = 0;
+  std::string name;
+  int64_t created_ms = 0;
+  int latest_version = 0;  // 0: no version yet
+};
+
+struct VersionRecord {
+  int64_t id = 0;
+  std::string dataset;
+  int number = 0;
+  int64_t parent_id = 0;
+  std::string note;
+  std::vector<std::string> classes;  // index = class id
+  int64_t created_ms = 0;
+  int64_t members = 0;
+};
+
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+  virtual Status Begin() = 0;
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;
+
+  virtual Status PutSample(const SampleRecord& s) = 0;  // no-op when the id exists
+  virtual Result<SampleRecord> GetSample(const std::string& id) = 0;
+  virtual Result<int64_t> AddAnnotation(const AnnotationRecord& a) = 0;
+
+  virtual Result<DatasetRecord> EnsureDataset(const std::string& name) = 0;
+  virtual Result<std::vector<DatasetRecord>> ListDatasets() = 0;
+  // A new immutable version numbered latest + 1.
+  virtual Result<VersionRecord> AddVersion(const std::string& dataset, int64_t parent_id,
+                                           const std::string& note,
+                                           const std::vector<std::string>& classes,
+                                           const std::vector<Member>& members) = 0;
+  // number 0: the latest version.
+  virtual Result<VersionRecord> GetVersion(const std::string& dataset, int number) = 0;
+  virtual Result<std::vector<VersionRecord>> ListVersions(const std::string& dataset) = 0;
+  // Members in insertion order, labels filled in.
+  virtual Result<std::vector<Member>> Members(int64_t version_id) = 0;
+  // "shape dtype" (shape as JSON) -> number of members of the version.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) = 0;
+};
+
+// Opens (creating and migrating as needed) an SQLite database in WAL mode.
+Result<std::unique_ptr<MetaStore>> OpenSqliteStore(const std::string& path);
+
+// Begins on construction; rolls back on destruction unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(MetaStore& db) : db_(db) { status_ = db_.Begin(); }
+  ~Transaction() {
+    if (status_.ok() && !done_) (void)db_.Rollback();
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  const Status& status() const { return status_; }
+  Status Commit() {
+    if (!status_.ok()) return status_;
+    done_ = true;
+    return db_.Commit();
+  }
+
+ private:
+  MetaStore& db_;
+  Status status_;
+  bool done_ = false;
+};
+
+}  // namespace tml

@@ -1,0 +1,367 @@
+// MetaStore on SQLite: WAL journal, foreign keys on, schema migrations numbered in
+// kMigrations (applied in order inside one transaction each).
+#include <sqlite3.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "store/meta_store.h"
+
+namespace tml {
+
+const char* SplitName(Split s) {
+  switch (s) {
+    case Split::kTrain: return "train";
+    case Split::kVal: return "val";
+    case Split::kTest: return "test";
+  }
+  return "train";
+}
+
+Result<Split> ParseSplit(const std::string& s) {
+  if (s == "train") return Split::kTrain;
+  if (s == "val" || s == "validation") return Split::kVal;
+  if (s == "test") return Split::kTest;
+  return Status::Errorf("unknown split '{}' (train, val, test)", s);
+}
+
+namespace {
+
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE samples(
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, shape TEXT NOT NULL, dtype TEXT NOT NULL,
+  source TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE annotations(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, sample TEXT NOT NULL REFERENCES samples(id),
+  kind TEXT NOT NULL, label TEXT NOT NULL, geometry TEXT NOT NULL, confidence REAL NOT NULL,
+  author TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE INDEX annotations_sample ON annotations(sample);
+CREATE TABLE datasets(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
+CREATE TABLE dataset_versions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+  number INTEGER NOT NULL, parent_id INTEGER REFERENCES dataset_versions(id),
+  note TEXT NOT NULL, classes TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  UNIQUE(dataset_id, number));
+CREATE TABLE version_members(
+  version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
+  pos INTEGER NOT NULL, sample TEXT NOT NULL REFERENCES samples(id),
+  annotation INTEGER REFERENCES annotations(id),
+  split TEXT NOT NULL CHECK(split IN ('train', 'val', 'test')),
+  PRIMARY KEY(version_id, pos), UNIQUE(version_id, sample));
+)sql",
+};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A prepared statement, finalized on destruction.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Status status() const {
+    return s_ ? Status::Ok() : Status::Errorf("database: {}", sqlite3_errmsg(db_));
+  }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
+  Stmt& BindNullIfZero(int i, int64_t v) {
+    if (v == 0) sqlite3_bind_null(s_, i);
+    else sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  // SQLITE_ROW: true; SQLITE_DONE: false; anything else: error.
+  Result<bool> Step() {
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Status::Errorf("database: {}", sqlite3_errmsg(db_));
+  }
+  Status Run() {
+    TML_RETURN_IF_ERROR(status());
+    auto r = Step();
+    sqlite3_reset(s_);
+    return r.ok() ? Status::Ok() : r.status();
+  }
+  void Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  double Double(int col) const { return sqlite3_column_double(s_, col); }
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(s_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+class SqliteStore : public MetaStore {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override { sqlite3_close(db_); }
+
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      Status st = Status::Errorf("database: {}", err ? err : sqlite3_errmsg(db_));
+      sqlite3_free(err);
+      return st;
+    }
+    return Status::Ok();
+  }
+
+  Status Migrate() {
+    TML_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"));
+    sqlite3_busy_timeout(db_, 10000);
+    TML_RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+    int64_t have = 0;
+    {
+      Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+      TML_RETURN_IF_ERROR(s.status());
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (row) have = s.Int(0);
+    }
+    const int64_t want = static_cast<int64_t>(std::size(kMigrations));
+    if (have > want)
+      return Status::Errorf("database schema version {} is newer than this tool ({})", have, want);
+    for (int64_t v = have; v < want; ++v) {
+      TML_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+      Status st = Exec(kMigrations[v]);
+      if (st.ok()) {
+        Stmt s(db_, "INSERT INTO schema_version(version) VALUES(?)");
+        st = s.Bind(1, v + 1).Run();
+      }
+      if (!st.ok()) {
+        (void)Exec("ROLLBACK");
+        return st.Wrap(fmt::format("migration {}", v + 1));
+      }
+      TML_RETURN_IF_ERROR(Exec("COMMIT"));
+    }
+    return Status::Ok();
+  }
+
+  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  Status Commit() override { return Exec("COMMIT"); }
+  Status Rollback() override { return Exec("ROLLBACK"); }
+
+  Status PutSample(const SampleRecord& s) override {
+    if (!put_sample_)
+      put_sample_ = std::make_unique<Stmt>(
+          db_,
+          "INSERT OR IGNORE INTO samples(id, kind, shape, dtype, source, created_ms) "
+          "VALUES(?, ?, ?, ?, ?, ?)");
+    Stmt& st = *put_sample_;
+    TML_RETURN_IF_ERROR(st.status());
+    st.Reset();
+    st.Bind(1, s.id).Bind(2, s.kind).Bind(3, nlohmann::json(s.shape).dump()).Bind(4, s.dtype);
+    st.Bind(5, s.source).Bind(6, s.created_ms ? s.created_ms : NowMs());
+    return st.Run();
+  }
+
+  Result<SampleRecord> GetSample(const std::string& id) override {
+    Stmt s(db_, "SELECT kind, shape, dtype, source, created_ms FROM samples WHERE id = ?");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, id);
+    TML_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Status::Errorf("no sample {}", id);
+    SampleRecord r;
+    r.id = id;
+    r.kind = s.Text(0);
+    const auto shape = nlohmann::json::parse(s.Text(1), nullptr, false);
+    if (shape.is_array())
+      for (const auto& d : shape) r.shape.push_back(d.is_number_integer() ? d.get<int64_t>() : -1);
+    r.dtype = s.Text(2);
+    r.source = s.Text(3);
+    r.created_ms = s.Int(4);
+    return r;
+  }
+
+  Result<int64_t> AddAnnotation(const AnnotationRecord& a) override {
+    if (!add_annotation_)
+      add_annotation_ = std::make_unique<Stmt>(
+          db_,
+          "INSERT INTO annotations(sample, kind, label, geometry, confidence, author, created_ms) "
+          "VALUES(?, ?, ?, ?, ?, ?, ?)");
+    Stmt& st = *add_annotation_;
+    TML_RETURN_IF_ERROR(st.status());
+    st.Reset();
+    st.Bind(1, a.sample).Bind(2, a.kind).Bind(3, a.label).Bind(4, a.geometry);
+    st.Bind(5, a.confidence).Bind(6, a.author).Bind(7, a.created_ms ? a.created_ms : NowMs());
+    TML_RETURN_IF_ERROR(st.Run());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Result<DatasetRecord> EnsureDataset(const std::string& name) override {
+    Stmt ins(db_, "INSERT OR IGNORE INTO datasets(name, created_ms) VALUES(?, ?)");
+    TML_RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, NowMs()).Run());
+    TML_ASSIGN_OR_RETURN(auto all, QueryDatasets("WHERE d.name = ?", name));
+    if (all.empty()) return Status::Errorf("dataset '{}' could not be created", name);
+    return all[0];
+  }
+
+  Result<std::vector<DatasetRecord>> ListDatasets() override { return QueryDatasets("", ""); }
+
+  Result<VersionRecord> AddVersion(const std::string& dataset, int64_t parent_id,
+                                   const std::string& note,
+                                   const std::vector<std::string>& classes,
+                                   const std::vector<Member>& members) override {
+    TML_ASSIGN_OR_RETURN(DatasetRecord d, EnsureDataset(dataset));
+    Stmt ins(db_,
+             "INSERT INTO dataset_versions(dataset_id, number, parent_id, note, classes, "
+             "created_ms) VALUES(?, ?, ?, ?, ?, ?)");
+    ins.Bind(1, d.id).Bind(2, int64_t{d.latest_version + 1}).BindNullIfZero(3, parent_id);
+    ins.Bind(4, note).Bind(5, nlohmann::json(classes).dump()).Bind(6, NowMs());
+    TML_RETURN_IF_ERROR(ins.Run());
+    const int64_t vid = sqlite3_last_insert_rowid(db_);
+    Stmt m(db_,
+           "INSERT INTO version_members(version_id, pos, sample, annotation, split) "
+           "VALUES(?, ?, ?, ?, ?)");
+    TML_RETURN_IF_ERROR(m.status());
+    for (size_t i = 0; i < members.size(); ++i) {
+      m.Reset();
+      m.Bind(1, vid).Bind(2, static_cast<int64_t>(i)).Bind(3, members[i].sample);
+      m.BindNullIfZero(4, members[i].annotation).Bind(5, std::string(SplitName(members[i].split)));
+      TML_RETURN_IF_ERROR(m.Run().Wrap(fmt::format("member {} ({})", i, members[i].sample)));
+    }
+    return GetVersion(dataset, d.latest_version + 1);
+  }
+
+  Result<VersionRecord> GetVersion(const std::string& dataset, int number) override {
+    TML_ASSIGN_OR_RETURN(auto all, ListVersions(dataset));
+    if (all.empty()) return Status::Errorf("dataset '{}' has no versions", dataset);
+    if (number == 0) return all.back();
+    for (auto& v : all)
+      if (v.number == number) return v;
+    return Status::Errorf("dataset '{}' has no version {} (latest is {})", dataset, number,
+                          all.back().number);
+  }
+
+  Result<std::vector<VersionRecord>> ListVersions(const std::string& dataset) override {
+    Stmt s(db_,
+           "SELECT v.id, v.number, COALESCE(v.parent_id, 0), v.note, v.classes, v.created_ms, "
+           "(SELECT COUNT(*) FROM version_members m WHERE m.version_id = v.id) "
+           "FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE d.name = ? "
+           "ORDER BY v.number");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, dataset);
+    std::vector<VersionRecord> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      VersionRecord v;
+      v.id = s.Int(0);
+      v.dataset = dataset;
+      v.number = static_cast<int>(s.Int(1));
+      v.parent_id = s.Int(2);
+      v.note = s.Text(3);
+      auto cls = nlohmann::json::parse(s.Text(4), nullptr, false);
+      if (cls.is_array())
+        for (auto& c : cls) v.classes.push_back(c.is_string() ? c.get<std::string>() : "");
+      v.created_ms = s.Int(5);
+      v.members = s.Int(6);
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<std::vector<Member>> Members(int64_t version_id) override {
+    Stmt s(db_,
+           "SELECT m.sample, COALESCE(m.annotation, 0), m.split, COALESCE(a.label, '') "
+           "FROM version_members m LEFT JOIN annotations a ON a.id = m.annotation "
+           "WHERE m.version_id = ? ORDER BY m.pos");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, version_id);
+    std::vector<Member> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      Member m;
+      m.sample = s.Text(0);
+      m.annotation = s.Int(1);
+      TML_ASSIGN_OR_RETURN(m.split, ParseSplit(s.Text(2)));
+      m.label = s.Text(3);
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) override {
+    Stmt s(db_,
+           "SELECT s.shape || ' ' || s.dtype, COUNT(*) FROM version_members m "
+           "JOIN samples s ON s.id = m.sample WHERE m.version_id = ? GROUP BY 1 ORDER BY 2 DESC");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, version_id);
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.emplace_back(s.Text(0), s.Int(1));
+    }
+    return out;
+  }
+
+ private:
+  Result<std::vector<DatasetRecord>> QueryDatasets(const std::string& where,
+                                                   const std::string& arg) {
+    const std::string sql =
+        "SELECT d.id, d.name, d.created_ms, "
+        "COALESCE((SELECT MAX(number) FROM dataset_versions v WHERE v.dataset_id = d.id), 0) "
+        "FROM datasets d " +
+        where + " ORDER BY d.name";
+    Stmt s(db_, sql.c_str());
+    TML_RETURN_IF_ERROR(s.status());
+    if (!where.empty()) s.Bind(1, arg);
+    std::vector<DatasetRecord> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Text(1), s.Int(2), static_cast<int>(s.Int(3))});
+    }
+    return out;
+  }
+
+  sqlite3* db_;
+  std::unique_ptr<Stmt> put_sample_, add_annotation_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<MetaStore>> OpenSqliteStore(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    Status st = Status::Errorf("{}: cannot open database: {}", path,
+                               db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return st;
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  TML_RETURN_IF_ERROR(store->Migrate().Wrap(path));
+  return std::unique_ptr<MetaStore>(std::move(store));
+}
+
+}  // namespace tml
