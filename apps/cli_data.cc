@@ -50,12 +50,12 @@ int Import(const DataOptions& o) {
   const std::string note = o.note.empty() ? "import " + o.idx[0] : o.note;
   auto r = ImportSamples(*ws, o.name, *samples, o.fractions, note, classes);
   if (!r.ok()) return Fail(r.status().Wrap(fmt::format("import into '{}'", o.name)));
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cout << fmt::format("{}@{}: {} samples added, {} duplicates skipped; {} members, {} classes "
-                           "({:.1f} s)\n",
-                           o.name, r->version.number, r->added, r->duplicates, r->version.members,
-                           r->version.classes.size(), secs);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << fmt::format(
+      "{}@{}: {} samples added, {} duplicates skipped; {} members, {} classes "
+      "({:.1f} s)\n",
+      o.name, r->version.number, r->added, r->duplicates, r->version.members,
+      r->version.classes.size(), secs);
   return 0;
 }
 
@@ -71,7 +71,9 @@ int List(const DataOptions& o) {
     const int64_t members = v.ok() ? v->members : 0;
     const size_t classes = v.ok() ? v->classes.size() : 0;
     if (o.json)
-      j.push_back({{"name", d.name}, {"latest_version", d.latest_version}, {"members", members},
+      j.push_back({{"name", d.name},
+                   {"latest_version", d.latest_version},
+                   {"members", members},
                    {"classes", classes}});
     else
       std::cout << fmt::format("{:<24} v{:<4} {:>8} samples {:>4} classes\n", d.name,
@@ -93,8 +95,11 @@ int Show(const DataOptions& o) {
   for (const VersionRecord& v : *versions) {
     if (ref->version && v.number != ref->version) continue;
     if (o.json) {
-      j.push_back({{"version", v.number}, {"members", v.members}, {"classes", v.classes},
-                   {"note", v.note}, {"created_ms", v.created_ms}});
+      j.push_back({{"version", v.number},
+                   {"members", v.members},
+                   {"classes", v.classes},
+                   {"note", v.note},
+                   {"created_ms", v.created_ms}});
       continue;
     }
     std::cout << fmt::format("{}@{}: {} samples, {} classes; {}\n", ref->name, v.number, v.members,
@@ -218,8 +223,8 @@ CLI::App* AddDataCommands(CLI::App& app, int* exit_code) {
   AddWorkspace(show, o.get());
   show->callback([o, exit_code] { *exit_code = Show(*o); });
 
-  auto* stats = data->add_subcommand(
-      "stats", "Counts per split and class (class balance), sample shapes");
+  auto* stats =
+      data->add_subcommand("stats", "Counts per split and class (class balance), sample shapes");
   stats->add_option("DATASET", o->name, "NAME or NAME@VERSION (default: latest)")->required();
   stats->add_flag("--json", o->json, "Machine-readable output");
   AddWorkspace(stats, o.get());

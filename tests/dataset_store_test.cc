@@ -1,10 +1,11 @@
 // The dataset store: content-addressed blobs, SQLite metadata, versions, splits.
+#include "data/dataset_store.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "data/dataset_store.h"
 #include "fixtures.h"
 
 namespace tml {

@@ -1,9 +1,9 @@
 // SHA-256 against the FIPS 180-4 example vectors and incremental updates.
+#include "core/sha256.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "core/sha256.h"
 
 namespace tml {
 namespace {

@@ -154,12 +154,11 @@ Result<VersionRecord> Resplit(Workspace& ws, const std::string& dataset, int ver
     f = {f.train / rest, f.val / rest, 0.0, f.seed};
   }
   AssignSplits(members, f, todo);
-  const std::string note =
-      fmt::format("split of version {}: train {} val {} test {}, seed {}{}", from.number,
-                  fractions.train, fractions.val, fractions.test, fractions.seed,
-                  keep_test ? ", test kept" : "");
-  TML_ASSIGN_OR_RETURN(VersionRecord v, ws.db->AddVersion(dataset, from.id, note, from.classes,
-                                                          members));
+  const std::string note = fmt::format("split of version {}: train {} val {} test {}, seed {}{}",
+                                       from.number, fractions.train, fractions.val, fractions.test,
+                                       fractions.seed, keep_test ? ", test kept" : "");
+  TML_ASSIGN_OR_RETURN(VersionRecord v,
+                       ws.db->AddVersion(dataset, from.id, note, from.classes, members));
   TML_RETURN_IF_ERROR(tx.Commit());
   return v;
 }
@@ -172,16 +171,16 @@ Result<DatasetRef> ParseDatasetRef(const std::string& text) {
   while (at != std::string::npos) {
     const size_t next = text.find('@', at + 1);
     const std::string part = text.substr(at + 1, next == std::string::npos ? next : next - at - 1);
-    if (!part.empty() && std::all_of(part.begin(), part.end(),
-                                     [](char c) { return std::isdigit(uint8_t(c)); })) {
+    if (!part.empty() &&
+        std::all_of(part.begin(), part.end(), [](char c) { return std::isdigit(uint8_t(c)); })) {
       if (part.size() > 9 || std::stoi(part) == 0)
         return Status::Errorf("'{}': bad version '{}'", text, part);
       ref.version = std::stoi(part);
     } else {
       auto s = ParseSplit(part);
       if (!s.ok())
-        return Status::Errorf("'{}': '{}' is neither a version number nor a split (train, val, test)",
-                              text, part);
+        return Status::Errorf(
+            "'{}': '{}' is neither a version number nor a split (train, val, test)", text, part);
       ref.split = s.value();
     }
     at = next;
@@ -197,8 +196,10 @@ Result<DatasetStats> ComputeStats(Workspace& ws, const std::string& dataset, int
   for (const Member& m : members) {
     const int s = static_cast<int>(m.split);
     ++st.per_split[static_cast<size_t>(s)];
-    if (m.label.empty()) ++st.unlabeled;
-    else ++st.per_class[m.label][static_cast<size_t>(s)];
+    if (m.label.empty())
+      ++st.unlabeled;
+    else
+      ++st.per_class[m.label][static_cast<size_t>(s)];
   }
   TML_ASSIGN_OR_RETURN(st.shapes, ws.db->ShapeCounts(st.version.id));
   return st;

@@ -35,8 +35,8 @@ struct NewSample {
   std::string kind = "image";  // image, audio, signal, tensor
   std::vector<int64_t> shape;  // e.g. {28, 28, 1} (HWC) or {16000} (audio)
   std::string dtype = "uint8";
-  std::string source;  // file, and index inside it
-  std::string label;   // "" = unlabeled
+  std::string source;          // file, and index inside it
+  std::string label;           // "" = unlabeled
   std::optional<Split> split;  // unset: assigned (stratified) on import
 };
 

@@ -39,7 +39,8 @@ Result<std::string> BlobStore::Put(const void* data, size_t n) const {
   fs::create_directories(fs::path(path).parent_path(), ec);
   if (ec) return Status::Errorf("{}: cannot create directory: {}", path, ec.message());
   static std::atomic<int> counter{0};
-  const std::string tmp = path + ".tmp" + std::to_string(getpid()) + "." + std::to_string(counter++);
+  const std::string tmp =
+      path + ".tmp" + std::to_string(getpid()) + "." + std::to_string(counter++);
   {
     std::ofstream f(tmp, std::ios::binary);
     f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));

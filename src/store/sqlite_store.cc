@@ -11,9 +11,12 @@ namespace tml {
 
 const char* SplitName(Split s) {
   switch (s) {
-    case Split::kTrain: return "train";
-    case Split::kVal: return "val";
-    case Split::kTest: return "test";
+    case Split::kTrain:
+      return "train";
+    case Split::kVal:
+      return "val";
+    case Split::kTest:
+      return "test";
   }
   return "train";
 }
@@ -84,8 +87,10 @@ class Stmt {
     return *this;
   }
   Stmt& BindNullIfZero(int i, int64_t v) {
-    if (v == 0) sqlite3_bind_null(s_, i);
-    else sqlite3_bind_int64(s_, i, v);
+    if (v == 0)
+      sqlite3_bind_null(s_, i);
+    else
+      sqlite3_bind_int64(s_, i, v);
     return *this;
   }
   // SQLITE_ROW: true; SQLITE_DONE: false; anything else: error.
@@ -137,7 +142,8 @@ class SqliteStore : public MetaStore {
   Status Migrate() {
     TML_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"));
     sqlite3_busy_timeout(db_, 10000);
-    TML_RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+    TML_RETURN_IF_ERROR(
+        Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
     int64_t have = 0;
     {
       Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
@@ -226,8 +232,7 @@ class SqliteStore : public MetaStore {
   Result<std::vector<DatasetRecord>> ListDatasets() override { return QueryDatasets("", ""); }
 
   Result<VersionRecord> AddVersion(const std::string& dataset, int64_t parent_id,
-                                   const std::string& note,
-                                   const std::vector<std::string>& classes,
+                                   const std::string& note, const std::vector<std::string>& classes,
                                    const std::vector<Member>& members) override {
     TML_ASSIGN_OR_RETURN(DatasetRecord d, EnsureDataset(dataset));
     Stmt ins(db_,
