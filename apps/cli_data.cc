@@ -1,6 +1,7 @@
 #include "apps/cli_data.h"
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,7 +14,8 @@ namespace tml::cli {
 namespace {
 
 struct DataOptions {
-  std::string workspace, name, note, split, classes;
+  std::string workspace, name, note, split, classes, folder, size = "28x28";
+  int channels = 1;
   std::vector<std::string> idx;
   SplitFractions fractions;
   bool keep_test = false, json = false;
@@ -31,8 +33,29 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
+// Reads the samples named by --idx or --folder; class_order gets the classes in
+// the order the source defines them.
+Result<std::vector<NewSample>> ReadSource(const DataOptions& o, std::optional<Split> split,
+                                          std::vector<std::string>* class_order) {
+  if (o.idx.empty() == o.folder.empty())
+    return Status::Error("give exactly one source: --idx IMAGES LABELS or --folder DIR");
+  if (!o.idx.empty()) {
+    std::cerr << "reading " << o.idx[0] << " and " << o.idx[1] << "\n";
+    *class_order = SplitList(o.classes);
+    return ReadIdxSamples(o.idx[0], o.idx[1], *class_order, split);
+  }
+  int h = 0, w = 0;
+  if (std::sscanf(o.size.c_str(), "%dx%d", &h, &w) != 2)
+    return Status::Errorf("--size '{}': expected HEIGHTxWIDTH, e.g. 28x28", o.size);
+  std::cerr << "reading images under " << o.folder << " (to " << h << "x" << w << "x" << o.channels
+            << ")\n";
+  TML_ASSIGN_OR_RETURN(FolderImport f, ReadImageFolder(o.folder, w, h, o.channels, split));
+  if (f.skipped) std::cerr << "skipped " << f.skipped << " files that are not PNG or JPEG\n";
+  *class_order = f.classes;
+  return std::move(f.samples);
+}
+
 int Import(const DataOptions& o) {
-  if (o.idx.size() != 2) return Fail(Status::Error("--idx needs IMAGES LABELS"));
   std::optional<Split> split;
   if (!o.split.empty() && o.split != "auto") {
     auto s = ParseSplit(o.split);
@@ -40,14 +63,14 @@ int Import(const DataOptions& o) {
     split = s.value();
   }
   const auto t0 = std::chrono::steady_clock::now();
-  std::cerr << "reading " << o.idx[0] << " and " << o.idx[1] << "\n";
-  const std::vector<std::string> classes = SplitList(o.classes);
-  auto samples = ReadIdxSamples(o.idx[0], o.idx[1], classes, split);
+  std::vector<std::string> classes;
+  auto samples = ReadSource(o, split, &classes);
   if (!samples.ok()) return Fail(samples.status());
   auto ws = OpenWorkspace(o.workspace);
   if (!ws.ok()) return Fail(ws.status());
   std::cerr << "storing " << samples->size() << " samples in " << ws->root << "\n";
-  const std::string note = o.note.empty() ? "import " + o.idx[0] : o.note;
+  const std::string note =
+      o.note.empty() ? "import " + (o.idx.empty() ? o.folder : o.idx[0]) : o.note;
   auto r = ImportSamples(*ws, o.name, *samples, o.fractions, note, classes);
   if (!r.ok()) return Fail(r.status().Wrap(fmt::format("import into '{}'", o.name)));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -200,8 +223,14 @@ CLI::App* AddDataCommands(CLI::App& app, int* exit_code) {
   imp->add_option("NAME", o->name, "Dataset name")->required();
   imp->add_option("--idx", o->idx, "IDX image file and IDX label file (gzipped or not)")
       ->expected(2)
-      ->required()
       ->check(CLI::ExistingFile);
+  imp->add_option("--folder", o->folder,
+                  "Image folder: one subfolder per class holding PNG or JPEG files");
+  imp->add_option("--size", o->size, "--folder: resize images to HEIGHTxWIDTH")
+      ->capture_default_str();
+  imp->add_option("--channels", o->channels, "--folder: 1 (grey) or 3 (RGB)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({1, 3}));
   imp->add_option("--classes", o->classes, "Class names for label values 0, 1, ... (comma list)");
   imp->add_option("--split", o->split,
                   "Put every imported sample in this split (train, val, test), or 'auto':\n"

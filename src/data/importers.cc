@@ -1,6 +1,11 @@
 #include "data/importers.h"
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
 #include "data/idx.h"
+#include "data/image_io.h"
 
 namespace tml {
 
@@ -38,6 +43,52 @@ Result<std::vector<NewSample>> ReadIdxSamples(const std::string& images, const s
     s.label = class_names.empty() ? std::to_string(label) : class_names[static_cast<size_t>(label)];
     s.split = split;
   }
+  return out;
+}
+
+Result<FolderImport> ReadImageFolder(const std::string& root, int width, int height, int channels,
+                                     std::optional<Split> split) {
+  namespace fs = std::filesystem;
+  if (width <= 0 || height <= 0 || width > 4096 || height > 4096 ||
+      (channels != 1 && channels != 3))
+    return Status::Errorf("image size {}x{}x{} is not supported (1..4096, 1 or 3 channels)", height,
+                          width, channels);
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return Status::Errorf("{}: not a directory", root);
+  FolderImport out;
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (e.is_directory()) out.classes.push_back(e.path().filename().string());
+  if (ec) return Status::Errorf("{}: {}", root, ec.message());
+  std::sort(out.classes.begin(), out.classes.end(), NaturalLess);
+  if (out.classes.empty())
+    return Status::Errorf("{}: no class subfolders (expected ROOT/CLASS/image.png)", root);
+  for (const std::string& cls : out.classes) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(fs::path(root) / cls, ec))
+      if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      std::string ext = f.extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](char c) { return std::tolower(c); });
+      if (ext != ".png" && ext != ".jpg" && ext != ".jpeg") {
+        ++out.skipped;
+        continue;
+      }
+      TML_ASSIGN_OR_RETURN(Image im, ReadImage(f.string()));
+      const Image ready = ResizeImage(ToChannels(im, channels), width, height);
+      NewSample s;
+      s.bytes.assign(ready.pixels.begin(), ready.pixels.end());
+      s.kind = "image";
+      s.shape = {height, width, channels};
+      s.dtype = "uint8";
+      s.source = f.string();
+      s.label = cls;
+      s.split = split;
+      out.samples.push_back(std::move(s));
+    }
+  }
+  if (out.samples.empty())
+    return Status::Errorf("{}: no PNG or JPEG files in the class folders", root);
   return out;
 }
 

@@ -19,4 +19,15 @@ Result<std::vector<NewSample>> ReadIdxSamples(const std::string& images, const s
                                               const std::vector<std::string>& class_names,
                                               std::optional<Split> split);
 
+// An image folder with one subfolder per class (its name is the label), PNG or JPEG
+// files inside (other files are skipped and counted), each converted to `channels`
+// (1 or 3) and resized to width x height; shape {height, width, channels}, uint8.
+struct FolderImport {
+  std::vector<NewSample> samples;
+  std::vector<std::string> classes;  // subfolder names, natural order
+  int64_t skipped = 0;               // files that are not .png / .jpg / .jpeg
+};
+Result<FolderImport> ReadImageFolder(const std::string& root, int width, int height, int channels,
+                                     std::optional<Split> split);
+
 }  // namespace tml

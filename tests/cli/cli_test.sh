@@ -113,6 +113,10 @@ check "truncated IDX error names the file" grep -q "cut.gz" "$WORK/err.txt"
 "$TML" data import bad --workspace "$WS" --idx "$FM/t10k-images-idx3-ubyte.gz" \
   "$FM/train-labels-idx1-ubyte.gz" 2> "$WORK/err.txt"; rc=$?
 check "image/label count mismatch is an error" grep -q "10000 images but" "$WORK/err.txt"
+"$TML" data import bad --workspace "$WS" 2> "$WORK/err.txt"; rc=$?
+check "import without a source says what to give" grep -q "exactly one source" "$WORK/err.txt"
+"$TML" data import bad --workspace "$WS" --folder "$WORK/nowhere" 2> "$WORK/err.txt"; rc=$?
+check "missing image folder is named" grep -q "nowhere: not a directory" "$WORK/err.txt"
 "$TML" data show bad --workspace "$WS" 2> "$WORK/err.txt"; rc=$?
 check "failed imports leave no dataset version" grep -q "no dataset 'bad'" "$WORK/err.txt"
 "$TML" data stats fm@9 --workspace "$WS" 2> "$WORK/err.txt"; rc=$?
