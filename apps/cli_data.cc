@@ -82,6 +82,18 @@ int Import(const DataOptions& o) {
   return 0;
 }
 
+struct Opened {
+  DatasetRef ref;
+  Workspace ws;
+};
+
+Result<Opened> OpenRef(const DataOptions& o) {
+  Opened r;
+  TML_ASSIGN_OR_RETURN(r.ref, ParseDatasetRef(o.name));
+  TML_ASSIGN_OR_RETURN(r.ws, OpenWorkspace(o.workspace));
+  return r;
+}
+
 int List(const DataOptions& o) {
   auto ws = OpenWorkspace(o.workspace);
   if (!ws.ok()) return Fail(ws.status());
@@ -107,16 +119,15 @@ int List(const DataOptions& o) {
 }
 
 int Show(const DataOptions& o) {
-  auto ref = ParseDatasetRef(o.name);
-  if (!ref.ok()) return Fail(ref.status());
-  auto ws = OpenWorkspace(o.workspace);
-  if (!ws.ok()) return Fail(ws.status());
-  auto versions = ws->db->ListVersions(ref->name);
+  auto opened = OpenRef(o);
+  if (!opened.ok()) return Fail(opened.status());
+  auto& [ref, ws] = *opened;
+  auto versions = ws.db->ListVersions(ref.name);
   if (!versions.ok()) return Fail(versions.status());
-  if (versions->empty()) return Fail(Status::Errorf("no dataset '{}' in {}", ref->name, ws->root));
+  if (versions->empty()) return Fail(Status::Errorf("no dataset '{}' in {}", ref.name, ws.root));
   nlohmann::json j = nlohmann::json::array();
   for (const VersionRecord& v : *versions) {
-    if (ref->version && v.number != ref->version) continue;
+    if (ref.version && v.number != ref.version) continue;
     if (o.json) {
       j.push_back({{"version", v.number},
                    {"members", v.members},
@@ -125,7 +136,7 @@ int Show(const DataOptions& o) {
                    {"created_ms", v.created_ms}});
       continue;
     }
-    std::cout << fmt::format("{}@{}: {} samples, {} classes; {}\n", ref->name, v.number, v.members,
+    std::cout << fmt::format("{}@{}: {} samples, {} classes; {}\n", ref.name, v.number, v.members,
                              v.classes.size(), v.note);
   }
   if (o.json) std::cout << j.dump(2) << "\n";
@@ -133,11 +144,10 @@ int Show(const DataOptions& o) {
 }
 
 int Stats(const DataOptions& o) {
-  auto ref = ParseDatasetRef(o.name);
-  if (!ref.ok()) return Fail(ref.status());
-  auto ws = OpenWorkspace(o.workspace);
-  if (!ws.ok()) return Fail(ws.status());
-  auto st = ComputeStats(*ws, ref->name, ref->version);
+  auto opened = OpenRef(o);
+  if (!opened.ok()) return Fail(opened.status());
+  auto& [ref, ws] = *opened;
+  auto st = ComputeStats(ws, ref.name, ref.version);
   if (!st.ok()) return Fail(st.status());
   if (o.json) {
     nlohmann::json classes = nlohmann::json::object();
@@ -147,7 +157,7 @@ int Stats(const DataOptions& o) {
     }
     nlohmann::json shapes = nlohmann::json::object();
     for (const auto& [s, n] : st->shapes) shapes[s] = n;
-    std::cout << nlohmann::json{{"dataset", ref->name},
+    std::cout << nlohmann::json{{"dataset", ref.name},
                                 {"version", st->version.number},
                                 {"members", st->version.members},
                                 {"splits",
@@ -162,7 +172,7 @@ int Stats(const DataOptions& o) {
     return 0;
   }
   std::cout << fmt::format("{}@{}: {} samples ({} train, {} val, {} test), {} unlabeled\n",
-                           ref->name, st->version.number, st->version.members, st->per_split[0],
+                           ref.name, st->version.number, st->version.members, st->per_split[0],
                            st->per_split[1], st->per_split[2], st->unlabeled);
   std::cout << "shapes:\n";
   for (const auto& [s, n] : st->shapes) std::cout << fmt::format("  {:<24} {:>8}\n", s, n);
@@ -180,15 +190,14 @@ int Stats(const DataOptions& o) {
 }
 
 int Resplit(const DataOptions& o) {
-  auto ref = ParseDatasetRef(o.name);
-  if (!ref.ok()) return Fail(ref.status());
-  auto ws = OpenWorkspace(o.workspace);
-  if (!ws.ok()) return Fail(ws.status());
-  auto v = tml::Resplit(*ws, ref->name, ref->version, o.fractions, o.keep_test);
+  auto opened = OpenRef(o);
+  if (!opened.ok()) return Fail(opened.status());
+  auto& [ref, ws] = *opened;
+  auto v = tml::Resplit(ws, ref.name, ref.version, o.fractions, o.keep_test);
   if (!v.ok()) return Fail(v.status());
-  auto st = ComputeStats(*ws, ref->name, v->number);
+  auto st = ComputeStats(ws, ref.name, v->number);
   if (!st.ok()) return Fail(st.status());
-  std::cout << fmt::format("{}@{}: {} train, {} val, {} test ({})\n", ref->name, v->number,
+  std::cout << fmt::format("{}@{}: {} train, {} val, {} test ({})\n", ref.name, v->number,
                            st->per_split[0], st->per_split[1], st->per_split[2], v->note);
   return 0;
 }
