@@ -127,7 +127,12 @@ class Stmt {
 class SqliteStore : public MetaStore {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
-  ~SqliteStore() override { sqlite3_close(db_); }
+  ~SqliteStore() override {
+    // Statements first: sqlite3_close refuses a connection with live statements.
+    put_sample_.reset();
+    add_annotation_.reset();
+    sqlite3_close(db_);
+  }
 
   Status Exec(const char* sql) {
     char* err = nullptr;
