@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "apps/cli_data.h"
+#include "apps/cli_train.h"
 #include "codegen/codegen.h"
 #include "core/scratch_dir.h"
 #include "formats/export.h"
@@ -264,11 +265,12 @@ int main(int argc, char** argv) {
   zoo->add_flag("--int8", zoo_int8,
                 "Quantize to int8 (calibrated on seeded synthetic inputs; for benchmarks)");
 
-  int data_exit = 1;
-  auto* data = tml::cli::AddDataCommands(app, &data_exit);
+  int sub_exit = 1;
+  auto* data = tml::cli::AddDataCommands(app, &sub_exit);
+  auto* train = tml::cli::AddTrainCommand(app, &sub_exit);
 
   CLI11_PARSE(app, argc, argv);
-  if (*data) return data_exit;
+  if (*data || *train) return sub_exit;
   if (*exp) return CmdExport(model, out);
   if (*zoo) return CmdZoo(zoo_name, out, seed, zoo_int8);
   if (*inspect) return CmdInspect(model);

@@ -11,7 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev zlib1g-dev libpng-dev libjpeg-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-  dataset-fashion-mnist
+  dataset-fashion-mnist libtorch-dev
 )
 
 missing=()

@@ -33,9 +33,17 @@ int GraphBuilder::Const(const std::string& name, DType dtype, Shape shape, const
 }
 
 int GraphBuilder::RandomConst(const std::string& name, Shape shape, float stddev) {
-  std::normal_distribution<float> d(0.0f, stddev);
   std::vector<float> v(static_cast<size_t>(NumElements(shape)));
-  for (float& x : v) x = d(rng_);
+  if (!queued_.empty()) {
+    if (queued_.front().size() != v.size() && status_.ok())
+      status_ = Status::Errorf("{}: {} values given for shape {}", name, queued_.front().size(),
+                               ShapeStr(shape));
+    if (queued_.front().size() == v.size()) v = std::move(queued_.front());
+    queued_.pop_front();
+  } else {
+    std::normal_distribution<float> d(0.0f, stddev);
+    for (float& x : v) x = d(rng_);
+  }
   return Const(name, DType::kFloat32, std::move(shape), v.data());
 }
 

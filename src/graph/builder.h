@@ -8,6 +8,7 @@
 //   TML_ASSIGN_OR_RETURN(Graph g, b.Finish());   // prepared: shapes, folding
 #pragma once
 
+#include <deque>
 #include <random>
 #include <string>
 
@@ -45,6 +46,10 @@ class GraphBuilder {
   int Softmax(int x);
   int Add(int a, int b, Act act = Act::kNone);
 
+  // Given weights: the next weight / bias tensors the layer helpers create take these
+  // values, in order, instead of random ones (sizes must match; a mismatch makes
+  // Finish() fail).
+  void QueueWeights(std::vector<float> values) { queued_.push_back(std::move(values)); }
   const Graph& graph() const { return g_; }
   Graph& graph() { return g_; }
   // Runs PrepareGraph and returns the graph.
@@ -58,6 +63,7 @@ class GraphBuilder {
   std::mt19937_64 rng_;
   int counter_ = 0;
   Status status_;
+  std::deque<std::vector<float>> queued_;
 };
 
 }  // namespace tml

@@ -67,6 +67,19 @@ struct VersionRecord {
   int64_t members = 0;
 };
 
+// A training (or quantization, evaluation, ...) run: what went in, what came out.
+struct RunRecord {
+  int64_t id = 0;
+  std::string kind;    // train, quantize, evaluate
+  std::string status;  // running, done, failed
+  std::string config;  // JSON: the spec, the options
+  int64_t dataset_version = 0;  // dataset_versions.id, 0 if none
+  std::string metrics;          // JSON
+  std::string output;           // content id of the produced artifact
+  int64_t started_ms = 0, duration_ms = 0;
+  std::string tool_version;
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -90,6 +103,12 @@ class MetaStore {
   virtual Result<std::vector<VersionRecord>> ListVersions(const std::string& dataset) = 0;
   // Members in insertion order, labels filled in.
   virtual Result<std::vector<Member>> Members(int64_t version_id) = 0;
+  virtual Result<int64_t> AddRun(const RunRecord& r) = 0;
+  // Writes status, metrics, output and duration of run r.id.
+  virtual Status UpdateRun(const RunRecord& r) = 0;
+  virtual Result<RunRecord> GetRun(int64_t id) = 0;
+  virtual Result<std::vector<RunRecord>> ListRuns(const std::string& kind) = 0;  // "" = all
+
   // "shape dtype" (shape as JSON) -> number of members of the version.
   virtual Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) = 0;
 };

@@ -54,6 +54,13 @@ CREATE TABLE version_members(
   split TEXT NOT NULL CHECK(split IN ('train', 'val', 'test')),
   PRIMARY KEY(version_id, pos), UNIQUE(version_id, sample));
 )sql",
+    R"sql(
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, status TEXT NOT NULL,
+  config TEXT NOT NULL, dataset_version INTEGER REFERENCES dataset_versions(id),
+  metrics TEXT NOT NULL, output TEXT NOT NULL, started_ms INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL, tool_version TEXT NOT NULL);
+)sql",
 };
 
 int64_t NowMs() {
@@ -319,6 +326,36 @@ class SqliteStore : public MetaStore {
     return out;
   }
 
+  Result<int64_t> AddRun(const RunRecord& r) override {
+    Stmt s(db_,
+           "INSERT INTO runs(kind, status, config, dataset_version, metrics, output, started_ms, "
+           "duration_ms, tool_version) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, r.kind).Bind(2, r.status).Bind(3, r.config).BindNullIfZero(4, r.dataset_version);
+    s.Bind(5, r.metrics.empty() ? std::string("{}") : r.metrics).Bind(6, r.output);
+    s.Bind(7, r.started_ms ? r.started_ms : NowMs()).Bind(8, r.duration_ms).Bind(9, r.tool_version);
+    TML_RETURN_IF_ERROR(s.Run());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Status UpdateRun(const RunRecord& r) override {
+    Stmt s(db_, "UPDATE runs SET status = ?, metrics = ?, output = ?, duration_ms = ? WHERE id = ?");
+    s.Bind(1, r.status).Bind(2, r.metrics.empty() ? std::string("{}") : r.metrics);
+    s.Bind(3, r.output).Bind(4, r.duration_ms).Bind(5, r.id);
+    TML_RETURN_IF_ERROR(s.Run());
+    if (sqlite3_changes(db_) != 1) return Status::Errorf("no run {}", r.id);
+    return Status::Ok();
+  }
+
+  Result<RunRecord> GetRun(int64_t id) override {
+    TML_ASSIGN_OR_RETURN(auto runs, QueryRuns("WHERE id = ?", id, ""));
+    if (runs.empty()) return Status::Errorf("no run {}", id);
+    return runs[0];
+  }
+
+  Result<std::vector<RunRecord>> ListRuns(const std::string& kind) override {
+    return kind.empty() ? QueryRuns("", 0, "") : QueryRuns("WHERE kind = ?", 0, kind);
+  }
+
   Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) override {
     Stmt s(db_,
            "SELECT s.shape || ' ' || s.dtype, COUNT(*) FROM version_members m "
@@ -335,6 +372,38 @@ class SqliteStore : public MetaStore {
   }
 
  private:
+  Result<std::vector<RunRecord>> QueryRuns(const std::string& where, int64_t id,
+                                           const std::string& kind) {
+    const std::string sql =
+        "SELECT id, kind, status, config, COALESCE(dataset_version, 0), metrics, output, "
+        "started_ms, duration_ms, tool_version FROM runs " +
+        where + " ORDER BY id";
+    Stmt s(db_, sql.c_str());
+    TML_RETURN_IF_ERROR(s.status());
+    if (!where.empty()) {
+      if (kind.empty()) s.Bind(1, id);
+      else s.Bind(1, kind);
+    }
+    std::vector<RunRecord> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      RunRecord r;
+      r.id = s.Int(0);
+      r.kind = s.Text(1);
+      r.status = s.Text(2);
+      r.config = s.Text(3);
+      r.dataset_version = s.Int(4);
+      r.metrics = s.Text(5);
+      r.output = s.Text(6);
+      r.started_ms = s.Int(7);
+      r.duration_ms = s.Int(8);
+      r.tool_version = s.Text(9);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
   Result<std::vector<DatasetRecord>> QueryDatasets(const std::string& where,
                                                    const std::string& arg) {
     const std::string sql =
