@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "apps/cli_data.h"
+#include "apps/cli_squeeze.h"
 #include "apps/cli_train.h"
 #include "codegen/codegen.h"
 #include "core/scratch_dir.h"
@@ -267,10 +268,12 @@ int main(int argc, char** argv) {
 
   int sub_exit = 1;
   auto* data = tml::cli::AddDataCommands(app, &sub_exit);
-  auto* train = tml::cli::AddTrainCommand(app, &sub_exit);
+  std::vector<CLI::App*> subs = {data, tml::cli::AddTrainCommand(app, &sub_exit)};
+  tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
 
   CLI11_PARSE(app, argc, argv);
-  if (*data || *train) return sub_exit;
+  for (CLI::App* s : subs)
+    if (*s) return sub_exit;
   if (*exp) return CmdExport(model, out);
   if (*zoo) return CmdZoo(zoo_name, out, seed, zoo_int8);
   if (*inspect) return CmdInspect(model);

@@ -1,0 +1,209 @@
+#include "apps/cli_squeeze.h"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+#include "formats/export.h"
+#include "formats/import.h"
+#include "interp/evaluate.h"
+#include "squeeze/calibrate.h"
+#include "squeeze/quantize.h"
+#include "squeeze/report.h"
+
+namespace tml::cli {
+namespace {
+
+struct SqueezeArgs {
+  std::string model, data, out, workspace, method = "minmax", eval;
+  double percentile = 99.99;
+  int64_t samples = 200, report_samples = 50;
+  bool float_io = false, json = false;
+  int threads = 0;
+};
+
+int Fail(const Status& s) {
+  std::cerr << "error: " << s.message() << "\n";
+  return 1;
+}
+
+// DATASET[@V][@SPLIT] -> the samples of that split (default `def`).
+Result<LoadedSplit> LoadRef(Workspace& ws, const std::string& text, Split def) {
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
+  TML_ASSIGN_OR_RETURN(LoadedSplit s, LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def)));
+  if (s.data.count() == 0)
+    return Status::Errorf("{}: the {} split is empty", text, SplitName(ref.split.value_or(def)));
+  return s;
+}
+
+// Every k-th sample so that n are taken from the whole split.
+LabeledData Spread(const LabeledData& d, int64_t n) {
+  if (n >= d.count()) return d;
+  LabeledData out;
+  out.shape = d.shape;
+  const int64_t per = static_cast<int64_t>(d.x.size()) / d.count();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = i * d.count() / n;
+    out.x.insert(out.x.end(), d.x.begin() + k * per, d.x.begin() + (k + 1) * per);
+    out.y.push_back(d.y[static_cast<size_t>(k)]);
+  }
+  return out;
+}
+
+void PrintEval(const EvalResult& r, const std::vector<std::string>& classes) {
+  std::cout << fmt::format("accuracy {:.2f} % on {} samples ({:.1f} s, {} threads)\n",
+                           100 * r.accuracy, r.count, r.seconds, r.threads);
+  std::cout << fmt::format("{:<20} {:>9} {:>9}\n", "class", "precision", "recall");
+  for (size_t c = 0; c < classes.size(); ++c)
+    std::cout << fmt::format("{:<20} {:>8.1f}% {:>8.1f}%\n", classes[c], 100 * r.precision[c],
+                             100 * r.recall[c]);
+  std::cout << "confusion matrix (rows: true class, columns: predicted):\n";
+  for (size_t c = 0; c < r.confusion.size(); ++c) {
+    std::cout << fmt::format("  {:>3}", c);
+    for (int64_t v : r.confusion[c]) std::cout << fmt::format(" {:>5}", v);
+    std::cout << "\n";
+  }
+}
+
+nlohmann::json EvalJson(const EvalResult& r, const std::vector<std::string>& classes) {
+  nlohmann::json per = nlohmann::json::object();
+  for (size_t c = 0; c < classes.size(); ++c)
+    per[classes[c]] = {{"precision", r.precision[c]}, {"recall", r.recall[c]}};
+  return {{"accuracy", r.accuracy}, {"samples", r.count}, {"classes", per},
+          {"confusion", r.confusion}, {"seconds", r.seconds}};
+}
+
+int Evaluate(const SqueezeArgs& a) {
+  auto g = LoadModel(a.model);
+  if (!g.ok()) return Fail(g.status());
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto split = LoadRef(*ws, a.data, Split::kTest);
+  if (!split.ok()) return Fail(split.status());
+  EvalOptions o;
+  o.threads = a.threads;
+  auto r = EvaluateClassifier(*g, split->data, static_cast<int>(split->classes.size()), o);
+  if (!r.ok()) return Fail(r.status());
+  if (a.json) {
+    nlohmann::json j = EvalJson(*r, split->classes);
+    j["model"] = a.model;
+    j["data"] = a.data;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    PrintEval(*r, split->classes);
+  }
+  return 0;
+}
+
+int Quantize(const SqueezeArgs& a) {
+  auto fg = LoadModel(a.model);
+  if (!fg.ok()) return Fail(fg.status());
+  auto method = ParseCalibration(a.method);
+  if (!method.ok()) return Fail(method.status());
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto cal = LoadRef(*ws, a.data, Split::kTrain);
+  if (!cal.ok()) return Fail(cal.status());
+  const LabeledData picked = Spread(cal->data, a.samples);
+  const int64_t per = static_cast<int64_t>(picked.x.size()) / picked.count();
+  std::vector<std::vector<std::vector<float>>> samples;
+  for (int64_t i = 0; i < picked.count(); ++i)
+    samples.push_back({std::vector<float>(picked.x.begin() + i * per, picked.x.begin() + (i + 1) * per)});
+  std::cerr << fmt::format("calibrating on {} samples of {} ({})\n", samples.size(), a.data,
+                           CalibrationName(*method));
+  CalibrationOptions co;
+  co.method = *method;
+  co.percentile = a.percentile;
+  auto ranges = Calibrate(*fg, samples, co);
+  if (!ranges.ok()) return Fail(ranges.status());
+  QuantizeOptions qo;
+  qo.float_io = a.float_io;
+  auto qg = QuantizeGraph(*fg, *ranges, qo);
+  if (!qg.ok()) return Fail(qg.status());
+  if (auto s = SaveOnnx(*qg, a.out); !s.ok()) return Fail(s);
+  nlohmann::json j = {{"model", a.model}, {"output", a.out}, {"calibration", a.data},
+                      {"method", a.method}, {"samples", samples.size()}};
+  // Per-layer SQNR on calibration samples.
+  auto rows = LayerSqnr(*fg, *qg, Spread(cal->data, a.report_samples), a.report_samples);
+  if (!rows.ok()) return Fail(rows.status());
+  double worst = std::numeric_limits<double>::infinity();
+  std::string worst_node;
+  for (const LayerSqnrRow& r : *rows) {
+    j["layers"].push_back({{"node", r.node}, {"op", r.op},
+                           {"sqnr_db", std::isfinite(r.sqnr_db) ? r.sqnr_db : 999.0}});
+    if (r.sqnr_db < worst) worst = r.sqnr_db, worst_node = r.node;
+  }
+  if (!a.eval.empty()) {
+    auto test = LoadRef(*ws, a.eval, Split::kTest);
+    if (!test.ok()) return Fail(test.status());
+    EvalOptions o;
+    o.threads = a.threads;
+    const int classes = static_cast<int>(test->classes.size());
+    auto fr = EvaluateClassifier(*fg, test->data, classes, o);
+    if (!fr.ok()) return Fail(fr.status());
+    auto qr = EvaluateClassifier(*qg, test->data, classes, o);
+    if (!qr.ok()) return Fail(qr.status());
+    j["float_accuracy"] = fr->accuracy;
+    j["int8_accuracy"] = qr->accuracy;
+    j["accuracy_drop_points"] = 100 * (fr->accuracy - qr->accuracy);
+  }
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("wrote {} (int8, {} I/O, ONNX QDQ)\n", a.out, a.float_io ? "float" : "int8");
+  std::cout << fmt::format("{:<40} {:<16} {:>9}\n", "layer", "op", "SQNR dB");
+  for (const LayerSqnrRow& r : *rows)
+    std::cout << fmt::format("{:<40} {:<16} {:>9.1f}{}\n", r.node, r.op, r.sqnr_db,
+                             r.node == worst_node ? "  <- lowest" : "");
+  if (j.contains("float_accuracy"))
+    std::cout << fmt::format("accuracy on {}: float {:.2f} %, int8 {:.2f} % ({:+.2f} points)\n",
+                             a.eval, 100 * j["float_accuracy"].get<double>(),
+                             100 * j["int8_accuracy"].get<double>(),
+                             -j["accuracy_drop_points"].get<double>());
+  return 0;
+}
+
+}  // namespace
+
+void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
+  auto a = std::make_shared<SqueezeArgs>();
+  auto* q = app.add_subcommand(
+      "quantize",
+      "Post-training int8 quantization: per-channel symmetric weights, per-tensor asymmetric\n"
+      "activations calibrated on a dataset split, int32 biases; writes ONNX QDQ and prints the\n"
+      "SQNR of every layer (float vs int8) so the layer that loses accuracy stands out");
+  q->add_option("MODEL", a->model, "Float model (.onnx or .tflite)")->required()->check(CLI::ExistingFile);
+  q->add_option("--calibration", a->data, "DATASET[@VERSION][@SPLIT] (default split: train)")
+      ->required();
+  q->add_option("-o,--output", a->out, "Output .onnx file")->required();
+  q->add_option("--method", a->method, "Calibration: minmax, percentile, mse")->capture_default_str();
+  q->add_option("--percentile", a->percentile, "Kept share of each tail for --method percentile")
+      ->capture_default_str();
+  q->add_option("--samples", a->samples, "Calibration samples, spread over the split")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  q->add_flag("--float-io", a->float_io, "Keep float input and output (quantize at the edges)");
+  q->add_option("--eval", a->eval, "Also measure float and int8 accuracy on DATASET[@V][@SPLIT]");
+  q->add_flag("--json", a->json, "Machine-readable output");
+  q->add_option("--threads", a->threads, "Evaluation threads (0: every core)");
+  q->add_option("--workspace", a->workspace, "Workspace directory");
+  q->callback([a, exit_code] { *exit_code = Quantize(*a); });
+
+  auto* e = app.add_subcommand(
+      "evaluate",
+      "Accuracy, per-class precision and recall and the confusion matrix of a classifier on a\n"
+      "dataset split, computed by the reference interpreter (for int8 models: the device's result)");
+  e->add_option("MODEL", a->model, "Model (.onnx or .tflite)")->required()->check(CLI::ExistingFile);
+  e->add_option("--data", a->data, "DATASET[@VERSION][@SPLIT] (default split: test)")->required();
+  e->add_flag("--json", a->json, "Machine-readable output (accuracy, classes, confusion)");
+  e->add_option("--threads", a->threads, "Threads (0: every core)");
+  e->add_option("--workspace", a->workspace, "Workspace directory");
+  e->callback([a, exit_code] { *exit_code = Evaluate(*a); });
+  added->push_back(q);
+  added->push_back(e);
+}
+
+}  // namespace tml::cli

@@ -1,0 +1,108 @@
+#include "interp/evaluate.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "interp/interpreter.h"
+
+namespace tml {
+namespace {
+
+// Argmax of the scores of samples [begin, end) into pred.
+Status Predict(const Graph& g, const LabeledData& d, int64_t begin, int64_t end,
+               std::vector<int32_t>* pred) {
+  TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));
+  const Tensor& in = g.tensor(g.inputs[0]);
+  const Tensor& out = g.tensor(g.outputs[0]);
+  const int64_t per = in.numel(), classes = out.numel();
+  const float scale = in.quant.scale.empty() ? 1.0f : in.quant.scale[0];
+  const int32_t zp = in.quant.zero_point.empty() ? 0 : static_cast<int32_t>(in.quant.zero_point[0]);
+  for (int64_t i = begin; i < end; ++i) {
+    const float* x = d.x.data() + i * per;
+    if (in.dtype == DType::kFloat32) {
+      std::memcpy(interp->input(0), x, static_cast<size_t>(per) * sizeof(float));
+    } else {
+      auto* q = static_cast<int8_t*>(interp->input(0));
+      for (int64_t k = 0; k < per; ++k) {
+        const float v = std::round(x[k] / scale) + static_cast<float>(zp);
+        q[k] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+      }
+    }
+    interp->Invoke();
+    int32_t best = 0;
+    if (out.dtype == DType::kFloat32) {
+      const float* y = static_cast<const float*>(interp->output(0));
+      for (int64_t c = 1; c < classes; ++c)
+        if (y[c] > y[best]) best = static_cast<int32_t>(c);
+    } else {
+      const int8_t* y = static_cast<const int8_t*>(interp->output(0));
+      for (int64_t c = 1; c < classes; ++c)
+        if (y[c] > y[best]) best = static_cast<int32_t>(c);
+    }
+    (*pred)[static_cast<size_t>(i)] = best;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int classes,
+                                      const EvalOptions& opts) {
+  if (g.inputs.size() != 1 || g.outputs.size() != 1)
+    return Status::Errorf("{}: a classifier has one input and one output ({} and {} here)", g.name,
+                          g.inputs.size(), g.outputs.size());
+  const Tensor& in = g.tensor(g.inputs[0]);
+  const Tensor& out = g.tensor(g.outputs[0]);
+  int64_t per = 1;
+  for (int64_t s : d.shape) per *= s;
+  if (in.numel() != per)
+    return Status::Errorf("{}: input '{}' {} holds {} values, the samples have {}", g.name, in.name,
+                          ShapeStr(in.shape), in.numel(), per);
+  if (in.dtype != DType::kFloat32 && in.dtype != DType::kInt8)
+    return Status::Errorf("{}: input '{}' is {}; float32 or int8 expected", g.name, in.name,
+                          DTypeName(in.dtype));
+  if (out.numel() != classes || (out.dtype != DType::kFloat32 && out.dtype != DType::kInt8))
+    return Status::Errorf("{}: output '{}' {} {} does not give {} class scores", g.name, out.name,
+                          DTypeName(out.dtype), ShapeStr(out.shape), classes);
+  if (d.count() == 0) return Status::Error("no samples to evaluate");
+  EvalResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  r.threads = opts.threads > 0 ? opts.threads
+                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.threads = static_cast<int>(std::min<int64_t>(r.threads, d.count()));
+  std::vector<int32_t> pred(static_cast<size_t>(d.count()));
+  std::vector<Status> st(static_cast<size_t>(r.threads));
+  std::vector<std::thread> pool;
+  const int64_t chunk = (d.count() + r.threads - 1) / r.threads;
+  for (int t = 0; t < r.threads; ++t) {
+    const int64_t b = t * chunk, e = std::min(d.count(), b + chunk);
+    pool.emplace_back([&, t, b, e] { st[static_cast<size_t>(t)] = Predict(g, d, b, e, &pred); });
+  }
+  for (auto& th : pool) th.join();
+  for (const Status& s : st) TML_RETURN_IF_ERROR(s);
+  r.count = d.count();
+  r.confusion.assign(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes)));
+  int64_t correct = 0;
+  for (int64_t i = 0; i < d.count(); ++i) {
+    const int32_t y = d.y[static_cast<size_t>(i)], p = pred[static_cast<size_t>(i)];
+    if (y < 0 || y >= classes) return Status::Errorf("sample {}: label {} outside 0..{}", i, y, classes - 1);
+    ++r.confusion[static_cast<size_t>(y)][static_cast<size_t>(p)];
+    correct += y == p;
+  }
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(d.count());
+  for (int c = 0; c < classes; ++c) {
+    int64_t tp = r.confusion[static_cast<size_t>(c)][static_cast<size_t>(c)], col = 0, row = 0;
+    for (int k = 0; k < classes; ++k) {
+      col += r.confusion[static_cast<size_t>(k)][static_cast<size_t>(c)];
+      row += r.confusion[static_cast<size_t>(c)][static_cast<size_t>(k)];
+    }
+    r.precision.push_back(col ? static_cast<double>(tp) / static_cast<double>(col) : 0.0);
+    r.recall.push_back(row ? static_cast<double>(tp) / static_cast<double>(row) : 0.0);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace tml

@@ -1,0 +1,35 @@
+// Classification metrics of a model (float or int8) on labeled data, computed by the
+// reference interpreter: for an int8 model the host figure is the device figure.
+//
+//   TML_ASSIGN_OR_RETURN(EvalResult r, EvaluateClassifier(graph, data, {}));
+//   r.accuracy, r.confusion[true_class][predicted_class]
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/loader.h"
+#include "graph/graph.h"
+
+namespace tml {
+
+struct EvalResult {
+  int64_t count = 0;
+  double accuracy = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  std::vector<double> precision, recall;        // per class (0 when undefined)
+  double seconds = 0;
+  int threads = 1;
+};
+
+struct EvalOptions {
+  int threads = 0;  // 0: every core
+};
+
+// The graph has one input (each sample's shape, batch 1) and one output of
+// `classes` scores. Float inputs are fed as is; int8 inputs are quantized with the
+// input's scale and zero point (round half away from zero, saturate).
+Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& data, int classes,
+                                      const EvalOptions& opts);
+
+}  // namespace tml
