@@ -32,7 +32,8 @@ int Fail(const Status& s) {
 // DATASET[@V][@SPLIT] -> the samples of that split (default `def`).
 Result<LoadedSplit> LoadRef(Workspace& ws, const std::string& text, Split def) {
   TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
-  TML_ASSIGN_OR_RETURN(LoadedSplit s, LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def)));
+  TML_ASSIGN_OR_RETURN(LoadedSplit s,
+                       LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def)));
   if (s.data.count() == 0)
     return Status::Errorf("{}: the {} split is empty", text, SplitName(ref.split.value_or(def)));
   return s;
@@ -71,8 +72,11 @@ nlohmann::json EvalJson(const EvalResult& r, const std::vector<std::string>& cla
   nlohmann::json per = nlohmann::json::object();
   for (size_t c = 0; c < classes.size(); ++c)
     per[classes[c]] = {{"precision", r.precision[c]}, {"recall", r.recall[c]}};
-  return {{"accuracy", r.accuracy}, {"samples", r.count}, {"classes", per},
-          {"confusion", r.confusion}, {"seconds", r.seconds}};
+  return {{"accuracy", r.accuracy},
+          {"samples", r.count},
+          {"classes", per},
+          {"confusion", r.confusion},
+          {"seconds", r.seconds}};
 }
 
 int Evaluate(const SqueezeArgs& a) {
@@ -110,7 +114,8 @@ int Quantize(const SqueezeArgs& a) {
   const int64_t per = static_cast<int64_t>(picked.x.size()) / picked.count();
   std::vector<std::vector<std::vector<float>>> samples;
   for (int64_t i = 0; i < picked.count(); ++i)
-    samples.push_back({std::vector<float>(picked.x.begin() + i * per, picked.x.begin() + (i + 1) * per)});
+    samples.push_back(
+        {std::vector<float>(picked.x.begin() + i * per, picked.x.begin() + (i + 1) * per)});
   std::cerr << fmt::format("calibrating on {} samples of {} ({})\n", samples.size(), a.data,
                            CalibrationName(*method));
   CalibrationOptions co;
@@ -123,15 +128,19 @@ int Quantize(const SqueezeArgs& a) {
   auto qg = QuantizeGraph(*fg, *ranges, qo);
   if (!qg.ok()) return Fail(qg.status());
   if (auto s = SaveOnnx(*qg, a.out); !s.ok()) return Fail(s);
-  nlohmann::json j = {{"model", a.model}, {"output", a.out}, {"calibration", a.data},
-                      {"method", a.method}, {"samples", samples.size()}};
+  nlohmann::json j = {{"model", a.model},
+                      {"output", a.out},
+                      {"calibration", a.data},
+                      {"method", a.method},
+                      {"samples", samples.size()}};
   // Per-layer SQNR on calibration samples.
   auto rows = LayerSqnr(*fg, *qg, Spread(cal->data, a.report_samples), a.report_samples);
   if (!rows.ok()) return Fail(rows.status());
   double worst = std::numeric_limits<double>::infinity();
   std::string worst_node;
   for (const LayerSqnrRow& r : *rows) {
-    j["layers"].push_back({{"node", r.node}, {"op", r.op},
+    j["layers"].push_back({{"node", r.node},
+                           {"op", r.op},
                            {"sqnr_db", std::isfinite(r.sqnr_db) ? r.sqnr_db : 999.0}});
     if (r.sqnr_db < worst) worst = r.sqnr_db, worst_node = r.node;
   }
@@ -153,7 +162,8 @@ int Quantize(const SqueezeArgs& a) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::cout << fmt::format("wrote {} (int8, {} I/O, ONNX QDQ)\n", a.out, a.float_io ? "float" : "int8");
+  std::cout << fmt::format("wrote {} (int8, {} I/O, ONNX QDQ)\n", a.out,
+                           a.float_io ? "float" : "int8");
   std::cout << fmt::format("{:<40} {:<16} {:>9}\n", "layer", "op", "SQNR dB");
   for (const LayerSqnrRow& r : *rows)
     std::cout << fmt::format("{:<40} {:<16} {:>9.1f}{}\n", r.node, r.op, r.sqnr_db,
@@ -175,11 +185,14 @@ void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* a
       "Post-training int8 quantization: per-channel symmetric weights, per-tensor asymmetric\n"
       "activations calibrated on a dataset split, int32 biases; writes ONNX QDQ and prints the\n"
       "SQNR of every layer (float vs int8) so the layer that loses accuracy stands out");
-  q->add_option("MODEL", a->model, "Float model (.onnx or .tflite)")->required()->check(CLI::ExistingFile);
+  q->add_option("MODEL", a->model, "Float model (.onnx or .tflite)")
+      ->required()
+      ->check(CLI::ExistingFile);
   q->add_option("--calibration", a->data, "DATASET[@VERSION][@SPLIT] (default split: train)")
       ->required();
   q->add_option("-o,--output", a->out, "Output .onnx file")->required();
-  q->add_option("--method", a->method, "Calibration: minmax, percentile, mse")->capture_default_str();
+  q->add_option("--method", a->method, "Calibration: minmax, percentile, mse")
+      ->capture_default_str();
   q->add_option("--percentile", a->percentile, "Kept share of each tail for --method percentile")
       ->capture_default_str();
   q->add_option("--samples", a->samples, "Calibration samples, spread over the split")
@@ -195,8 +208,11 @@ void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* a
   auto* e = app.add_subcommand(
       "evaluate",
       "Accuracy, per-class precision and recall and the confusion matrix of a classifier on a\n"
-      "dataset split, computed by the reference interpreter (for int8 models: the device's result)");
-  e->add_option("MODEL", a->model, "Model (.onnx or .tflite)")->required()->check(CLI::ExistingFile);
+      "dataset split, computed by the reference interpreter (for int8 models: the device's "
+      "result)");
+  e->add_option("MODEL", a->model, "Model (.onnx or .tflite)")
+      ->required()
+      ->check(CLI::ExistingFile);
   e->add_option("--data", a->data, "DATASET[@VERSION][@SPLIT] (default split: test)")->required();
   e->add_flag("--json", a->json, "Machine-readable output (accuracy, classes, confusion)");
   e->add_option("--threads", a->threads, "Threads (0: every core)");

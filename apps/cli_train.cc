@@ -42,7 +42,8 @@ int Train(const TrainArgs& a) {
   if (!spec.ok()) return Fail(spec.status());
   auto ref = ParseDatasetRef(a.data);
   if (!ref.ok()) return Fail(ref.status());
-  if (ref->split) return Fail(Status::Errorf("--data {}: name a dataset version, not a split", a.data));
+  if (ref->split)
+    return Fail(Status::Errorf("--data {}: name a dataset version, not a split", a.data));
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
   std::cerr << "loading " << a.data << " from " << ws->root << "\n";
@@ -63,16 +64,11 @@ int Train(const TrainArgs& a) {
   std::ifstream sf(a.spec);
   std::stringstream spec_text;
   spec_text << sf.rdbuf();
-  nlohmann::json config = {{"spec", spec_text.str()},
-                           {"spec_file", a.spec},
-                           {"dataset", ref->name},
-                           {"dataset_version", train->version.number},
-                           {"epochs", a.opt.epochs},
-                           {"batch", a.opt.batch},
-                           {"lr", a.opt.lr},
-                           {"schedule", a.opt.schedule},
-                           {"seed", a.opt.seed},
-                           {"patience", a.opt.patience}};
+  nlohmann::json config = {{"spec", spec_text.str()}, {"spec_file", a.spec},
+                           {"dataset", ref->name},    {"dataset_version", train->version.number},
+                           {"epochs", a.opt.epochs},  {"batch", a.opt.batch},
+                           {"lr", a.opt.lr},          {"schedule", a.opt.schedule},
+                           {"seed", a.opt.seed},      {"patience", a.opt.patience}};
   RunRecord run;
   run.kind = "train";
   run.status = "running";
@@ -93,7 +89,8 @@ int Train(const TrainArgs& a) {
   cb.epoch = [&](const EpochMetrics& m) {
     std::cerr << fmt::format("\r  epoch {}/{}  loss {:.4f}  acc {:5.1f} %", m.epoch, a.opt.epochs,
                              m.train_loss, 100 * m.train_acc);
-    if (has_val) std::cerr << fmt::format("  val loss {:.4f}  val acc {:5.1f} %", m.val_loss, 100 * m.val_acc);
+    if (has_val)
+      std::cerr << fmt::format("  val loss {:.4f}  val acc {:5.1f} %", m.val_loss, 100 * m.val_acc);
     std::cerr << fmt::format("  lr {:.2e}  {:.1f} s{}\n", m.lr, m.seconds, std::string(20, ' '));
   };
   auto r = TrainModel(*spec, train->data, has_val ? &val->data : nullptr, a.opt, cb);
@@ -110,9 +107,13 @@ int Train(const TrainArgs& a) {
     return Fail(r.status());
   }
   for (const EpochMetrics& m : r->epochs)
-    metrics["epochs"].push_back({{"epoch", m.epoch}, {"lr", m.lr}, {"train_loss", m.train_loss},
-                                 {"train_acc", m.train_acc}, {"val_loss", m.val_loss},
-                                 {"val_acc", m.val_acc}, {"seconds", m.seconds}});
+    metrics["epochs"].push_back({{"epoch", m.epoch},
+                                 {"lr", m.lr},
+                                 {"train_loss", m.train_loss},
+                                 {"train_acc", m.train_acc},
+                                 {"val_loss", m.val_loss},
+                                 {"val_acc", m.val_acc},
+                                 {"seconds", m.seconds}});
   metrics["best_epoch"] = r->best_epoch;
   metrics["threads"] = r->threads;
   metrics["steps_per_second"] = r->steps_per_second;
@@ -133,16 +134,18 @@ int Train(const TrainArgs& a) {
   run.output = *blob;
   {
     std::ofstream f(a.out, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(onnx->data()), static_cast<std::streamsize>(onnx->size()));
+    f.write(reinterpret_cast<const char*>(onnx->data()),
+            static_cast<std::streamsize>(onnx->size()));
     if (!f) return Fail(Status::Errorf("{}: write failed", a.out));
   }
   const EpochMetrics& best = r->epochs[static_cast<size_t>(r->best_epoch - 1)];
   metrics["val_acc"] = best.val_acc;
   metrics["train_acc"] = best.train_acc;
   finish("done");
-  std::cout << fmt::format("run {}: {} epochs in {:.1f} s ({:.0f} steps/s, {} threads){}; best epoch {}",
-                           run.id, r->epochs.size(), r->seconds, r->steps_per_second, r->threads,
-                           r->stopped_early ? ", stopped early" : "", r->best_epoch);
+  std::cout << fmt::format(
+      "run {}: {} epochs in {:.1f} s ({:.0f} steps/s, {} threads){}; best epoch {}", run.id,
+      r->epochs.size(), r->seconds, r->steps_per_second, r->threads,
+      r->stopped_early ? ", stopped early" : "", r->best_epoch);
   if (has_val) std::cout << fmt::format(": val acc {:.2f} %", 100 * best.val_acc);
   std::cout << fmt::format("\nwrote {} (float, batch norm folded; model {})\n", a.out,
                            run.output.substr(0, 12));
@@ -160,13 +163,18 @@ CLI::App* AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--model", a->spec, "Model spec (YAML)")->required()->check(CLI::ExistingFile);
   c->add_option("--data", a->data, "DATASET or DATASET@VERSION")->required();
   c->add_option("-o,--output", a->out, "Output .onnx file")->required();
-  c->add_option("--epochs", a->opt.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--batch", a->opt.batch, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--epochs", a->opt.epochs, "Epochs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  c->add_option("--batch", a->opt.batch, "Batch size")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   c->add_option("--lr", a->opt.lr, "Adam learning rate")->capture_default_str();
   c->add_option("--schedule", a->opt.schedule, "Learning-rate schedule: constant, cosine, step")
       ->capture_default_str();
   c->add_option("--weight-decay", a->opt.weight_decay, "Adam weight decay")->capture_default_str();
-  c->add_option("--seed", a->opt.seed, "Seed (initialization and batch order)")->capture_default_str();
+  c->add_option("--seed", a->opt.seed, "Seed (initialization and batch order)")
+      ->capture_default_str();
   c->add_option("--threads", a->opt.threads, "Threads (0: every core)")->capture_default_str();
   c->add_option("--patience", a->opt.patience,
                 "Early stopping: epochs without a better val loss (0: off)")

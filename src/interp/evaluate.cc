@@ -69,8 +69,9 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int 
   if (d.count() == 0) return Status::Error("no samples to evaluate");
   EvalResult r;
   const auto t0 = std::chrono::steady_clock::now();
-  r.threads = opts.threads > 0 ? opts.threads
-                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.threads = opts.threads > 0
+                  ? opts.threads
+                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   r.threads = static_cast<int>(std::min<int64_t>(r.threads, d.count()));
   std::vector<int32_t> pred(static_cast<size_t>(d.count()));
   std::vector<Status> st(static_cast<size_t>(r.threads));
@@ -83,11 +84,13 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int 
   for (auto& th : pool) th.join();
   for (const Status& s : st) TML_RETURN_IF_ERROR(s);
   r.count = d.count();
-  r.confusion.assign(static_cast<size_t>(classes), std::vector<int64_t>(static_cast<size_t>(classes)));
+  r.confusion.assign(static_cast<size_t>(classes),
+                     std::vector<int64_t>(static_cast<size_t>(classes)));
   int64_t correct = 0;
   for (int64_t i = 0; i < d.count(); ++i) {
     const int32_t y = d.y[static_cast<size_t>(i)], p = pred[static_cast<size_t>(i)];
-    if (y < 0 || y >= classes) return Status::Errorf("sample {}: label {} outside 0..{}", i, y, classes - 1);
+    if (y < 0 || y >= classes)
+      return Status::Errorf("sample {}: label {} outside 0..{}", i, y, classes - 1);
     ++r.confusion[static_cast<size_t>(y)][static_cast<size_t>(p)];
     correct += y == p;
   }

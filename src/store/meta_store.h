@@ -70,9 +70,9 @@ struct VersionRecord {
 // A training (or quantization, evaluation, ...) run: what went in, what came out.
 struct RunRecord {
   int64_t id = 0;
-  std::string kind;    // train, quantize, evaluate
-  std::string status;  // running, done, failed
-  std::string config;  // JSON: the spec, the options
+  std::string kind;             // train, quantize, evaluate
+  std::string status;           // running, done, failed
+  std::string config;           // JSON: the spec, the options
   int64_t dataset_version = 0;  // dataset_versions.id, 0 if none
   std::string metrics;          // JSON
   std::string output;           // content id of the produced artifact

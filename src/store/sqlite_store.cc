@@ -338,7 +338,8 @@ class SqliteStore : public MetaStore {
   }
 
   Status UpdateRun(const RunRecord& r) override {
-    Stmt s(db_, "UPDATE runs SET status = ?, metrics = ?, output = ?, duration_ms = ? WHERE id = ?");
+    Stmt s(db_,
+           "UPDATE runs SET status = ?, metrics = ?, output = ?, duration_ms = ? WHERE id = ?");
     s.Bind(1, r.status).Bind(2, r.metrics.empty() ? std::string("{}") : r.metrics);
     s.Bind(3, r.output).Bind(4, r.duration_ms).Bind(5, r.id);
     TML_RETURN_IF_ERROR(s.Run());
@@ -381,8 +382,10 @@ class SqliteStore : public MetaStore {
     Stmt s(db_, sql.c_str());
     TML_RETURN_IF_ERROR(s.status());
     if (!where.empty()) {
-      if (kind.empty()) s.Bind(1, id);
-      else s.Bind(1, kind);
+      if (kind.empty())
+        s.Bind(1, id);
+      else
+        s.Bind(1, kind);
     }
     std::vector<RunRecord> out;
     for (;;) {

@@ -93,12 +93,23 @@ class Exporter {
             x = b_.Dense(x, l.units, ToAct(act));
           break;
         }
-        case LayerKind::kMaxPool: x = b_.MaxPool(x, l.size, l.stride); break;
-        case LayerKind::kAvgPool: x = b_.AvgPool(x, l.size, l.stride); break;
-        case LayerKind::kGlobalAvgPool: x = b_.GlobalAvgPool(x); break;
-        case LayerKind::kFlatten: x = b_.Flatten(x); break;
-        case LayerKind::kActivation: x = Clip(b_, x, l.activation); break;
-        case LayerKind::kDropout: break;  // identity at inference
+        case LayerKind::kMaxPool:
+          x = b_.MaxPool(x, l.size, l.stride);
+          break;
+        case LayerKind::kAvgPool:
+          x = b_.AvgPool(x, l.size, l.stride);
+          break;
+        case LayerKind::kGlobalAvgPool:
+          x = b_.GlobalAvgPool(x);
+          break;
+        case LayerKind::kFlatten:
+          x = b_.Flatten(x);
+          break;
+        case LayerKind::kActivation:
+          x = Clip(b_, x, l.activation);
+          break;
+        case LayerKind::kDropout:
+          break;  // identity at inference
         case LayerKind::kBatchNorm:
           return Status::Errorf("{}: batch_norm must follow conv2d, depthwise_conv2d or dense",
                                 l.line);
@@ -109,7 +120,8 @@ class Exporter {
             b_.QueueWeights(Next());
             b_.QueueWeights(Next());
             const int stride = static_cast<int>(l.in_shape[0] / l.out_shape[0]);
-            shortcut = b_.Conv2D(x, static_cast<int>(l.out_shape[2]), 1, 1, stride, true, Act::kNone);
+            shortcut =
+                b_.Conv2D(x, static_cast<int>(l.out_shape[2]), 1, 1, stride, true, Act::kNone);
           }
           x = b_.Add(y, shortcut, ToAct(l.activation));
           break;

@@ -11,17 +11,28 @@ namespace tml {
 
 const char* LayerKindName(LayerKind k) {
   switch (k) {
-    case LayerKind::kConv2D: return "conv2d";
-    case LayerKind::kDepthwiseConv2D: return "depthwise_conv2d";
-    case LayerKind::kDense: return "dense";
-    case LayerKind::kMaxPool: return "max_pool";
-    case LayerKind::kAvgPool: return "avg_pool";
-    case LayerKind::kGlobalAvgPool: return "global_avg_pool";
-    case LayerKind::kBatchNorm: return "batch_norm";
-    case LayerKind::kActivation: return "activation";
-    case LayerKind::kDropout: return "dropout";
-    case LayerKind::kFlatten: return "flatten";
-    case LayerKind::kResidual: return "residual";
+    case LayerKind::kConv2D:
+      return "conv2d";
+    case LayerKind::kDepthwiseConv2D:
+      return "depthwise_conv2d";
+    case LayerKind::kDense:
+      return "dense";
+    case LayerKind::kMaxPool:
+      return "max_pool";
+    case LayerKind::kAvgPool:
+      return "avg_pool";
+    case LayerKind::kGlobalAvgPool:
+      return "global_avg_pool";
+    case LayerKind::kBatchNorm:
+      return "batch_norm";
+    case LayerKind::kActivation:
+      return "activation";
+    case LayerKind::kDropout:
+      return "dropout";
+    case LayerKind::kFlatten:
+      return "flatten";
+    case LayerKind::kResidual:
+      return "residual";
   }
   return "?";
 }
@@ -38,7 +49,8 @@ struct Ctx {
 Result<int> Int(const Ctx& c, const YAML::Node& n, const char* key, int lo, int hi) {
   try {
     const int v = n.as<int>();
-    if (v < lo || v > hi) return c.Err(n, fmt::format("'{}' must be in {}..{}, got {}", key, lo, hi, v));
+    if (v < lo || v > hi)
+      return c.Err(n, fmt::format("'{}' must be in {}..{}, got {}", key, lo, hi, v));
     return v;
   } catch (const YAML::Exception&) {
     return c.Err(n, fmt::format("'{}' must be an integer", key));
@@ -64,11 +76,11 @@ Result<LayerSpec> ParseLayer(const Ctx& c, const YAML::Node& item) {
   LayerSpec l;
   l.line = kv.first.Mark().line + 1;
   static const std::map<std::string, LayerKind> kKinds = {
-      {"conv2d", LayerKind::kConv2D},          {"depthwise_conv2d", LayerKind::kDepthwiseConv2D},
-      {"dense", LayerKind::kDense},            {"max_pool", LayerKind::kMaxPool},
-      {"avg_pool", LayerKind::kAvgPool},       {"global_avg_pool", LayerKind::kGlobalAvgPool},
-      {"batch_norm", LayerKind::kBatchNorm},   {"activation", LayerKind::kActivation},
-      {"dropout", LayerKind::kDropout},        {"flatten", LayerKind::kFlatten},
+      {"conv2d", LayerKind::kConv2D},        {"depthwise_conv2d", LayerKind::kDepthwiseConv2D},
+      {"dense", LayerKind::kDense},          {"max_pool", LayerKind::kMaxPool},
+      {"avg_pool", LayerKind::kAvgPool},     {"global_avg_pool", LayerKind::kGlobalAvgPool},
+      {"batch_norm", LayerKind::kBatchNorm}, {"activation", LayerKind::kActivation},
+      {"dropout", LayerKind::kDropout},      {"flatten", LayerKind::kFlatten},
       {"residual", LayerKind::kResidual}};
   auto k = kKinds.find(type);
   if (k == kKinds.end()) {
@@ -156,7 +168,8 @@ Result<LayerSpec> ParseLayer(const Ctx& c, const YAML::Node& item) {
 }
 
 Result<std::vector<LayerSpec>> ParseLayers(const Ctx& c, const YAML::Node& list) {
-  if (!list.IsSequence() || list.size() == 0) return c.Err(list, "'layers' must be a non-empty list");
+  if (!list.IsSequence() || list.size() == 0)
+    return c.Err(list, "'layers' must be a non-empty list");
   std::vector<LayerSpec> out;
   for (const auto& item : list) {
     TML_ASSIGN_OR_RETURN(LayerSpec l, ParseLayer(c, item));
@@ -190,7 +203,8 @@ Status Walk(const std::string& file, std::vector<LayerSpec>& layers, std::vector
       case LayerKind::kMaxPool:
       case LayerKind::kAvgPool: {
         if (!spatial) return err("needs a [H, W, C] input");
-        const int64_t h = (shape[0] - l.size) / l.stride + 1, w = (shape[1] - l.size) / l.stride + 1;
+        const int64_t h = (shape[0] - l.size) / l.stride + 1,
+                      w = (shape[1] - l.size) / l.stride + 1;
         if (shape[0] < l.size || shape[1] < l.size) return err("the window does not fit the input");
         shape = {h, w, shape[2]};
         break;
@@ -214,19 +228,22 @@ Status Walk(const std::string& file, std::vector<LayerSpec>& layers, std::vector
         TML_RETURN_IF_ERROR(Walk(file, l.block, inner));
         if (inner.size() != 3 || !spatial) return err("the block must map [H, W, C] to [H, W, C]");
         l.projection = inner != shape;
-        if (l.projection && (shape[0] % inner[0] != 0 || shape[0] / inner[0] != shape[1] / inner[1]))
-          return err(fmt::format("the block's output [{}] cannot be matched by a strided 1x1 "
-                                 "shortcut",
-                                 fmt::join(inner, ", ")));
+        if (l.projection &&
+            (shape[0] % inner[0] != 0 || shape[0] / inner[0] != shape[1] / inner[1]))
+          return err(
+              fmt::format("the block's output [{}] cannot be matched by a strided 1x1 "
+                          "shortcut",
+                          fmt::join(inner, ", ")));
         shape = inner;
         break;
       }
       case LayerKind::kBatchNorm:
-        if (&l == &layers.front() || ((&l - 1)->kind != LayerKind::kConv2D &&
-                                      (&l - 1)->kind != LayerKind::kDepthwiseConv2D &&
-                                      (&l - 1)->kind != LayerKind::kDense))
-          return err("batch_norm must follow conv2d, depthwise_conv2d or dense (it is folded "
-                     "into them)");
+        if (&l == &layers.front() ||
+            ((&l - 1)->kind != LayerKind::kConv2D &&
+             (&l - 1)->kind != LayerKind::kDepthwiseConv2D && (&l - 1)->kind != LayerKind::kDense))
+          return err(
+              "batch_norm must follow conv2d, depthwise_conv2d or dense (it is folded "
+              "into them)");
         if ((&l - 1)->activation != Activation::kNone)
           return err("the layer before batch_norm has an activation; move it after batch_norm");
         break;
@@ -246,14 +263,16 @@ int64_t LayerMacs(const LayerSpec& l) {
              l.in_shape[2];
     case LayerKind::kDepthwiseConv2D:
       return l.out_shape[0] * l.out_shape[1] * l.out_shape[2] * l.kernel_h * l.kernel_w;
-    case LayerKind::kDense: return l.in_shape[0] * l.units;
+    case LayerKind::kDense:
+      return l.in_shape[0] * l.units;
     case LayerKind::kResidual: {
       int64_t m = 0;
       for (const LayerSpec& b : l.block) m += LayerMacs(b);
       if (l.projection) m += l.out_shape[0] * l.out_shape[1] * l.out_shape[2] * l.in_shape[2];
       return m;
     }
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -263,9 +282,10 @@ Status CheckModelSpec(ModelSpec& spec) {
   std::vector<int64_t> shape = spec.input;
   TML_RETURN_IF_ERROR(Walk(spec.file, spec.layers, shape));
   if (shape != std::vector<int64_t>{spec.classes})
-    return Status::Errorf("{}: the last layer outputs [{}]; it must output [classes] = [{}] "
-                          "(end with '- dense: {{units: {}}}')",
-                          spec.file, fmt::join(shape, ", "), spec.classes, spec.classes);
+    return Status::Errorf(
+        "{}: the last layer outputs [{}]; it must output [classes] = [{}] "
+        "(end with '- dense: {{units: {}}}')",
+        spec.file, fmt::join(shape, ", "), spec.classes, spec.classes);
   return Status::Ok();
 }
 
@@ -293,7 +313,8 @@ Result<ModelSpec> ParseSpecUnchecked(const std::string& yaml_text, const std::st
   } catch (const YAML::Exception& e) {
     return Status::Errorf("{}:{}: invalid YAML: {}", file, e.mark.line + 1, e.msg);
   }
-  if (!y.IsMap()) return Status::Errorf("{}: a model spec is a map (name, input, classes, layers)", file);
+  if (!y.IsMap())
+    return Status::Errorf("{}: a model spec is a map (name, input, classes, layers)", file);
   for (const auto& e : y) {
     const std::string key = e.first.as<std::string>();
     if (key != "name" && key != "input" && key != "classes" && key != "layers")

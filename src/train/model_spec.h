@@ -40,17 +40,17 @@ enum class Activation { kNone, kRelu, kRelu6 };
 
 struct LayerSpec {
   LayerKind kind = LayerKind::kFlatten;
-  int filters = 0, units = 0;    // conv2d / dense
+  int filters = 0, units = 0;  // conv2d / dense
   int kernel_h = 1, kernel_w = 1, stride = 1;
-  bool same = true;              // padding: same | valid
-  int size = 2;                  // pooling window (stride defaults to size)
-  float rate = 0.0f;             // dropout
+  bool same = true;                           // padding: same | valid
+  int size = 2;                               // pooling window (stride defaults to size)
+  float rate = 0.0f;                          // dropout
   Activation activation = Activation::kNone;  // fused into conv / dense, or the activation layer
-  std::vector<LayerSpec> block;  // residual: out = act(block(x) + shortcut(x))
-  int line = 0;                  // 1-based line in the spec file
+  std::vector<LayerSpec> block;               // residual: out = act(block(x) + shortcut(x))
+  int line = 0;                               // 1-based line in the spec file
   // Filled by CheckModelSpec: input and output shapes, HWC (or {features}).
   std::vector<int64_t> in_shape, out_shape;
-  bool projection = false;       // residual: the shortcut is a 1x1 conv (shape changes)
+  bool projection = false;  // residual: the shortcut is a 1x1 conv (shape changes)
 };
 
 struct ModelSpec {

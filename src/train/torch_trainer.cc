@@ -128,13 +128,27 @@ class SpecNet : public torch::nn::Module {
             x = torch::constant_pad_nd(x, {l.pad.left, l.pad.right, l.pad.top, l.pad.bottom}, 0);
           x = Activate(l.conv->forward(x), s.activation);
           break;
-        case LayerKind::kDense: x = Activate(l.fc->forward(x), s.activation); break;
-        case LayerKind::kMaxPool: x = torch::max_pool2d(x, s.size, s.stride); break;
-        case LayerKind::kAvgPool: x = torch::avg_pool2d(x, s.size, s.stride); break;
-        case LayerKind::kGlobalAvgPool: x = x.mean({2, 3}, true); break;
-        case LayerKind::kBatchNorm: x = l.bn2 ? l.bn2->forward(x) : l.bn1->forward(x); break;
-        case LayerKind::kActivation: x = Activate(x, s.activation); break;
-        case LayerKind::kDropout: x = torch::dropout(x, s.rate, is_training()); break;
+        case LayerKind::kDense:
+          x = Activate(l.fc->forward(x), s.activation);
+          break;
+        case LayerKind::kMaxPool:
+          x = torch::max_pool2d(x, s.size, s.stride);
+          break;
+        case LayerKind::kAvgPool:
+          x = torch::avg_pool2d(x, s.size, s.stride);
+          break;
+        case LayerKind::kGlobalAvgPool:
+          x = x.mean({2, 3}, true);
+          break;
+        case LayerKind::kBatchNorm:
+          x = l.bn2 ? l.bn2->forward(x) : l.bn1->forward(x);
+          break;
+        case LayerKind::kActivation:
+          x = Activate(x, s.activation);
+          break;
+        case LayerKind::kDropout:
+          x = torch::dropout(x, s.rate, is_training());
+          break;
         case LayerKind::kFlatten:
           x = x.dim() == 4 ? x.permute({0, 2, 3, 1}).flatten(1) : x.flatten(1);
           break;
@@ -300,7 +314,8 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
   TML_RETURN_IF_ERROR(CheckData(spec, train, "training"));
   if (val) TML_RETURN_IF_ERROR(CheckData(spec, *val, "validation"));
   TrainResult r;
-  r.threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  r.threads = o.threads > 0 ? o.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   try {
     SetThreads(r.threads);
     torch::manual_seed(o.seed);
@@ -321,7 +336,8 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
       opt.load(oa);
       std::ifstream mf(o.checkpoint + ".json");
       const auto j = nlohmann::json::parse(mf, nullptr, false);
-      if (!j.is_object()) return Status::Errorf("{}.json: unreadable checkpoint record", o.checkpoint);
+      if (!j.is_object())
+        return Status::Errorf("{}.json: unreadable checkpoint record", o.checkpoint);
       for (const auto& e : j["epochs"])
         r.epochs.push_back({e["epoch"], e["lr"], e["train_loss"], e["train_acc"], e["val_loss"],
                             e["val_acc"], e["seconds"]});
@@ -338,7 +354,8 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
     for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
       const auto e0 = std::chrono::steady_clock::now();
       const double lr = ScheduledLr(o, epoch);
-      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+      for (auto& g : opt.param_groups())
+        static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
       net.train();
       const torch::Tensor order = torch::randperm(n, torch::kLong);
       double loss_sum = 0, correct = 0;
@@ -388,9 +405,13 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
         out.save_to(o.checkpoint);
         nlohmann::json j;
         for (const EpochMetrics& e : r.epochs)
-          j["epochs"].push_back({{"epoch", e.epoch}, {"lr", e.lr}, {"train_loss", e.train_loss},
-                                 {"train_acc", e.train_acc}, {"val_loss", e.val_loss},
-                                 {"val_acc", e.val_acc}, {"seconds", e.seconds}});
+          j["epochs"].push_back({{"epoch", e.epoch},
+                                 {"lr", e.lr},
+                                 {"train_loss", e.train_loss},
+                                 {"train_acc", e.train_acc},
+                                 {"val_loss", e.val_loss},
+                                 {"val_acc", e.val_acc},
+                                 {"seconds", e.seconds}});
         j["best_epoch"] = r.best_epoch;
         j["best_val_loss"] = best;
         j["best_params"] = r.params;

@@ -22,15 +22,15 @@ using TrainData = LabeledData;  // data/loader.h
 struct TrainOptions {
   int epochs = 10;
   int batch = 64;
-  double lr = 1e-3;             // Adam
+  double lr = 1e-3;                 // Adam
   std::string schedule = "cosine";  // constant, cosine, step (x0.1 at 1/2 and 3/4 of the epochs)
   double weight_decay = 0.0;
   uint64_t seed = 1;
-  int threads = 0;              // 0: every core
-  int patience = 0;             // stop after this many epochs without a better val loss; 0: never
-  std::string checkpoint;       // file written after every epoch ("" = none)
-  bool resume = false;          // continue from `checkpoint` if it exists
-  int64_t max_steps = 0;        // stop after this many steps in total (0: no limit; for tests)
+  int threads = 0;         // 0: every core
+  int patience = 0;        // stop after this many epochs without a better val loss; 0: never
+  std::string checkpoint;  // file written after every epoch ("" = none)
+  bool resume = false;     // continue from `checkpoint` if it exists
+  int64_t max_steps = 0;   // stop after this many steps in total (0: no limit; for tests)
 };
 
 struct EpochMetrics {

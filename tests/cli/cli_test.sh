@@ -122,6 +122,30 @@ check "failed imports leave no dataset version" grep -q "no dataset 'bad'" "$WOR
 "$TML" data stats fm@9 --workspace "$WS" 2> "$WORK/err.txt"; rc=$?
 check "unknown version names the latest" grep -q "latest is 2" "$WORK/err.txt"
 
+# Train -> quantize -> evaluate on that workspace (fm@2: 7000 train, 2000 val, 1000 test).
+SPEC="$(dirname "$0")/../../examples/models/tiny_cnn.yaml"
+"$TML" train --model "$SPEC" --data fm@2 --workspace "$WS" --epochs 1 --max-steps 40 --threads 2 \
+  -o "$WORK/fm.onnx" > "$WORK/out.txt" 2> "$WORK/err.txt"; rc=$?
+check "train exits 0" test "$rc" -eq 0
+check "train writes ONNX" test -s "$WORK/fm.onnx"
+check "train reports the run and val accuracy" grep -q "^run 1: .*val acc" "$WORK/out.txt"
+check "train shows progress with loss" grep -q "loss" "$WORK/err.txt"
+"$TML" quantize "$WORK/fm.onnx" --calibration fm@2 --samples 50 --eval fm@2@test --workspace "$WS" \
+  -o "$WORK/fm_int8.onnx" > "$WORK/q.txt" 2> "$WORK/err.txt"; rc=$?
+check "quantize exits 0" test "$rc" -eq 0
+check "quantize prints per-layer SQNR" grep -q "SQNR dB" "$WORK/q.txt"
+check "quantize compares float and int8 accuracy" grep -q "float .* int8 .* points" "$WORK/q.txt"
+"$TML" evaluate "$WORK/fm_int8.onnx" --data fm@2 --workspace "$WS" --json > "$WORK/e.json"
+check "evaluate --json gives accuracy" grep -q '"accuracy"' "$WORK/e.json"
+check "evaluate uses the test split by default" grep -q '"samples": 1000' "$WORK/e.json"
+"$TML" verify "$WORK/fm_int8.onnx" --target cortex-m4 --inputs 3 > "$WORK/out.txt"
+check "the trained int8 model is bit-exact on cortex-m4" grep -q "^bit-exact" "$WORK/out.txt"
+printf 'name: bad\ninput: [28, 28, 1]\nclasses: 10\nlayers:\n  - conv2d: {filters: 4}\n  - dense: {units: 10}\n' \
+  > "$WORK/bad.yaml"
+"$TML" train --model "$WORK/bad.yaml" --data fm --workspace "$WS" -o "$WORK/x.onnx" 2> "$WORK/err.txt"; rc=$?
+check "bad spec exits 1" test "$rc" -eq 1
+check "bad spec error names file and line" grep -q "bad.yaml:6: dense" "$WORK/err.txt"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do

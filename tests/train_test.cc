@@ -1,0 +1,249 @@
+// Model specs, the export with batch norm folded, training (the loss must fall),
+// quantization round trip through ONNX and evaluation on a hand-checked case.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "fixtures.h"
+#include "formats/export.h"
+#include "formats/import.h"
+#include "graph/builder.h"
+#include "interp/evaluate.h"
+#include "squeeze/calibrate.h"
+#include "squeeze/quantize.h"
+#include "squeeze/report.h"
+#include "train/export.h"
+#include "train/model_spec.h"
+#include "train/trainer.h"
+
+namespace tml {
+namespace {
+
+const char* kTiny = R"(name: t
+input: [8, 8, 1]
+classes: 3
+layers:
+  - conv2d: {filters: 4, kernel: 3}
+  - batch_norm: {}
+  - activation: relu
+  - max_pool: {size: 2}
+  - residual:
+      layers:
+        - depthwise_conv2d: {kernel: 3, activation: relu}
+        - conv2d: {filters: 6, kernel: 1}
+  - global_avg_pool: {}
+  - flatten: {}
+  - dropout: {rate: 0.1}
+  - dense: {units: 3}
+)";
+
+// Three classes of 8x8 images: a bright row, a bright column, or noise only.
+LabeledData Stripes(int n, uint64_t seed) {
+  LabeledData d;
+  d.shape = {8, 8, 1};
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> noise(0.0f, 0.3f);
+  for (int i = 0; i < n; ++i) {
+    const int cls = i % 3, at = static_cast<int>(rng() % 8);
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x) {
+        float v = noise(rng);
+        if ((cls == 0 && y == at) || (cls == 1 && x == at)) v += 0.7f;
+        d.x.push_back(v);
+      }
+    d.y.push_back(cls);
+  }
+  return d;
+}
+
+TEST(ModelSpec, ParsesAndInfersShapes) {
+  auto s = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->layers.size(), 9u);
+  EXPECT_EQ(s->layers[4].out_shape, (std::vector<int64_t>{4, 4, 6}));
+  EXPECT_TRUE(s->layers[4].projection);  // 4 -> 6 channels
+  EXPECT_EQ(SpecMacs(*s), 8 * 8 * 4 * 9 + 4 * 4 * 4 * 9 + 4 * 4 * 6 * 4 + 4 * 4 * 6 * 4 + 6 * 3);
+}
+
+TEST(ModelSpec, ErrorsNameFileAndLine) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"name: x\ninput: [8, 8, 1]\nclasses: 2\nlayers:\n  - conv: {filters: 2}\n",
+       "x.yaml:5: unknown layer type 'conv'"},
+      {"name: x\ninput: [8, 8, 1]\nclasses: 2\nlayers:\n  - conv2d: {filters: 2, colour: red}\n",
+       "x.yaml:5: conv2d: unknown key 'colour'"},
+      {"name: x\ninput: [8, 8, 1]\nclasses: 2\nlayers:\n  - dense: {units: 2}\n",
+       "x.yaml:5: dense with input [8, 8, 1]: needs a flat input"},
+      {"name: x\ninput: [8, 8, 1]\nclasses: 2\nlayers:\n  - flatten: {}\n  - dense: {units: 3}\n",
+       "must output [classes] = [2]"},
+      {"name: x\ninput: [8, 8, 1]\nclasses: 2\nlayers:\n  - conv2d: {filters: -1}\n",
+       "x.yaml:5: 'filters' must be in 1..4096"},
+      {"name: x\ninput: [8, 8, 1]\nclasses: 2\nlayers:\n  - flatten: {}\n  - batch_norm: {}\n",
+       "batch_norm must follow"},
+      {"name: x\ninput: [8, 8\nclasses: 2\n", "x.yaml:"},
+      {"name: x\ninput: [8, 8, 1]\nclasses: 2\nlayer: []\n", "x.yaml:4: unknown key 'layer'"},
+      {"name: x\ninput: [2, 2, 1]\nclasses: 2\nlayers:\n  - max_pool: {size: 4}\n",
+       "window does not fit"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto s = ParseModelSpec(text, "x.yaml");
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.status().message().find(want), std::string::npos)
+        << "got: " << s.status().message() << "\nwant: " << want;
+  }
+}
+
+TEST(ModelSpec, ExamplesParseAndMatchTheZooArchitectures) {
+  const std::string dir = std::string(TML_SOURCE_DIR) + "/examples/models/";
+  const std::pair<const char*, int64_t> examples[] = {{"tiny_cnn.yaml", 0},
+                                                      {"ds_cnn.yaml", 2656768},
+                                                      {"resnet8.yaml", 12501632},
+                                                      {"mobilenet_v1_025.yaml", 7489664}};
+  for (const auto& [file, macs] : examples) {
+    auto s = LoadModelSpec(dir + file);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    if (macs) EXPECT_EQ(SpecMacs(*s), macs) << file;
+    // Export with arbitrary parameters builds a graph the compiler accepts.
+    std::vector<std::vector<float>> values;
+    for (const ParamInfo& p : SpecParams(*s))
+      values.push_back(std::vector<float>(static_cast<size_t>(p.numel()),
+                                          p.name.find("var") != std::string::npos ? 1.0f : 0.01f));
+    auto g = SpecToGraph(*s, values);
+    ASSERT_TRUE(g.ok()) << file << ": " << g.status().message();
+  }
+}
+
+TEST(Training, LossFallsAndTheExportComputesWhatTorchComputes) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
+  TrainOptions o;
+  o.epochs = 4;
+  o.batch = 32;
+  o.lr = 3e-3;
+  o.threads = 2;
+  auto r = TrainModel(*spec, train, &val, o, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->epochs.size(), 4u);
+  EXPECT_LT(r->epochs.back().train_loss, r->epochs.front().train_loss * 0.8);
+  EXPECT_GT(r->epochs[static_cast<size_t>(r->best_epoch - 1)].val_acc, 0.6);
+  // The IR graph (batch norm folded, activations fused) against torch on the same data.
+  auto g = SpecToGraph(*spec, r->params);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  auto torch_acc = EvaluateParams(*spec, r->params, val);
+  ASSERT_TRUE(torch_acc.ok()) << torch_acc.status().message();
+  auto ir = EvaluateClassifier(*g, val, 3, {});
+  ASSERT_TRUE(ir.ok()) << ir.status().message();
+  EXPECT_NEAR(ir->accuracy, torch_acc->first, 0.01);
+  EXPECT_NEAR(ir->accuracy, r->epochs[static_cast<size_t>(r->best_epoch - 1)].val_acc, 0.01);
+}
+
+TEST(Training, SameSeedSameResultAndCheckpointResumes) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(300, 3);
+  TrainOptions o;
+  o.epochs = 2;
+  o.threads = 1;
+  auto a = TrainModel(*spec, train, nullptr, o, {});
+  auto b = TrainModel(*spec, train, nullptr, o, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->epochs.back().train_loss, b->epochs.back().train_loss);
+  // One epoch with a checkpoint, then resume to two: the first epoch is not redone.
+  const std::string dir = testing::WorkDir("ckpt");
+  std::filesystem::create_directories(dir);
+  const std::string ck = dir + "/model.pt";
+  std::filesystem::remove(ck);
+  o.checkpoint = ck;
+  o.epochs = 2;
+  o.max_steps = 3;  // 5 steps per epoch: stops inside epoch 1
+  ASSERT_TRUE(TrainModel(*spec, train, nullptr, o, {}).ok());
+  o.max_steps = 0;
+  o.resume = true;
+  int epochs_run = 0;
+  TrainCallbacks cb;
+  cb.epoch = [&](const EpochMetrics&) { ++epochs_run; };
+  auto c = TrainModel(*spec, train, nullptr, o, cb);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(epochs_run, 1);
+  EXPECT_EQ(c->epochs.size(), 2u);
+}
+
+TEST(Training, BadDataIsAnError) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  LabeledData d = Stripes(10, 1);
+  d.y[3] = 7;
+  EXPECT_FALSE(TrainModel(*spec, d, nullptr, {}, {}).ok());
+  d = Stripes(10, 1);
+  d.shape = {4, 16, 1};
+  auto r = TrainModel(*spec, d, nullptr, {}, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("[4, 16, 1]"), std::string::npos);
+}
+
+TEST(Quantize, RoundTripsThroughOnnxAndKeepsAccuracy) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(600, 4), test = Stripes(150, 5);
+  TrainOptions o;
+  o.epochs = 4;
+  o.lr = 3e-3;
+  auto r = TrainModel(*spec, train, nullptr, o, {});
+  ASSERT_TRUE(r.ok());
+  auto fg = SpecToGraph(*spec, r->params);
+  ASSERT_TRUE(fg.ok());
+  std::vector<std::vector<std::vector<float>>> cal;
+  for (int i = 0; i < 100; ++i)
+    cal.push_back({std::vector<float>(train.x.begin() + i * 64, train.x.begin() + (i + 1) * 64)});
+  auto ranges = Calibrate(*fg, cal, {});
+  ASSERT_TRUE(ranges.ok());
+  auto qg = QuantizeGraph(*fg, *ranges, {});
+  ASSERT_TRUE(qg.ok()) << qg.status().message();
+  const std::string dir = testing::WorkDir("quantize");
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/q.onnx";
+  ASSERT_TRUE(SaveOnnx(*qg, path).ok());
+  auto back = LoadModel(path);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  auto direct = EvaluateClassifier(*qg, test, 3, {});
+  auto loaded = EvaluateClassifier(*back, test, 3, {});
+  auto flt = EvaluateClassifier(*fg, test, 3, {});
+  ASSERT_TRUE(direct.ok() && loaded.ok() && flt.ok());
+  EXPECT_EQ(direct->confusion, loaded->confusion) << "ONNX round trip changed the int8 model";
+  EXPECT_GT(loaded->accuracy, flt->accuracy - 0.05);
+  auto rows = LayerSqnr(*fg, *qg, test, 20);
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_FALSE(rows->empty());
+  for (const LayerSqnrRow& row : *rows) EXPECT_GT(row.sqnr_db, 10.0) << row.node;
+}
+
+// Hand-checked: a 2-input "model" whose output is its input, so the prediction is
+// the larger input.
+TEST(Evaluate, HandCheckedConfusionMatrix) {
+  GraphBuilder b("identity");
+  int x = b.Input("x", DType::kFloat32, {1, 2});
+  b.Output(b.Softmax(x));
+  auto g = b.Finish();
+  ASSERT_TRUE(g.ok());
+  LabeledData d;
+  d.shape = {2};
+  // (scores, label): predicted 0, 1, 1, 0, 1 for labels 0, 0, 1, 1, 1.
+  const float xs[5][2] = {{0.9f, 0.1f}, {0.2f, 0.8f}, {0.3f, 0.7f}, {0.6f, 0.4f}, {0.0f, 1.0f}};
+  const int ys[5] = {0, 0, 1, 1, 1};
+  for (int i = 0; i < 5; ++i) {
+    d.x.insert(d.x.end(), xs[i], xs[i] + 2);
+    d.y.push_back(ys[i]);
+  }
+  auto r = EvaluateClassifier(*g, d, 2, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_DOUBLE_EQ(r->accuracy, 3.0 / 5.0);
+  EXPECT_EQ(r->confusion, (std::vector<std::vector<int64_t>>{{1, 1}, {1, 2}}));
+  EXPECT_DOUBLE_EQ(r->precision[0], 0.5);
+  EXPECT_DOUBLE_EQ(r->recall[1], 2.0 / 3.0);
+  EXPECT_FALSE(EvaluateClassifier(*g, d, 3, {}).ok()) << "3 classes, 2 scores";
+}
+
+}  // namespace
+}  // namespace tml
