@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan demo bench clean format
+.PHONY: all deps build test test-asan demo bench bench-train clean format
 
 all: build
 
@@ -30,6 +30,11 @@ test-asan: deps
 # On-device benchmark (QEMU, deterministic instruction counts); results go to bench/README.md by hand.
 bench: build
 	$(BUILD)/bench/tml_mcu_bench cortex-m4 cortex-m7 cortex-m3
+
+# Data / training / squeezing benchmark on Fashion-MNIST (2 threads); results in bench/README.md.
+bench-train: build
+	cmake --build $(BUILD) -j $(JOBS) --target tml_train_bench
+	$(BUILD)/bench/tml_train_bench 2
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)

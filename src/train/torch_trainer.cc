@@ -358,7 +358,10 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
         static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
       net.train();
       const torch::Tensor order = torch::randperm(n, torch::kLong);
-      double loss_sum = 0, correct = 0;
+      // Sums stay tensors: reading them (item) synchronizes, so only the progress
+      // callback and the epoch end do.
+      torch::Tensor loss_sum = torch::zeros({}, torch::kDouble);
+      torch::Tensor correct = torch::zeros({}, torch::kLong);
       int64_t seen = 0;
       for (int64_t s = 0; s < steps; ++s) {
         const torch::Tensor idx = order.slice(0, s * o.batch, std::min(n, (s + 1) * o.batch));
@@ -369,19 +372,23 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
         loss.backward();
         opt.step();
         const int64_t b = idx.size(0);
-        loss_sum += loss.item<double>() * static_cast<double>(b);
-        correct += logits.argmax(1).eq(by).sum().item<double>();
+        {
+          torch::NoGradGuard ng;
+          loss_sum += loss.detach().to(torch::kDouble) * static_cast<double>(b);
+          correct += logits.argmax(1).eq(by).sum();
+        }
         seen += b;
         ++total_steps;
         if (cb.step && (s % 20 == 0 || s + 1 == steps))
-          cb.step(epoch + 1, s + 1, steps, loss_sum / seen, correct / seen);
+          cb.step(epoch + 1, s + 1, steps, loss_sum.item<double>() / static_cast<double>(seen),
+                  correct.item<double>() / static_cast<double>(seen));
         if (o.max_steps && total_steps >= o.max_steps) break;
       }
       EpochMetrics m;
       m.epoch = epoch + 1;
       m.lr = lr;
-      m.train_loss = loss_sum / static_cast<double>(seen);
-      m.train_acc = correct / static_cast<double>(seen);
+      m.train_loss = loss_sum.item<double>() / static_cast<double>(seen);
+      m.train_acc = correct.item<double>() / static_cast<double>(seen);
       if (val) std::tie(m.val_loss, m.val_acc) = Evaluate(net, vx, vy);
       m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
       train_seconds += m.seconds;
