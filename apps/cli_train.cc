@@ -16,7 +16,7 @@ namespace tml::cli {
 namespace {
 
 struct TrainArgs {
-  std::string spec, data, out, workspace;
+  std::string spec, data, out, workspace, augment;
   TrainOptions opt;
 };
 
@@ -37,7 +37,11 @@ int64_t NowMs() {
       .count();
 }
 
-int Train(const TrainArgs& a) {
+int Train(const TrainArgs& args) {
+  TrainArgs a = args;
+  auto aug = ParseAugmentation(a.augment);
+  if (!aug.ok()) return Fail(aug.status());
+  a.opt.augment = *aug;
   auto spec = LoadModelSpec(a.spec);
   if (!spec.ok()) return Fail(spec.status());
   auto ref = ParseDatasetRef(a.data);
@@ -64,11 +68,17 @@ int Train(const TrainArgs& a) {
   std::ifstream sf(a.spec);
   std::stringstream spec_text;
   spec_text << sf.rdbuf();
-  nlohmann::json config = {{"spec", spec_text.str()}, {"spec_file", a.spec},
-                           {"dataset", ref->name},    {"dataset_version", train->version.number},
-                           {"epochs", a.opt.epochs},  {"batch", a.opt.batch},
-                           {"lr", a.opt.lr},          {"schedule", a.opt.schedule},
-                           {"seed", a.opt.seed},      {"patience", a.opt.patience}};
+  nlohmann::json config = {{"spec", spec_text.str()},
+                           {"spec_file", a.spec},
+                           {"dataset", ref->name},
+                           {"dataset_version", train->version.number},
+                           {"epochs", a.opt.epochs},
+                           {"batch", a.opt.batch},
+                           {"lr", a.opt.lr},
+                           {"schedule", a.opt.schedule},
+                           {"seed", a.opt.seed},
+                           {"patience", a.opt.patience},
+                           {"augment", a.opt.augment.ToString()}};
   RunRecord run;
   run.kind = "train";
   run.status = "running";
@@ -182,6 +192,10 @@ CLI::App* AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--checkpoint", a->opt.checkpoint, "Checkpoint file, written after every epoch");
   c->add_flag("--resume", a->opt.resume, "Continue from --checkpoint when it exists");
   c->add_option("--max-steps", a->opt.max_steps, "Stop after this many steps (smoke tests)");
+  c->add_option("--augment", a->augment,
+                "Augmentation of training batches, comma list: flip, shift=PIXELS,\n"
+                "brightness=B, contrast=C, noise=SIGMA (images); time_shift=FRACTION, gain=DB,\n"
+                "noise=SIGMA (signals)");
   c->add_option("--workspace", a->workspace,
                 "Workspace directory (default: $TINYMLAAS_HOME, else ./.tinymlaas)");
   c->callback([a, exit_code] { *exit_code = Train(*a); });

@@ -170,6 +170,39 @@ TEST(Training, SameSeedSameResultAndCheckpointResumes) {
   EXPECT_EQ(c->epochs.size(), 2u);
 }
 
+TEST(Augmentation, ParsesAndRejects) {
+  auto a = ParseAugmentation("flip,shift=2,brightness=0.1,contrast=0.2,noise=0.02");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_TRUE(a->flip);
+  EXPECT_EQ(a->shift, 2);
+  EXPECT_EQ(a->ToString(), "flip,shift=2,brightness=0.1,contrast=0.2,noise=0.02");
+  EXPECT_FALSE(ParseAugmentation("").value().any());
+  for (const char* bad : {"rotate=3", "shift=x", "noise=2", "flip=1", "gain=-1", "shift=2cm"}) {
+    auto r = ParseAugmentation(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
+TEST(Training, AugmentedTrainingIsSeededAndStillLearns) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
+  TrainOptions o;
+  o.epochs = 6;
+  o.batch = 32;
+  o.lr = 3e-3;
+  o.threads = 1;
+  auto plain = TrainModel(*spec, train, &val, o, {});
+  o.augment = ParseAugmentation("flip,shift=1,brightness=0.05,contrast=0.1,noise=0.02").value();
+  auto a = TrainModel(*spec, train, &val, o, {});
+  auto b = TrainModel(*spec, train, &val, o, {});
+  ASSERT_TRUE(plain.ok() && a.ok() && b.ok()) << a.status().message();
+  EXPECT_EQ(a->epochs.back().train_loss, b->epochs.back().train_loss) << "same seed, same run";
+  EXPECT_NE(a->epochs.back().train_loss, plain->epochs.back().train_loss) << "augmentation applied";
+  EXPECT_GT(a->epochs[static_cast<size_t>(a->best_epoch - 1)].val_acc, 0.6)
+      << "plain run: " << plain->epochs[static_cast<size_t>(plain->best_epoch - 1)].val_acc;
+}
+
 TEST(Training, BadDataIsAnError) {
   auto spec = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(spec.ok());

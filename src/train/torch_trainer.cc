@@ -287,6 +287,50 @@ std::pair<double, double> Evaluate(SpecNet& net, const torch::Tensor& x, const t
   return {loss / static_cast<double>(n), correct / static_cast<double>(n)};
 }
 
+// Shifts every sample along `dim` by its own offset in [-max, max], zero fill.
+torch::Tensor ShiftAlong(const torch::Tensor& x, int64_t dim, int64_t max) {
+  if (max <= 0) return x;
+  const int64_t n = x.size(dim);
+  std::vector<int64_t> pad(static_cast<size_t>(2 * (x.dim() - 1)), 0);
+  // constant_pad_nd lists pads from the last dimension backwards.
+  const size_t at = static_cast<size_t>(2 * (x.dim() - 1 - dim));
+  pad[at] = pad[at + 1] = max;
+  const torch::Tensor padded = torch::constant_pad_nd(x, pad, 0);
+  const torch::Tensor off = torch::randint(0, 2 * max + 1, {x.size(0)}, torch::kLong);
+  std::vector<torch::Tensor> out;
+  for (int64_t b = 0; b < x.size(0); ++b)
+    out.push_back(padded[b].narrow(dim - 1, off[b].item<int64_t>(), n));
+  return torch::stack(out);
+}
+
+// The batch's augmentation (training only); draws from torch's seeded generator.
+torch::Tensor Augment(torch::Tensor x, const Augmentation& a) {
+  if (!a.any()) return x;
+  torch::NoGradGuard g;
+  const int64_t b = x.size(0);
+  std::vector<int64_t> per(static_cast<size_t>(x.dim()), 1);
+  per[0] = b;
+  const auto uniform = [&](float r) { return (torch::rand(per) * 2 - 1) * r; };
+  if (x.dim() == 4) {
+    if (a.flip) x = torch::where((torch::rand(per) < 0.5), x.flip({3}), x);
+    if (a.shift) x = ShiftAlong(ShiftAlong(x, 2, a.shift), 3, a.shift);
+  }
+  if (a.time_shift > 0) {
+    const int64_t dim = x.dim() == 4 ? 2 : 1;
+    x = ShiftAlong(x, dim, static_cast<int64_t>(a.time_shift * static_cast<float>(x.size(dim))));
+  }
+  if (a.gain_db > 0) x = x * torch::pow(10.0, uniform(a.gain_db) / 20.0);
+  if (a.brightness > 0) x = x + uniform(a.brightness);
+  if (a.contrast > 0) {
+    std::vector<int64_t> dims;
+    for (int64_t d = 1; d < x.dim(); ++d) dims.push_back(d);
+    const torch::Tensor mean = x.mean(dims, true);
+    x = (x - mean) * (1 + uniform(a.contrast)) + mean;
+  }
+  if (a.noise > 0) x = x + torch::randn_like(x) * a.noise;
+  return x;
+}
+
 double ScheduledLr(const TrainOptions& o, int epoch /* 0-based */) {
   if (o.schedule == "cosine") return o.lr * 0.5 * (1.0 + std::cos(M_PI * epoch / o.epochs));
   if (o.schedule == "step")
@@ -365,7 +409,8 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
       int64_t seen = 0;
       for (int64_t s = 0; s < steps; ++s) {
         const torch::Tensor idx = order.slice(0, s * o.batch, std::min(n, (s + 1) * o.batch));
-        const torch::Tensor bx = x.index_select(0, idx), by = y.index_select(0, idx);
+        const torch::Tensor bx = Augment(x.index_select(0, idx), o.augment);
+        const torch::Tensor by = y.index_select(0, idx);
         opt.zero_grad();
         torch::Tensor logits = net.forward(bx);
         torch::Tensor loss = torch::cross_entropy_loss(logits, by);

@@ -13,6 +13,7 @@
 
 #include "core/status.h"
 #include "data/loader.h"
+#include "train/augment.h"
 #include "train/model_spec.h"
 
 namespace tml {
@@ -31,6 +32,7 @@ struct TrainOptions {
   std::string checkpoint;  // file written after every epoch ("" = none)
   bool resume = false;     // continue from `checkpoint` if it exists
   int64_t max_steps = 0;   // stop after this many steps in total (0: no limit; for tests)
+  Augmentation augment;    // applied to every training batch
 };
 
 struct EpochMetrics {
