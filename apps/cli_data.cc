@@ -14,8 +14,9 @@ namespace tml::cli {
 namespace {
 
 struct DataOptions {
-  std::string workspace, name, note, split, classes, folder, size = "28x28";
-  int channels = 1;
+  std::string workspace, name, note, split, classes, folder, labels, size = "28x28";
+  int channels = 1, rate = 16000;
+  double seconds = 1.0;
   std::vector<std::string> idx;
   SplitFractions fractions;
   bool keep_test = false, json = false;
@@ -33,26 +34,33 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
-// Reads the samples named by --idx or --folder; class_order gets the classes in
-// the order the source defines them.
+// Reads the samples named by --idx, --folder or --labels; class_order gets the
+// classes in the order the source defines them.
 Result<std::vector<NewSample>> ReadSource(const DataOptions& o, std::optional<Split> split,
                                           std::vector<std::string>* class_order) {
-  if (o.idx.empty() == o.folder.empty())
-    return Status::Error("give exactly one source: --idx IMAGES LABELS or --folder DIR");
+  if (!o.idx.empty() + !o.folder.empty() + !o.labels.empty() != 1)
+    return Status::Error(
+        "give exactly one source: --idx IMAGES LABELS, --folder DIR or --labels FILE");
   if (!o.idx.empty()) {
     std::cerr << "reading " << o.idx[0] << " and " << o.idx[1] << "\n";
     *class_order = SplitList(o.classes);
     return ReadIdxSamples(o.idx[0], o.idx[1], *class_order, split);
   }
-  int h = 0, w = 0;
-  if (std::sscanf(o.size.c_str(), "%dx%d", &h, &w) != 2)
+  SampleFormat f;
+  f.channels = o.channels;
+  f.rate = o.rate;
+  f.seconds = o.seconds;
+  if (std::sscanf(o.size.c_str(), "%dx%d", &f.height, &f.width) != 2)
     return Status::Errorf("--size '{}': expected HEIGHTxWIDTH, e.g. 28x28", o.size);
-  std::cerr << "reading images under " << o.folder << " (to " << h << "x" << w << "x" << o.channels
-            << ")\n";
-  TML_ASSIGN_OR_RETURN(FolderImport f, ReadImageFolder(o.folder, w, h, o.channels, split));
-  if (f.skipped) std::cerr << "skipped " << f.skipped << " files that are not PNG or JPEG\n";
-  *class_order = f.classes;
-  return std::move(f.samples);
+  TML_RETURN_IF_ERROR(CheckFormat(f));
+  const std::string& src = o.folder.empty() ? o.labels : o.folder;
+  std::cerr << fmt::format("reading {} (images to {}x{}x{}, audio to {} Hz, {} s)\n", src, f.height,
+                           f.width, f.channels, f.rate, f.seconds);
+  TML_ASSIGN_OR_RETURN(FileImport r, o.folder.empty() ? ReadLabelFile(o.labels, f, split)
+                                                      : ReadClassFolders(o.folder, f, split));
+  if (r.skipped) std::cerr << "skipped " << r.skipped << " files that are not PNG, JPEG or WAV\n";
+  *class_order = r.classes;
+  return std::move(r.samples);
 }
 
 int Import(const DataOptions& o) {
@@ -70,7 +78,7 @@ int Import(const DataOptions& o) {
   if (!ws.ok()) return Fail(ws.status());
   std::cerr << "storing " << samples->size() << " samples in " << ws->root << "\n";
   const std::string note =
-      o.note.empty() ? "import " + (o.idx.empty() ? o.folder : o.idx[0]) : o.note;
+      o.note.empty() ? "import " + (!o.idx.empty() ? o.idx[0] : o.folder + o.labels) : o.note;
   auto r = ImportSamples(*ws, o.name, *samples, o.fractions, note, classes);
   if (!r.ok()) return Fail(r.status().Wrap(fmt::format("import into '{}'", o.name)));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -234,12 +242,17 @@ CLI::App* AddDataCommands(CLI::App& app, int* exit_code) {
       ->expected(2)
       ->check(CLI::ExistingFile);
   imp->add_option("--folder", o->folder,
-                  "Image folder: one subfolder per class holding PNG or JPEG files");
-  imp->add_option("--size", o->size, "--folder: resize images to HEIGHTxWIDTH")
-      ->capture_default_str();
-  imp->add_option("--channels", o->channels, "--folder: 1 (grey) or 3 (RGB)")
+                  "Folder with one subfolder per class holding PNG, JPEG or WAV files");
+  imp->add_option("--labels", o->labels,
+                  "Label file: CSV rows 'file,label' or JSON [{\"file\":..,\"label\":..}] /\n"
+                  "{\"file\": \"label\"}; files relative to the label file");
+  imp->add_option("--size", o->size, "Images: resize to HEIGHTxWIDTH")->capture_default_str();
+  imp->add_option("--channels", o->channels, "Images: 1 (grey) or 3 (RGB)")
       ->capture_default_str()
       ->check(CLI::IsMember({1, 3}));
+  imp->add_option("--rate", o->rate, "WAV: resample to this rate (Hz)")->capture_default_str();
+  imp->add_option("--seconds", o->seconds, "WAV: crop or pad (centred) to this length")
+      ->capture_default_str();
   imp->add_option("--classes", o->classes, "Class names for label values 0, 1, ... (comma list)");
   imp->add_option("--split", o->split,
                   "Put every imported sample in this split (train, val, test), or 'auto':\n"

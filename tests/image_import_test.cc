@@ -51,6 +51,14 @@ void WriteJpeg(const std::string& path, const Image& im) {
   std::fclose(f);
 }
 
+SampleFormat Fmt(int w, int h, int c) {
+  SampleFormat f;
+  f.width = w;
+  f.height = h;
+  f.channels = c;
+  return f;
+}
+
 std::string Dir(const std::string& name) {
   const std::string d = testing::WorkDir(name);
   fs::remove_all(d);
@@ -135,7 +143,7 @@ TEST(ImageFolder, ImportsClassesResizedAndSkipsOtherFiles) {
   ASSERT_TRUE(WritePng(d + "/cat/2.PNG", Gradient(8, 8, 1)).ok());
   WriteJpeg(d + "/dog/1.jpeg", Gradient(30, 30, 3));
   { std::ofstream(d + "/dog/notes.txt") << "not an image"; }
-  auto r = ReadImageFolder(d, 16, 12, 1, std::nullopt);
+  auto r = ReadClassFolders(d, Fmt(16, 12, 1), std::nullopt);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->classes, (std::vector<std::string>{"cat", "dog"}));
   ASSERT_EQ(r->samples.size(), 3u);
@@ -147,11 +155,11 @@ TEST(ImageFolder, ImportsClassesResizedAndSkipsOtherFiles) {
   EXPECT_EQ(r->samples[2].label, "dog");
   // A corrupt image in a class folder fails the whole read, naming it.
   { std::ofstream(d + "/dog/2.jpg") << "\xFF\xD8\xFF garbage"; }
-  auto bad = ReadImageFolder(d, 16, 12, 1, std::nullopt);
+  auto bad = ReadClassFolders(d, Fmt(16, 12, 1), std::nullopt);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("2.jpg"), std::string::npos) << bad.status().message();
-  EXPECT_FALSE(ReadImageFolder(d + "/missing", 16, 12, 1, std::nullopt).ok());
-  EXPECT_FALSE(ReadImageFolder(d, 0, 12, 1, std::nullopt).ok());
+  EXPECT_FALSE(ReadClassFolders(d + "/missing", Fmt(16, 12, 1), std::nullopt).ok());
+  EXPECT_FALSE(ReadClassFolders(d, Fmt(0, 12, 1), std::nullopt).ok());
 }
 
 }  // namespace

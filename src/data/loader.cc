@@ -20,7 +20,7 @@ Result<LoadedSplit> LoadSplit(Workspace& ws, const std::string& dataset, int ver
   const size_t sp = key.rfind(' ');
   const std::string dtype = key.substr(sp + 1);
   const auto shape = nlohmann::json::parse(key.substr(0, sp), nullptr, false);
-  if (!shape.is_array() || (dtype != "uint8" && dtype != "float32"))
+  if (!shape.is_array() || (dtype != "uint8" && dtype != "int16" && dtype != "float32"))
     return Status::Errorf("{}@{}: samples of type {} cannot be loaded as float", dataset,
                           out.version.number, key);
   int64_t per = 1;
@@ -36,12 +36,20 @@ Result<LoadedSplit> LoadSplit(Workspace& ws, const std::string& dataset, int ver
       return Status::Errorf("{}@{}: sample {} has no class label", dataset, out.version.number,
                             m.sample);
     TML_ASSIGN_OR_RETURN(std::string bytes, ws.blobs.Get(m.sample));
-    const size_t want = static_cast<size_t>(per) * (dtype == "uint8" ? 1 : 4);
+    const size_t want = static_cast<size_t>(per) * (dtype == "uint8"   ? 1
+                                                    : dtype == "int16" ? 2
+                                                                       : 4);
     if (bytes.size() != want)
       return Status::Errorf("blob {} has {} bytes, its shape needs {}", m.sample, bytes.size(),
                             want);
     if (dtype == "uint8") {
       for (unsigned char c : bytes) out.data.x.push_back(static_cast<float>(c) / 255.0f);
+    } else if (dtype == "int16") {
+      for (size_t k = 0; k < bytes.size(); k += 2) {
+        int16_t v;
+        std::memcpy(&v, bytes.data() + k, 2);
+        out.data.x.push_back(static_cast<float>(v) / 32768.0f);
+      }
     } else {
       const size_t at = out.data.x.size();
       out.data.x.resize(at + static_cast<size_t>(per));

@@ -27,7 +27,7 @@ struct LoadedSplit {
 };
 
 // The members of `split` (every member when unset); unlabeled members are an
-// error, as are mixed shapes. uint8 samples are scaled by 1/255.
+// error, as are mixed shapes. uint8 samples are scaled by 1/255, int16 by 1/32768.
 Result<LoadedSplit> LoadSplit(Workspace& ws, const std::string& dataset, int version,
                               std::optional<Split> split);
 
