@@ -12,13 +12,16 @@
 #include "squeeze/calibrate.h"
 #include "squeeze/quantize.h"
 #include "squeeze/report.h"
+#include "train/export.h"
+#include "train/trainer.h"
 
 namespace tml::cli {
 namespace {
 
 struct SqueezeArgs {
-  std::string model, data, out, workspace, method = "minmax", eval;
-  double percentile = 99.99;
+  std::string model, data, out, workspace, method = "minmax", eval, qat;
+  double percentile = 99.99, qat_threshold = 0.5, qat_lr = 1e-4;
+  int qat_epochs = 1;
   int64_t samples = 200, report_samples = 50;
   bool float_io = false, json = false;
   int threads = 0;
@@ -101,6 +104,45 @@ int Evaluate(const SqueezeArgs& a) {
   return 0;
 }
 
+// Quantization-aware fine-tuning: the spec without batch norm (folded in the model),
+// initialized from the float model, trained with fake quantization on the
+// calibration dataset's train (and val) split, then quantized like the original.
+// Returns the int8 graph and its accuracy on `test`.
+Result<std::pair<Graph, double>> Qat(const SqueezeArgs& a, const Graph& fg, const LoadedSplit& cal,
+                                     const std::vector<std::vector<std::vector<float>>>& samples,
+                                     const LabeledData& test, int classes) {
+  TML_ASSIGN_OR_RETURN(ModelSpec full, LoadModelSpec(a.qat));
+  const ModelSpec spec = WithoutBatchNorm(full);
+  TrainOptions o;
+  o.epochs = a.qat_epochs;
+  o.lr = a.qat_lr;
+  o.schedule = "constant";
+  o.fake_quant = true;
+  o.threads = a.threads;
+  TML_ASSIGN_OR_RETURN(InitReport rep, InitFromGraph(spec, fg, &o.init));
+  if (rep.copied != rep.total)
+    return Status::Errorf("--qat {}: the spec does not match the model ({} of {} layers; {})",
+                          a.qat, rep.copied, rep.total, rep.skipped.empty() ? "" : rep.skipped[0]);
+  TrainCallbacks cb;
+  cb.epoch = [&](const EpochMetrics& m) {
+    std::cerr << fmt::format("  qat epoch {}/{}: loss {:.4f}, acc {:.1f} %\n", m.epoch, o.epochs,
+                             m.train_loss, 100 * m.train_acc);
+  };
+  TML_ASSIGN_OR_RETURN(TrainResult r, TrainModel(spec, cal.data, nullptr, o, cb));
+  TML_ASSIGN_OR_RETURN(Graph g, SpecToGraph(spec, r.params));
+  CalibrationOptions co;
+  TML_ASSIGN_OR_RETURN(co.method, ParseCalibration(a.method));
+  co.percentile = a.percentile;
+  TML_ASSIGN_OR_RETURN(auto ranges, Calibrate(g, samples, co));
+  QuantizeOptions qo;
+  qo.float_io = a.float_io;
+  TML_ASSIGN_OR_RETURN(Graph q, QuantizeGraph(g, ranges, qo));
+  EvalOptions eo;
+  eo.threads = a.threads;
+  TML_ASSIGN_OR_RETURN(EvalResult er, EvaluateClassifier(q, test, classes, eo));
+  return std::make_pair(std::move(q), er.accuracy);
+}
+
 int Quantize(const SqueezeArgs& a) {
   auto fg = LoadModel(a.model);
   if (!fg.ok()) return Fail(fg.status());
@@ -127,7 +169,6 @@ int Quantize(const SqueezeArgs& a) {
   qo.float_io = a.float_io;
   auto qg = QuantizeGraph(*fg, *ranges, qo);
   if (!qg.ok()) return Fail(qg.status());
-  if (auto s = SaveOnnx(*qg, a.out); !s.ok()) return Fail(s);
   nlohmann::json j = {{"model", a.model},
                       {"output", a.out},
                       {"calibration", a.data},
@@ -157,7 +198,23 @@ int Quantize(const SqueezeArgs& a) {
     j["float_accuracy"] = fr->accuracy;
     j["int8_accuracy"] = qr->accuracy;
     j["accuracy_drop_points"] = 100 * (fr->accuracy - qr->accuracy);
+    const double drop = 100 * (fr->accuracy - qr->accuracy);
+    if (!a.qat.empty() && drop > a.qat_threshold) {
+      std::cerr << fmt::format(
+          "post-training drop {:.2f} points > {}: quantization-aware training\n", drop,
+          a.qat_threshold);
+      auto q2 = Qat(a, *fg, *cal, samples, test->data, classes);
+      if (!q2.ok()) return Fail(q2.status());
+      j["qat_int8_accuracy"] = q2->second;
+      if (q2->second > qr->accuracy) {
+        *qg = std::move(q2->first);
+        j["int8_accuracy"] = q2->second;
+        j["accuracy_drop_points"] = 100 * (fr->accuracy - q2->second);
+        j["qat"] = true;
+      }
+    }
   }
+  if (auto s = SaveOnnx(*qg, a.out); !s.ok()) return Fail(s);
   if (a.json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -168,6 +225,10 @@ int Quantize(const SqueezeArgs& a) {
   for (const LayerSqnrRow& r : *rows)
     std::cout << fmt::format("{:<40} {:<16} {:>9.1f}{}\n", r.node, r.op, r.sqnr_db,
                              r.node == worst_node ? "  <- lowest" : "");
+  if (j.contains("qat_int8_accuracy"))
+    std::cout << fmt::format("quantization-aware training: int8 {:.2f} %{}\n",
+                             100 * j["qat_int8_accuracy"].get<double>(),
+                             j.contains("qat") ? " (kept)" : " (post-training result kept)");
   if (j.contains("float_accuracy"))
     std::cout << fmt::format("accuracy on {}: float {:.2f} %, int8 {:.2f} % ({:+.2f} points)\n",
                              a.eval, 100 * j["float_accuracy"].get<double>(),
@@ -200,6 +261,18 @@ void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* a
       ->check(CLI::PositiveNumber);
   q->add_flag("--float-io", a->float_io, "Keep float input and output (quantize at the edges)");
   q->add_option("--eval", a->eval, "Also measure float and int8 accuracy on DATASET[@V][@SPLIT]");
+  q->add_option(
+       "--qat", a->qat,
+       "Model spec the float model was trained from: when the accuracy drop measured\n"
+       "with --eval exceeds --qat-threshold, fine-tune with fake quantization\n"
+       "(quantization-aware training) on the calibration dataset and keep the better model")
+      ->check(CLI::ExistingFile);
+  q->add_option("--qat-threshold", a->qat_threshold, "Accuracy drop (points) that triggers --qat")
+      ->capture_default_str();
+  q->add_option("--qat-epochs", a->qat_epochs, "Quantization-aware training epochs")
+      ->capture_default_str();
+  q->add_option("--qat-lr", a->qat_lr, "Quantization-aware training learning rate")
+      ->capture_default_str();
   q->add_flag("--json", a->json, "Machine-readable output");
   q->add_option("--threads", a->threads, "Evaluation threads (0: every core)");
   q->add_option("--workspace", a->workspace, "Workspace directory");

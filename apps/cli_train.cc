@@ -9,6 +9,7 @@
 #include "core/sha256.h"
 #include "data/loader.h"
 #include "formats/export.h"
+#include "formats/import.h"
 #include "train/export.h"
 #include "train/trainer.h"
 
@@ -16,7 +17,7 @@ namespace tml::cli {
 namespace {
 
 struct TrainArgs {
-  std::string spec, data, out, workspace, augment;
+  std::string spec, data, out, workspace, augment, init;
   TrainOptions opt;
 };
 
@@ -61,6 +62,17 @@ int Train(const TrainArgs& args) {
     return Fail(Status::Errorf("{} has {} classes, {}@{} has {}", a.spec, spec->classes, ref->name,
                                train->version.number, train->classes.size()));
   const bool has_val = val->data.count() > 0;
+  if (!a.init.empty()) {
+    auto pre = LoadModel(a.init);
+    if (!pre.ok()) return Fail(pre.status());
+    auto rep = InitFromGraph(*spec, *pre, &a.opt.init);
+    if (!rep.ok()) return Fail(rep.status());
+    std::cerr << fmt::format("initialized {} of {} layers from {}", rep->copied, rep->total,
+                             a.init);
+    for (const std::string& k : rep->skipped) std::cerr << "\n  kept fresh: " << k;
+    std::cerr << (a.opt.freeze ? fmt::format("\nfreezing the first {} layers\n", a.opt.freeze)
+                               : "\n");
+  }
   std::cerr << fmt::format("training {} ({:.2f} M MACs) on {}@{}: {} train, {} val samples\n",
                            spec->name, static_cast<double>(SpecMacs(*spec)) / 1e6, ref->name,
                            train->version.number, train->data.count(), val->data.count());
@@ -78,7 +90,9 @@ int Train(const TrainArgs& args) {
                            {"schedule", a.opt.schedule},
                            {"seed", a.opt.seed},
                            {"patience", a.opt.patience},
-                           {"augment", a.opt.augment.ToString()}};
+                           {"augment", a.opt.augment.ToString()},
+                           {"init", a.init},
+                           {"freeze", a.opt.freeze}};
   RunRecord run;
   run.kind = "train";
   run.status = "running";
@@ -192,6 +206,13 @@ CLI::App* AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--checkpoint", a->opt.checkpoint, "Checkpoint file, written after every epoch");
   c->add_flag("--resume", a->opt.resume, "Continue from --checkpoint when it exists");
   c->add_option("--max-steps", a->opt.max_steps, "Stop after this many steps (smoke tests)");
+  c->add_option("--init", a->init,
+                "Transfer learning: start from this float model's weights where the spec's\n"
+                "layers match it in order and shape (a new head keeps a fresh initialization)")
+      ->check(CLI::ExistingFile);
+  c->add_option("--freeze", a->opt.freeze,
+                "Keep the first N conv / dense layers fixed (with --init)")
+      ->capture_default_str();
   c->add_option("--augment", a->augment,
                 "Augmentation of training batches, comma list: flip, shift=PIXELS,\n"
                 "brightness=B, contrast=C, noise=SIGMA (images); time_shift=FRACTION, gain=DB,\n"

@@ -203,6 +203,87 @@ TEST(Training, AugmentedTrainingIsSeededAndStillLearns) {
       << "plain run: " << plain->epochs[static_cast<size_t>(plain->best_epoch - 1)].val_acc;
 }
 
+TEST(Training, TransferLearningCopiesMatchingLayersAndFreezes) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
+  TrainOptions o;
+  o.epochs = 4;
+  o.batch = 32;
+  o.lr = 3e-3;
+  auto base = TrainModel(*spec, train, &val, o, {});
+  ASSERT_TRUE(base.ok());
+  auto g = SpecToGraph(*spec, base->params);
+  ASSERT_TRUE(g.ok());
+  // Same spec: every layer copied; the torch model built from them scores like the export.
+  std::vector<std::vector<float>> init;
+  auto rep = InitFromGraph(*spec, *g, &init);
+  ASSERT_TRUE(rep.ok()) << rep.status().message();
+  EXPECT_EQ(rep->copied, rep->total);
+  EXPECT_EQ(rep->total, 5);  // conv, dw, conv 1x1, projection, dense
+  // A new head (4 classes): everything but the dense layer is copied.
+  std::string four = kTiny;
+  four.replace(four.find("classes: 3"), 10, "classes: 4");
+  four.replace(four.find("units: 3"), 8, "units: 4");
+  auto spec4 = ParseModelSpec(four, "four.yaml");
+  ASSERT_TRUE(spec4.ok()) << spec4.status().message();
+  std::vector<std::vector<float>> init4;
+  auto rep4 = InitFromGraph(*spec4, *g, &init4);
+  ASSERT_TRUE(rep4.ok());
+  EXPECT_EQ(rep4->copied, 4);
+  ASSERT_EQ(rep4->skipped.size(), 1u);
+  EXPECT_NE(rep4->skipped[0].find("dense"), std::string::npos) << rep4->skipped[0];
+  // Fine-tune from the copy with the first two layers frozen: they do not move.
+  TrainOptions ft = o;
+  ft.epochs = 1;
+  ft.init = init;
+  ft.freeze = 2;
+  auto tuned = TrainModel(*spec, train, &val, ft, {});
+  ASSERT_TRUE(tuned.ok()) << tuned.status().message();
+  const std::vector<ParamInfo> info = SpecParams(*spec);
+  EXPECT_EQ(tuned->params[0], init[0]) << info[0].name;  // conv w
+  EXPECT_EQ(tuned->params[6], init[6]) << info[6].name;  // depthwise w (after 4 batch norm tensors)
+  EXPECT_NE(tuned->params[8], init[8]) << info[8].name;  // 1x1 conv w: trained
+  EXPECT_GT(tuned->epochs[0].val_acc, 0.6) << "starts from the trained model";
+}
+
+TEST(Training, QuantizationAwareFineTuningTrainsWithFakeQuant) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
+  TrainOptions o;
+  o.epochs = 4;
+  o.batch = 32;
+  o.lr = 3e-3;
+  auto base = TrainModel(*spec, train, &val, o, {});
+  ASSERT_TRUE(base.ok());
+  auto g = SpecToGraph(*spec, base->params);
+  ASSERT_TRUE(g.ok());
+  const ModelSpec plain = WithoutBatchNorm(*spec);
+  TrainOptions q;
+  q.epochs = 2;
+  q.lr = 1e-4;
+  q.fake_quant = true;
+  auto rep = InitFromGraph(plain, *g, &q.init);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->copied, rep->total);
+  auto r = TrainModel(plain, train, &val, q, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(std::isfinite(r->epochs.back().train_loss));
+  EXPECT_GT(r->epochs.back().val_acc, 0.6);
+  // The exported QAT model quantizes with little loss.
+  auto fg = SpecToGraph(plain, r->params);
+  ASSERT_TRUE(fg.ok()) << fg.status().message();
+  std::vector<std::vector<std::vector<float>>> cal;
+  for (int i = 0; i < 100; ++i)
+    cal.push_back({std::vector<float>(train.x.begin() + i * 64, train.x.begin() + (i + 1) * 64)});
+  auto qg = QuantizeGraph(*fg, Calibrate(*fg, cal, {}).value(), {});
+  ASSERT_TRUE(qg.ok());
+  const double fa = EvaluateClassifier(*fg, val, 3, {}).value().accuracy;
+  const double qa = EvaluateClassifier(*qg, val, 3, {}).value().accuracy;
+  EXPECT_GT(qa, fa - 0.03);
+}
+
 TEST(Training, BadDataIsAnError) {
   auto spec = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(spec.ok());

@@ -183,4 +183,128 @@ Result<Graph> SpecToGraph(const ModelSpec& spec, const std::vector<std::vector<f
   return b.Finish();
 }
 
+namespace {
+
+// Weighted layers of the spec in SpecParams order: index of their weight parameter.
+struct Weighted {
+  const LayerSpec* layer;  // null for a projection shortcut
+  OpType op;
+  size_t w;  // index into SpecParams
+  std::vector<int64_t> ir_shape;
+};
+
+void CollectWeighted(const std::vector<LayerSpec>& layers, size_t* next, std::vector<Weighted>* out,
+                     std::vector<size_t>* bn_first) {
+  for (const LayerSpec& l : layers) {
+    switch (l.kind) {
+      case LayerKind::kConv2D:
+        out->push_back(
+            {&l, OpType::kConv2D, *next, {l.filters, l.kernel_h, l.kernel_w, l.in_shape[2]}});
+        *next += 2;
+        break;
+      case LayerKind::kDepthwiseConv2D:
+        out->push_back(
+            {&l, OpType::kDepthwiseConv2D, *next, {1, l.kernel_h, l.kernel_w, l.in_shape[2]}});
+        *next += 2;
+        break;
+      case LayerKind::kDense:
+        out->push_back({&l, OpType::kFullyConnected, *next, {l.units, l.in_shape[0]}});
+        *next += 2;
+        break;
+      case LayerKind::kBatchNorm:
+        bn_first->push_back(*next);
+        *next += 4;
+        break;
+      case LayerKind::kResidual:
+        CollectWeighted(l.block, next, out, bn_first);
+        if (l.projection) {
+          out->push_back({nullptr, OpType::kConv2D, *next, {l.out_shape[2], 1, 1, l.in_shape[2]}});
+          *next += 2;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+Result<InitReport> InitFromGraph(const ModelSpec& spec, const Graph& g,
+                                 std::vector<std::vector<float>>* init) {
+  const std::vector<ParamInfo> info = SpecParams(spec);
+  init->assign(info.size(), {});
+  std::vector<Weighted> want;
+  std::vector<size_t> bns;
+  size_t next = 0;
+  CollectWeighted(spec.layers, &next, &want, &bns);
+  std::vector<const Node*> have;
+  for (const Node& n : g.nodes)
+    if (n.op == OpType::kConv2D || n.op == OpType::kDepthwiseConv2D ||
+        n.op == OpType::kFullyConnected)
+      have.push_back(&n);
+  InitReport r;
+  r.total = static_cast<int>(want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const Weighted& w = want[i];
+    const std::string name =
+        w.layer ? fmt::format("line {} ({})", w.layer->line, LayerKindName(w.layer->kind))
+                : std::string("projection shortcut");
+    if (i >= have.size()) {
+      r.skipped.push_back(name + ": the model has no layer here");
+      continue;
+    }
+    const Node& n = *have[i];
+    const Tensor& wt = g.tensor(n.inputs[1]);
+    if (n.op != w.op || !wt.is_const || wt.dtype != DType::kFloat32 || wt.shape != w.ir_shape) {
+      r.skipped.push_back(fmt::format("{}: {} {} vs {} {}", name, OpName(w.op),
+                                      ShapeStr(w.ir_shape), OpName(n.op), ShapeStr(wt.shape)));
+      continue;
+    }
+    (*init)[w.w].assign(wt.as<float>(), wt.as<float>() + wt.numel());
+    const int64_t out_c = w.op == OpType::kDepthwiseConv2D ? w.ir_shape[3] : w.ir_shape[0];
+    std::vector<float> bias(static_cast<size_t>(out_c), 0.0f);
+    if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+      const Tensor& b = g.tensor(n.inputs[2]);
+      if (b.is_const && b.dtype == DType::kFloat32 && b.numel() == out_c)
+        bias.assign(b.as<float>(), b.as<float>() + out_c);
+    }
+    (*init)[w.w + 1] = bias;
+    ++r.copied;
+  }
+  // Batch norms start as the identity: the copied weights already include them.
+  for (size_t first : bns) {
+    const size_t c = static_cast<size_t>(info[first].numel());
+    (*init)[first] = std::vector<float>(c, 1.0f);
+    (*init)[first + 1] = std::vector<float>(c, 0.0f);
+    (*init)[first + 2] = std::vector<float>(c, 0.0f);
+    (*init)[first + 3] = std::vector<float>(c, 1.0f - kBatchNormEps);
+  }
+  if (r.copied == 0)
+    return Status::Errorf("{}: no layer of the model matches the spec ({})", g.name,
+                          r.skipped.empty() ? "empty" : r.skipped[0]);
+  return r;
+}
+
+namespace {
+
+std::vector<LayerSpec> StripBn(const std::vector<LayerSpec>& layers) {
+  std::vector<LayerSpec> out;
+  for (const LayerSpec& l : layers) {
+    if (l.kind == LayerKind::kBatchNorm) continue;
+    LayerSpec c = l;
+    c.block = StripBn(l.block);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+ModelSpec WithoutBatchNorm(const ModelSpec& spec) {
+  ModelSpec s = spec;
+  s.layers = StripBn(spec.layers);
+  return s;
+}
+
 }  // namespace tml

@@ -30,4 +30,22 @@ inline constexpr float kBatchNormEps = 1e-5f;
 
 Result<Graph> SpecToGraph(const ModelSpec& spec, const std::vector<std::vector<float>>& values);
 
+// Transfer learning: initial values for the spec's parameters taken from a float
+// model (e.g. one `train` wrote, or any imported ONNX in the registry). The spec's
+// conv2d / depthwise_conv2d / dense layers (and projection shortcuts) are matched in
+// order with the model's Conv2D / DepthwiseConv2D / FullyConnected nodes; a pair
+// whose weight shapes agree is copied (the model's weights have batch norm folded
+// in, so a following batch_norm starts as the identity), others (a new head) keep
+// their fresh initialization: init[i] stays empty.
+struct InitReport {
+  int copied = 0, total = 0;
+  std::vector<std::string> skipped;  // "layer 7 (dense): [10, 64] vs [2, 64]"
+};
+Result<InitReport> InitFromGraph(const ModelSpec& spec, const Graph& pretrained,
+                                 std::vector<std::vector<float>>* init);
+
+// The spec with every batch_norm layer removed (for fine-tuning a model whose batch
+// norms were folded into its weights, e.g. quantization-aware training).
+ModelSpec WithoutBatchNorm(const ModelSpec& spec);
+
 }  // namespace tml

@@ -41,8 +41,40 @@ torch::Tensor Activate(torch::Tensor x, Activation a) {
   return x;
 }
 
+// Moving min / max of a tensor for fake quantization (per tensor, int8 asymmetric).
+struct Range {
+  double lo = 0, hi = 0;
+  bool seen = false;
+};
+
+torch::Tensor FakeQuantAct(const torch::Tensor& x, Range& r, bool training) {
+  if (training || !r.seen) {
+    const double lo = std::min(0.0, x.min().item<double>());
+    const double hi = std::max(0.0, x.max().item<double>());
+    if (!r.seen) {
+      r = {lo, hi, true};
+    } else {
+      r.lo = 0.99 * r.lo + 0.01 * lo;
+      r.hi = 0.99 * r.hi + 0.01 * hi;
+    }
+  }
+  double scale = (r.hi - r.lo) / 255.0;
+  if (!(scale > 0)) scale = 1.0 / 255.0;
+  const int64_t zp = std::clamp<int64_t>(std::llround(-128.0 - r.lo / scale), -128, 127);
+  return torch::fake_quantize_per_tensor_affine(x, scale, zp, -128, 127);
+}
+
+// Per-output-channel symmetric fake quantization of a weight (channel axis 0).
+torch::Tensor FakeQuantWeight(const torch::Tensor& w) {
+  const torch::Tensor absmax = std::get<0>(w.detach().abs().flatten(1).max(1));
+  const torch::Tensor scale = torch::where(absmax > 0, absmax / 127.0, torch::ones_like(absmax));
+  const torch::Tensor zp = torch::zeros({w.size(0)}, torch::kInt);
+  return torch::fake_quantize_per_channel_affine(w, scale.to(torch::kFloat), zp, 0, -127, 127);
+}
+
 struct Layer {
   const LayerSpec* spec = nullptr;
+  Range range, proj_range;  // fake quantization of the output (and of the shortcut)
   torch::nn::Conv2d conv{nullptr}, proj{nullptr};
   torch::nn::Linear fc{nullptr};
   torch::nn::BatchNorm2d bn2{nullptr};
@@ -55,7 +87,14 @@ class SpecNet : public torch::nn::Module {
  public:
   explicit SpecNet(const ModelSpec& spec) { layers_ = Build(spec.layers, ""); }
 
-  torch::Tensor forward(torch::Tensor x) { return Run(layers_, x); }
+  torch::Tensor forward(torch::Tensor x) {
+    if (fake_quant_) x = FakeQuantAct(x, input_range_, is_training());
+    return Run(layers_, x);
+  }
+  void set_fake_quant(bool on) { fake_quant_ = on; }
+
+  // Freezes the weights of the first n conv / dense layers (in spec order).
+  void Freeze(int n) { FreezeLayers(layers_, &n); }
 
   // Parameters in SpecParams order and layout (see export.h), and back.
   std::vector<std::vector<float>> Export() {
@@ -118,6 +157,40 @@ class SpecNet : public torch::nn::Module {
     return out;
   }
 
+  // In SpecParams order: a residual block's layers before its projection shortcut.
+  void FreezeLayers(std::vector<Layer>& layers, int* n) {
+    const auto freeze = [n](torch::Tensor& w, torch::Tensor& b) {
+      if (*n <= 0) return;
+      w.set_requires_grad(false);
+      b.set_requires_grad(false);
+      --*n;
+    };
+    for (Layer& l : layers) {
+      if (l.conv) freeze(l.conv->weight, l.conv->bias);
+      if (l.fc) freeze(l.fc->weight, l.fc->bias);
+      FreezeLayers(l.block, n);
+      if (l.proj) freeze(l.proj->weight, l.proj->bias);
+    }
+  }
+
+  // The layer's output, fake-quantized when training for quantization.
+  torch::Tensor Out(Layer& l, torch::Tensor y) {
+    return fake_quant_ ? FakeQuantAct(y, l.range, is_training()) : y;
+  }
+
+  torch::Tensor Conv(torch::nn::Conv2d& c, const torch::Tensor& x) {
+    if (!fake_quant_) return c->forward(x);
+    const auto& o = c->options;
+    const std::vector<int64_t> stride(o.stride()->begin(), o.stride()->end());
+    const std::vector<int64_t> dilation(o.dilation()->begin(), o.dilation()->end());
+    return torch::conv2d(x, FakeQuantWeight(c->weight), c->bias, stride, std::vector<int64_t>{0, 0},
+                         dilation, o.groups());
+  }
+
+  torch::Tensor Dense(torch::nn::Linear& f, const torch::Tensor& x) {
+    return fake_quant_ ? torch::linear(x, FakeQuantWeight(f->weight), f->bias) : f->forward(x);
+  }
+
   torch::Tensor Run(std::vector<Layer>& layers, torch::Tensor x) {
     for (Layer& l : layers) {
       const LayerSpec& s = *l.spec;
@@ -126,10 +199,10 @@ class SpecNet : public torch::nn::Module {
         case LayerKind::kDepthwiseConv2D:
           if (l.pad.top || l.pad.bottom || l.pad.left || l.pad.right)
             x = torch::constant_pad_nd(x, {l.pad.left, l.pad.right, l.pad.top, l.pad.bottom}, 0);
-          x = Activate(l.conv->forward(x), s.activation);
+          x = Out(l, Activate(Conv(l.conv, x), s.activation));
           break;
         case LayerKind::kDense:
-          x = Activate(l.fc->forward(x), s.activation);
+          x = Out(l, Activate(Dense(l.fc, x), s.activation));
           break;
         case LayerKind::kMaxPool:
           x = torch::max_pool2d(x, s.size, s.stride);
@@ -144,7 +217,7 @@ class SpecNet : public torch::nn::Module {
           x = l.bn2 ? l.bn2->forward(x) : l.bn1->forward(x);
           break;
         case LayerKind::kActivation:
-          x = Activate(x, s.activation);
+          x = Out(l, Activate(x, s.activation));
           break;
         case LayerKind::kDropout:
           x = torch::dropout(x, s.rate, is_training());
@@ -154,7 +227,12 @@ class SpecNet : public torch::nn::Module {
           break;
         case LayerKind::kResidual: {
           torch::Tensor y = Run(l.block, x);
-          x = Activate(y + (l.proj ? l.proj->forward(x) : x), s.activation);
+          torch::Tensor shortcut = x;
+          if (l.proj) {
+            shortcut = Conv(l.proj, x);
+            if (fake_quant_) shortcut = FakeQuantAct(shortcut, l.proj_range, is_training());
+          }
+          x = Out(l, Activate(y + shortcut, s.activation));
           break;
         }
       }
@@ -240,6 +318,8 @@ class SpecNet : public torch::nn::Module {
   }
 
   std::vector<Layer> layers_;
+  bool fake_quant_ = false;
+  Range input_range_;
 };
 
 // NHWC floats -> NCHW tensor (or [N, features]).
@@ -364,6 +444,22 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
     SetThreads(r.threads);
     torch::manual_seed(o.seed);
     SpecNet net(spec);
+    if (!o.init.empty()) {
+      if (o.init.size() != SpecParams(spec).size())
+        return Status::Errorf("{} initial parameter tensors for a spec with {}", o.init.size(),
+                              SpecParams(spec).size());
+      std::vector<std::vector<float>> cur = net.Export();
+      for (size_t i = 0; i < cur.size(); ++i) {
+        if (o.init[i].empty()) continue;
+        if (o.init[i].size() != cur[i].size())
+          return Status::Errorf("initial parameter {} has {} values, expected {}", i,
+                                o.init[i].size(), cur[i].size());
+        cur[i] = o.init[i];
+      }
+      net.Import(cur);
+    }
+    net.Freeze(o.freeze);
+    net.set_fake_quant(o.fake_quant);
     torch::optim::Adam opt(net.parameters(),
                            torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
     const torch::Tensor x = ToTensor(train), y = Labels(train);
@@ -477,6 +573,8 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.steps_per_second = train_seconds > 0 ? static_cast<double>(total_steps) / train_seconds : 0;
+  } catch (const c10::Error& e) {
+    return Status::Errorf("training {}: {}", spec.name, e.what_without_backtrace());
   } catch (const std::exception& e) {
     return Status::Errorf("training {}: {}", spec.name, e.what());
   }
@@ -495,6 +593,8 @@ Result<std::pair<double, double>> EvaluateParams(const ModelSpec& spec,
     net.Import(params);
     auto [loss, acc] = Evaluate(net, ToTensor(data), Labels(data));
     return std::make_pair(acc, loss);
+  } catch (const c10::Error& e) {
+    return Status::Errorf("evaluating {}: {}", spec.name, e.what_without_backtrace());
   } catch (const std::exception& e) {
     return Status::Errorf("evaluating {}: {}", spec.name, e.what());
   }

@@ -33,6 +33,14 @@ struct TrainOptions {
   bool resume = false;     // continue from `checkpoint` if it exists
   int64_t max_steps = 0;   // stop after this many steps in total (0: no limit; for tests)
   Augmentation augment;    // applied to every training batch
+  // Transfer learning: initial values per parameter (SpecParams order); an empty
+  // entry keeps the fresh initialization (see InitFromGraph in export.h).
+  std::vector<std::vector<float>> init;
+  int freeze = 0;  // the first `freeze` conv / dense layers keep their initial weights
+  // Quantization-aware training: weights fake-quantized per output channel
+  // (symmetric, +-127, as the quantizer does it) and every layer output per tensor
+  // (asymmetric int8, ranges tracked by a moving average), straight-through gradients.
+  bool fake_quant = false;
 };
 
 struct EpochMetrics {
