@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "formats/import.h"
 #include "interp/evaluate.h"
 #include "squeeze/calibrate.h"
+#include "squeeze/prune.h"
 #include "squeeze/quantize.h"
 #include "squeeze/report.h"
 #include "train/export.h"
@@ -19,9 +21,9 @@ namespace tml::cli {
 namespace {
 
 struct SqueezeArgs {
-  std::string model, data, out, workspace, method = "minmax", eval, qat;
-  double percentile = 99.99, qat_threshold = 0.5, qat_lr = 1e-4;
-  int qat_epochs = 1;
+  std::string model, data, out, workspace, method = "minmax", eval, qat, spec;
+  double percentile = 99.99, qat_threshold = 0.5, qat_lr = 1e-4, ratio = 0.5, lr = 1e-3;
+  int qat_epochs = 1, epochs = 1, batch = 64;
   int64_t samples = 200, report_samples = 50;
   bool float_io = false, json = false;
   int threads = 0;
@@ -237,6 +239,81 @@ int Quantize(const SqueezeArgs& a) {
   return 0;
 }
 
+int Prune(const SqueezeArgs& a) {
+  auto fg = LoadModel(a.model);
+  if (!fg.ok()) return Fail(fg.status());
+  auto full = LoadModelSpec(a.spec);
+  if (!full.ok()) return Fail(full.status());
+  const ModelSpec spec = WithoutBatchNorm(*full);
+  std::vector<std::vector<float>> params;
+  auto rep = InitFromGraph(spec, *fg, &params);
+  if (!rep.ok()) return Fail(rep.status());
+  if (rep->copied != rep->total)
+    return Fail(Status::Errorf("{} does not match {} ({} of {} layers; {})", a.spec, a.model,
+                               rep->copied, rep->total,
+                               rep->skipped.empty() ? "" : rep->skipped[0]));
+  auto pruned = PruneChannels(spec, params, a.ratio);
+  if (!pruned.ok()) return Fail(pruned.status());
+  if (pruned->changes.empty()) return Fail(Status::Errorf("{}: no layer can be pruned", a.spec));
+  for (const std::string& c : pruned->changes) std::cerr << "  " << c << "\n";
+  auto ref = ParseDatasetRef(a.data);
+  if (!ref.ok()) return Fail(ref.status());
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto train = LoadSplit(*ws, ref->name, ref->version, Split::kTrain);
+  if (!train.ok()) return Fail(train.status());
+  auto val = LoadSplit(*ws, ref->name, ref->version, Split::kVal);
+  if (!val.ok()) return Fail(val.status());
+  const LabeledData& check = val->data.count() ? val->data : train->data;
+  auto before = EvaluateParams(spec, params, check);
+  auto cut = EvaluateParams(pruned->spec, pruned->params, check);
+  if (!before.ok() || !cut.ok()) return Fail(before.ok() ? cut.status() : before.status());
+  TrainOptions o;
+  o.epochs = a.epochs;
+  o.lr = a.lr;
+  o.batch = a.batch;
+  o.threads = a.threads;
+  o.init = pruned->params;
+  TrainCallbacks cb;
+  cb.epoch = [&](const EpochMetrics& m) {
+    std::cerr << fmt::format("  fine-tune epoch {}/{}: loss {:.4f}, val acc {:.1f} %\n", m.epoch,
+                             o.epochs, m.train_loss, 100 * m.val_acc);
+  };
+  auto r = TrainModel(pruned->spec, train->data, val->data.count() ? &val->data : nullptr, o, cb);
+  if (!r.ok()) return Fail(r.status());
+  auto g = SpecToGraph(pruned->spec, r->params);
+  if (!g.ok()) return Fail(g.status());
+  if (auto s = SaveOnnx(*g, a.out); !s.ok()) return Fail(s);
+  std::string yaml_path = a.out;
+  const size_t dot = yaml_path.rfind(".onnx");
+  yaml_path = (dot == std::string::npos ? yaml_path : yaml_path.substr(0, dot)) + ".yaml";
+  {
+    std::ofstream f(yaml_path);
+    f << "# pruned from " << a.spec << " (" << a.ratio << " of the channels of prunable layers)\n"
+      << SpecToYaml(pruned->spec);
+    if (!f) return Fail(Status::Errorf("{}: write failed", yaml_path));
+  }
+  auto after = EvaluateParams(pruned->spec, r->params, check);
+  if (!after.ok()) return Fail(after.status());
+  const double m0 = static_cast<double>(SpecMacs(spec)),
+               m1 = static_cast<double>(SpecMacs(pruned->spec));
+  const double w0 = static_cast<double>(SpecWeights(spec)),
+               w1 = static_cast<double>(SpecWeights(pruned->spec));
+  std::cout << fmt::format("MACs    {:.3f} M -> {:.3f} M ({:+.1f} %)\n", m0 / 1e6, m1 / 1e6,
+                           100 * (m1 - m0) / m0);
+  std::cout << fmt::format(
+      "weights {} -> {} ({:+.1f} %; int8 flash about {:.1f} KB -> {:.1f} KB)\n",
+      static_cast<int64_t>(w0), static_cast<int64_t>(w1), 100 * (w1 - w0) / w0, w0 / 1024,
+      w1 / 1024);
+  std::cout << fmt::format(
+      "accuracy on {} ({} samples): {:.2f} % before, {:.2f} % pruned, {:.2f} % "
+      "after {} epoch(s) of fine-tuning\n",
+      val->data.count() ? "val" : "train", check.count(), 100 * before->first, 100 * cut->first,
+      100 * after->first, r->epochs.size());
+  std::cout << fmt::format("wrote {} and {}\n", a.out, yaml_path);
+  return 0;
+}
+
 }  // namespace
 
 void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
@@ -291,8 +368,33 @@ void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* a
   e->add_option("--threads", a->threads, "Threads (0: every core)");
   e->add_option("--workspace", a->workspace, "Workspace directory");
   e->callback([a, exit_code] { *exit_code = Evaluate(*a); });
+  auto* pr = app.add_subcommand(
+      "prune",
+      "Structured pruning: remove the output channels (conv2d) and units (hidden dense) with the\n"
+      "smallest L1 norm, fine-tune, and report the MACs, weights and accuracy before and after;\n"
+      "writes the smaller model (ONNX) and its spec (YAML)");
+  pr->add_option("MODEL", a->model, "Float model trained from --spec")
+      ->required()
+      ->check(CLI::ExistingFile);
+  pr->add_option("--spec", a->spec, "The model spec it was trained from")
+      ->required()
+      ->check(CLI::ExistingFile);
+  pr->add_option("--data", a->data,
+                 "DATASET[@VERSION] to fine-tune on (train split; val to measure)")
+      ->required();
+  pr->add_option("-o,--output", a->out, "Output .onnx (the pruned spec goes beside it as .yaml)")
+      ->required();
+  pr->add_option("--ratio", a->ratio, "Share of channels removed from each prunable layer")
+      ->capture_default_str();
+  pr->add_option("--epochs", a->epochs, "Fine-tuning epochs")->capture_default_str();
+  pr->add_option("--lr", a->lr, "Fine-tuning learning rate")->capture_default_str();
+  pr->add_option("--batch", a->batch, "Fine-tuning batch size")->capture_default_str();
+  pr->add_option("--threads", a->threads, "Threads (0: every core)");
+  pr->add_option("--workspace", a->workspace, "Workspace directory");
+  pr->callback([a, exit_code] { *exit_code = Prune(*a); });
   added->push_back(q);
   added->push_back(e);
+  added->push_back(pr);
 }
 
 }  // namespace tml::cli

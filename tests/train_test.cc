@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -11,7 +12,9 @@
 #include "formats/import.h"
 #include "graph/builder.h"
 #include "interp/evaluate.h"
+#include "interp/interpreter.h"
 #include "squeeze/calibrate.h"
+#include "squeeze/prune.h"
 #include "squeeze/quantize.h"
 #include "squeeze/report.h"
 #include "train/export.h"
@@ -282,6 +285,91 @@ TEST(Training, QuantizationAwareFineTuningTrainsWithFakeQuant) {
   const double fa = EvaluateClassifier(*fg, val, 3, {}).value().accuracy;
   const double qa = EvaluateClassifier(*qg, val, 3, {}).value().accuracy;
   EXPECT_GT(qa, fa - 0.03);
+}
+
+const char* kChain = R"(name: chain
+input: [6, 6, 1]
+classes: 3
+layers:
+  - conv2d: {filters: 8, kernel: 3, activation: relu}
+  - depthwise_conv2d: {kernel: 3, activation: relu}
+  - conv2d: {filters: 6, kernel: 1, activation: relu}
+  - max_pool: {size: 2}
+  - flatten: {}
+  - dense: {units: 10, activation: relu}
+  - dense: {units: 3}
+)";
+
+// Scores of a graph on one input.
+std::vector<float> Scores(const Graph& g, const float* x) {
+  auto in = Interpreter::Create(g);
+  EXPECT_TRUE(in.ok());
+  std::memcpy((*in)->input(0), x, (*in)->input_bytes(0));
+  (*in)->Invoke();
+  const float* y = static_cast<const float*>((*in)->output(0));
+  return std::vector<float>(y, y + 3);
+}
+
+TEST(Prune, RemovesDeadChannelsWithoutChangingTheFunction) {
+  auto spec = ParseModelSpec(kChain, "chain.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  const std::vector<ParamInfo> info = SpecParams(*spec);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> d(0.0f, 0.5f);
+  std::vector<std::vector<float>> v;
+  for (const ParamInfo& p : info) {
+    std::vector<float> t(static_cast<size_t>(p.numel()));
+    for (float& x : t) x = d(rng);
+    v.push_back(t);
+  }
+  // Make the odd filters of both convs and the odd hidden units dead (zero weight and
+  // bias, so ReLU gives 0): removing them must not change any output.
+  const auto kill = [&](size_t w, int64_t rows) {
+    const size_t per = v[w].size() / static_cast<size_t>(rows);
+    for (int64_t r = 1; r < rows; r += 2) {
+      std::fill_n(v[w].begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(r) * per), per,
+                  0.0f);
+      v[w + 1][static_cast<size_t>(r)] = 0.0f;
+    }
+  };
+  kill(0, 8);  // conv 8 filters; the depthwise then sees 0 on those channels...
+  for (int64_t c = 1; c < 8; c += 2) v[3][static_cast<size_t>(c)] = 0.0f;  // ...and its bias there
+  kill(4, 6);                                                              // 1x1 conv
+  kill(6, 10);                                                             // hidden dense
+  auto pruned = PruneChannels(*spec, v, 0.5);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  EXPECT_EQ(pruned->changes.size(), 3u);
+  EXPECT_EQ(pruned->spec.layers[0].filters, 4);
+  EXPECT_EQ(pruned->spec.layers[2].filters, 3);
+  EXPECT_EQ(pruned->spec.layers[5].units, 5);
+  EXPECT_LT(SpecMacs(pruned->spec), SpecMacs(*spec) / 2);
+  EXPECT_LT(SpecWeights(pruned->spec), SpecWeights(*spec) / 2);
+  auto g0 = SpecToGraph(*spec, v);
+  auto g1 = SpecToGraph(pruned->spec, pruned->params);
+  ASSERT_TRUE(g0.ok() && g1.ok()) << g1.status().message();
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int k = 0; k < 10; ++k) {
+    std::vector<float> x(36);
+    for (float& e : x) e = u(rng);
+    const std::vector<float> a = Scores(*g0, x.data()), b = Scores(*g1, x.data());
+    for (int c = 0; c < 3; ++c)
+      EXPECT_NEAR(a[static_cast<size_t>(c)], b[static_cast<size_t>(c)], 1e-5);
+  }
+  // The pruned spec writes out as YAML that reads back to the same model.
+  auto back = ParseModelSpec(SpecToYaml(pruned->spec), "back.yaml");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(SpecMacs(*back), SpecMacs(pruned->spec));
+  EXPECT_EQ(SpecParams(*back).size(), SpecParams(pruned->spec).size());
+  // Ratio 0 keeps everything; a residual input or the class layer is never pruned.
+  EXPECT_TRUE(PruneChannels(*spec, v, 0.0)->changes.empty());
+  auto tiny = ParseModelSpec(kTiny, "tiny.yaml");
+  std::vector<std::vector<float>> tv;
+  for (const ParamInfo& p : SpecParams(WithoutBatchNorm(*tiny)))
+    tv.push_back(std::vector<float>(static_cast<size_t>(p.numel()), 0.1f));
+  auto tp = PruneChannels(WithoutBatchNorm(*tiny), tv, 0.5);
+  ASSERT_TRUE(tp.ok()) << tp.status().message();
+  EXPECT_TRUE(tp->changes.empty()) << tp->changes[0];
+  EXPECT_FALSE(PruneChannels(*tiny, tv, 0.5).ok()) << "batch norm must be folded first";
 }
 
 TEST(Training, BadDataIsAnError) {

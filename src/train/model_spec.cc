@@ -346,4 +346,64 @@ Result<ModelSpec> LoadModelSpec(const std::string& path) {
   return ParseModelSpec(ss.str(), path);
 }
 
+namespace {
+
+const char* ActName(Activation a) {
+  return a == Activation::kRelu ? "relu" : (a == Activation::kRelu6 ? "relu6" : "none");
+}
+
+void LayersToYaml(const std::vector<LayerSpec>& layers, const std::string& indent,
+                  std::string* out) {
+  for (const LayerSpec& l : layers) {
+    const std::string act = l.activation != Activation::kNone
+                                ? fmt::format(", activation: {}", ActName(l.activation))
+                                : "";
+    const std::string pad = l.same ? "" : ", padding: valid";
+    const std::string kernel = l.kernel_h == l.kernel_w
+                                   ? std::to_string(l.kernel_h)
+                                   : fmt::format("[{}, {}]", l.kernel_h, l.kernel_w);
+    switch (l.kind) {
+      case LayerKind::kConv2D:
+        *out += fmt::format("{}- conv2d: {{filters: {}, kernel: {}, stride: {}{}{}}}\n", indent,
+                            l.filters, kernel, l.stride, pad, act);
+        break;
+      case LayerKind::kDepthwiseConv2D:
+        *out += fmt::format("{}- depthwise_conv2d: {{kernel: {}, stride: {}{}{}}}\n", indent,
+                            kernel, l.stride, pad, act);
+        break;
+      case LayerKind::kDense:
+        *out += fmt::format("{}- dense: {{units: {}{}}}\n", indent, l.units, act);
+        break;
+      case LayerKind::kMaxPool:
+      case LayerKind::kAvgPool:
+        *out += fmt::format("{}- {}: {{size: {}, stride: {}}}\n", indent, LayerKindName(l.kind),
+                            l.size, l.stride);
+        break;
+      case LayerKind::kActivation:
+        *out += fmt::format("{}- activation: {}\n", indent, ActName(l.activation));
+        break;
+      case LayerKind::kDropout:
+        *out += fmt::format("{}- dropout: {{rate: {}}}\n", indent, l.rate);
+        break;
+      case LayerKind::kResidual:
+        *out += fmt::format("{}- residual:\n{}    activation: {}\n{}    layers:\n", indent, indent,
+                            ActName(l.activation), indent);
+        LayersToYaml(l.block, indent + "      ", out);
+        break;
+      default:
+        *out += fmt::format("{}- {}: {{}}\n", indent, LayerKindName(l.kind));
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string SpecToYaml(const ModelSpec& spec) {
+  std::string out = fmt::format("name: {}\ninput: [{}]\nclasses: {}\nlayers:\n", spec.name,
+                                fmt::join(spec.input, ", "), spec.classes);
+  LayersToYaml(spec.layers, "  ", &out);
+  return out;
+}
+
 }  // namespace tml

@@ -67,5 +67,7 @@ Result<ModelSpec> ParseModelSpec(const std::string& yaml_text, const std::string
 Status CheckModelSpec(ModelSpec& spec);
 // Multiply-accumulates of one inference (for reports).
 int64_t SpecMacs(const ModelSpec& spec);
+// The spec as YAML that ParseModelSpec reads back to the same spec.
+std::string SpecToYaml(const ModelSpec& spec);
 
 }  // namespace tml

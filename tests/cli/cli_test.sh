@@ -140,6 +140,16 @@ check "evaluate --json gives accuracy" grep -q '"accuracy"' "$WORK/e.json"
 check "evaluate uses the test split by default" grep -q '"samples": 1000' "$WORK/e.json"
 "$TML" verify "$WORK/fm_int8.onnx" --target cortex-m4 --inputs 3 > "$WORK/out.txt"
 check "the trained int8 model is bit-exact on cortex-m4" grep -q "^bit-exact" "$WORK/out.txt"
+"$TML" prune "$WORK/fm.onnx" --spec "$SPEC" --data fm@2 --workspace "$WS" --ratio 0.5 --epochs 1 \
+  --threads 2 -o "$WORK/fm_pruned.onnx" > "$WORK/p.txt" 2> "$WORK/err.txt"; rc=$?
+check "prune exits 0" test "$rc" -eq 0
+check "prune reports fewer MACs" grep -q "^MACs .* (-" "$WORK/p.txt"
+check "prune reports fewer weights" grep -q "^weights .* (-" "$WORK/p.txt"
+check "prune writes the pruned spec" grep -q "filters: 6" "$WORK/fm_pruned.yaml"
+"$TML" profile "$WORK/fm_pruned.onnx" --json > "$WORK/pp.json"
+"$TML" profile "$WORK/fm.onnx" --json > "$WORK/p0.json"
+check "the compiler's profile of the pruned model has fewer MACs" test \
+  "$(grep '"macs"' "$WORK/pp.json" | tail -1 | tr -dc 0-9)" -lt "$(grep '"macs"' "$WORK/p0.json" | tail -1 | tr -dc 0-9)"
 printf 'name: bad\ninput: [28, 28, 1]\nclasses: 10\nlayers:\n  - conv2d: {filters: 4}\n  - dense: {units: 10}\n' \
   > "$WORK/bad.yaml"
 "$TML" train --model "$WORK/bad.yaml" --data fm --workspace "$WS" -o "$WORK/x.onnx" 2> "$WORK/err.txt"; rc=$?
