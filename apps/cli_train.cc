@@ -17,7 +17,7 @@ namespace tml::cli {
 namespace {
 
 struct TrainArgs {
-  std::string spec, data, out, workspace, augment, init;
+  std::string spec, data, out, workspace, augment, init, noise;
   TrainOptions opt;
 };
 
@@ -62,6 +62,14 @@ int Train(const TrainArgs& args) {
     return Fail(Status::Errorf("{} has {} classes, {}@{} has {}", a.spec, spec->classes, ref->name,
                                train->version.number, train->classes.size()));
   const bool has_val = val->data.count() > 0;
+  if (!a.noise.empty()) {
+    auto nref = ParseDatasetRef(a.noise);
+    if (!nref.ok()) return Fail(nref.status());
+    auto bank = LoadSplit(*ws, nref->name, nref->version, nref->split);
+    if (!bank.ok()) return Fail(bank.status().Wrap("--noise-data " + a.noise));
+    a.opt.noise_bank = std::move(bank->data);
+    std::cerr << a.opt.noise_bank.count() << " background clips from " << a.noise << "\n";
+  }
   if (!a.init.empty()) {
     auto pre = LoadModel(a.init);
     if (!pre.ok()) return Fail(pre.status());
@@ -213,10 +221,13 @@ CLI::App* AddTrainCommand(CLI::App& app, int* exit_code) {
   c->add_option("--freeze", a->opt.freeze,
                 "Keep the first N conv / dense layers fixed (with --init)")
       ->capture_default_str();
+  c->add_option("--noise-data", a->noise,
+                "Background clips for --augment background=B: DATASET[@V][@SPLIT] of the\n"
+                "same sample shape (e.g. recorded room noise)");
   c->add_option("--augment", a->augment,
                 "Augmentation of training batches, comma list: flip, shift=PIXELS,\n"
                 "brightness=B, contrast=C, noise=SIGMA (images); time_shift=FRACTION, gain=DB,\n"
-                "noise=SIGMA (signals)");
+                "noise=SIGMA, background=B (signals: mix a --noise-data clip at U(0, B))");
   c->add_option("--workspace", a->workspace,
                 "Workspace directory (default: $TINYMLAAS_HOME, else ./.tinymlaas)");
   c->callback([a, exit_code] { *exit_code = Train(*a); });

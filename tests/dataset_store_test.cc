@@ -172,6 +172,41 @@ TEST(DatasetStore, ResplitKeepsTestAndMakesANewVersion) {
   EXPECT_FALSE(Resplit(ws, "d", 7, {}, false).ok());
 }
 
+TEST(DatasetStore, BoxesAndPolygonsWithAuthorsAndConfidence) {
+  Workspace ws = FreshWorkspace("annotations");
+  auto r = ImportSamples(ws, "d", Samples("car", 1), {}, "import");
+  ASSERT_TRUE(r.ok());
+  const std::string id = ws.db->Members(r->version.id).value()[0].sample;
+  AnnotationRecord box;
+  box.sample = id;
+  box.kind = "box";  // a quadrilateral: four corners
+  box.label = "car";
+  box.geometry = "[[1,2],[9,2],[9,7],[1,7]]";
+  box.confidence = 0.87;
+  box.author = "model:run-12";
+  AnnotationRecord poly = box;
+  poly.kind = "polygon";
+  poly.geometry = "[[0,0],[4,1],[3,5]]";
+  poly.confidence = 1.0;
+  poly.author = "alice";
+  ASSERT_TRUE(ws.db->AddAnnotation(box).ok());
+  ASSERT_TRUE(ws.db->AddAnnotation(poly).ok());
+  auto all = ws.db->Annotations(id);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 3u);  // the import's label, the box, the polygon
+  EXPECT_EQ((*all)[0].kind, "label");
+  EXPECT_EQ((*all)[0].author, "import");
+  EXPECT_EQ((*all)[1].geometry, box.geometry);
+  EXPECT_DOUBLE_EQ((*all)[1].confidence, 0.87);
+  EXPECT_EQ((*all)[1].author, "model:run-12");
+  EXPECT_EQ((*all)[2].kind, "polygon");
+  EXPECT_GT((*all)[2].created_ms, 0);
+  auto s = ws.db->GetSample(id);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->source, "test#0");
+  EXPECT_GT(s->created_ms, 0);
+}
+
 TEST(DatasetStore, ParsesReferences) {
   auto r = ParseDatasetRef("fashion@3@test");
   ASSERT_TRUE(r.ok());

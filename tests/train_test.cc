@@ -372,6 +372,37 @@ TEST(Prune, RemovesDeadChannelsWithoutChangingTheFunction) {
   EXPECT_FALSE(PruneChannels(*tiny, tv, 0.5).ok()) << "batch norm must be folded first";
 }
 
+TEST(Training, BackgroundMixingNeedsClipsAndChangesTheBatches) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(300, 1);
+  TrainOptions o;
+  o.epochs = 1;
+  o.threads = 1;
+  o.augment = ParseAugmentation("background=0.5").value();
+  auto none = TrainModel(*spec, train, nullptr, o, {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("background"), std::string::npos);
+  o.noise_bank = Stripes(20, 9);
+  for (int32_t& y : o.noise_bank.y) y = 99;  // labels of clips are ignored
+  auto mixed = TrainModel(*spec, train, nullptr, o, {});
+  ASSERT_TRUE(mixed.ok()) << mixed.status().message();
+  o.augment = {};
+  auto plain = TrainModel(*spec, train, nullptr, o, {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_NE(mixed->epochs[0].train_loss, plain->epochs[0].train_loss);
+}
+
+TEST(ModelSpec, WidthMultiplierScalesFilters) {
+  std::string text = kTiny;
+  text.replace(text.find("classes: 3"), 10, "classes: 3\nwidth: 0.5");
+  auto s = ParseModelSpec(text, "w.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->layers[0].filters, 2);           // 4 x 0.5
+  EXPECT_EQ(s->layers[4].block[1].filters, 3);  // 6 x 0.5 inside the residual block
+  EXPECT_FALSE(ParseModelSpec(text.replace(text.find("0.5"), 3, "-1"), "w.yaml").ok());
+}
+
 TEST(Training, BadDataIsAnError) {
   auto spec = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(spec.ok());

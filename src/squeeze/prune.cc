@@ -159,7 +159,10 @@ Result<Pruned> PruneChannels(const ModelSpec& spec, const std::vector<std::vecto
         if (static_cast<int64_t>(sel.size()) != l.in_shape.back())
           return Status::Errorf("{}:{}: a residual block needs all its input channels", spec.file,
                                 l.line);
-        const size_t n = SpecParams(ModelSpec{"", "", l.in_shape, 1, {l}}).size();
+        ModelSpec one;
+        one.input = l.in_shape;
+        one.layers = {l};
+        const size_t n = SpecParams(one).size();
         for (size_t k = 0; k < n; ++k) out.params.push_back(params[p + k]);
         p += n;
         sel = All(l.out_shape.back());

@@ -90,6 +90,7 @@ class MetaStore {
   virtual Status PutSample(const SampleRecord& s) = 0;  // no-op when the id exists
   virtual Result<SampleRecord> GetSample(const std::string& id) = 0;
   virtual Result<int64_t> AddAnnotation(const AnnotationRecord& a) = 0;
+  virtual Result<std::vector<AnnotationRecord>> Annotations(const std::string& sample) = 0;
 
   virtual Result<DatasetRecord> EnsureDataset(const std::string& name) = 0;
   virtual Result<std::vector<DatasetRecord>> ListDatasets() = 0;

@@ -233,6 +233,30 @@ class SqliteStore : public MetaStore {
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
 
+  Result<std::vector<AnnotationRecord>> Annotations(const std::string& sample) override {
+    Stmt s(db_,
+           "SELECT id, kind, label, geometry, confidence, author, created_ms FROM annotations "
+           "WHERE sample = ? ORDER BY id");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, sample);
+    std::vector<AnnotationRecord> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      AnnotationRecord a;
+      a.id = s.Int(0);
+      a.sample = sample;
+      a.kind = s.Text(1);
+      a.label = s.Text(2);
+      a.geometry = s.Text(3);
+      a.confidence = s.Double(4);
+      a.author = s.Text(5);
+      a.created_ms = s.Int(6);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
   Result<DatasetRecord> EnsureDataset(const std::string& name) override {
     Stmt ins(db_, "INSERT OR IGNORE INTO datasets(name, created_ms) VALUES(?, ?)");
     TML_RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, NowMs()).Run());

@@ -46,12 +46,16 @@ Result<Augmentation> ParseAugmentation(const std::string& text) {
     } else if (key == "time_shift") {
       TML_RETURN_IF_ERROR(range(0, 0.5f));
       a.time_shift = v;
+    } else if (key == "background") {
+      TML_RETURN_IF_ERROR(range(0, 1));
+      a.background = v;
     } else if (key == "gain") {
       TML_RETURN_IF_ERROR(range(0, 40));
       a.gain_db = v;
     } else {
       return Status::Errorf(
-          "unknown augmentation '{}' (flip, shift, brightness, contrast, noise, time_shift, gain)",
+          "unknown augmentation '{}' (flip, shift, brightness, contrast, noise, time_shift, gain, "
+          "background)",
           key);
     }
   }
@@ -67,6 +71,7 @@ std::string Augmentation::ToString() const {
   if (noise > 0) parts.push_back(fmt::format("noise={}", noise));
   if (time_shift > 0) parts.push_back(fmt::format("time_shift={}", time_shift));
   if (gain_db > 0) parts.push_back(fmt::format("gain={}", gain_db));
+  if (background > 0) parts.push_back(fmt::format("background={}", background));
   return fmt::format("{}", fmt::join(parts, ","));
 }
 

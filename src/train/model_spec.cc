@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -297,6 +298,18 @@ int64_t SpecMacs(const ModelSpec& spec) {
 
 Result<ModelSpec> ParseSpecUnchecked(const std::string& yaml_text, const std::string& file);
 
+namespace {
+
+void ScaleFilters(std::vector<LayerSpec>& layers, double width) {
+  for (LayerSpec& l : layers) {
+    if (l.kind == LayerKind::kConv2D)
+      l.filters = std::max(1, static_cast<int>(std::lround(l.filters * width)));
+    ScaleFilters(l.block, width);
+  }
+}
+
+}  // namespace
+
 Result<ModelSpec> ParseModelSpec(const std::string& yaml_text, const std::string& file) {
   try {
     return ParseSpecUnchecked(yaml_text, file);
@@ -317,8 +330,9 @@ Result<ModelSpec> ParseSpecUnchecked(const std::string& yaml_text, const std::st
     return Status::Errorf("{}: a model spec is a map (name, input, classes, layers)", file);
   for (const auto& e : y) {
     const std::string key = e.first.as<std::string>();
-    if (key != "name" && key != "input" && key != "classes" && key != "layers")
-      return c.Err(e.first, fmt::format("unknown key '{}' (name, input, classes, layers)", key));
+    if (key != "name" && key != "input" && key != "classes" && key != "layers" && key != "width")
+      return c.Err(e.first,
+                   fmt::format("unknown key '{}' (name, input, classes, width, layers)", key));
   }
   ModelSpec spec;
   spec.file = file;
@@ -334,6 +348,15 @@ Result<ModelSpec> ParseSpecUnchecked(const std::string& yaml_text, const std::st
   TML_ASSIGN_OR_RETURN(spec.classes, Int(c, y["classes"], "classes", 2, 100000));
   if (!y["layers"]) return Status::Errorf("{}: 'layers' is missing", file);
   TML_ASSIGN_OR_RETURN(spec.layers, ParseLayers(c, y["layers"]));
+  if (const YAML::Node w = y["width"]) {
+    try {
+      spec.width = w.as<double>();
+    } catch (const YAML::Exception&) {
+      return c.Err(w, "'width' must be a number");
+    }
+    if (!(spec.width > 0 && spec.width <= 8)) return c.Err(w, "'width' must be in (0, 8]");
+    ScaleFilters(spec.layers, spec.width);
+  }
   TML_RETURN_IF_ERROR(CheckModelSpec(spec));
   return spec;
 }

@@ -57,6 +57,9 @@ struct ModelSpec {
   std::string name, file;
   std::vector<int64_t> input;  // {H, W, C} or {features}
   int classes = 0;
+  // Width multiplier (MobileNet's alpha): every conv2d's filters are scaled by it
+  // (rounded, at least 1) when the spec is read; 1 leaves them as written.
+  double width = 1.0;
   std::vector<LayerSpec> layers;
 };
 

@@ -384,7 +384,7 @@ torch::Tensor ShiftAlong(const torch::Tensor& x, int64_t dim, int64_t max) {
 }
 
 // The batch's augmentation (training only); draws from torch's seeded generator.
-torch::Tensor Augment(torch::Tensor x, const Augmentation& a) {
+torch::Tensor Augment(torch::Tensor x, const Augmentation& a, const torch::Tensor& bank) {
   if (!a.any()) return x;
   torch::NoGradGuard g;
   const int64_t b = x.size(0);
@@ -400,6 +400,10 @@ torch::Tensor Augment(torch::Tensor x, const Augmentation& a) {
     x = ShiftAlong(x, dim, static_cast<int64_t>(a.time_shift * static_cast<float>(x.size(dim))));
   }
   if (a.gain_db > 0) x = x * torch::pow(10.0, uniform(a.gain_db) / 20.0);
+  if (a.background > 0 && bank.defined() && bank.size(0) > 0) {
+    const torch::Tensor pick = torch::randint(0, bank.size(0), {b}, torch::kLong);
+    x = x + bank.index_select(0, pick) * (torch::rand(per) * a.background);
+  }
   if (a.brightness > 0) x = x + uniform(a.brightness);
   if (a.contrast > 0) {
     std::vector<int64_t> dims;
@@ -463,7 +467,15 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
     torch::optim::Adam opt(net.parameters(),
                            torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
     const torch::Tensor x = ToTensor(train), y = Labels(train);
-    torch::Tensor vx, vy;
+    torch::Tensor vx, vy, bank;
+    if (o.augment.background > 0) {
+      if (o.noise_bank.count() == 0)
+        return Status::Error("augmentation 'background' needs background clips (noise data)");
+      LabeledData unlabeled = o.noise_bank;  // the clips' labels are not used
+      unlabeled.y.assign(unlabeled.y.size(), 0);
+      TML_RETURN_IF_ERROR(CheckData(spec, unlabeled, "background noise"));
+      bank = ToTensor(o.noise_bank);
+    }
     if (val) vx = ToTensor(*val), vy = Labels(*val);
     int start_epoch = 0;
     double best = std::numeric_limits<double>::infinity();
@@ -505,7 +517,7 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
       int64_t seen = 0;
       for (int64_t s = 0; s < steps; ++s) {
         const torch::Tensor idx = order.slice(0, s * o.batch, std::min(n, (s + 1) * o.batch));
-        const torch::Tensor bx = Augment(x.index_select(0, idx), o.augment);
+        const torch::Tensor bx = Augment(x.index_select(0, idx), o.augment, bank);
         const torch::Tensor by = y.index_select(0, idx);
         opt.zero_grad();
         torch::Tensor logits = net.forward(bx);

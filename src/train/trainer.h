@@ -33,6 +33,7 @@ struct TrainOptions {
   bool resume = false;     // continue from `checkpoint` if it exists
   int64_t max_steps = 0;   // stop after this many steps in total (0: no limit; for tests)
   Augmentation augment;    // applied to every training batch
+  LabeledData noise_bank;  // background clips for augment.background (same sample shape)
   // Transfer learning: initial values per parameter (SpecParams order); an empty
   // entry keeps the fresh initialization (see InitFromGraph in export.h).
   std::vector<std::vector<float>> init;
