@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "apps/cli_common.h"
 #include "data/dataset_store.h"
 #include "data/importers.h"
 
@@ -21,11 +22,6 @@ struct DataOptions {
   SplitFractions fractions;
   bool keep_test = false, json = false;
 };
-
-int Fail(const Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
-  return 1;
-}
 
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;

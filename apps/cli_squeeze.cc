@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_common.h"
 #include "data/loader.h"
 #include "formats/export.h"
 #include "formats/import.h"
@@ -28,11 +29,6 @@ struct SqueezeArgs {
   bool float_io = false, json = false;
   int threads = 0;
 };
-
-int Fail(const Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
-  return 1;
-}
 
 // DATASET[@V][@SPLIT] -> the samples of that split (default `def`).
 Result<LoadedSplit> LoadRef(Workspace& ws, const std::string& text, Split def) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "apps/cli_common.h"
 #include "core/sha256.h"
 #include "data/loader.h"
 #include "formats/export.h"
@@ -20,11 +21,6 @@ struct TrainArgs {
   std::string spec, data, out, workspace, augment, init, noise;
   TrainOptions opt;
 };
-
-int Fail(const Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
-  return 1;
-}
 
 std::string Bar(int64_t done, int64_t total, int width = 24) {
   const int64_t filled = total ? done * width / total : width;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "apps/cli_common.h"
 #include "apps/cli_data.h"
 #include "apps/cli_squeeze.h"
 #include "apps/cli_train.h"
@@ -25,10 +26,7 @@ namespace {
 
 using tml::Status;
 
-int Fail(const Status& s) {
-  std::cerr << "error: " << s.message() << "\n";
-  return 1;
-}
+using tml::cli::Fail;
 
 Status CheckTarget(const std::string& target) {
   if (target == "host") return Status::Ok();

@@ -206,18 +206,36 @@ TEST(Training, AugmentedTrainingIsSeededAndStillLearns) {
       << "plain run: " << plain->epochs[static_cast<size_t>(plain->best_epoch - 1)].val_acc;
 }
 
-TEST(Training, TransferLearningCopiesMatchingLayersAndFreezes) {
+// The tiny spec trained on stripes and exported (shared by the fine-tuning tests).
+struct Trained {
+  ModelSpec spec;
+  LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
+  TrainOptions options;
+  Graph graph;
+};
+
+void TrainTiny(Trained* t) {
   auto spec = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(spec.ok());
-  const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
-  TrainOptions o;
-  o.epochs = 4;
-  o.batch = 32;
-  o.lr = 3e-3;
-  auto base = TrainModel(*spec, train, &val, o, {});
-  ASSERT_TRUE(base.ok());
-  auto g = SpecToGraph(*spec, base->params);
-  ASSERT_TRUE(g.ok());
+  t->spec = *spec;
+  t->options.epochs = 4;
+  t->options.batch = 32;
+  t->options.lr = 3e-3;
+  auto base = TrainModel(t->spec, t->train, &t->val, t->options, {});
+  ASSERT_TRUE(base.ok()) << base.status().message();
+  auto g = SpecToGraph(t->spec, base->params);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  t->graph = std::move(g).value();
+}
+
+TEST(Training, TransferLearningCopiesMatchingLayersAndFreezes) {
+  Trained t;
+  ASSERT_NO_FATAL_FAILURE(TrainTiny(&t));
+  const ModelSpec* spec = &t.spec;
+  const LabeledData& train = t.train;
+  const LabeledData& val = t.val;
+  const TrainOptions& o = t.options;
+  const Graph* g = &t.graph;
   // Same spec: every layer copied; the torch model built from them scores like the export.
   std::vector<std::vector<float>> init;
   auto rep = InitFromGraph(*spec, *g, &init);
@@ -251,17 +269,13 @@ TEST(Training, TransferLearningCopiesMatchingLayersAndFreezes) {
 }
 
 TEST(Training, QuantizationAwareFineTuningTrainsWithFakeQuant) {
-  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
-  ASSERT_TRUE(spec.ok());
-  const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
-  TrainOptions o;
-  o.epochs = 4;
-  o.batch = 32;
-  o.lr = 3e-3;
-  auto base = TrainModel(*spec, train, &val, o, {});
-  ASSERT_TRUE(base.ok());
-  auto g = SpecToGraph(*spec, base->params);
-  ASSERT_TRUE(g.ok());
+  Trained t;
+  ASSERT_NO_FATAL_FAILURE(TrainTiny(&t));
+  const ModelSpec* spec = &t.spec;
+  const LabeledData& train = t.train;
+  const LabeledData& val = t.val;
+  const TrainOptions& o = t.options;
+  const Graph* g = &t.graph;
   const ModelSpec plain = WithoutBatchNorm(*spec);
   TrainOptions q;
   q.epochs = 2;
@@ -401,6 +415,26 @@ TEST(ModelSpec, WidthMultiplierScalesFilters) {
   EXPECT_EQ(s->layers[0].filters, 2);           // 4 x 0.5
   EXPECT_EQ(s->layers[4].block[1].filters, 3);  // 6 x 0.5 inside the residual block
   EXPECT_FALSE(ParseModelSpec(text.replace(text.find("0.5"), 3, "-1"), "w.yaml").ok());
+}
+
+TEST(Training, EarlyStoppingKeepsTheBestEpoch) {
+  auto spec = ParseModelSpec(kTiny, "tiny.yaml");
+  ASSERT_TRUE(spec.ok());
+  const LabeledData train = Stripes(600, 1);
+  LabeledData val = Stripes(150, 2);
+  for (size_t i = 0; i < val.y.size(); ++i) val.y[i] = static_cast<int32_t>((i * 7 + 1) % 3);
+  TrainOptions o;
+  o.epochs = 12;
+  o.batch = 32;
+  o.lr = 3e-3;
+  o.patience = 2;  // the validation labels are noise: its loss stops improving
+  auto r = TrainModel(*spec, train, &val, o, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->stopped_early);
+  EXPECT_LT(r->epochs.size(), 12u);
+  EXPECT_EQ(static_cast<int>(r->epochs.size()), r->best_epoch + 2);
+  for (const EpochMetrics& m : r->epochs)
+    EXPECT_GE(m.val_loss, r->epochs[static_cast<size_t>(r->best_epoch - 1)].val_loss);
 }
 
 TEST(Training, BadDataIsAnError) {
