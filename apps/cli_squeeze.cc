@@ -15,6 +15,7 @@
 #include "squeeze/prune.h"
 #include "squeeze/quantize.h"
 #include "squeeze/report.h"
+#include "targets/device_eval.h"
 #include "train/export.h"
 #include "train/trainer.h"
 
@@ -22,7 +23,8 @@ namespace tml::cli {
 namespace {
 
 struct SqueezeArgs {
-  std::string model, data, out, workspace, method = "minmax", eval, qat, spec;
+  std::string model, data, out, workspace, method = "minmax", eval, qat, spec, target = "host";
+  int64_t limit = 0;
   double percentile = 99.99, qat_threshold = 0.5, qat_lr = 1e-4, ratio = 0.5, lr = 1e-3;
   int qat_epochs = 1, epochs = 1, batch = 64;
   int64_t samples = 200, report_samples = 50;
@@ -87,19 +89,42 @@ int Evaluate(const SqueezeArgs& a) {
   if (!ws.ok()) return Fail(ws.status());
   auto split = LoadRef(*ws, a.data, Split::kTest);
   if (!split.ok()) return Fail(split.status());
+  const LabeledData data = a.limit > 0 ? Spread(split->data, a.limit) : split->data;
+  const int classes = static_cast<int>(split->classes.size());
   EvalOptions o;
   o.threads = a.threads;
-  auto r = EvaluateClassifier(*g, split->data, static_cast<int>(split->classes.size()), o);
+  auto r = EvaluateClassifier(*g, data, classes, o);
   if (!r.ok()) return Fail(r.status());
+  Result<EvalResult> dev = *r;
+  if (a.target != "host") {
+    DeviceEvalOptions d;
+    d.progress = [&](int64_t done, int64_t total) {
+      std::cerr << fmt::format("\r  on {}: {}/{} samples", a.target, done, total) << std::flush;
+    };
+    dev = EvaluateOnTarget(*g, data, classes, a.target, d);
+    std::cerr << "\n";
+    if (!dev.ok()) return Fail(dev.status());
+  }
+  const bool same = dev->confusion == r->confusion;
   if (a.json) {
-    nlohmann::json j = EvalJson(*r, split->classes);
+    nlohmann::json j = EvalJson(*dev, split->classes);
     j["model"] = a.model;
     j["data"] = a.data;
+    j["target"] = a.target;
+    if (a.target != "host") {
+      j["host_accuracy"] = r->accuracy;
+      j["equal_to_host"] = same;
+    }
     std::cout << j.dump(2) << "\n";
   } else {
-    PrintEval(*r, split->classes);
+    if (a.target != "host") std::cout << "on " << a.target << " (emulated, generated firmware):\n";
+    PrintEval(*dev, split->classes);
+    if (a.target != "host")
+      std::cout << fmt::format(
+          "host reference interpreter: {:.2f} %: {}\n", 100 * r->accuracy,
+          same ? "every prediction equal on the device" : "DIFFERENT predictions on the device");
   }
-  return 0;
+  return same ? 0 : 2;
 }
 
 // Quantization-aware fine-tuning: the spec without batch norm (folded in the model),
@@ -361,6 +386,12 @@ void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* a
       ->check(CLI::ExistingFile);
   e->add_option("--data", a->data, "DATASET[@VERSION][@SPLIT] (default split: test)")->required();
   e->add_flag("--json", a->json, "Machine-readable output (accuracy, classes, confusion)");
+  e->add_option("--target", a->target,
+                "host, or an emulated board (cortex-m4, ...): run the split through the\n"
+                "generated firmware and compare with the host (exit 2 if a prediction differs)")
+      ->capture_default_str();
+  e->add_option("--samples", a->limit, "Evaluate N samples spread over the split (0: all)")
+      ->capture_default_str();
   e->add_option("--threads", a->threads, "Threads (0: every core)");
   e->add_option("--workspace", a->workspace, "Workspace directory");
   e->callback([a, exit_code] { *exit_code = Evaluate(*a); });

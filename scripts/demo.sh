@@ -70,6 +70,10 @@ step "The trained int8 model on the emulated Cortex-M4: bit-exact, instructions,
 "$TML" profile "$OUT/fashion_int8.onnx" --target cortex-m4 > "$OUT/fashion.profile-cortex-m4.txt"
 tail -4 "$OUT/fashion.profile-cortex-m4.txt"
 "$TML" compile "$OUT/fashion_int8.onnx" --target cortex-m4 -o "$OUT/fashion_cortex-m4" > /dev/null
+step "On-device evaluation: 1000 test images through the Cortex-M4 firmware, compared with the host"
+"$TML" evaluate "$OUT/fashion_int8.onnx" --data fashion@test --workspace "$WS" --target cortex-m4 \
+  --samples 1000 > "$OUT/fashion.evaluate-cortex-m4.txt"
+tail -1 "$OUT/fashion.evaluate-cortex-m4.txt"
 
 cat <<TXT
 

@@ -8,6 +8,36 @@
 #include "interp/interpreter.h"
 
 namespace tml {
+void EncodeInput(const Tensor& in, const float* x, uint8_t* out) {
+  const int64_t per = in.numel();
+  if (in.dtype == DType::kFloat32) {
+    std::memcpy(out, x, static_cast<size_t>(per) * sizeof(float));
+    return;
+  }
+  const float scale = in.quant.scale.empty() ? 1.0f : in.quant.scale[0];
+  const float zp = in.quant.zero_point.empty() ? 0.0f : static_cast<float>(in.quant.zero_point[0]);
+  for (int64_t k = 0; k < per; ++k) {
+    const float v = std::round(x[k] / scale) + zp;  // half away from zero
+    out[k] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f)));
+  }
+}
+
+int32_t ArgmaxClass(const Tensor& out, const uint8_t* bytes) {
+  const int64_t classes = out.numel();
+  int32_t best = 0;
+  if (out.dtype == DType::kFloat32) {
+    std::vector<float> y(static_cast<size_t>(classes));
+    std::memcpy(y.data(), bytes, y.size() * sizeof(float));
+    for (int64_t c = 1; c < classes; ++c)
+      if (y[static_cast<size_t>(c)] > y[static_cast<size_t>(best)]) best = static_cast<int32_t>(c);
+  } else {
+    const auto* y = reinterpret_cast<const int8_t*>(bytes);
+    for (int64_t c = 1; c < classes; ++c)
+      if (y[c] > y[best]) best = static_cast<int32_t>(c);
+  }
+  return best;
+}
+
 namespace {
 
 // Argmax of the scores of samples [begin, end) into pred.
@@ -16,40 +46,19 @@ Status Predict(const Graph& g, const LabeledData& d, int64_t begin, int64_t end,
   TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));
   const Tensor& in = g.tensor(g.inputs[0]);
   const Tensor& out = g.tensor(g.outputs[0]);
-  const int64_t per = in.numel(), classes = out.numel();
-  const float scale = in.quant.scale.empty() ? 1.0f : in.quant.scale[0];
-  const int32_t zp = in.quant.zero_point.empty() ? 0 : static_cast<int32_t>(in.quant.zero_point[0]);
+  const int64_t per = in.numel();
   for (int64_t i = begin; i < end; ++i) {
-    const float* x = d.x.data() + i * per;
-    if (in.dtype == DType::kFloat32) {
-      std::memcpy(interp->input(0), x, static_cast<size_t>(per) * sizeof(float));
-    } else {
-      auto* q = static_cast<int8_t*>(interp->input(0));
-      for (int64_t k = 0; k < per; ++k) {
-        const float v = std::round(x[k] / scale) + static_cast<float>(zp);
-        q[k] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
-      }
-    }
+    EncodeInput(in, d.x.data() + i * per, static_cast<uint8_t*>(interp->input(0)));
     interp->Invoke();
-    int32_t best = 0;
-    if (out.dtype == DType::kFloat32) {
-      const float* y = static_cast<const float*>(interp->output(0));
-      for (int64_t c = 1; c < classes; ++c)
-        if (y[c] > y[best]) best = static_cast<int32_t>(c);
-    } else {
-      const int8_t* y = static_cast<const int8_t*>(interp->output(0));
-      for (int64_t c = 1; c < classes; ++c)
-        if (y[c] > y[best]) best = static_cast<int32_t>(c);
-    }
-    (*pred)[static_cast<size_t>(i)] = best;
+    (*pred)[static_cast<size_t>(i)] =
+        ArgmaxClass(out, static_cast<const uint8_t*>(interp->output(0)));
   }
   return Status::Ok();
 }
 
 }  // namespace
 
-Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int classes,
-                                      const EvalOptions& opts) {
+Status CheckClassifier(const Graph& g, const LabeledData& d, int classes) {
   if (g.inputs.size() != 1 || g.outputs.size() != 1)
     return Status::Errorf("{}: a classifier has one input and one output ({} and {} here)", g.name,
                           g.inputs.size(), g.outputs.size());
@@ -67,22 +76,12 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int 
     return Status::Errorf("{}: output '{}' {} {} does not give {} class scores", g.name, out.name,
                           DTypeName(out.dtype), ShapeStr(out.shape), classes);
   if (d.count() == 0) return Status::Error("no samples to evaluate");
+  return Status::Ok();
+}
+
+Result<EvalResult> MetricsFromPredictions(const std::vector<int32_t>& pred, const LabeledData& d,
+                                          int classes) {
   EvalResult r;
-  const auto t0 = std::chrono::steady_clock::now();
-  r.threads = opts.threads > 0
-                  ? opts.threads
-                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  r.threads = static_cast<int>(std::min<int64_t>(r.threads, d.count()));
-  std::vector<int32_t> pred(static_cast<size_t>(d.count()));
-  std::vector<Status> st(static_cast<size_t>(r.threads));
-  std::vector<std::thread> pool;
-  const int64_t chunk = (d.count() + r.threads - 1) / r.threads;
-  for (int t = 0; t < r.threads; ++t) {
-    const int64_t b = t * chunk, e = std::min(d.count(), b + chunk);
-    pool.emplace_back([&, t, b, e] { st[static_cast<size_t>(t)] = Predict(g, d, b, e, &pred); });
-  }
-  for (auto& th : pool) th.join();
-  for (const Status& s : st) TML_RETURN_IF_ERROR(s);
   r.count = d.count();
   r.confusion.assign(static_cast<size_t>(classes),
                      std::vector<int64_t>(static_cast<size_t>(classes)));
@@ -104,6 +103,29 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int 
     r.precision.push_back(col ? static_cast<double>(tp) / static_cast<double>(col) : 0.0);
     r.recall.push_back(row ? static_cast<double>(tp) / static_cast<double>(row) : 0.0);
   }
+  return r;
+}
+
+Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int classes,
+                                      const EvalOptions& opts) {
+  TML_RETURN_IF_ERROR(CheckClassifier(g, d, classes));
+  const auto t0 = std::chrono::steady_clock::now();
+  int threads = opts.threads > 0
+                    ? opts.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = static_cast<int>(std::min<int64_t>(threads, d.count()));
+  std::vector<int32_t> pred(static_cast<size_t>(d.count()));
+  std::vector<Status> st(static_cast<size_t>(threads));
+  std::vector<std::thread> pool;
+  const int64_t chunk = (d.count() + threads - 1) / threads;
+  for (int t = 0; t < threads; ++t) {
+    const int64_t b = t * chunk, e = std::min(d.count(), b + chunk);
+    pool.emplace_back([&, t, b, e] { st[static_cast<size_t>(t)] = Predict(g, d, b, e, &pred); });
+  }
+  for (auto& th : pool) th.join();
+  for (const Status& s : st) TML_RETURN_IF_ERROR(s);
+  TML_ASSIGN_OR_RETURN(EvalResult r, MetricsFromPredictions(pred, d, classes));
+  r.threads = threads;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

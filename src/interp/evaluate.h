@@ -32,4 +32,13 @@ struct EvalOptions {
 Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& data, int classes,
                                       const EvalOptions& opts);
 
+// The pieces, for other runners of the same model (generated code on a device):
+// checks that g is a classifier for data; the input bytes of one sample as the
+// model takes them; the predicted class from the output bytes; the metrics.
+Status CheckClassifier(const Graph& g, const LabeledData& data, int classes);
+void EncodeInput(const Tensor& input, const float* x, uint8_t* out);
+int32_t ArgmaxClass(const Tensor& output, const uint8_t* bytes);
+Result<EvalResult> MetricsFromPredictions(const std::vector<int32_t>& predicted,
+                                          const LabeledData& data, int classes);
+
 }  // namespace tml

@@ -138,6 +138,11 @@ check "quantize compares float and int8 accuracy" grep -q "float .* int8 .* poin
 "$TML" evaluate "$WORK/fm_int8.onnx" --data fm@2 --workspace "$WS" --json > "$WORK/e.json"
 check "evaluate --json gives accuracy" grep -q '"accuracy"' "$WORK/e.json"
 check "evaluate uses the test split by default" grep -q '"samples": 1000' "$WORK/e.json"
+"$TML" evaluate "$WORK/fm_int8.onnx" --data fm@2 --workspace "$WS" --target cortex-m4 --samples 100 \
+  --json > "$WORK/dev.json" 2> "$WORK/err.txt"; rc=$?
+check "on-device evaluation exits 0" test "$rc" -eq 0
+check "on-device accuracy equals the host int8 accuracy" grep -q '"equal_to_host": true' "$WORK/dev.json"
+check "on-device evaluation ran 100 samples" grep -q '"samples": 100' "$WORK/dev.json"
 "$TML" verify "$WORK/fm_int8.onnx" --target cortex-m4 --inputs 3 > "$WORK/out.txt"
 check "the trained int8 model is bit-exact on cortex-m4" grep -q "^bit-exact" "$WORK/out.txt"
 "$TML" prune "$WORK/fm.onnx" --spec "$SPEC" --data fm@2 --workspace "$WS" --ratio 0.5 --epochs 1 \
