@@ -75,7 +75,11 @@ int Import(const DataOptions& o) {
   std::cerr << "storing " << samples->size() << " samples in " << ws->root << "\n";
   const std::string note =
       o.note.empty() ? "import " + (!o.idx.empty() ? o.idx[0] : o.folder + o.labels) : o.note;
-  auto r = ImportSamples(*ws, o.name, *samples, o.fractions, note, classes);
+  auto r = ImportSamples(*ws, o.name, *samples, o.fractions, note, classes, "import",
+                         [](int64_t done, int64_t total) {
+                           std::cerr << "\r  stored " << done << "/" << total << std::flush;
+                           if (done == total) std::cerr << "\n";
+                         });
   if (!r.ok()) return Fail(r.status().Wrap(fmt::format("import into '{}'", o.name)));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << fmt::format(

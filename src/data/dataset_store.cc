@@ -71,7 +71,8 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
                                    const std::vector<NewSample>& samples,
                                    const SplitFractions& fractions, const std::string& note,
                                    const std::vector<std::string>& class_order,
-                                   const std::string& author) {
+                                   const std::string& author,
+                                   const std::function<void(int64_t, int64_t)>& progress) {
   TML_RETURN_IF_ERROR(CheckFractions(fractions));
   if (dataset.empty() || dataset.find('@') != std::string::npos)
     return Status::Errorf("dataset name '{}' must be non-empty and contain no '@'", dataset);
@@ -79,9 +80,12 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
   // leaves only unreferenced files.
   std::vector<std::string> ids;
   ids.reserve(samples.size());
+  const int64_t total = static_cast<int64_t>(samples.size());
   for (const NewSample& s : samples) {
     TML_ASSIGN_OR_RETURN(std::string id, ws.blobs.Put(s.bytes.data(), s.bytes.size()));
     ids.push_back(std::move(id));
+    const int64_t done = static_cast<int64_t>(ids.size());
+    if (progress && (done % 5000 == 0 || done == total)) progress(done, total);
   }
   Transaction tx(*ws.db);
   TML_RETURN_IF_ERROR(tx.status());

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,7 +68,8 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
                                    const std::vector<NewSample>& samples,
                                    const SplitFractions& fractions, const std::string& note,
                                    const std::vector<std::string>& class_order = {},
-                                   const std::string& author = "import");
+                                   const std::string& author = "import",
+                                   const std::function<void(int64_t, int64_t)>& progress = {});
 
 // A new version with every member's split assigned again; keep_test leaves the test
 // members where they are and splits the rest between train and val in proportion.
