@@ -130,6 +130,13 @@ check "train exits 0" test "$rc" -eq 0
 check "train writes ONNX" test -s "$WORK/fm.onnx"
 check "train reports the run and val accuracy" grep -q "^run 1: .*val acc" "$WORK/out.txt"
 check "train shows progress with loss" grep -q "loss" "$WORK/err.txt"
+"$TML" runs list --workspace "$WS" > "$WORK/runs.txt"
+check "runs list shows the training run" grep -q "^   1  train    done" "$WORK/runs.txt"
+"$TML" runs show 1 --workspace "$WS" --json > "$WORK/run.json"
+check "runs show has per-epoch metrics" grep -q '"train_loss"' "$WORK/run.json"
+check "the run record links the model" test "$(grep -c '"output": "[0-9a-f]\{64\}"' "$WORK/run.json")" -eq 1
+"$TML" runs show 99 --workspace "$WS" 2> "$WORK/err.txt"; rc=$?
+check "an unknown run is an error" grep -q "no run 99" "$WORK/err.txt"
 "$TML" quantize "$WORK/fm.onnx" --calibration fm@2 --samples 50 --eval fm@2@test --workspace "$WS" \
   -o "$WORK/fm_int8.onnx" > "$WORK/q.txt" 2> "$WORK/err.txt"; rc=$?
 check "quantize exits 0" test "$rc" -eq 0
