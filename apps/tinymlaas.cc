@@ -8,6 +8,7 @@
 
 #include "apps/cli_common.h"
 #include "apps/cli_data.h"
+#include "apps/cli_pipeline.h"
 #include "apps/cli_runs.h"
 #include "apps/cli_squeeze.h"
 #include "apps/cli_train.h"
@@ -268,7 +269,8 @@ int main(int argc, char** argv) {
   int sub_exit = 1;
   auto* data = tml::cli::AddDataCommands(app, &sub_exit);
   std::vector<CLI::App*> subs = {data, tml::cli::AddTrainCommand(app, &sub_exit),
-                                 tml::cli::AddRunsCommands(app, &sub_exit)};
+                                 tml::cli::AddRunsCommands(app, &sub_exit),
+                                 tml::cli::AddRunCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
 
   CLI11_PARSE(app, argc, argv);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,13 @@ struct RunRecord {
   std::string tool_version;
 };
 
+// A pipeline step that ran: its cache key (content hashes of inputs, config, tool
+// version) and its outputs (JSON object: output name -> value).
+struct StepRecord {
+  std::string key, pipeline, step, component, outputs;
+  int64_t created_ms = 0;
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -105,6 +113,9 @@ class MetaStore {
   // Members in insertion order, labels filled in.
   virtual Result<std::vector<Member>> Members(int64_t version_id) = 0;
   virtual Result<int64_t> AddRun(const RunRecord& r) = 0;
+  // The step with this cache key, if one ran; a key that ran again replaces it.
+  virtual Result<std::optional<StepRecord>> GetStep(const std::string& key) = 0;
+  virtual Status PutStep(const StepRecord& s) = 0;
   // Writes status, metrics, output and duration of run r.id.
   virtual Status UpdateRun(const RunRecord& r) = 0;
   virtual Result<RunRecord> GetRun(int64_t id) = 0;

@@ -61,6 +61,11 @@ CREATE TABLE runs(
   metrics TEXT NOT NULL, output TEXT NOT NULL, started_ms INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL, tool_version TEXT NOT NULL);
 )sql",
+    R"sql(
+CREATE TABLE steps(
+  key TEXT PRIMARY KEY, pipeline TEXT NOT NULL, step TEXT NOT NULL, component TEXT NOT NULL,
+  outputs TEXT NOT NULL, created_ms INTEGER NOT NULL);
+)sql",
 };
 
 int64_t NowMs() {
@@ -359,6 +364,24 @@ class SqliteStore : public MetaStore {
     s.Bind(7, r.started_ms ? r.started_ms : NowMs()).Bind(8, r.duration_ms).Bind(9, r.tool_version);
     TML_RETURN_IF_ERROR(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Result<std::optional<StepRecord>> GetStep(const std::string& key) override {
+    Stmt s(db_, "SELECT pipeline, step, component, outputs, created_ms FROM steps WHERE key = ?");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, key);
+    TML_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<StepRecord>();
+    return std::optional<StepRecord>(
+        StepRecord{key, s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+  }
+
+  Status PutStep(const StepRecord& r) override {
+    Stmt s(db_,
+           "INSERT OR REPLACE INTO steps(key, pipeline, step, component, outputs, created_ms) "
+           "VALUES(?, ?, ?, ?, ?, ?)");
+    s.Bind(1, r.key).Bind(2, r.pipeline).Bind(3, r.step).Bind(4, r.component).Bind(5, r.outputs);
+    return s.Bind(6, r.created_ms ? r.created_ms : NowMs()).Run();
   }
 
   Status UpdateRun(const RunRecord& r) override {

@@ -168,6 +168,40 @@ printf 'name: bad\ninput: [28, 28, 1]\nclasses: 10\nlayers:\n  - conv2d: {filter
 check "bad spec exits 1" test "$rc" -eq 1
 check "bad spec error names file and line" grep -q "bad.yaml:6: dense" "$WORK/err.txt"
 
+# Pipeline runner with its step cache: everything runs, then nothing, then only what a
+# changed quantization setting reaches.
+cat > "$WORK/pipe.yaml" <<YAML
+name: small
+steps:
+  - name: data
+    component: dataset
+    with:
+      dataset: fm-pipe
+      idx: [$FM/t10k-images-idx3-ubyte.gz, $FM/t10k-labels-idx1-ubyte.gz]
+  - name: float
+    component: train
+    with: {spec: $SPEC, data: "\${data.dataset}", epochs: 1, max_steps: 20}
+  - name: int8
+    component: quantize
+    with: {model: "\${float.model}", calibration: "\${data.dataset}", samples: 50}
+  - name: acc
+    component: evaluate
+    with: {model: "\${int8.model}", data: "\${data.dataset}@test"}
+YAML
+"$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" > "$WORK/r1.txt" 2> "$WORK/err.txt"; rc=$?
+check "pipeline runs" test "$rc" -eq 0
+check "first run runs every step" grep -q "4 steps, 4 ran, 0 cached" "$WORK/r1.txt"
+"$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" > "$WORK/r2.txt" 2> "$WORK/err.txt"
+check "unchanged pipeline: every step cached" grep -q "4 steps, 0 ran, 4 cached" "$WORK/r2.txt"
+check "cached outputs are the same" cmp -s <(grep "= " "$WORK/r1.txt") <(grep "= " "$WORK/r2.txt")
+sed -i 's/samples: 50/samples: 60/' "$WORK/pipe.yaml"
+"$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" > "$WORK/r3.txt" 2> "$WORK/err.txt"
+check "changed quantization re-runs quantize and what follows" grep -q "4 steps, 2 ran, 2 cached" "$WORK/r3.txt"
+check "training stayed cached" grep -q "float (train): cached" "$WORK/err.txt"
+sed -i 's/samples: 60/samples: many/' "$WORK/pipe.yaml"
+"$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" 2> "$WORK/err.txt"; rc=$?
+check "a wrong type stops the pipeline before it runs, naming the line" grep -q "pipe.yaml:13: 'samples' must be an integer" "$WORK/err.txt"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
