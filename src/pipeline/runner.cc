@@ -13,6 +13,7 @@
 #include "formats/import.h"
 #include "interp/evaluate.h"
 #include "squeeze/calibrate.h"
+#include "squeeze/prune.h"
 #include "squeeze/quantize.h"
 #include "targets/device_eval.h"
 #include "targets/mcu.h"
@@ -215,6 +216,31 @@ Result<std::map<std::string, std::string>> RunQuantize(Workspace& ws, const Para
   return std::map<std::string, std::string>{{"model", path}};
 }
 
+Result<std::map<std::string, std::string>> RunPrune(Workspace& ws, const Params& p) {
+  TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
+  TML_ASSIGN_OR_RETURN(ModelSpec full, LoadModelSpec(One(p, "spec")));
+  const ModelSpec spec = WithoutBatchNorm(full);
+  std::vector<std::vector<float>> params;
+  TML_ASSIGN_OR_RETURN(InitReport rep, InitFromGraph(spec, fg, &params));
+  if (rep.copied != rep.total)
+    return Status::Errorf("{} does not match {} ({} of {} layers)", One(p, "spec"), One(p, "model"),
+                          rep.copied, rep.total);
+  TML_ASSIGN_OR_RETURN(Pruned pruned,
+                       PruneChannels(spec, params, std::stod(One(p, "ratio", "0.5"))));
+  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadRef(ws, One(p, "data"), Split::kTrain));
+  TML_ASSIGN_OR_RETURN(LoadedSplit val, LoadRef(ws, One(p, "data") + "@val", Split::kVal));
+  TrainOptions o;
+  o.epochs = std::stoi(One(p, "epochs", "1"));
+  o.init = pruned.params;
+  TML_ASSIGN_OR_RETURN(TrainResult r, TrainModel(pruned.spec, train.data,
+                                                 val.data.count() ? &val.data : nullptr, o, {}));
+  TML_ASSIGN_OR_RETURN(Graph g, SpecToGraph(pruned.spec, r.params));
+  TML_ASSIGN_OR_RETURN(std::string path, SaveArtifact(ws, g));
+  const std::string spec_path = path.substr(0, path.size() - 5) + ".yaml";
+  std::ofstream(spec_path) << SpecToYaml(pruned.spec);
+  return std::map<std::string, std::string>{{"model", path}, {"spec", spec_path}};
+}
+
 Result<std::map<std::string, std::string>> RunCompile(Workspace& ws, const Params& p,
                                                       const std::string& key) {
   TML_ASSIGN_OR_RETURN(Graph g, LoadModel(One(p, "model")));
@@ -297,6 +323,8 @@ Result<std::vector<StepOutcome>> RunPipeline(const PipelineSpec& p, Workspace& w
       r = RunTrain(ws, params, opts);
     else if (s.component == "quantize")
       r = RunQuantize(ws, params);
+    else if (s.component == "prune")
+      r = RunPrune(ws, params);
     else if (s.component == "compile")
       r = RunCompile(ws, params, o.key);
     else if (s.component == "evaluate")

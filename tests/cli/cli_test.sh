@@ -187,16 +187,20 @@ steps:
   - name: acc
     component: evaluate
     with: {model: "\${int8.model}", data: "\${data.dataset}@test"}
+  - name: small
+    component: prune
+    with: {model: "\${float.model}", spec: $SPEC, data: "\${data.dataset}", ratio: 0.5, epochs: 1}
 YAML
 "$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" > "$WORK/r1.txt" 2> "$WORK/err.txt"; rc=$?
 check "pipeline runs" test "$rc" -eq 0
-check "first run runs every step" grep -q "4 steps, 4 ran, 0 cached" "$WORK/r1.txt"
+check "first run runs every step" grep -q "5 steps, 5 ran, 0 cached" "$WORK/r1.txt"
+check "the pruned model comes with its spec" test -s "$(sed -n 's/^  small.spec = //p' "$WORK/r1.txt")"
 "$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" > "$WORK/r2.txt" 2> "$WORK/err.txt"
-check "unchanged pipeline: every step cached" grep -q "4 steps, 0 ran, 4 cached" "$WORK/r2.txt"
+check "unchanged pipeline: every step cached" grep -q "5 steps, 0 ran, 5 cached" "$WORK/r2.txt"
 check "cached outputs are the same" cmp -s <(grep "= " "$WORK/r1.txt") <(grep "= " "$WORK/r2.txt")
 sed -i 's/samples: 50/samples: 60/' "$WORK/pipe.yaml"
 "$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" > "$WORK/r3.txt" 2> "$WORK/err.txt"
-check "changed quantization re-runs quantize and what follows" grep -q "4 steps, 2 ran, 2 cached" "$WORK/r3.txt"
+check "changed quantization re-runs quantize and what follows" grep -q "5 steps, 2 ran, 3 cached" "$WORK/r3.txt"
 check "training stayed cached" grep -q "float (train): cached" "$WORK/err.txt"
 sed -i 's/samples: 60/samples: many/' "$WORK/pipe.yaml"
 "$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" 2> "$WORK/err.txt"; rc=$?
