@@ -12,11 +12,11 @@
 #include "formats/import.h"
 #include "interp/evaluate.h"
 #include "squeeze/calibrate.h"
-#include "squeeze/prune.h"
 #include "squeeze/quantize.h"
 #include "squeeze/report.h"
 #include "targets/device_eval.h"
 #include "train/export.h"
+#include "train/prune_flow.h"
 #include "train/trainer.h"
 
 namespace tml::cli {
@@ -33,28 +33,6 @@ struct SqueezeArgs {
 };
 
 // DATASET[@V][@SPLIT] -> the samples of that split (default `def`).
-Result<LoadedSplit> LoadRef(Workspace& ws, const std::string& text, Split def) {
-  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
-  TML_ASSIGN_OR_RETURN(LoadedSplit s,
-                       LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def)));
-  if (s.data.count() == 0)
-    return Status::Errorf("{}: the {} split is empty", text, SplitName(ref.split.value_or(def)));
-  return s;
-}
-
-// Every k-th sample so that n are taken from the whole split.
-LabeledData Spread(const LabeledData& d, int64_t n) {
-  if (n >= d.count()) return d;
-  LabeledData out;
-  out.shape = d.shape;
-  const int64_t per = static_cast<int64_t>(d.x.size()) / d.count();
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t k = i * d.count() / n;
-    out.x.insert(out.x.end(), d.x.begin() + k * per, d.x.begin() + (k + 1) * per);
-    out.y.push_back(d.y[static_cast<size_t>(k)]);
-  }
-  return out;
-}
 
 void PrintEval(const EvalResult& r, const std::vector<std::string>& classes) {
   std::cout << fmt::format("accuracy {:.2f} % on {} samples ({:.1f} s, {} threads)\n",
@@ -87,7 +65,7 @@ int Evaluate(const SqueezeArgs& a) {
   if (!g.ok()) return Fail(g.status());
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
-  auto split = LoadRef(*ws, a.data, Split::kTest);
+  auto split = LoadSplitRef(*ws, a.data, Split::kTest);
   if (!split.ok()) return Fail(split.status());
   const LabeledData data = a.limit > 0 ? Spread(split->data, a.limit) : split->data;
   const int classes = static_cast<int>(split->classes.size());
@@ -173,14 +151,9 @@ int Quantize(const SqueezeArgs& a) {
   if (!method.ok()) return Fail(method.status());
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
-  auto cal = LoadRef(*ws, a.data, Split::kTrain);
+  auto cal = LoadSplitRef(*ws, a.data, Split::kTrain);
   if (!cal.ok()) return Fail(cal.status());
-  const LabeledData picked = Spread(cal->data, a.samples);
-  const int64_t per = static_cast<int64_t>(picked.x.size()) / picked.count();
-  std::vector<std::vector<std::vector<float>>> samples;
-  for (int64_t i = 0; i < picked.count(); ++i)
-    samples.push_back(
-        {std::vector<float>(picked.x.begin() + i * per, picked.x.begin() + (i + 1) * per)});
+  const auto samples = AsModelInputs(Spread(cal->data, a.samples));
   std::cerr << fmt::format("calibrating on {} samples of {} ({})\n", samples.size(), a.data,
                            CalibrationName(*method));
   CalibrationOptions co;
@@ -209,7 +182,7 @@ int Quantize(const SqueezeArgs& a) {
     if (r.sqnr_db < worst) worst = r.sqnr_db, worst_node = r.node;
   }
   if (!a.eval.empty()) {
-    auto test = LoadRef(*ws, a.eval, Split::kTest);
+    auto test = LoadSplitRef(*ws, a.eval, Split::kTest);
     if (!test.ok()) return Fail(test.status());
     EvalOptions o;
     o.threads = a.threads;
@@ -263,63 +236,51 @@ int Quantize(const SqueezeArgs& a) {
 int Prune(const SqueezeArgs& a) {
   auto fg = LoadModel(a.model);
   if (!fg.ok()) return Fail(fg.status());
-  auto full = LoadModelSpec(a.spec);
-  if (!full.ok()) return Fail(full.status());
-  const ModelSpec spec = WithoutBatchNorm(*full);
-  std::vector<std::vector<float>> params;
-  auto rep = InitFromGraph(spec, *fg, &params);
-  if (!rep.ok()) return Fail(rep.status());
-  if (rep->copied != rep->total)
-    return Fail(Status::Errorf("{} does not match {} ({} of {} layers; {})", a.spec, a.model,
-                               rep->copied, rep->total,
-                               rep->skipped.empty() ? "" : rep->skipped[0]));
-  auto pruned = PruneChannels(spec, params, a.ratio);
-  if (!pruned.ok()) return Fail(pruned.status());
-  if (pruned->changes.empty()) return Fail(Status::Errorf("{}: no layer can be pruned", a.spec));
-  for (const std::string& c : pruned->changes) std::cerr << "  " << c << "\n";
-  auto ref = ParseDatasetRef(a.data);
-  if (!ref.ok()) return Fail(ref.status());
+  auto spec = LoadModelSpec(a.spec);
+  if (!spec.ok()) return Fail(spec.status());
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
-  auto train = LoadSplit(*ws, ref->name, ref->version, Split::kTrain);
+  auto train = LoadSplitRef(*ws, a.data, Split::kTrain);
   if (!train.ok()) return Fail(train.status());
+  auto ref = ParseDatasetRef(a.data);
+  if (!ref.ok()) return Fail(ref.status());
   auto val = LoadSplit(*ws, ref->name, ref->version, Split::kVal);
   if (!val.ok()) return Fail(val.status());
   const LabeledData& check = val->data.count() ? val->data : train->data;
-  auto before = EvaluateParams(spec, params, check);
-  auto cut = EvaluateParams(pruned->spec, pruned->params, check);
-  if (!before.ok() || !cut.ok()) return Fail(before.ok() ? cut.status() : before.status());
   TrainOptions o;
   o.epochs = a.epochs;
   o.lr = a.lr;
   o.batch = a.batch;
   o.threads = a.threads;
-  o.init = pruned->params;
   TrainCallbacks cb;
   cb.epoch = [&](const EpochMetrics& m) {
     std::cerr << fmt::format("  fine-tune epoch {}/{}: loss {:.4f}, val acc {:.1f} %\n", m.epoch,
                              o.epochs, m.train_loss, 100 * m.val_acc);
   };
-  auto r = TrainModel(pruned->spec, train->data, val->data.count() ? &val->data : nullptr, o, cb);
-  if (!r.ok()) return Fail(r.status());
-  auto g = SpecToGraph(pruned->spec, r->params);
-  if (!g.ok()) return Fail(g.status());
-  if (auto s = SaveOnnx(*g, a.out); !s.ok()) return Fail(s);
+  auto r = PruneAndFineTune(*spec, *fg, train->data, val->data.count() ? &val->data : nullptr,
+                            a.ratio, o, cb);
+  if (!r.ok()) return Fail(r.status().Wrap(a.spec));
+  for (const std::string& c : r->pruned.changes) std::cerr << "  " << c << "\n";
+  if (auto s = SaveOnnx(r->graph, a.out); !s.ok()) return Fail(s);
+  const ModelSpec& base = r->base;
+  auto before = EvaluateParams(base, r->base_params, check);
+  auto cut = EvaluateParams(r->pruned.spec, r->pruned.params, check);
+  auto after = EvaluateParams(r->pruned.spec, r->tuned.params, check);
+  if (!before.ok() || !cut.ok() || !after.ok())
+    return Fail(!before.ok() ? before.status() : (!cut.ok() ? cut.status() : after.status()));
   std::string yaml_path = a.out;
   const size_t dot = yaml_path.rfind(".onnx");
   yaml_path = (dot == std::string::npos ? yaml_path : yaml_path.substr(0, dot)) + ".yaml";
   {
     std::ofstream f(yaml_path);
     f << "# pruned from " << a.spec << " (" << a.ratio << " of the channels of prunable layers)\n"
-      << SpecToYaml(pruned->spec);
+      << SpecToYaml(r->pruned.spec);
     if (!f) return Fail(Status::Errorf("{}: write failed", yaml_path));
   }
-  auto after = EvaluateParams(pruned->spec, r->params, check);
-  if (!after.ok()) return Fail(after.status());
-  const double m0 = static_cast<double>(SpecMacs(spec)),
-               m1 = static_cast<double>(SpecMacs(pruned->spec));
-  const double w0 = static_cast<double>(SpecWeights(spec)),
-               w1 = static_cast<double>(SpecWeights(pruned->spec));
+  const double m0 = static_cast<double>(SpecMacs(base)),
+               m1 = static_cast<double>(SpecMacs(r->pruned.spec));
+  const double w0 = static_cast<double>(SpecWeights(base)),
+               w1 = static_cast<double>(SpecWeights(r->pruned.spec));
   std::cout << fmt::format("MACs    {:.3f} M -> {:.3f} M ({:+.1f} %)\n", m0 / 1e6, m1 / 1e6,
                            100 * (m1 - m0) / m0);
   std::cout << fmt::format(
@@ -330,7 +291,7 @@ int Prune(const SqueezeArgs& a) {
       "accuracy on {} ({} samples): {:.2f} % before, {:.2f} % pruned, {:.2f} % "
       "after {} epoch(s) of fine-tuning\n",
       val->data.count() ? "val" : "train", check.count(), 100 * before->first, 100 * cut->first,
-      100 * after->first, r->epochs.size());
+      100 * after->first, r->tuned.epochs.size());
   std::cout << fmt::format("wrote {} and {}\n", a.out, yaml_path);
   return 0;
 }

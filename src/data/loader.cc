@@ -6,6 +6,36 @@
 
 namespace tml {
 
+Result<LoadedSplit> LoadSplitRef(Workspace& ws, const std::string& text, Split def) {
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
+  TML_ASSIGN_OR_RETURN(LoadedSplit s,
+                       LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def)));
+  if (s.data.count() == 0)
+    return Status::Errorf("{}: the {} split is empty", text, SplitName(ref.split.value_or(def)));
+  return s;
+}
+
+LabeledData Spread(const LabeledData& d, int64_t n) {
+  if (n >= d.count()) return d;
+  LabeledData out;
+  out.shape = d.shape;
+  const int64_t per = static_cast<int64_t>(d.x.size()) / d.count();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = i * d.count() / n;
+    out.x.insert(out.x.end(), d.x.begin() + k * per, d.x.begin() + (k + 1) * per);
+    out.y.push_back(d.y[static_cast<size_t>(k)]);
+  }
+  return out;
+}
+
+std::vector<std::vector<std::vector<float>>> AsModelInputs(const LabeledData& d) {
+  std::vector<std::vector<std::vector<float>>> out;
+  const int64_t per = d.count() ? static_cast<int64_t>(d.x.size()) / d.count() : 0;
+  for (int64_t i = 0; i < d.count(); ++i)
+    out.push_back({std::vector<float>(d.x.begin() + i * per, d.x.begin() + (i + 1) * per)});
+  return out;
+}
+
 Result<LoadedSplit> LoadSplit(Workspace& ws, const std::string& dataset, int version,
                               std::optional<Split> split) {
   LoadedSplit out;

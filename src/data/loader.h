@@ -30,5 +30,12 @@ struct LoadedSplit {
 // error, as are mixed shapes. uint8 samples are scaled by 1/255, int16 by 1/32768.
 Result<LoadedSplit> LoadSplit(Workspace& ws, const std::string& dataset, int version,
                               std::optional<Split> split);
+// "NAME[@V][@SPLIT]" (split default `def`); an empty split is an error.
+Result<LoadedSplit> LoadSplitRef(Workspace& ws, const std::string& ref, Split def);
+
+// n samples spread evenly over d (every (count / n)-th), or d itself when n >= count.
+LabeledData Spread(const LabeledData& d, int64_t n);
+// Each sample as the value list of a one-input model (the calibration format).
+std::vector<std::vector<std::vector<float>>> AsModelInputs(const LabeledData& d);
 
 }  // namespace tml

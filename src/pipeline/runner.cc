@@ -13,11 +13,11 @@
 #include "formats/import.h"
 #include "interp/evaluate.h"
 #include "squeeze/calibrate.h"
-#include "squeeze/prune.h"
 #include "squeeze/quantize.h"
 #include "targets/device_eval.h"
 #include "targets/mcu.h"
 #include "train/export.h"
+#include "train/prune_flow.h"
 #include "train/trainer.h"
 
 namespace tml {
@@ -136,7 +136,8 @@ Result<std::map<std::string, std::string>> RunDataset(Workspace& ws, const Param
   return std::map<std::string, std::string>{{"dataset", ref.name + "@" + std::to_string(version)}};
 }
 
-Result<LoadedSplit> LoadRef(Workspace& ws, const std::string& text, Split def) {
+// Like LoadSplitRef, but an empty split is fine (a dataset without validation samples).
+Result<LoadedSplit> LoadMaybeEmpty(Workspace& ws, const std::string& text, Split def) {
   TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
   return LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def));
 }
@@ -144,8 +145,8 @@ Result<LoadedSplit> LoadRef(Workspace& ws, const std::string& text, Split def) {
 Result<std::map<std::string, std::string>> RunTrain(Workspace& ws, const Params& p,
                                                     const RunOptions& opts) {
   TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
-  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadRef(ws, One(p, "data"), Split::kTrain));
-  TML_ASSIGN_OR_RETURN(LoadedSplit val, LoadRef(ws, One(p, "data") + "@val", Split::kVal));
+  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadSplitRef(ws, One(p, "data"), Split::kTrain));
+  TML_ASSIGN_OR_RETURN(LoadedSplit val, LoadMaybeEmpty(ws, One(p, "data") + "@val", Split::kVal));
   TrainOptions o;
   o.epochs = std::stoi(One(p, "epochs", "10"));
   o.batch = std::stoi(One(p, "batch", "64"));
@@ -196,16 +197,8 @@ Result<std::map<std::string, std::string>> RunTrain(Workspace& ws, const Params&
 
 Result<std::map<std::string, std::string>> RunQuantize(Workspace& ws, const Params& p) {
   TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
-  TML_ASSIGN_OR_RETURN(LoadedSplit cal, LoadRef(ws, One(p, "calibration"), Split::kTrain));
-  const int64_t n = std::min<int64_t>(std::stoll(One(p, "samples", "200")), cal.data.count());
-  const int64_t per =
-      static_cast<int64_t>(cal.data.x.size()) / std::max<int64_t>(1, cal.data.count());
-  std::vector<std::vector<std::vector<float>>> samples;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t k = i * cal.data.count() / n;
-    samples.push_back(
-        {std::vector<float>(cal.data.x.begin() + k * per, cal.data.x.begin() + (k + 1) * per)});
-  }
+  TML_ASSIGN_OR_RETURN(LoadedSplit cal, LoadSplitRef(ws, One(p, "calibration"), Split::kTrain));
+  const auto samples = AsModelInputs(Spread(cal.data, std::stoll(One(p, "samples", "200"))));
   CalibrationOptions co;
   TML_ASSIGN_OR_RETURN(co.method, ParseCalibration(One(p, "method", "minmax")));
   TML_ASSIGN_OR_RETURN(auto ranges, Calibrate(fg, samples, co));
@@ -218,26 +211,17 @@ Result<std::map<std::string, std::string>> RunQuantize(Workspace& ws, const Para
 
 Result<std::map<std::string, std::string>> RunPrune(Workspace& ws, const Params& p) {
   TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
-  TML_ASSIGN_OR_RETURN(ModelSpec full, LoadModelSpec(One(p, "spec")));
-  const ModelSpec spec = WithoutBatchNorm(full);
-  std::vector<std::vector<float>> params;
-  TML_ASSIGN_OR_RETURN(InitReport rep, InitFromGraph(spec, fg, &params));
-  if (rep.copied != rep.total)
-    return Status::Errorf("{} does not match {} ({} of {} layers)", One(p, "spec"), One(p, "model"),
-                          rep.copied, rep.total);
-  TML_ASSIGN_OR_RETURN(Pruned pruned,
-                       PruneChannels(spec, params, std::stod(One(p, "ratio", "0.5"))));
-  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadRef(ws, One(p, "data"), Split::kTrain));
-  TML_ASSIGN_OR_RETURN(LoadedSplit val, LoadRef(ws, One(p, "data") + "@val", Split::kVal));
+  TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
+  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadSplitRef(ws, One(p, "data"), Split::kTrain));
+  TML_ASSIGN_OR_RETURN(LoadedSplit val, LoadMaybeEmpty(ws, One(p, "data") + "@val", Split::kVal));
   TrainOptions o;
   o.epochs = std::stoi(One(p, "epochs", "1"));
-  o.init = pruned.params;
-  TML_ASSIGN_OR_RETURN(TrainResult r, TrainModel(pruned.spec, train.data,
-                                                 val.data.count() ? &val.data : nullptr, o, {}));
-  TML_ASSIGN_OR_RETURN(Graph g, SpecToGraph(pruned.spec, r.params));
-  TML_ASSIGN_OR_RETURN(std::string path, SaveArtifact(ws, g));
+  TML_ASSIGN_OR_RETURN(
+      PruneRun r, PruneAndFineTune(spec, fg, train.data, val.data.count() ? &val.data : nullptr,
+                                   std::stod(One(p, "ratio", "0.5")), o, {}));
+  TML_ASSIGN_OR_RETURN(std::string path, SaveArtifact(ws, r.graph));
   const std::string spec_path = path.substr(0, path.size() - 5) + ".yaml";
-  std::ofstream(spec_path) << SpecToYaml(pruned.spec);
+  std::ofstream(spec_path) << SpecToYaml(r.pruned.spec);
   return std::map<std::string, std::string>{{"model", path}, {"spec", spec_path}};
 }
 
@@ -251,7 +235,7 @@ Result<std::map<std::string, std::string>> RunCompile(Workspace& ws, const Param
 
 Result<std::map<std::string, std::string>> RunEvaluate(Workspace& ws, const Params& p) {
   TML_ASSIGN_OR_RETURN(Graph g, LoadModel(One(p, "model")));
-  TML_ASSIGN_OR_RETURN(LoadedSplit test, LoadRef(ws, One(p, "data"), Split::kTest));
+  TML_ASSIGN_OR_RETURN(LoadedSplit test, LoadSplitRef(ws, One(p, "data"), Split::kTest));
   LabeledData d = test.data;
   const int64_t n = std::stoll(One(p, "samples", "0"));
   if (n > 0 && n < d.count()) {  // the first n (deterministic)
