@@ -61,6 +61,15 @@ LabeledData Stripes(int n, uint64_t seed) {
   return d;
 }
 
+// The settings the stripe tests train with: small batches, a quick learning rate.
+TrainOptions Quick(int epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch = 32;
+  o.lr = 3e-3;
+  return o;
+}
+
 TEST(ModelSpec, ParsesAndInfersShapes) {
   auto s = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(s.ok()) << s.status().message();
@@ -121,10 +130,7 @@ TEST(Training, LossFallsAndTheExportComputesWhatTorchComputes) {
   auto spec = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(spec.ok());
   const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
-  TrainOptions o;
-  o.epochs = 4;
-  o.batch = 32;
-  o.lr = 3e-3;
+  TrainOptions o = Quick(4);
   o.threads = 2;
   auto r = TrainModel(*spec, train, &val, o, {});
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -190,10 +196,7 @@ TEST(Training, AugmentedTrainingIsSeededAndStillLearns) {
   auto spec = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(spec.ok());
   const LabeledData train = Stripes(600, 1), val = Stripes(150, 2);
-  TrainOptions o;
-  o.epochs = 6;
-  o.batch = 32;
-  o.lr = 3e-3;
+  TrainOptions o = Quick(6);
   o.threads = 1;
   auto plain = TrainModel(*spec, train, &val, o, {});
   o.augment = ParseAugmentation("flip,shift=1,brightness=0.05,contrast=0.1,noise=0.02").value();
@@ -218,9 +221,7 @@ void TrainTiny(Trained* t) {
   auto spec = ParseModelSpec(kTiny, "tiny.yaml");
   ASSERT_TRUE(spec.ok());
   t->spec = *spec;
-  t->options.epochs = 4;
-  t->options.batch = 32;
-  t->options.lr = 3e-3;
+  t->options = Quick(4);
   auto base = TrainModel(t->spec, t->train, &t->val, t->options, {});
   ASSERT_TRUE(base.ok()) << base.status().message();
   auto g = SpecToGraph(t->spec, base->params);
@@ -228,17 +229,16 @@ void TrainTiny(Trained* t) {
   t->graph = std::move(g).value();
 }
 
-TEST(Training, TransferLearningCopiesMatchingLayersAndFreezes) {
+class FineTuning : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(TrainTiny(&t)); }
   Trained t;
-  ASSERT_NO_FATAL_FAILURE(TrainTiny(&t));
-  const ModelSpec* spec = &t.spec;
-  const LabeledData& train = t.train;
-  const LabeledData& val = t.val;
-  const TrainOptions& o = t.options;
-  const Graph* g = &t.graph;
+};
+
+TEST_F(FineTuning, TransferLearningCopiesMatchingLayersAndFreezes) {
   // Same spec: every layer copied; the torch model built from them scores like the export.
   std::vector<std::vector<float>> init;
-  auto rep = InitFromGraph(*spec, *g, &init);
+  auto rep = InitFromGraph(t.spec, t.graph, &init);
   ASSERT_TRUE(rep.ok()) << rep.status().message();
   EXPECT_EQ(rep->copied, rep->total);
   EXPECT_EQ(rep->total, 5);  // conv, dw, conv 1x1, projection, dense
@@ -249,55 +249,46 @@ TEST(Training, TransferLearningCopiesMatchingLayersAndFreezes) {
   auto spec4 = ParseModelSpec(four, "four.yaml");
   ASSERT_TRUE(spec4.ok()) << spec4.status().message();
   std::vector<std::vector<float>> init4;
-  auto rep4 = InitFromGraph(*spec4, *g, &init4);
+  auto rep4 = InitFromGraph(*spec4, t.graph, &init4);
   ASSERT_TRUE(rep4.ok());
   EXPECT_EQ(rep4->copied, 4);
   ASSERT_EQ(rep4->skipped.size(), 1u);
   EXPECT_NE(rep4->skipped[0].find("dense"), std::string::npos) << rep4->skipped[0];
   // Fine-tune from the copy with the first two layers frozen: they do not move.
-  TrainOptions ft = o;
+  TrainOptions ft = t.options;
   ft.epochs = 1;
   ft.init = init;
   ft.freeze = 2;
-  auto tuned = TrainModel(*spec, train, &val, ft, {});
+  auto tuned = TrainModel(t.spec, t.train, &t.val, ft, {});
   ASSERT_TRUE(tuned.ok()) << tuned.status().message();
-  const std::vector<ParamInfo> info = SpecParams(*spec);
+  const std::vector<ParamInfo> info = SpecParams(t.spec);
   EXPECT_EQ(tuned->params[0], init[0]) << info[0].name;  // conv w
   EXPECT_EQ(tuned->params[6], init[6]) << info[6].name;  // depthwise w (after 4 batch norm tensors)
   EXPECT_NE(tuned->params[8], init[8]) << info[8].name;  // 1x1 conv w: trained
   EXPECT_GT(tuned->epochs[0].val_acc, 0.6) << "starts from the trained model";
 }
 
-TEST(Training, QuantizationAwareFineTuningTrainsWithFakeQuant) {
-  Trained t;
-  ASSERT_NO_FATAL_FAILURE(TrainTiny(&t));
-  const ModelSpec* spec = &t.spec;
-  const LabeledData& train = t.train;
-  const LabeledData& val = t.val;
-  const TrainOptions& o = t.options;
-  const Graph* g = &t.graph;
-  const ModelSpec plain = WithoutBatchNorm(*spec);
+TEST_F(FineTuning, QuantizationAwareFineTuningTrainsWithFakeQuant) {
+  const ModelSpec plain = WithoutBatchNorm(t.spec);
   TrainOptions q;
   q.epochs = 2;
   q.lr = 1e-4;
   q.fake_quant = true;
-  auto rep = InitFromGraph(plain, *g, &q.init);
+  auto rep = InitFromGraph(plain, t.graph, &q.init);
   ASSERT_TRUE(rep.ok());
   EXPECT_EQ(rep->copied, rep->total);
-  auto r = TrainModel(plain, train, &val, q, {});
+  auto r = TrainModel(plain, t.train, &t.val, q, {});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(std::isfinite(r->epochs.back().train_loss));
   EXPECT_GT(r->epochs.back().val_acc, 0.6);
   // The exported QAT model quantizes with little loss.
   auto fg = SpecToGraph(plain, r->params);
   ASSERT_TRUE(fg.ok()) << fg.status().message();
-  std::vector<std::vector<std::vector<float>>> cal;
-  for (int i = 0; i < 100; ++i)
-    cal.push_back({std::vector<float>(train.x.begin() + i * 64, train.x.begin() + (i + 1) * 64)});
+  const auto cal = AsModelInputs(Spread(t.train, 100));
   auto qg = QuantizeGraph(*fg, Calibrate(*fg, cal, {}).value(), {});
   ASSERT_TRUE(qg.ok());
-  const double fa = EvaluateClassifier(*fg, val, 3, {}).value().accuracy;
-  const double qa = EvaluateClassifier(*qg, val, 3, {}).value().accuracy;
+  const double fa = EvaluateClassifier(*fg, t.val, 3, {}).value().accuracy;
+  const double qa = EvaluateClassifier(*qg, t.val, 3, {}).value().accuracy;
   EXPECT_GT(qa, fa - 0.03);
 }
 
@@ -423,10 +414,7 @@ TEST(Training, EarlyStoppingKeepsTheBestEpoch) {
   const LabeledData train = Stripes(600, 1);
   LabeledData val = Stripes(150, 2);
   for (size_t i = 0; i < val.y.size(); ++i) val.y[i] = static_cast<int32_t>((i * 7 + 1) % 3);
-  TrainOptions o;
-  o.epochs = 12;
-  o.batch = 32;
-  o.lr = 3e-3;
+  TrainOptions o = Quick(12);
   o.patience = 2;  // the validation labels are noise: its loss stops improving
   auto r = TrainModel(*spec, train, &val, o, {});
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -461,9 +449,7 @@ TEST(Quantize, RoundTripsThroughOnnxAndKeepsAccuracy) {
   ASSERT_TRUE(r.ok());
   auto fg = SpecToGraph(*spec, r->params);
   ASSERT_TRUE(fg.ok());
-  std::vector<std::vector<std::vector<float>>> cal;
-  for (int i = 0; i < 100; ++i)
-    cal.push_back({std::vector<float>(train.x.begin() + i * 64, train.x.begin() + (i + 1) * 64)});
+  const auto cal = AsModelInputs(Spread(train, 100));
   auto ranges = Calibrate(*fg, cal, {});
   ASSERT_TRUE(ranges.ok());
   auto qg = QuantizeGraph(*fg, *ranges, {});
