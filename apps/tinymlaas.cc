@@ -270,7 +270,8 @@ int main(int argc, char** argv) {
   auto* data = tml::cli::AddDataCommands(app, &sub_exit);
   std::vector<CLI::App*> subs = {data, tml::cli::AddTrainCommand(app, &sub_exit),
                                  tml::cli::AddRunsCommands(app, &sub_exit),
-                                 tml::cli::AddRunCommand(app, &sub_exit)};
+                                 tml::cli::AddRunCommand(app, &sub_exit),
+                                 tml::cli::AddLineageCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
 
   CLI11_PARSE(app, argc, argv);

@@ -36,6 +36,101 @@ TEST(PipelineSpec, ExampleParses) {
   auto p = LoadPipeline(std::string(TML_SOURCE_DIR) + "/examples/fashion-mnist.yaml");
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_EQ(p->steps.size(), 6u);
+  auto s = LoadPipeline(std::string(TML_SOURCE_DIR) + "/examples/sweep-cortex-m4.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_TRUE(s->sweep);
+  EXPECT_EQ(s->sweep->cells.size(), 6u);  // 3 models x 2 squeeze configs x cortex-m4
+}
+
+const char* kSweep = R"(name: s
+steps:
+  - name: data
+    component: dataset
+    with: {dataset: d, idx: [a.gz, b.gz]}
+sweep:
+  data: "${data.dataset}"
+  models: [m/a.yaml, m/b.yaml, m/c.yaml]
+  train: {epochs: 1, max_steps: 5}
+  squeeze:
+    - {name: int8, method: percentile}
+    - {name: p50, prune: 0.5, prune_epochs: 2}
+  targets: [cortex-m4, cortex-m7]
+  samples: 100
+)";
+
+TEST(PipelineSpec, SweepExpandsModelsTimesSqueezeTimesTargets) {
+  auto p = ParsePipeline(kSweep, "s.yaml");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  ASSERT_TRUE(p->sweep);
+  // 3 models x 2 squeeze configs x 2 targets, in that order.
+  ASSERT_EQ(p->sweep->cells.size(), 12u);
+  const SweepCell& c = p->sweep->cells[3];  // a, p50, cortex-m7
+  EXPECT_EQ(c.model, "a");
+  EXPECT_EQ(c.squeeze, "p50");
+  EXPECT_EQ(c.target, "cortex-m7");
+  EXPECT_EQ(c.float_eval, "a/p50/float");
+  EXPECT_EQ(c.int8_eval, "a/p50/int8-eval");
+  EXPECT_EQ(c.compile, "a/p50/cortex-m7");
+  EXPECT_EQ(c.device_eval, "a/p50/cortex-m7/device");
+  EXPECT_EQ(p->sweep->cells[0].float_eval, "a/float");  // unpruned: the trained model's
+  // Per model: train, float; per squeeze: [prune, float,] int8, int8-eval; per target:
+  // compile, device: 1 + 3 * (2 + (2 + 2 * 2) + (4 + 2 * 2)) steps.
+  EXPECT_EQ(p->steps.size(), 1u + 3 * (2 + 6 + 8));
+  const StepSpec* train = p->Find("b/train");
+  ASSERT_NE(train, nullptr);
+  EXPECT_EQ(train->with.at("spec"), std::vector<std::string>{"m/b.yaml"});
+  EXPECT_EQ(train->with.at("max_steps"), std::vector<std::string>{"5"});
+  const StepSpec* prune = p->Find("c/p50/prune");
+  ASSERT_NE(prune, nullptr);
+  EXPECT_EQ(prune->with.at("ratio"), std::vector<std::string>{"0.5"});
+  EXPECT_EQ(prune->with.at("epochs"), std::vector<std::string>{"2"});
+  EXPECT_EQ(prune->with.at("model"), std::vector<std::string>{"${c/train.model}"});
+  const StepSpec* q = p->Find("c/p50/int8");
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->with.at("model"), std::vector<std::string>{"${c/p50/prune.model}"});
+  EXPECT_EQ(q->with.at("calibration"), std::vector<std::string>{"${data.dataset}@train"});
+  EXPECT_EQ(p->Find("a/int8/int8")->with.at("method"), std::vector<std::string>{"percentile"});
+  const StepSpec* dev = p->Find("b/int8/cortex-m4/device");
+  ASSERT_NE(dev, nullptr);
+  EXPECT_EQ(dev->with.at("target"), std::vector<std::string>{"cortex-m4"});
+  EXPECT_EQ(dev->with.at("samples"), std::vector<std::string>{"100"});
+  EXPECT_EQ(dev->after, (std::vector<std::string>{"data", "b/int8/int8"}));
+}
+
+TEST(PipelineSpec, SweepErrorsNameTheLine) {
+  const std::string head =
+      "name: s\nsteps:\n  - name: data\n    component: dataset\n    with: {dataset: d, idx: [a, "
+      "b]}\nsweep:\n";
+  const std::string ok_models = "  models: [m/a.yaml]\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {head + "  data: \"${nope.dataset}\"\n" + ok_models +
+           "  squeeze: [{name: q}]\n  targets: [cortex-m4]\n",
+       "s.yaml:7: '${nope.dataset}' refers to no earlier step"},
+      {head + "  data: \"${data.dataset}\"\n" + ok_models +
+           "  squeeze: [{name: q}]\n  targets: [cortex-m99]\n",
+       "s.yaml:10: unknown target 'cortex-m99'"},
+      {head + "  data: \"${data.dataset}\"\n" + ok_models +
+           "  squeeze: [{name: q, prune: lots}]\n  targets: [cortex-m4]\n",
+       "s.yaml:9: 'prune' must be a number"},
+      {head + "  data: \"${data.dataset}\"\n" + ok_models +
+           "  squeeze:\n    - {name: q, bits: 4}\n  targets: [cortex-m4]\n",
+       "s.yaml:10: unknown key 'bits' in a squeeze config"},
+      {head + "  data: \"${data.dataset}\"\n  models: [a/x.yaml, b/x.yaml]\n"
+              "  squeeze: [{name: q}]\n  targets: [cortex-m4]\n",
+       "s.yaml:8: two models named 'x'"},
+      {head + "  data: \"${data.dataset}\"\n" + ok_models + "  targets: [cortex-m4]\n",
+       "s.yaml:7: the sweep needs 'squeeze'"},
+      {head + "  data: \"${data.dataset}\"\n" + ok_models +
+           "  squeeze: [{name: q}]\n  targets: [cortex-m4]\n  train: {colour: 1}\n",
+       "s.yaml:11: sweep train: unknown parameter 'colour'"},
+      {head + "  dta: 1\n", "s.yaml:7: unknown key 'dta' in sweep"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto p = ParsePipeline(text, "s.yaml");
+    ASSERT_FALSE(p.ok()) << text;
+    EXPECT_NE(p.status().message().find(want), std::string::npos)
+        << "got: " << p.status().message() << "\nwant: " << want;
+  }
 }
 
 TEST(PipelineSpec, ErrorsNameFileAndLineBeforeAnythingRuns) {

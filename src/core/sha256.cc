@@ -2,6 +2,7 @@
 #include "core/sha256.h"
 
 #include <cstring>
+#include <fstream>
 
 namespace tml {
 namespace {
@@ -102,6 +103,16 @@ std::string Sha256Hex(const void* data, size_t n) {
 
 std::string Sha256Hex(std::string_view data) {
   return Sha256Hex(data.data(), data.size());
+}
+
+Result<std::string> Sha256File(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::Errorf("{}: cannot open", path);
+  Sha256 h;
+  char buf[1 << 16];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) h.Update(buf, static_cast<size_t>(f.gcount()));
+  if (f.bad()) return Status::Errorf("{}: read failed", path);
+  return h.HexDigest();
 }
 
 }  // namespace tml

@@ -2,6 +2,7 @@
 //
 //   Sha256 h;  h.Update(bytes, n);  std::string id = h.HexDigest();
 //   std::string id = Sha256Hex(data);   // one shot
+//   TML_ASSIGN_OR_RETURN(std::string id, Sha256File(path));
 #pragma once
 
 #include <array>
@@ -9,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "core/status.h"
 
 namespace tml {
 
@@ -31,5 +34,7 @@ class Sha256 {
 
 std::string Sha256Hex(std::string_view data);
 std::string Sha256Hex(const void* data, size_t n);
+// The hash of a file's contents, read in chunks.
+Result<std::string> Sha256File(const std::string& path);
 
 }  // namespace tml

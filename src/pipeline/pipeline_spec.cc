@@ -2,10 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include "targets/target_profile.h"
 
 namespace tml {
 
@@ -72,7 +75,7 @@ const std::vector<ComponentSchema>& Components() {
 }
 
 std::vector<std::pair<std::string, std::string>> References(const std::string& value) {
-  static const std::regex kRef(R"(\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\})");
+  static const std::regex kRef(R"(\$\{([A-Za-z0-9_/-]+)\.([A-Za-z0-9_]+)\})");
   std::vector<std::pair<std::string, std::string>> out;
   for (auto it = std::sregex_iterator(value.begin(), value.end(), kRef);
        it != std::sregex_iterator(); ++it)
@@ -130,6 +133,174 @@ Result<std::vector<std::string>> Value(const Ctx& c, const YAML::Node& n, const 
   return std::vector<std::string>{s};
 }
 
+using Done = std::map<std::string, const ComponentSchema*>;  // step name -> its component
+
+const ComponentSchema* FindComponent(const std::string& name) {
+  for (const ComponentSchema& k : Components())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+// The references in values must name earlier steps and their outputs; they are
+// recorded in s.after.
+Status CheckRefs(const Ctx& c, const YAML::Node& at, const std::vector<std::string>& values,
+                 const Done& done, StepSpec& s) {
+  for (const std::string& v : values)
+    for (const auto& [step, output] : References(v)) {
+      auto d = done.find(step);
+      if (d == done.end())
+        return c.Err(
+            at, fmt::format("'${{{}.{}}}' refers to no earlier step '{}'", step, output, step));
+      const auto& outs = d->second->outputs;
+      if (std::find(outs.begin(), outs.end(), output) == outs.end())
+        return c.Err(at, fmt::format("step '{}' ({}) has no output '{}' (it has: {})", step,
+                                     d->second->name, output, fmt::join(outs, ", ")));
+      if (std::find(s.after.begin(), s.after.end(), step) == s.after.end()) s.after.push_back(step);
+    }
+  return Status::Ok();
+}
+
+Status CheckTarget(const Ctx& c, const YAML::Node& at, const std::string& target) {
+  if (target == "host" || !References(target).empty()) return Status::Ok();
+  auto t = FindTarget(target);
+  return t.ok() ? Status::Ok() : c.Err(at, t.status().message());
+}
+
+// Expands the sweep block into steps (see SweepSpec).
+Status ParseSweep(const Ctx& c, const YAML::Node& y, Done& done, PipelineSpec& p) {
+  if (!y.IsMap()) return c.Err(y, "'sweep' must be a map (data, models, squeeze, targets, ...)");
+  const std::set<std::string> keys = {"data",    "models",  "train",    "squeeze",
+                                      "targets", "samples", "on_device"};
+  for (const auto& e : y)
+    if (!keys.count(e.first.as<std::string>()))
+      return c.Err(e.first, fmt::format("unknown key '{}' in sweep ({})", e.first.as<std::string>(),
+                                        fmt::join(keys, ", ")));
+  for (const char* k : {"data", "models", "squeeze", "targets"})
+    if (!y[k]) return c.Err(y, fmt::format("the sweep needs '{}'", k));
+  SweepSpec sw;
+  sw.line = y.Mark().line + 1;
+  StepSpec probe;
+  TML_ASSIGN_OR_RETURN(auto data, Value(c, y["data"], "data", ParamType::kString));
+  TML_RETURN_IF_ERROR(CheckRefs(c, y["data"], data, done, probe));
+  TML_ASSIGN_OR_RETURN(auto models, Value(c, y["models"], "models", ParamType::kStringList));
+  TML_ASSIGN_OR_RETURN(auto targets, Value(c, y["targets"], "targets", ParamType::kStringList));
+  for (const std::string& t : targets) TML_RETURN_IF_ERROR(CheckTarget(c, y["targets"], t));
+  std::string samples = "0";
+  if (y["samples"]) {
+    TML_ASSIGN_OR_RETURN(auto v, Value(c, y["samples"], "samples", ParamType::kInt));
+    samples = v[0];
+  }
+  bool on_device = true;
+  if (y["on_device"]) {
+    TML_RETURN_IF_ERROR(Value(c, y["on_device"], "on_device", ParamType::kBool).status());
+    on_device = y["on_device"].as<bool>();
+  }
+  StepParams train;
+  if (const YAML::Node t = y["train"]) {
+    if (!t.IsMap()) return c.Err(t, "'train' must be a map of train parameters");
+    const ComponentSchema* ts = FindComponent("train");
+    for (const auto& e : t) {
+      const std::string k = e.first.as<std::string>();
+      auto it = ts->params.find(k);
+      if (it == ts->params.end() || k == "spec" || k == "data")
+        return c.Err(e.first, fmt::format("sweep train: unknown parameter '{}'", k));
+      TML_ASSIGN_OR_RETURN(train[k], Value(c, e.second, k, it->second.type));
+    }
+  }
+  const YAML::Node sq = y["squeeze"];
+  if (!sq.IsSequence() || sq.size() == 0)
+    return c.Err(sq, "'squeeze' must be a list of {name, prune, prune_epochs, method, samples}");
+  // Adds a generated step; its parameters are the sweep's, so errors point at the sweep.
+  auto add = [&](const YAML::Node& at, const std::string& name, const std::string& component,
+                 StepParams with) -> Status {
+    if (done.count(name)) return c.Err(at, fmt::format("step '{}' is defined twice", name));
+    StepSpec s;
+    s.name = name;
+    s.component = component;
+    s.line = at.Mark().line + 1;
+    s.with = std::move(with);
+    for (const auto& [k, v] : s.with) {
+      s.lines[k] = s.line;
+      TML_RETURN_IF_ERROR(CheckRefs(c, at, v, done, s));
+    }
+    done[name] = FindComponent(component);
+    p.steps.push_back(std::move(s));
+    return Status::Ok();
+  };
+  const std::string d = data[0];
+  std::set<std::string> labels;
+  for (const std::string& m : models) {
+    const std::string label = std::filesystem::path(m).stem().string();
+    if (!labels.insert(label).second)
+      return c.Err(y["models"], fmt::format("two models named '{}'", label));
+    StepParams tp = train;
+    tp["spec"] = {m};
+    tp["data"] = {d};
+    TML_RETURN_IF_ERROR(add(y["models"], label + "/train", "train", tp));
+    const std::string trained = "${" + label + "/train.model}";
+    TML_RETURN_IF_ERROR(
+        add(y["models"], label + "/float", "evaluate",
+            {{"model", {trained}}, {"data", {d + "@test"}}, {"samples", {samples}}}));
+    std::set<std::string> names;
+    for (const auto& q : sq) {
+      if (!q.IsMap() || !q["name"] || !q["name"].IsScalar())
+        return c.Err(q, "a squeeze config is a map with a 'name'");
+      const std::string name = q["name"].Scalar();
+      if (!names.insert(name).second)
+        return c.Err(q, fmt::format("two squeeze configs named '{}'", name));
+      const std::string base = label + "/" + name;
+      std::string model = trained, float_eval = label + "/float";
+      StepParams quant = {{"model", {}}, {"calibration", {d + "@train"}}};
+      for (const auto& e : q) {
+        const std::string k = e.first.as<std::string>();
+        if (k == "name") continue;
+        if (k != "prune" && k != "prune_epochs" && k != "method" && k != "samples")
+          return c.Err(e.first, fmt::format("unknown key '{}' in a squeeze config (name, prune, "
+                                            "prune_epochs, method, samples)",
+                                            k));
+        const ParamType t = k == "prune"    ? ParamType::kNumber
+                            : k == "method" ? ParamType::kString
+                                            : ParamType::kInt;
+        TML_ASSIGN_OR_RETURN(auto v, Value(c, e.second, k, t));
+        if (k == "method" || k == "samples") quant[k] = v;
+      }
+      if (q["prune"]) {
+        StepParams pr = {
+            {"model", {trained}}, {"spec", {m}}, {"data", {d}}, {"ratio", {q["prune"].Scalar()}}};
+        if (q["prune_epochs"]) pr["epochs"] = {q["prune_epochs"].Scalar()};
+        TML_RETURN_IF_ERROR(add(q, base + "/prune", "prune", pr));
+        model = "${" + base + "/prune.model}";
+        float_eval = base + "/float";
+        TML_RETURN_IF_ERROR(
+            add(q, float_eval, "evaluate",
+                {{"model", {model}}, {"data", {d + "@test"}}, {"samples", {samples}}}));
+      }
+      quant["model"] = {model};
+      TML_RETURN_IF_ERROR(add(q, base + "/int8", "quantize", quant));
+      const std::string int8 = "${" + base + "/int8.model}";
+      TML_RETURN_IF_ERROR(
+          add(q, base + "/int8-eval", "evaluate",
+              {{"model", {int8}}, {"data", {d + "@test"}}, {"samples", {samples}}}));
+      for (const std::string& t : targets) {
+        SweepCell cell{label, name, t, float_eval, base + "/int8-eval", base + "/" + t, ""};
+        TML_RETURN_IF_ERROR(
+            add(y["targets"], cell.compile, "compile", {{"model", {int8}}, {"target", {t}}}));
+        if (on_device) {
+          cell.device_eval = cell.compile + "/device";
+          TML_RETURN_IF_ERROR(add(y["targets"], cell.device_eval, "evaluate",
+                                  {{"model", {int8}},
+                                   {"data", {d + "@test"}},
+                                   {"target", {t}},
+                                   {"samples", {samples}}}));
+        }
+        sw.cells.push_back(std::move(cell));
+      }
+    }
+  }
+  p.sweep = std::move(sw);
+  return Status::Ok();
+}
+
 Result<PipelineSpec> Parse(const std::string& text, const std::string& file) {
   Ctx c{file};
   YAML::Node y;
@@ -141,8 +312,8 @@ Result<PipelineSpec> Parse(const std::string& text, const std::string& file) {
   if (!y.IsMap()) return Status::Errorf("{}: a pipeline is a map with 'name' and 'steps'", file);
   for (const auto& e : y) {
     const std::string k = e.first.as<std::string>();
-    if (k != "name" && k != "steps")
-      return c.Err(e.first, fmt::format("unknown key '{}' (name, steps)", k));
+    if (k != "name" && k != "steps" && k != "sweep")
+      return c.Err(e.first, fmt::format("unknown key '{}' (name, steps, sweep)", k));
   }
   PipelineSpec p;
   p.file = file;
@@ -150,7 +321,7 @@ Result<PipelineSpec> Parse(const std::string& text, const std::string& file) {
   const YAML::Node steps = y["steps"];
   if (!steps || !steps.IsSequence() || steps.size() == 0)
     return Status::Errorf("{}: 'steps' must be a non-empty list", file);
-  std::map<std::string, const ComponentSchema*> done;  // step name -> its component
+  Done done;
   for (const auto& st : steps) {
     if (!st.IsMap()) return c.Err(st, "a step is a map: {name, component, with}");
     StepSpec s;
@@ -167,12 +338,9 @@ Result<PipelineSpec> Parse(const std::string& text, const std::string& file) {
     if (!st["component"] || !st["component"].IsScalar())
       return c.Err(st, fmt::format("step '{}' needs a 'component'", s.name));
     s.component = st["component"].Scalar();
-    const ComponentSchema* schema = nullptr;
+    const ComponentSchema* schema = FindComponent(s.component);
     std::string known;
-    for (const ComponentSchema& k : Components()) {
-      if (k.name == s.component) schema = &k;
-      known += (known.empty() ? "" : ", ") + k.name;
-    }
+    for (const ComponentSchema& k : Components()) known += (known.empty() ? "" : ", ") + k.name;
     if (!schema)
       return c.Err(st["component"],
                    fmt::format("unknown component '{}' (known: {})", s.component, known));
@@ -191,20 +359,8 @@ Result<PipelineSpec> Parse(const std::string& text, const std::string& file) {
         }
         TML_ASSIGN_OR_RETURN(s.with[k], Value(c, e.second, k, it->second.type));
         s.lines[k] = e.first.Mark().line + 1;
-        for (const std::string& v : s.with[k])
-          for (const auto& [step, output] : References(v)) {
-            auto d = done.find(step);
-            if (d == done.end())
-              return c.Err(e.second, fmt::format("'${{{}.{}}}' refers to no earlier step '{}'",
-                                                 step, output, step));
-            const auto& outs = d->second->outputs;
-            if (std::find(outs.begin(), outs.end(), output) == outs.end())
-              return c.Err(e.second,
-                           fmt::format("step '{}' ({}) has no output '{}' (it has: {})", step,
-                                       d->second->name, output, fmt::join(outs, ", ")));
-            if (std::find(s.after.begin(), s.after.end(), step) == s.after.end())
-              s.after.push_back(step);
-          }
+        TML_RETURN_IF_ERROR(CheckRefs(c, e.second, s.with[k], done, s));
+        if (k == "target") TML_RETURN_IF_ERROR(CheckTarget(c, e.second, s.with[k][0]));
       }
     for (const auto& [k, ps] : schema->params)
       if (ps.required && !s.with.count(k))
@@ -212,10 +368,17 @@ Result<PipelineSpec> Parse(const std::string& text, const std::string& file) {
     done[s.name] = schema;
     p.steps.push_back(std::move(s));
   }
+  if (y["sweep"]) TML_RETURN_IF_ERROR(ParseSweep(c, y["sweep"], done, p));
   return p;
 }
 
 }  // namespace
+
+const StepSpec* PipelineSpec::Find(const std::string& step) const {
+  for (const StepSpec& s : steps)
+    if (s.name == step) return &s;
+  return nullptr;
+}
 
 Result<PipelineSpec> ParsePipeline(const std::string& text, const std::string& file) {
   try {

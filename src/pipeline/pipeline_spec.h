@@ -16,6 +16,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,19 +40,49 @@ struct ComponentSchema {
 // The components a pipeline can use.
 const std::vector<ComponentSchema>& Components();
 
+// Parameter name -> values (a scalar is one value).
+using StepParams = std::map<std::string, std::vector<std::string>>;
+
 struct StepSpec {
   std::string name, component;
   int line = 0;
   // Parameter values as written (scalars as text, lists as lists); references not
   // yet resolved.
-  std::map<std::string, std::vector<std::string>> with;
+  StepParams with;
   std::map<std::string, int> lines;  // parameter -> line
   std::vector<std::string> after;    // steps whose outputs this one reads
+};
+
+// One combination of a sweep: a model trained, squeezed one way, built for one
+// target; the names of the steps that measure it.
+struct SweepCell {
+  std::string model, squeeze, target;
+  std::string float_eval, int8_eval, compile, device_eval;  // device_eval: "" if off
+};
+
+// A `sweep:` block expands into ordinary steps (so caching and lineage are the same):
+//   sweep:
+//     data: "${data.dataset}"
+//     models: [examples/models/tiny_cnn.yaml, examples/models/ds_cnn.yaml]
+//     train: {epochs: 1, batch: 128}            # train parameters
+//     squeeze:
+//       - {name: int8}                          # quantize: method, samples
+//       - {name: pruned-int8, prune: 0.5, prune_epochs: 1}
+//     targets: [cortex-m4]
+//     samples: 500                              # test samples evaluated (0: all)
+//     on_device: true                           # int8 test samples on the board too
+// Steps: MODEL/train, MODEL/float, MODEL/SQUEEZE/{prune,float,int8,int8-eval},
+// MODEL/SQUEEZE/TARGET (compile) and MODEL/SQUEEZE/TARGET/device (evaluate).
+struct SweepSpec {
+  int line = 0;
+  std::vector<SweepCell> cells;
 };
 
 struct PipelineSpec {
   std::string name, file;
   std::vector<StepSpec> steps;
+  std::optional<SweepSpec> sweep;
+  const StepSpec* Find(const std::string& step) const;
 };
 
 Result<PipelineSpec> LoadPipeline(const std::string& path);

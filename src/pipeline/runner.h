@@ -2,34 +2,36 @@
 // its component, its parameters with references resolved, the contents of the files
 // it reads, and the tool version. A step whose key ran before (and whose output
 // files still exist) is not run again; changing a step re-runs it and, because its
-// outputs change, whatever reads them.
+// outputs change, whatever reads them. Every step records its artifacts with their
+// parents (lineage); the run is recorded as a "pipeline" run with an HTML report.
 //
 //   TML_ASSIGN_OR_RETURN(PipelineSpec p, LoadPipeline("examples/fashion-mnist.yaml"));
-//   TML_ASSIGN_OR_RETURN(auto steps, RunPipeline(p, ws, {}));
+//   TML_ASSIGN_OR_RETURN(PipelineRun r, RunPipeline(p, ws, {}));
 #pragma once
 
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "data/dataset_store.h"
+#include "pipeline/outcome.h"
 #include "pipeline/pipeline_spec.h"
+#include "pipeline/sweep.h"
 
 namespace tml {
 
-struct StepOutcome {
-  std::string step, component, key;
-  bool cached = false;
-  double seconds = 0;
-  std::map<std::string, std::string> outputs;
-};
-
 struct RunOptions {
   std::function<void(const std::string& line)> log;  // progress lines
+  bool report = true;                                // write the HTML report
 };
 
-Result<std::vector<StepOutcome>> RunPipeline(const PipelineSpec& p, Workspace& ws,
-                                             const RunOptions& opts);
+struct PipelineRun {
+  int64_t run_id = 0;  // the "pipeline" run record
+  std::vector<StepOutcome> steps;
+  std::vector<SweepRow> sweep;  // with a sweep block
+  std::string report;           // the HTML report's path
+};
+
+Result<PipelineRun> RunPipeline(const PipelineSpec& p, Workspace& ws, const RunOptions& opts);
 
 }  // namespace tml

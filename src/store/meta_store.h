@@ -88,6 +88,16 @@ struct StepRecord {
   int64_t created_ms = 0;
 };
 
+// Anything the lifecycle produced, with the artifacts it was made from. Ids carry
+// their kind: "dataset:fashion@2", "run:3", "model:<hash>", "firmware:<hash>",
+// "eval:<hash>", "file:<hash>" (an input file such as a model spec).
+struct ArtifactRecord {
+  std::string id, kind, label, path;
+  std::string metadata;              // JSON: what is known about it (metrics, sizes, ...)
+  std::vector<std::string> parents;  // artifact ids
+  int64_t created_ms = 0;
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -116,6 +126,13 @@ class MetaStore {
   // The step with this cache key, if one ran; a key that ran again replaces it.
   virtual Result<std::optional<StepRecord>> GetStep(const std::string& key) = 0;
   virtual Status PutStep(const StepRecord& s) = 0;
+  // Inserts or updates the artifact (kind, label, path, metadata) and adds its parents;
+  // an artifact without metadata ("{}") leaves a recorded one as it is.
+  virtual Status PutArtifact(const ArtifactRecord& a) = 0;
+  // Artifacts whose id starts with id_prefix, with or without the "kind:" part.
+  virtual Result<std::vector<ArtifactRecord>> FindArtifacts(const std::string& id_prefix) = 0;
+  // parents: the artifacts id was made from; otherwise the ones made from it.
+  virtual Result<std::vector<std::string>> ArtifactEdges(const std::string& id, bool parents) = 0;
   // Writes status, metrics, output and duration of run r.id.
   virtual Status UpdateRun(const RunRecord& r) = 0;
   virtual Result<RunRecord> GetRun(int64_t id) = 0;

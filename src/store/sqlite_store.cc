@@ -66,6 +66,15 @@ CREATE TABLE steps(
   key TEXT PRIMARY KEY, pipeline TEXT NOT NULL, step TEXT NOT NULL, component TEXT NOT NULL,
   outputs TEXT NOT NULL, created_ms INTEGER NOT NULL);
 )sql",
+    R"sql(
+CREATE TABLE artifacts(
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL, path TEXT NOT NULL,
+  metadata TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE artifact_parents(
+  child TEXT NOT NULL REFERENCES artifacts(id), parent TEXT NOT NULL REFERENCES artifacts(id),
+  PRIMARY KEY(child, parent));
+CREATE INDEX artifact_parents_parent ON artifact_parents(parent);
+)sql",
 };
 
 int64_t NowMs() {
@@ -384,6 +393,50 @@ class SqliteStore : public MetaStore {
     return s.Bind(6, r.created_ms ? r.created_ms : NowMs()).Run();
   }
 
+  Status PutArtifact(const ArtifactRecord& a) override {
+    Stmt s(db_,
+           "INSERT INTO artifacts(id, kind, label, path, metadata, created_ms) "
+           "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
+           "label = excluded.label, path = excluded.path, metadata = excluded.metadata "
+           "WHERE excluded.metadata <> '{}'");
+    s.Bind(1, a.id).Bind(2, a.kind).Bind(3, a.label).Bind(4, a.path);
+    s.Bind(5, a.metadata.empty() ? std::string("{}") : a.metadata);
+    TML_RETURN_IF_ERROR(s.Bind(6, a.created_ms ? a.created_ms : NowMs()).Run());
+    Stmt e(db_, "INSERT OR IGNORE INTO artifact_parents(child, parent) VALUES(?, ?)");
+    for (const std::string& parent : a.parents) {
+      e.Reset();
+      TML_RETURN_IF_ERROR(e.Bind(1, a.id).Bind(2, parent).Run());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<ArtifactRecord>> FindArtifacts(const std::string& id_prefix) override {
+    // LIKE with the prefix's wildcards escaped; ids are ASCII.
+    std::string pattern;
+    for (char c : id_prefix) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    return QueryArtifacts(
+        "SELECT id, kind, label, path, metadata, created_ms FROM artifacts "
+        "WHERE id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' ORDER BY id",
+        {pattern + "%", "%:" + pattern + "%"});
+  }
+
+  Result<std::vector<std::string>> ArtifactEdges(const std::string& id, bool parents) override {
+    Stmt s(db_, parents ? "SELECT parent FROM artifact_parents WHERE child = ? ORDER BY parent"
+                        : "SELECT child FROM artifact_parents WHERE parent = ? ORDER BY child");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, id);
+    std::vector<std::string> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(s.Text(0));
+    }
+    return out;
+  }
+
   Status UpdateRun(const RunRecord& r) override {
     Stmt s(db_,
            "UPDATE runs SET status = ?, metrics = ?, output = ?, duration_ms = ? WHERE id = ?");
@@ -420,6 +473,24 @@ class SqliteStore : public MetaStore {
   }
 
  private:
+  Result<std::vector<ArtifactRecord>> QueryArtifacts(const char* sql,
+                                                     const std::vector<std::string>& args) {
+    Stmt s(db_, sql);
+    TML_RETURN_IF_ERROR(s.status());
+    for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
+    std::vector<ArtifactRecord> out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      ArtifactRecord a{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), {}, s.Int(5)};
+      out.push_back(std::move(a));
+    }
+    for (ArtifactRecord& a : out) {
+      TML_ASSIGN_OR_RETURN(a.parents, ArtifactEdges(a.id, true));
+    }
+    return out;
+  }
+
   Result<std::vector<RunRecord>> QueryRuns(const std::string& where, int64_t id,
                                            const std::string& kind) {
     const std::string sql =

@@ -14,6 +14,7 @@ Result<EvalResult> EvaluateOnTarget(const Graph& g, const LabeledData& d, int cl
   const auto t0 = std::chrono::steady_clock::now();
   ScratchDir dir(opts.work_dir, "device-eval");
   TML_ASSIGN_OR_RETURN(TargetBuild b, BuildForTarget(g, target, dir.path()));
+  if (opts.built) opts.built(b.executable);
   const Tensor& in = g.tensor(g.inputs[0]);
   const Tensor& out = g.tensor(g.outputs[0]);
   const size_t in_bytes = in.nbytes(), out_bytes = out.nbytes();

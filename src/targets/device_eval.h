@@ -16,6 +16,7 @@ struct DeviceEvalOptions {
   std::string work_dir;  // keep the firmware here ("" = a temporary directory)
   int64_t batch = 1000;  // samples per emulator run
   std::function<void(int64_t done, int64_t total)> progress;
+  std::function<void(const std::string& firmware)> built;  // the ELF about to run
 };
 
 Result<EvalResult> EvaluateOnTarget(const Graph& g, const LabeledData& data, int classes,

@@ -64,6 +64,9 @@ Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const 
                                    "-ffp-contract=off",
                                    "-DTML_HOST_TRACE"};
   argv.insert(argv.end(), p.cflags.begin(), p.cflags.end());
+  // The same model gives the same bytes wherever it is built (debug info names "build/").
+  argv.push_back("-ffile-prefix-map=" + fs::absolute(dir).lexically_normal().string() + "=build");
+  argv.push_back("-ffile-prefix-map=" + dir + "=build");
   for (auto& d : PrefixDefines(opt)) argv.push_back(d);
   argv.insert(argv.end(),
               {"-I" + dir, "-I" + b.code.include_dir, "-nostartfiles", "-T", board + "/mps2.ld",

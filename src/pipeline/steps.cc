@@ -1,0 +1,379 @@
+#include "pipeline/steps.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.h"
+#include "data/importers.h"
+#include "data/loader.h"
+#include "formats/export.h"
+#include "formats/import.h"
+#include "interp/evaluate.h"
+#include "squeeze/calibrate.h"
+#include "squeeze/quantize.h"
+#include "squeeze/report.h"
+#include "targets/device_eval.h"
+#include "targets/mcu.h"
+#include "targets/profile.h"
+#include "train/export.h"
+#include "train/prune_flow.h"
+#include "train/trainer.h"
+
+namespace tml {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<std::string> StepContext::AllInputs() const {
+  std::vector<std::string> all;
+  for (const auto& [_, ids] : inputs)
+    for (const std::string& id : ids)
+      if (std::find(all.begin(), all.end(), id) == all.end()) all.push_back(id);
+  return all;
+}
+
+Result<std::string> FileArtifactId(const std::string& path) {
+  TML_ASSIGN_OR_RETURN(std::string h, Sha256File(path));
+  return "file:" + h.substr(0, 32);
+}
+
+namespace {
+
+std::string One(const StepParams& p, const std::string& k, const std::string& def = "") {
+  auto it = p.find(k);
+  return it == p.end() || it->second.empty() ? def : it->second[0];
+}
+
+std::string Stem(const std::string& path) {
+  return fs::path(path).stem().string();
+}
+
+// Writes an ONNX model under the workspace's artifacts/, named by its content.
+Result<std::string> SaveModel(Workspace& ws, const Graph& g) {
+  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ExportOnnx(g));
+  const std::string dir = ws.root + "/artifacts";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const std::string path =
+      dir + "/" + Sha256Hex(bytes.data(), bytes.size()).substr(0, 32) + ".onnx";
+  if (!fs::exists(path)) {
+    std::ofstream f(path + ".tmp", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+    if (!f) return Status::Errorf("{}: write failed", path);
+    f.close();
+    fs::rename(path + ".tmp", path, ec);
+    if (ec) return Status::Errorf("{}: {}", path, ec.message());
+  }
+  return path;
+}
+
+// The model artifact of an ONNX file written by SaveModel; metadata from the
+// static profile (MACs, weight and arena bytes) plus `extra`.
+Result<ArtifactRecord> ModelArtifact(const Graph& g, const std::string& path,
+                                     const std::string& kind, std::vector<std::string> parents,
+                                     json extra = json::object()) {
+  TML_ASSIGN_OR_RETURN(ProfileReport pr, ProfileGraph(g));
+  extra["macs"] = pr.macs;
+  extra["weight_bytes"] = pr.weight_bytes;
+  extra["arena_bytes"] = pr.arena_bytes;
+  return ArtifactRecord{
+      "model:" + Stem(path), kind, kind + " " + Stem(path).substr(0, 12), path, extra.dump(),
+      std::move(parents),    0};
+}
+
+StepResult Single(const std::string& output, const std::string& value, ArtifactRecord a) {
+  StepResult r;
+  r.outputs[output] = value;
+  r.artifact_of[output] = a.id;
+  r.artifacts.push_back(std::move(a));
+  return r;
+}
+
+Result<StepResult> RunDataset(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  std::optional<Split> split;
+  if (const std::string s = One(p, "split"); !s.empty() && s != "auto") {
+    TML_ASSIGN_OR_RETURN(split, ParseSplit(s));
+  }
+  SampleFormat f;
+  if (const std::string size = One(p, "size");
+      !size.empty() && std::sscanf(size.c_str(), "%dx%d", &f.height, &f.width) != 2)
+    return Status::Errorf("size '{}': expected HEIGHTxWIDTH", size);
+  f.channels = std::stoi(One(p, "channels", "1"));
+  f.rate = std::stoi(One(p, "rate", "16000"));
+  f.seconds = std::stod(One(p, "seconds", "1"));
+  std::vector<NewSample> samples;
+  std::vector<std::string> classes =
+      p.count("classes") ? p.at("classes") : std::vector<std::string>{};
+  if (p.count("idx")) {
+    if (p.at("idx").size() != 2) return Status::Error("idx: give [IMAGES, LABELS]");
+    TML_ASSIGN_OR_RETURN(samples, ReadIdxSamples(p.at("idx")[0], p.at("idx")[1], classes, split));
+  } else if (p.count("folder") || p.count("labels")) {
+    TML_ASSIGN_OR_RETURN(FileImport r, p.count("folder")
+                                           ? ReadClassFolders(One(p, "folder"), f, split)
+                                           : ReadLabelFile(One(p, "labels"), f, split));
+    samples = std::move(r.samples);
+    if (classes.empty()) classes = r.classes;
+  } else {
+    return Status::Error("a dataset step needs idx, folder or labels");
+  }
+  // The dataset parameter may name an earlier step's dataset ("name@3"): add to it.
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(One(p, "dataset")));
+  auto r = ImportSamples(ctx.ws, ref.name, samples, {}, "pipeline import", classes);
+  int version = 0;
+  if (r.ok()) {
+    version = r->version.number;
+  } else if (r.status().message().find("already in it") != std::string::npos) {
+    TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(ref.name, 0));  // nothing new
+    version = v.number;
+  } else {
+    return r.status();
+  }
+  if (p.count("val_from_train")) {
+    const double v = std::stod(One(p, "val_from_train"));
+    TML_ASSIGN_OR_RETURN(VersionRecord rv,
+                         Resplit(ctx.ws, ref.name, version, {1 - v, v, 0, 0}, true));
+    version = rv.number;
+  }
+  const std::string name = ref.name + "@" + std::to_string(version);
+  TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(ref.name, version));
+  json meta = {{"classes", v.classes}, {"members", v.members}, {"note", v.note}};
+  return Single("dataset", name,
+                {"dataset:" + name, "dataset version", name, "", meta.dump(), ctx.AllInputs(), 0});
+}
+
+// Like LoadSplitRef, but an empty split is fine (a dataset without validation samples).
+Result<LoadedSplit> LoadMaybeEmpty(Workspace& ws, const std::string& text, Split def) {
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
+  return LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def));
+}
+
+json EpochsJson(const TrainResult& r) {
+  json epochs = json::array();
+  for (const EpochMetrics& e : r.epochs)
+    epochs.push_back({{"epoch", e.epoch},
+                      {"train_loss", e.train_loss},
+                      {"train_acc", e.train_acc},
+                      {"val_loss", e.val_loss},
+                      {"val_acc", e.val_acc}});
+  return epochs;
+}
+
+Result<StepResult> RunTrain(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
+  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadSplitRef(ctx.ws, One(p, "data"), Split::kTrain));
+  TML_ASSIGN_OR_RETURN(LoadedSplit val,
+                       LoadMaybeEmpty(ctx.ws, One(p, "data") + "@val", Split::kVal));
+  TrainOptions o;
+  o.epochs = std::stoi(One(p, "epochs", "10"));
+  o.batch = std::stoi(One(p, "batch", "64"));
+  o.lr = std::stod(One(p, "lr", "0.001"));
+  o.schedule = One(p, "schedule", "cosine");
+  o.seed = std::stoull(One(p, "seed", "1"));
+  o.patience = std::stoi(One(p, "patience", "0"));
+  o.max_steps = std::stoll(One(p, "max_steps", "0"));
+  TML_ASSIGN_OR_RETURN(o.augment, ParseAugmentation(One(p, "augment")));
+  TrainCallbacks cb;
+  cb.epoch = [&](const EpochMetrics& m) {
+    if (ctx.log)
+      ctx.log(fmt::format("    epoch {}/{}: loss {:.4f}, val acc {:.2f} %", m.epoch, o.epochs,
+                          m.train_loss, 100 * m.val_acc));
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  TML_ASSIGN_OR_RETURN(TrainResult r,
+                       TrainModel(spec, train.data, val.data.count() ? &val.data : nullptr, o, cb));
+  TML_ASSIGN_OR_RETURN(Graph g, SpecToGraph(spec, r.params));
+  TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, g));
+  const json config = {{"spec_file", One(p, "spec")},
+                       {"dataset", One(p, "data")},
+                       {"epochs", o.epochs},
+                       {"batch", o.batch},
+                       {"lr", o.lr},
+                       {"schedule", o.schedule},
+                       {"seed", o.seed},
+                       {"max_steps", o.max_steps}};
+  json m = {{"epochs", EpochsJson(r)},
+            {"val_acc", r.epochs[static_cast<size_t>(r.best_epoch - 1)].val_acc},
+            {"best_epoch", r.best_epoch}};
+  RunRecord run;
+  run.kind = "train";
+  run.status = "done";
+  run.config = config.dump();
+  run.dataset_version = train.version.id;
+  run.metrics = m.dump();
+  TML_ASSIGN_OR_RETURN(run.output, Sha256File(path));
+  run.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  run.tool_version = TML_VERSION;
+  TML_ASSIGN_OR_RETURN(int64_t id, ctx.ws.db->AddRun(run));
+  StepResult out;
+  const std::string run_id = "run:" + std::to_string(id);
+  json run_meta = m;
+  run_meta["config"] = config;
+  out.artifacts.push_back({run_id, "training run",
+                           fmt::format("train {} ({} epochs)", Stem(One(p, "spec")), o.epochs), "",
+                           run_meta.dump(), ctx.AllInputs(), 0});
+  TML_ASSIGN_OR_RETURN(ArtifactRecord model, ModelArtifact(g, path, "float model", {run_id}));
+  out.outputs = {{"model", path}, {"run", std::to_string(id)}};
+  out.artifact_of = {{"model", model.id}, {"run", run_id}};
+  out.artifacts.push_back(std::move(model));
+  return out;
+}
+
+Result<StepResult> RunQuantize(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
+  TML_ASSIGN_OR_RETURN(LoadedSplit cal, LoadSplitRef(ctx.ws, One(p, "calibration"), Split::kTrain));
+  const int64_t n = std::stoll(One(p, "samples", "200"));
+  const auto samples = AsModelInputs(Spread(cal.data, n));
+  CalibrationOptions co;
+  TML_ASSIGN_OR_RETURN(co.method, ParseCalibration(One(p, "method", "minmax")));
+  TML_ASSIGN_OR_RETURN(auto ranges, Calibrate(fg, samples, co));
+  QuantizeOptions qo;
+  qo.float_io = One(p, "float_io") == "true";
+  TML_ASSIGN_OR_RETURN(Graph qg, QuantizeGraph(fg, ranges, qo));
+  TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, qg));
+  // Per-layer SQNR on a few calibration samples: where quantization loses signal.
+  TML_ASSIGN_OR_RETURN(auto rows, LayerSqnr(fg, qg, Spread(cal.data, 32), 32));
+  json sqnr = json::array();
+  for (const LayerSqnrRow& row : rows)
+    sqnr.push_back({{"node", row.node},
+                    {"op", row.op},
+                    {"sqnr_db", std::isfinite(row.sqnr_db) ? json(row.sqnr_db) : json(nullptr)}});
+  json extra = {{"method", One(p, "method", "minmax")}, {"calibration_samples", n}, {"sqnr", sqnr}};
+  TML_ASSIGN_OR_RETURN(ArtifactRecord a,
+                       ModelArtifact(qg, path, "int8 model", ctx.AllInputs(), std::move(extra)));
+  return Single("model", path, std::move(a));
+}
+
+Result<StepResult> RunPrune(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
+  TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
+  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadSplitRef(ctx.ws, One(p, "data"), Split::kTrain));
+  TML_ASSIGN_OR_RETURN(LoadedSplit val,
+                       LoadMaybeEmpty(ctx.ws, One(p, "data") + "@val", Split::kVal));
+  TrainOptions o;
+  o.epochs = std::stoi(One(p, "epochs", "1"));
+  const double ratio = std::stod(One(p, "ratio", "0.5"));
+  TML_ASSIGN_OR_RETURN(
+      PruneRun r,
+      PruneAndFineTune(spec, fg, train.data, val.data.count() ? &val.data : nullptr, ratio, o, {}));
+  TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, r.graph));
+  const std::string spec_path = path.substr(0, path.size() - 5) + ".yaml";
+  std::ofstream(spec_path) << SpecToYaml(r.pruned.spec);
+  StepResult out;
+  json extra = {{"ratio", ratio}, {"epochs", EpochsJson(r.tuned)}};
+  TML_ASSIGN_OR_RETURN(ArtifactRecord model, ModelArtifact(r.graph, path, "pruned model",
+                                                           ctx.AllInputs(), std::move(extra)));
+  TML_ASSIGN_OR_RETURN(std::string spec_id, FileArtifactId(spec_path));
+  out.outputs = {{"model", path}, {"spec", spec_path}};
+  out.artifact_of = {{"model", model.id}, {"spec", spec_id}};
+  out.artifacts.push_back(model);
+  out.artifacts.push_back({spec_id,
+                           "model spec",
+                           "pruned spec " + Stem(spec_path).substr(0, 12),
+                           spec_path,
+                           "{}",
+                           {model.id},
+                           0});
+  return out;
+}
+
+Result<StepResult> RunCompile(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  TML_ASSIGN_OR_RETURN(Graph g, LoadModel(One(p, "model")));
+  const std::string target = One(p, "target");
+  const std::string dir = ctx.ws.root + "/artifacts/build-" + ctx.key.substr(0, 16);
+  TML_ASSIGN_OR_RETURN(TargetBuild b, BuildForTarget(g, target, dir));
+  // Measured: instructions per layer, flash, RAM, the fit verdict.
+  TML_ASSIGN_OR_RETURN(ProfileReport pr, ProfileGraphOnTarget(g, target));
+  json meta = pr.ToJson();
+  meta["target"] = target;
+  meta["elf"] = b.executable;
+  const std::string profile_path = dir + "/profile.json";
+  std::ofstream(profile_path) << meta.dump(2);
+  TML_ASSIGN_OR_RETURN(std::string h, Sha256File(b.executable));
+  ArtifactRecord a{"firmware:" + h.substr(0, 32),
+                   "firmware",
+                   fmt::format("{} firmware {}", target, h.substr(0, 12)),
+                   b.executable,
+                   meta.dump(),
+                   ctx.inputs["model"],
+                   0};
+  StepResult out = Single("firmware", b.executable, std::move(a));
+  out.outputs["profile"] = profile_path;
+  return out;
+}
+
+Result<StepResult> RunEvaluate(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  TML_ASSIGN_OR_RETURN(Graph g, LoadModel(One(p, "model")));
+  TML_ASSIGN_OR_RETURN(LoadedSplit test, LoadSplitRef(ctx.ws, One(p, "data"), Split::kTest));
+  LabeledData d = test.data;
+  const int64_t n = std::stoll(One(p, "samples", "0"));
+  if (n > 0 && n < d.count()) {  // the first n (deterministic)
+    d.x.resize(static_cast<size_t>(n * static_cast<int64_t>(d.x.size()) / d.count()));
+    d.y.resize(static_cast<size_t>(n));
+  }
+  const std::string target = One(p, "target", "host");
+  const int classes = static_cast<int>(test.classes.size());
+  TML_ASSIGN_OR_RETURN(EvalResult host, EvaluateClassifier(g, d, classes, {}));
+  EvalResult result = host;
+  std::vector<std::string> parents = ctx.AllInputs();
+  StepResult out;
+  if (target != "host") {
+    DeviceEvalOptions o;
+    o.work_dir = ctx.ws.root + "/artifacts/eval-" + ctx.key.substr(0, 16);
+    std::string elf;
+    o.built = [&](const std::string& executable) { elf = executable; };
+    o.progress = [&](int64_t done, int64_t total) {
+      if (ctx.log) ctx.log(fmt::format("    {}/{} samples on {}", done, total, target));
+    };
+    TML_ASSIGN_OR_RETURN(result, EvaluateOnTarget(g, d, classes, target, o));
+    if (result.confusion != host.confusion)
+      return Status::Errorf("on {} the predictions differ from the host's ({:.4f} vs {:.4f})",
+                            target, result.accuracy, host.accuracy);
+    // The firmware that ran: the same bytes a compile step of this model produces.
+    TML_ASSIGN_OR_RETURN(std::string h, Sha256File(elf));
+    const std::string fw = "firmware:" + h.substr(0, 32);
+    out.artifacts.push_back({fw, "firmware", fmt::format("{} firmware {}", target, h.substr(0, 12)),
+                             elf, "", ctx.inputs["model"], 0});
+    parents.push_back(fw);
+  }
+  const json meta = {{"target", target},
+                     {"accuracy", result.accuracy},
+                     {"host_accuracy", host.accuracy},
+                     {"samples", d.count()},
+                     {"classes", test.classes},
+                     {"confusion", result.confusion},
+                     {"precision", result.precision},
+                     {"recall", result.recall}};
+  const std::string id = "eval:" + ctx.key.substr(0, 32);
+  out.outputs["accuracy"] = fmt::format("{:.6f}", result.accuracy);
+  out.artifact_of["accuracy"] = id;
+  out.artifacts.push_back(
+      {id, "evaluation",
+       fmt::format("{} accuracy {:.2f} % on {} samples", target, 100 * result.accuracy, d.count()),
+       "", meta.dump(), parents, 0});
+  return out;
+}
+
+}  // namespace
+
+Result<StepResult> RunStep(const std::string& component, StepContext& ctx) {
+  if (component == "dataset") return RunDataset(ctx);
+  if (component == "train") return RunTrain(ctx);
+  if (component == "quantize") return RunQuantize(ctx);
+  if (component == "prune") return RunPrune(ctx);
+  if (component == "compile") return RunCompile(ctx);
+  if (component == "evaluate") return RunEvaluate(ctx);
+  return Status::Errorf("component '{}' has no runner yet", component);
+}
+
+}  // namespace tml
