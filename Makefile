@@ -36,7 +36,9 @@ bench-train: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_train_bench
 	$(BUILD)/bench/tml_train_bench 2
 
-demo: build
+# The demo needs the command line tool only (not the test programs).
+demo: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS) --target tinymlaas
 	@bash scripts/demo.sh $(BUILD)
 
 format:

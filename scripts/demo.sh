@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: the compiler core end to end on example models, then the lifecycle on
-# Fashion-MNIST (import, train, quantize, evaluate, compile, verify on the M4). It generates the
+# Fashion-MNIST as a pipeline (examples/fashion-mnist.yaml: import, train, quantize,
+# compile for the M4, evaluate on the emulated board, HTML report). It generates the
 # MLPerf Tiny DS-CNN keyword-spotting architecture (seeded weights) as ONNX,
 # and, when ../shared/models is present, also takes the published int8 TFLite
 # model; each is profiled, compiled to C, verified bit-exact against the
@@ -44,47 +45,35 @@ for m in "${models[@]}"; do
   "$TML" export "$m" -o "$OUT/$name.exported.onnx"
 done
 
-# The lifecycle on real data: Fashion-MNIST (Debian's dataset-fashion-mnist) into a fresh
-# workspace, a tiny CNN trained, quantized, evaluated, compiled for the Cortex-M4 and checked.
-FM=/usr/share/datasets/fashion-mnist
+# The lifecycle on real data, as a pipeline: examples/fashion-mnist.yaml imports Fashion-MNIST
+# (Debian's dataset-fashion-mnist) into a fresh workspace, trains a tiny CNN, quantizes it,
+# builds it for the Cortex-M4 and evaluates 1000 test images on the emulated board.
 WS="$OUT/workspace"
-CLASSES="T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"
-step "Import Fashion-MNIST into a versioned dataset ($WS)"
-"$TML" data import fashion --workspace "$WS" --idx "$FM/train-images-idx3-ubyte.gz" \
-  "$FM/train-labels-idx1-ubyte.gz" --classes "$CLASSES" --split train
-"$TML" data import fashion --workspace "$WS" --idx "$FM/t10k-images-idx3-ubyte.gz" \
-  "$FM/t10k-labels-idx1-ubyte.gz" --classes "$CLASSES" --split test
-"$TML" data split fashion --workspace "$WS" --keep-test --train 0.9 --val 0.1 --test 0
-"$TML" data stats fashion --workspace "$WS" | tee "$OUT/fashion.stats.txt" | head -3
-step "Train examples/models/tiny_cnn.yaml (libtorch, 2 epochs)"
-"$TML" train --model examples/models/tiny_cnn.yaml --data fashion --workspace "$WS" --epochs 2 \
-  --batch 128 --lr 3e-3 -o "$OUT/fashion_float.onnx" | tee "$OUT/fashion.train.txt"
-step "Quantize to int8 (calibrated on training images), per-layer SQNR, accuracy on the test set"
-"$TML" quantize "$OUT/fashion_float.onnx" --calibration fashion@train --eval fashion@test \
-  --workspace "$WS" -o "$OUT/fashion_int8.onnx" | tee "$OUT/fashion.quantize.txt"
-"$TML" evaluate "$OUT/fashion_int8.onnx" --data fashion@test --workspace "$WS" \
-  > "$OUT/fashion.evaluate.txt"
-head -1 "$OUT/fashion.evaluate.txt"
-step "The trained int8 model on the emulated Cortex-M4: bit-exact, instructions, fit"
-"$TML" verify "$OUT/fashion_int8.onnx" --target cortex-m4 --inputs 10 | tee "$OUT/fashion.verify-cortex-m4.txt"
-"$TML" profile "$OUT/fashion_int8.onnx" --target cortex-m4 > "$OUT/fashion.profile-cortex-m4.txt"
-tail -4 "$OUT/fashion.profile-cortex-m4.txt"
-"$TML" compile "$OUT/fashion_int8.onnx" --target cortex-m4 -o "$OUT/fashion_cortex-m4" > /dev/null
-step "On-device evaluation: 1000 test images through the Cortex-M4 firmware, compared with the host"
-"$TML" evaluate "$OUT/fashion_int8.onnx" --data fashion@test --workspace "$WS" --target cortex-m4 \
-  --samples 1000 > "$OUT/fashion.evaluate-cortex-m4.txt"
-tail -1 "$OUT/fashion.evaluate-cortex-m4.txt"
+step "Run the lifecycle pipeline examples/fashion-mnist.yaml (workspace $WS)"
+"$TML" run examples/fashion-mnist.yaml --workspace "$WS" | tee "$OUT/pipeline.txt"
+step "Run it again: every step comes from the cache"
+start=$(date +%s%N)
+"$TML" run examples/fashion-mnist.yaml --workspace "$WS" | tee "$OUT/pipeline-again.txt" | tail -2
+echo "second run: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+step "Lineage of the int8 model: from the dataset version to the on-device evaluation"
+int8=$(sed -n 's/^  int8.model = //p' "$OUT/pipeline.txt")
+"$TML" lineage "$int8" --workspace "$WS" | tee "$OUT/lineage.txt"
+report=$(sed -n 's/^report: //p' "$OUT/pipeline.txt")
 
 cat <<TXT
 
 Demo finished. Look at:
+  $report
+                         the pipeline's report: training curves, confusion matrix, per-layer
+                         SQNR, per-layer instructions on the Cortex-M4, fit verdict, lineage
+  $OUT/pipeline.txt      the pipeline's outputs; $OUT/lineage.txt the int8 model's lineage
   $OUT/*.profile.txt     per-layer MACs, weight bytes, arena offsets, totals
   $OUT/*.verify*.txt     bit-exactness of the generated C (host and emulated Cortex-M4)
   $OUT/*-cortex-m4.txt   instructions per layer, flash, RAM and fit on the Cortex-M4 board
   $OUT/*_c/              generated C: model header, schedule, weights, kernels
   $OUT/*.exported.onnx   the models as ONNX (open them in any ONNX viewer)
-  $OUT/fashion.*.txt     the Fashion-MNIST lifecycle: dataset stats, training, quantization
-                         (per-layer SQNR, float vs int8), evaluation, Cortex-M4 profile
-  $OUT/fashion_cortex-m4/  the trained int8 model as C sources and firmware.elf
-  $OUT/workspace/        the dataset store (meta.db, blobs/) with the training run recorded
+  $OUT/workspace/        the workspace: meta.db (datasets, runs, steps, artifacts), blobs/,
+                         artifacts/ (models, firmware), reports/
+More: build/tinymlaas run examples/sweep-cortex-m4.yaml (3 models x 2 squeeze configs on the
+Cortex-M4: results table, Pareto front, which model fits and which is best).
 TXT

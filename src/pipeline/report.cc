@@ -195,20 +195,10 @@ std::string ParetoSvg(const std::vector<SweepRow>& rows) {
     r1 = std::max(r1, static_cast<double>(r.ram_bytes));
   }
   const double px = (x1 - x0) * 0.08 + 1, py = (y1 - y0) * 0.1 + 0.005;
-  const int w = 620, h = 360;
-  const Axis x{x0 - px, x1 + px, 70, w - 20.0}, y{100 * (y0 - py), 100 * (y1 + py), h - 45.0, 30};
+  const int w = 720, h = 380;
+  // Room on the right for the point labels.
+  const Axis x{x0 - px, x1 + px, 70, w - 150.0}, y{100 * (y0 - py), 100 * (y1 + py), h - 45.0, 30};
   std::string body = Frame(x, y, "instructions per inference (fewer is better)", "int8 accuracy %");
-  std::vector<const SweepRow*> front;
-  for (const SweepRow& r : rows)
-    if (r.pareto) front.push_back(&r);
-  std::sort(front.begin(), front.end(),
-            [](const SweepRow* a, const SweepRow* b) { return a->instructions < b->instructions; });
-  std::string pts;
-  for (const SweepRow* r : front)
-    pts += fmt::format("{:.1f},{:.1f} ", x(static_cast<double>(r->instructions)),
-                       y(100 * r->int8_acc));
-  body += fmt::format(
-      "<polyline points=\"{}\" fill=\"none\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>", pts);
   for (const SweepRow& r : rows) {
     const double cx = x(static_cast<double>(r.instructions)), cy = y(100 * r.int8_acc);
     const double rad = 4 + 10 * std::sqrt(static_cast<double>(r.ram_bytes) / r1);
@@ -282,7 +272,7 @@ h1{font-size:1.6em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f4f4f4}
 td.l,th.l{text-align:left}.bad{color:#b00;font-weight:bold}.good{color:#070}
-svg{margin:.5em 1em .5em 0;font-size:11px;background:#fff}svg .title{font-weight:bold;font-size:12px}
+svg{margin:.5em 1em .5em 0;font-size:11px;background:#fff;max-width:100%;height:auto}svg .title{font-weight:bold;font-size:12px}
 svg .small{font-size:10px}svg .kind{fill:#666}svg .frame{fill:none;stroke:#888}
 svg .grid{stroke:#eee}svg .node{fill:#f7f9fc;stroke:#7a8ca5}
 .muted{color:#777}code{font-size:.9em}
@@ -468,8 +458,12 @@ Result<std::string> RenderReport(const ReportInput& in, MetaStore& db) {
       "{} steps, {} ran ({:.1f} s), {} cached.</p>\n",
       HtmlEscape(in.spec.name), in.run_id, HtmlEscape(in.spec.file), when, TML_VERSION,
       in.steps.size(), in.steps.size() - static_cast<size_t>(cached), seconds, cached);
-  h += "<h2 id=steps>Steps</h2><table><tr><th class=l>step</th><th class=l>component</th>"
-       "<th class=l>status</th><th>seconds</th><th class=l>outputs</th></tr>\n";
+  // Long step lists (sweeps) start folded.
+  h += fmt::format(
+      "<h2 id=steps>Steps</h2><details{}><summary>{} steps</summary><table><tr><th "
+      "class=l>step</th><th class=l>component</th><th class=l>status</th><th>seconds</th><th "
+      "class=l>outputs</th></tr>\n",
+      in.steps.size() <= 12 ? " open" : "", in.steps.size());
   for (const StepOutcome& o : in.steps) {
     std::string outs;
     for (const auto& [k, v] : o.outputs)
@@ -480,17 +474,17 @@ Result<std::string> RenderReport(const ReportInput& in, MetaStore& db) {
         HtmlEscape(o.step), HtmlEscape(o.component), o.cached ? "cached" : "ran",
         o.cached ? "-" : fmt::format("{:.1f}", o.seconds), outs);
   }
-  h += "</table>\n";
+  h += "</table></details>\n";
   const auto section = [&](const char* id, const char* title, const std::string& body) {
     if (!body.empty()) h += fmt::format("<h2 id={}>{}</h2>\n{}", id, title, body);
   };
+  section("sweep", "Sweep results and Pareto front", SweepSection(in.sweep));
   section("training", "Training curves", Training(runs));
   section("evaluation", "Evaluation", Evaluations(evals));
   section("quantization", "Quantization (int8, per-layer SQNR against the float model)",
           Quantization(int8));
   section("profile", "Per-layer profile on the target (QEMU, exact instruction counts)",
           Profiles(fws));
-  section("sweep", "Sweep results and Pareto front", SweepSection(in.sweep));
   section("lineage", "Lineage", LineageSvg(nodes));
   h += "</body></html>\n";
   return h;

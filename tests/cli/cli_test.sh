@@ -202,9 +202,75 @@ sed -i 's/samples: 50/samples: 60/' "$WORK/pipe.yaml"
 "$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" > "$WORK/r3.txt" 2> "$WORK/err.txt"
 check "changed quantization re-runs quantize and what follows" grep -q "5 steps, 2 ran, 3 cached" "$WORK/r3.txt"
 check "training stayed cached" grep -q "float (train): cached" "$WORK/err.txt"
+check "an unchanged re-run says every step was cached" grep -q "every step was cached" "$WORK/r2.txt"
+report=$(sed -n 's/^report: //p' "$WORK/r3.txt")
+check "the run writes an HTML report" test -s "$report"
+for section in training evaluation quantization lineage; do
+  check "the report has its $section section" grep -q "<h2 id=$section>" "$report"
+done
+check "the report is self-contained (no scripts, no links out)" test "$(grep -c '<script\|src="http\|href="http' "$report")" -eq 0
+# Lineage: dataset version -> training run -> float model -> int8 model -> evaluation.
+int8=$(sed -n 's/^  int8.model = //p' "$WORK/r3.txt")
+"$TML" lineage "$int8" --workspace "$WORK/pws" > "$WORK/lin.txt" 2> "$WORK/err.txt"; rc=$?
+check "lineage of a model file exits 0" test "$rc" -eq 0
+check "lineage runs from the dataset through training to the model and its evaluation" grep -Eq \
+  'dataset:fm-pipe@1 -> run:[0-9]+ -> model:[0-9a-f]{32} -> \[model:[0-9a-f]{32}\] -> eval:' "$WORK/lin.txt"
+check "lineage names the spec file the run read" grep -q "model spec\|$(basename "$SPEC")" "$WORK/lin.txt"
+"$TML" lineage "$(sed -n 's/^  float.run = //p' "$WORK/r3.txt" | sed 's/^/run:/')" --json \
+  --workspace "$WORK/pws" > "$WORK/lin.json"
+check "lineage --json of the training run lists both models made from it" \
+  test "$(grep -c '"kind": "int8 model"\|"kind": "pruned model"\|"kind": "float model"' "$WORK/lin.json")" -ge 4
+"$TML" lineage nosuchthing --workspace "$WORK/pws" 2> "$WORK/err.txt"; rc=$?
+check "lineage of an unknown id is an error" test "$rc" -eq 1
+check "lineage names what it could not find" grep -q "no artifact 'nosuchthing'" "$WORK/err.txt"
+# Experiment tracking: the three pipeline runs side by side.
+"$TML" runs list --kind pipeline --workspace "$WORK/pws" > "$WORK/rl.txt"
+check "runs list shows the pipeline runs" test "$(grep -c ' pipeline ' "$WORK/rl.txt")" -ge 3
+first=$(sed -n 's/^small (run \([0-9]*\)).*/\1/p' "$WORK/r1.txt")
+third=$(sed -n 's/^small (run \([0-9]*\)).*/\1/p' "$WORK/r3.txt")
+"$TML" runs compare "$first" "$third" --workspace "$WORK/pws" > "$WORK/cmp.txt" 2> "$WORK/err.txt"; rc=$?
+check "runs compare exits 0" test "$rc" -eq 0
+check "runs compare marks the metric that differs" grep -q '^\* metrics.cached' "$WORK/cmp.txt"
+check "runs compare leaves out equal fields by default" test "$(grep -c 'config.name' "$WORK/cmp.txt")" -eq 0
+"$TML" runs compare "$first" --workspace "$WORK/pws" 2> "$WORK/err.txt"; rc=$?
+check "runs compare needs two runs" test "$rc" -ne 0
 sed -i 's/samples: 60/samples: many/' "$WORK/pipe.yaml"
 "$TML" run "$WORK/pipe.yaml" --workspace "$WORK/pws" 2> "$WORK/err.txt"; rc=$?
 check "a wrong type stops the pipeline before it runs, naming the line" grep -q "pipe.yaml:13: 'samples' must be an integer" "$WORK/err.txt"
+
+# A sweep: 2 models x 2 squeeze configs on cortex-m4, each measured on the board.
+printf 'name: mlp\ninput: [28, 28, 1]\nclasses: 10\nlayers:\n  - flatten: {}\n  - dense: {units: 32, activation: relu}\n  - dense: {units: 10}\n' > "$WORK/mlp.yaml"
+cat > "$WORK/sweep.yaml" <<YAML
+name: sweep
+steps:
+  - name: data
+    component: dataset
+    with:
+      dataset: fm-pipe
+      idx: [$FM/t10k-images-idx3-ubyte.gz, $FM/t10k-labels-idx1-ubyte.gz]
+sweep:
+  data: "\${data.dataset}"
+  models: [$SPEC, $WORK/mlp.yaml]
+  train: {epochs: 1, max_steps: 20}
+  squeeze:
+    - {name: int8}
+    - {name: p50, prune: 0.5, prune_epochs: 1}
+  targets: [cortex-m4]
+  samples: 50
+YAML
+"$TML" run "$WORK/sweep.yaml" --workspace "$WORK/pws" > "$WORK/s1.txt" 2> "$WORK/err.txt"; rc=$?
+check "the sweep runs" test "$rc" -eq 0
+check "the sweep prints one row per model x squeeze config" test "$(grep -c ' cortex-m4 ' "$WORK/s1.txt")" -eq 4
+check "the sweep names the best model that fits" grep -q "^best that fits cortex-m4: " "$WORK/s1.txt"
+check "the sweep shares steps with the earlier pipeline (the dataset is cached)" grep -q "data (dataset): cached" "$WORK/err.txt"
+"$TML" run "$WORK/sweep.yaml" --workspace "$WORK/pws" --json > "$WORK/s2.json" 2> "$WORK/err.txt"
+check "every sweep step is cached the second time" test "$(grep -c '"cached": false' "$WORK/s2.json")" -eq 0
+check "on-board accuracy equals host int8 accuracy in every sweep row" python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))["sweep"]
+assert len(rows) == 4 and all(r["device_accuracy"] == r["int8_accuracy"] for r in rows), rows
+assert sum(r["pareto"] for r in rows) >= 1 and all(r["instructions"] > 0 for r in rows)' "$WORK/s2.json"
+check "the sweep report has the Pareto plot" grep -q "sweep: accuracy vs instructions vs RAM" "$(sed -n 's/^report: //p' "$WORK/s1.txt")"
 
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
