@@ -69,7 +69,7 @@ const std::vector<ComponentSchema>& Components() {
       {"evaluate",
        "accuracy on a dataset split, on the host or an emulated board",
        {{"model", P{S, true}}, {"data", P{S, true}}, {"target", P{S}}, {"samples", P{I}}},
-       {"accuracy"}},
+       {"accuracy", "host_accuracy"}},
   };
   return kAll;
 }

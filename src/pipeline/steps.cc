@@ -356,6 +356,8 @@ Result<StepResult> RunEvaluate(StepContext& ctx) {
                      {"recall", result.recall}};
   const std::string id = "eval:" + ctx.key.substr(0, 32);
   out.outputs["accuracy"] = fmt::format("{:.6f}", result.accuracy);
+  // On a board: the host int8 reference beside it (equal, or the step failed above).
+  if (target != "host") out.outputs["host_accuracy"] = fmt::format("{:.6f}", host.accuracy);
   out.artifact_of["accuracy"] = id;
   out.artifacts.push_back(
       {id, "evaluation",

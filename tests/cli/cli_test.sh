@@ -262,6 +262,9 @@ YAML
 check "the sweep runs" test "$rc" -eq 0
 check "the sweep prints one row per model x squeeze config" test "$(grep -c ' cortex-m4 ' "$WORK/s1.txt")" -eq 4
 check "the sweep names the best model that fits" grep -q "^best that fits cortex-m4: " "$WORK/s1.txt"
+dev=$(sed -n 's|^  mlp/int8/cortex-m4/device.accuracy = ||p' "$WORK/s1.txt")
+host=$(sed -n 's|^  mlp/int8/cortex-m4/device.host_accuracy = ||p' "$WORK/s1.txt")
+check "on-board accuracy is printed beside the host int8 accuracy, equal" test -n "$dev" -a "$dev" = "$host"
 check "the sweep shares steps with the earlier pipeline (the dataset is cached)" grep -q "data (dataset): cached" "$WORK/err.txt"
 "$TML" run "$WORK/sweep.yaml" --workspace "$WORK/pws" --json > "$WORK/s2.json" 2> "$WORK/err.txt"
 check "every sweep step is cached the second time" test "$(grep -c '"cached": false' "$WORK/s2.json")" -eq 0
