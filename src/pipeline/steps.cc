@@ -145,10 +145,18 @@ Result<StepResult> RunDataset(StepContext& ctx) {
                 {"dataset:" + name, "dataset version", name, "", meta.dump(), ctx.AllInputs(), 0});
 }
 
-// Like LoadSplitRef, but an empty split is fine (a dataset without validation samples).
-Result<LoadedSplit> LoadMaybeEmpty(Workspace& ws, const std::string& text, Split def) {
-  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
-  return LoadSplit(ws, ref.name, ref.version, ref.split.value_or(def));
+// The train split of a dataset version and its validation split, which may be empty.
+struct TrainVal {
+  LoadedSplit train, val;
+  const LabeledData* val_data() const { return val.data.count() ? &val.data : nullptr; }
+};
+
+Result<TrainVal> LoadTrainVal(Workspace& ws, const std::string& data) {
+  TrainVal t;
+  TML_ASSIGN_OR_RETURN(t.train, LoadSplitRef(ws, data, Split::kTrain));
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(data));
+  TML_ASSIGN_OR_RETURN(t.val, LoadSplit(ws, ref.name, ref.version, Split::kVal));
+  return t;
 }
 
 json EpochsJson(const TrainResult& r) {
@@ -165,9 +173,7 @@ json EpochsJson(const TrainResult& r) {
 Result<StepResult> RunTrain(StepContext& ctx) {
   const StepParams& p = ctx.params;
   TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
-  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadSplitRef(ctx.ws, One(p, "data"), Split::kTrain));
-  TML_ASSIGN_OR_RETURN(LoadedSplit val,
-                       LoadMaybeEmpty(ctx.ws, One(p, "data") + "@val", Split::kVal));
+  TML_ASSIGN_OR_RETURN(TrainVal data, LoadTrainVal(ctx.ws, One(p, "data")));
   TrainOptions o;
   o.epochs = std::stoi(One(p, "epochs", "10"));
   o.batch = std::stoi(One(p, "batch", "64"));
@@ -184,8 +190,7 @@ Result<StepResult> RunTrain(StepContext& ctx) {
                           m.train_loss, 100 * m.val_acc));
   };
   const auto t0 = std::chrono::steady_clock::now();
-  TML_ASSIGN_OR_RETURN(TrainResult r,
-                       TrainModel(spec, train.data, val.data.count() ? &val.data : nullptr, o, cb));
+  TML_ASSIGN_OR_RETURN(TrainResult r, TrainModel(spec, data.train.data, data.val_data(), o, cb));
   TML_ASSIGN_OR_RETURN(Graph g, SpecToGraph(spec, r.params));
   TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, g));
   const json config = {{"spec_file", One(p, "spec")},
@@ -203,7 +208,7 @@ Result<StepResult> RunTrain(StepContext& ctx) {
   run.kind = "train";
   run.status = "done";
   run.config = config.dump();
-  run.dataset_version = train.version.id;
+  run.dataset_version = data.train.version.id;
   run.metrics = m.dump();
   TML_ASSIGN_OR_RETURN(run.output, Sha256File(path));
   run.duration_ms =
@@ -255,15 +260,12 @@ Result<StepResult> RunPrune(StepContext& ctx) {
   const StepParams& p = ctx.params;
   TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
   TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
-  TML_ASSIGN_OR_RETURN(LoadedSplit train, LoadSplitRef(ctx.ws, One(p, "data"), Split::kTrain));
-  TML_ASSIGN_OR_RETURN(LoadedSplit val,
-                       LoadMaybeEmpty(ctx.ws, One(p, "data") + "@val", Split::kVal));
+  TML_ASSIGN_OR_RETURN(TrainVal data, LoadTrainVal(ctx.ws, One(p, "data")));
   TrainOptions o;
   o.epochs = std::stoi(One(p, "epochs", "1"));
   const double ratio = std::stod(One(p, "ratio", "0.5"));
-  TML_ASSIGN_OR_RETURN(
-      PruneRun r,
-      PruneAndFineTune(spec, fg, train.data, val.data.count() ? &val.data : nullptr, ratio, o, {}));
+  TML_ASSIGN_OR_RETURN(PruneRun r,
+                       PruneAndFineTune(spec, fg, data.train.data, data.val_data(), ratio, o, {}));
   TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, r.graph));
   const std::string spec_path = path.substr(0, path.size() - 5) + ".yaml";
   std::ofstream(spec_path) << SpecToYaml(r.pruned.spec);

@@ -170,14 +170,15 @@ check "bad spec error names file and line" grep -q "bad.yaml:6: dense" "$WORK/er
 
 # Pipeline runner with its step cache: everything runs, then nothing, then only what a
 # changed quantization setting reaches.
-cat > "$WORK/pipe.yaml" <<YAML
-name: small
-steps:
-  - name: data
+DATA_STEP="  - name: data
     component: dataset
     with:
       dataset: fm-pipe
-      idx: [$FM/t10k-images-idx3-ubyte.gz, $FM/t10k-labels-idx1-ubyte.gz]
+      idx: [$FM/t10k-images-idx3-ubyte.gz, $FM/t10k-labels-idx1-ubyte.gz]"
+cat > "$WORK/pipe.yaml" <<YAML
+name: small
+steps:
+$DATA_STEP
   - name: float
     component: train
     with: {spec: $SPEC, data: "\${data.dataset}", epochs: 1, max_steps: 20}
@@ -243,11 +244,7 @@ printf 'name: mlp\ninput: [28, 28, 1]\nclasses: 10\nlayers:\n  - flatten: {}\n  
 cat > "$WORK/sweep.yaml" <<YAML
 name: sweep
 steps:
-  - name: data
-    component: dataset
-    with:
-      dataset: fm-pipe
-      idx: [$FM/t10k-images-idx3-ubyte.gz, $FM/t10k-labels-idx1-ubyte.gz]
+$DATA_STEP
 sweep:
   data: "\${data.dataset}"
   models: [$SPEC, $WORK/mlp.yaml]
