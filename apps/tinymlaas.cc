@@ -9,6 +9,7 @@
 #include "apps/cli_common.h"
 #include "apps/cli_data.h"
 #include "apps/cli_pipeline.h"
+#include "apps/cli_serve.h"
 #include "apps/cli_runs.h"
 #include "apps/cli_squeeze.h"
 #include "apps/cli_train.h"
@@ -273,6 +274,7 @@ int main(int argc, char** argv) {
                                  tml::cli::AddRunCommand(app, &sub_exit),
                                  tml::cli::AddLineageCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
+  tml::cli::AddServeCommands(app, &sub_exit, &subs);
 
   CLI11_PARSE(app, argc, argv);
   for (CLI::App* s : subs)

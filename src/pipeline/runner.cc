@@ -110,12 +110,23 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
     o.step = s.name;
     o.component = s.component;
     o.key = *key;
+    const auto step_event = [&](const char* state) {
+      if (opts.event)
+        opts.event({{"type", "step"},
+                    {"index", i + 1},
+                    {"of", p.steps.size()},
+                    {"step", s.name},
+                    {"component", s.component},
+                    {"state", state}});
+    };
     if (cached) {
       if (opts.log) opts.log(progress + ": cached");
+      step_event("cached");
     } else {
       if (opts.log) opts.log(progress + ": running");
+      step_event("running");
       const auto t0 = std::chrono::steady_clock::now();
-      StepContext ctx{ws, params, o.key, inputs, opts.log};
+      StepContext ctx{ws, params, o.key, inputs, opts.log, opts.event};
       auto r = RunStep(s.component, ctx);
       if (!r.ok()) return r.status().Wrap(where);
       for (const ArtifactRecord& a : r->artifacts) TML_RETURN_IF_ERROR(ws.db->PutArtifact(a));
@@ -129,6 +140,7 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
         for (const auto& [k, v] : o.outputs) outs += fmt::format(" {}={}", k, v);
         opts.log(fmt::format("{}: done in {};{}", progress, Elapsed(t0), outs));
       }
+      step_event("done");
     }
     done.push_back(std::move(o));
     by_name[s.name] = &done.back();

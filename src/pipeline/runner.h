@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,10 @@ namespace tml {
 
 struct RunOptions {
   std::function<void(const std::string& line)> log;  // progress lines
-  bool report = true;                                // write the HTML report
+  // Structured progress: {"type": "step", "index", "of", "step", "component", "state":
+  // running | cached | done} and the steps' own events ({"type": "epoch", ...}).
+  std::function<void(const nlohmann::json& event)> event;
+  bool report = true;  // write the HTML report
 };
 
 struct PipelineRun {

@@ -188,6 +188,14 @@ Result<StepResult> RunTrain(StepContext& ctx) {
     if (ctx.log)
       ctx.log(fmt::format("    epoch {}/{}: loss {:.4f}, val acc {:.2f} %", m.epoch, o.epochs,
                           m.train_loss, 100 * m.val_acc));
+    if (ctx.event)
+      ctx.event({{"type", "epoch"},
+                 {"epoch", m.epoch},
+                 {"epochs", o.epochs},
+                 {"train_loss", m.train_loss},
+                 {"train_acc", m.train_acc},
+                 {"val_loss", m.val_loss},
+                 {"val_acc", m.val_acc}});
   };
   const auto t0 = std::chrono::steady_clock::now();
   TML_ASSIGN_OR_RETURN(TrainResult r, TrainModel(spec, data.train.data, data.val_data(), o, cb));

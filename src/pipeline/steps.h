@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct StepContext {
   // Parameter -> ids of the artifacts it names (earlier outputs, input files).
   std::map<std::string, std::vector<std::string>> inputs;
   std::function<void(const std::string& line)> log;
+  std::function<void(const nlohmann::json& event)> event;  // structured progress (epochs)
   std::vector<std::string> AllInputs() const;
 };
 

@@ -98,6 +98,29 @@ struct ArtifactRecord {
   int64_t created_ms = 0;
 };
 
+// Long work (training, quantization, compile, pipelines) queued in the database and
+// executed by workers. A worker holds a job under a lease it renews; a job whose lease
+// ran out (its worker died) is queued again, or failed after max_attempts.
+struct JobRecord {
+  int64_t id = 0;
+  std::string kind;
+  std::string params;   // JSON
+  std::string status;   // queued, running, done, failed
+  double progress = 0;  // 0..1
+  std::string message;  // the latest progress line, or the error
+  std::string result;   // JSON
+  std::string worker;
+  int64_t lease_until_ms = 0;
+  int attempts = 0, max_attempts = 2;
+  int64_t created_ms = 0, started_ms = 0, finished_ms = 0;
+};
+
+// One entry of a job's event stream (log lines, epochs, status changes), numbered from 1.
+struct JobEvent {
+  int64_t seq = 0, time_ms = 0;
+  std::string data;  // JSON
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -137,6 +160,28 @@ class MetaStore {
   virtual Status UpdateRun(const RunRecord& r) = 0;
   virtual Result<RunRecord> GetRun(int64_t id) = 0;
   virtual Result<std::vector<RunRecord>> ListRuns(const std::string& kind) = 0;  // "" = all
+
+  virtual Result<int64_t> EnqueueJob(const std::string& kind, const std::string& params,
+                                     int max_attempts) = 0;
+  // The oldest queued job, now running for `worker` until now + lease_ms; none if the
+  // queue is empty. Expired leases are dealt with first (see JobRecord).
+  virtual Result<std::optional<JobRecord>> ClaimJob(const std::string& worker,
+                                                    int64_t lease_ms) = 0;
+  // Renews the lease and records progress; an error if the job is not (or no longer)
+  // running for this worker.
+  virtual Status UpdateJob(int64_t id, const std::string& worker, int64_t lease_ms, double progress,
+                           const std::string& message) = 0;
+  virtual Status FinishJob(int64_t id, const std::string& worker, bool ok,
+                           const std::string& result, const std::string& message) = 0;
+  virtual Result<JobRecord> GetJob(int64_t id) = 0;
+  // Newest first; status "" = any.
+  virtual Result<std::vector<JobRecord>> ListJobs(const std::string& status, int64_t limit) = 0;
+  virtual Status AddJobEvent(int64_t job, const std::string& data) = 0;
+  virtual Result<std::vector<JobEvent>> JobEvents(int64_t job, int64_t after_seq) = 0;
+
+  // API tokens, stored as SHA-256 hex digests; TokenName: the name of a valid one.
+  virtual Status AddToken(const std::string& name, const std::string& token_sha256) = 0;
+  virtual Result<std::optional<std::string>> TokenName(const std::string& token_sha256) = 0;
 
   // "shape dtype" (shape as JSON) -> number of members of the version.
   virtual Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) = 0;

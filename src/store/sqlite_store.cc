@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/meta_store.h"
+#include "store/sqlite_stmt.h"
 
 namespace tml {
 
@@ -29,6 +30,8 @@ Result<Split> ParseSplit(const std::string& s) {
 }
 
 namespace {
+
+using namespace sqlite;
 
 const char* const kMigrations[] = {
     R"sql(
@@ -75,74 +78,20 @@ CREATE TABLE artifact_parents(
   PRIMARY KEY(child, parent));
 CREATE INDEX artifact_parents_parent ON artifact_parents(parent);
 )sql",
-};
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A prepared statement, finalized on destruction.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Status status() const {
-    return s_ ? Status::Ok() : Status::Errorf("database: {}", sqlite3_errmsg(db_));
-  }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, double v) {
-    sqlite3_bind_double(s_, i, v);
-    return *this;
-  }
-  Stmt& BindNullIfZero(int i, int64_t v) {
-    if (v == 0)
-      sqlite3_bind_null(s_, i);
-    else
-      sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  // SQLITE_ROW: true; SQLITE_DONE: false; anything else: error.
-  Result<bool> Step() {
-    const int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return Status::Errorf("database: {}", sqlite3_errmsg(db_));
-  }
-  Status Run() {
-    TML_RETURN_IF_ERROR(status());
-    auto r = Step();
-    sqlite3_reset(s_);
-    return r.ok() ? Status::Ok() : r.status();
-  }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
-  double Double(int col) const { return sqlite3_column_double(s_, col); }
-  std::string Text(int col) const {
-    const auto* p = sqlite3_column_text(s_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<size_t>(sqlite3_column_bytes(s_, col)))
-             : std::string();
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
+    R"sql(
+CREATE TABLE jobs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, params TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status IN ('queued', 'running', 'done', 'failed')),
+  progress REAL NOT NULL, message TEXT NOT NULL, result TEXT NOT NULL, worker TEXT NOT NULL,
+  lease_until_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL);
+CREATE INDEX jobs_status ON jobs(status, id);
+CREATE TABLE job_events(
+  job INTEGER NOT NULL REFERENCES jobs(id), seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+  data TEXT NOT NULL, PRIMARY KEY(job, seq));
+CREATE TABLE api_tokens(
+  sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
+)sql",
 };
 
 class SqliteStore : public MetaStore {
@@ -170,30 +119,40 @@ class SqliteStore : public MetaStore {
     sqlite3_busy_timeout(db_, 10000);
     TML_RETURN_IF_ERROR(
         Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
-    int64_t have = 0;
-    {
-      Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-      TML_RETURN_IF_ERROR(s.status());
-      TML_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (row) have = s.Int(0);
-    }
+    // Each migration in its own write transaction, the version read inside it: several
+    // processes opening a new database at once apply each migration exactly once.
     const int64_t want = static_cast<int64_t>(std::size(kMigrations));
-    if (have > want)
-      return Status::Errorf("database schema version {} is newer than this tool ({})", have, want);
-    for (int64_t v = have; v < want; ++v) {
+    for (;;) {
       TML_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-      Status st = Exec(kMigrations[v]);
+      int64_t have = 0;
+      {
+        Stmt s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+        Status st = s.status();
+        auto row = st.ok() ? s.Step() : Result<bool>(st);
+        if (!row.ok()) {
+          (void)Exec("ROLLBACK");
+          return row.status();
+        }
+        if (*row) have = s.Int(0);
+      }
+      if (have >= want) {
+        TML_RETURN_IF_ERROR(Exec("COMMIT"));
+        if (have > want)
+          return Status::Errorf("database schema version {} is newer than this tool ({})", have,
+                                want);
+        return Status::Ok();
+      }
+      Status st = Exec(kMigrations[have]);
       if (st.ok()) {
         Stmt s(db_, "INSERT INTO schema_version(version) VALUES(?)");
-        st = s.Bind(1, v + 1).Run();
+        st = s.Bind(1, have + 1).Run();
       }
       if (!st.ok()) {
         (void)Exec("ROLLBACK");
-        return st.Wrap(fmt::format("migration {}", v + 1));
+        return st.Wrap(fmt::format("migration {}", have + 1));
       }
       TML_RETURN_IF_ERROR(Exec("COMMIT"));
     }
-    return Status::Ok();
   }
 
   Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
@@ -435,6 +394,43 @@ class SqliteStore : public MetaStore {
       out.push_back(s.Text(0));
     }
     return out;
+  }
+
+  Result<int64_t> EnqueueJob(const std::string& kind, const std::string& params,
+                             int max_attempts) override {
+    return SqliteEnqueueJob(db_, kind, params, max_attempts);
+  }
+  Result<std::optional<JobRecord>> ClaimJob(const std::string& worker, int64_t lease_ms) override {
+    return SqliteClaimJob(db_, worker, lease_ms);
+  }
+  Status UpdateJob(int64_t id, const std::string& worker, int64_t lease_ms, double progress,
+                   const std::string& message) override {
+    return SqliteUpdateJob(db_, id, worker, lease_ms, progress, message);
+  }
+  Status FinishJob(int64_t id, const std::string& worker, bool ok, const std::string& result,
+                   const std::string& message) override {
+    return SqliteFinishJob(db_, id, worker, ok, result, message);
+  }
+  Result<JobRecord> GetJob(int64_t id) override { return SqliteGetJob(db_, id); }
+  Result<std::vector<JobRecord>> ListJobs(const std::string& status, int64_t limit) override {
+    return SqliteListJobs(db_, status, limit);
+  }
+  Status AddJobEvent(int64_t job, const std::string& data) override {
+    return SqliteAddJobEvent(db_, job, data);
+  }
+  Result<std::vector<JobEvent>> JobEvents(int64_t job, int64_t after_seq) override {
+    return SqliteJobEvents(db_, job, after_seq);
+  }
+  Status AddToken(const std::string& name, const std::string& token_sha256) override {
+    Stmt s(db_, "INSERT INTO api_tokens(sha256, name, created_ms) VALUES(?, ?, ?)");
+    return s.Bind(1, token_sha256).Bind(2, name).Bind(3, NowMs()).Run();
+  }
+  Result<std::optional<std::string>> TokenName(const std::string& token_sha256) override {
+    Stmt s(db_, "SELECT name FROM api_tokens WHERE sha256 = ?");
+    TML_RETURN_IF_ERROR(s.status());
+    s.Bind(1, token_sha256);
+    TML_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? std::optional<std::string>(s.Text(0)) : std::nullopt;
   }
 
   Status UpdateRun(const RunRecord& r) override {

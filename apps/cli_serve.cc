@@ -1,0 +1,116 @@
+#include "apps/cli_serve.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "apps/cli_common.h"
+#include "jobs/worker.h"
+#include "server/http_server.h"
+
+namespace tml::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) {
+  g_stop = true;
+}
+
+struct ServeArgs {
+  std::string workspace, host = "127.0.0.1", token_name;
+  int port = 8080, workers = 1;
+  bool no_auth = false;
+  std::string web_dir;
+};
+
+OpenWorkspaceFn Opener(const std::string& workspace) {
+  return [workspace]() { return OpenWorkspace(workspace); };
+}
+
+int Serve(const ServeArgs& a) {
+  ServeOptions o;
+  o.host = a.host;
+  o.port = a.port;
+  o.auth = !a.no_auth;
+  o.workers = a.workers;
+  o.web_dir = a.web_dir;
+  o.log = [](const std::string& line) { std::cerr << line << "\n"; };
+  ApiServer s(Opener(a.workspace), o);
+  if (Status st = s.Start(); !st.ok()) return Fail(st);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::cout << fmt::format(
+                   "serving http://{}:{}/ (API under /api, OpenAPI at /api/openapi.json; "
+                   "{} worker{}{})\n",
+                   a.host, s.port(), a.workers, a.workers == 1 ? "" : "s",
+                   a.no_auth ? "; no auth" : "; token required")
+            << std::flush;
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  s.Stop();
+  return 0;
+}
+
+int Worker(const ServeArgs& a) {
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  WorkerOptions o;
+  char host[256] = "host";
+  gethostname(host, sizeof host - 1);
+  o.name = fmt::format("{}/{}", host, getpid());
+  o.log = [](const std::string& line) { std::cerr << line << "\n"; };
+  OpenStore open = [w = a.workspace]() -> Result<std::unique_ptr<MetaStore>> {
+    TML_ASSIGN_OR_RETURN(Workspace x, OpenWorkspace(w));
+    return std::move(x.db);
+  };
+  std::cerr << "worker " << o.name << " on " << ws->root << "\n";
+  if (Status st = RunWorker(*ws, open, o, g_stop); !st.ok()) return Fail(st);
+  return 0;
+}
+
+int CreateToken(const ServeArgs& a) {
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto token = NewToken();
+  if (!token.ok()) return Fail(token.status());
+  if (Status st = ws->db->AddToken(a.token_name, TokenHash(*token)); !st.ok()) return Fail(st);
+  std::cout << *token << "\n";
+  std::cerr << "token '" << a.token_name << "' created; it is shown only now (the workspace "
+            << "stores its hash)\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* subs) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* serve = app.add_subcommand(
+      "serve",
+      "HTTP / JSON API over the workspace (OpenAPI document at /api/openapi.json), the job\n"
+      "queue with in-process workers, and the dashboard's files with --web. Requests need\n"
+      "'Authorization: Bearer TOKEN' (see `token create`) unless --no-auth on loopback");
+  serve->add_option("--host", a->host, "Address to listen on")->capture_default_str();
+  serve->add_option("--port", a->port, "Port (0: any free one)")->capture_default_str();
+  serve->add_option("--workers", a->workers, "In-process job workers (0: only queue)")
+      ->capture_default_str();
+  serve->add_flag("--no-auth", a->no_auth, "No tokens (only with a loopback --host)");
+  serve->add_option("--web", a->web_dir, "Serve the dashboard's built files from this folder");
+  serve->add_option("--workspace", a->workspace, "Workspace directory");
+  serve->callback([a, exit_code] { *exit_code = Serve(*a); });
+  auto* worker = app.add_subcommand(
+      "worker", "Run queued jobs of the workspace's queue until stopped (scale-out beside serve)");
+  worker->add_option("--workspace", a->workspace, "Workspace directory");
+  worker->callback([a, exit_code] { *exit_code = Worker(*a); });
+  auto* token = app.add_subcommand("token", "API tokens");
+  token->require_subcommand(1);
+  auto* create = token->add_subcommand("create", "Create a token and print it (once)");
+  create->add_option("NAME", a->token_name, "Who or what uses it")->required();
+  create->add_option("--workspace", a->workspace, "Workspace directory");
+  create->callback([a, exit_code] { *exit_code = CreateToken(*a); });
+  subs->insert(subs->end(), {serve, worker, token});
+}
+
+}  // namespace tml::cli

@@ -1,0 +1,35 @@
+// Job workers: claim a queued job, run it (RunPipeline) while a heartbeat renews the
+// lease, stream its progress as job events, finish it with its result. Workers run in
+// the server process (threads) or as `tinymlaas worker` processes; the queue's claims
+// are atomic, so any number of them share one database.
+//
+//   WorkerOptions o;  o.name = "host-1/0";
+//   TML_ASSIGN_OR_RETURN(bool ran, RunOneJob(ws, open_db, o));
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "data/dataset_store.h"
+
+namespace tml {
+
+struct WorkerOptions {
+  std::string name;          // unique per worker: host, pid, thread
+  int64_t lease_ms = 30000;  // renewed every lease_ms / 3
+  int64_t poll_ms = 500;     // queue polling while idle
+  std::function<void(const std::string& line)> log;
+};
+
+// A fresh connection to the same database (the heartbeat thread's own).
+using OpenStore = std::function<Result<std::unique_ptr<MetaStore>>()>;
+
+// Runs one job if one is queued; false when the queue was empty.
+Result<bool> RunOneJob(Workspace& ws, const OpenStore& open, const WorkerOptions& o);
+// Runs jobs until `stop` is set.
+Status RunWorker(Workspace& ws, const OpenStore& open, const WorkerOptions& o,
+                 const std::atomic<bool>& stop);
+
+}  // namespace tml

@@ -1,0 +1,84 @@
+// The HTTP API as data: each route has a method, a path with {parameters}, a summary,
+// the JSON schema of its body and query parameters, and a handler. The router, the
+// input validation and the OpenAPI document (/api/openapi.json) are all made from this
+// one table, so the document cannot drift from what is served. Handlers hold no logic
+// of their own: they call the library (dataset store, job queue, lineage).
+//
+//   Route r{"GET", "/api/runs/{id}", "One run", "runs"};
+//   r.handler = [](ApiContext& c, const ApiRequest& q) { ... return Json(run); };
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset_store.h"
+
+namespace tml {
+
+struct ApiRequest {
+  std::map<std::string, std::string> path;   // {name} -> value
+  std::map<std::string, std::string> query;  // ?k=v
+  nlohmann::json body;                       // validated against the route's schema
+  std::string raw_body, content_type;
+  std::string user;  // the token's name ("local" without auth)
+};
+
+struct ApiResponse {
+  int status = 200;
+  nlohmann::json json;
+  std::string raw, content_type;  // raw bytes instead of JSON when set
+  // Server-Sent Events: called until it returns false; appends "data: ..." frames.
+  std::function<bool(std::string& out)> stream;
+};
+
+ApiResponse Json(nlohmann::json j, int status = 200);
+ApiResponse ApiError(int status, const std::string& message);
+// A library error as an HTTP error: 404 when it says something does not exist
+// ("no ...", "unknown ..."), else `otherwise`.
+ApiResponse FromStatus(const Status& st, int otherwise = 400);
+
+// What handlers share: the workspace (its database behind a mutex: one connection for
+// the API threads) and how to reach the job queue.
+struct ApiContext {
+  Workspace& ws;
+  std::mutex& db_mu;
+  std::string version;
+};
+
+struct QueryParam {
+  std::string name, description;
+  nlohmann::json schema;
+  bool required = false;
+};
+
+struct Route {
+  Route(std::string m, std::string p, std::string s, std::string t)
+      : method(std::move(m)), path(std::move(p)), summary(std::move(s)), tag(std::move(t)) {}
+  std::string method, path, summary, tag;
+  nlohmann::json body;  // JSON schema of the request body; null: no JSON body
+  std::vector<QueryParam> query;
+  int success = 200;
+  bool auth = true;
+  std::string produces = "application/json";
+  std::function<ApiResponse(ApiContext&, const ApiRequest&)> handler;
+};
+
+// Checks value against a JSON schema subset (type, properties, required,
+// additionalProperties false, items, enum, minLength, maxLength, pattern, minimum,
+// maximum, maxItems); "" when it conforms, else what is wrong and where.
+std::string SchemaError(const nlohmann::json& schema, const nlohmann::json& value,
+                        const std::string& where);
+
+nlohmann::json OpenApiDocument(const std::vector<Route>& routes, const std::string& version);
+
+// Every route of the API (src/server/routes_*.cc).
+std::vector<Route> ApiRoutes();
+void AddDataRoutes(std::vector<Route>& r);
+void AddJobRoutes(std::vector<Route>& r);
+void AddLineageRoutes(std::vector<Route>& r);
+
+}  // namespace tml

@@ -1,0 +1,208 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+
+#include "core/sha256.h"
+#include "jobs/worker.h"
+
+namespace tml {
+
+using json = nlohmann::json;
+
+Result<std::string> NewToken() {
+  std::ifstream f("/dev/urandom", std::ios::binary);
+  unsigned char b[32];
+  if (!f.read(reinterpret_cast<char*>(b), sizeof b))
+    return Status::Error("/dev/urandom: read failed");
+  std::string hex;
+  for (unsigned char c : b) hex += fmt::format("{:02x}", c);
+  return hex;
+}
+
+std::string TokenHash(const std::string& token) {
+  return Sha256Hex(token);
+}
+
+ApiServer::ApiServer(OpenWorkspaceFn open, ServeOptions o)
+    : open_(std::move(open)), o_(std::move(o)), routes_(ApiRoutes()) {}
+
+ApiServer::~ApiServer() {
+  Stop();
+}
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1";
+}
+
+std::string PathRegex(const std::string& path) {
+  return std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "([^/]+)");
+}
+
+std::vector<std::string> PathNames(const std::string& path) {
+  std::vector<std::string> names;
+  static const std::regex kParam(R"(\{([a-z_]+)\})");
+  for (auto it = std::sregex_iterator(path.begin(), path.end(), kParam);
+       it != std::sregex_iterator(); ++it)
+    names.push_back((*it)[1].str());
+  return names;
+}
+
+void Write(const ApiResponse& r, httplib::Response& res) {
+  res.status = r.status;
+  if (r.stream) {
+    auto stream = r.stream;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(r.content_type, [stream](size_t, httplib::DataSink& sink) {
+      std::string out;
+      const bool more = stream(out);
+      if (!out.empty() && !sink.write(out.data(), out.size())) return false;
+      if (!more) sink.done();
+      return true;
+    });
+    return;
+  }
+  if (!r.raw.empty() || !r.content_type.empty())
+    res.set_content(r.raw, r.content_type.empty() ? "application/octet-stream" : r.content_type);
+  else
+    res.set_content(r.json.dump(), "application/json");
+}
+
+}  // namespace
+
+ApiResponse ApiServer::Handle(const Route& route, const std::string& auth_header,
+                              const std::string& query_token, const std::string& content_type,
+                              const std::string& body, ApiRequest req) {
+  if (route.auth && o_.auth) {
+    std::string token = query_token;
+    if (auth_header.rfind("Bearer ", 0) == 0) token = auth_header.substr(7);
+    if (token.empty())
+      return ApiError(401,
+                      "missing token: send the header 'Authorization: Bearer TOKEN' "
+                      "(create one with `tinymlaas token create NAME`)");
+    std::lock_guard<std::mutex> l(db_mu_);
+    auto name = ws_->db->TokenName(TokenHash(token));
+    if (!name.ok()) return FromStatus(name.status(), 500);
+    if (!*name) return ApiError(401, "invalid token");
+    req.user = **name;
+  } else {
+    req.user = "local";
+  }
+  if (!route.body.is_null()) {
+    if (content_type.rfind("application/json", 0) != 0)
+      return ApiError(415, "the body must be JSON (Content-Type: application/json)");
+    if (body.size() > o_.max_json)
+      return ApiError(
+          413, fmt::format("JSON body of {} bytes; the limit is {}", body.size(), o_.max_json));
+    try {
+      req.body = json::parse(body);
+    } catch (const json::parse_error& e) {
+      return ApiError(400, fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()));
+    }
+    if (std::string e = SchemaError(route.body, req.body, "body"); !e.empty())
+      return ApiError(400, e);
+  }
+  req.raw_body = body;
+  req.content_type = content_type;
+  try {
+    return route.handler(*ctx_, req);
+  } catch (const std::exception& e) {
+    return ApiError(500, std::string("internal error: ") + e.what());
+  }
+}
+
+Status ApiServer::Start() {
+  if (!o_.auth && !IsLoopback(o_.host))
+    return Status::Errorf("--no-auth only on a loopback address (127.0.0.1), not {}", o_.host);
+  TML_ASSIGN_OR_RETURN(Workspace ws, open_());
+  ws_ = std::make_unique<Workspace>(std::move(ws));
+  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION});
+  const json doc = OpenApiDocument(routes_, TML_VERSION);
+  for (Route& r : routes_)
+    if (r.path == "/api/openapi.json")
+      r.handler = [doc](ApiContext&, const ApiRequest&) { return Json(doc); };
+  http_ = std::make_unique<httplib::Server>();
+  http_->set_payload_max_length(o_.max_body);
+  http_->set_read_timeout(30, 0);
+  for (const Route& route : routes_) {
+    const auto names = PathNames(route.path);
+    auto handler = [this, &route, names](const httplib::Request& q, httplib::Response& res) {
+      ApiRequest req;
+      for (size_t i = 0; i < names.size() && i + 1 < q.matches.size(); ++i)
+        req.path[names[i]] = q.matches[i + 1].str();
+      for (const auto& [k, v] : q.params) req.query[k] = v;
+      const std::string token =
+          q.method == "GET" && q.has_param("token") ? q.get_param_value("token") : "";
+      Write(Handle(route, q.get_header_value("Authorization"), token,
+                   q.get_header_value("Content-Type"), q.body, std::move(req)),
+            res);
+    };
+    const std::string re = PathRegex(route.path);
+    if (route.method == "GET")
+      http_->Get(re, handler);
+    else if (route.method == "POST")
+      http_->Post(re, handler);
+    else if (route.method == "PUT")
+      http_->Put(re, handler);
+    else if (route.method == "PATCH")
+      http_->Patch(re, handler);
+    else if (route.method == "DELETE")
+      http_->Delete(re, handler);
+  }
+  if (!o_.web_dir.empty() && !http_->set_mount_point("/", o_.web_dir))
+    return Status::Errorf("{}: no such directory (the dashboard's files)", o_.web_dir);
+  http_->set_error_handler([](const httplib::Request& q, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a route's own JSON error
+    const std::string m = res.status == 413   ? "request body too large"
+                          : res.status == 404 ? "no such route: " + q.method + " " + q.path
+                                              : fmt::format("HTTP {}", res.status);
+    res.set_content(json{{"error", m}, {"status", res.status}}.dump(), "application/json");
+  });
+  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr) {
+    res.status = 500;
+    res.set_content(json{{"error", "internal error"}, {"status", 500}}.dump(), "application/json");
+  });
+  if (o_.port == 0) {
+    port_ = http_->bind_to_any_port(o_.host);
+    if (port_ <= 0) return Status::Errorf("cannot bind {}", o_.host);
+  } else {
+    if (!http_->bind_to_port(o_.host, o_.port))
+      return Status::Errorf("cannot listen on {}:{} (in use?)", o_.host, o_.port);
+    port_ = o_.port;
+  }
+  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  for (int i = 0; i < o_.workers; ++i) {
+    TML_ASSIGN_OR_RETURN(Workspace wws, open_());
+    auto wsp = std::make_shared<Workspace>(std::move(wws));
+    WorkerOptions wo;
+    char host[256] = "host";
+    gethostname(host, sizeof host - 1);
+    wo.name = fmt::format("{}/{}/{}", host, getpid(), i);
+    wo.lease_ms = o_.lease_ms;
+    wo.log = o_.log;
+    OpenStore open_store = [this]() -> Result<std::unique_ptr<MetaStore>> {
+      TML_ASSIGN_OR_RETURN(Workspace w, open_());
+      return std::move(w.db);
+    };
+    workers_.emplace_back(
+        [wsp, wo, open_store, this] { (void)RunWorker(*wsp, open_store, wo, stop_); });
+  }
+  return Status::Ok();
+}
+
+void ApiServer::Stop() {
+  stop_ = true;
+  if (http_) http_->stop();
+  if (listener_.joinable()) listener_.join();
+  for (std::thread& t : workers_)
+    if (t.joinable()) t.join();
+  workers_.clear();
+}
+
+}  // namespace tml

@@ -1,0 +1,168 @@
+// The job queue: submit (checked first), list, inspect, follow (events, Server-Sent Events).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+
+#include "jobs/job_spec.h"
+#include "server/api.h"
+
+namespace tml {
+namespace {
+
+using json = nlohmann::json;
+
+json JobJson(const JobRecord& j) {
+  return {{"id", j.id},
+          {"kind", j.kind},
+          {"params", json::parse(j.params, nullptr, false)},
+          {"status", j.status},
+          {"progress", j.progress},
+          {"message", j.message},
+          {"result", json::parse(j.result, nullptr, false)},
+          {"worker", j.worker},
+          {"attempts", j.attempts},
+          {"max_attempts", j.max_attempts},
+          {"created_ms", j.created_ms},
+          {"started_ms", j.started_ms},
+          {"finished_ms", j.finished_ms}};
+}
+
+json EventJson(const JobEvent& e) {
+  json d = json::parse(e.data, nullptr, false);
+  return {{"seq", e.seq}, {"time_ms", e.time_ms}, {"data", d}};
+}
+
+Result<int64_t> Id(const std::string& text) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v > 0) return static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+  }
+  return Status::Errorf("id '{}': a positive number", text);
+}
+
+int64_t QueryInt(const ApiRequest& q, const std::string& k, int64_t def) {
+  auto it = q.query.find(k);
+  if (it == q.query.end()) return def;
+  auto v = Id(it->second);
+  return v.ok() ? *v : def;
+}
+
+}  // namespace
+
+void AddJobRoutes(std::vector<Route>& r) {
+  Route submit{"POST", "/api/jobs",
+               "Queue long work: a pipeline ({\"yaml\": TEXT}) or one component (train, "
+               "quantize, prune, compile, evaluate, dataset) with its parameters",
+               "jobs"};
+  json kinds = json::array();
+  for (const std::string& k : JobKinds()) kinds.push_back(k);
+  submit.body = {{"type", "object"},
+                 {"required", {"kind", "params"}},
+                 {"additionalProperties", false},
+                 {"properties",
+                  {{"kind", {{"type", "string"}, {"enum", kinds}}},
+                   {"params", {{"type", "object"}}},
+                   {"max_attempts", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10}}}}}};
+  submit.success = 202;
+  submit.handler = [](ApiContext& c, const ApiRequest& q) {
+    const std::string kind = q.body["kind"];
+    // The whole job is checked now (types, unknown parameters, references), not later.
+    auto spec = JobPipeline(kind, q.body["params"], 0);
+    if (!spec.ok()) return ApiError(400, spec.status().message());
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto id = c.ws.db->EnqueueJob(kind, q.body["params"].dump(), q.body.value("max_attempts", 2));
+    if (!id.ok()) return FromStatus(id.status(), 500);
+    auto job = c.ws.db->GetJob(*id);
+    if (!job.ok()) return FromStatus(job.status(), 500);
+    return Json(JobJson(*job), 202);
+  };
+  r.push_back(submit);
+
+  Route list{"GET", "/api/jobs", "Jobs, newest first", "jobs"};
+  list.query = {{"status", "queued, running, done or failed", {{"type", "string"}}},
+                {"limit", "at most this many (default 100)", {{"type", "integer"}}}};
+  list.handler = [](ApiContext& c, const ApiRequest& q) {
+    const std::string status = q.query.count("status") ? q.query.at("status") : "";
+    if (!status.empty() && status != "queued" && status != "running" && status != "done" &&
+        status != "failed")
+      return ApiError(400, "status: queued, running, done or failed");
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto jobs = c.ws.db->ListJobs(status, std::min<int64_t>(1000, QueryInt(q, "limit", 100)));
+    if (!jobs.ok()) return FromStatus(jobs.status(), 500);
+    json out = json::array();
+    for (const JobRecord& j : *jobs) out.push_back(JobJson(j));
+    return Json(out);
+  };
+  r.push_back(list);
+
+  Route get{"GET", "/api/jobs/{id}", "One job: status, progress, result", "jobs"};
+  get.handler = [](ApiContext& c, const ApiRequest& q) {
+    auto id = Id(q.path.at("id"));
+    if (!id.ok()) return ApiError(400, id.status().message());
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto job = c.ws.db->GetJob(*id);
+    if (!job.ok()) return FromStatus(job.status());
+    return Json(JobJson(*job));
+  };
+  r.push_back(get);
+
+  Route events{"GET", "/api/jobs/{id}/events", "A job's events after a sequence number", "jobs"};
+  events.query = {{"after", "sequence number already seen (default 0)", {{"type", "integer"}}}};
+  events.handler = [](ApiContext& c, const ApiRequest& q) {
+    auto id = Id(q.path.at("id"));
+    if (!id.ok()) return ApiError(400, id.status().message());
+    std::lock_guard<std::mutex> l(c.db_mu);
+    if (auto job = c.ws.db->GetJob(*id); !job.ok()) return FromStatus(job.status());
+    auto ev = c.ws.db->JobEvents(*id, QueryInt(q, "after", 0));
+    if (!ev.ok()) return FromStatus(ev.status(), 500);
+    json out = json::array();
+    for (const JobEvent& e : *ev) out.push_back(EventJson(e));
+    return Json(out);
+  };
+  r.push_back(events);
+
+  Route stream{"GET", "/api/jobs/{id}/stream",
+               "Server-Sent Events: every event of the job as it happens, then the end", "jobs"};
+  stream.produces = "text/event-stream";
+  stream.query = {{"after", "sequence number already seen (default 0)", {{"type", "integer"}}}};
+  stream.handler = [](ApiContext& c, const ApiRequest& q) {
+    auto id = Id(q.path.at("id"));
+    if (!id.ok()) return ApiError(400, id.status().message());
+    {
+      std::lock_guard<std::mutex> l(c.db_mu);
+      if (auto job = c.ws.db->GetJob(*id); !job.ok()) return FromStatus(job.status());
+    }
+    ApiResponse res;
+    res.content_type = "text/event-stream";
+    auto after = std::make_shared<int64_t>(QueryInt(q, "after", 0));
+    auto polls = std::make_shared<int64_t>(0);
+    const int64_t job = *id;
+    res.stream = [&c, after, polls, job](std::string& out) {
+      // Polls the database every 200 ms; ends when the job has finished and every
+      // event is out, or after an hour (the browser's EventSource reconnects).
+      if ((*polls)++ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::lock_guard<std::mutex> l(c.db_mu);
+      auto ev = c.ws.db->JobEvents(job, *after);
+      auto j = c.ws.db->GetJob(job);
+      if (!ev.ok() || !j.ok()) return false;
+      for (const JobEvent& e : *ev) {
+        out += fmt::format("id: {}\nevent: job\ndata: {}\n\n", e.seq, EventJson(e).dump());
+        *after = e.seq;
+      }
+      const bool finished = j->status == "done" || j->status == "failed";
+      if (finished && ev->empty()) {
+        out += fmt::format("event: end\ndata: {}\n\n", JobJson(*j).dump());
+        return false;
+      }
+      if (ev->empty() && *polls % 50 == 0) out += ": keep-alive\n\n";
+      return *polls < 18000;
+    };
+    return res;
+  };
+  r.push_back(stream);
+}
+
+}  // namespace tml

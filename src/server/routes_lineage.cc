@@ -1,0 +1,163 @@
+// Runs, artifacts with their lineage, target boards, model specs.
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "pipeline/lineage.h"
+#include "server/api.h"
+#include "targets/target_profile.h"
+#include "train/model_spec.h"
+
+namespace tml {
+namespace {
+
+using json = nlohmann::json;
+
+json Parsed(const std::string& text) {
+  return json::parse(text, nullptr, false);
+}
+
+json RunJson(const RunRecord& r) {
+  return {{"id", r.id},
+          {"kind", r.kind},
+          {"status", r.status},
+          {"config", Parsed(r.config)},
+          {"dataset_version_id", r.dataset_version},
+          {"metrics", Parsed(r.metrics)},
+          {"output", r.output},
+          {"started_ms", r.started_ms},
+          {"duration_ms", r.duration_ms},
+          {"tool_version", r.tool_version}};
+}
+
+json ArtifactJson(const ArtifactRecord& a) {
+  return {{"id", a.id},           {"kind", a.kind},
+          {"label", a.label},     {"metadata", Parsed(a.metadata)},
+          {"parents", a.parents}, {"created_ms", a.created_ms}};
+}
+
+}  // namespace
+
+void AddLineageRoutes(std::vector<Route>& r) {
+  Route runs{"GET", "/api/runs", "Run records (training runs, pipeline runs)", "runs"};
+  runs.query = {{"kind", "train or pipeline", {{"type", "string"}}}};
+  runs.handler = [](ApiContext& c, const ApiRequest& q) {
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto list = c.ws.db->ListRuns(q.query.count("kind") ? q.query.at("kind") : "");
+    if (!list.ok()) return FromStatus(list.status(), 500);
+    json out = json::array();
+    for (const RunRecord& x : *list) out.push_back(RunJson(x));
+    return Json(out);
+  };
+  r.push_back(runs);
+
+  Route run{"GET", "/api/runs/{id}", "One run: config, per-epoch metrics, output", "runs"};
+  run.handler = [](ApiContext& c, const ApiRequest& q) {
+    int64_t id = 0;
+    try {
+      id = std::stoll(q.path.at("id"));
+    } catch (const std::exception&) {
+      return ApiError(400, "id: a number");
+    }
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto x = c.ws.db->GetRun(id);
+    if (!x.ok()) return FromStatus(x.status());
+    return Json(RunJson(*x));
+  };
+  r.push_back(run);
+
+  Route artifacts{"GET", "/api/artifacts",
+                  "Artifacts (models, firmware, evaluations, ...), optionally by id prefix or kind",
+                  "artifacts"};
+  artifacts.query = {{"prefix", "id prefix, with or without the kind", {{"type", "string"}}},
+                     {"kind", "e.g. int8 model, firmware, evaluation", {{"type", "string"}}}};
+  artifacts.handler = [](ApiContext& c, const ApiRequest& q) {
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto found = c.ws.db->FindArtifacts(q.query.count("prefix") ? q.query.at("prefix") : "");
+    if (!found.ok()) return FromStatus(found.status(), 500);
+    json out = json::array();
+    for (const ArtifactRecord& a : *found)
+      if (!q.query.count("kind") || q.query.at("kind") == a.kind) out.push_back(ArtifactJson(a));
+    return Json(out);
+  };
+  r.push_back(artifacts);
+
+  Route artifact{"GET", "/api/artifacts/{id}", "One artifact (an id or a unique prefix)",
+                 "artifacts"};
+  artifact.handler = [](ApiContext& c, const ApiRequest& q) {
+    const std::string& id = q.path.at("id");
+    if (id.find('/') != std::string::npos || id.size() > 200)
+      return ApiError(400, "id: an artifact id");
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto found = c.ws.db->FindArtifacts(id);
+    if (!found.ok()) return FromStatus(found.status(), 500);
+    for (const ArtifactRecord& a : *found)
+      if (a.id == id) return Json(ArtifactJson(a));
+    if (found->size() == 1) return Json(ArtifactJson((*found)[0]));
+    return ApiError(found->empty() ? 404 : 400,
+                    found->empty() ? fmt::format("no artifact '{}'", id)
+                                   : fmt::format("'{}' names {} artifacts", id, found->size()));
+  };
+  r.push_back(artifact);
+
+  Route lineage{"GET", "/api/artifacts/{id}/lineage",
+                "What the artifact was made from and what was made from it (nodes, edges)",
+                "artifacts"};
+  lineage.handler = [](ApiContext& c, const ApiRequest& q) {
+    const std::string& id = q.path.at("id");
+    if (id.find('/') != std::string::npos || id.size() > 200)
+      return ApiError(400, "id: an artifact id");  // never a file path here
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto g = Lineage(*c.ws.db, id);
+    if (!g.ok()) return FromStatus(g.status());
+    json j = LineageJson(*g);
+    j["text"] = LineageText(*g);
+    return Json(j);
+  };
+  r.push_back(lineage);
+
+  Route targets{"GET", "/api/targets", "Target boards: core, budgets, clock, emulated or not",
+                "targets"};
+  targets.handler = [](ApiContext&, const ApiRequest&) {
+    auto all = LoadTargets();
+    if (!all.ok()) return FromStatus(all.status(), 500);
+    json out = json::array();
+    for (const TargetProfile& t : *all)
+      out.push_back({{"name", t.name},
+                     {"core", t.core},
+                     {"board", t.board},
+                     {"mcu", t.mcu},
+                     {"clock_hz", t.clock_hz},
+                     {"ram_bytes", t.ram_bytes},
+                     {"flash_bytes", t.flash_bytes},
+                     {"isa", t.isa},
+                     {"emulated", t.emulated()}});
+    return Json(out);
+  };
+  r.push_back(targets);
+
+  Route specs{"GET", "/api/specs", "Model specs that train out of the box (examples/models)",
+              "specs"};
+  specs.handler = [](ApiContext&, const ApiRequest&) {
+    json out = json::array();
+    std::error_code ec;
+    std::vector<std::string> files;
+    for (const auto& e :
+         std::filesystem::directory_iterator(std::string(TML_SOURCE_DIR) + "/examples/models", ec))
+      if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    for (const std::string& f : files) {
+      auto s = LoadModelSpec(f);
+      if (!s.ok()) continue;
+      out.push_back({{"name", s->name},
+                     {"file", "examples/models/" + std::filesystem::path(f).filename().string()},
+                     {"input", s->input},
+                     {"classes", s->classes},
+                     {"macs", SpecMacs(*s)}});
+    }
+    return Json(out);
+  };
+  r.push_back(specs);
+}
+
+}  // namespace tml

@@ -1,0 +1,108 @@
+// The job queue in the database: claims are exclusive, leases that run out are
+// retried then failed (never lost), events are numbered, tokens are looked up by hash.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "core/scratch_dir.h"
+#include "store/meta_store.h"
+
+namespace tml {
+namespace {
+
+class JobQueue : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path());
+    db_ = Open();
+  }
+  std::unique_ptr<MetaStore> Open() {
+    auto db = OpenSqliteStore(dir_.path() + "/meta.db");
+    EXPECT_TRUE(db.ok()) << db.status().message();
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+  ScratchDir dir_{"", "job-queue-test"};
+  std::unique_ptr<MetaStore> db_;
+};
+
+TEST_F(JobQueue, ClaimsInOrderAndFinishes) {
+  const int64_t a = *db_->EnqueueJob("train", R"({"epochs": 1})", 2);
+  const int64_t b = *db_->EnqueueJob("compile", "{}", 2);
+  auto j = db_->ClaimJob("w1", 60000);
+  ASSERT_TRUE(j.ok() && *j);
+  EXPECT_EQ((*j)->id, a);
+  EXPECT_EQ((*j)->status, "running");
+  EXPECT_EQ((*j)->attempts, 1);
+  ASSERT_TRUE(db_->UpdateJob(a, "w1", 60000, 0.5, "epoch 1/2").ok());
+  EXPECT_FALSE(db_->UpdateJob(a, "w2", 60000, 0.5, "not mine").ok());
+  ASSERT_TRUE(db_->FinishJob(a, "w1", true, R"({"run": 3})", "done").ok());
+  EXPECT_FALSE(db_->FinishJob(a, "w1", true, "{}", "twice").ok());
+  auto done = db_->GetJob(a);
+  EXPECT_EQ(done->status, "done");
+  EXPECT_EQ(done->result, R"({"run": 3})");
+  EXPECT_EQ(db_->ClaimJob("w1", 60000)->value().id, b);
+  EXPECT_FALSE(db_->ClaimJob("w1", 60000)->has_value());  // empty
+  auto events = db_->JobEvents(a, 0);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);  // running, done
+  EXPECT_EQ((*events)[0].seq, 1);
+  EXPECT_NE((*events)[1].data.find("\"done\""), std::string::npos);
+  EXPECT_EQ(db_->JobEvents(a, 1)->size(), 1u);
+  EXPECT_FALSE(db_->GetJob(999).ok());
+}
+
+TEST_F(JobQueue, ADeadWorkersJobIsRetriedThenFailedNeverLost) {
+  const int64_t id = *db_->EnqueueJob("train", "{}", 2);
+  ASSERT_EQ(db_->ClaimJob("dies", 1)->value().id, id);  // a 1 ms lease, never renewed
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto again = db_->ClaimJob("second", 1);
+  ASSERT_TRUE(again.ok() && *again);
+  EXPECT_EQ((*again)->id, id);
+  EXPECT_EQ((*again)->attempts, 2);
+  EXPECT_EQ((*again)->worker, "second");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(db_->ClaimJob("third", 60000)->has_value());  // two attempts: failed
+  auto j = db_->GetJob(id);
+  EXPECT_EQ(j->status, "failed");
+  EXPECT_NE(j->message.find("failed after 2 attempts"), std::string::npos) << j->message;
+  EXPECT_FALSE(db_->FinishJob(id, "second", true, "{}", "too late").ok());
+}
+
+TEST_F(JobQueue, ConcurrentWorkersNeverShareAJob) {
+  constexpr int kJobs = 60, kWorkers = 4;
+  for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(db_->EnqueueJob("compile", "{}", 1).ok());
+  std::vector<std::vector<int64_t>> got(kWorkers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w)
+    threads.emplace_back([&, w] {
+      auto db = Open();  // each worker its own connection, as separate processes have
+      for (;;) {
+        auto j = db->ClaimJob("w" + std::to_string(w), 60000);
+        if (!j.ok() || !*j) break;
+        got[w].push_back((*j)->id);
+        ASSERT_TRUE(db->FinishJob((*j)->id, "w" + std::to_string(w), true, "{}", "ok").ok());
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::set<int64_t> all;
+  size_t total = 0;
+  for (const auto& g : got) {
+    total += g.size();
+    all.insert(g.begin(), g.end());
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kJobs));       // none twice
+  EXPECT_EQ(all.size(), static_cast<size_t>(kJobs));  // none lost
+  EXPECT_EQ(db_->ListJobs("done", 1000)->size(), static_cast<size_t>(kJobs));
+}
+
+TEST_F(JobQueue, TokensAreFoundByTheirHashOnly) {
+  ASSERT_TRUE(db_->AddToken("ci", "ab12").ok());
+  EXPECT_EQ(db_->TokenName("ab12")->value_or(""), "ci");
+  EXPECT_FALSE(db_->TokenName("ab13")->has_value());
+  EXPECT_FALSE(db_->AddToken("again", "ab12").ok());  // one name per token
+}
+
+}  // namespace
+}  // namespace tml

@@ -1,0 +1,243 @@
+// The HTTP API end to end on a real socket: auth, input validation and limits (every
+// bad request gets a 4xx JSON error and the server keeps serving), the OpenAPI
+// document against the routes, many clients at once, and a job from submission
+// through its live event stream to its lineage.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "core/scratch_dir.h"
+#include "server/http_server.h"
+
+namespace tml {
+namespace {
+
+using json = nlohmann::json;
+
+class Server : public ::testing::Test {
+ protected:
+  void Start(int workers) {
+    std::filesystem::create_directories(dir_.path());
+    auto ws = OpenWorkspace(dir_.path());
+    ASSERT_TRUE(ws.ok()) << ws.status().message();
+    token_ = *NewToken();
+    ASSERT_TRUE(ws->db->AddToken("test", TokenHash(token_)).ok());
+    ServeOptions o;
+    o.port = 0;
+    o.workers = workers;
+    o.lease_ms = 3000;
+    o.max_json = 64 * 1024;
+    o.max_body = 1 << 20;
+    const std::string root = dir_.path();
+    server_ = std::make_unique<ApiServer>([root] { return OpenWorkspace(root); }, o);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+  std::unique_ptr<httplib::Client> Client(bool with_token = true) {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    c->set_read_timeout(60, 0);
+    if (with_token) c->set_bearer_token_auth(token_.c_str());
+    return c;
+  }
+  static json Body(const httplib::Result& r) { return json::parse(r->body, nullptr, false); }
+
+  ScratchDir dir_{"", "server-test"};
+  std::string token_;
+  std::unique_ptr<ApiServer> server_;
+};
+
+TEST_F(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
+  Start(0);
+  auto c = Client();
+  struct Case {
+    std::string name, method, path, body, type;
+    int status;
+    std::string says;
+    bool token = true;
+  };
+  const std::string big(200 * 1024, 'x');
+  const Case cases[] = {
+      {"no token", "GET", "/api/datasets", "", "", 401, "missing token", false},
+      {"malformed JSON", "POST", "/api/datasets", "{\"name\": ", "application/json", 400,
+       "malformed JSON"},
+      {"wrong type", "POST", "/api/datasets", "{\"name\": 5}", "application/json", 400,
+       "body.name: must be a string"},
+      {"unknown field", "POST", "/api/datasets", "{\"name\": \"a\", \"x\": 1}", "application/json",
+       400, "body.x: unknown field"},
+      {"bad name", "POST", "/api/datasets", "{\"name\": \"../etc\"}", "application/json", 400,
+       "body.name: must match"},
+      {"missing field", "POST", "/api/jobs", "{\"kind\": \"train\"}", "application/json", 400,
+       "body.params: missing"},
+      {"unknown job kind", "POST", "/api/jobs", "{\"kind\": \"teleport\", \"params\": {}}",
+       "application/json", 400, "must be one of"},
+      {"job parameters checked at submission", "POST", "/api/jobs",
+       "{\"kind\": \"train\", \"params\": {\"spec\": \"s.yaml\", \"epochs\": \"many\"}}",
+       "application/json", 400, "'epochs' must be an integer"},
+      {"not JSON", "POST", "/api/datasets", "name=a", "text/plain", 415, "must be JSON"},
+      {"JSON over the JSON limit", "POST", "/api/datasets", "{\"name\": \"" + big + "\"}",
+       "application/json", 413, "the limit is"},
+      {"body over the request limit", "POST", "/api/datasets", std::string(2 << 20, ' '),
+       "application/json", 413, "too large"},
+      {"unknown job", "GET", "/api/jobs/12345", "", "", 404, "no job 12345"},
+      {"bad job id", "GET", "/api/jobs/abc", "", "", 400, "a positive number"},
+      {"unknown run", "GET", "/api/runs/77", "", "", 404, "no run 77"},
+      {"unknown dataset", "GET", "/api/datasets/nope", "", "", 404, "no dataset 'nope'"},
+      {"unknown artifact", "GET", "/api/artifacts/model:ffff/lineage", "", "", 404, "no artifact"},
+      {"unknown route", "GET", "/api/teleport", "", "", 404, "no such route"},
+      {"bad version", "GET", "/api/datasets/a/versions/x/stats", "", "", 400, "positive number"},
+  };
+  for (const Case& k : cases) {
+    auto cl = Client(k.token);
+    if (!k.token) cl = Client(false);
+    httplib::Result r = k.method == "GET" ? cl->Get(k.path.c_str())
+                                          : cl->Post(k.path.c_str(), k.body, k.type.c_str());
+    ASSERT_TRUE(r) << k.name << ": no response";
+    EXPECT_EQ(r->status, k.status) << k.name << ": " << r->body;
+    const json j = Body(r);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << k.name << ": " << r->body;
+    EXPECT_NE(j["error"].get<std::string>().find(k.says), std::string::npos)
+        << k.name << ": " << r->body;
+  }
+  httplib::Client wrong("127.0.0.1", server_->port());
+  wrong.set_bearer_token_auth("not-a-token");
+  auto r = wrong.Get("/api/datasets");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(Body(r)["error"], "invalid token");
+  auto health = c->Get("/api/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto ok = c->Post("/api/datasets", "{\"name\": \"after\"}", "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 201);
+}
+
+TEST_F(Server, OpenApiDocumentDescribesEveryRoute) {
+  Start(0);
+  auto c = Client(false);  // the document needs no token
+  auto r = c->Get("/api/openapi.json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const json doc = Body(r);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  size_t operations = 0;
+  for (const auto& [path, ops] : doc["paths"].items()) operations += ops.size();
+  EXPECT_EQ(operations, server_->routes().size());
+  auto authed = Client();
+  for (const Route& route : server_->routes()) {
+    std::string method = route.method;
+    std::transform(method.begin(), method.end(), method.begin(), ::tolower);
+    ASSERT_TRUE(doc["paths"].contains(route.path)) << route.path;
+    ASSERT_TRUE(doc["paths"][route.path].contains(method)) << route.method << " " << route.path;
+    const json& op = doc["paths"][route.path][method];
+    EXPECT_FALSE(op["summary"].get<std::string>().empty()) << route.path;
+    EXPECT_EQ(op.contains("requestBody"), !route.body.is_null()) << route.path;
+    // Every documented operation is served (its own errors are fine, "no such route" is not).
+    std::string path = route.path;
+    for (size_t p; (p = path.find('{')) != std::string::npos;)
+      path.replace(p, path.find('}', p) - p + 1, "1");
+    if (route.produces == "text/event-stream") continue;
+    httplib::Result res = route.method == "GET"
+                              ? authed->Get(path.c_str())
+                              : authed->Post(path.c_str(), "{}", "application/json");
+    ASSERT_TRUE(res) << path;
+    const json b = Body(res);
+    if (b.is_object())
+      EXPECT_EQ(b.value("error", "").find("no such route"), std::string::npos) << path;
+  }
+}
+
+TEST_F(Server, ManyClientsAtOnceLoseAndDuplicateNothing) {
+  Start(0);  // jobs stay queued: this is about the API and the database
+  constexpr int kClients = 8, kEach = 10;
+  std::atomic<int> created{0}, conflicts{0}, shared_wins{0}, jobs_ok{0};
+  std::vector<std::vector<int64_t>> job_ids(kClients);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t)
+    threads.emplace_back([&, t] {
+      auto c = Client();
+      for (int i = 0; i < kEach; ++i) {
+        auto r = c->Post("/api/datasets", json{{"name", fmt::format("d{}-{}", t, i)}}.dump(),
+                         "application/json");
+        if (r && r->status == 201) ++created;
+        auto s = c->Post("/api/datasets", "{\"name\": \"shared\"}", "application/json");
+        if (s && s->status == 201) ++shared_wins;
+        if (s && s->status == 409) ++conflicts;
+        auto j = c->Post(
+            "/api/jobs",
+            json{{"kind", "compile"}, {"params", {{"model", "m.onnx"}, {"target", "cortex-m4"}}}}
+                .dump(),
+            "application/json");
+        if (j && j->status == 202) {
+          ++jobs_ok;
+          job_ids[t].push_back(Body(j)["id"].get<int64_t>());
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(created, kClients * kEach);
+  EXPECT_EQ(shared_wins, 1);
+  EXPECT_EQ(conflicts, kClients * kEach - 1);
+  EXPECT_EQ(jobs_ok, kClients * kEach);
+  auto c = Client();
+  const json datasets = Body(c->Get("/api/datasets"));
+  std::set<std::string> names;
+  for (const auto& d : datasets) names.insert(d["name"].get<std::string>());
+  EXPECT_EQ(datasets.size(), static_cast<size_t>(kClients * kEach + 1));
+  EXPECT_EQ(names.size(), datasets.size());
+  const json jobs = Body(c->Get("/api/jobs?limit=1000"));
+  std::set<int64_t> ids;
+  for (const auto& j : jobs) ids.insert(j["id"].get<int64_t>());
+  EXPECT_EQ(jobs.size(), static_cast<size_t>(kClients * kEach));
+  EXPECT_EQ(ids.size(), jobs.size());
+  for (const auto& per : job_ids)
+    for (int64_t id : per) EXPECT_TRUE(ids.count(id)) << id;
+}
+
+TEST_F(Server, AJobStreamsItsProgressAndLeavesLineage) {
+  const std::string fm = "/usr/share/datasets/fashion-mnist/";
+  if (!std::filesystem::exists(fm + "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Start(1);
+  auto c = Client();
+  const json submit = {
+      {"kind", "dataset"},
+      {"params",
+       {{"dataset", "fm"},
+        {"idx", {fm + "t10k-images-idx3-ubyte.gz", fm + "t10k-labels-idx1-ubyte.gz"}}}}};
+  auto r = c->Post("/api/jobs", submit.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  const int64_t id = Body(r)["id"];
+  std::string stream;
+  auto s = c->Get(fmt::format("/api/jobs/{}/stream", id).c_str(), [&](const char* data, size_t n) {
+    stream.append(data, n);
+    return true;
+  });
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->status, 200);
+  EXPECT_NE(stream.find("\"status\":\"running\""), std::string::npos) << stream;
+  EXPECT_NE(stream.find("dataset (dataset): done"), std::string::npos) << stream;
+  EXPECT_NE(stream.find("event: end"), std::string::npos) << stream;
+  const json job = Body(c->Get(fmt::format("/api/jobs/{}", id).c_str()));
+  EXPECT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["progress"], 1.0);
+  EXPECT_EQ(job["result"]["steps"][0]["outputs"]["dataset"], "fm@1");
+  const json lineage = Body(c->Get("/api/artifacts/dataset:fm@1/lineage"));
+  ASSERT_TRUE(lineage.contains("nodes")) << lineage.dump();
+  EXPECT_EQ(lineage["nodes"].size(), 3u);  // the dataset version and its two IDX files
+  // The token also works as a query parameter for GET (EventSource cannot set headers).
+  httplib::Client bare("127.0.0.1", server_->port());
+  auto q = bare.Get(fmt::format("/api/jobs/{}/events?token={}", id, token_).c_str());
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->status, 200);
+  EXPECT_GE(Body(q).size(), 4u);
+}
+
+}  // namespace
+}  // namespace tml
