@@ -21,6 +21,7 @@ void OnSignal(int) {
 struct ServeArgs {
   std::string workspace, host = "127.0.0.1", token_name;
   int port = 8080, workers = 1;
+  double lease_s = 30;
   bool no_auth = false;
   std::string web_dir;
 };
@@ -36,6 +37,7 @@ int Serve(const ServeArgs& a) {
   o.auth = !a.no_auth;
   o.workers = a.workers;
   o.web_dir = a.web_dir;
+  o.lease_ms = static_cast<int64_t>(a.lease_s * 1000);
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   ApiServer s(Opener(a.workspace), o);
   if (Status st = s.Start(); !st.ok()) return Fail(st);
@@ -61,6 +63,7 @@ int Worker(const ServeArgs& a) {
   char host[256] = "host";
   gethostname(host, sizeof host - 1);
   o.name = fmt::format("{}/{}", host, getpid());
+  o.lease_ms = static_cast<int64_t>(a.lease_s * 1000);
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   OpenStore open = [w = a.workspace]() -> Result<std::unique_ptr<MetaStore>> {
     TML_ASSIGN_OR_RETURN(Workspace x, OpenWorkspace(w));
@@ -99,10 +102,18 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
   serve->add_flag("--no-auth", a->no_auth, "No tokens (only with a loopback --host)");
   serve->add_option("--web", a->web_dir, "Serve the dashboard's built files from this folder");
   serve->add_option("--workspace", a->workspace, "Workspace directory");
+  serve->add_option("--lease", a->lease_s, "Job lease of the in-process workers, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 3600.0));
   serve->callback([a, exit_code] { *exit_code = Serve(*a); });
   auto* worker = app.add_subcommand(
       "worker", "Run queued jobs of the workspace's queue until stopped (scale-out beside serve)");
   worker->add_option("--workspace", a->workspace, "Workspace directory");
+  worker
+      ->add_option("--lease", a->lease_s,
+                   "Seconds a claimed job stays this worker's without a heartbeat")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 3600.0));
   worker->callback([a, exit_code] { *exit_code = Worker(*a); });
   auto* token = app.add_subcommand("token", "API tokens");
   token->require_subcommand(1);

@@ -15,7 +15,7 @@ PACKAGES=(
   # libtorch's dense layers call BLAS: OpenBLAS instead of the reference BLAS makes
   # them ~20x faster (the trainer pins it to one thread, see src/train/torch_trainer.cc).
   libopenblas0-pthread
-  libcpp-httplib-dev
+  libcpp-httplib-dev curl
 )
 
 missing=()

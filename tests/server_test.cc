@@ -6,10 +6,13 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
 #include "core/scratch_dir.h"
+#include "data/image_io.h"
 #include "server/http_server.h"
 
 namespace tml {
@@ -142,8 +145,9 @@ TEST_F(Server, OpenApiDocumentDescribesEveryRoute) {
     for (size_t p; (p = path.find('{')) != std::string::npos;)
       path.replace(p, path.find('}', p) - p + 1, "1");
     if (route.produces == "text/event-stream") continue;
-    httplib::Result res = route.method == "GET"
-                              ? authed->Get(path.c_str())
+    httplib::Result res = route.method == "GET" ? authed->Get(path.c_str())
+                          : route.method == "PATCH"
+                              ? authed->Patch(path.c_str(), "{}", "application/json")
                               : authed->Post(path.c_str(), "{}", "application/json");
     ASSERT_TRUE(res) << path;
     const json b = Body(res);
@@ -197,6 +201,127 @@ TEST_F(Server, ManyClientsAtOnceLoseAndDuplicateNothing) {
   EXPECT_EQ(ids.size(), jobs.size());
   for (const auto& per : job_ids)
     for (int64_t id : per) EXPECT_TRUE(ids.count(id)) << id;
+}
+
+TEST_F(Server, MutatedRequestBodiesNeverCrashIt) {
+  Start(0);
+  auto c = Client();
+  const std::string good =
+      R"({"kind": "train", "params": {"spec": "s.yaml", "data": "d@1", "epochs": 2}})";
+  std::mt19937 rng(7);
+  int accepted = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string body = good;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) {
+      const size_t at = rng() % body.size();
+      switch (rng() % 3) {
+        case 0:
+          body[at] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          body.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          body.insert(at, 1, "{}[]\",:0\\"[rng() % 9]);
+          break;
+      }
+      if (body.empty()) body = "{";
+    }
+    auto r = c->Post("/api/jobs", body, "application/json");
+    ASSERT_TRUE(r) << "no response to: " << body;
+    ASSERT_TRUE(r->status == 202 || (r->status >= 400 && r->status < 500))
+        << r->status << " for " << body;
+    const json j = Body(r);
+    ASSERT_TRUE(j.is_object()) << r->body;
+    accepted += r->status == 202;
+  }
+  auto health = c->Get("/api/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_LT(accepted, 300);  // the mutations did break bodies
+}
+
+std::string PngBytes(const std::string& dir, int shade, int size) {
+  Image im;
+  im.width = im.height = size;
+  im.channels = 1;
+  im.pixels.assign(static_cast<size_t>(size * size), static_cast<uint8_t>(shade));
+  im.pixels[0] = 255;  // not a flat image
+  const std::string path = fmt::format("{}/p{}.png", dir, shade);
+  EXPECT_TRUE(WritePng(path, im).ok());
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+TEST_F(Server, UploadListRelabelAndThumbnails) {
+  Start(0);
+  auto c = Client();
+  httplib::MultipartFormDataItems items;
+  for (int i = 0; i < 6; ++i)
+    items.push_back(
+        {"files", PngBytes(dir_.path(), 10 * i, 40), fmt::format("img{}.png", i), "image/png"});
+  items.push_back({"labels", R"(["cat", "cat", "cat", "dog", "dog", "dog"])", "", ""});
+  items.push_back({"size", "28x28", "", ""});
+  auto r = c->Post("/api/datasets/pets/samples", items);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(Body(r)["added"], 6);
+  EXPECT_EQ(Body(r)["version"]["classes"], (json{"cat", "dog"}));
+  // The same files again: nothing new, a conflict.
+  auto again = c->Post("/api/datasets/pets/samples", items);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409) << again->body;
+  // Not an image: refused with the file's name.
+  httplib::MultipartFormDataItems bad = {{"files", "not a png", "x.png", "image/png"}};
+  auto b = c->Post("/api/datasets/pets/samples", bad);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->status, 400);
+  EXPECT_NE(Body(b)["error"].get<std::string>().find("x.png"), std::string::npos) << b->body;
+  httplib::MultipartFormDataItems escape = {{"files", "x", "../../etc/passwd", "text/plain"}};
+  auto e = c->Post("/api/datasets/pets/samples", escape);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400);
+
+  const json page = Body(c->Get("/api/datasets/pets/versions/latest/samples?limit=4"));
+  EXPECT_EQ(page["total"], 6);
+  ASSERT_EQ(page["samples"].size(), 4u);
+  const std::string sample = page["samples"][0]["sample"];
+  const json dogs = Body(c->Get("/api/datasets/pets/versions/1/samples?label=dog"));
+  EXPECT_EQ(dogs["total"], 3);
+
+  auto img = c->Get(fmt::format("/api/samples/{}/image.png", sample).c_str());
+  ASSERT_TRUE(img);
+  EXPECT_EQ(img->status, 200);
+  EXPECT_EQ(img->get_header_value("Content-Type"), "image/png");
+  EXPECT_EQ(img->body.substr(1, 3), "PNG");
+  auto escape_id = c->Get("/api/samples/..%2F..%2Fmeta.db/image.png");
+  ASSERT_TRUE(escape_id);
+  EXPECT_EQ(escape_id->status, 404);  // decoded, it matches no route
+  EXPECT_TRUE(Body(escape_id).contains("error"));
+  auto bad_id = c->Get("/api/samples/meta.db/image.png");
+  ASSERT_TRUE(bad_id);
+  EXPECT_EQ(bad_id->status, 400);
+
+  auto rl = c->Patch(fmt::format("/api/datasets/pets/samples/{}", sample).c_str(),
+                     R"({"label": "fox"})", "application/json");
+  ASSERT_TRUE(rl);
+  ASSERT_EQ(rl->status, 200) << rl->body;
+  EXPECT_EQ(Body(rl)["version"]["number"], 2);
+  EXPECT_EQ(Body(rl)["version"]["classes"], (json{"cat", "dog", "fox"}));
+  const json stats = Body(c->Get("/api/datasets/pets/versions/2/stats"));
+  int64_t foxes = 0;
+  for (const auto& k : stats["classes"])
+    if (k["label"] == "fox")
+      foxes = k["train"].get<int64_t>() + k["val"].get<int64_t>() + k["test"].get<int64_t>();
+  EXPECT_EQ(foxes, 1);
+  auto same = c->Patch(fmt::format("/api/datasets/pets/samples/{}", sample).c_str(),
+                       R"({"label": "fox"})", "application/json");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->status, 409);
+  auto missing =
+      c->Patch("/api/datasets/pets/samples/abc", R"({"label": "fox"})", "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404) << missing->body;
 }
 
 TEST_F(Server, AJobStreamsItsProgressAndLeavesLineage) {

@@ -142,6 +142,37 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
   return report;
 }
 
+Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const std::string& sample,
+                              const std::string& label, const std::string& author) {
+  if (label.empty()) return Status::Error("the new label is empty");
+  Transaction tx(*ws.db);
+  TML_RETURN_IF_ERROR(tx.status());
+  TML_ASSIGN_OR_RETURN(VersionRecord prev, ws.db->GetVersion(dataset, 0));
+  TML_ASSIGN_OR_RETURN(std::vector<Member> members, ws.db->Members(prev.id));
+  auto it = std::find_if(members.begin(), members.end(),
+                         [&](const Member& m) { return m.sample == sample; });
+  if (it == members.end())
+    return Status::Errorf("no sample {} in {}@{}", sample, dataset, prev.number);
+  if (it->label == label) return Status::Errorf("sample {} is already labeled '{}'", sample, label);
+  AnnotationRecord a;
+  a.sample = sample;
+  a.kind = "label";
+  a.label = label;
+  a.author = author;
+  TML_ASSIGN_OR_RETURN(it->annotation, ws.db->AddAnnotation(a));
+  const std::string old = it->label.empty() ? "unlabeled" : "'" + it->label + "'";
+  it->label = label;
+  std::vector<std::string> classes = prev.classes;
+  if (std::find(classes.begin(), classes.end(), label) == classes.end()) classes.push_back(label);
+  TML_ASSIGN_OR_RETURN(VersionRecord v,
+                       ws.db->AddVersion(dataset, prev.id,
+                                         fmt::format("relabel {}: {} -> '{}' by {}",
+                                                     sample.substr(0, 12), old, label, author),
+                                         classes, members));
+  TML_RETURN_IF_ERROR(tx.Commit());
+  return v;
+}
+
 Result<VersionRecord> Resplit(Workspace& ws, const std::string& dataset, int version,
                               const SplitFractions& fractions, bool keep_test) {
   TML_RETURN_IF_ERROR(CheckFractions(fractions));

@@ -73,6 +73,11 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
 
 // A new version with every member's split assigned again; keep_test leaves the test
 // members where they are and splits the rest between train and val in proportion.
+// A new version in which `sample` (a member of the latest version) carries `label`
+// (recorded as an annotation by `author`); a new label becomes a new class.
+Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const std::string& sample,
+                              const std::string& label, const std::string& author);
+
 Result<VersionRecord> Resplit(Workspace& ws, const std::string& dataset, int version,
                               const SplitFractions& fractions, bool keep_test);
 

@@ -108,8 +108,7 @@ json OpenApiDocument(const std::vector<Route>& routes, const std::string& versio
                                   {"description", q.description},
                                   {"schema", q.schema}});
     if (!r.body.is_null())
-      op["requestBody"] = {{"required", true},
-                           {"content", {{"application/json", {{"schema", r.body}}}}}};
+      op["requestBody"] = {{"required", true}, {"content", {{r.consumes, {{"schema", r.body}}}}}};
     op["responses"][std::to_string(r.success)] = {{"description", "success"},
                                                   {"content", {{r.produces, json::object()}}}};
     op["responses"]["4XX"] = {{"description", "bad request, unauthorized, not found, too large"},

@@ -19,12 +19,18 @@
 
 namespace tml {
 
+struct UploadedFile {
+  std::string field, filename, content_type, content;
+};
+
 struct ApiRequest {
   std::map<std::string, std::string> path;   // {name} -> value
   std::map<std::string, std::string> query;  // ?k=v
   nlohmann::json body;                       // validated against the route's schema
   std::string raw_body, content_type;
-  std::string user;  // the token's name ("local" without auth)
+  std::vector<UploadedFile> files;          // multipart/form-data file parts
+  std::map<std::string, std::string> form;  // multipart/form-data text parts
+  std::string user;                         // the token's name ("local" without auth)
 };
 
 struct ApiResponse {
@@ -64,6 +70,9 @@ struct Route {
   int success = 200;
   bool auth = true;
   std::string produces = "application/json";
+  // application/json: `body` is checked against the JSON; multipart/form-data: `body`
+  // only documents the parts (the handler checks them).
+  std::string consumes = "application/json";
   std::function<ApiResponse(ApiContext&, const ApiRequest&)> handler;
 };
 

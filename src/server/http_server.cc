@@ -70,7 +70,9 @@ void Write(const ApiResponse& r, httplib::Response& res) {
   if (!r.raw.empty() || !r.content_type.empty())
     res.set_content(r.raw, r.content_type.empty() ? "application/octet-stream" : r.content_type);
   else
-    res.set_content(r.json.dump(), "application/json");
+    // Invalid UTF-8 from a request (echoed in an error) is replaced, not thrown on.
+    res.set_content(r.json.dump(-1, ' ', false, json::error_handler_t::replace),
+                    "application/json");
 }
 
 }  // namespace
@@ -93,7 +95,9 @@ ApiResponse ApiServer::Handle(const Route& route, const std::string& auth_header
   } else {
     req.user = "local";
   }
-  if (!route.body.is_null()) {
+  if (route.consumes == "multipart/form-data" && content_type.rfind("multipart/form-data", 0) != 0)
+    return ApiError(415, "the body must be multipart/form-data");
+  if (!route.body.is_null() && route.consumes == "application/json") {
     if (content_type.rfind("application/json", 0) != 0)
       return ApiError(415, "the body must be JSON (Content-Type: application/json)");
     if (body.size() > o_.max_json)
@@ -136,6 +140,12 @@ Status ApiServer::Start() {
       for (size_t i = 0; i < names.size() && i + 1 < q.matches.size(); ++i)
         req.path[names[i]] = q.matches[i + 1].str();
       for (const auto& [k, v] : q.params) req.query[k] = v;
+      for (const auto& [field, part] : q.files) {
+        if (part.filename.empty())
+          req.form[field] = part.content;
+        else
+          req.files.push_back({field, part.filename, part.content_type, part.content});
+      }
       const std::string token =
           q.method == "GET" && q.has_param("token") ? q.get_param_value("token") : "";
       Write(Handle(route, q.get_header_value("Authorization"), token,
@@ -161,7 +171,9 @@ Status ApiServer::Start() {
     const std::string m = res.status == 413   ? "request body too large"
                           : res.status == 404 ? "no such route: " + q.method + " " + q.path
                                               : fmt::format("HTTP {}", res.status);
-    res.set_content(json{{"error", m}, {"status", res.status}}.dump(), "application/json");
+    res.set_content(json{{"error", m}, {"status", res.status}}.dump(-1, ' ', false,
+                                                                    json::error_handler_t::replace),
+                    "application/json");
   });
   http_->set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                   std::exception_ptr) {

@@ -1,6 +1,13 @@
 // Datasets: list, create, versions, stats.
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "core/scratch_dir.h"
+#include "data/image_io.h"
+#include "data/importers.h"
 #include "server/api.h"
 
 namespace tml {
@@ -25,6 +32,67 @@ Result<int> VersionNumber(const std::string& text) {
   } catch (const std::exception&) {
   }
   return Status::Errorf("version '{}': a positive number or 'latest'", text);
+}
+
+const json kLabel = {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}};
+
+bool ValidLabel(const std::string& l) {
+  return !l.empty() && l.size() <= 64 && l.find_first_of("\n\r\t") == std::string::npos;
+}
+
+// Uploaded images (PNG or JPEG) as samples in the dataset's format; the bytes go
+// through the same importer as class folders, via a private scratch directory.
+ApiResponse Upload(ApiContext& c, const ApiRequest& q) {
+  const std::string& name = q.path.at("name");
+  if (!std::regex_match(name, std::regex(kName["pattern"].get<std::string>())))
+    return ApiError(400, "name: letters, digits, '_', '.', '-'");
+  if (q.files.empty()) return ApiError(400, "no files: send one or more 'files' parts");
+  if (q.files.size() > 1000) return ApiError(400, "at most 1000 files per upload");
+  SampleFormat f;
+  const std::string size = q.form.count("size") ? q.form.at("size") : "28x28";
+  if (std::sscanf(size.c_str(), "%dx%d", &f.height, &f.width) != 2 || !CheckFormat(f).ok())
+    return ApiError(400, fmt::format("size '{}': HEIGHTxWIDTH", size));
+  if (q.form.count("channels")) f.channels = std::atoi(q.form.at("channels").c_str());
+  if (Status st = CheckFormat(f); !st.ok()) return ApiError(400, st.message());
+  std::vector<std::string> labels;
+  if (q.form.count("labels")) {
+    const json l = json::parse(q.form.at("labels"), nullptr, false);
+    if (!l.is_array() || l.size() != q.files.size())
+      return ApiError(400, "labels: a JSON array with one label per file");
+    for (const auto& x : l) labels.push_back(x.is_string() ? x.get<std::string>() : "");
+  } else {
+    labels.assign(q.files.size(), q.form.count("label") ? q.form.at("label") : "");
+  }
+  for (const std::string& l : labels)
+    if (!l.empty() && !ValidLabel(l))
+      return ApiError(400, fmt::format("label '{}': 1-64 characters, one line", l));
+  ScratchDir dir("", "upload");
+  std::filesystem::create_directories(dir.path());
+  std::vector<NewSample> samples;
+  for (size_t i = 0; i < q.files.size(); ++i) {
+    const UploadedFile& u = q.files[i];
+    // Only the extension of the client's file name is used, never its path.
+    std::string ext = std::filesystem::path(u.filename).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    if (ext != ".png" && ext != ".jpg" && ext != ".jpeg")
+      return ApiError(400, fmt::format("{}: PNG or JPEG files only", u.filename));
+    const std::string path = fmt::format("{}/{}{}", dir.path(), i, ext);
+    std::ofstream(path, std::ios::binary) << u.content;
+    auto s = ReadSampleFile(path, labels[i], f, std::nullopt);
+    if (!s.ok())
+      return ApiError(
+          400, fmt::format("{}: {}", u.filename, s.status().message().substr(path.size() + 2)));
+    s->source = "upload:" + std::filesystem::path(u.filename).filename().string();
+    samples.push_back(std::move(*s));
+  }
+  std::lock_guard<std::mutex> l(c.db_mu);
+  auto rep =
+      ImportSamples(c.ws, name, samples, {}, fmt::format("upload by {}", q.user), {}, q.user);
+  if (!rep.ok()) return FromStatus(rep.status(), 409);
+  return Json({{"version", VersionJson(rep->version)},
+               {"added", rep->added},
+               {"duplicates", rep->duplicates}},
+              201);
 }
 
 }  // namespace
@@ -109,6 +177,105 @@ void AddDataRoutes(std::vector<Route>& r) {
          {"unlabeled", s->unlabeled}});
   };
   r.push_back(stats);
+
+  Route upload{"POST", "/api/datasets/{name}/samples",
+               "Upload labeled images (PNG/JPEG) as a new version (the dataset is created if "
+               "needed)",
+               "data"};
+  upload.consumes = "multipart/form-data";
+  upload.body = {
+      {"type", "object"},
+      {"required", {"files"}},
+      {"properties",
+       {{"files", {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}}},
+        {"label", {{"type", "string"}, {"description", "label of every file"}}},
+        {"labels", {{"type", "string"}, {"description", "JSON array, a label per file"}}},
+        {"size", {{"type", "string"}, {"description", "HEIGHTxWIDTH, default 28x28"}}},
+        {"channels", {{"type", "string"}, {"description", "1 (grey, default) or 3"}}}}}};
+  upload.success = 201;
+  upload.handler = Upload;
+  r.push_back(upload);
+
+  Route samples{"GET", "/api/datasets/{name}/versions/{version}/samples",
+                "A page of a version's samples with their labels and splits", "data"};
+  samples.query = {
+      {"offset", "first sample (default 0)", {{"type", "integer"}}},
+      {"limit", "at most this many (default 100, at most 1000)", {{"type", "integer"}}},
+      {"label", "only this label", {{"type", "string"}}}};
+  samples.handler = [](ApiContext& c, const ApiRequest& q) {
+    auto v = VersionNumber(q.path.at("version"));
+    if (!v.ok()) return ApiError(400, v.status().message());
+    const auto num = [&](const char* k, int64_t def) {
+      return q.query.count(k) ? std::max<int64_t>(0, std::atoll(q.query.at(k).c_str())) : def;
+    };
+    const int64_t offset = num("offset", 0), limit = std::min<int64_t>(1000, num("limit", 100));
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto version = c.ws.db->GetVersion(q.path.at("name"), *v);
+    if (!version.ok()) return FromStatus(version.status());
+    auto members = c.ws.db->Members(version->id);
+    if (!members.ok()) return FromStatus(members.status(), 500);
+    json page = json::array();
+    int64_t total = 0;
+    for (const Member& m : *members) {
+      if (q.query.count("label") && m.label != q.query.at("label")) continue;
+      if (total >= offset && total < offset + limit)
+        page.push_back({{"sample", m.sample}, {"label", m.label}, {"split", SplitName(m.split)}});
+      ++total;
+    }
+    return Json({{"version", VersionJson(*version)}, {"total", total}, {"samples", page}});
+  };
+  r.push_back(samples);
+
+  Route relabel{"PATCH", "/api/datasets/{name}/samples/{sample}",
+                "Relabel one sample: a new version, the label recorded as an annotation", "data"};
+  relabel.body = {{"type", "object"},
+                  {"required", {"label"}},
+                  {"additionalProperties", false},
+                  {"properties", {{"label", kLabel}}}};
+  relabel.handler = [](ApiContext& c, const ApiRequest& q) {
+    const std::string label = q.body["label"];
+    if (!ValidLabel(label)) return ApiError(400, "label: 1-64 characters, one line");
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto v = Relabel(c.ws, q.path.at("name"), q.path.at("sample"), label, q.user);
+    if (!v.ok()) return FromStatus(v.status(), 409);
+    return Json({{"version", VersionJson(*v)}});
+  };
+  r.push_back(relabel);
+
+  Route image{"GET", "/api/samples/{id}/image.png", "An image sample as PNG (thumbnails)", "data"};
+  image.produces = "image/png";
+  image.handler = [](ApiContext& c, const ApiRequest& q) {
+    const std::string& id = q.path.at("id");
+    if (!std::regex_match(id, std::regex("[0-9a-f]{64}")))
+      return ApiError(400, "id: a sample id (64 hex digits)");
+    SampleRecord rec;
+    {
+      std::lock_guard<std::mutex> l(c.db_mu);
+      auto s = c.ws.db->GetSample(id);
+      if (!s.ok()) return FromStatus(s.status());
+      rec = *s;
+    }
+    if (rec.kind != "image" || rec.dtype != "uint8" || rec.shape.size() != 3)
+      return ApiError(
+          400, fmt::format("sample {} is {} ({}), not an 8-bit image", id, rec.kind, rec.dtype));
+    auto bytes = c.ws.blobs.Get(id);
+    if (!bytes.ok()) return FromStatus(bytes.status(), 500);
+    Image im;
+    im.height = static_cast<int>(rec.shape[0]);
+    im.width = static_cast<int>(rec.shape[1]);
+    im.channels = static_cast<int>(rec.shape[2]);
+    im.pixels.assign(bytes->begin(), bytes->end());
+    ScratchDir dir("", "thumb");
+    std::filesystem::create_directories(dir.path());
+    const std::string path = dir.path() + "/s.png";
+    if (Status st = WritePng(path, im); !st.ok()) return FromStatus(st, 500);
+    std::ifstream f(path, std::ios::binary);
+    ApiResponse res;
+    res.raw.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    res.content_type = "image/png";
+    return res;
+  };
+  r.push_back(image);
 }
 
 }  // namespace tml
