@@ -32,16 +32,6 @@ JobRecord ReadJob(const Stmt& s) {
   return j;
 }
 
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    Status st = Status::Errorf("database: {}", err ? err : sqlite3_errmsg(db));
-    sqlite3_free(err);
-    return st;
-  }
-  return Status::Ok();
-}
-
 Result<std::vector<JobRecord>> Query(sqlite3* db, const std::string& sql,
                                      const std::vector<std::string>& text_args,
                                      const std::vector<int64_t>& int_args) {
@@ -130,13 +120,13 @@ Result<int64_t> SqliteEnqueueJob(sqlite3* db, const std::string& kind, const std
 
 Result<std::optional<JobRecord>> SqliteClaimJob(sqlite3* db, const std::string& worker,
                                                 int64_t lease_ms) {
-  TML_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+  TML_RETURN_IF_ERROR(ExecSql(db, "BEGIN IMMEDIATE"));
   auto r = Claim(db, worker, lease_ms);
   if (!r.ok()) {
-    (void)Exec(db, "ROLLBACK");
+    (void)ExecSql(db, "ROLLBACK");
     return r.status();
   }
-  TML_RETURN_IF_ERROR(Exec(db, "COMMIT"));
+  TML_RETURN_IF_ERROR(ExecSql(db, "COMMIT"));
   return r;
 }
 
@@ -155,7 +145,7 @@ Status SqliteUpdateJob(sqlite3* db, int64_t id, const std::string& worker, int64
 
 Status SqliteFinishJob(sqlite3* db, int64_t id, const std::string& worker, bool ok,
                        const std::string& result, const std::string& message) {
-  TML_RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE"));
+  TML_RETURN_IF_ERROR(ExecSql(db, "BEGIN IMMEDIATE"));
   Stmt s(db,
          "UPDATE jobs SET status = ?, progress = ?, result = ?, message = ?, finished_ms = ? "
          "WHERE id = ? AND worker = ? AND status = 'running'");
@@ -171,10 +161,10 @@ Status SqliteFinishJob(sqlite3* db, int64_t id, const std::string& worker, bool 
         nlohmann::json{{"type", "status"}, {"status", ok ? "done" : "failed"}, {"message", message}}
             .dump());
   if (!st.ok()) {
-    (void)Exec(db, "ROLLBACK");
+    (void)ExecSql(db, "ROLLBACK");
     return st;
   }
-  return Exec(db, "COMMIT");
+  return ExecSql(db, "COMMIT");
 }
 
 Result<JobRecord> SqliteGetJob(sqlite3* db, int64_t id) {

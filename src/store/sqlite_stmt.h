@@ -18,6 +18,17 @@ inline int64_t NowMs() {
       .count();
 }
 
+// Runs SQL without results (several statements allowed).
+inline Status ExecSql(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    Status st = Status::Errorf("database: {}", err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    return st;
+  }
+  return Status::Ok();
+}
+
 // A prepared statement, finalized on destruction.
 class Stmt {
  public:

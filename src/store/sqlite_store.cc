@@ -104,15 +104,7 @@ class SqliteStore : public MetaStore {
     sqlite3_close(db_);
   }
 
-  Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      Status st = Status::Errorf("database: {}", err ? err : sqlite3_errmsg(db_));
-      sqlite3_free(err);
-      return st;
-    }
-    return Status::Ok();
-  }
+  Status Exec(const char* sql) { return ExecSql(db_, sql); }
 
   Status Migrate() {
     TML_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"));
