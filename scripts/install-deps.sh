@@ -16,6 +16,8 @@ PACKAGES=(
   # them ~20x faster (the trainer pins it to one thread, see src/train/torch_trainer.cc).
   libopenblas0-pthread
   libcpp-httplib-dev curl
+  # PostgreSQL: the server-scale metadata store; the tests start a server on loopback.
+  postgresql libpqxx-dev
 )
 
 missing=()

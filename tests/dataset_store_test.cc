@@ -1,4 +1,5 @@
-// The dataset store: content-addressed blobs, SQLite metadata, versions, splits.
+// The dataset store: content-addressed blobs, metadata (SQLite and PostgreSQL), versions,
+// splits.
 #include "data/dataset_store.h"
 
 #include <gtest/gtest.h>
@@ -7,19 +8,33 @@
 #include <fstream>
 
 #include "fixtures.h"
+#include "pg_server.h"
 
 namespace tml {
 namespace {
 
 namespace fs = std::filesystem;
 
-Workspace FreshWorkspace(const std::string& name) {
-  const std::string root = testing::WorkDir(name);
-  fs::remove_all(root);
-  auto ws = OpenWorkspace(root);
-  EXPECT_TRUE(ws.ok()) << ws.status().message();
-  return std::move(ws).value();
-}
+// The storage tests run on SQLite and on PostgreSQL (a server started for the tests).
+class Store : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() != "postgres") return;
+    PgServer& pg = PgServer::Shared();
+    if (!pg.available()) GTEST_SKIP() << pg.why();
+    auto url = pg.NewDatabase();
+    ASSERT_TRUE(url.ok()) << url.status().message();
+    db_ = *url;
+  }
+  Workspace Fresh(const std::string& name) {
+    const std::string root = testing::WorkDir(name + "-" + GetParam());
+    fs::remove_all(root);
+    auto ws = OpenWorkspace(root, db_);
+    EXPECT_TRUE(ws.ok()) << ws.status().message();
+    return std::move(ws).value();
+  }
+  std::string db_;  // "": the workspace's SQLite file
+};
 
 // n samples of class `label` whose bytes depend on (label, i).
 std::vector<NewSample> Samples(const std::string& label, int n, int salt = 0) {
@@ -35,8 +50,8 @@ std::vector<NewSample> Samples(const std::string& label, int n, int salt = 0) {
   return out;
 }
 
-TEST(BlobStore, StoresOnceByContentAndRejectsBadIds) {
-  Workspace ws = FreshWorkspace("blobs");
+TEST_P(Store, BlobsAreStoredOnceByContentAndBadIdsRejected) {
+  Workspace ws = Fresh("blobs");
   auto a = ws.blobs.Put("hello", 5);
   auto b = ws.blobs.Put("hello", 5);
   ASSERT_TRUE(a.ok() && b.ok());
@@ -49,8 +64,8 @@ TEST(BlobStore, StoresOnceByContentAndRejectsBadIds) {
   EXPECT_NE(missing.status().message().find("missing"), std::string::npos);
 }
 
-TEST(DatasetStore, ImportCreatesVersionsAndSkipsDuplicates) {
-  Workspace ws = FreshWorkspace("import");
+TEST_P(Store, ImportCreatesVersionsAndSkipsDuplicates) {
+  Workspace ws = Fresh("import");
   auto batch = Samples("cat", 10);
   auto dogs = Samples("dog", 5);
   batch.insert(batch.end(), dogs.begin(), dogs.end());
@@ -99,8 +114,8 @@ TEST(DatasetStore, ImportCreatesVersionsAndSkipsDuplicates) {
   EXPECT_EQ(ws.db->GetVersion("pets", 0)->number, 3);
 }
 
-TEST(DatasetStore, FailedImportLeavesNoVersion) {
-  Workspace ws = FreshWorkspace("failed");
+TEST_P(Store, FailedImportLeavesNoVersion) {
+  Workspace ws = Fresh("failed");
   ASSERT_TRUE(ImportSamples(ws, "d", Samples("a", 4), {}, "ok").ok());
   // The blob store replaced by a plain file (fails even for root): the import stops
   // with an error naming the path, and no version appears.
@@ -113,8 +128,8 @@ TEST(DatasetStore, FailedImportLeavesNoVersion) {
   EXPECT_EQ(ws.db->GetVersion("d", 0)->members, 4);
 }
 
-TEST(DatasetStore, TransactionRollsBackUncommittedVersion) {
-  Workspace ws = FreshWorkspace("rollback");
+TEST_P(Store, TransactionRollsBackUncommittedVersion) {
+  Workspace ws = Fresh("rollback");
   ASSERT_TRUE(ImportSamples(ws, "d", Samples("a", 4), {}, "ok").ok());
   {
     Transaction tx(*ws.db);
@@ -155,8 +170,8 @@ TEST(DatasetStore, SplitsAreStratifiedAndDeterministic) {
   EXPECT_GT(moved, 100);
 }
 
-TEST(DatasetStore, ResplitKeepsTestAndMakesANewVersion) {
-  Workspace ws = FreshWorkspace("resplit");
+TEST_P(Store, ResplitKeepsTestAndMakesANewVersion) {
+  Workspace ws = Fresh("resplit");
   auto batch = Samples("x", 40);
   for (int i = 0; i < 10; ++i) batch[static_cast<size_t>(i)].split = Split::kTest;
   for (int i = 10; i < 40; ++i) batch[static_cast<size_t>(i)].split = Split::kTrain;
@@ -172,8 +187,8 @@ TEST(DatasetStore, ResplitKeepsTestAndMakesANewVersion) {
   EXPECT_FALSE(Resplit(ws, "d", 7, {}, false).ok());
 }
 
-TEST(DatasetStore, BoxesAndPolygonsWithAuthorsAndConfidence) {
-  Workspace ws = FreshWorkspace("annotations");
+TEST_P(Store, BoxesAndPolygonsWithAuthorsAndConfidence) {
+  Workspace ws = Fresh("annotations");
   auto r = ImportSamples(ws, "d", Samples("car", 1), {}, "import");
   ASSERT_TRUE(r.ok());
   const std::string id = ws.db->Members(r->version.id).value()[0].sample;
@@ -220,15 +235,15 @@ TEST(DatasetStore, ParsesReferences) {
   EXPECT_FALSE(ParseDatasetRef("f@banana").ok());
 }
 
-TEST(DatasetStore, ReopenedWorkspaceSeesEverything) {
-  const std::string root = testing::WorkDir("reopen");
+TEST_P(Store, ReopenedWorkspaceSeesEverything) {
+  const std::string root = testing::WorkDir("reopen-" + GetParam());
   fs::remove_all(root);
   {
-    auto ws = OpenWorkspace(root);
+    auto ws = OpenWorkspace(root, db_);
     ASSERT_TRUE(ws.ok());
     ASSERT_TRUE(ImportSamples(*ws, "d", Samples("a", 3), {}, "x").ok());
   }
-  auto ws = OpenWorkspace(root);
+  auto ws = OpenWorkspace(root, db_);
   ASSERT_TRUE(ws.ok()) << ws.status().message();
   auto stats = ComputeStats(*ws, "d", 0);
   ASSERT_TRUE(stats.ok());
@@ -249,6 +264,8 @@ TEST(DatasetStore, CorruptDatabaseIsAClearError) {
   ASSERT_FALSE(ws.ok());
   EXPECT_NE(ws.status().message().find("meta.db"), std::string::npos) << ws.status().message();
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Store, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace tml

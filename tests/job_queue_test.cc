@@ -7,27 +7,40 @@
 #include <thread>
 
 #include "core/scratch_dir.h"
+#include "pg_server.h"
 #include "store/meta_store.h"
 
 namespace tml {
 namespace {
 
-class JobQueue : public ::testing::Test {
+// Every test runs on SQLite and on PostgreSQL (a server started for the tests).
+class JobQueue : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(dir_.path());
+    if (GetParam() == "postgres") {
+      PgServer& pg = PgServer::Shared();
+      if (!pg.available()) GTEST_SKIP() << pg.why();
+      auto url = pg.NewDatabase();
+      ASSERT_TRUE(url.ok()) << url.status().message();
+      spec_ = *url;
+    } else {
+      spec_ = "sqlite:" + dir_.path() + "/meta.db";
+    }
     db_ = Open();
+    ASSERT_NE(db_, nullptr);
   }
   std::unique_ptr<MetaStore> Open() {
-    auto db = OpenSqliteStore(dir_.path() + "/meta.db");
+    auto db = OpenStore(spec_);
     EXPECT_TRUE(db.ok()) << db.status().message();
     return db.ok() ? std::move(*db) : nullptr;
   }
   ScratchDir dir_{"", "job-queue-test"};
+  std::string spec_;
   std::unique_ptr<MetaStore> db_;
 };
 
-TEST_F(JobQueue, ClaimsInOrderAndFinishes) {
+TEST_P(JobQueue, ClaimsInOrderAndFinishes) {
   const int64_t a = *db_->EnqueueJob("train", R"({"epochs": 1})", 2);
   const int64_t b = *db_->EnqueueJob("compile", "{}", 2);
   auto j = db_->ClaimJob("w1", 60000);
@@ -53,7 +66,7 @@ TEST_F(JobQueue, ClaimsInOrderAndFinishes) {
   EXPECT_FALSE(db_->GetJob(999).ok());
 }
 
-TEST_F(JobQueue, ADeadWorkersJobIsRetriedThenFailedNeverLost) {
+TEST_P(JobQueue, ADeadWorkersJobIsRetriedThenFailedNeverLost) {
   const int64_t id = *db_->EnqueueJob("train", "{}", 2);
   ASSERT_EQ(db_->ClaimJob("dies", 1)->value().id, id);  // a 1 ms lease, never renewed
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -70,7 +83,7 @@ TEST_F(JobQueue, ADeadWorkersJobIsRetriedThenFailedNeverLost) {
   EXPECT_FALSE(db_->FinishJob(id, "second", true, "{}", "too late").ok());
 }
 
-TEST_F(JobQueue, ConcurrentWorkersNeverShareAJob) {
+TEST_P(JobQueue, ConcurrentWorkersNeverShareAJob) {
   constexpr int kJobs = 60, kWorkers = 4;
   for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(db_->EnqueueJob("compile", "{}", 1).ok());
   std::vector<std::vector<int64_t>> got(kWorkers);
@@ -97,12 +110,14 @@ TEST_F(JobQueue, ConcurrentWorkersNeverShareAJob) {
   EXPECT_EQ(db_->ListJobs("done", 1000)->size(), static_cast<size_t>(kJobs));
 }
 
-TEST_F(JobQueue, TokensAreFoundByTheirHashOnly) {
+TEST_P(JobQueue, TokensAreFoundByTheirHashOnly) {
   ASSERT_TRUE(db_->AddToken("ci", "ab12").ok());
   EXPECT_EQ(db_->TokenName("ab12")->value_or(""), "ci");
   EXPECT_FALSE(db_->TokenName("ab13")->has_value());
   EXPECT_FALSE(db_->AddToken("again", "ab12").ok());  // one name per token
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, JobQueue, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace tml

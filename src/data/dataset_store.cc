@@ -19,13 +19,17 @@ std::string DefaultWorkspaceRoot() {
   return home && *home ? home : ".tinymlaas";
 }
 
-Result<Workspace> OpenWorkspace(const std::string& root) {
+Result<Workspace> OpenWorkspace(const std::string& root, const std::string& db) {
   Workspace ws;
   ws.root = root.empty() ? DefaultWorkspaceRoot() : root;
   std::error_code ec;
   fs::create_directories(ws.root + "/blobs", ec);
   if (ec) return Status::Errorf("workspace {}: cannot create: {}", ws.root, ec.message());
-  TML_ASSIGN_OR_RETURN(ws.db, OpenSqliteStore(ws.root + "/meta.db"));
+  std::string spec = db;
+  if (spec.empty())
+    if (const char* env = std::getenv("TINYMLAAS_DB"); env && *env) spec = env;
+  if (spec.empty()) spec = "sqlite:" + ws.root + "/meta.db";
+  TML_ASSIGN_OR_RETURN(ws.db, OpenStore(spec));
   ws.blobs = BlobStore(ws.root + "/blobs");
   return ws;
 }

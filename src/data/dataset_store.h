@@ -26,9 +26,11 @@ struct Workspace {
   BlobStore blobs{""};
 };
 
-// root "" -> $TINYMLAAS_HOME, else ./.tinymlaas; created if missing.
+// root "" -> $TINYMLAAS_HOME, else ./.tinymlaas; created if missing. The metadata
+// lives in ROOT/meta.db (SQLite) unless `db` names another store (see OpenStore:
+// sqlite:PATH or postgresql://...; "" -> $TINYMLAAS_DB, else ROOT/meta.db).
 std::string DefaultWorkspaceRoot();
-Result<Workspace> OpenWorkspace(const std::string& root);
+Result<Workspace> OpenWorkspace(const std::string& root, const std::string& db = "");
 
 // A sample to import: its bytes and what they are.
 struct NewSample {

@@ -189,6 +189,10 @@ class MetaStore {
 
 // Opens (creating and migrating as needed) an SQLite database in WAL mode.
 Result<std::unique_ptr<MetaStore>> OpenSqliteStore(const std::string& path);
+// Connects to PostgreSQL ("postgresql://user@host:port/db") and migrates the schema.
+Result<std::unique_ptr<MetaStore>> OpenPostgresStore(const std::string& url);
+// "sqlite:PATH", a path, or a postgresql:// URL.
+Result<std::unique_ptr<MetaStore>> OpenStore(const std::string& spec);
 
 // Begins on construction; rolls back on destruction unless Commit() succeeded.
 class Transaction {

@@ -1,11 +1,12 @@
-// MetaStore on SQLite: WAL journal, foreign keys on, schema migrations numbered in
-// kMigrations (applied in order inside one transaction each).
+// MetaStore on SQLite: WAL journal, foreign keys on, the schema migrations of
+// store/schema.h (applied in order inside one transaction each).
 #include <sqlite3.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "store/meta_store.h"
+#include "store/schema.h"
 #include "store/sqlite_stmt.h"
 
 namespace tml {
@@ -33,67 +34,6 @@ namespace {
 
 using namespace sqlite;
 
-const char* const kMigrations[] = {
-    R"sql(
-CREATE TABLE samples(
-  id TEXT PRIMARY KEY, kind TEXT NOT NULL, shape TEXT NOT NULL, dtype TEXT NOT NULL,
-  source TEXT NOT NULL, created_ms INTEGER NOT NULL);
-CREATE TABLE annotations(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, sample TEXT NOT NULL REFERENCES samples(id),
-  kind TEXT NOT NULL, label TEXT NOT NULL, geometry TEXT NOT NULL, confidence REAL NOT NULL,
-  author TEXT NOT NULL, created_ms INTEGER NOT NULL);
-CREATE INDEX annotations_sample ON annotations(sample);
-CREATE TABLE datasets(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
-CREATE TABLE dataset_versions(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id INTEGER NOT NULL REFERENCES datasets(id),
-  number INTEGER NOT NULL, parent_id INTEGER REFERENCES dataset_versions(id),
-  note TEXT NOT NULL, classes TEXT NOT NULL, created_ms INTEGER NOT NULL,
-  UNIQUE(dataset_id, number));
-CREATE TABLE version_members(
-  version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
-  pos INTEGER NOT NULL, sample TEXT NOT NULL REFERENCES samples(id),
-  annotation INTEGER REFERENCES annotations(id),
-  split TEXT NOT NULL CHECK(split IN ('train', 'val', 'test')),
-  PRIMARY KEY(version_id, pos), UNIQUE(version_id, sample));
-)sql",
-    R"sql(
-CREATE TABLE runs(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, status TEXT NOT NULL,
-  config TEXT NOT NULL, dataset_version INTEGER REFERENCES dataset_versions(id),
-  metrics TEXT NOT NULL, output TEXT NOT NULL, started_ms INTEGER NOT NULL,
-  duration_ms INTEGER NOT NULL, tool_version TEXT NOT NULL);
-)sql",
-    R"sql(
-CREATE TABLE steps(
-  key TEXT PRIMARY KEY, pipeline TEXT NOT NULL, step TEXT NOT NULL, component TEXT NOT NULL,
-  outputs TEXT NOT NULL, created_ms INTEGER NOT NULL);
-)sql",
-    R"sql(
-CREATE TABLE artifacts(
-  id TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL, path TEXT NOT NULL,
-  metadata TEXT NOT NULL, created_ms INTEGER NOT NULL);
-CREATE TABLE artifact_parents(
-  child TEXT NOT NULL REFERENCES artifacts(id), parent TEXT NOT NULL REFERENCES artifacts(id),
-  PRIMARY KEY(child, parent));
-CREATE INDEX artifact_parents_parent ON artifact_parents(parent);
-)sql",
-    R"sql(
-CREATE TABLE jobs(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, params TEXT NOT NULL,
-  status TEXT NOT NULL CHECK(status IN ('queued', 'running', 'done', 'failed')),
-  progress REAL NOT NULL, message TEXT NOT NULL, result TEXT NOT NULL, worker TEXT NOT NULL,
-  lease_until_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL);
-CREATE INDEX jobs_status ON jobs(status, id);
-CREATE TABLE job_events(
-  job INTEGER NOT NULL REFERENCES jobs(id), seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-  data TEXT NOT NULL, PRIMARY KEY(job, seq));
-CREATE TABLE api_tokens(
-  sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
-)sql",
-};
-
 class SqliteStore : public MetaStore {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -113,7 +53,7 @@ class SqliteStore : public MetaStore {
         Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
     // Each migration in its own write transaction, the version read inside it: several
     // processes opening a new database at once apply each migration exactly once.
-    const int64_t want = static_cast<int64_t>(std::size(kMigrations));
+    const int64_t want = static_cast<int64_t>(SchemaMigrations().size());
     for (;;) {
       TML_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
       int64_t have = 0;
@@ -134,7 +74,7 @@ class SqliteStore : public MetaStore {
                                 want);
         return Status::Ok();
       }
-      Status st = Exec(kMigrations[have]);
+      Status st = Exec(SchemaMigrations()[static_cast<size_t>(have)].c_str());
       if (st.ok()) {
         Stmt s(db_, "INSERT INTO schema_version(version) VALUES(?)");
         st = s.Bind(1, have + 1).Run();
