@@ -19,15 +19,15 @@ void OnSignal(int) {
 }
 
 struct ServeArgs {
-  std::string workspace, host = "127.0.0.1", token_name;
+  std::string workspace, db, host = "127.0.0.1", token_name;
   int port = 8080, workers = 1;
   double lease_s = 30;
   bool no_auth = false;
   std::string web_dir;
 };
 
-OpenWorkspaceFn Opener(const std::string& workspace) {
-  return [workspace]() { return OpenWorkspace(workspace); };
+OpenWorkspaceFn Opener(const ServeArgs& a) {
+  return [w = a.workspace, db = a.db]() { return OpenWorkspace(w, db); };
 }
 
 int Serve(const ServeArgs& a) {
@@ -39,7 +39,7 @@ int Serve(const ServeArgs& a) {
   o.web_dir = a.web_dir;
   o.lease_ms = static_cast<int64_t>(a.lease_s * 1000);
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
-  ApiServer s(Opener(a.workspace), o);
+  ApiServer s(Opener(a), o);
   if (Status st = s.Start(); !st.ok()) return Fail(st);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -55,7 +55,7 @@ int Serve(const ServeArgs& a) {
 }
 
 int Worker(const ServeArgs& a) {
-  auto ws = OpenWorkspace(a.workspace);
+  auto ws = OpenWorkspace(a.workspace, a.db);
   if (!ws.ok()) return Fail(ws.status());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -65,8 +65,8 @@ int Worker(const ServeArgs& a) {
   o.name = fmt::format("{}/{}", host, getpid());
   o.lease_ms = static_cast<int64_t>(a.lease_s * 1000);
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
-  OpenStore open = [w = a.workspace]() -> Result<std::unique_ptr<MetaStore>> {
-    TML_ASSIGN_OR_RETURN(Workspace x, OpenWorkspace(w));
+  StoreOpener open = [opener = Opener(a)]() -> Result<std::unique_ptr<MetaStore>> {
+    TML_ASSIGN_OR_RETURN(Workspace x, opener());
     return std::move(x.db);
   };
   std::cerr << "worker " << o.name << " on " << ws->root << "\n";
@@ -75,7 +75,7 @@ int Worker(const ServeArgs& a) {
 }
 
 int CreateToken(const ServeArgs& a) {
-  auto ws = OpenWorkspace(a.workspace);
+  auto ws = OpenWorkspace(a.workspace, a.db);
   if (!ws.ok()) return Fail(ws.status());
   auto token = NewToken();
   if (!token.ok()) return Fail(token.status());
@@ -102,6 +102,9 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
   serve->add_flag("--no-auth", a->no_auth, "No tokens (only with a loopback --host)");
   serve->add_option("--web", a->web_dir, "Serve the dashboard's built files from this folder");
   serve->add_option("--workspace", a->workspace, "Workspace directory");
+  serve->add_option("--db", a->db,
+                    "Metadata store: sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: "
+                    "$TINYMLAAS_DB, else the workspace's meta.db)");
   serve->add_option("--lease", a->lease_s, "Job lease of the in-process workers, seconds")
       ->capture_default_str()
       ->check(CLI::Range(0.5, 3600.0));
@@ -109,6 +112,9 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
   auto* worker = app.add_subcommand(
       "worker", "Run queued jobs of the workspace's queue until stopped (scale-out beside serve)");
   worker->add_option("--workspace", a->workspace, "Workspace directory");
+  worker->add_option("--db", a->db,
+                     "Metadata store: sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: "
+                     "$TINYMLAAS_DB, else the workspace's meta.db)");
   worker
       ->add_option("--lease", a->lease_s,
                    "Seconds a claimed job stays this worker's without a heartbeat")
@@ -120,6 +126,9 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
   auto* create = token->add_subcommand("create", "Create a token and print it (once)");
   create->add_option("NAME", a->token_name, "Who or what uses it")->required();
   create->add_option("--workspace", a->workspace, "Workspace directory");
+  create->add_option("--db", a->db,
+                     "Metadata store: sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: "
+                     "$TINYMLAAS_DB, else the workspace's meta.db)");
   create->callback([a, exit_code] { *exit_code = CreateToken(*a); });
   subs->insert(subs->end(), {serve, worker, token});
 }

@@ -13,6 +13,7 @@
 
 #include "core/scratch_dir.h"
 #include "data/image_io.h"
+#include "pg_server.h"
 #include "server/http_server.h"
 
 namespace tml {
@@ -20,11 +21,20 @@ namespace {
 
 using json = nlohmann::json;
 
-class Server : public ::testing::Test {
+// Every test runs with the metadata on SQLite and on PostgreSQL.
+class Server : public ::testing::TestWithParam<std::string> {
  protected:
+  void SetUp() override {
+    if (GetParam() != "postgres") return;
+    PgServer& pg = PgServer::Shared();
+    if (!pg.available()) GTEST_SKIP() << pg.why();
+    auto url = pg.NewDatabase();
+    ASSERT_TRUE(url.ok()) << url.status().message();
+    db_ = *url;
+  }
   void Start(int workers) {
     std::filesystem::create_directories(dir_.path());
-    auto ws = OpenWorkspace(dir_.path());
+    auto ws = OpenWorkspace(dir_.path(), db_);
     ASSERT_TRUE(ws.ok()) << ws.status().message();
     token_ = *NewToken();
     ASSERT_TRUE(ws->db->AddToken("test", TokenHash(token_)).ok());
@@ -34,8 +44,8 @@ class Server : public ::testing::Test {
     o.lease_ms = 3000;
     o.max_json = 64 * 1024;
     o.max_body = 1 << 20;
-    const std::string root = dir_.path();
-    server_ = std::make_unique<ApiServer>([root] { return OpenWorkspace(root); }, o);
+    const std::string root = dir_.path(), db = db_;
+    server_ = std::make_unique<ApiServer>([root, db] { return OpenWorkspace(root, db); }, o);
     ASSERT_TRUE(server_->Start().ok());
   }
   void TearDown() override {
@@ -50,11 +60,12 @@ class Server : public ::testing::Test {
   static json Body(const httplib::Result& r) { return json::parse(r->body, nullptr, false); }
 
   ScratchDir dir_{"", "server-test"};
+  std::string db_;  // "": SQLite in the workspace
   std::string token_;
   std::unique_ptr<ApiServer> server_;
 };
 
-TEST_F(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
+TEST_P(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   Start(0);
   auto c = Client();
   struct Case {
@@ -120,7 +131,7 @@ TEST_F(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(ok->status, 201);
 }
 
-TEST_F(Server, OpenApiDocumentDescribesEveryRoute) {
+TEST_P(Server, OpenApiDocumentDescribesEveryRoute) {
   Start(0);
   auto c = Client(false);  // the document needs no token
   auto r = c->Get("/api/openapi.json");
@@ -156,7 +167,7 @@ TEST_F(Server, OpenApiDocumentDescribesEveryRoute) {
   }
 }
 
-TEST_F(Server, ManyClientsAtOnceLoseAndDuplicateNothing) {
+TEST_P(Server, ManyClientsAtOnceLoseAndDuplicateNothing) {
   Start(0);  // jobs stay queued: this is about the API and the database
   constexpr int kClients = 8, kEach = 10;
   std::atomic<int> created{0}, conflicts{0}, shared_wins{0}, jobs_ok{0};
@@ -203,7 +214,7 @@ TEST_F(Server, ManyClientsAtOnceLoseAndDuplicateNothing) {
     for (int64_t id : per) EXPECT_TRUE(ids.count(id)) << id;
 }
 
-TEST_F(Server, MutatedRequestBodiesNeverCrashIt) {
+TEST_P(Server, MutatedRequestBodiesNeverCrashIt) {
   Start(0);
   auto c = Client();
   const std::string good =
@@ -253,7 +264,7 @@ std::string PngBytes(const std::string& dir, int shade, int size) {
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-TEST_F(Server, UploadListRelabelAndThumbnails) {
+TEST_P(Server, UploadListRelabelAndThumbnails) {
   Start(0);
   auto c = Client();
   httplib::MultipartFormDataItems items;
@@ -324,7 +335,7 @@ TEST_F(Server, UploadListRelabelAndThumbnails) {
   EXPECT_EQ(missing->status, 404) << missing->body;
 }
 
-TEST_F(Server, AJobStreamsItsProgressAndLeavesLineage) {
+TEST_P(Server, AJobStreamsItsProgressAndLeavesLineage) {
   const std::string fm = "/usr/share/datasets/fashion-mnist/";
   if (!std::filesystem::exists(fm + "t10k-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
@@ -363,6 +374,8 @@ TEST_F(Server, AJobStreamsItsProgressAndLeavesLineage) {
   EXPECT_EQ(q->status, 200);
   EXPECT_GE(Body(q).size(), 4u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace tml

@@ -73,7 +73,7 @@ json ResultJson(const PipelineRun& r, const PipelineSpec& p) {
 
 }  // namespace
 
-Result<bool> RunOneJob(Workspace& ws, const OpenStore& open, const WorkerOptions& o) {
+Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o) {
   TML_ASSIGN_OR_RETURN(std::optional<JobRecord> job, ws.db->ClaimJob(o.name, o.lease_ms));
   if (!job) return false;
   if (o.log) o.log(fmt::format("job {} ({}): running", job->id, job->kind));
@@ -113,7 +113,7 @@ Result<bool> RunOneJob(Workspace& ws, const OpenStore& open, const WorkerOptions
   return true;
 }
 
-Status RunWorker(Workspace& ws, const OpenStore& open, const WorkerOptions& o,
+Status RunWorker(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
                  const std::atomic<bool>& stop) {
   while (!stop) {
     auto ran = RunOneJob(ws, open, o);

@@ -24,12 +24,12 @@ struct WorkerOptions {
 };
 
 // A fresh connection to the same database (the heartbeat thread's own).
-using OpenStore = std::function<Result<std::unique_ptr<MetaStore>>()>;
+using StoreOpener = std::function<Result<std::unique_ptr<MetaStore>>()>;
 
 // Runs one job if one is queued; false when the queue was empty.
-Result<bool> RunOneJob(Workspace& ws, const OpenStore& open, const WorkerOptions& o);
+Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o);
 // Runs jobs until `stop` is set.
-Status RunWorker(Workspace& ws, const OpenStore& open, const WorkerOptions& o,
+Status RunWorker(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
                  const std::atomic<bool>& stop);
 
 }  // namespace tml

@@ -198,7 +198,7 @@ Status ApiServer::Start() {
     wo.name = fmt::format("{}/{}/{}", host, getpid(), i);
     wo.lease_ms = o_.lease_ms;
     wo.log = o_.log;
-    OpenStore open_store = [this]() -> Result<std::unique_ptr<MetaStore>> {
+    StoreOpener open_store = [this]() -> Result<std::unique_ptr<MetaStore>> {
       TML_ASSIGN_OR_RETURN(Workspace w, open_());
       return std::move(w.db);
     };
