@@ -19,12 +19,9 @@ namespace fs = std::filesystem;
 class Store : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() != "postgres") return;
-    PgServer& pg = PgServer::Shared();
-    if (!pg.available()) GTEST_SKIP() << pg.why();
-    auto url = pg.NewDatabase();
-    ASSERT_TRUE(url.ok()) << url.status().message();
-    db_ = *url;
+    std::string skip;
+    db_ = TestDatabase(GetParam(), &skip);
+    if (!skip.empty()) GTEST_SKIP() << skip;
   }
   Workspace Fresh(const std::string& name) {
     const std::string root = testing::WorkDir(name + "-" + GetParam());

@@ -18,15 +18,10 @@ class JobQueue : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(dir_.path());
-    if (GetParam() == "postgres") {
-      PgServer& pg = PgServer::Shared();
-      if (!pg.available()) GTEST_SKIP() << pg.why();
-      auto url = pg.NewDatabase();
-      ASSERT_TRUE(url.ok()) << url.status().message();
-      spec_ = *url;
-    } else {
-      spec_ = "sqlite:" + dir_.path() + "/meta.db";
-    }
+    std::string skip;
+    spec_ = TestDatabase(GetParam(), &skip);
+    if (!skip.empty()) GTEST_SKIP() << skip;
+    if (spec_.empty()) spec_ = "sqlite:" + dir_.path() + "/meta.db";
     db_ = Open();
     ASSERT_NE(db_, nullptr);
   }

@@ -106,4 +106,12 @@ Result<std::string> PgServer::NewDatabase() {
   return fmt::format("postgresql://postgres@127.0.0.1:{}/{}", port_, name);
 }
 
+std::string TestDatabase(const std::string& backend, std::string* skip) {
+  if (backend != "postgres") return "";
+  PgServer& pg = PgServer::Shared();
+  auto url = pg.NewDatabase();
+  if (!url.ok()) *skip = url.status().message();
+  return url.ok() ? *url : "";
+}
+
 }  // namespace tml

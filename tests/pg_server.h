@@ -32,4 +32,9 @@ class PgServer {
   int port_ = 0, databases_ = 0;
 };
 
+// For tests parameterized by backend ("sqlite" or "postgres"): the metadata store to
+// open: "" (the workspace's SQLite file) or a fresh PostgreSQL database. `skip` is set
+// when PostgreSQL is not available here.
+std::string TestDatabase(const std::string& backend, std::string* skip);
+
 }  // namespace tml

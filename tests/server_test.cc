@@ -25,12 +25,9 @@ using json = nlohmann::json;
 class Server : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() != "postgres") return;
-    PgServer& pg = PgServer::Shared();
-    if (!pg.available()) GTEST_SKIP() << pg.why();
-    auto url = pg.NewDatabase();
-    ASSERT_TRUE(url.ok()) << url.status().message();
-    db_ = *url;
+    std::string skip;
+    db_ = TestDatabase(GetParam(), &skip);
+    if (!skip.empty()) GTEST_SKIP() << skip;
   }
   void Start(int workers) {
     std::filesystem::create_directories(dir_.path());

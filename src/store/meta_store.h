@@ -140,8 +140,8 @@ class MetaStore {
                                            const std::string& note,
                                            const std::vector<std::string>& classes,
                                            const std::vector<Member>& members) = 0;
-  // number 0: the latest version.
-  virtual Result<VersionRecord> GetVersion(const std::string& dataset, int number) = 0;
+  // number 0: the latest version (from ListVersions).
+  virtual Result<VersionRecord> GetVersion(const std::string& dataset, int number);
   virtual Result<std::vector<VersionRecord>> ListVersions(const std::string& dataset) = 0;
   // Members in insertion order, labels filled in.
   virtual Result<std::vector<Member>> Members(int64_t version_id) = 0;

@@ -191,16 +191,6 @@ class PgStore : public MetaStore {
     return GetVersion(dataset, d.latest_version + 1);
   }
 
-  Result<VersionRecord> GetVersion(const std::string& dataset, int number) override {
-    TML_ASSIGN_OR_RETURN(auto all, ListVersions(dataset));
-    if (all.empty()) return Status::Errorf("dataset '{}' has no versions", dataset);
-    if (number == 0) return all.back();
-    for (auto& v : all)
-      if (v.number == number) return v;
-    return Status::Errorf("dataset '{}' has no version {} (latest is {})", dataset, number,
-                          all.back().number);
-  }
-
   Result<std::vector<VersionRecord>> ListVersions(const std::string& dataset) override {
     TML_ASSIGN_OR_RETURN(
         auto r, Q("SELECT v.id, v.number, COALESCE(v.parent_id, 0), v.note, v.classes, "

@@ -11,25 +11,6 @@
 
 namespace tml {
 
-const char* SplitName(Split s) {
-  switch (s) {
-    case Split::kTrain:
-      return "train";
-    case Split::kVal:
-      return "val";
-    case Split::kTest:
-      return "test";
-  }
-  return "train";
-}
-
-Result<Split> ParseSplit(const std::string& s) {
-  if (s == "train") return Split::kTrain;
-  if (s == "val" || s == "validation") return Split::kVal;
-  if (s == "test") return Split::kTest;
-  return Status::Errorf("unknown split '{}' (train, val, test)", s);
-}
-
 namespace {
 
 using namespace sqlite;
@@ -194,16 +175,6 @@ class SqliteStore : public MetaStore {
       TML_RETURN_IF_ERROR(m.Run().Wrap(fmt::format("member {} ({})", i, members[i].sample)));
     }
     return GetVersion(dataset, d.latest_version + 1);
-  }
-
-  Result<VersionRecord> GetVersion(const std::string& dataset, int number) override {
-    TML_ASSIGN_OR_RETURN(auto all, ListVersions(dataset));
-    if (all.empty()) return Status::Errorf("dataset '{}' has no versions", dataset);
-    if (number == 0) return all.back();
-    for (auto& v : all)
-      if (v.number == number) return v;
-    return Status::Errorf("dataset '{}' has no version {} (latest is {})", dataset, number,
-                          all.back().number);
   }
 
   Result<std::vector<VersionRecord>> ListVersions(const std::string& dataset) override {

@@ -1,0 +1,43 @@
+#include "store/meta_store.h"
+
+namespace tml {
+
+const char* SplitName(Split s) {
+  switch (s) {
+    case Split::kTrain:
+      return "train";
+    case Split::kVal:
+      return "val";
+    case Split::kTest:
+      return "test";
+  }
+  return "train";
+}
+
+Result<Split> ParseSplit(const std::string& s) {
+  if (s == "train") return Split::kTrain;
+  if (s == "val" || s == "validation") return Split::kVal;
+  if (s == "test") return Split::kTest;
+  return Status::Errorf("unknown split '{}' (train, val, test)", s);
+}
+
+Result<VersionRecord> MetaStore::GetVersion(const std::string& dataset, int number) {
+  TML_ASSIGN_OR_RETURN(auto all, ListVersions(dataset));
+  if (all.empty()) return Status::Errorf("dataset '{}' has no versions", dataset);
+  if (number == 0) return all.back();
+  for (auto& v : all)
+    if (v.number == number) return v;
+  return Status::Errorf("dataset '{}' has no version {} (latest is {})", dataset, number,
+                        all.back().number);
+}
+
+Result<std::unique_ptr<MetaStore>> OpenStore(const std::string& spec) {
+  if (spec.rfind("postgresql://", 0) == 0 || spec.rfind("postgres://", 0) == 0)
+    return OpenPostgresStore(spec);
+  if (spec.rfind("sqlite:", 0) == 0) return OpenSqliteStore(spec.substr(7));
+  if (spec.find("://") != std::string::npos)
+    return Status::Errorf("database '{}': sqlite:PATH or postgresql://USER@HOST:PORT/DB", spec);
+  return OpenSqliteStore(spec);
+}
+
+}  // namespace tml
