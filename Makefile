@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan demo bench bench-train clean format
+.PHONY: all deps build test test-asan demo bench bench-train screenshots clean format
 
 all: build
 
@@ -40,6 +40,10 @@ bench-train: build
 demo: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS) --target tinymlaas
 	@bash scripts/demo.sh $(BUILD)
+
+# Dashboard screenshots for docs/ (the browser test, keeping its screenshots).
+screenshots: build
+	cd web && npm run --silent build && node tests/browser.test.mjs ../$(BUILD)/tinymlaas ../docs/screenshots
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')

@@ -18,6 +18,8 @@ PACKAGES=(
   libcpp-httplib-dev curl
   # PostgreSQL: the server-scale metadata store; the tests start a server on loopback.
   postgresql libpqxx-dev
+  # The dashboard's browser tests drive Debian's Chromium (playwright-core from npm).
+  chromium
 )
 
 missing=()
@@ -27,14 +29,24 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# node and npm build the dashboard; Debian's npm when the machine has none.
+command -v npm > /dev/null || missing+=(npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The dashboard's npm packages (web/package-lock.json), when missing or out of date.
+WEB="$(dirname "$0")/../web"
+if [ ! -f "$WEB/node_modules/.package-lock.json" ] ||
+   [ "$WEB/package-lock.json" -nt "$WEB/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in web/"
+  (cd "$WEB" && npm ci --no-audit --no-fund)
+fi

@@ -45,6 +45,17 @@ Result<std::string> StepKey(const StepSpec& s, const StepParams& p) {
   return h.HexDigest();
 }
 
+// "name[@V][@SPLIT]" with the version made explicit (latest when absent), and the
+// dataset version's artifact id (recorded if it was not yet).
+Result<std::pair<std::string, std::string>> PinDataset(Workspace& ws, const std::string& text) {
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(text));
+  TML_ASSIGN_OR_RETURN(VersionRecord v, ws.db->GetVersion(ref.name, ref.version));
+  const std::string name = ref.name + "@" + std::to_string(v.number);
+  const std::string id = "dataset:" + name;
+  TML_RETURN_IF_ERROR(ws.db->PutArtifact({id, "dataset version", name, "", "{}", {}, 0}));
+  return std::make_pair(ref.split ? name + "@" + SplitName(*ref.split) : name, id);
+}
+
 // A step taken from the cache: its outputs, if they are all still there.
 std::optional<StepOutcome> FromCache(const StepRecord& r) {
   const json j = json::parse(r.outputs, nullptr, false);
@@ -90,6 +101,14 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
           v.replace(v.find(ref), ref.size(), from.outputs.at(out));
           if (auto a = from.artifact_of.find(out); a != from.artifact_of.end())
             inputs[k].push_back(a->second);
+        }
+        if (refs.empty() && (k == "data" || k == "calibration")) {
+          // A dataset named directly: pin its version (so the cache key changes when a
+          // new version appears) and record the version as an input.
+          auto pinned = PinDataset(ws, v);
+          if (!pinned.ok()) return pinned.status().Wrap(where);
+          v = pinned->first;
+          inputs[k].push_back(pinned->second);
         }
         if (refs.empty() && IsFileParam(s.component, k)) {  // an input file
           auto id = FileArtifactId(v);

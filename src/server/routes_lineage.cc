@@ -150,7 +150,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
       auto s = LoadModelSpec(f);
       if (!s.ok()) continue;
       out.push_back({{"name", s->name},
-                     {"file", "examples/models/" + std::filesystem::path(f).filename().string()},
+                     {"file", f},  // absolute: workers may run in another directory
                      {"input", s->input},
                      {"classes", s->classes},
                      {"macs", SpecMacs(*s)}});

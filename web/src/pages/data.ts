@@ -1,0 +1,58 @@
+import { Dataset, get, patch, upload, Version } from "../api";
+import { bars } from "../charts";
+import { errorBox, h, table } from "../dom";
+
+interface Stats { classes: { label: string; train: number; val: number; test: number }[] }
+interface Page { total: number; samples: { sample: string; label: string; split: string }[] }
+
+export async function data(page: HTMLElement, name?: string): Promise<void> {
+  const datasets = await get<Dataset[]>("/api/datasets");
+  page.append(h("h1", {}, "Data"));
+  page.append(table(["dataset", "latest version"], datasets.map((d) => {
+    const a = h("a", { href: `#/data/${encodeURIComponent(d.name)}` }, d.name);
+    return [a, String(d.latest_version)];
+  })));
+  // Upload: files with one label for all, into a new or existing dataset.
+  const form = h("form", { id: "upload", "aria-label": "Upload images" },
+    h("label", {}, "Dataset ", h("input", { name: "dataset", required: "", value: name ?? "", pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}" })),
+    h("label", {}, " Label ", h("input", { name: "label", required: "" })),
+    h("label", {}, " Images ", h("input", { name: "files", type: "file", multiple: "", accept: "image/png,image/jpeg", required: "" })),
+    h("button", { type: "submit" }, "Upload"));
+  const status = h("p", { id: "upload-status", role: "status" });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const body = new FormData();
+    for (const file of f.getAll("files")) body.append("files", file);
+    body.append("label", String(f.get("label")));
+    try {
+      const r = await upload<{ added: number; version: Version }>(`/api/datasets/${encodeURIComponent(String(f.get("dataset")))}/samples`, body);
+      status.textContent = `Added ${r.added} images: version ${r.version.number}.`;
+      location.hash = `#/data/${encodeURIComponent(String(f.get("dataset")))}?v=${r.version.number}`;
+    } catch (e) {
+      status.replaceChildren(errorBox(e));
+    }
+  });
+  page.append(h("h2", {}, "Upload"), form, status);
+  if (!name) return;
+  const stats = await get<Stats>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/stats`);
+  page.append(h("h2", {}, `${name}: class balance`));
+  page.append(bars("samples per class", stats.classes.map((c) => [c.label, c.train + c.val + c.test])));
+  const samples = await get<Page>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/samples?limit=60`);
+  page.append(h("h2", {}, `Samples (${samples.total})`));
+  const grid = h("div", { class: "grid", id: "samples" });
+  for (const s of samples.samples) {
+    const img = h("img", { src: `/api/samples/${s.sample}/image.png?token=${encodeURIComponent(localStorage.getItem("tinymlaas-token") ?? "")}`, alt: `${s.label} (${s.split})` });
+    const label = h("input", { value: s.label, "aria-label": `label of sample ${s.sample.slice(0, 8)}`, size: "8" });
+    label.addEventListener("change", async () => {
+      try {
+        await patch(`/api/datasets/${encodeURIComponent(name)}/samples/${s.sample}`, { label: label.value });
+        label.classList.add("ok");
+      } catch (e) {
+        label.after(errorBox(e));
+      }
+    });
+    grid.append(h("figure", {}, img, h("figcaption", {}, label)));
+  }
+  page.append(grid);
+}

@@ -1,0 +1,42 @@
+import { Dataset, followJob, get, Job, post, Spec } from "../api";
+import { lineChart, Series } from "../charts";
+import { errorBox, h } from "../dom";
+
+// Start a training job from a zoo spec and watch its curves update from the job's events.
+export async function train(page: HTMLElement): Promise<void> {
+  const [specs, datasets] = await Promise.all([get<Spec[]>("/api/specs"), get<Dataset[]>("/api/datasets")]);
+  page.append(h("h1", {}, "Train"));
+  const spec = h("select", { name: "spec", "aria-label": "model spec" },
+    ...specs.map((s) => h("option", { value: s.file }, `${s.name} (${(s.macs / 1e6).toFixed(2)} M MACs, input ${s.input.join("x")})`)));
+  const data = h("select", { name: "data", "aria-label": "dataset" },
+    ...datasets.map((d) => h("option", { value: d.name }, `${d.name}@${d.latest_version}`)));
+  const epochs = h("input", { name: "epochs", type: "number", min: "1", max: "100", value: "3", "aria-label": "epochs" });
+  const form = h("form", { id: "train" }, spec, " on ", data, " epochs ", epochs, h("button", { type: "submit" }, "Start training"));
+  const status = h("p", { id: "train-status", role: "status" });
+  const charts = h("div", { id: "curves" });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const job = await post<Job>("/api/jobs", { kind: "train", params: { spec: spec.value, data: data.value, epochs: Number(epochs.value), batch: 64 } });
+      status.textContent = `Job ${job.id} queued.`;
+      const loss: Series = { name: "train loss", color: "#1f77b4", points: [] };
+      const acc: Series = { name: "val acc", color: "#d62728", points: [] };
+      followJob(job.id, (e) => {
+        if (e.type === "epoch") {
+          loss.points.push([Number(e.epoch), Number(e.train_loss)]);
+          acc.points.push([Number(e.epoch), Number(e.val_acc)]);
+          charts.replaceChildren(lineChart("loss", [loss], "cross-entropy"), lineChart("validation accuracy", [acc], "fraction"));
+          status.textContent = `Job ${job.id}: epoch ${e.epoch}/${e.epochs}`;
+        } else if (e.type === "log") {
+          status.textContent = `Job ${job.id}: ${String(e.line).trim()}`;
+        }
+      }, (done) => {
+        status.textContent = `Job ${done.id} ${done.status}: ${done.message}`;
+        status.dataset.state = done.status;
+      });
+    } catch (e) {
+      status.replaceChildren(errorBox(e));
+    }
+  });
+  page.append(form, status, charts);
+}
