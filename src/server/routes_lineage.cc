@@ -31,9 +31,14 @@ json RunJson(const RunRecord& r) {
 }
 
 json ArtifactJson(const ArtifactRecord& a) {
-  return {{"id", a.id},           {"kind", a.kind},
-          {"label", a.label},     {"metadata", Parsed(a.metadata)},
-          {"parents", a.parents}, {"created_ms", a.created_ms}};
+  // The path is what jobs take as a model or firmware parameter.
+  return {{"id", a.id},
+          {"kind", a.kind},
+          {"label", a.label},
+          {"path", a.path},
+          {"metadata", Parsed(a.metadata)},
+          {"parents", a.parents},
+          {"created_ms", a.created_ms}};
 }
 
 }  // namespace

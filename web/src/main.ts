@@ -1,13 +1,15 @@
 // The dashboard: a hash router over the lifecycle pages; each page asks the API.
 import { setToken, token } from "./api";
 import { errorBox } from "./dom";
+import { compile } from "./pages/compile";
 import { data } from "./pages/data";
 import { home } from "./pages/home";
 import { jobs } from "./pages/jobs";
 import { lineage } from "./pages/lineage";
+import { squeeze } from "./pages/squeeze";
 import { train } from "./pages/train";
 
-const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, train, jobs, lineage };
+const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, train, squeeze, compile, jobs, lineage };
 
 async function route(): Promise<void> {
   const page = document.getElementById("page")!;

@@ -32,15 +32,15 @@ async function main() {
     });
     server.on("exit", (code) => fail(new Error(`serve exited ${code}`)));
   });
-  // Two classes of 28x28 grey images: dark squares and light stripes.
+  // Ten classes of 28x28 grey images (the zoo's tiny_cnn has ten outputs): class k has
+  // stripes of period k + 2; every image differs (the store drops duplicate contents).
   const files = [];
-  for (let i = 0; i < 24; i++) {
-    const light = i % 2 === 1;
-    const f = join(work, `${light ? "light" : "dark"}-${i}.png`);
-    // Every image different (the store drops duplicate contents).
-    writeFileSync(f, greyPng(28, 28, (x, y) => (light ? (((x + i) >> 2) % 2) * 200 + 20 + i : x > 6 && x < 22 && y > 6 && y < 22 ? 30 + i : 0)));
-    files.push(f);
-  }
+  for (let k = 0; k < 10; k++)
+    for (let i = 0; i < 4; i++) {
+      const f = join(work, `c${k}-${i}.png`);
+      writeFileSync(f, greyPng(28, 28, (x, y) => (Math.floor((x + y * (k % 3)) / (k + 2)) % 2) * 180 + 20 + 5 * i));
+      files.push(f);
+    }
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,20 +57,21 @@ async function main() {
   await page.waitForSelector("h1:text('Home')");
   if (shots) await page.screenshot({ path: join(shots, "home.png"), fullPage: true });
 
-  // Data: upload each class with its label.
-  for (const label of ["dark", "light"]) {
+  // Data: upload each class with its label (ten uploads, ten versions).
+  for (let k = 0; k < 10; k++) {
     await page.goto(base + "index.html#/data");
     await page.waitForSelector("#upload");
     await page.fill("#upload input[name=dataset]", "shapes");
-    await page.fill("#upload input[name=label]", label);
-    await page.setInputFiles("#upload input[name=files]", files.filter((f) => f.includes(`/${label}-`)));
+    await page.fill("#upload input[name=label]", `c${k}`);
+    await page.setInputFiles("#upload input[name=files]", files.filter((f) => f.includes(`/c${k}-`)));
     await page.click("#upload button");
-    await page.waitForSelector(`h2:text('Samples (${label === "dark" ? 12 : 24})')`);
+    await page.waitForSelector(`h2:text('Samples (${4 * (k + 1)})')`);
   }
-  check("the second upload made version 2", (await page.locator("table tr", { hasText: "shapes" }).textContent()).includes("2"));
+  check("ten uploads made version 10", (await page.locator("table tr", { hasText: "shapes" }).textContent()).includes("10"));
   await page.waitForFunction(() => [...document.querySelectorAll("#samples img")].every((i) => i.complete && i.naturalWidth === 28));
-  check("the sample grid shows the 24 uploaded images", (await page.locator("#samples img").count()) === 24);
-  check("the class balance chart lists both classes", (await page.locator("svg[aria-label='samples per class'] text").allTextContents()).filter((t) => t === "dark" || t === "light").length === 2);
+  check("the sample grid shows the 40 uploaded images", (await page.locator("#samples img").count()) === 40);
+  const labels = await page.locator("svg[aria-label='samples per class'] text").allTextContents();
+  check("the class balance chart lists the ten classes", labels.filter((t) => /^c\d$/.test(t)).length === 10, labels.join(","));
   if (shots) await page.screenshot({ path: join(shots, "data.png"), fullPage: true });
 
   // Train: tiny_cnn on the new dataset; the curves grow epoch by epoch.
@@ -93,6 +94,29 @@ async function main() {
   check("the curve has all 4 epochs", points === 4, String(points));
   if (shots) await page.screenshot({ path: join(shots, "train.png"), fullPage: true });
 
+  // Squeeze: the trained model to int8, float vs int8 accuracy, per-layer SQNR.
+  await page.goto(base + "index.html#/squeeze");
+  await page.waitForSelector("#squeeze select[name=model] option", { state: "attached" });
+  await page.selectOption("#squeeze select[name=data]", "shapes");
+  await page.click("#squeeze button");
+  await page.waitForSelector("#squeeze-status[data-state]", { timeout: 120000 });
+  check("quantization finished", (await page.getAttribute("#squeeze-status", "data-state")) === "done", await page.textContent("#squeeze-status"));
+  const accRow = await page.locator("#squeeze-result tr", { hasText: "test accuracy" }).textContent();
+  check("float and int8 accuracy side by side", /\d+\.\d\d %.*\d+\.\d\d %/.test(accRow ?? ""), accRow ?? "");
+  check("the per-layer SQNR chart is drawn", (await page.locator("#squeeze-result svg rect").count()) >= 3);
+  if (shots) await page.screenshot({ path: join(shots, "squeeze.png"), fullPage: true });
+
+  // Compile: the int8 model for cortex-m4, measured in QEMU: the fit verdict.
+  await page.goto(base + "index.html#/compile");
+  await page.waitForSelector("#compile select[name=model] option", { state: "attached" });
+  await page.selectOption("#compile select[name=target]", "cortex-m4");
+  await page.click("#compile button");
+  await page.waitForSelector("#compile-status[data-state]", { timeout: 180000 });
+  const verdict = await page.textContent("#verdict").catch(() => "");
+  check("the fit verdict for cortex-m4 is shown", /^Fits .*Nano 33 BLE.*\d+ instructions/.test(verdict ?? ""), verdict ?? "");
+  check("the per-layer table lists the layers with instructions", (await page.locator("#compile-result tbody tr").count()) >= 5);
+  if (shots) await page.screenshot({ path: join(shots, "compile.png"), fullPage: true });
+
   // Lineage of the trained model.
   await page.goto(base + "index.html#/lineage");
   await page.waitForSelector("table a");
@@ -100,7 +124,7 @@ async function main() {
   await model.click();
   await page.waitForSelector("#lineage-text");
   const text = await page.textContent("#lineage-text");
-  check("the model's lineage runs from the dataset through the training run", /dataset:shapes@2 -> run:\d+ -> \[model:/.test(text ?? ""), text ?? "");
+  check("the model's lineage runs from the dataset through the training run", /dataset:shapes@10 -> run:\d+ -> \[model:/.test(text ?? ""), text ?? "");
   if (shots) await page.screenshot({ path: join(shots, "lineage.png"), fullPage: true });
   await page.goto(base + "index.html#/jobs");
   await page.waitForSelector("h1:text('Jobs')");

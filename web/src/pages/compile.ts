@@ -1,0 +1,51 @@
+import { get } from "../api";
+import { errorBox, h, table } from "../dom";
+import { Artifact, artifactOf, runJob } from "./squeeze";
+
+interface Target { name: string; board: string; ram_bytes: number; flash_bytes: number; emulated: boolean }
+interface Layer { op: string; name: string; macs: number; instructions?: number; arena_offset: number; activation_bytes: number }
+
+function budget(label: string, used: number, total: number): HTMLElement {
+  const pct = Math.min(100, (100 * used) / total);
+  return h("div", { class: "budget" }, `${label}: ${used} of ${total} bytes (${pct.toFixed(1)} %) `,
+    h("meter", { min: "0", max: String(total), value: String(used), high: String(total * 0.9), "aria-label": label }));
+}
+
+// A model built for a board and measured on the emulated board: fit verdict, per-layer table.
+export async function compile(page: HTMLElement): Promise<void> {
+  const [models, targets] = await Promise.all([
+    get<Artifact[]>("/api/artifacts?kind=" + encodeURIComponent("int8 model")),
+    get<Target[]>("/api/targets"),
+  ]);
+  page.append(h("h1", {}, "Compile"));
+  const model = h("select", { name: "model", "aria-label": "int8 model" },
+    ...models.map((m) => h("option", { value: m.path }, m.label)));
+  const target = h("select", { name: "target", "aria-label": "target board" },
+    ...targets.filter((t) => t.emulated).map((t) => h("option", { value: t.name }, `${t.name} (${t.board})`)));
+  const form = h("form", { id: "compile" }, model, " for ", target, h("button", { type: "submit" }, "Compile and measure"));
+  const status = h("p", { id: "compile-status", role: "status" });
+  const out = h("div", { id: "compile-result" });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren();
+    try {
+      const job = await runJob("compile", { model: model.value, target: target.value }, status);
+      const fw = await get<Artifact>(`/api/artifacts/${encodeURIComponent(artifactOf(job, "firmware"))}`);
+      const m = fw.metadata as Record<string, number | boolean | string | Layer[]>;
+      const fits = Boolean(m["fits"]);
+      out.append(h("p", { id: "verdict", class: fits ? "ok" : "error" },
+        `${fits ? "Fits" : "Does not fit"} ${String(m["board"])}: ${m["instructions"]} instructions per inference (~${Number(m["latency_ms"]).toFixed(2)} ms)`));
+      out.append(budget("flash", Number(m["flash_bytes"]), Number(m["board_flash_bytes"])));
+      out.append(budget("RAM", Number(m["ram_bytes"]), Number(m["board_ram_bytes"])));
+      const layers = (m["layers"] ?? []) as Layer[];
+      out.append(h("h2", {}, "Per layer"), table(["#", "op", "MACs", "instructions", "arena offset", "output bytes"],
+        layers.map((l, i) => [String(i), l.op, String(l.macs), String(l.instructions ?? ""), String(l.arena_offset), String(l.activation_bytes)])));
+      status.textContent = "done";
+      status.dataset.state = "done";
+    } catch (e) {
+      status.replaceChildren(errorBox(e));
+      status.dataset.state = "failed";
+    }
+  });
+  page.append(form, status, out);
+}
