@@ -318,9 +318,10 @@ Result<PipelineSpec> Parse(const std::string& text, const std::string& file) {
   PipelineSpec p;
   p.file = file;
   p.name = y["name"] ? y["name"].as<std::string>() : "pipeline";
-  const YAML::Node steps = y["steps"];
-  if (!steps || !steps.IsSequence() || steps.size() == 0)
-    return Status::Errorf("{}: 'steps' must be a non-empty list", file);
+  // A sweep may stand alone (its data a dataset name); otherwise steps are needed.
+  const YAML::Node steps = y["steps"] ? y["steps"] : YAML::Node(YAML::NodeType::Sequence);
+  if (!steps.IsSequence() || (steps.size() == 0 && !y["sweep"]))
+    return Status::Errorf("{}: 'steps' must be a non-empty list (or give a 'sweep')", file);
   Done done;
   for (const auto& st : steps) {
     if (!st.IsMap()) return c.Err(st, "a step is a map: {name, component, with}");

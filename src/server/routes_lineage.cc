@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "pipeline/lineage.h"
 #include "server/api.h"
@@ -70,6 +71,38 @@ void AddLineageRoutes(std::vector<Route>& r) {
     return Json(RunJson(*x));
   };
   r.push_back(run);
+
+  Route report{"GET", "/api/runs/{id}/report", "A pipeline run's HTML report", "runs"};
+  report.produces = "text/html";
+  report.handler = [](ApiContext& c, const ApiRequest& q) {
+    int64_t id = 0;
+    try {
+      id = std::stoll(q.path.at("id"));
+    } catch (const std::exception&) {
+      return ApiError(400, "id: a number");
+    }
+    RunRecord x;
+    {
+      std::lock_guard<std::mutex> l(c.db_mu);
+      auto got = c.ws.db->GetRun(id);
+      if (!got.ok()) return FromStatus(got.status());
+      x = *got;
+    }
+    // Only files the runner wrote under WORKSPACE/reports/.
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path dir = fs::weakly_canonical(c.ws.root + "/reports", ec);
+    const fs::path file = fs::weakly_canonical(x.output, ec);
+    if (x.kind != "pipeline" || x.output.empty() || ec ||
+        file.string().rfind(dir.string() + "/", 0) != 0 || !fs::is_regular_file(file))
+      return ApiError(404, fmt::format("run {} has no report", id));
+    std::ifstream f(file, std::ios::binary);
+    ApiResponse res;
+    res.raw.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    res.content_type = "text/html; charset=utf-8";
+    return res;
+  };
+  r.push_back(report);
 
   Route artifacts{"GET", "/api/artifacts",
                   "Artifacts (models, firmware, evaluations, ...), optionally by id prefix or kind",

@@ -47,3 +47,25 @@ export function bars(title: string, rows: [string, number][]): SVGSVGElement {
   });
   return svg;
 }
+
+export interface Point { label: string; x: number; y: number; highlight: boolean; hollow: boolean }
+
+// Accuracy against instructions: the sweep's Pareto plot (highlighted: on the front).
+export function scatter(title: string, points: Point[], xLabel: string, yLabel: string): SVGSVGElement {
+  const w = 560, h = 300, l = 60, r = 150, t = 24, b = 36;
+  const svg = el("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": title }) as SVGSVGElement;
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+  const x0 = Math.min(...xs) * 0.9, x1 = Math.max(...xs) * 1.1 || 1, y0 = Math.min(...ys) - 0.02, y1 = Math.max(...ys) + 0.02;
+  const X = (v: number) => l + ((v - x0) / (x1 - x0 || 1)) * (w - l - r);
+  const Y = (v: number) => h - b - ((v - y0) / (y1 - y0 || 1)) * (h - t - b);
+  svg.append(el("text", { x: w / 2, y: 14, "text-anchor": "middle", "font-weight": "bold" }, title));
+  svg.append(el("rect", { x: l, y: t, width: w - l - r, height: h - t - b, fill: "none", stroke: "#999" }));
+  svg.append(el("text", { x: (w - r + l) / 2, y: h - 8, "text-anchor": "middle", "font-size": 10 }, xLabel));
+  svg.append(el("text", { x: 12, y: h / 2, "font-size": 10, transform: `rotate(-90 12 ${h / 2})` }, yLabel));
+  for (const p of points) {
+    const color = p.highlight ? "#2ca02c" : "#1f77b4";
+    svg.append(el("circle", { cx: X(p.x), cy: Y(p.y), r: 6, fill: p.hollow ? "none" : color, stroke: color, "stroke-width": 2 }));
+    svg.append(el("text", { x: X(p.x) + 9, y: Y(p.y) + 4, "font-size": 10 }, p.label));
+  }
+  return svg;
+}

@@ -6,10 +6,11 @@ import { data } from "./pages/data";
 import { home } from "./pages/home";
 import { jobs } from "./pages/jobs";
 import { lineage } from "./pages/lineage";
+import { pipelines } from "./pages/pipelines";
 import { squeeze } from "./pages/squeeze";
 import { train } from "./pages/train";
 
-const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, train, squeeze, compile, jobs, lineage };
+const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, train, squeeze, compile, pipelines, jobs, lineage };
 
 async function route(): Promise<void> {
   const page = document.getElementById("page")!;

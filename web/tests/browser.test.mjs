@@ -117,10 +117,28 @@ async function main() {
   check("the per-layer table lists the layers with instructions", (await page.locator("#compile-result tbody tr").count()) >= 5);
   if (shots) await page.screenshot({ path: join(shots, "compile.png"), fullPage: true });
 
+  // Pipelines: a small sweep (one model x one squeeze config on cortex-m4) from YAML.
+  await page.goto(base + "index.html#/pipelines");
+  await page.waitForSelector("#pipeline textarea");
+  await page.fill("#pipeline textarea", [
+    "name: browser-sweep", "steps: []", "sweep:", "  data: shapes", `  models: [${spec}]`,
+    "  train: {epochs: 1, batch: 16}", "  squeeze: [{name: int8}]", "  targets: [cortex-m4]",
+    "  samples: 8", "  on_device: false", ""].join("\n"));
+  await page.click("#pipeline button");
+  await page.waitForSelector("#pipeline-status[data-state]", { timeout: 180000 });
+  check("the sweep pipeline finished", (await page.getAttribute("#pipeline-status", "data-state")) === "done", await page.textContent("#pipeline-status"));
+  const row = await page.locator("#sweep tbody tr").first().textContent().catch(() => "");
+  check("the sweep's results table has the cortex-m4 row with its verdict", /tiny_cnn.*int8.*cortex-m4.*yes, Pareto, best/.test(row ?? ""), row ?? "");
+  check("the Pareto plot is drawn", (await page.locator("#sweep svg circle").count()) === 1);
+  const report = await page.getAttribute("#report", "href");
+  const html = await (await page.request.get(base + report.replace(/^\//, ""))).text();
+  check("the run's HTML report is served", html.includes("<h2 id=sweep>"), html.slice(0, 200));
+  if (shots) await page.screenshot({ path: join(shots, "pipelines.png"), fullPage: true });
+
   // Lineage of the trained model.
   await page.goto(base + "index.html#/lineage");
   await page.waitForSelector("table a");
-  const model = page.locator("table tr", { hasText: "float model" }).locator("a").first();
+  const model = page.locator("table tr", { hasText: "float model" }).locator("a").first();  // either run's
   await model.click();
   await page.waitForSelector("#lineage-text");
   const text = await page.textContent("#lineage-text");
