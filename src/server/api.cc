@@ -26,6 +26,16 @@ ApiResponse FromStatus(const Status& st, int otherwise) {
   return ApiError(missing ? 404 : otherwise, m);
 }
 
+Result<int64_t> ParseId(const std::string& text) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v > 0) return static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+  }
+  return Status::Errorf("id '{}': a positive number", text);
+}
+
 std::string SchemaError(const json& schema, const json& v, const std::string& where) {
   if (!schema.is_object()) return "";
   const std::string type = schema.value("type", "");

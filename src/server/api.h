@@ -46,6 +46,8 @@ ApiResponse ApiError(int status, const std::string& message);
 // A library error as an HTTP error: 404 when it says something does not exist
 // ("no ...", "unknown ..."), else `otherwise`.
 ApiResponse FromStatus(const Status& st, int otherwise = 400);
+// A path or query id: a positive decimal number.
+Result<int64_t> ParseId(const std::string& text);
 
 // What handlers share: the workspace (its database behind a mutex: one connection for
 // the API threads) and how to reach the job queue.

@@ -33,20 +33,10 @@ json EventJson(const JobEvent& e) {
   return {{"seq", e.seq}, {"time_ms", e.time_ms}, {"data", d}};
 }
 
-Result<int64_t> Id(const std::string& text) {
-  try {
-    size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v > 0) return static_cast<int64_t>(v);
-  } catch (const std::exception&) {
-  }
-  return Status::Errorf("id '{}': a positive number", text);
-}
-
 int64_t QueryInt(const ApiRequest& q, const std::string& k, int64_t def) {
   auto it = q.query.find(k);
   if (it == q.query.end()) return def;
-  auto v = Id(it->second);
+  auto v = ParseId(it->second);
   return v.ok() ? *v : def;
 }
 
@@ -100,7 +90,7 @@ void AddJobRoutes(std::vector<Route>& r) {
 
   Route get{"GET", "/api/jobs/{id}", "One job: status, progress, result", "jobs"};
   get.handler = [](ApiContext& c, const ApiRequest& q) {
-    auto id = Id(q.path.at("id"));
+    auto id = ParseId(q.path.at("id"));
     if (!id.ok()) return ApiError(400, id.status().message());
     std::lock_guard<std::mutex> l(c.db_mu);
     auto job = c.ws.db->GetJob(*id);
@@ -112,7 +102,7 @@ void AddJobRoutes(std::vector<Route>& r) {
   Route events{"GET", "/api/jobs/{id}/events", "A job's events after a sequence number", "jobs"};
   events.query = {{"after", "sequence number already seen (default 0)", {{"type", "integer"}}}};
   events.handler = [](ApiContext& c, const ApiRequest& q) {
-    auto id = Id(q.path.at("id"));
+    auto id = ParseId(q.path.at("id"));
     if (!id.ok()) return ApiError(400, id.status().message());
     std::lock_guard<std::mutex> l(c.db_mu);
     if (auto job = c.ws.db->GetJob(*id); !job.ok()) return FromStatus(job.status());
@@ -129,7 +119,7 @@ void AddJobRoutes(std::vector<Route>& r) {
   stream.produces = "text/event-stream";
   stream.query = {{"after", "sequence number already seen (default 0)", {{"type", "integer"}}}};
   stream.handler = [](ApiContext& c, const ApiRequest& q) {
-    auto id = Id(q.path.at("id"));
+    auto id = ParseId(q.path.at("id"));
     if (!id.ok()) return ApiError(400, id.status().message());
     {
       std::lock_guard<std::mutex> l(c.db_mu);

@@ -59,12 +59,9 @@ void AddLineageRoutes(std::vector<Route>& r) {
 
   Route run{"GET", "/api/runs/{id}", "One run: config, per-epoch metrics, output", "runs"};
   run.handler = [](ApiContext& c, const ApiRequest& q) {
-    int64_t id = 0;
-    try {
-      id = std::stoll(q.path.at("id"));
-    } catch (const std::exception&) {
-      return ApiError(400, "id: a number");
-    }
+    auto parsed = ParseId(q.path.at("id"));
+    if (!parsed.ok()) return ApiError(400, parsed.status().message());
+    const int64_t id = *parsed;
     std::lock_guard<std::mutex> l(c.db_mu);
     auto x = c.ws.db->GetRun(id);
     if (!x.ok()) return FromStatus(x.status());
@@ -75,12 +72,9 @@ void AddLineageRoutes(std::vector<Route>& r) {
   Route report{"GET", "/api/runs/{id}/report", "A pipeline run's HTML report", "runs"};
   report.produces = "text/html";
   report.handler = [](ApiContext& c, const ApiRequest& q) {
-    int64_t id = 0;
-    try {
-      id = std::stoll(q.path.at("id"));
-    } catch (const std::exception&) {
-      return ApiError(400, "id: a number");
-    }
+    auto parsed = ParseId(q.path.at("id"));
+    if (!parsed.ok()) return ApiError(400, parsed.status().message());
+    const int64_t id = *parsed;
     RunRecord x;
     {
       std::lock_guard<std::mutex> l(c.db_mu);

@@ -283,11 +283,7 @@ class PgStore : public MetaStore {
   }
 
   Result<std::vector<ArtifactRecord>> FindArtifacts(const std::string& id_prefix) override {
-    std::string pattern;
-    for (char c : id_prefix) {
-      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-      pattern += c;
-    }
+    const std::string pattern = LikeLiteral(id_prefix);
     TML_ASSIGN_OR_RETURN(auto r,
                          Q("SELECT id, kind, label, path, metadata, created_ms FROM artifacts "
                            "WHERE id LIKE $1 ESCAPE '\\' OR id LIKE $2 ESCAPE '\\' ORDER BY id",

@@ -75,4 +75,13 @@ std::string ForPostgres(const std::string& sql) {
   return std::regex_replace(s, std::regex("\\bREAL\\b"), "DOUBLE PRECISION");
 }
 
+std::string LikeLiteral(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace tml

@@ -11,5 +11,7 @@ namespace tml {
 
 const std::vector<std::string>& SchemaMigrations();
 std::string ForPostgres(const std::string& sqlite_sql);
+// A LIKE pattern matching `text` literally (%, _ and \ escaped; use ESCAPE '\').
+std::string LikeLiteral(const std::string& text);
 
 }  // namespace tml

@@ -273,12 +273,7 @@ class SqliteStore : public MetaStore {
   }
 
   Result<std::vector<ArtifactRecord>> FindArtifacts(const std::string& id_prefix) override {
-    // LIKE with the prefix's wildcards escaped; ids are ASCII.
-    std::string pattern;
-    for (char c : id_prefix) {
-      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-      pattern += c;
-    }
+    const std::string pattern = LikeLiteral(id_prefix);
     return QueryArtifacts(
         "SELECT id, kind, label, path, metadata, created_ms FROM artifacts "
         "WHERE id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' ORDER BY id",

@@ -1,6 +1,6 @@
 import { get } from "../api";
-import { errorBox, h, table } from "../dom";
-import { Artifact, artifactOf, runJob } from "./squeeze";
+import { h, table } from "../dom";
+import { Artifact, artifactOf, onSubmit, runJob } from "../jobs";
 
 interface Target { name: string; board: string; ram_bytes: number; flash_bytes: number; emulated: boolean }
 interface Layer { op: string; name: string; macs: number; instructions?: number; arena_offset: number; activation_bytes: number }
@@ -25,10 +25,8 @@ export async function compile(page: HTMLElement): Promise<void> {
   const form = h("form", { id: "compile" }, model, " for ", target, h("button", { type: "submit" }, "Compile and measure"));
   const status = h("p", { id: "compile-status", role: "status" });
   const out = h("div", { id: "compile-result" });
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  onSubmit(form, status, async () => {
     out.replaceChildren();
-    try {
       const job = await runJob("compile", { model: model.value, target: target.value }, status);
       const fw = await get<Artifact>(`/api/artifacts/${encodeURIComponent(artifactOf(job, "firmware"))}`);
       const m = fw.metadata as Record<string, number | boolean | string | Layer[]>;
@@ -40,12 +38,6 @@ export async function compile(page: HTMLElement): Promise<void> {
       const layers = (m["layers"] ?? []) as Layer[];
       out.append(h("h2", {}, "Per layer"), table(["#", "op", "MACs", "instructions", "arena offset", "output bytes"],
         layers.map((l, i) => [String(i), l.op, String(l.macs), String(l.instructions ?? ""), String(l.arena_offset), String(l.activation_bytes)])));
-      status.textContent = "done";
-      status.dataset.state = "done";
-    } catch (e) {
-      status.replaceChildren(errorBox(e));
-      status.dataset.state = "failed";
-    }
   });
   page.append(form, status, out);
 }

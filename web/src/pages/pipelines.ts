@@ -1,7 +1,7 @@
 import { get, token } from "../api";
 import { scatter } from "../charts";
-import { errorBox, h, table } from "../dom";
-import { runJob } from "./squeeze";
+import { h, table } from "../dom";
+import { onSubmit, runJob } from "../jobs";
 
 interface Row {
   model: string; squeeze: string; target: string; float_accuracy: number; int8_accuracy: number;
@@ -31,22 +31,14 @@ export async function pipelines(page: HTMLElement): Promise<void> {
   const form = h("form", { id: "pipeline" }, yaml, h("br"), h("button", { type: "submit" }, "Run pipeline"));
   const status = h("p", { id: "pipeline-status", role: "status" });
   const out = h("div", { id: "pipeline-result" });
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  onSubmit(form, status, async () => {
     out.replaceChildren();
-    try {
       const job = await runJob("pipeline", { yaml: yaml.value }, status);
       const res = job.result as { run: number; steps: { step: string; component: string; cached: boolean; seconds: number }[]; sweep?: Row[] };
       out.append(table(["step", "component", "status", "seconds"],
         res.steps.map((s) => [s.step, s.component, s.cached ? "cached" : "ran", s.seconds.toFixed(1)])));
       if (res.sweep) out.append(sweepView(res.sweep));
       out.append(h("p", {}, h("a", { id: "report", href: `/api/runs/${res.run}/report?token=${encodeURIComponent(token())}`, target: "_blank" }, `Report of run ${res.run}`)));
-      status.textContent = "done";
-      status.dataset.state = "done";
-    } catch (e) {
-      status.replaceChildren(errorBox(e));
-      status.dataset.state = "failed";
-    }
   });
   page.append(form, status, out);
   const runs = await get<Run[]>("/api/runs?kind=pipeline");

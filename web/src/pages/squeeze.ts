@@ -1,23 +1,7 @@
-import { Dataset, followJob, get, Job, post } from "../api";
+import { Dataset, get, Job } from "../api";
 import { bars } from "../charts";
-import { errorBox, h, table } from "../dom";
-
-export interface Artifact { id: string; kind: string; label: string; path: string; metadata: Record<string, unknown> }
-
-// Runs one component as a job and resolves with the finished job (or rejects with its error).
-export function runJob(kind: string, params: Record<string, unknown>, status: HTMLElement): Promise<Job> {
-  return post<Job>("/api/jobs", { kind, params }).then((job) => new Promise((ok, fail) => {
-    status.textContent = `${kind} job ${job.id} queued`;
-    followJob(job.id, (e) => {
-      if (e.type === "log") status.textContent = `${kind} job ${job.id}: ${String(e.line).trim()}`;
-    }, (done) => (done.status === "done" ? ok(done) : fail(new Error(done.message))));
-  }));
-}
-
-export function artifactOf(job: Job, output: string): string {
-  const steps = (job.result["steps"] ?? []) as { artifacts: Record<string, string> }[];
-  return steps[0]?.artifacts?.[output] ?? "";
-}
+import { h, table } from "../dom";
+import { Artifact, artifactOf, onSubmit, runJob } from "../jobs";
 
 // Float model -> int8 with calibration on a dataset; float vs int8 accuracy, per-layer SQNR.
 export async function squeeze(page: HTMLElement): Promise<void> {
@@ -34,10 +18,8 @@ export async function squeeze(page: HTMLElement): Promise<void> {
     h("button", { type: "submit" }, "Quantize to int8"));
   const status = h("p", { id: "squeeze-status", role: "status" });
   const out = h("div", { id: "squeeze-result" });
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+  onSubmit(form, status, async () => {
     out.replaceChildren();
-    try {
       const q = await runJob("quantize", { model: model.value, calibration: `${data.value}@train` }, status);
       const int8 = await get<Artifact>(`/api/artifacts/${encodeURIComponent(artifactOf(q, "model"))}`);
       const evalOf = (path: string) => runJob("evaluate", { model: path, data: `${data.value}@test` }, status);
@@ -51,12 +33,6 @@ export async function squeeze(page: HTMLElement): Promise<void> {
       const sqnr = (int8.metadata["sqnr"] ?? []) as { node: string; sqnr_db: number | null }[];
       out.append(bars("per-layer SQNR (dB, higher is better)", sqnr.filter((r) => r.sqnr_db !== null).map((r) => [r.node.slice(0, 16), Math.round(r.sqnr_db!)])));
       out.append(h("p", { id: "int8-model" }, `int8 model: ${int8.id}`));
-      status.textContent = "done";
-      status.dataset.state = "done";
-    } catch (e) {
-      status.replaceChildren(errorBox(e));
-      status.dataset.state = "failed";
-    }
   });
   page.append(form, status, out);
 }
