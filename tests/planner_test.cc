@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fixtures.h"
 #include "formats/import.h"
 #include "graph/builder.h"
@@ -54,6 +56,39 @@ TEST(Planner, LiveTensorsNeverOverlap) {
       EXPECT_TRUE(a1 <= b0 || b1 <= a0)
           << g->tensors[a].name << " overlaps " << g->tensors[b2].name;
     }
+}
+
+// The buffer list (what the dashboard's arena timeline draws) agrees with the
+// per-tensor offsets, stays inside the arena and never overlaps in time and bytes.
+TEST(Planner, BuffersDescribeTheArenaOverTime) {
+  auto g = zoo::ResNet8();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  auto p = PlanMemory(*g);
+  ASSERT_TRUE(p.ok());
+  ASSERT_FALSE(p->buffers.empty());
+  for (size_t t = 0; t < g->tensors.size(); ++t)
+    if (p->buffer[t] >= 0) {
+      EXPECT_EQ(p->offset[t], p->buffers[static_cast<size_t>(p->buffer[t])].offset);
+    }
+  int64_t peak = 0;
+  for (const PlannedBuffer& b : p->buffers) {
+    EXPECT_LE(b.first, b.last);
+    EXPECT_LE(b.offset + b.bytes, p->arena_bytes);
+    peak = std::max(peak, b.offset + b.bytes);
+  }
+  EXPECT_GT(peak, p->arena_bytes - p->alignment);  // the arena is as big as its top buffer
+  for (size_t a = 0; a < p->buffers.size(); ++a)
+    for (size_t c = a + 1; c < p->buffers.size(); ++c) {
+      const PlannedBuffer &x = p->buffers[a], &y = p->buffers[c];
+      if (x.first > y.last || y.first > x.last) continue;
+      EXPECT_TRUE(x.offset + x.bytes <= y.offset || y.offset + y.bytes <= x.offset)
+          << "buffers " << a << " and " << c << " overlap";
+    }
+  EXPECT_EQ(p->buffers[0].first, 0);  // the graph input, live from the start
+  EXPECT_EQ(std::max_element(p->buffers.begin(), p->buffers.end(),
+                             [](auto& x, auto& y) { return x.last < y.last; })
+                ->last,
+            static_cast<int>(g->nodes.size()));  // the output, live to the end
 }
 
 TEST(Planner, ReshapeIsAnAlias) {

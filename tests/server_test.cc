@@ -372,6 +372,57 @@ TEST_P(Server, AJobStreamsItsProgressAndLeavesLineage) {
   EXPECT_GE(Body(q).size(), 4u);
 }
 
+// A user's own spec: checked (errors name the line), stored by content in the
+// workspace, listed beside the zoo, and accepted as a training job's spec.
+TEST_P(Server, UploadedSpecsAreCheckedStoredAndTrainable) {
+  Start(0);
+  auto c = Client();
+  const std::string yaml =
+      "name: my_net\ninput: [8, 8, 1]\nclasses: 3\nlayers:\n"
+      "  - conv2d: {filters: 4, kernel: 3, activation: relu}\n"
+      "  - flatten: {}\n  - dense: {units: 3}\n";
+  auto r = c->Post("/api/specs", json{{"yaml", yaml}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  const json made = Body(r);
+  EXPECT_EQ(made["name"], "my_net");
+  EXPECT_EQ(made["uploaded"], true);
+  EXPECT_EQ(made["macs"], 8 * 8 * 4 * 9 + 8 * 8 * 4 * 3);
+  const std::string file = made["file"];
+  EXPECT_EQ(std::filesystem::path(file).parent_path(),
+            std::filesystem::absolute(dir_.path() + "/specs"));
+  std::ifstream f(file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(f), {}), yaml);
+  // The same text again is the same file; the list has the zoo and one upload.
+  EXPECT_EQ(Body(c->Post("/api/specs", json{{"yaml", yaml}}.dump(), "application/json"))["file"],
+            file);
+  const json all = Body(c->Get("/api/specs"));
+  int uploaded = 0, zoo = 0;
+  for (const json& s : all) (s["uploaded"] ? uploaded : zoo)++;
+  EXPECT_EQ(uploaded, 1);
+  EXPECT_GE(zoo, 5);
+  // Bad specs: a 400 naming the line and what is wrong; nothing is stored.
+  const std::pair<std::string, std::string> bad[] = {
+      {"name: x\ninput: [8, 8, 1]\nclasses: 3\nlayers:\n  - dense: {units: 4}\n", "uploaded spec"},
+      {"name: x\ninput: [8, 8, 1]\nclasses: 3\nlayers:\n  - warp: {}\n", "uploaded spec:5"},
+      {"name: [oops\n", "uploaded spec:"},
+      {"name: ../evil\ninput: [4]\nclasses: 2\nlayers:\n  - dense: {units: 2}\n", "name '../evil'"},
+  };
+  for (const auto& [text, says] : bad) {
+    auto b = c->Post("/api/specs", json{{"yaml", text}}.dump(), "application/json");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->status, 400) << text;
+    EXPECT_NE(Body(b)["error"].get<std::string>().find(says), std::string::npos) << b->body;
+  }
+  EXPECT_EQ(Body(c->Get("/api/specs")).size(), all.size());
+  // A training job takes the uploaded file as its spec (checked at submission).
+  auto j = c->Post("/api/jobs",
+                   json{{"kind", "train"}, {"params", {{"spec", file}, {"data", "none"}}}}.dump(),
+                   "application/json");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->status, 202) << j->body;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace

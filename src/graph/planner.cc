@@ -179,7 +179,10 @@ Result<MemoryPlan> PlanMemory(const Graph& g, int64_t alignment) {
     }
   }
   plan.arena_bytes = buffers.empty() ? 0 : best_arena;
-  for (size_t i = 0; i < buffers.size(); ++i) buffers[i].offset = best_offsets[i];
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    buffers[i].offset = best_offsets[i];
+    plan.buffers.push_back({buffers[i].offset, buffers[i].size, buffers[i].first, buffers[i].last});
+  }
   for (size_t t = 0; t < nt; ++t)
     if (plan.buffer[t] >= 0) plan.offset[t] = buffers[static_cast<size_t>(plan.buffer[t])].offset;
 

@@ -7,12 +7,17 @@
 #include "pipeline/lineage.h"
 #include "server/api.h"
 #include "targets/target_profile.h"
-#include "train/model_spec.h"
+#include "train/spec_library.h"
 
 namespace tml {
 namespace {
 
 using json = nlohmann::json;
+
+json SpecJson(const SpecEntry& e) {
+  return {{"name", e.spec.name},       {"file", e.file},           {"input", e.spec.input},
+          {"classes", e.spec.classes}, {"macs", SpecMacs(e.spec)}, {"uploaded", e.uploaded}};
+}
 
 json Parsed(const std::string& text) {
   return json::parse(text, nullptr, false);
@@ -168,28 +173,29 @@ void AddLineageRoutes(std::vector<Route>& r) {
   };
   r.push_back(targets);
 
-  Route specs{"GET", "/api/specs", "Model specs that train out of the box (examples/models)",
-              "specs"};
-  specs.handler = [](ApiContext&, const ApiRequest&) {
+  Route specs{"GET", "/api/specs",
+              "Model specs to train: the zoo (examples/models) and uploaded ones", "specs"};
+  specs.handler = [](ApiContext& c, const ApiRequest&) {
     json out = json::array();
-    std::error_code ec;
-    std::vector<std::string> files;
-    for (const auto& e :
-         std::filesystem::directory_iterator(std::string(TML_SOURCE_DIR) + "/examples/models", ec))
-      if (e.path().extension() == ".yaml") files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-    for (const std::string& f : files) {
-      auto s = LoadModelSpec(f);
-      if (!s.ok()) continue;
-      out.push_back({{"name", s->name},
-                     {"file", f},  // absolute: workers may run in another directory
-                     {"input", s->input},
-                     {"classes", s->classes},
-                     {"macs", SpecMacs(*s)}});
-    }
+    for (const SpecEntry& e : ListModelSpecs(c.ws.root)) out.push_back(SpecJson(e));
     return Json(out);
   };
   r.push_back(specs);
+
+  Route upload{"POST", "/api/specs",
+               "Upload a model spec (YAML text): checked layer by layer, then offered to train",
+               "specs"};
+  upload.body = {{"type", "object"},
+                 {"required", {"yaml"}},
+                 {"additionalProperties", false},
+                 {"properties", {{"yaml", {{"type", "string"}, {"maxLength", 65536}}}}}};
+  upload.success = 201;
+  upload.handler = [](ApiContext& c, const ApiRequest& q) {
+    auto e = AddModelSpec(c.ws.root, q.body["yaml"].get<std::string>());
+    if (!e.ok()) return FromStatus(e.status(), 400);
+    return Json(SpecJson(*e), 201);
+  };
+  r.push_back(upload);
 }
 
 }  // namespace tml

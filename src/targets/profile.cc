@@ -13,6 +13,7 @@ Result<ProfileReport> ProfileGraph(const Graph& g) {
   TML_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(g));
   r.arena_bytes = plan.arena_bytes;
   r.arena_lower_bound_bytes = plan.lower_bound_bytes;
+  r.arena_buffers = plan.buffers;
   for (const Tensor& t : g.tensors)
     if (t.is_const) r.weight_bytes += static_cast<int64_t>(t.nbytes());
   for (const Node& n : g.nodes) {
@@ -99,12 +100,17 @@ nlohmann::json ProfileReport::ToJson() const {
                            {"activation_bytes", l.activation_bytes},
                            {"arena_offset", l.arena_offset}});
   }
+  nlohmann::json arena = nlohmann::json::array();
+  for (const PlannedBuffer& b : arena_buffers)
+    arena.push_back(
+        {{"offset", b.offset}, {"bytes", b.bytes}, {"first", b.first}, {"last", b.last}});
   nlohmann::json j = {{"model", model},
                       {"macs", macs},
                       {"weight_bytes", weight_bytes},
                       {"arena_bytes", arena_bytes},
                       {"arena_lower_bound_bytes", arena_lower_bound_bytes},
-                      {"layers", layers_json}};
+                      {"layers", layers_json},
+                      {"arena_buffers", arena}};
   if (device) {
     const DeviceProfile& d = *device;
     for (size_t i = 0; i < layers.size() && i < d.layer_instructions.size(); ++i) {

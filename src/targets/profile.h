@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/planner.h"
 #include "targets/mcu.h"
 
 namespace tml {
@@ -33,6 +34,8 @@ struct ProfileReport {
   int64_t weight_bytes = 0;
   int64_t arena_bytes = 0;
   int64_t arena_lower_bound_bytes = 0;
+  // The arena over time: which bytes are live from which layer to which.
+  std::vector<PlannedBuffer> arena_buffers;
   std::optional<DeviceProfile> device;  // with --target: measured on the emulated board
   nlohmann::json ToJson() const;
   std::string ToText() const;

@@ -57,4 +57,4 @@ export interface Job {
   params: Record<string, unknown>; result: Record<string, unknown>; created_ms: number;
 }
 export interface JobEvent { type: string; [k: string]: unknown }
-export interface Spec { name: string; file: string; input: number[]; classes: number; macs: number }
+export interface Spec { name: string; file: string; input: number[]; classes: number; macs: number; uploaded: boolean }

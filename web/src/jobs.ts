@@ -19,14 +19,13 @@ export function artifactOf(job: Job, output: string): string {
   return steps[0]?.artifacts?.[output] ?? "";
 }
 
-// Runs `action` when the form is submitted; the status line ends as "done" or the error,
-// with data-state set for tests and screen readers to follow.
-export function onSubmit(form: HTMLFormElement, status: HTMLElement, action: () => Promise<void>): void {
+// Runs `action` when the form is submitted; the status line ends as its message (or
+// "done") or the error, with data-state set for tests and screen readers to follow.
+export function onSubmit(form: HTMLFormElement, status: HTMLElement, action: () => Promise<string | void>): void {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      await action();
-      status.textContent = "done";
+      status.textContent = (await action()) || "done";
       status.dataset.state = "done";
     } catch (e) {
       status.replaceChildren(errorBox(e));

@@ -1,4 +1,5 @@
 import { get } from "../api";
+import { ArenaBuffer, arenaTimeline } from "../charts";
 import { h, table } from "../dom";
 import { Artifact, artifactOf, onSubmit, runJob } from "../jobs";
 
@@ -36,6 +37,10 @@ export async function compile(page: HTMLElement): Promise<void> {
       out.append(budget("flash", Number(m["flash_bytes"]), Number(m["board_flash_bytes"])));
       out.append(budget("RAM", Number(m["ram_bytes"]), Number(m["board_ram_bytes"])));
       const layers = (m["layers"] ?? []) as Layer[];
+      const buffers = (m["arena_buffers"] ?? []) as unknown as ArenaBuffer[];
+      out.append(h("h2", {}, "Arena memory timeline"),
+        h("figure", { id: "arena-timeline" }, arenaTimeline(`arena: ${m["arena_bytes"]} bytes (no plan can use less than ${m["arena_lower_bound_bytes"]})`, buffers, Number(m["arena_bytes"]), layers.map((l) => l.op)),
+          h("figcaption", {}, "Each box is a buffer: from the layer that writes it to the last layer that reads it, at its offset in the arena.")));
       out.append(h("h2", {}, "Per layer"), table(["#", "op", "MACs", "instructions", "arena offset", "output bytes"],
         layers.map((l, i) => [String(i), l.op, String(l.macs), String(l.instructions ?? ""), String(l.arena_offset), String(l.activation_bytes)])));
   });

@@ -1,17 +1,21 @@
 import { get } from "../api";
+import { lineageGraph } from "../charts";
 import { errorBox, h, table } from "../dom";
 
 interface Artifact { id: string; kind: string; label: string }
 interface Graph { focus: string; text: string; nodes: Artifact[]; edges: { parent: string; child: string }[] }
 
-// Every artifact; one's lineage as the chain and trees the CLI prints, plus its edges.
+// Every artifact; one's lineage as a drawn graph, and as the chain and trees the CLI prints.
 export async function lineage(page: HTMLElement, id?: string): Promise<void> {
   page.append(h("h1", {}, "Lineage"));
   if (id) {
     try {
       const g = await get<Graph>(`/api/artifacts/${encodeURIComponent(id)}/lineage`);
-      page.append(h("pre", { id: "lineage-text" }, g.text));
-      page.append(table(["parent", "child"], g.edges.map((e) => [e.parent, e.child])));
+      const link = (a: string) => `#/lineage/${encodeURIComponent(a)}`;
+      page.append(h("figure", { id: "lineage-graph" },
+        lineageGraph(`lineage of ${g.focus}`, g.nodes, g.edges, g.focus, link),
+        h("figcaption", {}, "Made from (left) and made into (right); select a box for its own lineage.")));
+      page.append(h("details", {}, h("summary", {}, "As text"), h("pre", { id: "lineage-text" }, g.text)));
     } catch (e) {
       page.append(errorBox(e));
     }

@@ -1,13 +1,15 @@
 import { Dataset, followJob, get, Job, post, Spec } from "../api";
 import { lineChart, Series } from "../charts";
 import { errorBox, h } from "../dom";
+import { onSubmit } from "../jobs";
 
-// Start a training job from a zoo spec and watch its curves update from the job's events.
+// Start a training job from a zoo spec or an uploaded one and watch its curves update
+// from the job's events.
 export async function train(page: HTMLElement): Promise<void> {
   const [specs, datasets] = await Promise.all([get<Spec[]>("/api/specs"), get<Dataset[]>("/api/datasets")]);
   page.append(h("h1", {}, "Train"));
-  const spec = h("select", { name: "spec", "aria-label": "model spec" },
-    ...specs.map((s) => h("option", { value: s.file }, `${s.name} (${(s.macs / 1e6).toFixed(2)} M MACs, input ${s.input.join("x")})`)));
+  const option = (s: Spec) => h("option", { value: s.file }, `${s.name}${s.uploaded ? " (uploaded)" : ""}: ${(s.macs / 1e6).toFixed(2)} M MACs, input ${s.input.join("x")}, ${s.classes} classes`);
+  const spec = h("select", { name: "spec", "aria-label": "model spec" }, ...specs.map(option));
   const data = h("select", { name: "data", "aria-label": "dataset" },
     ...datasets.map((d) => h("option", { value: d.name }, `${d.name}@${d.latest_version}`)));
   const epochs = h("input", { name: "epochs", type: "number", min: "1", max: "100", value: "3", "aria-label": "epochs" });
@@ -38,5 +40,17 @@ export async function train(page: HTMLElement): Promise<void> {
       status.replaceChildren(errorBox(e));
     }
   });
-  page.append(form, status, charts);
+  // A spec of one's own: checked by the server (errors name the line), then selected.
+  const file = h("input", { type: "file", name: "spec-file", accept: ".yaml,.yml", "aria-label": "model spec file (YAML)", required: "" });
+  const specForm = h("form", { id: "spec-upload" }, "Or upload a spec: ", file, h("button", { type: "submit" }, "Upload spec"));
+  const specStatus = h("p", { id: "spec-status", role: "status" });
+  onSubmit(specForm, specStatus, async () => {
+    const chosen = file.files?.[0];
+    if (!chosen) throw new Error("choose a YAML file first");
+    const s = await post<Spec>("/api/specs", { yaml: await chosen.text() });
+    if (![...spec.options].some((o) => o.value === s.file)) spec.append(option(s));
+    spec.value = s.file;
+    return `Spec ${s.name} uploaded and selected: ${(s.macs / 1e6).toFixed(2)} M MACs.`;
+  });
+  page.append(form, specForm, specStatus, status, charts);
 }
