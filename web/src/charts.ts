@@ -94,8 +94,8 @@ export function arenaTimeline(title: string, buffers: ArenaBuffer[], arena: numb
   });
   buffers.forEach((x, i) => {
     const box = el("rect", {
-      x: X(x.first), y: Y(x.offset + x.bytes), width: Math.max(2, X(x.last + 1) - X(x.first)),
-      height: Math.max(1, Y(x.offset) - Y(x.offset + x.bytes)), fill: ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"][i % 5],
+      x: X(x.first), y: Y(x.offset + x.bytes), width: X(x.last + 1) - X(x.first),
+      height: Y(x.offset) - Y(x.offset + x.bytes), fill: ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"][i % 5],
       "fill-opacity": 0.7, stroke: "#333", "stroke-width": 0.5, class: "arena-buffer",
     });
     box.append(el("title", {}, `${x.bytes} bytes at offset ${x.offset}, live from layer ${x.first} to ${x.last >= layers.length ? "the end" : x.last}`));

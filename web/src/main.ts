@@ -12,7 +12,9 @@ import { train } from "./pages/train";
 
 const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, train, squeeze, compile, pipelines, jobs, lineage };
 
-async function route(): Promise<void> {
+// After a navigation the page gets the focus (screen readers announce it, Tab goes on
+// from there); on the first load, tabbing starts at the top of the document.
+async function route(focus = true): Promise<void> {
   const page = document.getElementById("page")!;
   const [name, arg] = location.hash.replace(/^#\//, "").split("?")[0].split("/").map(decodeURIComponent);
   const show = pages[name] ?? home;
@@ -28,7 +30,7 @@ async function route(): Promise<void> {
   } catch (e) {
     page.append(errorBox(e));
   }
-  page.focus();
+  if (focus) page.focus();
 }
 
 const form = document.getElementById("login") as HTMLFormElement;
@@ -40,4 +42,4 @@ form.addEventListener("submit", (ev) => {
   void route();
 });
 window.addEventListener("hashchange", () => void route());
-void route();
+void route(false);

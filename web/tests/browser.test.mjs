@@ -1,6 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core):
-// upload images into a new dataset, start a training run and watch its curves update,
-// open the lineage of the trained model. Fails on any browser console error.
+// upload images into a new dataset, upload a model spec and train it while its curves
+// update, quantize, compile for cortex-m4 (fit verdict, arena timeline), run a sweep,
+// open the lineage graph, then the same pages by keyboard alone. Fails on any browser
+// console error. Screenshots of every page with a second argument.
 // Usage: node tests/browser.test.mjs TINYMLAAS [SCREENSHOT_DIR]
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
@@ -74,11 +76,30 @@ async function main() {
   check("the class balance chart lists the ten classes", labels.filter((t) => /^c\d$/.test(t)).length === 10, labels.join(","));
   if (shots) await page.screenshot({ path: join(shots, "data.png"), fullPage: true });
 
-  // Train: tiny_cnn on the new dataset; the curves grow epoch by epoch.
+  // Train: a spec of our own, uploaded (a bad one first: the error names the line), on
+  // the new dataset; the curves grow epoch by epoch.
   await page.goto(base + "index.html#/train");
   await page.waitForSelector("#train");
   const spec = await page.$eval("#train select[name=spec]", (s) => [...s.options].map((o) => o.value).find((v) => v.endsWith("/tiny_cnn.yaml")));
-  await page.selectOption("#train select[name=spec]", spec);
+  const badSpec = join(work, "bad.yaml"), mySpec = join(work, "browser_cnn.yaml");
+  writeFileSync(badSpec, "name: broken\ninput: [28, 28, 1]\nclasses: 10\nlayers:\n  - warp: {}\n");
+  writeFileSync(mySpec, ["name: browser_cnn", "input: [28, 28, 1]", "classes: 10", "layers:",
+    "  - conv2d: {filters: 8, kernel: 3, activation: relu}", "  - max_pool: {size: 2}",
+    "  - conv2d: {filters: 16, kernel: 3, activation: relu}", "  - max_pool: {size: 2}",
+    "  - flatten: {}", "  - dense: {units: 10}", ""].join("\n"));
+  await page.setInputFiles("#spec-upload input[type=file]", badSpec);
+  const before = errors.length;
+  await page.click("#spec-upload button");
+  await page.waitForSelector("#spec-status[data-state]");
+  const specError = await page.textContent("#spec-status");
+  // The browser logs the refused request itself; that one is expected.
+  errors.push(...errors.splice(before).filter((e) => !e.includes("400 (Bad Request)")));
+  check("a bad spec is refused with its line", /uploaded spec:5/.test(specError ?? ""), specError ?? "");
+  await page.setInputFiles("#spec-upload input[type=file]", mySpec);
+  await page.click("#spec-upload button");
+  await page.waitForFunction(() => document.querySelector("#spec-status")?.dataset.state === "done");
+  const chosen = await page.$eval("#train select[name=spec]", (s) => s.selectedOptions[0].textContent);
+  check("the uploaded spec is listed and selected", /^browser_cnn \(uploaded\)/.test(chosen ?? ""), chosen ?? "");
   await page.selectOption("#train select[name=data]", "shapes");
   await page.fill("#train input[name=epochs]", "4");
   await page.click("#train button");
@@ -115,6 +136,9 @@ async function main() {
   const verdict = await page.textContent("#verdict").catch(() => "");
   check("the fit verdict for cortex-m4 is shown", /^Fits .*Nano 33 BLE.*\d+ instructions/.test(verdict ?? ""), verdict ?? "");
   check("the per-layer table lists the layers with instructions", (await page.locator("#compile-result tbody tr").count()) >= 5);
+  const boxes = await page.$$eval("#arena-timeline rect.arena-buffer", (rs) => rs.map((r) => r.getBBox()).map((b) => [b.x, b.y, b.x + b.width, b.y + b.height]));
+  const overlapping = boxes.some((a, i) => boxes.some((b, k) => k > i && a[0] < b[2] - 0.5 && b[0] < a[2] - 0.5 && a[1] < b[3] - 0.5 && b[1] < a[3] - 0.5));
+  check("the arena timeline draws every buffer, none overlapping", boxes.length >= 4 && !overlapping, `${boxes.length} boxes, overlapping ${overlapping}`);
   if (shots) await page.screenshot({ path: join(shots, "compile.png"), fullPage: true });
 
   // Pipelines: a small sweep (one model x one squeeze config on cortex-m4) from YAML.
@@ -140,14 +164,82 @@ async function main() {
   await page.waitForSelector("table a");
   const model = page.locator("table tr", { hasText: "float model" }).locator("a").first();  // either run's
   await model.click();
-  await page.waitForSelector("#lineage-text");
+  await page.waitForSelector("#lineage-graph");
   const text = await page.textContent("#lineage-text");
   check("the model's lineage runs from the dataset through the training run", /dataset:shapes@10 -> run:\d+ -> \[model:/.test(text ?? ""), text ?? "");
+  const nodes = await page.$$eval("#lineage-graph a.lineage-node", (as) => as.map((a) => a.getAttribute("data-id")));
+  const edges = await page.locator("#lineage-graph line.lineage-edge").count();
+  check("the lineage graph draws the dataset, the run and the model, with edges",
+    nodes.some((n) => n === "dataset:shapes@10") && nodes.some((n) => n.startsWith("run:")) && nodes.some((n) => n.startsWith("model:")) && edges >= nodes.length - 1,
+    `${nodes.join(", ")}; ${edges} edges`);
   if (shots) await page.screenshot({ path: join(shots, "lineage.png"), fullPage: true });
   await page.goto(base + "index.html#/jobs");
   await page.waitForSelector("h1:text('Jobs')");
   if (shots) await page.screenshot({ path: join(shots, "jobs.png"), fullPage: true });
+  await keyboardOnly(page, base, files);
   check("no errors in the browser console", errors.length === 0, errors.join(" | "));
+}
+
+// Keyboard only: the navigation comes first in tab order and in page order, every
+// focused control shows a focus outline, Enter follows links and submits forms, and
+// the lineage graph's boxes are reachable and open with Enter.
+async function keyboardOnly(page, base, files) {
+  await page.goto(base + "index.html#/home");
+  await page.reload();  // a fresh load: tabbing starts at the top of the document
+  await page.waitForSelector("h1:text('Home')");
+  const order = [];
+  const outlined = [];  // focused without an outline
+  const expected = ["TinyMLaaS", "Home", "Data", "Train", "Squeeze", "Compile", "Pipelines", "Jobs", "Lineage", "token", "Use token"];
+  for (let i = 0; i < expected.length; i++) {
+    await page.keyboard.press("Tab");
+    const f = await page.evaluate(() => {
+      const e = document.activeElement;
+      const style = getComputedStyle(e);
+      return { text: (e.textContent || e.id || e.tagName).trim(), outline: style.outlineStyle !== "none" && style.outlineWidth !== "0px" };
+    });
+    order.push(f.text);
+    if (!f.outline) outlined.push(f.text);
+  }
+  check("tab order: brand, the lifecycle pages in order, then the token form", expected.every((t, i) => order[i] === t), order.join(" > "));
+  check("every focused control shows a focus outline", outlined.length === 0, outlined.join(", "));
+  // Enter on "Data" opens it and moves focus to the page; Tab then reaches its controls.
+  for (let i = 0; i < 20 && (await page.evaluate(() => document.activeElement?.textContent)) !== "Data"; i++)
+    await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("h1:text('Data')");
+  check("Enter on a navigation link opens the page and focuses it", await page.evaluate(() => location.hash === "#/data" && document.activeElement?.id === "page"));
+  const names = [];
+  for (let i = 0; i < 40 && !names.includes("BUTTON:Upload"); i++) {
+    await page.keyboard.press("Tab");
+    names.push(await page.evaluate(() => { const e = document.activeElement; return `${e.tagName}:${(e.getAttribute("name") ?? e.textContent ?? "").trim()}`; }));
+  }
+  check("the upload form is reachable field by field", ["INPUT:dataset", "INPUT:label", "INPUT:files", "BUTTON:Upload"].every((n) => names.includes(n)), names.join(" > "));
+  // Enter in a form field submits the form (the file itself is chosen by the test: a
+  // headless browser has no file dialog).
+  await page.focus("#upload input[name=dataset]");
+  await page.keyboard.type("kbd");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("c0");
+  await page.setInputFiles("#upload input[name=files]", files[0]);
+  await page.focus("#upload input[name=label]");
+  await page.keyboard.press("Enter");
+  const submitted = await page.waitForSelector("h2:text('kbd: class balance')", { timeout: 10000 }).then(() => true).catch(() => false);
+  check("Enter in a form field submits it (one image uploaded into a new dataset)", submitted);
+  // The lineage graph: Tab to a box, Enter opens that artifact's lineage.
+  await page.goto(base + "index.html#/lineage/dataset%3Ashapes%4010");
+  await page.waitForSelector("#lineage-graph a.lineage-node");
+  await page.focus("#page");
+  let target = "";
+  for (let i = 0; i < 30; i++) {
+    await page.keyboard.press("Tab");
+    target = await page.evaluate(() => document.activeElement?.getAttribute("data-id") ?? "");
+    if (target.startsWith("run:")) break;
+  }
+  check("the lineage graph's boxes are reachable with Tab", target.startsWith("run:"), target);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((t) => decodeURIComponent(location.hash) === `#/lineage/${t}`, target);
+  await page.waitForSelector("#lineage-graph a.lineage-node");
+  check("Enter on a box opens its lineage", (await page.getAttribute("#lineage-graph svg", "aria-label")) === `lineage of ${target}`);
 }
 
 try {
