@@ -1,6 +1,9 @@
 // The job queue in the database: claims are exclusive, leases that run out are
-// retried then failed (never lost), events are numbered, tokens are looked up by hash.
+// retried then failed (never lost), cancel and release, events are numbered, the
+// schema migration keeps old jobs, tokens are looked up by hash.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <set>
@@ -8,7 +11,10 @@
 
 #include "core/scratch_dir.h"
 #include "pg_server.h"
+#include <pqxx/pqxx>
+
 #include "store/meta_store.h"
+#include "store/schema.h"
 
 namespace tml {
 namespace {
@@ -45,8 +51,8 @@ TEST_P(JobQueue, ClaimsInOrderAndFinishes) {
   EXPECT_EQ((*j)->attempts, 1);
   ASSERT_TRUE(db_->UpdateJob(a, "w1", 60000, 0.5, "epoch 1/2").ok());
   EXPECT_FALSE(db_->UpdateJob(a, "w2", 60000, 0.5, "not mine").ok());
-  ASSERT_TRUE(db_->FinishJob(a, "w1", true, R"({"run": 3})", "done").ok());
-  EXPECT_FALSE(db_->FinishJob(a, "w1", true, "{}", "twice").ok());
+  ASSERT_TRUE(db_->FinishJob(a, "w1", JobEnd::kDone, R"({"run": 3})", "done").ok());
+  EXPECT_FALSE(db_->FinishJob(a, "w1", JobEnd::kDone, "{}", "twice").ok());
   auto done = db_->GetJob(a);
   EXPECT_EQ(done->status, "done");
   EXPECT_EQ(done->result, R"({"run": 3})");
@@ -75,7 +81,7 @@ TEST_P(JobQueue, ADeadWorkersJobIsRetriedThenFailedNeverLost) {
   auto j = db_->GetJob(id);
   EXPECT_EQ(j->status, "failed");
   EXPECT_NE(j->message.find("failed after 2 attempts"), std::string::npos) << j->message;
-  EXPECT_FALSE(db_->FinishJob(id, "second", true, "{}", "too late").ok());
+  EXPECT_FALSE(db_->FinishJob(id, "second", JobEnd::kDone, "{}", "too late").ok());
 }
 
 TEST_P(JobQueue, ConcurrentWorkersNeverShareAJob) {
@@ -90,7 +96,7 @@ TEST_P(JobQueue, ConcurrentWorkersNeverShareAJob) {
         auto j = db->ClaimJob("w" + std::to_string(w), 60000);
         if (!j.ok() || !*j) break;
         got[w].push_back((*j)->id);
-        ASSERT_TRUE(db->FinishJob((*j)->id, "w" + std::to_string(w), true, "{}", "ok").ok());
+        ASSERT_TRUE(db->FinishJob((*j)->id, "w" + std::to_string(w), JobEnd::kDone, "{}", "ok").ok());
       }
     });
   for (auto& t : threads) t.join();
@@ -103,6 +109,90 @@ TEST_P(JobQueue, ConcurrentWorkersNeverShareAJob) {
   EXPECT_EQ(total, static_cast<size_t>(kJobs));       // none twice
   EXPECT_EQ(all.size(), static_cast<size_t>(kJobs));  // none lost
   EXPECT_EQ(db_->ListJobs("done", 1000)->size(), static_cast<size_t>(kJobs));
+}
+
+TEST_P(JobQueue, CancelStopsQueuedJobsAtOnceAndAsksRunningOnes) {
+  const int64_t a = *db_->EnqueueJob("train", "{}", 2);
+  const int64_t b = *db_->EnqueueJob("train", "{}", 2);
+  auto ca = db_->CancelJob(a);
+  ASSERT_TRUE(ca.ok()) << ca.status().message();
+  EXPECT_EQ(ca->status, "cancelled");
+  EXPECT_GT(ca->finished_ms, 0);
+  ASSERT_EQ(db_->ClaimJob("w1", 60000)->value().id, b);  // the cancelled one is skipped
+  auto cb = db_->CancelJob(b);
+  ASSERT_TRUE(cb.ok()) << cb.status().message();
+  EXPECT_EQ(cb->status, "running");  // until its worker notices
+  EXPECT_TRUE(cb->cancel_requested);
+  EXPECT_TRUE(db_->GetJob(b)->cancel_requested);
+  EXPECT_FALSE(db_->GetJob(a)->cancel_requested);
+  ASSERT_TRUE(db_->FinishJob(b, "w1", JobEnd::kCancelled, "{}", "cancelled").ok());
+  EXPECT_EQ(db_->GetJob(b)->status, "cancelled");
+  auto again = db_->CancelJob(b);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("already ended (cancelled)"), std::string::npos);
+  auto missing = db_->CancelJob(999);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "no job 999");
+  EXPECT_FALSE(db_->ClaimJob("w1", 60000)->has_value());
+  std::string events;
+  auto all = db_->JobEvents(b, 0);
+  ASSERT_TRUE(all.ok());
+  for (const JobEvent& e : *all) events += e.data + "\n";
+  EXPECT_NE(events.find("\"type\":\"cancel\""), std::string::npos) << events;
+  EXPECT_NE(events.find("\"status\":\"cancelled\""), std::string::npos) << events;
+  EXPECT_EQ(db_->ListJobs("cancelled", 10)->size(), 2u);
+}
+
+TEST_P(JobQueue, AReleasedJobIsQueuedAgainWithoutSpendingAnAttempt) {
+  const int64_t id = *db_->EnqueueJob("train", "{}", 1);
+  ASSERT_EQ(db_->ClaimJob("stopping", 60000)->value().attempts, 1);
+  ASSERT_TRUE(db_->FinishJob(id, "stopping", JobEnd::kReleased, "{}", "worker stopped").ok());
+  auto j = db_->GetJob(id);
+  EXPECT_EQ(j->status, "queued");
+  EXPECT_EQ(j->attempts, 0);
+  EXPECT_EQ(j->worker, "");
+  auto next = db_->ClaimJob("next", 60000);
+  ASSERT_TRUE(next.ok() && *next);
+  EXPECT_EQ((*next)->attempts, 1);  // its one attempt is still there
+  ASSERT_TRUE(db_->FinishJob(id, "next", JobEnd::kDone, "{}", "done").ok());
+}
+
+// A database made by the previous schema (5) keeps its jobs and events through the
+// migration that rebuilds the jobs tables, and new ids continue after the old ones.
+TEST_P(JobQueue, MigrationSixKeepsEarlierJobs) {
+  std::string skip;
+  const std::string old_db = GetParam() == "postgres" ? TestDatabase("postgres", &skip)
+                                                      : "sqlite:" + dir_.path() + "/v5.db";
+  ASSERT_EQ(skip, "");
+  std::string script = "CREATE TABLE schema_version(version INTEGER NOT NULL);";
+  for (int v = 0; v < 5; ++v)
+    script += SchemaMigrations()[static_cast<size_t>(v)] +
+              fmt::format(";INSERT INTO schema_version VALUES({});", v + 1);
+  script +=
+      "INSERT INTO jobs(kind, params, status, progress, message, result, worker, "
+      "lease_until_ms, attempts, max_attempts, created_ms, started_ms, finished_ms) VALUES"
+      "('train', '{}', 'done', 1, 'ok', '{}', 'w', 0, 1, 2, 1, 2, 3),"
+      "('compile', '{}', 'queued', 0, '', '{}', '', 0, 0, 2, 4, 0, 0);"
+      "INSERT INTO job_events(job, seq, time_ms, data) VALUES(1, 1, 5, '{\"type\":\"log\"}');";
+  if (GetParam() == "postgres") {
+    pqxx::connection c(old_db);
+    pqxx::nontransaction w(c);
+    w.exec(ForPostgres(script));
+  } else {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/v5.db").c_str(), &raw), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(raw, script.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_free(err);
+    sqlite3_close(raw);
+  }
+  auto db = OpenStore(old_db);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  EXPECT_EQ((*db)->GetJob(1)->status, "done");
+  EXPECT_EQ((*db)->JobEvents(1, 0)->size(), 1u);
+  EXPECT_FALSE((*db)->GetJob(2)->cancel_requested);
+  EXPECT_EQ(*(*db)->EnqueueJob("train", "{}", 1), 3);
+  EXPECT_EQ((*db)->CancelJob(2)->status, "cancelled");
 }
 
 TEST_P(JobQueue, TokensAreFoundByTheirHashOnly) {

@@ -372,6 +372,90 @@ TEST_P(Server, AJobStreamsItsProgressAndLeavesLineage) {
   EXPECT_GE(Body(q).size(), 4u);
 }
 
+// Cancel: a queued job at once; a running training job stops within a few seconds
+// (its worker polls the flag, training checks it every batch) and its stream ends.
+// Stopping the server puts a job in progress back in the queue, promptly.
+TEST_P(Server, JobsCanBeCancelledAndStoppingTheServerRequeuesWork) {
+  const std::string fm = "/usr/share/datasets/fashion-mnist/";
+  if (!std::filesystem::exists(fm + "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Start(1);
+  auto c = Client();
+  auto submit = [&](const json& j) {
+    auto r = c->Post("/api/jobs", j.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 202) << (r ? r->body : "no response");
+    return r ? Body(r)["id"].get<int64_t>() : 0;
+  };
+  auto wait_for = [&](int64_t id, const std::string& status, int seconds) {
+    json j;
+    for (int i = 0; i < seconds * 10; ++i) {
+      j = Body(c->Get(fmt::format("/api/jobs/{}", id).c_str()));
+      if (j["status"] == status) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return j;
+  };
+  const int64_t data = submit({{"kind", "dataset"},
+                               {"params",
+                                {{"dataset", "fm"},
+                                 {"idx",
+                                  {fm + "t10k-images-idx3-ubyte.gz",
+                                   fm + "t10k-labels-idx1-ubyte.gz"}}}}});
+  ASSERT_EQ(wait_for(data, "done", 120)["status"], "done");
+  const json train = {{"kind", "train"},
+                      {"params",
+                       {{"spec", std::string(TML_SOURCE_DIR) + "/examples/models/tiny_cnn.yaml"},
+                        {"data", "fm"},
+                        {"epochs", 40},
+                        {"batch", 32}}}};
+  const int64_t running = submit(train);
+  const int64_t queued = submit({{"kind", "train"}, {"params", train["params"]}});
+  ASSERT_EQ(wait_for(running, "running", 60)["status"], "running");
+  // The queued one goes at once; the running one after its next checkpoint.
+  auto cq = c->Post(fmt::format("/api/jobs/{}/cancel", queued).c_str(), "", "application/json");
+  ASSERT_TRUE(cq);
+  EXPECT_EQ(cq->status, 200) << cq->body;
+  EXPECT_EQ(Body(cq)["status"], "cancelled");
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // into training
+  const auto t0 = std::chrono::steady_clock::now();
+  auto cr = c->Post(fmt::format("/api/jobs/{}/cancel", running).c_str(), "", "application/json");
+  ASSERT_TRUE(cr);
+  EXPECT_EQ(cr->status, 200) << cr->body;
+  EXPECT_EQ(Body(cr)["cancel_requested"], true);
+  const json ended = wait_for(running, "cancelled", 30);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(ended["status"], "cancelled") << ended.dump();
+  EXPECT_LT(took, 10.0);
+  std::string stream;
+  c->Get(fmt::format("/api/jobs/{}/stream", running).c_str(), [&](const char* d, size_t n) {
+    stream.append(d, n);
+    return true;
+  });
+  EXPECT_NE(stream.find("event: end"), std::string::npos);
+  EXPECT_NE(stream.find("\"type\":\"cancel\""), std::string::npos);
+  // Ended jobs cannot be cancelled (409); unknown ones are 404.
+  auto twice = c->Post(fmt::format("/api/jobs/{}/cancel", running).c_str(), "", "application/json");
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 409) << twice->body;
+  auto none = c->Post("/api/jobs/9999/cancel", "", "application/json");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404) << none->body;
+  // A job in progress when the server stops: the server stops promptly, the job is queued.
+  const int64_t third = submit(train);
+  ASSERT_EQ(wait_for(third, "running", 60)["status"], "running");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto s0 = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count(), 10.0);
+  auto ws = OpenWorkspace(dir_.path(), db_);
+  ASSERT_TRUE(ws.ok());
+  auto j = ws->db->GetJob(third);
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->status, "queued") << j->message;
+  EXPECT_EQ(j->attempts, 0);
+  EXPECT_NE(j->message.find("stopped; queued again"), std::string::npos) << j->message;
+}
+
 // A user's own spec: checked (errors name the line), stored by content in the
 // workspace, listed beside the zoo, and accepted as a training job's spec.
 TEST_P(Server, UploadedSpecsAreCheckedStoredAndTrainable) {

@@ -13,7 +13,8 @@ namespace {
 
 using json = nlohmann::json;
 
-// Renews a job's lease from its own thread and connection until stopped.
+// Renews a job's lease from its own thread and connection until stopped, and polls
+// whether the job was asked to stop (every second, or every renewal if sooner).
 class Heartbeat {
  public:
   Heartbeat(std::unique_ptr<MetaStore> db, int64_t job, const WorkerOptions& o)
@@ -31,18 +32,26 @@ class Heartbeat {
     progress_ = progress;
     message_ = message;
   }
+  bool cancel_requested() const { return cancel_; }
 
  private:
   void Loop() {
+    const auto renew_every = std::chrono::milliseconds(std::max<int64_t>(10, o_.lease_ms / 3));
+    const auto poll_every = std::min<std::chrono::milliseconds>(renew_every, std::chrono::seconds(1));
+    auto renewed = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {
-      cv_.wait_for(l, std::chrono::milliseconds(std::max<int64_t>(10, o_.lease_ms / 3)));
+      cv_.wait_for(l, poll_every);
       if (stop_) break;
       const double p = progress_;
       const std::string m = message_;
       l.unlock();
-      Status st = db_->UpdateJob(job_, o_.name, o_.lease_ms, p, m);
-      if (!st.ok() && o_.log) o_.log(st.message());
+      if (std::chrono::steady_clock::now() - renewed >= renew_every - poll_every / 2) {
+        Status st = db_->UpdateJob(job_, o_.name, o_.lease_ms, p, m);
+        if (!st.ok() && o_.log) o_.log(st.message());
+        renewed = std::chrono::steady_clock::now();
+      }
+      if (auto j = db_->GetJob(job_); j.ok() && j->cancel_requested) cancel_ = true;
       l.lock();
     }
   }
@@ -52,6 +61,7 @@ class Heartbeat {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  std::atomic<bool> cancel_{false};
   double progress_ = 0;
   std::string message_;
   std::thread thread_;
@@ -73,7 +83,8 @@ json ResultJson(const PipelineRun& r, const PipelineSpec& p) {
 
 }  // namespace
 
-Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o) {
+Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
+                       const std::atomic<bool>* stop) {
   TML_ASSIGN_OR_RETURN(std::optional<JobRecord> job, ws.db->ClaimJob(o.name, o.lease_ms));
   if (!job) return false;
   if (o.log) o.log(fmt::format("job {} ({}): running", job->id, job->kind));
@@ -101,14 +112,24 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
       if (index) ev["step_index"] = index;
       (void)ws.db->AddJobEvent(job->id, ev.dump());
     };
+    ro.cancelled = [&] { return hb.cancel_requested() || (stop && *stop); };
     run = RunPipeline(*spec, ws, ro);
   }
-  Status st = run.ok() ? ws.db->FinishJob(job->id, o.name, true, ResultJson(*run, *spec).dump(),
-                                          fmt::format("done: {} steps", run->steps.size()))
-                       : ws.db->FinishJob(job->id, o.name, false, "{}", run.status().message());
-  if (o.log)
-    o.log(fmt::format("job {} ({}): {}", job->id, job->kind,
-                      run.ok() ? "done" : "failed: " + run.status().message()));
+  // A run that stopped early: cancelled if asked to, else this worker is stopping and
+  // the job goes back to the queue for another (or the next) worker.
+  JobEnd end = run.ok() ? JobEnd::kDone : JobEnd::kFailed;
+  std::string message = run.ok() ? fmt::format("done: {} steps", run->steps.size())
+                                 : run.status().message();
+  if (!run.ok() && hb.cancel_requested()) {
+    end = JobEnd::kCancelled;
+    message = "cancelled (" + message + ")";
+  } else if (!run.ok() && stop && *stop) {
+    end = JobEnd::kReleased;
+    message = fmt::format("worker {} stopped; queued again", o.name);
+  }
+  Status st = ws.db->FinishJob(job->id, o.name, end,
+                               run.ok() ? ResultJson(*run, *spec).dump() : "{}", message);
+  if (o.log) o.log(fmt::format("job {} ({}): {}", job->id, job->kind, message));
   TML_RETURN_IF_ERROR(st);
   return true;
 }
@@ -116,7 +137,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
 Status RunWorker(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
                  const std::atomic<bool>& stop) {
   while (!stop) {
-    auto ran = RunOneJob(ws, open, o);
+    auto ran = RunOneJob(ws, open, o, &stop);
     if (!ran.ok()) {
       if (o.log) o.log("worker " + o.name + ": " + ran.status().message());
     } else if (*ran) {

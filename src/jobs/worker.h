@@ -26,9 +26,12 @@ struct WorkerOptions {
 // A fresh connection to the same database (the heartbeat thread's own).
 using StoreOpener = std::function<Result<std::unique_ptr<MetaStore>>()>;
 
-// Runs one job if one is queued; false when the queue was empty.
-Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o);
-// Runs jobs until `stop` is set.
+// Runs one job if one is queued; false when the queue was empty. The job ends as
+// cancelled when cancelled through the queue (CancelJob); when `stop` is set while it
+// runs, it stops at its next checkpoint and goes back to the queue.
+Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
+                       const std::atomic<bool>* stop = nullptr);
+// Runs jobs until `stop` is set; a job in progress then goes back to the queue.
 Status RunWorker(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
                  const std::atomic<bool>& stop);
 

@@ -138,6 +138,7 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
                     {"component", s.component},
                     {"state", state}});
     };
+    if (opts.cancelled && opts.cancelled()) return Status::Error("cancelled").Wrap(where);
     if (cached) {
       if (opts.log) opts.log(progress + ": cached");
       step_event("cached");
@@ -145,7 +146,7 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
       if (opts.log) opts.log(progress + ": running");
       step_event("running");
       const auto t0 = std::chrono::steady_clock::now();
-      StepContext ctx{ws, params, o.key, inputs, opts.log, opts.event};
+      StepContext ctx{ws, params, o.key, inputs, opts.log, opts.event, opts.cancelled};
       auto r = RunStep(s.component, ctx);
       if (!r.ok()) return r.status().Wrap(where);
       for (const ArtifactRecord& a : r->artifacts) TML_RETURN_IF_ERROR(ws.db->PutArtifact(a));

@@ -27,6 +27,9 @@ struct RunOptions {
   // running | cached | done} and the steps' own events ({"type": "epoch", ...}).
   std::function<void(const nlohmann::json& event)> event;
   bool report = true;  // write the HTML report
+  // Polled between steps and inside long steps (every training batch): true stops
+  // the run with the error "cancelled".
+  std::function<bool()> cancelled;
 };
 
 struct PipelineRun {

@@ -184,6 +184,7 @@ Result<StepResult> RunTrain(StepContext& ctx) {
   o.max_steps = std::stoll(One(p, "max_steps", "0"));
   TML_ASSIGN_OR_RETURN(o.augment, ParseAugmentation(One(p, "augment")));
   TrainCallbacks cb;
+  cb.cancelled = ctx.cancelled;
   cb.epoch = [&](const EpochMetrics& m) {
     if (ctx.log)
       ctx.log(fmt::format("    epoch {}/{}: loss {:.4f}, val acc {:.2f} %", m.epoch, o.epochs,
@@ -273,7 +274,8 @@ Result<StepResult> RunPrune(StepContext& ctx) {
   o.epochs = std::stoi(One(p, "epochs", "1"));
   const double ratio = std::stod(One(p, "ratio", "0.5"));
   TML_ASSIGN_OR_RETURN(PruneRun r,
-                       PruneAndFineTune(spec, fg, data.train.data, data.val_data(), ratio, o, {}));
+                       PruneAndFineTune(spec, fg, data.train.data, data.val_data(), ratio, o,
+                                        TrainCallbacks{.cancelled = ctx.cancelled}));
   TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, r.graph));
   const std::string spec_path = path.substr(0, path.size() - 5) + ".yaml";
   std::ofstream(spec_path) << SpecToYaml(r.pruned.spec);

@@ -25,6 +25,7 @@ struct StepContext {
   std::map<std::string, std::vector<std::string>> inputs;
   std::function<void(const std::string& line)> log;
   std::function<void(const nlohmann::json& event)> event;  // structured progress (epochs)
+  std::function<bool()> cancelled;                         // see RunOptions::cancelled
   std::vector<std::string> AllInputs() const;
 };
 

@@ -8,6 +8,7 @@
 //   r.handler = [](ApiContext& c, const ApiRequest& q) { ... return Json(run); };
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -55,6 +56,7 @@ struct ApiContext {
   Workspace& ws;
   std::mutex& db_mu;
   std::string version;
+  const std::atomic<bool>& stopping;  // the server is shutting down: end long responses
 };
 
 struct QueryParam {

@@ -125,7 +125,7 @@ Status ApiServer::Start() {
     return Status::Errorf("--no-auth only on a loopback address (127.0.0.1), not {}", o_.host);
   TML_ASSIGN_OR_RETURN(Workspace ws, open_());
   ws_ = std::make_unique<Workspace>(std::move(ws));
-  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION});
+  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_});
   const json doc = OpenApiDocument(routes_, TML_VERSION);
   for (Route& r : routes_)
     if (r.path == "/api/openapi.json")
@@ -168,9 +168,17 @@ Status ApiServer::Start() {
     return Status::Errorf("{}: no such directory (the dashboard's files)", o_.web_dir);
   http_->set_error_handler([](const httplib::Request& q, httplib::Response& res) {
     if (!res.body.empty()) return;  // a route's own JSON error
-    const std::string m = res.status == 413   ? "request body too large"
-                          : res.status == 404 ? "no such route: " + q.method + " " + q.path
-                                              : fmt::format("HTTP {}", res.status);
+    // The HTTP library refuses a request with a body but no length before any route
+    // runs (e.g. `curl -X POST` without -d): say what to send.
+    const bool no_length = res.status == 400 && q.method != "GET" &&
+                           !q.has_header("Content-Length") && !q.has_header("Transfer-Encoding");
+    const std::string m = res.status == 413 ? "request body too large"
+                          : res.status == 404
+                              ? "no such route: " + q.method + " " + q.path
+                              : no_length ? q.method + " " + q.path +
+                                                ": send a Content-Length header (an empty body "
+                                                "is fine, e.g. curl -d '')"
+                                          : fmt::format("HTTP {}", res.status);
     res.set_content(json{{"error", m}, {"status", res.status}}.dump(-1, ' ', false,
                                                                     json::error_handler_t::replace),
                     "application/json");

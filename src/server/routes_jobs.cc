@@ -25,7 +25,8 @@ json JobJson(const JobRecord& j) {
           {"max_attempts", j.max_attempts},
           {"created_ms", j.created_ms},
           {"started_ms", j.started_ms},
-          {"finished_ms", j.finished_ms}};
+          {"finished_ms", j.finished_ms},
+          {"cancel_requested", j.cancel_requested}};
 }
 
 json EventJson(const JobEvent& e) {
@@ -72,7 +73,7 @@ void AddJobRoutes(std::vector<Route>& r) {
   r.push_back(submit);
 
   Route list{"GET", "/api/jobs", "Jobs, newest first", "jobs"};
-  list.query = {{"status", "queued, running, done or failed", {{"type", "string"}}},
+  list.query = {{"status", "queued, running, done, failed or cancelled", {{"type", "string"}}},
                 {"limit", "at most this many (default 100)", {{"type", "integer"}}}};
   list.handler = [](ApiContext& c, const ApiRequest& q) {
     const std::string status = q.query.count("status") ? q.query.at("status") : "";
@@ -98,6 +99,20 @@ void AddJobRoutes(std::vector<Route>& r) {
     return Json(JobJson(*job));
   };
   r.push_back(get);
+
+  Route cancel{"POST", "/api/jobs/{id}/cancel",
+               "Cancel a job: a queued one at once; a running one stops at its worker's next "
+               "checkpoint (between steps, training batches) and ends as cancelled",
+               "jobs"};
+  cancel.handler = [](ApiContext& c, const ApiRequest& q) {
+    auto id = ParseId(q.path.at("id"));
+    if (!id.ok()) return ApiError(400, id.status().message());
+    std::lock_guard<std::mutex> l(c.db_mu);
+    auto job = c.ws.db->CancelJob(*id);
+    if (!job.ok()) return FromStatus(job.status(), 409);
+    return Json(JobJson(*job));
+  };
+  r.push_back(cancel);
 
   Route events{"GET", "/api/jobs/{id}/events", "A job's events after a sequence number", "jobs"};
   events.query = {{"after", "sequence number already seen (default 0)", {{"type", "integer"}}}};
@@ -132,8 +147,9 @@ void AddJobRoutes(std::vector<Route>& r) {
     const int64_t job = *id;
     res.stream = [&c, after, polls, job](std::string& out) {
       // Polls the database every 200 ms; ends when the job has finished and every
-      // event is out, or after an hour (the browser's EventSource reconnects).
+      // event is out, when the server stops, or after an hour (EventSource reconnects).
       if ((*polls)++ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (c.stopping) return false;
       std::lock_guard<std::mutex> l(c.db_mu);
       auto ev = c.ws.db->JobEvents(job, *after);
       auto j = c.ws.db->GetJob(job);
@@ -142,7 +158,8 @@ void AddJobRoutes(std::vector<Route>& r) {
         out += fmt::format("id: {}\nevent: job\ndata: {}\n\n", e.seq, EventJson(e).dump());
         *after = e.seq;
       }
-      const bool finished = j->status == "done" || j->status == "failed";
+      const bool finished =
+          j->status == "done" || j->status == "failed" || j->status == "cancelled";
       if (finished && ev->empty()) {
         out += fmt::format("event: end\ndata: {}\n\n", JobJson(*j).dump());
         return false;

@@ -1,5 +1,7 @@
 #include "store/meta_store.h"
 
+#include <nlohmann/json.hpp>
+
 namespace tml {
 
 const char* SplitName(Split s) {
@@ -38,6 +40,40 @@ Result<std::unique_ptr<MetaStore>> OpenStore(const std::string& spec) {
   if (spec.find("://") != std::string::npos)
     return Status::Errorf("database '{}': sqlite:PATH or postgresql://USER@HOST:PORT/DB", spec);
   return OpenSqliteStore(spec);
+}
+
+const char* JobEndStatus(JobEnd e) {
+  switch (e) {
+    case JobEnd::kDone:
+      return "done";
+    case JobEnd::kFailed:
+      return "failed";
+    case JobEnd::kCancelled:
+      return "cancelled";
+    case JobEnd::kReleased:
+      return "queued";
+  }
+  return "failed";
+}
+
+std::string JobEndEvent(JobEnd e, const std::string& message) {
+  return nlohmann::json{{"type", "status"}, {"status", JobEndStatus(e)}, {"message", message}}
+      .dump();
+}
+
+Result<JobCancel> PlanCancel(const JobRecord& j) {
+  JobCancel c;
+  if (j.status == "queued") {
+    c.at_once = true;
+    c.message = "cancelled before it started";
+    c.event = JobEndEvent(JobEnd::kCancelled, c.message);
+  } else if (j.status == "running") {
+    c.message = fmt::format("cancelling: worker {} stops at its next checkpoint", j.worker);
+    c.event = nlohmann::json{{"type", "cancel"}, {"message", c.message}}.dump();
+  } else {
+    return Status::Errorf("job {} has already ended ({})", j.id, j.status);
+  }
+  return c;
 }
 
 }  // namespace tml

@@ -105,7 +105,7 @@ struct JobRecord {
   int64_t id = 0;
   std::string kind;
   std::string params;   // JSON
-  std::string status;   // queued, running, done, failed
+  std::string status;   // queued, running, done, failed, cancelled
   double progress = 0;  // 0..1
   std::string message;  // the latest progress line, or the error
   std::string result;   // JSON
@@ -113,7 +113,22 @@ struct JobRecord {
   int64_t lease_until_ms = 0;
   int attempts = 0, max_attempts = 2;
   int64_t created_ms = 0, started_ms = 0, finished_ms = 0;
+  bool cancel_requested = false;  // a running job asked to stop (its worker polls this)
 };
+
+// How a worker ends its job: done or failed; cancelled (as it was asked to); released
+// (the worker is stopping: the job is queued again and the attempt does not count).
+enum class JobEnd { kDone, kFailed, kCancelled, kReleased };
+const char* JobEndStatus(JobEnd e);  // the job's status after: done, failed, cancelled, queued
+
+// For the store implementations: the status event of a job's end, and what a cancel
+// does to a job (queued: cancelled at once; running: asked to stop; else an error).
+std::string JobEndEvent(JobEnd e, const std::string& message);
+struct JobCancel {
+  bool at_once = false;
+  std::string message, event;
+};
+Result<JobCancel> PlanCancel(const JobRecord& j);
 
 // One entry of a job's event stream (log lines, epochs, status changes), numbered from 1.
 struct JobEvent {
@@ -171,8 +186,12 @@ class MetaStore {
   // running for this worker.
   virtual Status UpdateJob(int64_t id, const std::string& worker, int64_t lease_ms, double progress,
                            const std::string& message) = 0;
-  virtual Status FinishJob(int64_t id, const std::string& worker, bool ok,
+  virtual Status FinishJob(int64_t id, const std::string& worker, JobEnd end,
                            const std::string& result, const std::string& message) = 0;
+  // A queued job is cancelled at once; a running one is asked to stop (its worker
+  // sees cancel_requested at its next heartbeat and ends it as cancelled). A job that
+  // has ended is an error. Returns the job as it is now.
+  virtual Result<JobRecord> CancelJob(int64_t id) = 0;
   virtual Result<JobRecord> GetJob(int64_t id) = 0;
   // Newest first; status "" = any.
   virtual Result<std::vector<JobRecord>> ListJobs(const std::string& status, int64_t limit) = 0;

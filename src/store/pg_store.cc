@@ -25,7 +25,7 @@ int64_t Now() {
 
 constexpr const char* kJobColumns =
     "id, kind, params, status, progress, message, result, worker, lease_until_ms, attempts, "
-    "max_attempts, created_ms, started_ms, finished_ms";
+    "max_attempts, created_ms, started_ms, finished_ms, cancel_requested";
 
 JobRecord ReadJob(const pqxx::row& r) {
   JobRecord j;
@@ -43,6 +43,7 @@ JobRecord ReadJob(const pqxx::row& r) {
   j.created_ms = r[11].as<int64_t>();
   j.started_ms = r[12].as<int64_t>();
   j.finished_ms = r[13].as<int64_t>();
+  j.cancel_requested = r[14].as<int64_t>() != 0;
   return j;
 }
 
@@ -362,27 +363,52 @@ class PgStore : public MetaStore {
     return Status::Ok();
   }
 
-  Status FinishJob(int64_t id, const std::string& worker, bool ok, const std::string& result,
+  Status FinishJob(int64_t id, const std::string& worker, JobEnd end, const std::string& result,
                    const std::string& message) override {
     TML_RETURN_IF_ERROR(Exec("BEGIN"));
-    auto r =
-        Q("UPDATE jobs SET status = $1, progress = $2, result = $3, message = $4, "
-          "finished_ms = $5 WHERE id = $6 AND worker = $7 AND status = 'running'",
-          std::string(ok ? "done" : "failed"), ok ? 1.0 : 0.0,
-          result.empty() ? std::string("{}") : result, message, Now(), id, worker);
+    auto r = end == JobEnd::kReleased
+                 ? Q("UPDATE jobs SET status = 'queued', worker = '', attempts = attempts - 1, "
+                     "message = $1 WHERE id = $2 AND worker = $3 AND status = 'running'",
+                     message, id, worker)
+                 : Q("UPDATE jobs SET status = $1, progress = $2, result = $3, message = $4, "
+                     "finished_ms = $5 WHERE id = $6 AND worker = $7 AND status = 'running'",
+                     std::string(JobEndStatus(end)), end == JobEnd::kDone ? 1.0 : 0.0,
+                     result.empty() ? std::string("{}") : result, message, Now(), id, worker);
     Status st = r.status();
     if (st.ok() && r->affected_rows() != 1)
       st = Status::Errorf("job {} is not running for worker {} (its lease was taken over)", id,
                           worker);
-    if (st.ok())
-      st = AddJobEvent(
-          id, json{{"type", "status"}, {"status", ok ? "done" : "failed"}, {"message", message}}
-                  .dump());
+    if (st.ok()) st = AddJobEvent(id, JobEndEvent(end, message));
     if (!st.ok()) {
       (void)Exec("ROLLBACK");
       return st;
     }
     return Exec("COMMIT");
+  }
+
+  Result<JobRecord> CancelJob(int64_t id) override {
+    TML_RETURN_IF_ERROR(Exec("BEGIN"));
+    auto r = [&]() -> Result<JobRecord> {
+      TML_ASSIGN_OR_RETURN(
+          auto rows, Q(fmt::format("SELECT {} FROM jobs WHERE id = $1 FOR UPDATE", kJobColumns), id));
+      if (rows.empty()) return Status::Errorf("no job {}", id);
+      TML_ASSIGN_OR_RETURN(JobCancel c, PlanCancel(ReadJob(rows[0])));
+      TML_RETURN_IF_ERROR(
+          (c.at_once ? Q("UPDATE jobs SET status = 'cancelled', message = $1, finished_ms = $2 "
+                         "WHERE id = $3",
+                         c.message, Now(), id)
+                     : Q("UPDATE jobs SET cancel_requested = 1, message = $1 WHERE id = $2",
+                         c.message, id))
+              .status());
+      TML_RETURN_IF_ERROR(AddJobEvent(id, c.event));
+      return GetJob(id);
+    }();
+    if (!r.ok()) {
+      (void)Exec("ROLLBACK");
+      return r.status();
+    }
+    TML_RETURN_IF_ERROR(Exec("COMMIT"));
+    return r;
   }
 
   Result<JobRecord> GetJob(int64_t id) override {

@@ -64,6 +64,29 @@ const std::vector<std::string>& SchemaMigrations() {
   CREATE TABLE api_tokens(
     sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL);
   )sql",
+      // Jobs can be cancelled: a status 'cancelled' and a flag a running job's worker
+      // polls. SQLite cannot change a CHECK in place, so both tables are rebuilt (the
+      // events first: nothing may reference a dropped table).
+      R"sql(
+  CREATE TABLE jobs_v6(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, params TEXT NOT NULL,
+    status TEXT NOT NULL CHECK(status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    progress REAL NOT NULL, message TEXT NOT NULL, result TEXT NOT NULL, worker TEXT NOT NULL,
+    lease_until_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0);
+  INSERT INTO jobs_v6 SELECT *, 0 FROM jobs;
+  CREATE TABLE job_events_v6(
+    job INTEGER NOT NULL REFERENCES jobs_v6(id), seq INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY(job, seq));
+  INSERT INTO job_events_v6 SELECT * FROM job_events;
+  DROP TABLE job_events;
+  DROP TABLE jobs;
+  ALTER TABLE jobs_v6 RENAME TO jobs;
+  ALTER TABLE job_events_v6 RENAME TO job_events;
+  CREATE INDEX jobs_status ON jobs(status, id);
+  -- postgres: SELECT setval(pg_get_serial_sequence('jobs', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM jobs;
+  )sql",
   };
   return kAll;
 }
@@ -72,7 +95,8 @@ std::string ForPostgres(const std::string& sql) {
   std::string s = std::regex_replace(sql, std::regex("INTEGER PRIMARY KEY AUTOINCREMENT"),
                                      "BIGSERIAL PRIMARY KEY");
   s = std::regex_replace(s, std::regex("\\bINTEGER\\b"), "BIGINT");
-  return std::regex_replace(s, std::regex("\\bREAL\\b"), "DOUBLE PRECISION");
+  s = std::regex_replace(s, std::regex("\\bREAL\\b"), "DOUBLE PRECISION");
+  return std::regex_replace(s, std::regex("-- postgres: "), "");
 }
 
 std::string LikeLiteral(const std::string& text) {

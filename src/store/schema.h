@@ -1,6 +1,7 @@
 // The metadata schema, one list of numbered migrations for every backend: written in
 // SQLite's dialect, rewritten for PostgreSQL by ForPostgres (INTEGER PRIMARY KEY
-// AUTOINCREMENT -> BIGSERIAL PRIMARY KEY, INTEGER -> BIGINT, REAL -> DOUBLE PRECISION).
+// AUTOINCREMENT -> BIGSERIAL PRIMARY KEY, INTEGER -> BIGINT, REAL -> DOUBLE PRECISION;
+// a "-- postgres: " line is a comment to SQLite and a statement to PostgreSQL).
 // Migration N is applied once, in a transaction, and recorded in schema_version.
 #pragma once
 

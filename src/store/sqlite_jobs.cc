@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kJobColumns =
     "id, kind, params, status, progress, message, result, worker, lease_until_ms, attempts, "
-    "max_attempts, created_ms, started_ms, finished_ms";
+    "max_attempts, created_ms, started_ms, finished_ms, cancel_requested";
 
 JobRecord ReadJob(const Stmt& s) {
   JobRecord j;
@@ -29,6 +29,7 @@ JobRecord ReadJob(const Stmt& s) {
   j.created_ms = s.Int(11);
   j.started_ms = s.Int(12);
   j.finished_ms = s.Int(13);
+  j.cancel_requested = s.Int(14) != 0;
   return j;
 }
 
@@ -143,28 +144,55 @@ Status SqliteUpdateJob(sqlite3* db, int64_t id, const std::string& worker, int64
   return Status::Ok();
 }
 
-Status SqliteFinishJob(sqlite3* db, int64_t id, const std::string& worker, bool ok,
+Status SqliteFinishJob(sqlite3* db, int64_t id, const std::string& worker, JobEnd end,
                        const std::string& result, const std::string& message) {
   TML_RETURN_IF_ERROR(ExecSql(db, "BEGIN IMMEDIATE"));
-  Stmt s(db,
-         "UPDATE jobs SET status = ?, progress = ?, result = ?, message = ?, finished_ms = ? "
-         "WHERE id = ? AND worker = ? AND status = 'running'");
-  s.Bind(1, std::string(ok ? "done" : "failed")).Bind(2, ok ? 1.0 : 0.0);
-  s.Bind(3, result.empty() ? std::string("{}") : result).Bind(4, message).Bind(5, NowMs());
-  Status st = s.Bind(6, id).Bind(7, worker).Run();
+  Status st;
+  if (end == JobEnd::kReleased) {
+    Stmt s(db,
+           "UPDATE jobs SET status = 'queued', worker = '', attempts = attempts - 1, message = ? "
+           "WHERE id = ? AND worker = ? AND status = 'running'");
+    st = s.Bind(1, message).Bind(2, id).Bind(3, worker).Run();
+  } else {
+    Stmt s(db,
+           "UPDATE jobs SET status = ?, progress = ?, result = ?, message = ?, finished_ms = ? "
+           "WHERE id = ? AND worker = ? AND status = 'running'");
+    s.Bind(1, std::string(JobEndStatus(end))).Bind(2, end == JobEnd::kDone ? 1.0 : 0.0);
+    s.Bind(3, result.empty() ? std::string("{}") : result).Bind(4, message).Bind(5, NowMs());
+    st = s.Bind(6, id).Bind(7, worker).Run();
+  }
   if (st.ok() && sqlite3_changes(db) != 1)
     st = Status::Errorf("job {} is not running for worker {} (its lease was taken over)", id,
                         worker);
-  if (st.ok())
-    st = SqliteAddJobEvent(
-        db, id,
-        nlohmann::json{{"type", "status"}, {"status", ok ? "done" : "failed"}, {"message", message}}
-            .dump());
+  if (st.ok()) st = SqliteAddJobEvent(db, id, JobEndEvent(end, message));
   if (!st.ok()) {
     (void)ExecSql(db, "ROLLBACK");
     return st;
   }
   return ExecSql(db, "COMMIT");
+}
+
+Result<JobRecord> SqliteCancelJob(sqlite3* db, int64_t id) {
+  TML_RETURN_IF_ERROR(ExecSql(db, "BEGIN IMMEDIATE"));
+  auto r = [&]() -> Result<JobRecord> {
+    TML_ASSIGN_OR_RETURN(JobRecord j, SqliteGetJob(db, id));
+    TML_ASSIGN_OR_RETURN(JobCancel c, PlanCancel(j));
+    if (c.at_once) {
+      Stmt u(db, "UPDATE jobs SET status = 'cancelled', message = ?, finished_ms = ? WHERE id = ?");
+      TML_RETURN_IF_ERROR(u.Bind(1, c.message).Bind(2, NowMs()).Bind(3, id).Run());
+    } else {
+      Stmt u(db, "UPDATE jobs SET cancel_requested = 1, message = ? WHERE id = ?");
+      TML_RETURN_IF_ERROR(u.Bind(1, c.message).Bind(2, id).Run());
+    }
+    TML_RETURN_IF_ERROR(SqliteAddJobEvent(db, id, c.event));
+    return SqliteGetJob(db, id);
+  }();
+  if (!r.ok()) {
+    (void)ExecSql(db, "ROLLBACK");
+    return r.status();
+  }
+  TML_RETURN_IF_ERROR(ExecSql(db, "COMMIT"));
+  return r;
 }
 
 Result<JobRecord> SqliteGetJob(sqlite3* db, int64_t id) {

@@ -98,8 +98,9 @@ Result<std::optional<JobRecord>> SqliteClaimJob(sqlite3* db, const std::string& 
                                                 int64_t lease_ms);
 Status SqliteUpdateJob(sqlite3* db, int64_t id, const std::string& worker, int64_t lease_ms,
                        double progress, const std::string& message);
-Status SqliteFinishJob(sqlite3* db, int64_t id, const std::string& worker, bool ok,
+Status SqliteFinishJob(sqlite3* db, int64_t id, const std::string& worker, JobEnd end,
                        const std::string& result, const std::string& message);
+Result<JobRecord> SqliteCancelJob(sqlite3* db, int64_t id);
 Result<JobRecord> SqliteGetJob(sqlite3* db, int64_t id);
 Result<std::vector<JobRecord>> SqliteListJobs(sqlite3* db, const std::string& status,
                                               int64_t limit);

@@ -305,10 +305,11 @@ class SqliteStore : public MetaStore {
                    const std::string& message) override {
     return SqliteUpdateJob(db_, id, worker, lease_ms, progress, message);
   }
-  Status FinishJob(int64_t id, const std::string& worker, bool ok, const std::string& result,
+  Status FinishJob(int64_t id, const std::string& worker, JobEnd end, const std::string& result,
                    const std::string& message) override {
-    return SqliteFinishJob(db_, id, worker, ok, result, message);
+    return SqliteFinishJob(db_, id, worker, end, result, message);
   }
+  Result<JobRecord> CancelJob(int64_t id) override { return SqliteCancelJob(db_, id); }
   Result<JobRecord> GetJob(int64_t id) override { return SqliteGetJob(db_, id); }
   Result<std::vector<JobRecord>> ListJobs(const std::string& status, int64_t limit) override {
     return SqliteListJobs(db_, status, limit);

@@ -61,6 +61,7 @@ struct TrainResult {
 struct TrainCallbacks {
   std::function<void(int epoch, int64_t step, int64_t steps, double loss, double acc)> step;
   std::function<void(const EpochMetrics&)> epoch;
+  std::function<bool()> cancelled;  // polled every batch: true stops with "cancelled"
 };
 
 // val may be null (then the best epoch is the last).

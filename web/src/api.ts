@@ -54,7 +54,7 @@ export interface Dataset { name: string; latest_version: number; created_ms: num
 export interface Version { id: number; number: number; note: string; classes: string[]; members: number }
 export interface Job {
   id: number; kind: string; status: string; progress: number; message: string;
-  params: Record<string, unknown>; result: Record<string, unknown>; created_ms: number;
+  params: Record<string, unknown>; result: Record<string, unknown>; created_ms: number; cancel_requested: boolean;
 }
 export interface JobEvent { type: string; [k: string]: unknown }
 export interface Spec { name: string; file: string; input: number[]; classes: number; macs: number; uploaded: boolean }
