@@ -11,12 +11,14 @@ export function el(name: string, attrs: Record<string, string | number>, text?: 
 
 export interface Series { name: string; color: string; points: [number, number][] }
 
-export function lineChart(title: string, series: Series[], yLabel: string): SVGSVGElement {
+// yRange fixes the y axis (e.g. [0, 1] for accuracy); otherwise it fits the points.
+export function lineChart(title: string, series: Series[], yLabel: string, yRange?: [number, number]): SVGSVGElement {
   const w = 420, h = 240, l = 50, r = 10, t = 24, b = 30;
   const svg = el("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": title }) as SVGSVGElement;
   const pts = series.flatMap((s) => s.points);
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
-  const x0 = Math.min(...xs, 1), x1 = Math.max(...xs, 2), y0 = Math.min(...ys, 0), y1 = Math.max(...ys, 1e-9);
+  const x0 = Math.min(...xs, 1), x1 = Math.max(...xs, 2);
+  const [y0, y1] = yRange ?? [Math.min(...ys, 0), Math.max(...ys, 1e-9)];
   const X = (v: number) => l + ((v - x0) / (x1 - x0 || 1)) * (w - l - r);
   const Y = (v: number) => h - b - ((v - y0) / (y1 - y0 || 1)) * (h - t - b);
   svg.append(el("text", { x: w / 2, y: 14, "text-anchor": "middle", "font-weight": "bold" }, title));
@@ -26,7 +28,10 @@ export function lineChart(title: string, series: Series[], yLabel: string): SVGS
     svg.append(el("text", { x: l - 4, y: Y(v) + 4, "text-anchor": "end", "font-size": 10 }, v.toPrecision(3)));
   }
   svg.append(el("text", { x: 10, y: h / 2, "font-size": 10, transform: `rotate(-90 10 ${h / 2})` }, yLabel));
-  svg.append(el("text", { x: w / 2, y: h - 6, "text-anchor": "middle", "font-size": 10 }, "epoch"));
+  svg.append(el("text", { x: w / 2, y: h - 4, "text-anchor": "middle", "font-size": 10 }, "epoch"));
+  const step = Math.max(1, Math.ceil((x1 - x0) / 10));
+  for (let v = Math.ceil(x0); v <= x1; v += step)
+    svg.append(el("text", { x: X(v), y: h - b + 12, "text-anchor": "middle", "font-size": 10 }, String(v)));
   series.forEach((s, k) => {
     svg.append(el("polyline", { points: s.points.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), fill: "none", stroke: s.color, "stroke-width": 2, "data-series": s.name }));
     for (const p of s.points) svg.append(el("circle", { cx: X(p[0]), cy: Y(p[1]), r: 3, fill: s.color }));

@@ -102,6 +102,7 @@ async function main() {
   check("the uploaded spec is listed and selected", /^browser_cnn \(uploaded\)/.test(chosen ?? ""), chosen ?? "");
   await page.selectOption("#train select[name=data]", "shapes");
   await page.fill("#train input[name=epochs]", "4");
+  await page.fill("#train input[name=batch]", "4");
   await page.click("#train button");
   await page.waitForFunction(() => {
     const p = document.querySelector("#curves polyline");
@@ -165,6 +166,7 @@ async function main() {
   const model = page.locator("table tr", { hasText: "float model" }).locator("a").first();  // either run's
   await model.click();
   await page.waitForSelector("#lineage-graph");
+  await page.waitForSelector("h2:text('Artifacts')");
   const text = await page.textContent("#lineage-text");
   check("the model's lineage runs from the dataset through the training run", /dataset:shapes@10 -> run:\d+ -> \[model:/.test(text ?? ""), text ?? "");
   const nodes = await page.$$eval("#lineage-graph a.lineage-node", (as) => as.map((a) => a.getAttribute("data-id")));
@@ -173,9 +175,20 @@ async function main() {
     nodes.some((n) => n === "dataset:shapes@10") && nodes.some((n) => n.startsWith("run:")) && nodes.some((n) => n.startsWith("model:")) && edges >= nodes.length - 1,
     `${nodes.join(", ")}; ${edges} edges`);
   if (shots) await page.screenshot({ path: join(shots, "lineage.png"), fullPage: true });
+  // Jobs: a long training job, cancelled from the Jobs page with the keyboard.
+  const auth = { Authorization: `Bearer ${token}` };
+  const long = await (await page.request.post(base + "api/jobs", { headers: auth, data: { kind: "train", params: { spec, data: "shapes", epochs: 2000, batch: 8 } } })).json();
+  const jobState = async () => (await (await page.request.get(base + `api/jobs/${long.id}`, { headers: auth })).json()).status;
+  for (let i = 0; i < 300 && (await jobState()) !== "running"; i++) await page.waitForTimeout(100);
   await page.goto(base + "index.html#/jobs");
-  await page.waitForSelector("h1:text('Jobs')");
+  await page.waitForSelector(`#jobs button[data-job="${long.id}"]`);
   if (shots) await page.screenshot({ path: join(shots, "jobs.png"), fullPage: true });
+  await page.focus(`#jobs button[data-job="${long.id}"]`);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => /cancel/.test(document.querySelector("#jobs-status")?.textContent ?? ""));
+  let final = "";
+  for (let i = 0; i < 150 && (final = await jobState()) !== "cancelled"; i++) await page.waitForTimeout(100);
+  check("a running job is cancelled from the Jobs page", final === "cancelled", final);
   await keyboardOnly(page, base, files);
   check("no errors in the browser console", errors.length === 0, errors.join(" | "));
 }

@@ -8,6 +8,7 @@ interface Graph { focus: string; text: string; nodes: Artifact[]; edges: { paren
 // Every artifact; one's lineage as a drawn graph, and as the chain and trees the CLI prints.
 export async function lineage(page: HTMLElement, id?: string): Promise<void> {
   page.append(h("h1", {}, "Lineage"));
+  const all = get<Artifact[]>("/api/artifacts");
   if (id) {
     try {
       const g = await get<Graph>(`/api/artifacts/${encodeURIComponent(id)}/lineage`);
@@ -20,9 +21,8 @@ export async function lineage(page: HTMLElement, id?: string): Promise<void> {
       page.append(errorBox(e));
     }
   }
-  const all = await get<Artifact[]>("/api/artifacts");
   page.append(h("h2", {}, "Artifacts"));
-  page.append(table(["id", "kind", "label"], all.map((a) => [
+  page.append(table(["id", "kind", "label"], (await all).map((a) => [
     h("a", { href: `#/lineage/${encodeURIComponent(a.id)}` }, a.id), a.kind, a.label,
   ])));
 }

@@ -13,13 +13,14 @@ export async function train(page: HTMLElement): Promise<void> {
   const data = h("select", { name: "data", "aria-label": "dataset" },
     ...datasets.map((d) => h("option", { value: d.name }, `${d.name}@${d.latest_version}`)));
   const epochs = h("input", { name: "epochs", type: "number", min: "1", max: "100", value: "3", "aria-label": "epochs" });
-  const form = h("form", { id: "train" }, spec, " on ", data, " epochs ", epochs, h("button", { type: "submit" }, "Start training"));
+  const batch = h("input", { name: "batch", type: "number", min: "1", max: "1024", value: "32", "aria-label": "batch size" });
+  const form = h("form", { id: "train" }, spec, " on ", data, " epochs ", epochs, " batch ", batch, h("button", { type: "submit" }, "Start training"));
   const status = h("p", { id: "train-status", role: "status" });
   const charts = h("div", { id: "curves" });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      const job = await post<Job>("/api/jobs", { kind: "train", params: { spec: spec.value, data: data.value, epochs: Number(epochs.value), batch: 64 } });
+      const job = await post<Job>("/api/jobs", { kind: "train", params: { spec: spec.value, data: data.value, epochs: Number(epochs.value), batch: Number(batch.value) } });
       status.textContent = `Job ${job.id} queued.`;
       const loss: Series = { name: "train loss", color: "#1f77b4", points: [] };
       const acc: Series = { name: "val acc", color: "#d62728", points: [] };
@@ -27,7 +28,7 @@ export async function train(page: HTMLElement): Promise<void> {
         if (e.type === "epoch") {
           loss.points.push([Number(e.epoch), Number(e.train_loss)]);
           acc.points.push([Number(e.epoch), Number(e.val_acc)]);
-          charts.replaceChildren(lineChart("loss", [loss], "cross-entropy"), lineChart("validation accuracy", [acc], "fraction"));
+          charts.replaceChildren(lineChart("loss", [loss], "cross-entropy"), lineChart("validation accuracy", [acc], "fraction", [0, 1]));
           status.textContent = `Job ${job.id}: epoch ${e.epoch}/${e.epochs}`;
         } else if (e.type === "log") {
           status.textContent = `Job ${job.id}: ${String(e.line).trim()}`;
