@@ -32,15 +32,8 @@ int Run(const RunArgs& a) {
   int cached = 0;
   for (const StepOutcome& s : run->steps) cached += s.cached;
   if (a.json) {
-    nlohmann::json j = {{"run", run->run_id}, {"report", run->report}, {"seconds", secs}};
-    for (const StepOutcome& s : run->steps)
-      j["steps"].push_back({{"step", s.step},
-                            {"component", s.component},
-                            {"cached", s.cached},
-                            {"seconds", s.seconds},
-                            {"outputs", s.outputs},
-                            {"artifacts", s.artifact_of}});
-    if (p->sweep) j["sweep"] = SweepJson(run->sweep);
+    nlohmann::json j = PipelineRunJson(*run, *p);
+    j["seconds"] = secs;
     std::cout << j.dump(2) << "\n";
     return 0;
   }

@@ -24,6 +24,7 @@ struct ServeArgs {
   double lease_s = 30;
   bool no_auth = false;
   std::string web_dir;
+  std::vector<std::string> allow_files;
 };
 
 OpenWorkspaceFn Opener(const ServeArgs& a) {
@@ -37,6 +38,7 @@ int Serve(const ServeArgs& a) {
   o.auth = !a.no_auth;
   o.workers = a.workers;
   o.web_dir = a.web_dir;
+  o.file_roots.insert(o.file_roots.end(), a.allow_files.begin(), a.allow_files.end());
   o.lease_ms = static_cast<int64_t>(a.lease_s * 1000);
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   ApiServer s(Opener(a), o);
@@ -105,6 +107,11 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
   serve->add_option("--db", a->db,
                     "Metadata store: sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: "
                     "$TINYMLAAS_DB, else the workspace's meta.db)");
+  serve
+      ->add_option("--allow-files", a->allow_files,
+                   "Another directory whose files jobs may read (specs, models, data to "
+                   "import); always allowed: the workspace, examples/ and /usr/share/datasets")
+      ->check(CLI::ExistingDirectory);
   serve->add_option("--lease", a->lease_s, "Job lease of the in-process workers, seconds")
       ->capture_default_str()
       ->check(CLI::Range(0.5, 3600.0));

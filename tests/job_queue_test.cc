@@ -6,13 +6,12 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
 #include "core/scratch_dir.h"
 #include "pg_server.h"
-#include <pqxx/pqxx>
-
 #include "store/meta_store.h"
 #include "store/schema.h"
 
@@ -96,7 +95,8 @@ TEST_P(JobQueue, ConcurrentWorkersNeverShareAJob) {
         auto j = db->ClaimJob("w" + std::to_string(w), 60000);
         if (!j.ok() || !*j) break;
         got[w].push_back((*j)->id);
-        ASSERT_TRUE(db->FinishJob((*j)->id, "w" + std::to_string(w), JobEnd::kDone, "{}", "ok").ok());
+        ASSERT_TRUE(
+            db->FinishJob((*j)->id, "w" + std::to_string(w), JobEnd::kDone, "{}", "ok").ok());
       }
     });
   for (auto& t : threads) t.join();

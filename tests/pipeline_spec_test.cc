@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "core/scratch_dir.h"
+
 namespace tml {
 namespace {
 
@@ -161,6 +166,47 @@ TEST(PipelineSpec, ErrorsNameFileAndLineBeforeAnythingRuns) {
     EXPECT_NE(p.status().message().find(want), std::string::npos)
         << "got: " << p.status().message() << "\nwant: " << want;
   }
+}
+
+// What a server checks before it queues a job: every file a step reads lies under an
+// allowed directory, after symlinks and ".." are resolved; references are not files.
+TEST(PipelineSpec, FilesMustLieUnderTheAllowedDirectories) {
+  namespace fs = std::filesystem;
+  ScratchDir dir{"", "files-under"};
+  const std::string root = dir.path() + "/ok";
+  fs::create_directories(root + "/models");
+  std::ofstream(root + "/models/s.yaml") << "name: s\n";
+  fs::create_symlink("/etc/hostname", root + "/models/link.yaml");
+  fs::create_directories(dir.path() + "/ok-not");
+  auto job = [](const std::string& spec, const std::string& idx) {
+    return ParsePipeline(
+        "name: j\nsteps:\n  - name: data\n    component: dataset\n    with: {dataset: d, idx: [" +
+            idx + ", " + idx + "]}\n  - name: t\n    component: train\n    with: {spec: " + spec +
+            ", data: \"${data.dataset}\"}\n  - name: q\n    component: quantize\n    with: "
+            "{model: \"${t.model}\", calibration: d}\n",
+        "job");
+  };
+  const std::vector<std::string> roots = {root, "/usr/share/datasets"};
+  auto ok = job(root + "/models/s.yaml", "/usr/share/datasets/x.gz");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_TRUE(CheckFilesUnder(*ok, roots).ok()) << CheckFilesUnder(*ok, roots).message();
+  const std::pair<std::string, std::string> outside[] = {
+      {"/etc/passwd", "spec '/etc/passwd'"},
+      {root + "/../ok-not/s.yaml", "ok-not/s.yaml"},  // a sibling that shares the prefix
+      {root + "/models/../../ok-not/x", "../ok-not/x"},
+      {root + "/models/link.yaml", "link.yaml"},  // a symlink out
+  };
+  for (const auto& [spec, says] : outside) {
+    auto p = job(spec, "/usr/share/datasets/x.gz");
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    const Status st = CheckFilesUnder(*p, roots);
+    ASSERT_FALSE(st.ok()) << spec;
+    EXPECT_NE(st.message().find("step 't': spec"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(says), std::string::npos) << st.message();
+  }
+  auto idx = job(root + "/models/s.yaml", "/tmp/../etc/shadow");
+  ASSERT_TRUE(idx.ok());
+  EXPECT_NE(CheckFilesUnder(*idx, roots).message().find("step 'data': idx"), std::string::npos);
 }
 
 }  // namespace

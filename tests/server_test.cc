@@ -395,12 +395,11 @@ TEST_P(Server, JobsCanBeCancelledAndStoppingTheServerRequeuesWork) {
     }
     return j;
   };
-  const int64_t data = submit({{"kind", "dataset"},
-                               {"params",
-                                {{"dataset", "fm"},
-                                 {"idx",
-                                  {fm + "t10k-images-idx3-ubyte.gz",
-                                   fm + "t10k-labels-idx1-ubyte.gz"}}}}});
+  const int64_t data =
+      submit({{"kind", "dataset"},
+              {"params",
+               {{"dataset", "fm"},
+                {"idx", {fm + "t10k-images-idx3-ubyte.gz", fm + "t10k-labels-idx1-ubyte.gz"}}}}});
   ASSERT_EQ(wait_for(data, "done", 120)["status"], "done");
   const json train = {{"kind", "train"},
                       {"params",
@@ -499,6 +498,16 @@ TEST_P(Server, UploadedSpecsAreCheckedStoredAndTrainable) {
     EXPECT_NE(Body(b)["error"].get<std::string>().find(says), std::string::npos) << b->body;
   }
   EXPECT_EQ(Body(c->Get("/api/specs")).size(), all.size());
+  // Jobs may name files under the workspace, examples/ and /usr/share/datasets only.
+  auto out =
+      c->Post("/api/jobs",
+              json{{"kind", "train"}, {"params", {{"spec", "/etc/passwd"}, {"data", "x"}}}}.dump(),
+              "application/json");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 400);
+  EXPECT_NE(Body(out)["error"].get<std::string>().find("spec '/etc/passwd' is outside"),
+            std::string::npos)
+      << out->body;
   // A training job takes the uploaded file as its spec (checked at submission).
   auto j = c->Post("/api/jobs",
                    json{{"kind", "train"}, {"params", {{"spec", file}, {"data", "none"}}}}.dump(),

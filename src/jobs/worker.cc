@@ -37,7 +37,8 @@ class Heartbeat {
  private:
   void Loop() {
     const auto renew_every = std::chrono::milliseconds(std::max<int64_t>(10, o_.lease_ms / 3));
-    const auto poll_every = std::min<std::chrono::milliseconds>(renew_every, std::chrono::seconds(1));
+    const auto poll_every =
+        std::min<std::chrono::milliseconds>(renew_every, std::chrono::seconds(1));
     auto renewed = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> l(mu_);
     while (!stop_) {
@@ -66,20 +67,6 @@ class Heartbeat {
   std::string message_;
   std::thread thread_;
 };
-
-json ResultJson(const PipelineRun& r, const PipelineSpec& p) {
-  json steps = json::array();
-  for (const StepOutcome& s : r.steps)
-    steps.push_back({{"step", s.step},
-                     {"component", s.component},
-                     {"cached", s.cached},
-                     {"seconds", s.seconds},
-                     {"outputs", s.outputs},
-                     {"artifacts", s.artifact_of}});
-  json j = {{"run", r.run_id}, {"report", r.report}, {"steps", steps}};
-  if (p.sweep) j["sweep"] = SweepJson(r.sweep);
-  return j;
-}
 
 }  // namespace
 
@@ -118,8 +105,8 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
   // A run that stopped early: cancelled if asked to, else this worker is stopping and
   // the job goes back to the queue for another (or the next) worker.
   JobEnd end = run.ok() ? JobEnd::kDone : JobEnd::kFailed;
-  std::string message = run.ok() ? fmt::format("done: {} steps", run->steps.size())
-                                 : run.status().message();
+  std::string message =
+      run.ok() ? fmt::format("done: {} steps", run->steps.size()) : run.status().message();
   if (!run.ok() && hb.cancel_requested()) {
     end = JobEnd::kCancelled;
     message = "cancelled (" + message + ")";
@@ -128,7 +115,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
     message = fmt::format("worker {} stopped; queued again", o.name);
   }
   Status st = ws.db->FinishJob(job->id, o.name, end,
-                               run.ok() ? ResultJson(*run, *spec).dump() : "{}", message);
+                               run.ok() ? PipelineRunJson(*run, *spec).dump() : "{}", message);
   if (o.log) o.log(fmt::format("job {} ({}): {}", job->id, job->kind, message));
   TML_RETURN_IF_ERROR(st);
   return true;

@@ -49,13 +49,6 @@ Result<ArtifactRecord> ResolveArtifact(MetaStore& db, const std::string& what) {
 
 namespace {
 
-Result<ArtifactRecord> Get(MetaStore& db, const std::string& id) {
-  TML_ASSIGN_OR_RETURN(auto found, db.FindArtifacts(id));
-  for (const ArtifactRecord& a : found)
-    if (a.id == id) return a;
-  return Status::Errorf("artifact '{}' is referenced but not recorded", id);
-}
-
 // Walks parents (up) or children (down) from the focus, breadth first.
 Status Walk(MetaStore& db, LineageGraph& g, bool up) {
   std::deque<std::string> todo = {g.focus};
@@ -67,7 +60,7 @@ Status Walk(MetaStore& db, LineageGraph& g, bool up) {
     for (const std::string& n : next) {
       g.edges.emplace_back(up ? n : id, up ? id : n);
       if (!seen.insert(n).second) continue;
-      TML_ASSIGN_OR_RETURN(g.nodes[n], Get(db, n));
+      TML_ASSIGN_OR_RETURN(g.nodes[n], db.GetArtifact(n));
       todo.push_back(n);
     }
   }

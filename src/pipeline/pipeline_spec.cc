@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -20,9 +21,9 @@ const std::vector<ComponentSchema>& Components() {
       {"dataset",
        "import files into a dataset version (IDX pair, class folder or label file)",
        {{"dataset", P{S, true}},
-        {"idx", P{L}},
-        {"folder", P{S}},
-        {"labels", P{S}},
+        {"idx", P{L, false, true}},
+        {"folder", P{S, false, true}},
+        {"labels", P{S, false, true}},
         {"classes", P{L}},
         {"split", P{S}},
         {"val_from_train", P{N}},
@@ -33,7 +34,7 @@ const std::vector<ComponentSchema>& Components() {
        {"dataset"}},
       {"train",
        "train a model spec on a dataset version",
-       {{"spec", P{S, true}},
+       {{"spec", P{S, true, true}},
         {"data", P{S, true}},
         {"epochs", P{I}},
         {"batch", P{I}},
@@ -42,13 +43,13 @@ const std::vector<ComponentSchema>& Components() {
         {"seed", P{I}},
         {"patience", P{I}},
         {"augment", P{S}},
-        {"init", P{S}},
+        {"init", P{S, false, true}},
         {"freeze", P{I}},
         {"max_steps", P{I}}},
        {"model", "run"}},
       {"quantize",
        "post-training int8 quantization calibrated on a dataset split",
-       {{"model", P{S, true}},
+       {{"model", P{S, true, true}},
         {"calibration", P{S, true}},
         {"method", P{S}},
         {"samples", P{I}},
@@ -56,22 +57,58 @@ const std::vector<ComponentSchema>& Components() {
        {"model"}},
       {"prune",
        "structured channel pruning with fine-tuning",
-       {{"model", P{S, true}},
-        {"spec", P{S, true}},
+       {{"model", P{S, true, true}},
+        {"spec", P{S, true, true}},
         {"data", P{S, true}},
         {"ratio", P{N}},
         {"epochs", P{I}}},
        {"model", "spec"}},
       {"compile",
        "C sources and firmware for a target",
-       {{"model", P{S, true}}, {"target", P{S, true}}},
+       {{"model", P{S, true, true}}, {"target", P{S, true}}},
        {"firmware", "profile"}},
       {"evaluate",
        "accuracy on a dataset split, on the host or an emulated board",
-       {{"model", P{S, true}}, {"data", P{S, true}}, {"target", P{S}}, {"samples", P{I}}},
+       {{"model", P{S, true, true}}, {"data", P{S, true}}, {"target", P{S}}, {"samples", P{I}}},
        {"accuracy", "host_accuracy"}},
   };
   return kAll;
+}
+
+Status CheckFilesUnder(const PipelineSpec& p, const std::vector<std::string>& roots) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> allowed;
+  std::error_code ec;
+  for (const std::string& r : roots) {
+    fs::path c = fs::weakly_canonical(fs::absolute(r, ec), ec);
+    if (!ec) allowed.push_back(c);
+  }
+  auto inside = [&](const fs::path& f) {
+    for (const fs::path& r : allowed) {
+      auto [ri, fi] = std::mismatch(r.begin(), r.end(), f.begin(), f.end());
+      if (ri == r.end()) return true;
+    }
+    return false;
+  };
+  for (const StepSpec& s : p.steps) {
+    const ComponentSchema* c = nullptr;
+    for (const ComponentSchema& k : Components())
+      if (k.name == s.component) c = &k;
+    if (!c) continue;
+    for (const auto& [name, values] : s.with) {
+      auto it = c->params.find(name);
+      if (it == c->params.end() || !it->second.file) continue;
+      for (const std::string& v : values) {
+        if (!References(v).empty() || v.empty()) continue;
+        const fs::path f = fs::weakly_canonical(fs::absolute(v, ec), ec);
+        if (ec || !inside(f))
+          return Status::Errorf(
+              "step '{}': {} '{}' is outside the directories this server reads files from ({})",
+              s.name, name, v, fmt::join(roots, ", "));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 std::vector<std::pair<std::string, std::string>> References(const std::string& value) {

@@ -29,6 +29,7 @@ enum class ParamType { kString, kInt, kNumber, kBool, kStringList };
 struct ParamSchema {
   ParamType type;
   bool required = false;
+  bool file = false;  // a path the step reads (unless it is a ${step.output} reference)
 };
 
 struct ComponentSchema {
@@ -87,6 +88,11 @@ struct PipelineSpec {
 
 Result<PipelineSpec> LoadPipeline(const std::string& path);
 Result<PipelineSpec> ParsePipeline(const std::string& yaml_text, const std::string& file);
+
+// Every file the pipeline's steps read (parameters marked `file`, references aside)
+// must lie under one of `roots` once symlinks and ".." are resolved; the error names
+// the step, the parameter and the roots. What a server checks before it queues a job.
+Status CheckFilesUnder(const PipelineSpec& p, const std::vector<std::string>& roots);
 
 // "${step.output}" references in a value, in order.
 std::vector<std::pair<std::string, std::string>> References(const std::string& value);

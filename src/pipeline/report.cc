@@ -278,13 +278,6 @@ svg .grid{stroke:#eee}svg .node{fill:#f7f9fc;stroke:#7a8ca5}
 .muted{color:#777}code{font-size:.9em}
 )css";
 
-Result<ArtifactRecord> Find(MetaStore& db, const std::string& id) {
-  TML_ASSIGN_OR_RETURN(auto found, db.FindArtifacts(id));
-  for (const ArtifactRecord& a : found)
-    if (a.id == id) return a;
-  return Status::Errorf("artifact '{}' is not recorded", id);
-}
-
 json Meta(const ArtifactRecord& a) {
   json j = json::parse(a.metadata, nullptr, false);
   return j.is_object() ? j : json::object();
@@ -427,7 +420,7 @@ Result<std::string> RenderReport(const ReportInput& in, MetaStore& db) {
   std::map<std::string, ArtifactRecord> nodes;
   for (const StepOutcome& o : in.steps)
     for (const auto& [out, id] : o.artifact_of) {
-      TML_ASSIGN_OR_RETURN(ArtifactRecord a, Find(db, id));
+      TML_ASSIGN_OR_RETURN(ArtifactRecord a, db.GetArtifact(id));
       if (a.kind == "training run") runs.emplace_back(o.step, a);
       if (a.kind == "evaluation") evals.emplace_back(o.step, a);
       if (a.kind == "int8 model") int8.emplace_back(o.step, a);
@@ -439,7 +432,7 @@ Result<std::string> RenderReport(const ReportInput& in, MetaStore& db) {
     for (const std::string& p : a.parents)
       if (!nodes.count(p)) missing.insert(p);
   for (const std::string& p : missing) {
-    TML_ASSIGN_OR_RETURN(nodes[p], Find(db, p));
+    TML_ASSIGN_OR_RETURN(nodes[p], db.GetArtifact(p));
   }
 
   const std::time_t now = std::time(nullptr);

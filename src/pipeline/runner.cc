@@ -170,6 +170,20 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
 
 }  // namespace
 
+json PipelineRunJson(const PipelineRun& r, const PipelineSpec& p) {
+  json steps = json::array();
+  for (const StepOutcome& s : r.steps)
+    steps.push_back({{"step", s.step},
+                     {"component", s.component},
+                     {"cached", s.cached},
+                     {"seconds", s.seconds},
+                     {"outputs", s.outputs},
+                     {"artifacts", s.artifact_of}});
+  json j = {{"run", r.run_id}, {"report", r.report}, {"steps", steps}};
+  if (p.sweep) j["sweep"] = SweepJson(r.sweep);
+  return j;
+}
+
 Result<PipelineRun> RunPipeline(const PipelineSpec& p, Workspace& ws, const RunOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   RunRecord rec;

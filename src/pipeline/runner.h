@@ -40,5 +40,8 @@ struct PipelineRun {
 };
 
 Result<PipelineRun> RunPipeline(const PipelineSpec& p, Workspace& ws, const RunOptions& opts);
+// {"run", "report", "steps": [{step, component, cached, seconds, outputs, artifacts}],
+// "sweep": rows (with a sweep)}: what `run --json` prints and a job's result.
+nlohmann::json PipelineRunJson(const PipelineRun& r, const PipelineSpec& p);
 
 }  // namespace tml

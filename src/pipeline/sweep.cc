@@ -46,12 +46,10 @@ Result<std::vector<SweepRow>> SweepResults(const SweepSpec& sweep,
     const StepOutcome* build = FindOutcome(outcomes, c.compile);
     if (!build || !build->artifact_of.count("firmware"))
       return Status::Errorf("step '{}' has not run", c.compile);
-    TML_ASSIGN_OR_RETURN(auto found, db.FindArtifacts(build->artifact_of.at("firmware")));
-    if (found.empty())
-      return Status::Errorf("{}: no such artifact", build->artifact_of.at("firmware"));
-    const auto m = nlohmann::json::parse(found[0].metadata, nullptr, false);
+    TML_ASSIGN_OR_RETURN(ArtifactRecord fw, db.GetArtifact(build->artifact_of.at("firmware")));
+    const auto m = nlohmann::json::parse(fw.metadata, nullptr, false);
     if (!m.is_object() || !m.contains("instructions"))
-      return Status::Errorf("{}: no profile recorded", found[0].id);
+      return Status::Errorf("{}: no profile recorded", fw.id);
     r.macs = m.value("macs", int64_t{0});
     r.instructions = m.value("instructions", int64_t{0});
     r.ram_bytes = m.value("ram_bytes", int64_t{0});

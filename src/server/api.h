@@ -56,7 +56,8 @@ struct ApiContext {
   Workspace& ws;
   std::mutex& db_mu;
   std::string version;
-  const std::atomic<bool>& stopping;  // the server is shutting down: end long responses
+  const std::atomic<bool>& stopping;    // the server is shutting down: end long responses
+  std::vector<std::string> file_roots;  // where job parameters may name files
 };
 
 struct QueryParam {

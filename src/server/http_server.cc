@@ -125,7 +125,9 @@ Status ApiServer::Start() {
     return Status::Errorf("--no-auth only on a loopback address (127.0.0.1), not {}", o_.host);
   TML_ASSIGN_OR_RETURN(Workspace ws, open_());
   ws_ = std::make_unique<Workspace>(std::move(ws));
-  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_});
+  std::vector<std::string> roots = {ws_->root};
+  roots.insert(roots.end(), o_.file_roots.begin(), o_.file_roots.end());
+  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_, roots});
   const json doc = OpenApiDocument(routes_, TML_VERSION);
   for (Route& r : routes_)
     if (r.path == "/api/openapi.json")
@@ -172,13 +174,14 @@ Status ApiServer::Start() {
     // runs (e.g. `curl -X POST` without -d): say what to send.
     const bool no_length = res.status == 400 && q.method != "GET" &&
                            !q.has_header("Content-Length") && !q.has_header("Transfer-Encoding");
-    const std::string m = res.status == 413 ? "request body too large"
-                          : res.status == 404
-                              ? "no such route: " + q.method + " " + q.path
-                              : no_length ? q.method + " " + q.path +
-                                                ": send a Content-Length header (an empty body "
-                                                "is fine, e.g. curl -d '')"
-                                          : fmt::format("HTTP {}", res.status);
+    std::string m = fmt::format("HTTP {}", res.status);
+    if (res.status == 413)
+      m = "request body too large";
+    else if (res.status == 404)
+      m = "no such route: " + q.method + " " + q.path;
+    else if (no_length)
+      m = q.method + " " + q.path +
+          ": send a Content-Length header (an empty body is fine, e.g. curl -d '')";
     res.set_content(json{{"error", m}, {"status", res.status}}.dump(-1, ' ', false,
                                                                     json::error_handler_t::replace),
                     "application/json");

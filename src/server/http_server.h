@@ -33,6 +33,10 @@ struct ServeOptions {
   int workers = 1;              // in-process job workers
   int64_t lease_ms = 30000;
   std::string web_dir;  // the dashboard's built files ("" = none)
+  // Files a job may read (specs, models, data to import) lie under these or the
+  // workspace; nothing else on the server can be named through the API.
+  std::vector<std::string> file_roots = {std::string(TML_SOURCE_DIR) + "/examples",
+                                         "/usr/share/datasets"};
   std::function<void(const std::string&)> log;
 };
 

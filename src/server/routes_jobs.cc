@@ -63,6 +63,8 @@ void AddJobRoutes(std::vector<Route>& r) {
     // The whole job is checked now (types, unknown parameters, references), not later.
     auto spec = JobPipeline(kind, q.body["params"], 0);
     if (!spec.ok()) return ApiError(400, spec.status().message());
+    if (Status st = CheckFilesUnder(*spec, c.file_roots); !st.ok())
+      return ApiError(400, "job: " + st.message());
     std::lock_guard<std::mutex> l(c.db_mu);
     auto id = c.ws.db->EnqueueJob(kind, q.body["params"].dump(), q.body.value("max_attempts", 2));
     if (!id.ok()) return FromStatus(id.status(), 500);

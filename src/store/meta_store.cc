@@ -42,6 +42,13 @@ Result<std::unique_ptr<MetaStore>> OpenStore(const std::string& spec) {
   return OpenSqliteStore(spec);
 }
 
+Result<ArtifactRecord> MetaStore::GetArtifact(const std::string& id) {
+  TML_ASSIGN_OR_RETURN(auto found, FindArtifacts(id));
+  for (ArtifactRecord& a : found)
+    if (a.id == id) return std::move(a);
+  return Status::Errorf("no artifact '{}'", id);
+}
+
 const char* JobEndStatus(JobEnd e) {
   switch (e) {
     case JobEnd::kDone:

@@ -169,6 +169,8 @@ class MetaStore {
   virtual Status PutArtifact(const ArtifactRecord& a) = 0;
   // Artifacts whose id starts with id_prefix, with or without the "kind:" part.
   virtual Result<std::vector<ArtifactRecord>> FindArtifacts(const std::string& id_prefix) = 0;
+  // The artifact with exactly this id ("no artifact 'ID'" if none).
+  Result<ArtifactRecord> GetArtifact(const std::string& id);
   // parents: the artifacts id was made from; otherwise the ones made from it.
   virtual Result<std::vector<std::string>> ArtifactEdges(const std::string& id, bool parents) = 0;
   // Writes status, metrics, output and duration of run r.id.

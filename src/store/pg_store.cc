@@ -390,7 +390,8 @@ class PgStore : public MetaStore {
     TML_RETURN_IF_ERROR(Exec("BEGIN"));
     auto r = [&]() -> Result<JobRecord> {
       TML_ASSIGN_OR_RETURN(
-          auto rows, Q(fmt::format("SELECT {} FROM jobs WHERE id = $1 FOR UPDATE", kJobColumns), id));
+          auto rows,
+          Q(fmt::format("SELECT {} FROM jobs WHERE id = $1 FOR UPDATE", kJobColumns), id));
       if (rows.empty()) return Status::Errorf("no job {}", id);
       TML_ASSIGN_OR_RETURN(JobCancel c, PlanCancel(ReadJob(rows[0])));
       TML_RETURN_IF_ERROR(
