@@ -102,6 +102,10 @@ TEST_F(LineageTest, ResolvesPrefixesAndFilesAndExplainsAmbiguity) {
                      {"model:ba7816bf8f01cfea414140de5dae2223", "int8 model", "m", f, "{}", {}, 0})
                   .ok());
   EXPECT_EQ(ResolveArtifact(*db_, f)->id, "model:ba7816bf8f01cfea414140de5dae2223");
+  // Without `files` (the API) a path is only text: nothing is read.
+  auto api = ResolveArtifact(*db_, f, false);
+  ASSERT_FALSE(api.ok());
+  EXPECT_EQ(api.status().message(), "no artifact '" + f + "'");
 }
 
 TEST_F(LineageTest, EmptyMetadataKeepsWhatWasRecorded) {

@@ -25,11 +25,11 @@ std::vector<std::string> LineageGraph::Children(const std::string& id) const {
   return out;
 }
 
-Result<ArtifactRecord> ResolveArtifact(MetaStore& db, const std::string& what) {
+Result<ArtifactRecord> ResolveArtifact(MetaStore& db, const std::string& what, bool files) {
   if (what.empty()) return Status::Error("no artifact given");
   std::string key = what;
   std::error_code ec;
-  if (std::filesystem::is_regular_file(what, ec)) {  // a file: its content hash
+  if (files && std::filesystem::is_regular_file(what, ec)) {  // a file: its content hash
     TML_ASSIGN_OR_RETURN(std::string h, Sha256File(what));
     key = h.substr(0, 32);
   }
@@ -37,7 +37,8 @@ Result<ArtifactRecord> ResolveArtifact(MetaStore& db, const std::string& what) {
   for (const ArtifactRecord& a : found)
     if (a.id == key) return a;
   if (found.empty())
-    return Status::Errorf("no artifact '{}' (see `tinymlaas lineage --list`)", what);
+    return Status::Errorf("no artifact '{}'{}", what,
+                          files ? " (see `tinymlaas lineage --list`)" : "");
   if (found.size() > 1) {
     std::string ids;
     for (size_t i = 0; i < found.size() && i < 8; ++i) ids += "\n  " + found[i].id;
@@ -104,8 +105,8 @@ std::vector<std::string> Longest(const LineageGraph& g, const std::string& id, b
 
 }  // namespace
 
-Result<LineageGraph> Lineage(MetaStore& db, const std::string& what) {
-  TML_ASSIGN_OR_RETURN(ArtifactRecord focus, ResolveArtifact(db, what));
+Result<LineageGraph> Lineage(MetaStore& db, const std::string& what, bool files) {
+  TML_ASSIGN_OR_RETURN(ArtifactRecord focus, ResolveArtifact(db, what, files));
   LineageGraph g;
   g.focus = focus.id;
   g.nodes[focus.id] = focus;

@@ -24,10 +24,11 @@ struct LineageGraph {
   std::vector<std::string> Children(const std::string& id) const;
 };
 
-// An artifact id, a unique prefix of one (with or without "kind:"), or the path of
-// a file whose content hash names an artifact.
-Result<ArtifactRecord> ResolveArtifact(MetaStore& db, const std::string& what);
-Result<LineageGraph> Lineage(MetaStore& db, const std::string& what);
+// An artifact id, a unique prefix of one (with or without "kind:"), or, with
+// `files`, the path of a file whose content hash names an artifact (the CLI; the
+// API passes false, so a request cannot make the server read a file).
+Result<ArtifactRecord> ResolveArtifact(MetaStore& db, const std::string& what, bool files = true);
+Result<LineageGraph> Lineage(MetaStore& db, const std::string& what, bool files = true);
 // The chain from a root to the focus and on to its last descendant, then both trees.
 std::string LineageText(const LineageGraph& g);
 nlohmann::json LineageJson(const LineageGraph& g);

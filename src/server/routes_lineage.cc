@@ -126,14 +126,9 @@ void AddLineageRoutes(std::vector<Route>& r) {
     if (id.find('/') != std::string::npos || id.size() > 200)
       return ApiError(400, "id: an artifact id");
     std::lock_guard<std::mutex> l(c.db_mu);
-    auto found = c.ws.db->FindArtifacts(id);
-    if (!found.ok()) return FromStatus(found.status(), 500);
-    for (const ArtifactRecord& a : *found)
-      if (a.id == id) return Json(ArtifactJson(a));
-    if (found->size() == 1) return Json(ArtifactJson((*found)[0]));
-    return ApiError(found->empty() ? 404 : 400,
-                    found->empty() ? fmt::format("no artifact '{}'", id)
-                                   : fmt::format("'{}' names {} artifacts", id, found->size()));
+    auto a = ResolveArtifact(*c.ws.db, id, false);
+    if (!a.ok()) return FromStatus(a.status());
+    return Json(ArtifactJson(*a));
   };
   r.push_back(artifact);
 
@@ -145,7 +140,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     if (id.find('/') != std::string::npos || id.size() > 200)
       return ApiError(400, "id: an artifact id");  // never a file path here
     std::lock_guard<std::mutex> l(c.db_mu);
-    auto g = Lineage(*c.ws.db, id);
+    auto g = Lineage(*c.ws.db, id, false);
     if (!g.ok()) return FromStatus(g.status());
     json j = LineageJson(*g);
     j["text"] = LineageText(*g);
