@@ -15,10 +15,15 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-// Parameters naming files whose contents belong to the cache key.
+// Parameters naming files whose contents belong to the cache key (a class folder's
+// files are listed in StepKey instead).
 bool IsFileParam(const std::string& component, const std::string& k) {
-  if (k == "idx" || k == "labels" || k == "spec" || k == "init") return true;
-  return k == "model" && component != "dataset";
+  for (const ComponentSchema& c : Components())
+    if (c.name == component) {
+      auto it = c.params.find(k);
+      return it != c.params.end() && it->second.file && k != "folder";
+    }
+  return false;
 }
 
 Result<std::string> StepKey(const StepSpec& s, const StepParams& p) {
@@ -113,11 +118,18 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
         if (refs.empty() && IsFileParam(s.component, k)) {  // an input file
           auto id = FileArtifactId(v);
           if (!id.ok()) return id.status().Wrap(where);
-          const std::string kind = k == "spec"    ? "model spec"
-                                   : k == "model" ? "model file"
-                                                  : "file";
-          TML_RETURN_IF_ERROR(ws.db->PutArtifact({*id, kind, v, v, "{}", {}, 0}));
-          inputs[k].push_back(*id);
+          // A model this workspace made is named by its content hash too: link to it,
+          // so a component run on its own (a dashboard job) keeps the whole lineage.
+          const std::string hash = id->substr(id->find(':') + 1);
+          if (auto made = ws.db->GetArtifact("model:" + hash); made.ok()) {
+            inputs[k].push_back(made->id);
+          } else {
+            const std::string kind = k == "spec"    ? "model spec"
+                                     : k == "model" ? "model file"
+                                                    : "file";
+            TML_RETURN_IF_ERROR(ws.db->PutArtifact({*id, kind, v, v, "{}", {}, 0}));
+            inputs[k].push_back(*id);
+          }
         }
         params[k].push_back(v);
       }

@@ -221,6 +221,19 @@ check "lineage names the spec file the run read" grep -q "model spec\|$(basename
   --workspace "$WORK/pws" > "$WORK/lin.json"
 check "lineage --json of the training run lists both models made from it" \
   test "$(grep -c '"kind": "int8 model"\|"kind": "pruned model"\|"kind": "float model"' "$WORK/lin.json")" -ge 4
+# A model named by its path, in a step of its own (as the dashboard's jobs do), links to
+# the model artifact it is, not to an anonymous file: its lineage goes on.
+cat > "$WORK/alone.yaml" <<YAML
+name: alone
+steps:
+  - name: again
+    component: evaluate
+    with: {model: $int8, data: fm-pipe@test, samples: 100}
+YAML
+"$TML" run "$WORK/alone.yaml" --workspace "$WORK/pws" > /dev/null 2> "$WORK/err.txt"
+"$TML" lineage "$int8" --json --workspace "$WORK/pws" > "$WORK/lin2.json"
+check "a step naming a model by path is recorded as made from that model" \
+  test "$(grep -c '"kind": "evaluation"' "$WORK/lin2.json")" -ge 2
 "$TML" lineage nosuchthing --workspace "$WORK/pws" 2> "$WORK/err.txt"; rc=$?
 check "lineage of an unknown id is an error" test "$rc" -eq 1
 check "lineage names what it could not find" grep -q "no artifact 'nosuchthing'" "$WORK/err.txt"

@@ -141,6 +141,14 @@ async function main() {
   const overlapping = boxes.some((a, i) => boxes.some((b, k) => k > i && a[0] < b[2] - 0.5 && b[0] < a[2] - 0.5 && a[1] < b[3] - 0.5 && b[1] < a[3] - 0.5));
   check("the arena timeline draws every buffer, none overlapping", boxes.length >= 4 && !overlapping, `${boxes.length} boxes, overlapping ${overlapping}`);
   if (shots) await page.screenshot({ path: join(shots, "compile.png"), fullPage: true });
+  // The lineage of the result: from the uploaded dataset to this firmware.
+  await page.click("#firmware-lineage");
+  await page.waitForSelector("#lineage-graph");
+  const fwChain = await page.textContent("#lineage-text");
+  check("the firmware's lineage runs dataset -> training run -> float model -> int8 model -> firmware",
+    /dataset:shapes@10 -> run:\d+ -> model:\w+ -> model:\w+ -> \[firmware:/.test(fwChain ?? ""), fwChain ?? "");
+  const fwNodes = await page.$$eval("#lineage-graph a.lineage-node", (as) => as.map((a) => a.getAttribute("aria-label")));
+  check("its graph shows the uploaded spec and the calibration data", fwNodes.some((n) => /^model spec: .*browser_cnn/.test(n)) && fwNodes.filter((n) => n.startsWith("dataset version")).length >= 1, fwNodes.join(" | "));
 
   // Pipelines: a small sweep (one model x one squeeze config on cortex-m4) from YAML.
   await page.goto(base + "index.html#/pipelines");

@@ -34,6 +34,7 @@ export async function compile(page: HTMLElement): Promise<void> {
       const fits = Boolean(m["fits"]);
       out.append(h("p", { id: "verdict", class: fits ? "ok" : "error" },
         `${fits ? "Fits" : "Does not fit"} ${String(m["board"])}: ${m["instructions"]} instructions per inference (~${Number(m["latency_ms"]).toFixed(2)} ms)`));
+      out.append(h("p", {}, h("a", { id: "firmware-lineage", href: `#/lineage/${encodeURIComponent(fw.id)}` }, `Lineage of this firmware (${fw.id.slice(0, 21)}…)`)));
       out.append(budget("flash", Number(m["flash_bytes"]), Number(m["board_flash_bytes"])));
       out.append(budget("RAM", Number(m["ram_bytes"]), Number(m["board_ram_bytes"])));
       const layers = (m["layers"] ?? []) as Layer[];
