@@ -105,8 +105,9 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
   // A run that stopped early: cancelled if asked to, else this worker is stopping and
   // the job goes back to the queue for another (or the next) worker.
   JobEnd end = run.ok() ? JobEnd::kDone : JobEnd::kFailed;
-  std::string message =
-      run.ok() ? fmt::format("done: {} steps", run->steps.size()) : run.status().message();
+  std::string message = run.ok() ? fmt::format("done: {} step{}", run->steps.size(),
+                                               run->steps.size() == 1 ? "" : "s")
+                                 : run.status().message();
   if (!run.ok() && hb.cancel_requested()) {
     end = JobEnd::kCancelled;
     message = "cancelled (" + message + ")";
