@@ -143,6 +143,20 @@ TEST_P(JobQueue, CancelStopsQueuedJobsAtOnceAndAsksRunningOnes) {
   EXPECT_EQ(db_->ListJobs("cancelled", 10)->size(), 2u);
 }
 
+// A job asked to stop whose worker then died is not run again: the expired lease
+// cancels it.
+TEST_P(JobQueue, AnExpiredLeaseOfACancelledJobCancelsIt) {
+  const int64_t id = *db_->EnqueueJob("train", "{}", 3);
+  ASSERT_EQ(db_->ClaimJob("dies", 1)->value().id, id);
+  ASSERT_TRUE(db_->CancelJob(id).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(db_->ClaimJob("next", 60000)->has_value());
+  auto j = db_->GetJob(id);
+  EXPECT_EQ(j->status, "cancelled");
+  EXPECT_NE(j->message.find("worker dies stopped renewing its lease"), std::string::npos)
+      << j->message;
+}
+
 TEST_P(JobQueue, AReleasedJobIsQueuedAgainWithoutSpendingAnAttempt) {
   const int64_t id = *db_->EnqueueJob("train", "{}", 1);
   ASSERT_EQ(db_->ClaimJob("stopping", 60000)->value().attempts, 1);

@@ -273,9 +273,10 @@ Result<StepResult> RunPrune(StepContext& ctx) {
   TrainOptions o;
   o.epochs = std::stoi(One(p, "epochs", "1"));
   const double ratio = std::stod(One(p, "ratio", "0.5"));
+  TrainCallbacks cb;
+  cb.cancelled = ctx.cancelled;
   TML_ASSIGN_OR_RETURN(PruneRun r,
-                       PruneAndFineTune(spec, fg, data.train.data, data.val_data(), ratio, o,
-                                        TrainCallbacks{.cancelled = ctx.cancelled}));
+                       PruneAndFineTune(spec, fg, data.train.data, data.val_data(), ratio, o, cb));
   TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, r.graph));
   const std::string spec_path = path.substr(0, path.size() - 5) + ".yaml";
   std::ofstream(spec_path) << SpecToYaml(r.pruned.spec);

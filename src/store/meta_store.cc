@@ -83,4 +83,16 @@ Result<JobCancel> PlanCancel(const JobRecord& j) {
   return c;
 }
 
+JobExpiry ExpireLease(const JobRecord& j) {
+  if (j.cancel_requested)
+    return {JobEnd::kCancelled,
+            fmt::format("cancelled (worker {} stopped renewing its lease)", j.worker)};
+  if (j.attempts < j.max_attempts)
+    return {JobEnd::kReleased,
+            fmt::format("worker {} stopped renewing its lease; queued again", j.worker)};
+  return {JobEnd::kFailed,
+          fmt::format("worker {} stopped renewing its lease; failed after {} attempts", j.worker,
+                      j.attempts)};
+}
+
 }  // namespace tml

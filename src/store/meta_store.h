@@ -129,6 +129,13 @@ struct JobCancel {
   std::string message, event;
 };
 Result<JobCancel> PlanCancel(const JobRecord& j);
+// What a lease that ran out (the worker died) does to a job: queued again while attempts
+// are left, else failed; cancelled if a cancel was asked for. `end` is never kDone.
+struct JobExpiry {
+  JobEnd end;
+  std::string message;
+};
+JobExpiry ExpireLease(const JobRecord& j);
 
 // One entry of a job's event stream (log lines, epochs, status changes), numbered from 1.
 struct JobEvent {

@@ -487,21 +487,15 @@ class PgStore : public MetaStore {
                            now));
     for (const auto& row : expired) {
       const JobRecord j = ReadJob(row);
-      const bool retry = j.attempts < j.max_attempts;
-      const std::string why =
-          retry ? fmt::format("worker {} stopped renewing its lease; queued again", j.worker)
-                : fmt::format("worker {} stopped renewing its lease; failed after {} attempts",
-                              j.worker, j.attempts);
+      const JobExpiry x = ExpireLease(j);
       TML_RETURN_IF_ERROR(
-          (retry ? Q("UPDATE jobs SET status = 'queued', worker = '', message = $1 WHERE id = $2",
-                     why, j.id)
-                 : Q("UPDATE jobs SET status = 'failed', message = $1, finished_ms = $2 WHERE id "
-                     "= $3",
-                     why, now, j.id))
+          (x.end == JobEnd::kReleased
+               ? Q("UPDATE jobs SET status = 'queued', worker = '', message = $1 WHERE id = $2",
+                   x.message, j.id)
+               : Q("UPDATE jobs SET status = $1, message = $2, finished_ms = $3 WHERE id = $4",
+                   std::string(JobEndStatus(x.end)), x.message, now, j.id))
               .status());
-      TML_RETURN_IF_ERROR(AddJobEvent(
-          j.id, json{{"type", "status"}, {"status", retry ? "queued" : "failed"}, {"message", why}}
-                    .dump()));
+      TML_RETURN_IF_ERROR(AddJobEvent(j.id, JobEndEvent(x.end, x.message)));
     }
     TML_ASSIGN_OR_RETURN(
         auto r, Q(fmt::format("UPDATE jobs SET status = 'running', worker = $1, lease_until_ms = "

@@ -60,25 +60,16 @@ Result<std::optional<JobRecord>> Claim(sqlite3* db, const std::string& worker, i
                         kJobColumns),
             {}, {now}));
   for (const JobRecord& j : expired) {
-    const bool retry = j.attempts < j.max_attempts;
-    const std::string why =
-        retry ? fmt::format("worker {} stopped renewing its lease; queued again", j.worker)
-              : fmt::format("worker {} stopped renewing its lease; failed after {} attempts",
-                            j.worker, j.attempts);
-    Stmt u(db,
-           retry ? "UPDATE jobs SET status = 'queued', worker = '', message = ? WHERE id = ?"
-                 : "UPDATE jobs SET status = 'failed', message = ?, finished_ms = ? WHERE id = ?");
-    u.Bind(1, why);
+    const JobExpiry x = ExpireLease(j);
+    const bool retry = x.end == JobEnd::kReleased;
+    Stmt u(db, retry ? "UPDATE jobs SET status = 'queued', worker = '', message = ? WHERE id = ?"
+                     : "UPDATE jobs SET status = ?, message = ?, finished_ms = ? WHERE id = ?");
     if (retry)
-      u.Bind(2, j.id);
+      u.Bind(1, x.message).Bind(2, j.id);
     else
-      u.Bind(2, now).Bind(3, j.id);
+      u.Bind(1, std::string(JobEndStatus(x.end))).Bind(2, x.message).Bind(3, now).Bind(4, j.id);
     TML_RETURN_IF_ERROR(u.Run());
-    TML_RETURN_IF_ERROR(SqliteAddJobEvent(
-        db, j.id,
-        nlohmann::json{
-            {"type", "status"}, {"status", retry ? "queued" : "failed"}, {"message", why}}
-            .dump()));
+    TML_RETURN_IF_ERROR(SqliteAddJobEvent(db, j.id, JobEndEvent(x.end, x.message)));
   }
   TML_ASSIGN_OR_RETURN(
       auto next,
