@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
 #include <regex>
 
 namespace tml {
@@ -13,6 +14,15 @@ ApiResponse Json(json j, int status) {
   r.status = status;
   r.json = std::move(j);
   return r;
+}
+
+ApiResponse FileBody(const std::string& path, const std::string& content_type) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return ApiError(500, "cannot read " + path);
+  ApiResponse res;
+  res.raw.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  res.content_type = content_type;
+  return res;
 }
 
 ApiResponse ApiError(int status, const std::string& message) {

@@ -44,6 +44,8 @@ struct ApiResponse {
 
 ApiResponse Json(nlohmann::json j, int status = 200);
 ApiResponse ApiError(int status, const std::string& message);
+// A file's bytes as the response body (500 if it cannot be read).
+ApiResponse FileBody(const std::string& path, const std::string& content_type);
 // A library error as an HTTP error: 404 when it says something does not exist
 // ("no ...", "unknown ..."), else `otherwise`.
 ApiResponse FromStatus(const Status& st, int otherwise = 400);

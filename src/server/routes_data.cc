@@ -269,11 +269,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     std::filesystem::create_directories(dir.path());
     const std::string path = dir.path() + "/s.png";
     if (Status st = WritePng(path, im); !st.ok()) return FromStatus(st, 500);
-    std::ifstream f(path, std::ios::binary);
-    ApiResponse res;
-    res.raw.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    res.content_type = "image/png";
-    return res;
+    return FileBody(path, "image/png");
   };
   r.push_back(image);
 }

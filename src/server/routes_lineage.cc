@@ -95,11 +95,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     if (x.kind != "pipeline" || x.output.empty() || ec ||
         file.string().rfind(dir.string() + "/", 0) != 0 || !fs::is_regular_file(file))
       return ApiError(404, fmt::format("run {} has no report", id));
-    std::ifstream f(file, std::ios::binary);
-    ApiResponse res;
-    res.raw.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    res.content_type = "text/html; charset=utf-8";
-    return res;
+    return FileBody(file.string(), "text/html; charset=utf-8");
   };
   r.push_back(report);
 
