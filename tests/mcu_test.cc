@@ -7,9 +7,11 @@
 
 #include "fixtures.h"
 #include "formats/import.h"
+#include "graph/passes.h"
 #include "op_cases.h"
 #include "targets/target_profile.h"
 #include "targets/verify.h"
+#include "tflite_json.h"
 #include "zoo/mlperf_models.h"
 
 namespace tml {
@@ -101,6 +103,25 @@ TEST_P(McuOpCase, BitExactOnCortexM4) {
 
 INSTANTIATE_TEST_SUITE_P(AllOps, McuOpCase, ::testing::ValuesIn(testing::AllOpCases()),
                          [](const auto& info) { return info.param.name; });
+
+// A Keras-exported CNN (flatten as SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE, a
+// depthwise bias with the converter's quantized_dimension quirk), built by flatc.
+TEST(McuTflite, KerasStyleCnnIsBitExactOnHostAndCortexM4) {
+  auto bytes = testing::BuildWithFlatc(testing::KerasStyleCnn(), "keras_cnn");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  auto g = ImportTfliteBuffer(bytes->data(), bytes->size(), "keras_cnn.tflite");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_TRUE(PrepareGraph(*g).ok());
+  for (const char* target : {"host", "cortex-m4"}) {
+    VerifyOptions o;
+    o.target = target;
+    o.inputs = 10;
+    o.work_dir = testing::WorkDir(std::string("keras_") + target);
+    auto r = Verify(*g, o);
+    ASSERT_TRUE(r.ok()) << target << ": " << r.status().message();
+    EXPECT_TRUE(r->bit_exact) << target << ": " << r->ToText();
+  }
+}
 
 class McuArchitecture : public ::testing::TestWithParam<std::string> {};
 

@@ -160,6 +160,11 @@ Result<Graph> ShapeOp(OpType op, DType t) {
     case OpType::kTranspose:
       a.Set("perm", std::vector<int64_t>{0, 3, 1, 2});
       break;
+    case OpType::kSlice:  // backwards on two axes, a step of 2 on another
+      a.Set("starts", std::vector<int64_t>{1, 2, 0, 4});
+      a.Set("steps", std::vector<int64_t>{1, -1, 2, -2});
+      a.Set("sizes", std::vector<int64_t>{1, 3, 2, 3});
+      break;
     case OpType::kPad:
       a.Set("pads", std::vector<int64_t>{0, 1, 2, 0, 0, 2, 1, 3});
       a.Set("value", 0.5f);
@@ -312,7 +317,8 @@ std::vector<OpCase> Build() {
                }});
   c.push_back({"mean_f32", OpType::kMean, [] { return MeanCase(T::kFloat32); }});
   c.push_back({"mean_s8", OpType::kMean, [] { return MeanCase(T::kInt8); }});
-  for (OpType op : {OpType::kReshape, OpType::kTranspose, OpType::kPad, OpType::kConcat}) {
+  for (OpType op :
+       {OpType::kReshape, OpType::kTranspose, OpType::kSlice, OpType::kPad, OpType::kConcat}) {
     c.push_back({std::string(OpName(op)) + "_f32", op, [op] { return ShapeOp(op, T::kFloat32); }});
     c.push_back({std::string(OpName(op)) + "_s8", op, [op] { return ShapeOp(op, T::kInt8); }});
   }

@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 
 namespace tml {
 
 Result<Graph> ImportTfliteBuffer(const uint8_t* data, size_t size, const std::string& name);
+// The TFLite builtin operators the importer maps (schema names: "CONV_2D", ...).
+std::vector<std::string> SupportedTfliteOperators();
 Result<Graph> ImportOnnxBuffer(const uint8_t* data, size_t size, const std::string& name);
 
 // Reads a file (format from its content), imports it and runs PrepareGraph.

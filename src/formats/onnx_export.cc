@@ -313,6 +313,23 @@ Status OnnxExporter::Emit(const Node& n) {
     case OpType::kTranspose:
       AttrInts(Add("Transpose", {Float(n.inputs[0])}, {out}), "perm", n.attrs.Ints("perm"));
       break;
+    case OpType::kSlice: {
+      // ends one step past the last element read; -(dim + 1) says "before index 0".
+      const Shape& in = g_.tensor(n.inputs[0]).shape;
+      const auto st = n.attrs.Ints("starts"), sp = n.attrs.Ints("steps"),
+                 sz = n.attrs.Ints("sizes");
+      std::vector<int64_t> ends(st.size()), axes(st.size());
+      for (size_t d = 0; d < st.size(); ++d) {
+        ends[d] = st[d] + sz[d] * sp[d];
+        if (ends[d] < 0) ends[d] = -(in[d] + 1);
+        axes[d] = static_cast<int64_t>(d);
+      }
+      Add("Slice",
+          {Float(n.inputs[0]), IntsInit("starts", st), IntsInit("ends", ends),
+           IntsInit("axes", axes), IntsInit("steps", sp)},
+          {out});
+      break;
+    }
     case OpType::kPad:
       Add("Pad",
           {Float(n.inputs[0]), IntsInit("pads", n.attrs.Ints("pads")),

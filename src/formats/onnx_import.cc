@@ -13,6 +13,7 @@
 #include "formats/import.h"
 #include "formats/onnx_util.h"
 #include "ops/op.h"
+#include "ops/slice.h"
 
 namespace tml {
 
@@ -44,6 +45,7 @@ const std::set<std::string>& SupportedOps() {
                                             "Transpose",
                                             "Concat",
                                             "Pad",
+                                            "Slice",
                                             "ReduceMean",
                                             "BatchNormalization",
                                             "Dropout",
@@ -106,6 +108,7 @@ class OnnxImporter {
   Status ImportSoftmax(const onnx::NodeProto& n, OpType op);
   Status ImportReshapeLike(const onnx::NodeProto& n);
   Status ImportConcat(const onnx::NodeProto& n);
+  Status ImportSlice(const onnx::NodeProto& n);
   Status ImportPad(const onnx::NodeProto& n);
   Status ImportReduceMean(const onnx::NodeProto& n);
   Status ImportBatchNorm(const onnx::NodeProto& n);
@@ -591,6 +594,47 @@ Status OnnxImporter::ImportConcat(const onnx::NodeProto& n) {
   return Status::Ok();
 }
 
+// Slice (opset 10+: starts, ends, axes, steps as inputs) in the ONNX layout.
+Status OnnxImporter::ImportSlice(const onnx::NodeProto& n) {
+  if (opset_ < 10) return Status::Errorf("{}: Slice before opset 10 is not supported", Where(n));
+  TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
+  const int xi = Onnx(x, n.input(0));
+  const Shape& shape = g_.tensor(xi).shape;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  TML_ASSIGN_OR_RETURN(auto starts, ConstInts(n, 1, "starts"));
+  TML_ASSIGN_OR_RETURN(auto ends, ConstInts(n, 2, "ends"));
+  std::vector<int64_t> axes, steps(starts.size(), 1);
+  if (Has(n, 3)) {
+    TML_ASSIGN_OR_RETURN(axes, ConstInts(n, 3, "axes"));
+  } else {
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  }
+  if (Has(n, 4)) {
+    TML_ASSIGN_OR_RETURN(steps, ConstInts(n, 4, "steps"));
+  }
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    return Status::Errorf("{}: starts, ends, axes and steps differ in length", Where(n));
+  std::vector<int64_t> st(shape.size(), 0), sp(shape.size(), 1), sz(shape.begin(), shape.end());
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const int64_t ax = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (ax < 0 || ax >= rank) return Status::Errorf("{}: axis {} out of range", Where(n), axes[i]);
+    if (steps[i] == 0) return Status::Errorf("{}: step 0 on axis {}", Where(n), axes[i]);
+    const SliceAxis a =
+        ResolveSliceAxis(shape[static_cast<size_t>(ax)], starts[i], ends[i], steps[i]);
+    st[static_cast<size_t>(ax)] = a.start;
+    sp[static_cast<size_t>(ax)] = steps[i];
+    sz[static_cast<size_t>(ax)] = a.size;
+  }
+  Attrs a;
+  a.Set("starts", st);
+  a.Set("steps", sp);
+  a.Set("sizes", sz);
+  const Tensor& xt = g_.tensor(xi);
+  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kSlice, n.output(0), {xi}, a, xt.dtype, xt.quant));
+  Define(n, 0, y, false);
+  return Status::Ok();
+}
+
 Status OnnxImporter::ImportPad(const onnx::NodeProto& n) {
   TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
   const std::string mode = OnnxAttrStr(n, "mode", "constant");
@@ -845,6 +889,7 @@ Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
     return ImportReshapeLike(n);
   if (op == "Concat") return ImportConcat(n);
   if (op == "Pad") return ImportPad(n);
+  if (op == "Slice") return ImportSlice(n);
   if (op == "ReduceMean") return ImportReduceMean(n);
   if (op == "BatchNormalization") return ImportBatchNorm(n);
   if (op == "QuantizeLinear") return ImportQuantizeLinear(n, true);

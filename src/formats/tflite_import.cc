@@ -1,6 +1,9 @@
-// TFLite flatbuffer importer: verifies the file, refuses unsupported operators
-// (all of them in one message), evaluates converter shape subgraphs (SHAPE,
-// STRIDED_SLICE, PACK) at import, and maps builtin operators onto the IR.
+// TFLite flatbuffer importer. The file is verified by the accessors flatc generates
+// from src/formats/tflite.fbs before any field is read; unsupported operators are
+// listed in one message; each supported builtin is one entry of kOps below (its
+// options type and its handler), so adding an operator is one entry and one handler.
+// Shape subgraphs (SHAPE, STRIDED_SLICE, PACK on constants) are evaluated at
+// import; STRIDED_SLICE and PACK on computed tensors become Slice and Concat.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,136 +12,136 @@
 #include <optional>
 
 #include "formats/import.h"
-#include "formats/tflite_schema.h"
+#include "formats/tflite_generated.h"
+#include "ops/slice.h"
 
 namespace tml {
 
 namespace {
 
-using tfl::Builtin;
+using tflite::BuiltinOperator;
+using tflite::BuiltinOptions;
+
+std::string OperatorName(int32_t code) {
+  const char* n = tflite::EnumNameBuiltinOperator(static_cast<BuiltinOperator>(code));
+  return n && *n ? n : fmt::format("BUILTIN_{}", code);
+}
+
+std::string OptionsName(uint8_t type) {
+  const char* n = tflite::EnumNameBuiltinOptions(static_cast<BuiltinOptions>(type));
+  return n && *n ? fmt::format("{} ({})", n, type) : fmt::format("options type {}", type);
+}
+
+// The code of an operator: the larger of the two code fields (schema 3a rule).
+int32_t CodeOf(const tflite::OperatorCode* oc) {
+  return std::max<int32_t>(oc->builtin_code(), oc->deprecated_builtin_code());
+}
 
 Result<DType> MapType(int8_t t, const std::string& tensor) {
   switch (t) {
-    case 0:
+    case tflite::TensorType_FLOAT32:
       return DType::kFloat32;
-    case 2:
+    case tflite::TensorType_INT32:
       return DType::kInt32;
-    case 3:
+    case tflite::TensorType_UINT8:
       return DType::kUInt8;
-    case 4:
+    case tflite::TensorType_INT64:
       return DType::kInt64;
-    case 6:
+    case tflite::TensorType_BOOL:
       return DType::kBool;
-    case 7:
+    case tflite::TensorType_INT16:
       return DType::kInt16;
-    case 9:
+    case tflite::TensorType_INT8:
       return DType::kInt8;
-    default:
+    default: {
+      const char* n = tflite::EnumNameTensorType(static_cast<tflite::TensorType>(t));
       return Status::Errorf("tensor '{}': unsupported TFLite tensor type {}", tensor,
-                            static_cast<int>(t));
+                            n && *n ? n : std::to_string(t));
+    }
   }
 }
 
-// Which union type carries each operator's options (0 = none expected).
-uint8_t ExpectedOptions(int32_t code) {
-  switch (code) {
-    case Builtin::kConv2D:
-      return 1;
-    case Builtin::kDepthwiseConv2D:
-      return 2;
-    case Builtin::kAveragePool2D:
-    case Builtin::kMaxPool2D:
-      return 5;
-    case Builtin::kFullyConnected:
-      return 8;
-    case Builtin::kSoftmax:
-      return 9;
-    case Builtin::kConcatenation:
-      return 10;
-    case Builtin::kAdd:
-      return 11;
-    case Builtin::kReshape:
-      return 17;
-    case Builtin::kMul:
-      return 21;
-    case Builtin::kMean:
-      return 27;
-    case Builtin::kSub:
-      return 28;
-    case Builtin::kDiv:
-      return 29;
-    case Builtin::kSqueeze:
-      return 30;
-    case Builtin::kStridedSlice:
-      return 32;
-    case Builtin::kPack:
-      return 59;
-    case Builtin::kLeakyRelu:
-      return 75;
-    default:
-      return 0;
-  }
+// An options table with every field at its schema default, for operators written
+// without one.
+template <typename T>
+const T* DefaultOptions() {
+  static const std::vector<uint8_t> bytes = [] {
+    flatbuffers::FlatBufferBuilder b;
+    const auto start = b.StartTable();
+    b.Finish(flatbuffers::Offset<T>(b.EndTable(start)));
+    return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  }();
+  return flatbuffers::GetRoot<T>(bytes.data());
 }
 
-bool Supported(int32_t code) {
-  switch (code) {
-    case Builtin::kAdd:
-    case Builtin::kAveragePool2D:
-    case Builtin::kConcatenation:
-    case Builtin::kConv2D:
-    case Builtin::kDepthwiseConv2D:
-    case Builtin::kDequantize:
-    case Builtin::kFullyConnected:
-    case Builtin::kLogistic:
-    case Builtin::kMaxPool2D:
-    case Builtin::kMul:
-    case Builtin::kRelu:
-    case Builtin::kReluN1To1:
-    case Builtin::kRelu6:
-    case Builtin::kReshape:
-    case Builtin::kSoftmax:
-    case Builtin::kTanh:
-    case Builtin::kPad:
-    case Builtin::kTranspose:
-    case Builtin::kMean:
-    case Builtin::kSub:
-    case Builtin::kDiv:
-    case Builtin::kSqueeze:
-    case Builtin::kStridedSlice:
-    case Builtin::kPadV2:
-    case Builtin::kExpandDims:
-    case Builtin::kShape:
-    case Builtin::kPack:
-    case Builtin::kLeakyRelu:
-    case Builtin::kQuantize:
-      return true;
-    default:
-      return false;
-  }
+template <typename T>
+const T* OptionsOf(const tflite::Operator* op) {
+  const T* o = op->builtin_options_as<T>();
+  return o ? o : DefaultOptions<T>();
 }
+
+// What a handler sees of one operator.
+struct OpView {
+  const tflite::Operator* op;
+  int32_t code;
+  std::string where;    // "operator #3 ('dense') FULLY_CONNECTED"
+  std::vector<int> in;  // -1 for an absent optional input
+  std::vector<int> out;
+};
+
+class TfliteImporter;
+using Handler = Status (TfliteImporter::*)(const OpView&);
+
+// One entry per supported builtin: its options type (NONE when it has none) and
+// how it maps onto the IR.
+struct OpEntry {
+  BuiltinOperator code;
+  BuiltinOptions options;
+  Handler import;
+};
+const OpEntry* FindOp(int32_t code);
 
 class TfliteImporter {
  public:
-  TfliteImporter(const tfl::Model* m, std::string name) : model_(m) { g_.name = std::move(name); }
+  TfliteImporter(const tflite::Model* m, std::string name) : model_(m) {
+    g_.name = std::move(name);
+  }
   Result<Graph> Run();
 
- private:
-  Status CheckSupported(const tfl::SubGraph* sg);
-  Status ImportTensors(const tfl::SubGraph* sg);
-  Status ImportOperator(size_t index, const tfl::Operator* op);
-  Status FoldShapeOp(int32_t code, const std::string& where, const std::vector<int>& in,
-                     const std::vector<int>& out, const tfl::Options* o);
-  Result<std::vector<int64_t>> ConstInts(int t, const std::string& where, const char* what);
-  int32_t OpCode(const tfl::Operator* op) const {
-    return model_->operator_codes()->Get(op->opcode_index())->code();
-  }
-  std::string OpLabel(size_t index, const tfl::Operator* op) const;
+  Status Conv(const OpView& v);
+  Status Pool(const OpView& v);
+  Status FullyConnected(const OpView& v);
+  Status Binary(const OpView& v);
+  Status Concatenation(const OpView& v);
+  Status Relu(const OpView& v);
+  Status Unary(const OpView& v);
+  Status LeakyRelu(const OpView& v);
+  Status Softmax(const OpView& v);
+  Status Reshape(const OpView& v);
+  Status Pad(const OpView& v);
+  Status Transpose(const OpView& v);
+  Status Mean(const OpView& v);
+  Status Shape(const OpView& v);
+  Status StridedSlice(const OpView& v);
+  Status Pack(const OpView& v);
 
-  const tfl::Model* model_;
+ private:
+  Status CheckSupported(const tflite::SubGraph* sg);
+  Status ImportTensors(const tflite::SubGraph* sg);
+  Status ImportOperator(size_t index, const tflite::Operator* op);
+  Status NeedInputs(const OpView& v, size_t count) const;
+  Node& Add(const OpView& v, OpType t, std::vector<int> inputs) {
+    return g_.AddNode(t, g_.tensor(v.out[0]).name, std::move(inputs), {v.out[0]});
+  }
+  Status SetConst(const OpView& v, const std::vector<int64_t>& values);
+  Result<std::vector<int64_t>> ConstInts(int t, const std::string& where, const char* what);
+  std::string OpLabel(size_t index, const tflite::Operator* op) const;
+
+  const tflite::Model* model_;
   Graph g_;
 };
 
-std::string TfliteImporter::OpLabel(size_t index, const tfl::Operator* op) const {
+std::string TfliteImporter::OpLabel(size_t index, const tflite::Operator* op) const {
   std::string out;
   if (op->outputs() && op->outputs()->size() > 0) {
     const int32_t t = op->outputs()->Get(0);
@@ -147,19 +150,19 @@ std::string TfliteImporter::OpLabel(size_t index, const tfl::Operator* op) const
   return fmt::format("operator #{}{}", index, out.empty() ? "" : " ('" + out + "')");
 }
 
-Status TfliteImporter::CheckSupported(const tfl::SubGraph* sg) {
+Status TfliteImporter::CheckSupported(const tflite::SubGraph* sg) {
   std::map<std::string, std::vector<std::string>> unsupported;
   const auto* codes = model_->operator_codes();
   for (size_t i = 0; sg->operators() && i < sg->operators()->size(); ++i) {
-    const tfl::Operator* op = sg->operators()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const tflite::Operator* op = sg->operators()->Get(static_cast<flatbuffers::uoffset_t>(i));
     if (!codes || op->opcode_index() >= codes->size())
       return Status::Errorf("operator #{}: opcode index {} out of range", i, op->opcode_index());
-    const tfl::OperatorCode* oc = codes->Get(op->opcode_index());
-    const int32_t code = oc->code();
-    if (Supported(code)) continue;
-    std::string name = code == Builtin::kCustom && oc->custom_code()
+    const tflite::OperatorCode* oc = codes->Get(op->opcode_index());
+    const int32_t code = CodeOf(oc);
+    if (FindOp(code)) continue;
+    std::string name = code == tflite::BuiltinOperator_CUSTOM && oc->custom_code()
                            ? fmt::format("CUSTOM '{}'", oc->custom_code()->str())
-                           : fmt::format("{} ({})", tfl::BuiltinName(code), code);
+                           : fmt::format("{} ({})", OperatorName(code), code);
     unsupported[name].push_back(OpLabel(i, op));
   }
   if (unsupported.empty()) return Status::Ok();
@@ -174,15 +177,15 @@ Status TfliteImporter::CheckSupported(const tfl::SubGraph* sg) {
   return Status::Error(msg);
 }
 
-Status TfliteImporter::ImportTensors(const tfl::SubGraph* sg) {
+Status TfliteImporter::ImportTensors(const tflite::SubGraph* sg) {
   const auto* buffers = model_->buffers();
   if (!sg->tensors()) return Status::Error("subgraph 0 has no tensors");
   for (size_t i = 0; i < sg->tensors()->size(); ++i) {
-    const tfl::Tensor* t = sg->tensors()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const tflite::Tensor* t = sg->tensors()->Get(static_cast<flatbuffers::uoffset_t>(i));
     Tensor x;
     x.name = t->name() ? t->name()->str() : fmt::format("tensor_{}", i);
     TML_ASSIGN_OR_RETURN(x.dtype, MapType(t->type(), x.name));
-    if (t->has_sparsity())
+    if (t->sparsity())
       return Status::Errorf("tensor '{}': sparse tensors are not supported", x.name);
     if (t->shape()) {
       if (t->shape()->size() > 8)
@@ -204,10 +207,15 @@ Status TfliteImporter::ImportTensors(const tfl::SubGraph* sg) {
         for (int64_t z : *q->zero_point()) x.quant.zero_point.push_back(z);
       x.quant.zero_point.resize(x.quant.scale.size(), 0);
       x.quant.axis = q->quantized_dimension();
-      if (x.quant.per_channel() &&
-          (x.quant.axis < 0 || static_cast<size_t>(x.quant.axis) >= x.shape.size() ||
-           x.shape[static_cast<size_t>(x.quant.axis)] !=
-               static_cast<int64_t>(x.quant.scale.size())))
+      const auto fits = [&](int64_t axis) {
+        return axis >= 0 && static_cast<size_t>(axis) < x.shape.size() &&
+               x.shape[static_cast<size_t>(axis)] == static_cast<int64_t>(x.quant.scale.size());
+      };
+      // Converter quirk: a 1-D per-channel bias may carry its weights' quantized_dimension
+      // (3 for depthwise filters); TFLite's kernels read it along its only axis.
+      if (x.quant.per_channel() && !fits(x.quant.axis) && x.shape.size() == 1 && fits(0))
+        x.quant.axis = 0;
+      if (x.quant.per_channel() && !fits(x.quant.axis))
         return Status::Errorf("tensor '{}': {} scales do not fit dimension {} of {}", x.name,
                               x.quant.scale.size(), x.quant.axis, ShapeStr(x.shape));
     }
@@ -215,7 +223,7 @@ Status TfliteImporter::ImportTensors(const tfl::SubGraph* sg) {
     if (b != 0) {
       if (!buffers || b >= buffers->size())
         return Status::Errorf("tensor '{}': buffer index {} out of range", x.name, b);
-      const tfl::Buffer* buf = buffers->Get(b);
+      const tflite::Buffer* buf = buffers->Get(b);
       if (buf->offset() > 1)
         return Status::Errorf("tensor '{}': external (>2 GB) buffers are not supported", x.name);
       if (buf->data() && buf->data()->size() > 0) {
@@ -242,19 +250,46 @@ Result<std::vector<int64_t>> TfliteImporter::ConstInts(int t, const std::string&
   return v;
 }
 
+Status TfliteImporter::NeedInputs(const OpView& v, size_t count) const {
+  if (v.in.size() < count)
+    return Status::Errorf("{}: expects {} inputs, has {}", v.where, count, v.in.size());
+  for (size_t k = 0; k < count; ++k)
+    if (v.in[k] < 0) return Status::Errorf("{}: input {} is missing", v.where, k);
+  return Status::Ok();
+}
+
+// Makes the operator's output a constant holding integer values (a folded shape subgraph).
+Status TfliteImporter::SetConst(const OpView& v, const std::vector<int64_t>& values) {
+  Tensor& y = g_.tensor(v.out[0]);
+  if (static_cast<int64_t>(values.size()) != y.numel() && !(y.shape.empty() && values.size() == 1))
+    return Status::Errorf("{}: folded {} values but output '{}' has shape {}", v.where,
+                          values.size(), y.name, ShapeStr(y.shape));
+  if (y.dtype != DType::kInt64 && y.dtype != DType::kInt32)
+    return Status::Errorf("{}: output must be int32 or int64", v.where);
+  y.is_const = true;
+  y.data.assign(y.nbytes(), 0);
+  for (size_t i = 0; i < values.size() && i * DTypeSize(y.dtype) < y.data.size(); ++i) {
+    if (y.dtype == DType::kInt64)
+      y.mutable_as<int64_t>()[i] = values[i];
+    else
+      y.mutable_as<int32_t>()[i] = static_cast<int32_t>(values[i]);
+  }
+  return Status::Ok();
+}
+
 // Activation bounds of a fused activation function code.
-Status SetFusedActivation(Node& n, int8_t code, const std::string& where) {
+Status SetFusedActivation(Node& n, tflite::ActivationFunctionType code, const std::string& where) {
   switch (code) {
-    case 0:
+    case tflite::ActivationFunctionType_NONE:
       return Status::Ok();
-    case 1:
+    case tflite::ActivationFunctionType_RELU:
       n.attrs.Set("act_min", 0.0f);
       return Status::Ok();
-    case 2:
+    case tflite::ActivationFunctionType_RELU_N1_TO_1:
       n.attrs.Set("act_min", -1.0f);
       n.attrs.Set("act_max", 1.0f);
       return Status::Ok();
-    case 3:
+    case tflite::ActivationFunctionType_RELU6:
       n.attrs.Set("act_min", 0.0f);
       n.attrs.Set("act_max", 6.0f);
       return Status::Ok();
@@ -264,8 +299,23 @@ Status SetFusedActivation(Node& n, int8_t code, const std::string& where) {
   }
 }
 
+// Strides (and dilations) of windowed ops; an options table written without them
+// means 1, a written 0 or negative value is an error.
+Status SetWindow(Node& n, const std::string& where, int32_t sw, int32_t sh, int32_t dw = 1,
+                 int32_t dh = 1) {
+  if (sw < 1 || sh < 1 || dw < 1 || dh < 1)
+    return Status::Errorf("{}: strides {}x{} and dilations {}x{} must be at least 1", where, sh, sw,
+                          dh, dw);
+  n.attrs.Set("stride_w", sw);
+  n.attrs.Set("stride_h", sh);
+  n.attrs.Set("dilation_w", dw);
+  n.attrs.Set("dilation_h", dh);
+  return Status::Ok();
+}
+
 // Explicit padding from TFLite's SAME / VALID rule.
-void SetPadding(Node& n, int8_t padding, int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w) {
+void SetPadding(Node& n, tflite::Padding padding, int64_t in_h, int64_t in_w, int64_t k_h,
+                int64_t k_w) {
   const int64_t sh = n.attrs.Int("stride_h", 1), sw = n.attrs.Int("stride_w", 1);
   const int64_t dh = n.attrs.Int("dilation_h", 1), dw = n.attrs.Int("dilation_w", 1);
   auto pad = [](int64_t in, int64_t k, int64_t s, int64_t d, int64_t* before, int64_t* after) {
@@ -276,7 +326,7 @@ void SetPadding(Node& n, int8_t padding, int64_t in_h, int64_t in_w, int64_t k_h
     *after = total - *before;
   };
   int64_t t = 0, b = 0, l = 0, r = 0;
-  if (padding == 0) {  // SAME
+  if (padding == tflite::Padding_SAME) {
     pad(in_h, k_h, sh, dh, &t, &b);
     pad(in_w, k_w, sw, dw, &l, &r);
   }
@@ -286,254 +336,401 @@ void SetPadding(Node& n, int8_t padding, int64_t in_h, int64_t in_w, int64_t k_h
   n.attrs.Set("pad_right", r);
 }
 
-Status TfliteImporter::FoldShapeOp(int32_t code, const std::string& where,
-                                   const std::vector<int>& in, const std::vector<int>& out,
-                                   const tfl::Options* o) {
-  Tensor& y = g_.tensor(out[0]);
-  std::vector<int64_t> values;
-  if (code == Builtin::kShape) {
-    values = g_.tensor(in[0]).shape;
-  } else if (code == Builtin::kStridedSlice) {
-    TML_ASSIGN_OR_RETURN(auto data, ConstInts(in[0], where, "input"));
-    TML_ASSIGN_OR_RETURN(auto begin, ConstInts(in[1], where, "begin"));
-    TML_ASSIGN_OR_RETURN(auto end, ConstInts(in[2], where, "end"));
-    TML_ASSIGN_OR_RETURN(auto strides, ConstInts(in[3], where, "strides"));
-    if (g_.tensor(in[0]).shape.size() != 1 || begin.size() != 1 || end.size() != 1 ||
-        strides.size() != 1 || strides[0] == 0)
-      return Status::Errorf("{}: only 1-D constant strided slices are supported", where);
-    const int64_t n = static_cast<int64_t>(data.size());
-    const int32_t begin_mask = o ? o->I32(0) : 0, end_mask = o ? o->I32(1) : 0;
-    const int32_t shrink = o ? o->I32(4) : 0;
-    int64_t s = begin[0], e = end[0];
-    const int64_t st = strides[0];
-    if (s < 0) s += n;
-    if (e < 0) e += n;
-    if (begin_mask & 1) s = st > 0 ? 0 : n - 1;
-    if (end_mask & 1) e = st > 0 ? n : -1;
-    if (shrink & 1) e = s + 1;
-    s = std::clamp<int64_t>(s, st > 0 ? 0 : -1, st > 0 ? n : n - 1);
-    e = std::clamp<int64_t>(e, st > 0 ? 0 : -1, st > 0 ? n : n - 1);
-    for (int64_t i = s; st > 0 ? i < e : i > e; i += st)
-      values.push_back(data[static_cast<size_t>(i)]);
-  } else {  // PACK of constant scalars / vectors along axis 0
-    if (o && o->I32(1) != 0)
-      return Status::Errorf("{}: only PACK along axis 0 is supported", where);
-    for (int t : in) {
-      TML_ASSIGN_OR_RETURN(auto v, ConstInts(t, where, "input"));
-      values.insert(values.end(), v.begin(), v.end());
-    }
+Status TfliteImporter::Conv(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 2));
+  const bool dw = v.code == tflite::BuiltinOperator_DEPTHWISE_CONV_2D;
+  const Tensor& x = g_.tensor(v.in[0]);
+  const Tensor& w = g_.tensor(v.in[1]);
+  if (x.shape.size() != 4 || w.shape.size() != 4)
+    return Status::Errorf("{}: input and filter must be 4-D", v.where);
+  const int64_t in_h = x.shape[1], in_w = x.shape[2], k_h = w.shape[1], k_w = w.shape[2];
+  Node& n = Add(v, dw ? OpType::kDepthwiseConv2D : OpType::kConv2D,
+                {v.in[0], v.in[1], v.in.size() > 2 ? v.in[2] : -1});
+  const bool given = v.op->builtin_options() != nullptr;
+  if (dw) {
+    const auto* o = OptionsOf<tflite::DepthwiseConv2DOptions>(v.op);
+    TML_RETURN_IF_ERROR(SetWindow(n, v.where, given ? o->stride_w() : 1, given ? o->stride_h() : 1,
+                                  o->dilation_w_factor(), o->dilation_h_factor()));
+    SetPadding(n, o->padding(), in_h, in_w, k_h, k_w);
+    return SetFusedActivation(n, o->fused_activation_function(), v.where);
   }
-  if (static_cast<int64_t>(values.size()) != y.numel() && !(y.shape.empty() && values.size() == 1))
-    return Status::Errorf("{}: folded {} values but output '{}' has shape {}", where, values.size(),
-                          y.name, ShapeStr(y.shape));
-  y.is_const = true;
-  y.data.assign(y.nbytes(), 0);
-  for (size_t i = 0; i < values.size() && i * DTypeSize(y.dtype) < y.data.size(); ++i) {
-    if (y.dtype == DType::kInt64)
-      y.mutable_as<int64_t>()[i] = values[i];
-    else if (y.dtype == DType::kInt32)
-      y.mutable_as<int32_t>()[i] = static_cast<int32_t>(values[i]);
-    else
-      return Status::Errorf("{}: output must be int32 or int64", where);
+  const auto* o = OptionsOf<tflite::Conv2DOptions>(v.op);
+  TML_RETURN_IF_ERROR(SetWindow(n, v.where, given ? o->stride_w() : 1, given ? o->stride_h() : 1,
+                                o->dilation_w_factor(), o->dilation_h_factor()));
+  SetPadding(n, o->padding(), in_h, in_w, k_h, k_w);
+  return SetFusedActivation(n, o->fused_activation_function(), v.where);
+}
+
+Status TfliteImporter::Pool(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  const Tensor& x = g_.tensor(v.in[0]);
+  if (x.shape.size() != 4) return Status::Errorf("{}: input must be 4-D", v.where);
+  const int64_t in_h = x.shape[1], in_w = x.shape[2];
+  const bool given = v.op->builtin_options() != nullptr;
+  const auto* o = OptionsOf<tflite::Pool2DOptions>(v.op);
+  Node& n = Add(
+      v,
+      v.code == tflite::BuiltinOperator_MAX_POOL_2D ? OpType::kMaxPool2D : OpType::kAveragePool2D,
+      {v.in[0]});
+  TML_RETURN_IF_ERROR(SetWindow(n, v.where, given ? o->stride_w() : 1, given ? o->stride_h() : 1));
+  const int64_t kw = given ? o->filter_width() : 1, kh = given ? o->filter_height() : 1;
+  if (kw < 1 || kh < 1)
+    return Status::Errorf("{}: filter {}x{} must be at least 1x1", v.where, kh, kw);
+  n.attrs.Set("kernel_w", kw);
+  n.attrs.Set("kernel_h", kh);
+  SetPadding(n, o->padding(), in_h, in_w, kh, kw);
+  return SetFusedActivation(n, o->fused_activation_function(), v.where);
+}
+
+Status TfliteImporter::FullyConnected(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 2));
+  const auto* o = OptionsOf<tflite::FullyConnectedOptions>(v.op);
+  if (o->weights_format() != tflite::FullyConnectedOptionsWeightsFormat_DEFAULT)
+    return Status::Errorf("{}: shuffled weights are not supported", v.where);
+  const std::string name = g_.tensor(v.out[0]).name;
+  const Tensor& y = g_.tensor(v.out[0]);
+  int fc_out = v.out[0];
+  if (o->keep_num_dims() && y.shape.size() != 2) {
+    Tensor flat = Tensor::Make(name + "/flat", y.dtype, {});
+    flat.quant = y.quant;
+    fc_out = g_.AddTensor(std::move(flat));
   }
+  Node& n = g_.AddNode(OpType::kFullyConnected, name,
+                       {v.in[0], v.in[1], v.in.size() > 2 ? v.in[2] : -1}, {fc_out});
+  TML_RETURN_IF_ERROR(SetFusedActivation(n, o->fused_activation_function(), v.where));
+  if (fc_out != v.out[0])
+    g_.AddNode(OpType::kReshape, name + "/keep_dims", {fc_out}, {v.out[0]})
+        .attrs.Set("shape", g_.tensor(v.out[0]).shape);
   return Status::Ok();
 }
 
-Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
-  const int32_t code = OpCode(op);
-  const std::string where = OpLabel(index, op) + " " + tfl::BuiltinName(code);
-  std::vector<int> in, out;
+Status TfliteImporter::Binary(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 2));
+  tflite::ActivationFunctionType act = tflite::ActivationFunctionType_NONE;
+  OpType t = OpType::kAdd;
+  switch (v.code) {
+    case tflite::BuiltinOperator_ADD:
+      act = OptionsOf<tflite::AddOptions>(v.op)->fused_activation_function();
+      break;
+    case tflite::BuiltinOperator_SUB:
+      t = OpType::kSub;
+      act = OptionsOf<tflite::SubOptions>(v.op)->fused_activation_function();
+      break;
+    case tflite::BuiltinOperator_MUL:
+      t = OpType::kMul;
+      act = OptionsOf<tflite::MulOptions>(v.op)->fused_activation_function();
+      break;
+    default:
+      t = OpType::kDiv;
+      act = OptionsOf<tflite::DivOptions>(v.op)->fused_activation_function();
+      break;
+  }
+  return SetFusedActivation(Add(v, t, {v.in[0], v.in[1]}), act, v.where);
+}
+
+Status TfliteImporter::Concatenation(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  const auto* o = OptionsOf<tflite::ConcatenationOptions>(v.op);
+  Add(v, OpType::kConcat, v.in).attrs.Set("axis", o->axis());
+  if (o->fused_activation_function() != tflite::ActivationFunctionType_NONE)
+    return Status::Errorf("{}: fused activation on concatenation", v.where);
+  return Status::Ok();
+}
+
+Status TfliteImporter::Relu(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  Node& n = Add(v, OpType::kClip, {v.in[0]});
+  n.attrs.Set("min", v.code == tflite::BuiltinOperator_RELU_N1_TO_1 ? -1.0f : 0.0f);
+  if (v.code != tflite::BuiltinOperator_RELU)
+    n.attrs.Set("max", v.code == tflite::BuiltinOperator_RELU6 ? 6.0f : 1.0f);
+  return Status::Ok();
+}
+
+Status TfliteImporter::Unary(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  const OpType t = v.code == tflite::BuiltinOperator_LOGISTIC   ? OpType::kLogistic
+                   : v.code == tflite::BuiltinOperator_TANH     ? OpType::kTanh
+                   : v.code == tflite::BuiltinOperator_QUANTIZE ? OpType::kQuantize
+                                                                : OpType::kDequantize;
+  Add(v, t, {v.in[0]});
+  return Status::Ok();
+}
+
+Status TfliteImporter::LeakyRelu(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  Add(v, OpType::kLeakyRelu, {v.in[0]})
+      .attrs.Set("alpha", OptionsOf<tflite::LeakyReluOptions>(v.op)->alpha());
+  return Status::Ok();
+}
+
+Status TfliteImporter::Softmax(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  // Without an options table beta is 1 (the schema's default of 0 would zero every logit).
+  const auto* o = v.op->builtin_options_as_SoftmaxOptions();
+  Add(v, OpType::kSoftmax, {v.in[0]}).attrs.Set("beta", o ? o->beta() : 1.0f);
+  return Status::Ok();
+}
+
+Status TfliteImporter::Reshape(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  // The declared output shape is authoritative once shape inputs are folded.
+  tml::Shape s = g_.tensor(v.out[0]).shape;
+  if (v.code == tflite::BuiltinOperator_RESHAPE) {
+    const auto* o = v.op->builtin_options_as_ReshapeOptions();
+    if (v.in.size() > 1 && v.in[1] >= 0 && g_.tensor(v.in[1]).is_const) {
+      TML_ASSIGN_OR_RETURN(s, ConstInts(v.in[1], v.where, "shape"));
+    } else if (o && o->new_shape() && o->new_shape()->size() > 0) {
+      s.assign(o->new_shape()->begin(), o->new_shape()->end());
+    }
+  }
+  Add(v, OpType::kReshape, {v.in[0]}).attrs.Set("shape", s);
+  return Status::Ok();
+}
+
+Status TfliteImporter::Pad(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 2));
+  TML_ASSIGN_OR_RETURN(auto pairs, ConstInts(v.in[1], v.where, "paddings"));
+  const size_t rank = g_.tensor(v.in[0]).shape.size();
+  if (pairs.size() != 2 * rank)
+    return Status::Errorf("{}: paddings have {} values for rank {}", v.where, pairs.size(), rank);
+  std::vector<int64_t> pads(2 * rank);
+  for (size_t d = 0; d < rank; ++d) {
+    pads[d] = pairs[2 * d];
+    pads[d + rank] = pairs[2 * d + 1];
+  }
+  float real = 0.0f;
+  if (v.code == tflite::BuiltinOperator_PADV2 && v.in.size() > 2 && v.in[2] >= 0) {
+    const Tensor& c = g_.tensor(v.in[2]);
+    if (!c.is_const || c.numel() != 1)
+      return Status::Errorf("{}: constant value must be a constant scalar", v.where);
+    real = static_cast<float>(c.ValueAsDouble(0));
+    if (!c.quant.empty())
+      real = (real - static_cast<float>(c.quant.zero_point[0])) * c.quant.scale[0];
+  }
+  Node& n = Add(v, OpType::kPad, {v.in[0]});
+  n.attrs.Set("pads", pads);
+  if (v.code == tflite::BuiltinOperator_PADV2) n.attrs.Set("value", real);
+  return Status::Ok();
+}
+
+Status TfliteImporter::Transpose(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 2));
+  TML_ASSIGN_OR_RETURN(auto perm, ConstInts(v.in[1], v.where, "perm"));
+  Add(v, OpType::kTranspose, {v.in[0]}).attrs.Set("perm", perm);
+  return Status::Ok();
+}
+
+Status TfliteImporter::Mean(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 2));
+  TML_ASSIGN_OR_RETURN(auto axes, ConstInts(v.in[1], v.where, "axes"));
+  Node& n = Add(v, OpType::kMean, {v.in[0]});
+  n.attrs.Set("axes", axes);
+  n.attrs.Set("keep_dims",
+              static_cast<int64_t>(OptionsOf<tflite::ReducerOptions>(v.op)->keep_dims()));
+  return Status::Ok();
+}
+
+Status TfliteImporter::Shape(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  return SetConst(v, g_.tensor(v.in[0]).shape);  // shapes are static: always folded
+}
+
+Status TfliteImporter::StridedSlice(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 4));
+  TML_ASSIGN_OR_RETURN(auto begin, ConstInts(v.in[1], v.where, "begin"));
+  TML_ASSIGN_OR_RETURN(auto end, ConstInts(v.in[2], v.where, "end"));
+  TML_ASSIGN_OR_RETURN(auto strides, ConstInts(v.in[3], v.where, "strides"));
+  const auto* o = OptionsOf<tflite::StridedSliceOptions>(v.op);
+  if (o->ellipsis_mask() != 0 || o->new_axis_mask() != 0)
+    return Status::Errorf("{}: ellipsis_mask and new_axis_mask are not supported", v.where);
+  const Tensor& x = g_.tensor(v.in[0]);
+  const size_t rank = x.shape.size();
+  if (begin.size() > rank || end.size() != begin.size() || strides.size() != begin.size())
+    return Status::Errorf("{}: begin, end and strides have {}, {} and {} values for rank {}",
+                          v.where, begin.size(), end.size(), strides.size(), rank);
+  std::vector<int64_t> starts(rank, 0), steps(rank, 1), sizes(x.shape.begin(), x.shape.end());
+  tml::Shape kept;
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t dim = x.shape[d];
+    const bool shrink = d < begin.size() && ((o->shrink_axis_mask() >> d) & 1);
+    if (shrink) {
+      const int64_t b = begin[d] < 0 ? begin[d] + dim : begin[d];
+      if (b < 0 || b >= dim)
+        return Status::Errorf("{}: index {} of dimension {} is outside 0..{}", v.where, begin[d], d,
+                              dim - 1);
+      starts[d] = b;
+      sizes[d] = 1;
+      continue;
+    }
+    if (d < begin.size()) {
+      if (strides[d] == 0) return Status::Errorf("{}: stride of dimension {} is 0", v.where, d);
+      const int64_t b = (o->begin_mask() >> d) & 1 ? kSliceFromStart : begin[d];
+      const int64_t e = (o->end_mask() >> d) & 1 ? kSliceToEnd
+                        : o->offset()            ? begin[d] + end[d]
+                                                 : end[d];
+      const SliceAxis a = ResolveSliceAxis(dim, b, e, strides[d]);
+      starts[d] = a.start;
+      steps[d] = strides[d];
+      sizes[d] = a.size;
+    }
+    kept.push_back(sizes[d]);
+  }
+  const Tensor& y = g_.tensor(v.out[0]);
+  if (NumElements(kept) != y.numel() || x.dtype != y.dtype)
+    return Status::Errorf("{}: the slice has shape {} of {}, the output '{}' is {} of {}", v.where,
+                          ShapeStr(kept), DTypeName(x.dtype), y.name, ShapeStr(y.shape),
+                          DTypeName(y.dtype));
+  if (x.is_const) {  // a shape computation: evaluate it now
+    const size_t elem = DTypeSize(x.dtype);
+    std::vector<int64_t> stride(rank, 1);
+    for (size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * x.shape[d];
+    std::vector<uint8_t> bytes;
+    std::vector<int64_t> idx(rank, 0);
+    for (int64_t i = 0; i < NumElements(sizes); ++i) {
+      int64_t src = 0;
+      for (size_t d = 0; d < rank; ++d) src += (starts[d] + idx[d] * steps[d]) * stride[d];
+      const uint8_t* p = x.data.data() + static_cast<size_t>(src) * elem;
+      bytes.insert(bytes.end(), p, p + elem);
+      for (size_t d = rank; d-- > 0;) {
+        if (++idx[d] < sizes[d]) break;
+        idx[d] = 0;
+      }
+    }
+    Tensor& out = g_.tensor(v.out[0]);
+    out.is_const = true;
+    out.data = std::move(bytes);
+    return Status::Ok();
+  }
+  int sliced = v.out[0];
+  if (kept.size() != rank) {  // shrunk axes: slice at full rank, then drop them
+    Tensor full = Tensor::Make(y.name + "/slice", y.dtype, {});
+    full.quant = y.quant;
+    sliced = g_.AddTensor(std::move(full));
+  }
+  Node& n = g_.AddNode(OpType::kSlice, g_.tensor(v.out[0]).name, {v.in[0]}, {sliced});
+  n.attrs.Set("starts", starts);
+  n.attrs.Set("steps", steps);
+  n.attrs.Set("sizes", sizes);
+  if (sliced != v.out[0])
+    g_.AddNode(OpType::kReshape, g_.tensor(v.out[0]).name + "/shrink", {sliced}, {v.out[0]})
+        .attrs.Set("shape", g_.tensor(v.out[0]).shape);
+  return Status::Ok();
+}
+
+Status TfliteImporter::Pack(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 1));
+  const Tensor& x0 = g_.tensor(v.in[0]);
+  const int64_t rank = static_cast<int64_t>(x0.shape.size());
+  int64_t axis = OptionsOf<tflite::PackOptions>(v.op)->axis();
+  if (axis < 0) axis += rank + 1;
+  if (axis < 0 || axis > rank)
+    return Status::Errorf("{}: axis {} is out of range for inputs of rank {}", v.where, axis, rank);
+  bool all_const = true;
+  for (int t : v.in) all_const &= t >= 0 && g_.tensor(t).is_const;
+  const Tensor& y = g_.tensor(v.out[0]);
+  if (all_const && axis == 0 && (y.dtype == DType::kInt32 || y.dtype == DType::kInt64)) {
+    std::vector<int64_t> values;
+    for (int t : v.in) {
+      TML_ASSIGN_OR_RETURN(auto part, ConstInts(t, v.where, "input"));
+      values.insert(values.end(), part.begin(), part.end());
+    }
+    return SetConst(v, values);
+  }
+  // At run time: each input gains a dimension of 1 at axis, then they are concatenated.
+  std::vector<int> parts;
+  for (size_t k = 0; k < v.in.size(); ++k) {
+    const Tensor& x = g_.tensor(v.in[k]);
+    if (x.shape != x0.shape || x.dtype != x0.dtype)
+      return Status::Errorf("{}: input {} is {} of {}, input 0 is {} of {}", v.where, k,
+                            ShapeStr(x.shape), DTypeName(x.dtype), ShapeStr(x0.shape),
+                            DTypeName(x0.dtype));
+    tml::Shape s = x.shape;
+    s.insert(s.begin() + axis, 1);
+    Tensor e = Tensor::Make(fmt::format("{}/input{}", y.name, k), x.dtype, {});
+    e.quant = x.quant;
+    const int et = g_.AddTensor(std::move(e));
+    g_.AddNode(OpType::kReshape, g_.tensor(et).name, {v.in[k]}, {et}).attrs.Set("shape", s);
+    parts.push_back(et);
+  }
+  Add(v, OpType::kConcat, parts).attrs.Set("axis", axis);
+  return Status::Ok();
+}
+
+constexpr OpEntry kOps[] = {
+    {tflite::BuiltinOperator_ADD, tflite::BuiltinOptions_AddOptions, &TfliteImporter::Binary},
+    {tflite::BuiltinOperator_SUB, tflite::BuiltinOptions_SubOptions, &TfliteImporter::Binary},
+    {tflite::BuiltinOperator_MUL, tflite::BuiltinOptions_MulOptions, &TfliteImporter::Binary},
+    {tflite::BuiltinOperator_DIV, tflite::BuiltinOptions_DivOptions, &TfliteImporter::Binary},
+    {tflite::BuiltinOperator_CONV_2D, tflite::BuiltinOptions_Conv2DOptions, &TfliteImporter::Conv},
+    {tflite::BuiltinOperator_DEPTHWISE_CONV_2D, tflite::BuiltinOptions_DepthwiseConv2DOptions,
+     &TfliteImporter::Conv},
+    {tflite::BuiltinOperator_AVERAGE_POOL_2D, tflite::BuiltinOptions_Pool2DOptions,
+     &TfliteImporter::Pool},
+    {tflite::BuiltinOperator_MAX_POOL_2D, tflite::BuiltinOptions_Pool2DOptions,
+     &TfliteImporter::Pool},
+    {tflite::BuiltinOperator_FULLY_CONNECTED, tflite::BuiltinOptions_FullyConnectedOptions,
+     &TfliteImporter::FullyConnected},
+    {tflite::BuiltinOperator_CONCATENATION, tflite::BuiltinOptions_ConcatenationOptions,
+     &TfliteImporter::Concatenation},
+    {tflite::BuiltinOperator_RELU, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu},
+    {tflite::BuiltinOperator_RELU_N1_TO_1, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu},
+    {tflite::BuiltinOperator_RELU6, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu},
+    {tflite::BuiltinOperator_LOGISTIC, tflite::BuiltinOptions_NONE, &TfliteImporter::Unary},
+    {tflite::BuiltinOperator_TANH, tflite::BuiltinOptions_NONE, &TfliteImporter::Unary},
+    {tflite::BuiltinOperator_QUANTIZE, tflite::BuiltinOptions_QuantizeOptions,
+     &TfliteImporter::Unary},
+    {tflite::BuiltinOperator_DEQUANTIZE, tflite::BuiltinOptions_DequantizeOptions,
+     &TfliteImporter::Unary},
+    {tflite::BuiltinOperator_LEAKY_RELU, tflite::BuiltinOptions_LeakyReluOptions,
+     &TfliteImporter::LeakyRelu},
+    {tflite::BuiltinOperator_SOFTMAX, tflite::BuiltinOptions_SoftmaxOptions,
+     &TfliteImporter::Softmax},
+    {tflite::BuiltinOperator_RESHAPE, tflite::BuiltinOptions_ReshapeOptions,
+     &TfliteImporter::Reshape},
+    {tflite::BuiltinOperator_SQUEEZE, tflite::BuiltinOptions_SqueezeOptions,
+     &TfliteImporter::Reshape},
+    {tflite::BuiltinOperator_EXPAND_DIMS, tflite::BuiltinOptions_ExpandDimsOptions,
+     &TfliteImporter::Reshape},
+    {tflite::BuiltinOperator_PAD, tflite::BuiltinOptions_PadOptions, &TfliteImporter::Pad},
+    {tflite::BuiltinOperator_PADV2, tflite::BuiltinOptions_PadV2Options, &TfliteImporter::Pad},
+    {tflite::BuiltinOperator_TRANSPOSE, tflite::BuiltinOptions_TransposeOptions,
+     &TfliteImporter::Transpose},
+    {tflite::BuiltinOperator_MEAN, tflite::BuiltinOptions_ReducerOptions, &TfliteImporter::Mean},
+    {tflite::BuiltinOperator_SHAPE, tflite::BuiltinOptions_ShapeOptions, &TfliteImporter::Shape},
+    {tflite::BuiltinOperator_STRIDED_SLICE, tflite::BuiltinOptions_StridedSliceOptions,
+     &TfliteImporter::StridedSlice},
+    {tflite::BuiltinOperator_PACK, tflite::BuiltinOptions_PackOptions, &TfliteImporter::Pack},
+};
+
+const OpEntry* FindOp(int32_t code) {
+  for (const OpEntry& e : kOps)
+    if (e.code == code) return &e;
+  return nullptr;
+}
+
+Status TfliteImporter::ImportOperator(size_t index, const tflite::Operator* op) {
+  OpView v{op, CodeOf(model_->operator_codes()->Get(op->opcode_index())), "", {}, {}};
+  v.where = OpLabel(index, op) + " " + OperatorName(v.code);
   const int nt = static_cast<int>(g_.tensors.size());
   if (op->inputs())
     for (int32_t t : *op->inputs()) {
-      if (t < -1 || t >= nt) return Status::Errorf("{}: input tensor {} out of range", where, t);
-      in.push_back(t);
+      if (t < -1 || t >= nt) return Status::Errorf("{}: input tensor {} out of range", v.where, t);
+      v.in.push_back(t);
     }
   if (op->outputs())
     for (int32_t t : *op->outputs()) {
-      if (t < 0 || t >= nt) return Status::Errorf("{}: output tensor {} out of range", where, t);
-      out.push_back(t);
+      if (t < 0 || t >= nt) return Status::Errorf("{}: output tensor {} out of range", v.where, t);
+      v.out.push_back(t);
     }
-  if (out.empty()) return Status::Errorf("{}: has no outputs", where);
-  const uint8_t want = ExpectedOptions(code);
-  const tfl::Options* o = op->options();
-  if (o && op->options_type() != want)
-    return Status::Errorf("{}: options of union type {} where {} was expected", where,
-                          static_cast<int>(op->options_type()), static_cast<int>(want));
-  auto need_inputs = [&](size_t count) -> Status {
-    if (in.size() < count)
-      return Status::Errorf("{}: expects {} inputs, has {}", where, count, in.size());
-    for (size_t k = 0; k < count; ++k)
-      if (in[k] < 0) return Status::Errorf("{}: input {} is missing", where, k);
-    return Status::Ok();
-  };
-  const std::string name = g_.tensor(out[0]).name;
-  auto add = [&](OpType t, std::vector<int> inputs) -> Node& {
-    return g_.AddNode(t, name, std::move(inputs), {out[0]});
-  };
-
-  switch (code) {
-    case Builtin::kShape:
-    case Builtin::kStridedSlice:
-    case Builtin::kPack:
-      TML_RETURN_IF_ERROR(need_inputs(code == Builtin::kStridedSlice ? 4 : 1));
-      return FoldShapeOp(code, where, in, out, o);
-    case Builtin::kConv2D:
-    case Builtin::kDepthwiseConv2D: {
-      TML_RETURN_IF_ERROR(need_inputs(2));
-      const bool dw = code == Builtin::kDepthwiseConv2D;
-      std::vector<int> inputs = {in[0], in[1], in.size() > 2 ? in[2] : -1};
-      Node& n = add(dw ? OpType::kDepthwiseConv2D : OpType::kConv2D, inputs);
-      n.attrs.Set("stride_w", o ? o->I32(1, 1) : 1);
-      n.attrs.Set("stride_h", o ? o->I32(2, 1) : 1);
-      n.attrs.Set("dilation_w", o ? o->I32(dw ? 5 : 4, 1) : 1);
-      n.attrs.Set("dilation_h", o ? o->I32(dw ? 6 : 5, 1) : 1);
-      const Tensor& x = g_.tensor(in[0]);
-      const Tensor& w = g_.tensor(in[1]);
-      if (x.shape.size() != 4 || w.shape.size() != 4)
-        return Status::Errorf("{}: input and filter must be 4-D", where);
-      SetPadding(n, o ? o->I8(0) : 0, x.shape[1], x.shape[2], w.shape[1], w.shape[2]);
-      return SetFusedActivation(n, o ? o->I8(dw ? 4 : 3) : 0, where);
-    }
-    case Builtin::kAveragePool2D:
-    case Builtin::kMaxPool2D: {
-      TML_RETURN_IF_ERROR(need_inputs(1));
-      Node& n =
-          add(code == Builtin::kMaxPool2D ? OpType::kMaxPool2D : OpType::kAveragePool2D, {in[0]});
-      n.attrs.Set("stride_w", o ? o->I32(1, 1) : 1);
-      n.attrs.Set("stride_h", o ? o->I32(2, 1) : 1);
-      const int64_t kw = o ? o->I32(3, 1) : 1, kh = o ? o->I32(4, 1) : 1;
-      n.attrs.Set("kernel_w", kw);
-      n.attrs.Set("kernel_h", kh);
-      const Tensor& x = g_.tensor(in[0]);
-      if (x.shape.size() != 4) return Status::Errorf("{}: input must be 4-D", where);
-      SetPadding(n, o ? o->I8(0) : 0, x.shape[1], x.shape[2], kh, kw);
-      return SetFusedActivation(n, o ? o->I8(5) : 0, where);
-    }
-    case Builtin::kFullyConnected: {
-      TML_RETURN_IF_ERROR(need_inputs(2));
-      if (o && o->I8(1) != 0)
-        return Status::Errorf("{}: shuffled weights are not supported", where);
-      const bool keep_dims = o && o->I8(2) != 0;
-      const Tensor& y = g_.tensor(out[0]);
-      int fc_out = out[0];
-      if (keep_dims && y.shape.size() != 2) {
-        Tensor flat = Tensor::Make(name + "/flat", y.dtype, {});
-        flat.quant = y.quant;
-        fc_out = g_.AddTensor(std::move(flat));
-      }
-      Node& n = g_.AddNode(OpType::kFullyConnected, name,
-                           {in[0], in[1], in.size() > 2 ? in[2] : -1}, {fc_out});
-      TML_RETURN_IF_ERROR(SetFusedActivation(n, o ? o->I8(0) : 0, where));
-      if (fc_out != out[0])
-        g_.AddNode(OpType::kReshape, name + "/keep_dims", {fc_out}, {out[0]})
-            .attrs.Set("shape", g_.tensor(out[0]).shape);
-      return Status::Ok();
-    }
-    case Builtin::kAdd:
-    case Builtin::kSub:
-    case Builtin::kMul:
-    case Builtin::kDiv: {
-      TML_RETURN_IF_ERROR(need_inputs(2));
-      const OpType t = code == Builtin::kAdd   ? OpType::kAdd
-                       : code == Builtin::kSub ? OpType::kSub
-                       : code == Builtin::kMul ? OpType::kMul
-                                               : OpType::kDiv;
-      Node& n = add(t, {in[0], in[1]});
-      return SetFusedActivation(n, o ? o->I8(0) : 0, where);
-    }
-    case Builtin::kConcatenation: {
-      TML_RETURN_IF_ERROR(need_inputs(1));
-      Node& n = add(OpType::kConcat, in);
-      n.attrs.Set("axis", o ? o->I32(0) : 0);
-      if (o && o->I8(1) != 0) return Status::Errorf("{}: fused activation on concatenation", where);
-      return Status::Ok();
-    }
-    case Builtin::kRelu:
-    case Builtin::kReluN1To1:
-    case Builtin::kRelu6: {
-      TML_RETURN_IF_ERROR(need_inputs(1));
-      Node& n = add(OpType::kClip, {in[0]});
-      n.attrs.Set("min", code == Builtin::kReluN1To1 ? -1.0f : 0.0f);
-      if (code != Builtin::kRelu) n.attrs.Set("max", code == Builtin::kRelu6 ? 6.0f : 1.0f);
-      return Status::Ok();
-    }
-    case Builtin::kLogistic:
-    case Builtin::kTanh:
-    case Builtin::kDequantize:
-    case Builtin::kQuantize: {
-      TML_RETURN_IF_ERROR(need_inputs(1));
-      const OpType t = code == Builtin::kLogistic   ? OpType::kLogistic
-                       : code == Builtin::kTanh     ? OpType::kTanh
-                       : code == Builtin::kQuantize ? OpType::kQuantize
-                                                    : OpType::kDequantize;
-      add(t, {in[0]});
-      return Status::Ok();
-    }
-    case Builtin::kLeakyRelu:
-      TML_RETURN_IF_ERROR(need_inputs(1));
-      add(OpType::kLeakyRelu, {in[0]}).attrs.Set("alpha", o ? o->F32(0, 0.2f) : 0.2f);
-      return Status::Ok();
-    case Builtin::kSoftmax:
-      TML_RETURN_IF_ERROR(need_inputs(1));
-      add(OpType::kSoftmax, {in[0]}).attrs.Set("beta", o ? o->F32(0, 1.0f) : 1.0f);
-      return Status::Ok();
-    case Builtin::kReshape:
-    case Builtin::kSqueeze:
-    case Builtin::kExpandDims: {
-      TML_RETURN_IF_ERROR(need_inputs(1));
-      // The declared output shape is authoritative once shape inputs are folded.
-      Shape s = g_.tensor(out[0]).shape;
-      if (code == Builtin::kReshape && in.size() > 1 && in[1] >= 0 && g_.tensor(in[1]).is_const) {
-        TML_ASSIGN_OR_RETURN(s, ConstInts(in[1], where, "shape"));
-      } else if (code == Builtin::kReshape && o && o->Ints(0) && o->Ints(0)->size() > 0) {
-        s.assign(o->Ints(0)->begin(), o->Ints(0)->end());
-      }
-      add(OpType::kReshape, {in[0]}).attrs.Set("shape", s);
-      return Status::Ok();
-    }
-    case Builtin::kPad:
-    case Builtin::kPadV2: {
-      TML_RETURN_IF_ERROR(need_inputs(2));
-      TML_ASSIGN_OR_RETURN(auto pairs, ConstInts(in[1], where, "paddings"));
-      const size_t rank = g_.tensor(in[0]).shape.size();
-      if (pairs.size() != 2 * rank)
-        return Status::Errorf("{}: paddings have {} values for rank {}", where, pairs.size(), rank);
-      std::vector<int64_t> pads(2 * rank);
-      for (size_t d = 0; d < rank; ++d) {
-        pads[d] = pairs[2 * d];
-        pads[d + rank] = pairs[2 * d + 1];
-      }
-      Node& n = add(OpType::kPad, {in[0]});
-      n.attrs.Set("pads", pads);
-      if (code == Builtin::kPadV2 && in.size() > 2 && in[2] >= 0) {
-        const Tensor& v = g_.tensor(in[2]);
-        if (!v.is_const || v.numel() != 1)
-          return Status::Errorf("{}: constant value must be a constant scalar", where);
-        float real = static_cast<float>(v.ValueAsDouble(0));
-        if (!v.quant.empty())
-          real = (real - static_cast<float>(v.quant.zero_point[0])) * v.quant.scale[0];
-        n.attrs.Set("value", real);
-      }
-      return Status::Ok();
-    }
-    case Builtin::kTranspose: {
-      TML_RETURN_IF_ERROR(need_inputs(2));
-      TML_ASSIGN_OR_RETURN(auto perm, ConstInts(in[1], where, "perm"));
-      add(OpType::kTranspose, {in[0]}).attrs.Set("perm", perm);
-      return Status::Ok();
-    }
-    case Builtin::kMean: {
-      TML_RETURN_IF_ERROR(need_inputs(2));
-      TML_ASSIGN_OR_RETURN(auto axes, ConstInts(in[1], where, "axes"));
-      Node& n = add(OpType::kMean, {in[0]});
-      n.attrs.Set("axes", axes);
-      n.attrs.Set("keep_dims", static_cast<int64_t>(o && o->I8(0) != 0));
-      return Status::Ok();
-    }
-    default:
-      return Status::Errorf("{}: unsupported operator", where);
-  }
+  if (v.out.empty()) return Status::Errorf("{}: has no outputs", v.where);
+  const OpEntry* e = FindOp(v.code);
+  // An options table of another operator's type is a malformed file; none at all means defaults.
+  const uint8_t type = op->builtin_options_type();
+  if (type != tflite::BuiltinOptions_NONE && type != e->options)
+    return Status::Errorf("{}: carries {} where {} was expected", v.where, OptionsName(type),
+                          e->options == tflite::BuiltinOptions_NONE ? std::string("no options")
+                                                                    : OptionsName(e->options));
+  return (this->*(e->import))(v);
 }
 
 Result<Graph> TfliteImporter::Run() {
@@ -541,7 +738,7 @@ Result<Graph> TfliteImporter::Run() {
     return Status::Errorf("schema version {} is not supported (expected 3)", model_->version());
   if (!model_->subgraphs() || model_->subgraphs()->size() == 0)
     return Status::Error("model has no subgraphs");
-  const tfl::SubGraph* sg = model_->subgraphs()->Get(0);
+  const tflite::SubGraph* sg = model_->subgraphs()->Get(0);
   TML_RETURN_IF_ERROR(ImportTensors(sg));
   TML_RETURN_IF_ERROR(CheckSupported(sg));
   const int nt = static_cast<int>(g_.tensors.size());
@@ -565,6 +762,12 @@ Result<Graph> TfliteImporter::Run() {
 
 }  // namespace
 
+std::vector<std::string> SupportedTfliteOperators() {
+  std::vector<std::string> names;
+  for (const OpEntry& e : kOps) names.push_back(OperatorName(e.code));
+  return names;
+}
+
 Result<Graph> ImportTfliteBuffer(const uint8_t* data, size_t size, const std::string& name) {
   if (size < 8)
     return Status::Errorf("{}: file too small to be a TFLite model ({} bytes)", name, size);
@@ -573,10 +776,10 @@ Result<Graph> ImportTfliteBuffer(const uint8_t* data, size_t size, const std::st
   vo.max_depth = 64;
   vo.max_tables = 10000000;
   flatbuffers::Verifier v(data, size, vo);
-  if (!v.VerifyBuffer<tfl::Model>(nullptr))
+  // No file identifier check: older converters wrote none.
+  if (!v.VerifyBuffer<tflite::Model>(nullptr))
     return Status::Errorf("{}: not a valid TFLite flatbuffer (truncated or corrupted)", name);
-  const tfl::Model* m = flatbuffers::GetRoot<tfl::Model>(data);
-  TfliteImporter imp(m, name);
+  TfliteImporter imp(tflite::GetModel(data), name);
   auto r = imp.Run();
   if (!r.ok()) return r.status().Wrap(name);
   return r;

@@ -112,6 +112,7 @@ struct Tensor {
   X(kPad, "Pad")                         \
   X(kConcat, "Concat")                   \
   X(kTranspose, "Transpose")             \
+  X(kSlice, "Slice")                     \
   X(kQuantize, "Quantize")               \
   X(kDequantize, "Dequantize")           \
   X(kIdentity, "Identity")

@@ -160,8 +160,9 @@ void FoldAffineIntoConv(Graph& g) {
 namespace {
 
 bool IsDataMovement(OpType op) {
-  return op == OpType::kReshape || op == OpType::kTranspose || op == OpType::kPad ||
-         op == OpType::kMaxPool2D || op == OpType::kConcat || op == OpType::kIdentity;
+  return op == OpType::kReshape || op == OpType::kTranspose || op == OpType::kSlice ||
+         op == OpType::kPad || op == OpType::kMaxPool2D || op == OpType::kConcat ||
+         op == OpType::kIdentity;
 }
 
 bool QdqLowerable(OpType op) {
@@ -180,6 +181,7 @@ bool QdqLowerable(OpType op) {
     case OpType::kSoftmax:
     case OpType::kPad:
     case OpType::kTranspose:
+    case OpType::kSlice:
     case OpType::kLogistic:
     case OpType::kTanh:
     case OpType::kClip:

@@ -80,5 +80,6 @@ void RegisterSoftmaxOps(std::vector<OpSchema>& r);
 void RegisterMeanOps(std::vector<OpSchema>& r);
 void RegisterShapeOps(std::vector<OpSchema>& r);
 void RegisterQuantizeOps(std::vector<OpSchema>& r);
+void RegisterSliceOps(std::vector<OpSchema>& r);
 
 }  // namespace tml

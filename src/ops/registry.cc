@@ -16,6 +16,7 @@ std::vector<OpSchema> BuildRegistry() {
   RegisterMeanOps(r);
   RegisterShapeOps(r);
   RegisterQuantizeOps(r);
+  RegisterSliceOps(r);
   std::vector<OpSchema> by_op(static_cast<size_t>(OpType::kCount));
   for (auto& s : r) by_op[static_cast<size_t>(s.op)] = s;
   return by_op;

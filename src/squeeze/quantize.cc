@@ -135,6 +135,7 @@ class Quantizer {
       case OpType::kReshape:
       case OpType::kPad:
       case OpType::kTranspose:
+      case OpType::kSlice:
       case OpType::kIdentity:
         SetSame(y, n.inputs[0]);
         return Status::Ok();
