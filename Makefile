@@ -36,14 +36,14 @@ bench-train: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_train_bench
 	$(BUILD)/bench/tml_train_bench 2
 
-# The demo needs the command line tool only (not the test programs).
+# The demo needs the command line tool and the dashboard only (not the test programs).
 demo: deps $(BUILD)/Makefile
-	cmake --build $(BUILD) -j $(JOBS) --target tinymlaas
+	cmake --build $(BUILD) -j $(JOBS) --target tinymlaas tml_web
 	@bash scripts/demo.sh $(BUILD)
 
 # Dashboard screenshots for docs/ (the browser test, keeping its screenshots).
 screenshots: build
-	cd web && npm run --silent build && node tests/browser.test.mjs ../$(BUILD)/tinymlaas ../docs/screenshots
+	cd web && node tests/browser.test.mjs ../$(BUILD)/tinymlaas ../docs/screenshots
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')

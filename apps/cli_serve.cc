@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -31,13 +32,23 @@ OpenWorkspaceFn Opener(const ServeArgs& a) {
   return [w = a.workspace, db = a.db]() { return OpenWorkspace(w, db); };
 }
 
+// The dashboard the build put beside the executable (build/web), unless --web names one.
+std::string DashboardDir(const ServeArgs& a) {
+  if (!a.web_dir.empty()) return a.web_dir;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  const auto dir = exe.parent_path() / "web";
+  return std::filesystem::exists(dir / "index.html", ec) ? dir.string() : "";
+}
+
 int Serve(const ServeArgs& a) {
   ServeOptions o;
   o.host = a.host;
   o.port = a.port;
   o.auth = !a.no_auth;
   o.workers = a.workers;
-  o.web_dir = a.web_dir;
+  o.web_dir = DashboardDir(a);
   o.file_roots.insert(o.file_roots.end(), a.allow_files.begin(), a.allow_files.end());
   o.lease_ms = static_cast<int64_t>(a.lease_s * 1000);
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
@@ -51,6 +62,12 @@ int Serve(const ServeArgs& a) {
                    a.host, s.port(), a.workers, a.workers == 1 ? "" : "s",
                    a.no_auth ? "; no auth" : "; token required")
             << std::flush;
+  if (o.web_dir.empty())
+    std::cerr << "no dashboard files beside " << std::filesystem::read_symlink("/proc/self/exe")
+              << " (`make` builds them into build/web; --web DIR names another folder): the API "
+                 "works, / answers 404\n";
+  else
+    std::cerr << "dashboard: " << o.web_dir << "\n";
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   s.Stop();
   return 0;
@@ -95,14 +112,17 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
   auto* serve = app.add_subcommand(
       "serve",
       "HTTP / JSON API over the workspace (OpenAPI document at /api/openapi.json), the job\n"
-      "queue with in-process workers, and the dashboard's files with --web. Requests need\n"
-      "'Authorization: Bearer TOKEN' (see `token create`) unless --no-auth on loopback");
+      "queue with in-process workers, and the web dashboard at / (the files `make` builds into\n"
+      "build/web, or --web DIR). Requests need 'Authorization: Bearer TOKEN' (see\n"
+      "`token create`) unless --no-auth on loopback");
   serve->add_option("--host", a->host, "Address to listen on")->capture_default_str();
   serve->add_option("--port", a->port, "Port (0: any free one)")->capture_default_str();
   serve->add_option("--workers", a->workers, "In-process job workers (0: only queue)")
       ->capture_default_str();
   serve->add_flag("--no-auth", a->no_auth, "No tokens (only with a loopback --host)");
-  serve->add_option("--web", a->web_dir, "Serve the dashboard's built files from this folder");
+  serve->add_option("--web", a->web_dir,
+                    "Serve the dashboard from this folder instead of the build's (a `vite build` "
+                    "output)");
   serve->add_option("--workspace", a->workspace, "Workspace directory");
   serve->add_option("--db", a->db,
                     "Metadata store: sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: "

@@ -5,12 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "apps/cli_common.h"
 #include "apps/cli_data.h"
 #include "apps/cli_pipeline.h"
-#include "apps/cli_serve.h"
 #include "apps/cli_runs.h"
+#include "apps/cli_serve.h"
 #include "apps/cli_squeeze.h"
 #include "apps/cli_train.h"
 #include "codegen/codegen.h"
@@ -183,13 +184,41 @@ int CmdZoo(const std::string& name, const std::string& out, uint64_t seed, bool 
   return Fail(Status::Errorf("unknown zoo model '{}' (available: {})", name, names));
 }
 
+// Lists the top-level commands in lifecycle order, one heading per phase.
+class PhaseFormatter : public CLI::Formatter {
+ public:
+  using Phases = std::vector<std::pair<const char*, std::vector<const char*>>>;
+  explicit PhaseFormatter(Phases p) : phases_(std::move(p)) {}
+  std::string make_subcommands(const CLI::App* app, CLI::AppFormatMode mode) const override {
+    if (mode != CLI::AppFormatMode::Normal) return CLI::Formatter::make_subcommands(app, mode);
+    std::string out, other;
+    std::set<std::string> listed;
+    for (const auto& [group, names] : phases_) {
+      out += std::string("\n") + group + ":\n";
+      for (const char* n : names) {
+        out += make_subcommand(app->get_subcommand(n));
+        listed.insert(n);
+      }
+    }
+    for (const CLI::App* sub : app->get_subcommands({}))
+      if (!listed.count(sub->get_name())) other += make_subcommand(sub);
+    return other.empty() ? out : out + "\nOther:\n" + other;
+  }
+
+ private:
+  Phases phases_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "TinyMLaaS: compile TinyML models (ONNX, TFLite) to C for microcontrollers and check that "
-      "the\n"
-      "device computes exactly what the host reference interpreter computes."};
+      "TinyMLaaS: the life of a TinyML model in one self-hosted tool. Collect data into\n"
+      "versioned datasets, train from YAML specs, squeeze (int8 quantization, pruning), compile\n"
+      "to C99 for Cortex-M microcontrollers and check that the device computes bit for bit what\n"
+      "the host computed, run it all as cached pipelines with lineage, and serve the API and\n"
+      "the web dashboard. Workspace: --workspace, else $TINYMLAAS_HOME, else ./.tinymlaas.\n"
+      "`tinymlaas COMMAND --help` explains each command."};
   app.set_version_flag("--version", std::string("tinymlaas ") + TML_VERSION);
   app.require_subcommand(1);
 
@@ -269,12 +298,22 @@ int main(int argc, char** argv) {
 
   int sub_exit = 1;
   auto* data = tml::cli::AddDataCommands(app, &sub_exit);
-  std::vector<CLI::App*> subs = {data, tml::cli::AddTrainCommand(app, &sub_exit),
-                                 tml::cli::AddRunsCommands(app, &sub_exit),
-                                 tml::cli::AddRunCommand(app, &sub_exit),
-                                 tml::cli::AddLineageCommand(app, &sub_exit)};
+  std::vector<CLI::App*> subs = {
+      data, tml::cli::AddTrainCommand(app, &sub_exit), tml::cli::AddRunsCommands(app, &sub_exit),
+      tml::cli::AddRunCommand(app, &sub_exit), tml::cli::AddLineageCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
+
+  // --help lists the commands by lifecycle phase.
+  const std::vector<std::pair<const char*, std::vector<const char*>>> phases = {
+      {"1 Collect", {"data"}},
+      {"2 Train", {"train"}},
+      {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate"}},
+      {"4 Compile, verify and measure",
+       {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},
+      {"Pipelines, experiments and lineage", {"run", "runs", "lineage"}},
+      {"Control plane", {"serve", "worker", "token"}}};
+  app.formatter(std::make_shared<PhaseFormatter>(phases));
 
   CLI11_PARSE(app, argc, argv);
   for (CLI::App* s : subs)

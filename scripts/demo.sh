@@ -74,6 +74,9 @@ Demo finished. Look at:
   $OUT/*.exported.onnx   the models as ONNX (open them in any ONNX viewer)
   $OUT/workspace/        the workspace: meta.db (datasets, runs, steps, artifacts), blobs/,
                          artifacts/ (models, firmware), reports/
+The dashboard on the demo's workspace (datasets, training curves, squeeze, compile, lineage):
+  $TML serve --workspace $WS --no-auth
+  then open http://127.0.0.1:8080/ (Ctrl-C stops it)
 More: build/tinymlaas run examples/sweep-cortex-m4.yaml (3 models x 2 squeeze configs on the
 Cortex-M4: results table, Pareto front, which model fits and which is best).
 TXT

@@ -24,7 +24,7 @@ function check(name, ok, detail = "") {
 
 async function main() {
   const token = execFileSync(tml, ["token", "create", "browser", "--workspace", ws]).toString().trim();
-  server = spawn(tml, ["serve", "--port", "0", "--workers", "1", "--web", resolve("dist"), "--workspace", ws]);
+  server = spawn(tml, ["serve", "--port", "0", "--workers", "1", "--workspace", ws]);
   const port = await new Promise((ok, fail) => {
     let out = "";
     server.stdout.on("data", (d) => {
