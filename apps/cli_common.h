@@ -1,8 +1,12 @@
 // Helpers shared by the command implementations in apps/.
 #pragma once
 
-#include <iostream>
+#include <fmt/format.h>
 
+#include <iostream>
+#include <string>
+
+#include "core/progress.h"
 #include "core/status.h"
 
 namespace tml::cli {
@@ -12,5 +16,27 @@ inline int Fail(const Status& s) {
   std::cerr << "error: " << s.message() << "\n";
   return 1;
 }
+
+// A component's progress on the terminal: log lines on stderr, fine-grained progress
+// (training batches) as a bar redrawn in place.
+class TerminalProgress : public Progress {
+ public:
+  void Log(const std::string& line) override {
+    const size_t pad = bar_ > line.size() ? bar_ - line.size() : 0;
+    std::cerr << (bar_ ? "\r" : "") << line << std::string(pad, ' ') << "\n";
+    bar_ = 0;
+  }
+  void Advance(int64_t done, int64_t total, const std::string& status) override {
+    const int64_t width = 24, filled = total ? done * width / total : width;
+    const std::string bar =
+        fmt::format("  [{}{}] {:>5}/{}  {}", std::string(static_cast<size_t>(filled), '#'),
+                    std::string(static_cast<size_t>(width - filled), '.'), done, total, status);
+    std::cerr << "\r" << bar << std::flush;
+    bar_ = bar.size();
+  }
+
+ private:
+  size_t bar_ = 0;  // length of the bar on the current line (0: none)
+};
 
 }  // namespace tml::cli

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/evaluate.h"
 #include "apps/cli_common.h"
 #include "data/loader.h"
 #include "formats/export.h"
@@ -49,60 +50,31 @@ void PrintEval(const EvalResult& r, const std::vector<std::string>& classes) {
   }
 }
 
-nlohmann::json EvalJson(const EvalResult& r, const std::vector<std::string>& classes) {
-  nlohmann::json per = nlohmann::json::object();
-  for (size_t c = 0; c < classes.size(); ++c)
-    per[classes[c]] = {{"precision", r.precision[c]}, {"recall", r.recall[c]}};
-  return {{"accuracy", r.accuracy},
-          {"samples", r.count},
-          {"classes", per},
-          {"confusion", r.confusion},
-          {"seconds", r.seconds}};
-}
-
 int Evaluate(const SqueezeArgs& a) {
-  auto g = LoadModel(a.model);
-  if (!g.ok()) return Fail(g.status());
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
-  auto split = LoadSplitRef(*ws, a.data, Split::kTest);
-  if (!split.ok()) return Fail(split.status());
-  const LabeledData data = a.limit > 0 ? Spread(split->data, a.limit) : split->data;
-  const int classes = static_cast<int>(split->classes.size());
-  EvalOptions o;
-  o.threads = a.threads;
-  auto r = EvaluateClassifier(*g, data, classes, o);
+  EvaluateRequest q;
+  q.model = a.model;
+  q.data = a.data;
+  q.samples = a.limit;
+  q.target = a.target;
+  q.threads = a.threads;
+  TerminalProgress progress;
+  auto r = Evaluate(*ws, q, progress);
   if (!r.ok()) return Fail(r.status());
-  Result<EvalResult> dev = *r;
-  if (a.target != "host") {
-    DeviceEvalOptions d;
-    d.progress = [&](int64_t done, int64_t total) {
-      std::cerr << fmt::format("\r  on {}: {}/{} samples", a.target, done, total) << std::flush;
-    };
-    dev = EvaluateOnTarget(*g, data, classes, a.target, d);
-    std::cerr << "\n";
-    if (!dev.ok()) return Fail(dev.status());
-  }
-  const bool same = dev->confusion == r->confusion;
+  const bool device = a.target != "host";
   if (a.json) {
-    nlohmann::json j = EvalJson(*dev, split->classes);
-    j["model"] = a.model;
-    j["data"] = a.data;
-    j["target"] = a.target;
-    if (a.target != "host") {
-      j["host_accuracy"] = r->accuracy;
-      j["equal_to_host"] = same;
-    }
-    std::cout << j.dump(2) << "\n";
+    std::cout << EvaluationJson(q, *r).dump(2) << "\n";
   } else {
-    if (a.target != "host") std::cout << "on " << a.target << " (emulated, generated firmware):\n";
-    PrintEval(*dev, split->classes);
-    if (a.target != "host")
-      std::cout << fmt::format(
-          "host reference interpreter: {:.2f} %: {}\n", 100 * r->accuracy,
-          same ? "every prediction equal on the device" : "DIFFERENT predictions on the device");
+    if (device) std::cout << "on " << a.target << " (emulated, generated firmware):\n";
+    PrintEval(r->result, r->classes);
+    if (device)
+      std::cout << fmt::format("host reference interpreter: {:.2f} %: {}\n", 100 * r->host.accuracy,
+                               r->equal_to_host
+                                   ? "every sample's output equal on the device"
+                                   : "DIFFERENT on the device, first at " + r->first_difference);
   }
-  return same ? 0 : 2;
+  return r->equal_to_host ? 0 : 2;
 }
 
 // Quantization-aware fine-tuning: the spec without batch norm (folded in the model),

@@ -14,5 +14,8 @@ namespace tml {
 
 Result<std::vector<uint8_t>> ExportOnnx(const Graph& g);
 Status SaveOnnx(const Graph& g, const std::string& path);
+// Writes the ONNX form into dir as <first 32 hex of its SHA-256>.onnx (atomically: a
+// temporary file renamed) unless that file exists, and returns its path.
+Result<std::string> SaveOnnxByContent(const Graph& g, const std::string& dir);
 
 }  // namespace tml

@@ -8,10 +8,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 
+#include "core/sha256.h"
 #include "formats/export.h"
 #include "formats/onnx_util.h"
 
@@ -404,6 +406,24 @@ Status SaveOnnx(const Graph& g, const std::string& path) {
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!f) return Status::Errorf("{}: write failed", path);
   return Status::Ok();
+}
+
+Result<std::string> SaveOnnxByContent(const Graph& g, const std::string& dir) {
+  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ExportOnnx(g));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string path =
+      dir + "/" + Sha256Hex(bytes.data(), bytes.size()).substr(0, 32) + ".onnx";
+  if (std::filesystem::exists(path)) return path;
+  {
+    std::ofstream f(path + ".tmp", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+    if (!f) return Status::Errorf("{}: write failed", path);
+  }
+  std::filesystem::rename(path + ".tmp", path, ec);
+  if (ec) return Status::Errorf("{}: {}", path, ec.message());
+  return path;
 }
 
 }  // namespace tml

@@ -42,7 +42,7 @@ namespace {
 
 // Argmax of the scores of samples [begin, end) into pred.
 Status Predict(const Graph& g, const LabeledData& d, int64_t begin, int64_t end,
-               std::vector<int32_t>* pred) {
+               std::vector<int32_t>* pred, std::vector<uint8_t>* outputs) {
   TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));
   const Tensor& in = g.tensor(g.inputs[0]);
   const Tensor& out = g.tensor(g.outputs[0]);
@@ -50,8 +50,10 @@ Status Predict(const Graph& g, const LabeledData& d, int64_t begin, int64_t end,
   for (int64_t i = begin; i < end; ++i) {
     EncodeInput(in, d.x.data() + i * per, static_cast<uint8_t*>(interp->input(0)));
     interp->Invoke();
-    (*pred)[static_cast<size_t>(i)] =
-        ArgmaxClass(out, static_cast<const uint8_t*>(interp->output(0)));
+    const auto* y = static_cast<const uint8_t*>(interp->output(0));
+    (*pred)[static_cast<size_t>(i)] = ArgmaxClass(out, y);
+    if (outputs)
+      std::copy(y, y + out.nbytes(), outputs->data() + static_cast<size_t>(i) * out.nbytes());
   }
   return Status::Ok();
 }
@@ -115,16 +117,23 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int 
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(std::min<int64_t>(threads, d.count()));
   std::vector<int32_t> pred(static_cast<size_t>(d.count()));
+  std::vector<uint8_t> outputs;
+  if (opts.keep_outputs)
+    outputs.resize(static_cast<size_t>(d.count()) * g.tensor(g.outputs[0]).nbytes());
   std::vector<Status> st(static_cast<size_t>(threads));
   std::vector<std::thread> pool;
   const int64_t chunk = (d.count() + threads - 1) / threads;
   for (int t = 0; t < threads; ++t) {
     const int64_t b = t * chunk, e = std::min(d.count(), b + chunk);
-    pool.emplace_back([&, t, b, e] { st[static_cast<size_t>(t)] = Predict(g, d, b, e, &pred); });
+    pool.emplace_back([&, t, b, e] {
+      st[static_cast<size_t>(t)] =
+          Predict(g, d, b, e, &pred, opts.keep_outputs ? &outputs : nullptr);
+    });
   }
   for (auto& th : pool) th.join();
   for (const Status& s : st) TML_RETURN_IF_ERROR(s);
   TML_ASSIGN_OR_RETURN(EvalResult r, MetricsFromPredictions(pred, d, classes));
+  r.outputs = std::move(outputs);
   r.threads = threads;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -20,10 +20,14 @@ struct EvalResult {
   std::vector<double> precision, recall;        // per class (0 when undefined)
   double seconds = 0;
   int threads = 1;
+  // Every sample's output bytes in sample order (EvalOptions::keep_outputs; always on a
+  // device), so two runners can be compared sample by sample, not only by their counts.
+  std::vector<uint8_t> outputs;
 };
 
 struct EvalOptions {
   int threads = 0;  // 0: every core
+  bool keep_outputs = false;
 };
 
 // The graph has one input (each sample's shape, batch 1) and one output of

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "app/evaluate.h"
 #include "core/sha256.h"
 #include "data/importers.h"
 #include "data/loader.h"
@@ -20,6 +21,7 @@
 #include "train/export.h"
 #include "train/prune_flow.h"
 #include "train/trainer.h"
+#include "train/training.h"
 
 namespace tml {
 
@@ -52,22 +54,7 @@ std::string Stem(const std::string& path) {
 
 // Writes an ONNX model under the workspace's artifacts/, named by its content.
 Result<std::string> SaveModel(Workspace& ws, const Graph& g) {
-  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ExportOnnx(g));
-  const std::string dir = ws.root + "/artifacts";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  const std::string path =
-      dir + "/" + Sha256Hex(bytes.data(), bytes.size()).substr(0, 32) + ".onnx";
-  if (!fs::exists(path)) {
-    std::ofstream f(path + ".tmp", std::ios::binary);
-    f.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-    if (!f) return Status::Errorf("{}: write failed", path);
-    f.close();
-    fs::rename(path + ".tmp", path, ec);
-    if (ec) return Status::Errorf("{}: {}", path, ec.message());
-  }
-  return path;
+  return SaveOnnxByContent(g, ws.root + "/artifacts");
 }
 
 // The model artifact of an ONNX file written by SaveModel; metadata from the
@@ -161,20 +148,35 @@ Result<TrainVal> LoadTrainVal(Workspace& ws, const std::string& data) {
 
 json EpochsJson(const TrainResult& r) {
   json epochs = json::array();
-  for (const EpochMetrics& e : r.epochs)
-    epochs.push_back({{"epoch", e.epoch},
-                      {"train_loss", e.train_loss},
-                      {"train_acc", e.train_acc},
-                      {"val_loss", e.val_loss},
-                      {"val_acc", e.val_acc}});
+  for (const EpochMetrics& e : r.epochs) epochs.push_back(EpochJson(e));
   return epochs;
 }
 
+// A step's progress: log lines indented under the step, events and cancellation
+// through the runner.
+class StepProgress : public Progress {
+ public:
+  explicit StepProgress(StepContext& ctx) : ctx_(ctx) {}
+  void Log(const std::string& line) override {
+    if (ctx_.log) ctx_.log("    " + line);
+  }
+  void Event(const json& e) override {
+    if (ctx_.event) ctx_.event(e);
+  }
+  bool Cancelled() override { return ctx_.cancelled && ctx_.cancelled(); }
+
+ private:
+  StepContext& ctx_;
+};
+
 Result<StepResult> RunTrain(StepContext& ctx) {
   const StepParams& p = ctx.params;
-  TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
-  TML_ASSIGN_OR_RETURN(TrainVal data, LoadTrainVal(ctx.ws, One(p, "data")));
-  TrainOptions o;
+  TrainRequest q;
+  q.spec = One(p, "spec");
+  q.data = One(p, "data");
+  q.init = One(p, "init");
+  q.augment = One(p, "augment");
+  TrainOptions& o = q.options;
   o.epochs = std::stoi(One(p, "epochs", "10"));
   o.batch = std::stoi(One(p, "batch", "64"));
   o.lr = std::stod(One(p, "lr", "0.001"));
@@ -182,58 +184,20 @@ Result<StepResult> RunTrain(StepContext& ctx) {
   o.seed = std::stoull(One(p, "seed", "1"));
   o.patience = std::stoi(One(p, "patience", "0"));
   o.max_steps = std::stoll(One(p, "max_steps", "0"));
-  TML_ASSIGN_OR_RETURN(o.augment, ParseAugmentation(One(p, "augment")));
-  TrainCallbacks cb;
-  cb.cancelled = ctx.cancelled;
-  cb.epoch = [&](const EpochMetrics& m) {
-    if (ctx.log)
-      ctx.log(fmt::format("    epoch {}/{}: loss {:.4f}, val acc {:.2f} %", m.epoch, o.epochs,
-                          m.train_loss, 100 * m.val_acc));
-    if (ctx.event)
-      ctx.event({{"type", "epoch"},
-                 {"epoch", m.epoch},
-                 {"epochs", o.epochs},
-                 {"train_loss", m.train_loss},
-                 {"train_acc", m.train_acc},
-                 {"val_loss", m.val_loss},
-                 {"val_acc", m.val_acc}});
-  };
-  const auto t0 = std::chrono::steady_clock::now();
-  TML_ASSIGN_OR_RETURN(TrainResult r, TrainModel(spec, data.train.data, data.val_data(), o, cb));
-  TML_ASSIGN_OR_RETURN(Graph g, SpecToGraph(spec, r.params));
-  TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, g));
-  const json config = {{"spec_file", One(p, "spec")},
-                       {"dataset", One(p, "data")},
-                       {"epochs", o.epochs},
-                       {"batch", o.batch},
-                       {"lr", o.lr},
-                       {"schedule", o.schedule},
-                       {"seed", o.seed},
-                       {"max_steps", o.max_steps}};
-  json m = {{"epochs", EpochsJson(r)},
-            {"val_acc", r.epochs[static_cast<size_t>(r.best_epoch - 1)].val_acc},
-            {"best_epoch", r.best_epoch}};
-  RunRecord run;
-  run.kind = "train";
-  run.status = "done";
-  run.config = config.dump();
-  run.dataset_version = data.train.version.id;
-  run.metrics = m.dump();
-  TML_ASSIGN_OR_RETURN(run.output, Sha256File(path));
-  run.duration_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
-  run.tool_version = TML_VERSION;
-  TML_ASSIGN_OR_RETURN(int64_t id, ctx.ws.db->AddRun(run));
+  o.freeze = std::stoi(One(p, "freeze", "0"));
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(TrainOutcome r, Train(ctx.ws, q, progress));
   StepResult out;
-  const std::string run_id = "run:" + std::to_string(id);
-  json run_meta = m;
-  run_meta["config"] = config;
+  const std::string run_id = "run:" + std::to_string(r.run_id);
+  json run_meta = r.metrics;
+  run_meta["config"] = r.config;
+  run_meta["config"].erase("spec");  // the spec file is an input artifact of its own
   out.artifacts.push_back({run_id, "training run",
-                           fmt::format("train {} ({} epochs)", Stem(One(p, "spec")), o.epochs), "",
+                           fmt::format("train {} ({} epochs)", Stem(q.spec), o.epochs), "",
                            run_meta.dump(), ctx.AllInputs(), 0});
-  TML_ASSIGN_OR_RETURN(ArtifactRecord model, ModelArtifact(g, path, "float model", {run_id}));
-  out.outputs = {{"model", path}, {"run", std::to_string(id)}};
+  TML_ASSIGN_OR_RETURN(ArtifactRecord model,
+                       ModelArtifact(r.graph, r.model_path, "float model", {run_id}));
+  out.outputs = {{"model", r.model_path}, {"run", std::to_string(r.run_id)}};
   out.artifact_of = {{"model", model.id}, {"run", run_id}};
   out.artifacts.push_back(std::move(model));
   return out;
@@ -326,56 +290,40 @@ Result<StepResult> RunCompile(StepContext& ctx) {
 
 Result<StepResult> RunEvaluate(StepContext& ctx) {
   const StepParams& p = ctx.params;
-  TML_ASSIGN_OR_RETURN(Graph g, LoadModel(One(p, "model")));
-  TML_ASSIGN_OR_RETURN(LoadedSplit test, LoadSplitRef(ctx.ws, One(p, "data"), Split::kTest));
-  LabeledData d = test.data;
-  const int64_t n = std::stoll(One(p, "samples", "0"));
-  if (n > 0 && n < d.count()) {  // the first n (deterministic)
-    d.x.resize(static_cast<size_t>(n * static_cast<int64_t>(d.x.size()) / d.count()));
-    d.y.resize(static_cast<size_t>(n));
-  }
-  const std::string target = One(p, "target", "host");
-  const int classes = static_cast<int>(test.classes.size());
-  TML_ASSIGN_OR_RETURN(EvalResult host, EvaluateClassifier(g, d, classes, {}));
-  EvalResult result = host;
+  EvaluateRequest q;
+  q.model = One(p, "model");
+  q.data = One(p, "data");
+  q.samples = std::stoll(One(p, "samples", "0"));
+  q.target = One(p, "target", "host");
+  q.work_dir = ctx.ws.root + "/artifacts/eval-" + ctx.key.substr(0, 16);
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(EvaluateOutcome r, Evaluate(ctx.ws, q, progress));
+  if (!r.equal_to_host)
+    return Status::Errorf(
+        "on {} the outputs differ from the host's: {} (accuracy {:.4f} vs {:.4f})", q.target,
+        r.first_difference, r.result.accuracy, r.host.accuracy);
   std::vector<std::string> parents = ctx.AllInputs();
   StepResult out;
-  if (target != "host") {
-    DeviceEvalOptions o;
-    o.work_dir = ctx.ws.root + "/artifacts/eval-" + ctx.key.substr(0, 16);
-    std::string elf;
-    o.built = [&](const std::string& executable) { elf = executable; };
-    o.progress = [&](int64_t done, int64_t total) {
-      if (ctx.log) ctx.log(fmt::format("    {}/{} samples on {}", done, total, target));
-    };
-    TML_ASSIGN_OR_RETURN(result, EvaluateOnTarget(g, d, classes, target, o));
-    if (result.confusion != host.confusion)
-      return Status::Errorf("on {} the predictions differ from the host's ({:.4f} vs {:.4f})",
-                            target, result.accuracy, host.accuracy);
+  if (q.target != "host") {
     // The firmware that ran: the same bytes a compile step of this model produces.
-    TML_ASSIGN_OR_RETURN(std::string h, Sha256File(elf));
+    TML_ASSIGN_OR_RETURN(std::string h, Sha256File(r.firmware));
     const std::string fw = "firmware:" + h.substr(0, 32);
-    out.artifacts.push_back({fw, "firmware", fmt::format("{} firmware {}", target, h.substr(0, 12)),
-                             elf, "", ctx.inputs["model"], 0});
+    out.artifacts.push_back({fw, "firmware",
+                             fmt::format("{} firmware {}", q.target, h.substr(0, 12)), r.firmware,
+                             "", ctx.inputs["model"], 0});
     parents.push_back(fw);
   }
-  const json meta = {{"target", target},
-                     {"accuracy", result.accuracy},
-                     {"host_accuracy", host.accuracy},
-                     {"samples", d.count()},
-                     {"classes", test.classes},
-                     {"confusion", result.confusion},
-                     {"precision", result.precision},
-                     {"recall", result.recall}};
+  json meta = EvaluationJson(q, r);
+  meta["host_accuracy"] = r.host.accuracy;  // the report shows it for host evaluations too
   const std::string id = "eval:" + ctx.key.substr(0, 32);
-  out.outputs["accuracy"] = fmt::format("{:.6f}", result.accuracy);
+  out.outputs["accuracy"] = fmt::format("{:.6f}", r.result.accuracy);
   // On a board: the host int8 reference beside it (equal, or the step failed above).
-  if (target != "host") out.outputs["host_accuracy"] = fmt::format("{:.6f}", host.accuracy);
+  if (q.target != "host") out.outputs["host_accuracy"] = fmt::format("{:.6f}", r.host.accuracy);
   out.artifact_of["accuracy"] = id;
-  out.artifacts.push_back(
-      {id, "evaluation",
-       fmt::format("{} accuracy {:.2f} % on {} samples", target, 100 * result.accuracy, d.count()),
-       "", meta.dump(), parents, 0});
+  out.artifacts.push_back({id, "evaluation",
+                           fmt::format("{} accuracy {:.2f} % on {} samples", q.target,
+                                       100 * r.result.accuracy, r.result.count),
+                           "", meta.dump(), parents, 0});
   return out;
 }
 

@@ -234,6 +234,32 @@ YAML
 "$TML" lineage "$int8" --json --workspace "$WORK/pws" > "$WORK/lin2.json"
 check "a step naming a model by path is recorded as made from that model" \
   test "$(grep -c '"kind": "evaluation"' "$WORK/lin2.json")" -ge 2
+# Fine-tuning in a pipeline: init starts from the float model, freeze keeps its first
+# layers; each changes the trained model (same seed and steps otherwise).
+float_model=$(sed -n 's/^  float.model = //p' "$WORK/r3.txt")
+cat > "$WORK/tune.yaml" <<YAML
+name: tune
+steps:
+  - name: fresh
+    component: train
+    with: {spec: $SPEC, data: fm-pipe@1, epochs: 1, max_steps: 5, seed: 7}
+  - name: init
+    component: train
+    with: {spec: $SPEC, data: fm-pipe@1, epochs: 1, max_steps: 5, seed: 7, init: $float_model}
+  - name: frozen
+    component: train
+    with: {spec: $SPEC, data: fm-pipe@1, epochs: 1, max_steps: 5, seed: 7, init: $float_model, freeze: 2}
+YAML
+"$TML" run "$WORK/tune.yaml" --workspace "$WORK/pws" > "$WORK/tune.txt" 2> "$WORK/err.txt"; rc=$?
+check "a fine-tuning pipeline runs" test "$rc" -eq 0
+fresh=$(sed -n 's/^  fresh.model = //p' "$WORK/tune.txt")
+init=$(sed -n 's/^  init.model = //p' "$WORK/tune.txt")
+frozen=$(sed -n 's/^  frozen.model = //p' "$WORK/tune.txt")
+check "init in a train step changes the model" test -n "$init" -a "$fresh" != "$init"
+check "freeze in a train step changes the model" test -n "$frozen" -a "$init" != "$frozen"
+check "the train step reports what init copied and froze" grep -q "freezing the first 2 layers" "$WORK/err.txt"
+"$TML" runs show "$(sed -n 's/^  frozen.run = //p' "$WORK/tune.txt")" --json --workspace "$WORK/pws" > "$WORK/frozen.json"
+check "the run record keeps init and freeze" grep -q '"freeze": 2' "$WORK/frozen.json"
 "$TML" lineage nosuchthing --workspace "$WORK/pws" 2> "$WORK/err.txt"; rc=$?
 check "lineage of an unknown id is an error" test "$rc" -eq 1
 check "lineage names what it could not find" grep -q "no artifact 'nosuchthing'" "$WORK/err.txt"
