@@ -11,10 +11,29 @@
 
 namespace tml::cli {
 
+// The exit code of a failed command, from the error's code: 1 for errors about the
+// input (invalid argument, not found, already exists, failed precondition), 69 when a
+// service is unavailable, 70 for internal errors, 130 when cancelled (2 is reserved for
+// "ran, and the device differs from the host").
+inline int ExitCode(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kUnavailable:
+      return 69;
+    case StatusCode::kInternal:
+      return 70;
+    case StatusCode::kCancelled:
+      return 130;
+    default:
+      return 1;
+  }
+}
+
 // Prints "error: <message>" on stderr; the exit code for a failed command.
 inline int Fail(const Status& s) {
   std::cerr << "error: " << s.message() << "\n";
-  return 1;
+  return ExitCode(s.code());
 }
 
 // A component's progress on the terminal: log lines on stderr, fine-grained progress

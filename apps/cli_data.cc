@@ -132,7 +132,7 @@ int Show(const DataOptions& o) {
   auto& [ref, ws] = *opened;
   auto versions = ws.db->ListVersions(ref.name);
   if (!versions.ok()) return Fail(versions.status());
-  if (versions->empty()) return Fail(Status::Errorf("no dataset '{}' in {}", ref.name, ws.root));
+  if (versions->empty()) return Fail(Status::NotFound("no dataset '{}' in {}", ref.name, ws.root));
   nlohmann::json j = nlohmann::json::array();
   for (const VersionRecord& v : *versions) {
     if (ref.version && v.number != ref.version) continue;

@@ -1,49 +1,93 @@
 // Status and Result<T>: how library code reports errors. Libraries never exit or
-// abort; the CLI and HTTP edge turn a Status into an exit code or a JSON error.
+// abort; the CLI and HTTP edge turn a Status into an exit code or a JSON error,
+// from its code (never from its message text).
 //
 //   Result<Graph> r = ImportTflite(path);
 //   if (!r.ok()) return r.status();          // message names what and where
 //   Graph g = std::move(r).value();
+//   return Status::NotFound("no run {}", id);   // a code the edges map (HTTP 404)
 #pragma once
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 
 namespace tml {
 
-class Status {
+enum class StatusCode : uint8_t {
+  kOk = 0,
+  kInvalidArgument,     // bad input: a malformed file, a wrong parameter (the default)
+  kNotFound,            // a named thing does not exist
+  kAlreadyExists,       // creating what exists
+  kFailedPrecondition,  // the state does not allow it (a job that has ended)
+  kCancelled,           // stopped on request
+  kUnavailable,         // a service (database, emulator) cannot be reached now; retry
+  kInternal,            // a bug or an environment failure (I/O, database errors)
+};
+
+// "invalid argument", "not found", ...
+const char* StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Error(std::string message) { return Status(std::move(message)); }
+  static Status Make(StatusCode code, std::string message) {
+    return Status(code == StatusCode::kOk ? StatusCode::kInternal : code, std::move(message));
+  }
+  // Invalid argument: most library errors are about the input.
+  static Status Error(std::string message) {
+    return Make(StatusCode::kInvalidArgument, std::move(message));
+  }
   template <typename... Args>
   static Status Errorf(fmt::format_string<Args...> f, Args&&... args) {
-    return Status(fmt::format(f, std::forward<Args>(args)...));
+    return Error(fmt::format(f, std::forward<Args>(args)...));
   }
+#define TML_STATUS_MAKER(Name, Code)                                            \
+  template <typename... Args>                                                   \
+  static Status Name(fmt::format_string<Args...> f, Args&&... args) {           \
+    return Make(StatusCode::Code, fmt::format(f, std::forward<Args>(args)...)); \
+  }
+  TML_STATUS_MAKER(NotFound, kNotFound)
+  TML_STATUS_MAKER(AlreadyExists, kAlreadyExists)
+  TML_STATUS_MAKER(FailedPrecondition, kFailedPrecondition)
+  TML_STATUS_MAKER(Cancelled, kCancelled)
+  TML_STATUS_MAKER(Unavailable, kUnavailable)
+  TML_STATUS_MAKER(Internal, kInternal)
+#undef TML_STATUS_MAKER
 
-  bool ok() const { return !message_.has_value(); }
-  const std::string& message() const {
-    static const std::string kEmpty;
-    return message_ ? *message_ : kEmpty;
+  bool ok() const {
+    return code_ == StatusCode::kOk;
   }
-  // Adds context in front: "while importing x.tflite: <message>".
+  StatusCode code() const {
+    return code_;
+  }
+  const std::string& message() const {
+    return message_;
+  }
+  // Adds context in front, keeping the code: "while importing x.tflite: <message>".
   Status Wrap(const std::string& context) const {
-    return ok() ? *this : Status(context + ": " + *message_);
+    return ok() ? *this : Status(code_, context + ": " + message_);
   }
 
  private:
-  explicit Status(std::string m) : message_(std::move(m)) {}
-  std::optional<std::string> message_;
+  Status(StatusCode c, std::string m) : code_(c), message_(std::move(m)) {}
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
 };
 
+// A value or the error that prevented it; never an OK status without a value (one is
+// turned into an internal error).
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status)                          // NOLINT
+      : status_(status.ok() ? Status::Internal("an OK status was returned without a value")
+                            : std::move(status)) {}
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
   T& value() & { return *value_; }
@@ -52,11 +96,34 @@ class Result {
   T* operator->() { return &*value_; }
   const T* operator->() const { return &*value_; }
   T& operator*() { return *value_; }
+  const T& operator*() const { return *value_; }
 
  private:
   std::optional<T> value_;
   Status status_;
 };
+
+inline const char* StatusCodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kAlreadyExists:
+      return "already exists";
+    case StatusCode::kFailedPrecondition:
+      return "failed precondition";
+    case StatusCode::kCancelled:
+      return "cancelled";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
 
 }  // namespace tml
 

@@ -135,8 +135,8 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
     ++report.added;
   }
   if (report.added == 0)
-    return Status::Errorf("nothing to import into '{}': all {} samples are already in it", dataset,
-                          samples.size());
+    return Status::AlreadyExists("nothing to import into '{}': all {} samples are already in it",
+                                 dataset, samples.size());
   for (const std::string& c : class_order)
     if (new_classes.erase(c)) classes.push_back(c);
   classes.insert(classes.end(), new_classes.begin(), new_classes.end());
@@ -156,8 +156,9 @@ Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const s
   auto it = std::find_if(members.begin(), members.end(),
                          [&](const Member& m) { return m.sample == sample; });
   if (it == members.end())
-    return Status::Errorf("no sample {} in {}@{}", sample, dataset, prev.number);
-  if (it->label == label) return Status::Errorf("sample {} is already labeled '{}'", sample, label);
+    return Status::NotFound("no sample {} in {}@{}", sample, dataset, prev.number);
+  if (it->label == label)
+    return Status::AlreadyExists("sample {} is already labeled '{}'", sample, label);
   AnnotationRecord a;
   a.sample = sample;
   a.kind = "label";

@@ -37,8 +37,8 @@ Result<ArtifactRecord> ResolveArtifact(MetaStore& db, const std::string& what, b
   for (const ArtifactRecord& a : found)
     if (a.id == key) return a;
   if (found.empty())
-    return Status::Errorf("no artifact '{}'{}", what,
-                          files ? " (see `tinymlaas lineage --list`)" : "");
+    return Status::NotFound("no artifact '{}'{}", what,
+                            files ? " (see `tinymlaas lineage --list`)" : "");
   if (found.size() > 1) {
     std::string ids;
     for (size_t i = 0; i < found.size() && i < 8; ++i) ids += "\n  " + found[i].id;

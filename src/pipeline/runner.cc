@@ -150,7 +150,7 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
                     {"component", s.component},
                     {"state", state}});
     };
-    if (opts.cancelled && opts.cancelled()) return Status::Error("cancelled").Wrap(where);
+    if (opts.cancelled && opts.cancelled()) return Status::Cancelled("cancelled").Wrap(where);
     if (cached) {
       if (opts.log) opts.log(progress + ": cached");
       step_event("cached");

@@ -113,7 +113,7 @@ Result<StepResult> RunDataset(StepContext& ctx) {
   int version = 0;
   if (r.ok()) {
     version = r->version.number;
-  } else if (r.status().message().find("already in it") != std::string::npos) {
+  } else if (r.status().code() == StatusCode::kAlreadyExists) {                 // nothing new
     TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(ref.name, 0));  // nothing new
     version = v.number;
   } else {

@@ -29,11 +29,28 @@ ApiResponse ApiError(int status, const std::string& message) {
   return Json({{"error", message}, {"status", status}}, status);
 }
 
-ApiResponse FromStatus(const Status& st, int otherwise) {
-  const std::string& m = st.message();
-  const bool missing = m.rfind("no ", 0) == 0 || m.find(": no ") != std::string::npos ||
-                       m.rfind("unknown ", 0) == 0 || m.find("does not exist") != std::string::npos;
-  return ApiError(missing ? 404 : otherwise, m);
+int HttpStatus(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kCancelled:
+      return 409;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+ApiResponse FromStatus(const Status& st) {
+  return ApiError(HttpStatus(st.code()), st.message());
 }
 
 Result<int64_t> ParseId(const std::string& text) {

@@ -46,9 +46,11 @@ ApiResponse Json(nlohmann::json j, int status = 200);
 ApiResponse ApiError(int status, const std::string& message);
 // A file's bytes as the response body (500 if it cannot be read).
 ApiResponse FileBody(const std::string& path, const std::string& content_type);
-// A library error as an HTTP error: 404 when it says something does not exist
-// ("no ...", "unknown ..."), else `otherwise`.
-ApiResponse FromStatus(const Status& st, int otherwise = 400);
+// A library error as an HTTP error, its status from the error's code (never its text).
+// The HTTP status of an error code: invalid argument 400, not found 404, already
+// exists / failed precondition / cancelled 409, unavailable 503, internal 500.
+int HttpStatus(StatusCode code);
+ApiResponse FromStatus(const Status& st);
 // A path or query id: a positive decimal number.
 Result<int64_t> ParseId(const std::string& text);
 

@@ -89,7 +89,7 @@ ApiResponse ApiServer::Handle(const Route& route, const std::string& auth_header
                       "(create one with `tinymlaas token create NAME`)");
     std::lock_guard<std::mutex> l(db_mu_);
     auto name = ws_->db->TokenName(TokenHash(token));
-    if (!name.ok()) return FromStatus(name.status(), 500);
+    if (!name.ok()) return FromStatus(name.status());
     if (!*name) return ApiError(401, "invalid token");
     req.user = **name;
   } else {

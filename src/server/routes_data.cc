@@ -88,7 +88,7 @@ ApiResponse Upload(ApiContext& c, const ApiRequest& q) {
   std::lock_guard<std::mutex> l(c.db_mu);
   auto rep =
       ImportSamples(c.ws, name, samples, {}, fmt::format("upload by {}", q.user), {}, q.user);
-  if (!rep.ok()) return FromStatus(rep.status(), 409);
+  if (!rep.ok()) return FromStatus(rep.status());
   return Json({{"version", VersionJson(rep->version)},
                {"added", rep->added},
                {"duplicates", rep->duplicates}},
@@ -102,7 +102,7 @@ void AddDataRoutes(std::vector<Route>& r) {
   list.handler = [](ApiContext& c, const ApiRequest&) {
     std::lock_guard<std::mutex> l(c.db_mu);
     auto ds = c.ws.db->ListDatasets();
-    if (!ds.ok()) return FromStatus(ds.status(), 500);
+    if (!ds.ok()) return FromStatus(ds.status());
     json out = json::array();
     for (const DatasetRecord& d : *ds)
       out.push_back(
@@ -121,14 +121,14 @@ void AddDataRoutes(std::vector<Route>& r) {
     const std::string name = q.body["name"];
     std::lock_guard<std::mutex> l(c.db_mu);
     Transaction tx(*c.ws.db);
-    if (!tx.status().ok()) return FromStatus(tx.status(), 500);
+    if (!tx.status().ok()) return FromStatus(tx.status());
     auto ds = c.ws.db->ListDatasets();
-    if (!ds.ok()) return FromStatus(ds.status(), 500);
+    if (!ds.ok()) return FromStatus(ds.status());
     for (const DatasetRecord& d : *ds)
       if (d.name == name) return ApiError(409, fmt::format("dataset '{}' exists", name));
     auto made = c.ws.db->EnsureDataset(name);
-    if (!made.ok()) return FromStatus(made.status(), 500);
-    if (Status st = tx.Commit(); !st.ok()) return FromStatus(st, 500);
+    if (!made.ok()) return FromStatus(made.status());
+    if (Status st = tx.Commit(); !st.ok()) return FromStatus(st);
     return Json({{"name", made->name}, {"latest_version", 0}, {"created_ms", made->created_ms}},
                 201);
   };
@@ -139,7 +139,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     const std::string& name = q.path.at("name");
     std::lock_guard<std::mutex> l(c.db_mu);
     auto ds = c.ws.db->ListDatasets();
-    if (!ds.ok()) return FromStatus(ds.status(), 500);
+    if (!ds.ok()) return FromStatus(ds.status());
     auto it = std::find_if(ds->begin(), ds->end(),
                            [&](const DatasetRecord& d) { return d.name == name; });
     if (it == ds->end()) return ApiError(404, fmt::format("no dataset '{}'", name));
@@ -213,7 +213,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     auto version = c.ws.db->GetVersion(q.path.at("name"), *v);
     if (!version.ok()) return FromStatus(version.status());
     auto members = c.ws.db->Members(version->id);
-    if (!members.ok()) return FromStatus(members.status(), 500);
+    if (!members.ok()) return FromStatus(members.status());
     json page = json::array();
     int64_t total = 0;
     for (const Member& m : *members) {
@@ -237,7 +237,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     if (!ValidLabel(label)) return ApiError(400, "label: 1-64 characters, one line");
     std::lock_guard<std::mutex> l(c.db_mu);
     auto v = Relabel(c.ws, q.path.at("name"), q.path.at("sample"), label, q.user);
-    if (!v.ok()) return FromStatus(v.status(), 409);
+    if (!v.ok()) return FromStatus(v.status());
     return Json({{"version", VersionJson(*v)}});
   };
   r.push_back(relabel);
@@ -259,7 +259,7 @@ void AddDataRoutes(std::vector<Route>& r) {
       return ApiError(
           400, fmt::format("sample {} is {} ({}), not an 8-bit image", id, rec.kind, rec.dtype));
     auto bytes = c.ws.blobs.Get(id);
-    if (!bytes.ok()) return FromStatus(bytes.status(), 500);
+    if (!bytes.ok()) return FromStatus(bytes.status());
     Image im;
     im.height = static_cast<int>(rec.shape[0]);
     im.width = static_cast<int>(rec.shape[1]);
@@ -268,7 +268,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     ScratchDir dir("", "thumb");
     std::filesystem::create_directories(dir.path());
     const std::string path = dir.path() + "/s.png";
-    if (Status st = WritePng(path, im); !st.ok()) return FromStatus(st, 500);
+    if (Status st = WritePng(path, im); !st.ok()) return FromStatus(st);
     return FileBody(path, "image/png");
   };
   r.push_back(image);

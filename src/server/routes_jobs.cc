@@ -67,9 +67,9 @@ void AddJobRoutes(std::vector<Route>& r) {
       return ApiError(400, "job: " + st.message());
     std::lock_guard<std::mutex> l(c.db_mu);
     auto id = c.ws.db->EnqueueJob(kind, q.body["params"].dump(), q.body.value("max_attempts", 2));
-    if (!id.ok()) return FromStatus(id.status(), 500);
+    if (!id.ok()) return FromStatus(id.status());
     auto job = c.ws.db->GetJob(*id);
-    if (!job.ok()) return FromStatus(job.status(), 500);
+    if (!job.ok()) return FromStatus(job.status());
     return Json(JobJson(*job), 202);
   };
   r.push_back(submit);
@@ -84,7 +84,7 @@ void AddJobRoutes(std::vector<Route>& r) {
       return ApiError(400, "status: queued, running, done or failed");
     std::lock_guard<std::mutex> l(c.db_mu);
     auto jobs = c.ws.db->ListJobs(status, std::min<int64_t>(1000, QueryInt(q, "limit", 100)));
-    if (!jobs.ok()) return FromStatus(jobs.status(), 500);
+    if (!jobs.ok()) return FromStatus(jobs.status());
     json out = json::array();
     for (const JobRecord& j : *jobs) out.push_back(JobJson(j));
     return Json(out);
@@ -111,7 +111,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     if (!id.ok()) return ApiError(400, id.status().message());
     std::lock_guard<std::mutex> l(c.db_mu);
     auto job = c.ws.db->CancelJob(*id);
-    if (!job.ok()) return FromStatus(job.status(), 409);
+    if (!job.ok()) return FromStatus(job.status());
     return Json(JobJson(*job));
   };
   r.push_back(cancel);
@@ -124,7 +124,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     std::lock_guard<std::mutex> l(c.db_mu);
     if (auto job = c.ws.db->GetJob(*id); !job.ok()) return FromStatus(job.status());
     auto ev = c.ws.db->JobEvents(*id, QueryInt(q, "after", 0));
-    if (!ev.ok()) return FromStatus(ev.status(), 500);
+    if (!ev.ok()) return FromStatus(ev.status());
     json out = json::array();
     for (const JobEvent& e : *ev) out.push_back(EventJson(e));
     return Json(out);

@@ -55,7 +55,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
   runs.handler = [](ApiContext& c, const ApiRequest& q) {
     std::lock_guard<std::mutex> l(c.db_mu);
     auto list = c.ws.db->ListRuns(q.query.count("kind") ? q.query.at("kind") : "");
-    if (!list.ok()) return FromStatus(list.status(), 500);
+    if (!list.ok()) return FromStatus(list.status());
     json out = json::array();
     for (const RunRecord& x : *list) out.push_back(RunJson(x));
     return Json(out);
@@ -107,7 +107,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
   artifacts.handler = [](ApiContext& c, const ApiRequest& q) {
     std::lock_guard<std::mutex> l(c.db_mu);
     auto found = c.ws.db->FindArtifacts(q.query.count("prefix") ? q.query.at("prefix") : "");
-    if (!found.ok()) return FromStatus(found.status(), 500);
+    if (!found.ok()) return FromStatus(found.status());
     json out = json::array();
     for (const ArtifactRecord& a : *found)
       if (!q.query.count("kind") || q.query.at("kind") == a.kind) out.push_back(ArtifactJson(a));
@@ -148,7 +148,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
                 "targets"};
   targets.handler = [](ApiContext&, const ApiRequest&) {
     auto all = LoadTargets();
-    if (!all.ok()) return FromStatus(all.status(), 500);
+    if (!all.ok()) return FromStatus(all.status());
     json out = json::array();
     for (const TargetProfile& t : *all)
       out.push_back({{"name", t.name},
@@ -183,7 +183,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
   upload.success = 201;
   upload.handler = [](ApiContext& c, const ApiRequest& q) {
     auto e = AddModelSpec(c.ws.root, q.body["yaml"].get<std::string>());
-    if (!e.ok()) return FromStatus(e.status(), 400);
+    if (!e.ok()) return FromStatus(e.status());
     return Json(SpecJson(*e), 201);
   };
   r.push_back(upload);

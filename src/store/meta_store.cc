@@ -25,12 +25,12 @@ Result<Split> ParseSplit(const std::string& s) {
 
 Result<VersionRecord> MetaStore::GetVersion(const std::string& dataset, int number) {
   TML_ASSIGN_OR_RETURN(auto all, ListVersions(dataset));
-  if (all.empty()) return Status::Errorf("dataset '{}' has no versions", dataset);
+  if (all.empty()) return Status::NotFound("dataset '{}' has no versions", dataset);
   if (number == 0) return all.back();
   for (auto& v : all)
     if (v.number == number) return v;
-  return Status::Errorf("dataset '{}' has no version {} (latest is {})", dataset, number,
-                        all.back().number);
+  return Status::NotFound("dataset '{}' has no version {} (latest is {})", dataset, number,
+                          all.back().number);
 }
 
 Result<std::unique_ptr<MetaStore>> OpenStore(const std::string& spec) {
@@ -46,7 +46,7 @@ Result<ArtifactRecord> MetaStore::GetArtifact(const std::string& id) {
   TML_ASSIGN_OR_RETURN(auto found, FindArtifacts(id));
   for (ArtifactRecord& a : found)
     if (a.id == id) return std::move(a);
-  return Status::Errorf("no artifact '{}'", id);
+  return Status::NotFound("no artifact '{}'", id);
 }
 
 const char* JobEndStatus(JobEnd e) {
@@ -78,7 +78,7 @@ Result<JobCancel> PlanCancel(const JobRecord& j) {
     c.message = fmt::format("cancelling: worker {} stops at its next checkpoint", j.worker);
     c.event = nlohmann::json{{"type", "cancel"}, {"message", c.message}}.dump();
   } else {
-    return Status::Errorf("job {} has already ended ({})", j.id, j.status);
+    return Status::FailedPrecondition("job {} has already ended ({})", j.id, j.status);
   }
   return c;
 }

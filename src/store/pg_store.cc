@@ -57,8 +57,12 @@ class PgStore : public MetaStore {
     try {
       pqxx::nontransaction w(*c_);
       return w.exec_params(sql, std::forward<Args>(args)...);
+    } catch (const pqxx::unique_violation& e) {
+      return Status::AlreadyExists("database: {}", e.what());
+    } catch (const pqxx::broken_connection& e) {
+      return Status::Unavailable("database: {}", e.what());
     } catch (const std::exception& e) {
-      return Status::Errorf("database: {}", e.what());
+      return Status::Internal("database: {}", e.what());
     }
   }
 
@@ -69,7 +73,7 @@ class PgStore : public MetaStore {
       w.exec(sql);
       return Status::Ok();
     } catch (const std::exception& e) {
-      return Status::Errorf("database: {}", e.what());
+      return Status::Internal("database: {}", e.what());
     }
   }
 
@@ -115,7 +119,7 @@ class PgStore : public MetaStore {
   Result<SampleRecord> GetSample(const std::string& id) override {
     TML_ASSIGN_OR_RETURN(
         auto r, Q("SELECT kind, shape, dtype, source, created_ms FROM samples WHERE id = $1", id));
-    if (r.empty()) return Status::Errorf("no sample {}", id);
+    if (r.empty()) return Status::NotFound("no sample {}", id);
     SampleRecord s;
     s.id = id;
     s.kind = r[0][0].c_str();
@@ -155,7 +159,7 @@ class PgStore : public MetaStore {
                           name, Now())
                             .status());
     TML_ASSIGN_OR_RETURN(auto all, QueryDatasets(name));
-    if (all.empty()) return Status::Errorf("dataset '{}' could not be created", name);
+    if (all.empty()) return Status::Internal("dataset '{}' could not be created", name);
     return all[0];
   }
 
@@ -186,7 +190,7 @@ class PgStore : public MetaStore {
         }
         w.exec(sql);
       } catch (const std::exception& e) {
-        return Status::Errorf("database: {}", e.what());
+        return Status::Internal("database: {}", e.what());
       }
     }
     return GetVersion(dataset, d.latest_version + 1);
@@ -316,13 +320,13 @@ class PgStore : public MetaStore {
                   "WHERE id = $5",
                   r.status, r.metrics.empty() ? std::string("{}") : r.metrics, r.output,
                   r.duration_ms, r.id));
-    if (x.affected_rows() != 1) return Status::Errorf("no run {}", r.id);
+    if (x.affected_rows() != 1) return Status::NotFound("no run {}", r.id);
     return Status::Ok();
   }
 
   Result<RunRecord> GetRun(int64_t id) override {
     TML_ASSIGN_OR_RETURN(auto runs, QueryRuns("WHERE id = $1", std::to_string(id)));
-    if (runs.empty()) return Status::Errorf("no run {}", id);
+    if (runs.empty()) return Status::NotFound("no run {}", id);
     return runs[0];
   }
 
@@ -392,7 +396,7 @@ class PgStore : public MetaStore {
       TML_ASSIGN_OR_RETURN(
           auto rows,
           Q(fmt::format("SELECT {} FROM jobs WHERE id = $1 FOR UPDATE", kJobColumns), id));
-      if (rows.empty()) return Status::Errorf("no job {}", id);
+      if (rows.empty()) return Status::NotFound("no job {}", id);
       TML_ASSIGN_OR_RETURN(JobCancel c, PlanCancel(ReadJob(rows[0])));
       TML_RETURN_IF_ERROR(
           (c.at_once ? Q("UPDATE jobs SET status = 'cancelled', message = $1, finished_ms = $2 "
@@ -415,7 +419,7 @@ class PgStore : public MetaStore {
   Result<JobRecord> GetJob(int64_t id) override {
     TML_ASSIGN_OR_RETURN(auto r,
                          Q(fmt::format("SELECT {} FROM jobs WHERE id = $1", kJobColumns), id));
-    if (r.empty()) return Status::Errorf("no job {}", id);
+    if (r.empty()) return Status::NotFound("no job {}", id);
     return ReadJob(r[0]);
   }
 
@@ -439,7 +443,7 @@ class PgStore : public MetaStore {
              "+ 1, $2, $3 FROM job_events WHERE job = $1",
              job, Now(), data)
                .status();
-      if (st.ok() || st.message().find("duplicate key") == std::string::npos) break;
+      if (st.code() != StatusCode::kAlreadyExists) break;
     }
     return st;
   }
@@ -559,7 +563,7 @@ Result<std::unique_ptr<MetaStore>> OpenPostgresStore(const std::string& url) {
   try {
     c = std::make_unique<pqxx::connection>(url);
   } catch (const std::exception& e) {
-    return Status::Errorf("{}: cannot connect: {}", url, e.what());
+    return Status::Unavailable("{}: cannot connect: {}", url, e.what());
   }
   auto store = std::make_unique<PgStore>(std::move(c));
   TML_RETURN_IF_ERROR(store->Migrate().Wrap(url));

@@ -189,7 +189,7 @@ Result<JobRecord> SqliteCancelJob(sqlite3* db, int64_t id) {
 Result<JobRecord> SqliteGetJob(sqlite3* db, int64_t id) {
   TML_ASSIGN_OR_RETURN(
       auto jobs, Query(db, fmt::format("SELECT {} FROM jobs WHERE id = ?", kJobColumns), {}, {id}));
-  if (jobs.empty()) return Status::Errorf("no job {}", id);
+  if (jobs.empty()) return Status::NotFound("no job {}", id);
   return jobs[0];
 }
 

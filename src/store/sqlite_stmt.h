@@ -22,7 +22,7 @@ inline int64_t NowMs() {
 inline Status ExecSql(sqlite3* db, const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    Status st = Status::Errorf("database: {}", err ? err : sqlite3_errmsg(db));
+    Status st = Status::Internal("database: {}", err ? err : sqlite3_errmsg(db));
     sqlite3_free(err);
     return st;
   }
@@ -39,7 +39,7 @@ class Stmt {
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   Status status() const {
-    return s_ ? Status::Ok() : Status::Errorf("database: {}", sqlite3_errmsg(db_));
+    return s_ ? Status::Ok() : Status::Internal("database: {}", sqlite3_errmsg(db_));
   }
   Stmt& Bind(int i, const std::string& v) {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -65,7 +65,7 @@ class Stmt {
     const int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    return Status::Errorf("database: {}", sqlite3_errmsg(db_));
+    return Status::Internal("database: {}", sqlite3_errmsg(db_));
   }
   Status Run() {
     TML_RETURN_IF_ERROR(status());

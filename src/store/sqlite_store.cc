@@ -91,7 +91,7 @@ class SqliteStore : public MetaStore {
     TML_RETURN_IF_ERROR(s.status());
     s.Bind(1, id);
     TML_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return Status::Errorf("no sample {}", id);
+    if (!row) return Status::NotFound("no sample {}", id);
     SampleRecord r;
     r.id = id;
     r.kind = s.Text(0);
@@ -147,7 +147,7 @@ class SqliteStore : public MetaStore {
     Stmt ins(db_, "INSERT OR IGNORE INTO datasets(name, created_ms) VALUES(?, ?)");
     TML_RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, NowMs()).Run());
     TML_ASSIGN_OR_RETURN(auto all, QueryDatasets("WHERE d.name = ?", name));
-    if (all.empty()) return Status::Errorf("dataset '{}' could not be created", name);
+    if (all.empty()) return Status::Internal("dataset '{}' could not be created", name);
     return all[0];
   }
 
@@ -338,13 +338,13 @@ class SqliteStore : public MetaStore {
     s.Bind(1, r.status).Bind(2, r.metrics.empty() ? std::string("{}") : r.metrics);
     s.Bind(3, r.output).Bind(4, r.duration_ms).Bind(5, r.id);
     TML_RETURN_IF_ERROR(s.Run());
-    if (sqlite3_changes(db_) != 1) return Status::Errorf("no run {}", r.id);
+    if (sqlite3_changes(db_) != 1) return Status::NotFound("no run {}", r.id);
     return Status::Ok();
   }
 
   Result<RunRecord> GetRun(int64_t id) override {
     TML_ASSIGN_OR_RETURN(auto runs, QueryRuns("WHERE id = ?", id, ""));
-    if (runs.empty()) return Status::Errorf("no run {}", id);
+    if (runs.empty()) return Status::NotFound("no run {}", id);
     return runs[0];
   }
 

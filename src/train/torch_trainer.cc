@@ -536,7 +536,7 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
           cb.step(epoch + 1, s + 1, steps, loss_sum.item<double>() / static_cast<double>(seen),
                   correct.item<double>() / static_cast<double>(seen));
         if (o.max_steps && total_steps >= o.max_steps) break;
-        if (cb.cancelled && cb.cancelled()) return Status::Error("cancelled");
+        if (cb.cancelled && cb.cancelled()) return Status::Cancelled("cancelled");
       }
       EpochMetrics m;
       m.epoch = epoch + 1;

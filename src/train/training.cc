@@ -109,7 +109,7 @@ Result<TrainOutcome> Train(Workspace& ws, const TrainRequest& q, Progress& progr
   };
   const auto fail = [&](const Status& st) -> Status {
     out.metrics["error"] = st.message();
-    (void)finish(st.message() == "cancelled" ? "cancelled" : "failed");
+    (void)finish(st.code() == StatusCode::kCancelled ? "cancelled" : "failed");
     return st;
   };
 

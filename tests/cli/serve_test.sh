@@ -37,6 +37,14 @@ wait_status() {  # wait_status JOB STATUS SECONDS
   for _ in $(seq $(($3 * 5))); do job "$1" | grep -q "\"status\":\"$2\"" && return 0; sleep 0.2; done
   return 1
 }
+# Waits until the job's events include one of the type (training has begun its epochs).
+wait_event() {  # wait_event JOB TYPE SECONDS
+  for _ in $(seq $(($3 * 5))); do
+    api "http://127.0.0.1:$PORT/api/jobs/$1/events" | grep -q "\"type\":\"$2\"" && return 0
+    sleep 0.2
+  done
+  return 1
+}
 submit_train() {  # submit_train EPOCHS: prints the job id
   api -H 'Content-Type: application/json' -d '{"kind": "train", "params":
     {"spec": "'"$SPEC"'", "data": "fm", "epochs": '"$1"', "batch": 64}}' \
@@ -61,14 +69,14 @@ scenario() {  # scenario NAME (TINYMLAAS_DB set for PostgreSQL)
   check "$b: a job is queued" grep -q '"status":"queued"' <(job "$j1")
   "$TML" worker --lease 2 --workspace "$WS" 2> "$WORK/$b-w1.txt" &
   local w1=$!; pids+=("$w1")
-  wait_status "$j1" running 20
-  sleep 1
+  check "$b: the first worker starts the job" wait_status "$j1" running 60
+  check "$b: the job reports its first epoch" wait_event "$j1" epoch 120
   kill -9 "$w1"
   wait "$w1" 2> /dev/null
   check "$b: the first worker had the job" grep -q "job $j1 (train): running" "$WORK/$b-w1.txt"
   "$TML" worker --lease 2 --workspace "$WS" 2> "$WORK/$b-w2.txt" &
   local w2=$!; pids+=("$w2")
-  wait_status "$j1" done 90
+  wait_status "$j1" done 300
   local final; final=$(job "$j1")
   check "$b: the second worker finished the killed worker's job" grep -q '"status":"done"' <<< "$final"
   check "$b: it was the second attempt" grep -q '"attempts":2' <<< "$final"
@@ -79,17 +87,17 @@ scenario() {  # scenario NAME (TINYMLAAS_DB set for PostgreSQL)
   check "$b: the result names the training run" grep -q '"run"' <<< "$final"
   # Cancel a running job through the API.
   local j2; j2=$(submit_train 40)
-  wait_status "$j2" running 20
-  sleep 2
+  wait_status "$j2" running 60
+  wait_event "$j2" epoch 120
   api -X POST -d '' "http://127.0.0.1:$PORT/api/jobs/$j2/cancel" > /dev/null
-  check "$b: a cancelled running job ends as cancelled within 10 s" wait_status "$j2" cancelled 10
+  check "$b: a cancelled running job ends as cancelled within 30 s" wait_status "$j2" cancelled 30
   check "$b: a POST without a length is told what to send" grep -q "send a Content-Length header" \
     <(api -X POST "http://127.0.0.1:$PORT/api/jobs/$j2/cancel")
   check "$b: the worker says so" grep -q "job $j2 (train): cancelled" "$WORK/$b-w2.txt"
   # SIGTERM to the worker in the middle of a job: it exits promptly, the job is queued.
   local j3; j3=$(submit_train 40)
-  wait_status "$j3" running 20
-  sleep 2
+  wait_status "$j3" running 60
+  wait_event "$j3" epoch 120
   kill -TERM "$w2"
   check "$b: a worker stops within 10 s of SIGTERM, mid-job" exits_within "$w2" 10
   check "$b: its job is queued again, the attempt not spent" \
@@ -99,15 +107,20 @@ scenario() {  # scenario NAME (TINYMLAAS_DB set for PostgreSQL)
   start_serve "$WORK/$b-serve2.txt" --workers 1
   local s2=$SERVE_PID
   PORT=$api_port
-  wait_status "$j3" running 20
-  sleep 2
+  wait_status "$j3" running 60
+  # Its second run's events: wait for an epoch after the "queued again" event.
+  for _ in $(seq 600); do
+    api "http://127.0.0.1:$PORT/api/jobs/$j3/events" | tr '{' '\n' | sed -n '/queued again/,$p' |
+      grep -q '"type":"epoch"' && break
+    sleep 0.2
+  done
   kill -TERM "$s2"
   check "$b: serve stops within 10 s of SIGTERM while its worker runs a job" exits_within "$s2" 10
   check "$b: the job is queued again" wait_status "$j3" queued 5
   check "$b: its events say why" grep -q "stopped; queued again" \
     <(api "http://127.0.0.1:$PORT/api/jobs/$j3/events")
   api -X POST -d '' "http://127.0.0.1:$PORT/api/jobs/$j3/cancel" > /dev/null
-  check "$b: a queued job is cancelled at once" wait_status "$j3" cancelled 2
+  check "$b: a queued job is cancelled at once" wait_status "$j3" cancelled 5
   kill -TERM "$SERVE_PID" 2> /dev/null
 }
 
