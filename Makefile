@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan demo bench bench-train screenshots clean format
+.PHONY: all deps build test test-asan demo bench bench-train bench-startup screenshots clean format
 
 all: build
 
@@ -35,6 +35,11 @@ bench: build
 bench-train: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_train_bench
 	$(BUILD)/bench/tml_train_bench 2
+
+# Start-up time of the command line tool (median ms of --help, inspect, profile, a cached
+# pipeline re-run); results in bench/README.md.
+bench-startup: build
+	bash bench/startup_bench.sh $(BUILD)
 
 # The demo needs the command line tool and the dashboard only (not the test programs).
 demo: deps $(BUILD)/Makefile

@@ -262,7 +262,8 @@ TEST(DatasetStore, CorruptDatabaseIsAClearError) {
   EXPECT_NE(ws.status().message().find("meta.db"), std::string::npos) << ws.status().message();
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Store, ::testing::Values("sqlite", "postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, Store, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace tml

@@ -216,7 +216,8 @@ TEST_P(JobQueue, TokensAreFoundByTheirHashOnly) {
   EXPECT_FALSE(db_->AddToken("again", "ab12").ok());  // one name per token
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, JobQueue, ::testing::Values("sqlite", "postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, JobQueue, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace tml

@@ -13,6 +13,7 @@
 
 #include "core/scratch_dir.h"
 #include "data/image_io.h"
+#include "jobs/worker.h"
 #include "pg_server.h"
 #include "server/http_server.h"
 
@@ -369,17 +370,78 @@ TEST_P(Server, AJobStreamsItsProgressAndLeavesLineage) {
   const json lineage = Body(c->Get("/api/artifacts/dataset:fm@1/lineage"));
   ASSERT_TRUE(lineage.contains("nodes")) << lineage.dump();
   EXPECT_EQ(lineage["nodes"].size(), 3u);  // the dataset version and its two IDX files
-  // The token also works as a query parameter for GET (EventSource cannot set headers).
+  // A token in a URL is refused; a browser session (the cookie POST /api/session sets)
+  // authenticates streams and everything else, until it is ended.
   httplib::Client bare("127.0.0.1", server_->port());
   auto q = bare.Get(fmt::format("/api/jobs/{}/events?token={}", id, token_).c_str());
   ASSERT_TRUE(q);
-  EXPECT_EQ(q->status, 200);
-  EXPECT_GE(Body(q).size(), 4u);
+  EXPECT_EQ(q->status, 401);
+  auto login = c->Post("/api/session", "", "text/plain");
+  ASSERT_TRUE(login);
+  EXPECT_EQ(login->status, 201) << login->body;
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
+  const std::string session = cookie.substr(0, cookie.find(';'));  // tml_session=ID
+  const httplib::Headers with_cookie = {{"Cookie", "theme=dark; " + session}};
+  auto events = bare.Get(fmt::format("/api/jobs/{}/events", id).c_str(), with_cookie);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->status, 200);
+  EXPECT_GE(Body(events).size(), 4u);
+  auto who = bare.Get("/api/session", with_cookie);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(Body(who)["user"], "test");
+  auto out = bare.Delete("/api/session", with_cookie);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 200);
+  auto after = bare.Get(fmt::format("/api/jobs/{}/events", id).c_str(), with_cookie);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 401);
+  EXPECT_TRUE(Body(bare.Get("/api/session", with_cookie))["user"].is_null());
+  auto forged = bare.Get("/api/jobs", {{"Cookie", "tml_session=0123"}});
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401);
 }
 
 // Cancel: a queued job at once; a running training job stops within a few seconds
 // (its worker polls the flag, training checks it every batch) and its stream ends.
 // Stopping the server puts a job in progress back in the queue, promptly.
+// A job that throws (here a third-party exception, injected before its pipeline runs)
+// fails with the exception's message; the worker goes on with the next job.
+TEST_P(Server, AnExceptionInAJobFailsThatJobAndNotTheWorker) {
+  std::filesystem::create_directories(dir_.path());
+  auto ws = OpenWorkspace(dir_.path(), db_);
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  const std::string params = R"({"model": "/nonexistent/model.onnx", "data": "nothing"})";
+  auto first = ws->db->EnqueueJob("evaluate", params, 1);
+  auto second = ws->db->EnqueueJob("evaluate", params, 1);
+  ASSERT_TRUE(first.ok() && second.ok());
+  WorkerOptions o;
+  o.name = "test-worker";
+  o.before_job = [&](const JobRecord& j) {
+    if (j.id == *first) (void)json::parse("{}").at("no such key");  // throws json::out_of_range
+  };
+  const std::string root = dir_.path(), db = db_;
+  StoreOpener open = [root, db]() -> Result<std::unique_ptr<MetaStore>> {
+    TML_ASSIGN_OR_RETURN(Workspace w, OpenWorkspace(root, db));
+    return std::move(w.db);
+  };
+  for (int k = 0; k < 2; ++k) {
+    auto ran = RunOneJob(*ws, open, o);
+    ASSERT_TRUE(ran.ok()) << ran.status().message();
+    EXPECT_TRUE(*ran);
+  }
+  auto j1 = ws->db->GetJob(*first);
+  auto j2 = ws->db->GetJob(*second);
+  ASSERT_TRUE(j1.ok() && j2.ok());
+  EXPECT_EQ(j1->status, "failed");
+  EXPECT_NE(j1->message.find("failed with an exception"), std::string::npos) << j1->message;
+  EXPECT_NE(j1->message.find("no such key"), std::string::npos) << j1->message;
+  EXPECT_EQ(j2->status, "failed");  // its own, ordinary error
+  EXPECT_NE(j2->message.find("'nothing' has no versions"), std::string::npos) << j2->message;
+  EXPECT_EQ(j2->message.find("exception"), std::string::npos) << j2->message;
+}
+
 TEST_P(Server, JobsCanBeCancelledAndStoppingTheServerRequeuesWork) {
   const std::string fm = "/usr/share/datasets/fashion-mnist/";
   if (!std::filesystem::exists(fm + "t10k-images-idx3-ubyte.gz"))
@@ -521,7 +583,8 @@ TEST_P(Server, UploadedSpecsAreCheckedStoredAndTrainable) {
   EXPECT_EQ(j->status, 202) << j->body;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace tml

@@ -77,11 +77,14 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
   if (o.log) o.log(fmt::format("job {} ({}): running", job->id, job->kind));
   TML_ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> hb_db, open());
   Heartbeat hb(std::move(hb_db), job->id, o);
-  const json params = json::parse(job->params, nullptr, false);
-  auto spec = JobPipeline(job->kind, params, job->id);
-  Result<PipelineRun> run = spec.status();
-  if (spec.ok()) {
-    size_t index = 0, of = spec->steps.size();
+  // Whatever a job throws (our code, a third-party library) fails that job with the
+  // exception's message; it never ends the worker or the server around it.
+  PipelineSpec spec;
+  const auto run_job = [&]() -> Result<PipelineRun> {
+    if (o.before_job) o.before_job(*job);
+    const json params = json::parse(job->params, nullptr, false);
+    TML_ASSIGN_OR_RETURN(spec, JobPipeline(job->kind, params, job->id));
+    size_t index = 0, of = spec.steps.size();
     double within = 0;
     RunOptions ro;
     ro.log = [&](const std::string& line) {
@@ -100,7 +103,15 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
       (void)ws.db->AddJobEvent(job->id, ev.dump());
     };
     ro.cancelled = [&] { return hb.cancel_requested() || (stop && *stop); };
-    run = RunPipeline(*spec, ws, ro);
+    return RunPipeline(spec, ws, ro);
+  };
+  Result<PipelineRun> run = Status::Internal("job {} did not run", job->id);
+  try {
+    run = run_job();
+  } catch (const std::exception& e) {
+    run = Status::Internal("job {} failed with an exception: {}", job->id, e.what());
+  } catch (...) {
+    run = Status::Internal("job {} failed with an exception of unknown type", job->id);
   }
   // A run that stopped early: cancelled if asked to, else this worker is stopping and
   // the job goes back to the queue for another (or the next) worker.
@@ -116,7 +127,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
     message = fmt::format("worker {} stopped; queued again", o.name);
   }
   Status st = ws.db->FinishJob(job->id, o.name, end,
-                               run.ok() ? PipelineRunJson(*run, *spec).dump() : "{}", message);
+                               run.ok() ? PipelineRunJson(*run, spec).dump() : "{}", message);
   if (o.log) o.log(fmt::format("job {} ({}): {}", job->id, job->kind, message));
   TML_RETURN_IF_ERROR(st);
   return true;

@@ -21,6 +21,9 @@ struct WorkerOptions {
   int64_t lease_ms = 30000;  // renewed every lease_ms / 3
   int64_t poll_ms = 500;     // queue polling while idle
   std::function<void(const std::string& line)> log;
+  // Called before each job's pipeline runs, inside the job's error handling: tests inject
+  // faults here (it may throw; the job then fails with the exception's message).
+  std::function<void(const JobRecord& job)> before_job;
 };
 
 // A fresh connection to the same database (the heartbeat thread's own).

@@ -180,6 +180,7 @@ std::vector<Route> ApiRoutes() {
   AddDataRoutes(r);
   AddJobRoutes(r);
   AddLineageRoutes(r);
+  AddSessionRoutes(r);
   Route doc{"GET", "/api/openapi.json", "This API's OpenAPI 3 document", "server"};
   doc.auth = false;
   r.push_back(doc);  // its handler needs the table: set by the server

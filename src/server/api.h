@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "data/dataset_store.h"
+#include "server/session.h"
 
 namespace tml {
 
@@ -32,12 +33,14 @@ struct ApiRequest {
   std::vector<UploadedFile> files;          // multipart/form-data file parts
   std::map<std::string, std::string> form;  // multipart/form-data text parts
   std::string user;                         // the token's name ("local" without auth)
+  std::string session;                      // the session cookie that authenticated it, if any
 };
 
 struct ApiResponse {
   int status = 200;
   nlohmann::json json;
-  std::string raw, content_type;  // raw bytes instead of JSON when set
+  std::string raw, content_type;                             // raw bytes instead of JSON when set
+  std::vector<std::pair<std::string, std::string>> headers;  // extra (Set-Cookie)
   // Server-Sent Events: called until it returns false; appends "data: ..." frames.
   std::function<bool(std::string& out)> stream;
 };
@@ -62,6 +65,7 @@ struct ApiContext {
   std::string version;
   const std::atomic<bool>& stopping;    // the server is shutting down: end long responses
   std::vector<std::string> file_roots;  // where job parameters may name files
+  SessionStore& sessions;               // browser sessions (session.h)
 };
 
 struct QueryParam {
@@ -98,5 +102,6 @@ std::vector<Route> ApiRoutes();
 void AddDataRoutes(std::vector<Route>& r);
 void AddJobRoutes(std::vector<Route>& r);
 void AddLineageRoutes(std::vector<Route>& r);
+void AddSessionRoutes(std::vector<Route>& r);
 
 }  // namespace tml

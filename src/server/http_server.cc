@@ -55,6 +55,7 @@ std::vector<std::string> PathNames(const std::string& path) {
 
 void Write(const ApiResponse& r, httplib::Response& res) {
   res.status = r.status;
+  for (const auto& [k, v] : r.headers) res.set_header(k.c_str(), v.c_str());
   if (r.stream) {
     auto stream = r.stream;
     res.set_header("Cache-Control", "no-cache");
@@ -78,22 +79,31 @@ void Write(const ApiResponse& r, httplib::Response& res) {
 }  // namespace
 
 ApiResponse ApiServer::Handle(const Route& route, const std::string& auth_header,
-                              const std::string& query_token, const std::string& content_type,
+                              const std::string& cookies, const std::string& content_type,
                               const std::string& body, ApiRequest req) {
+  // A token comes only in the Authorization header, a browser session only in its
+  // cookie: never in a URL (URLs end up in logs and histories).
+  req.session = CookieValue(cookies, kSessionCookie);
   if (route.auth && o_.auth) {
-    std::string token = query_token;
-    if (auth_header.rfind("Bearer ", 0) == 0) token = auth_header.substr(7);
-    if (token.empty())
+    if (auth_header.rfind("Bearer ", 0) == 0) {
+      std::lock_guard<std::mutex> l(db_mu_);
+      auto name = ws_->db->TokenName(TokenHash(auth_header.substr(7)));
+      if (!name.ok()) return FromStatus(name.status());
+      if (!*name) return ApiError(401, "invalid token");
+      req.user = **name;
+    } else if (!req.session.empty()) {
+      auto user = sessions_->User(req.session);
+      if (!user) return ApiError(401, "the session has expired or is unknown: log in again");
+      req.user = *user;
+    } else {
       return ApiError(401,
-                      "missing token: send the header 'Authorization: Bearer TOKEN' "
-                      "(create one with `tinymlaas token create NAME`)");
-    std::lock_guard<std::mutex> l(db_mu_);
-    auto name = ws_->db->TokenName(TokenHash(token));
-    if (!name.ok()) return FromStatus(name.status());
-    if (!*name) return ApiError(401, "invalid token");
-    req.user = **name;
-  } else {
+                      "missing token: send the header 'Authorization: Bearer TOKEN' (create one "
+                      "with `tinymlaas token create NAME`), or log in (POST /api/session)");
+    }
+  } else if (!o_.auth) {
     req.user = "local";
+  } else if (auto user = sessions_->User(req.session)) {
+    req.user = *user;  // an open route that says who is asking (GET /api/session)
   }
   if (route.consumes == "multipart/form-data" && content_type.rfind("multipart/form-data", 0) != 0)
     return ApiError(415, "the body must be multipart/form-data");
@@ -127,7 +137,9 @@ Status ApiServer::Start() {
   ws_ = std::make_unique<Workspace>(std::move(ws));
   std::vector<std::string> roots = {ws_->root};
   roots.insert(roots.end(), o_.file_roots.begin(), o_.file_roots.end());
-  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_, roots});
+  sessions_ = std::make_unique<SessionStore>(o_.session_ms);
+  ctx_ =
+      std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_, roots, *sessions_});
   const json doc = OpenApiDocument(routes_, TML_VERSION);
   for (Route& r : routes_)
     if (r.path == "/api/openapi.json")
@@ -148,9 +160,7 @@ Status ApiServer::Start() {
         else
           req.files.push_back({field, part.filename, part.content_type, part.content});
       }
-      const std::string token =
-          q.method == "GET" && q.has_param("token") ? q.get_param_value("token") : "";
-      Write(Handle(route, q.get_header_value("Authorization"), token,
+      Write(Handle(route, q.get_header_value("Authorization"), q.get_header_value("Cookie"),
                    q.get_header_value("Content-Type"), q.body, std::move(req)),
             res);
     };

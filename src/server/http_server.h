@@ -37,6 +37,7 @@ struct ServeOptions {
   // workspace; nothing else on the server can be named through the API.
   std::vector<std::string> file_roots = {std::string(TML_SOURCE_DIR) + "/examples",
                                          "/usr/share/datasets"};
+  int64_t session_ms = 12 * 3600 * 1000;  // browser sessions (POST /api/session) last this long
   std::function<void(const std::string&)> log;
 };
 
@@ -55,14 +56,15 @@ class ApiServer {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
-  ApiResponse Handle(const Route& route, const std::string& auth_header,
-                     const std::string& query_token, const std::string& content_type,
-                     const std::string& body, ApiRequest req);
+  // auth_header: the Authorization header; cookies: the Cookie header (a session).
+  ApiResponse Handle(const Route& route, const std::string& auth_header, const std::string& cookies,
+                     const std::string& content_type, const std::string& body, ApiRequest req);
   OpenWorkspaceFn open_;
   ServeOptions o_;
   std::vector<Route> routes_;
   std::unique_ptr<Workspace> ws_;  // the API threads' connection
   std::mutex db_mu_;
+  std::unique_ptr<SessionStore> sessions_;
   std::unique_ptr<ApiContext> ctx_;
   std::unique_ptr<httplib::Server> http_;
   std::thread listener_;

@@ -1,4 +1,5 @@
-// The only translation unit that includes libtorch: the model spec as a torch
+// The only translation unit that includes libtorch, built as the module
+// libtml_torch.so (see torch_module.h): the model spec as a torch
 // module (NCHW inside, NHWC order at flatten so dense weights match the IR), Adam
 // with a learning-rate schedule, early stopping, checkpoints.
 #include <dlfcn.h>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "train/export.h"
+#include "train/torch_module.h"
 #include "train/trainer.h"
 
 namespace tml {
@@ -430,9 +432,7 @@ void SetThreads(int threads) {
   torch::set_num_threads(threads);
 }
 
-}  // namespace
-
-Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, const TrainData* val,
+Result<TrainResult> TorchTrain(const ModelSpec& spec, const TrainData& train, const TrainData* val,
                                const TrainOptions& o, const TrainCallbacks& cb) {
   if (o.epochs <= 0 || o.batch <= 0 || !(o.lr > 0))
     return Status::Errorf("epochs ({}), batch ({}) and lr ({}) must be positive", o.epochs, o.batch,
@@ -594,9 +594,9 @@ Result<TrainResult> TrainModel(const ModelSpec& spec, const TrainData& train, co
   return r;
 }
 
-Result<std::pair<double, double>> EvaluateParams(const ModelSpec& spec,
-                                                 const std::vector<std::vector<float>>& params,
-                                                 const TrainData& data) {
+Result<std::pair<double, double>> TorchEvaluate(const ModelSpec& spec,
+                                                const std::vector<std::vector<float>>& params,
+                                                const TrainData& data) {
   TML_RETURN_IF_ERROR(CheckData(spec, data, "evaluation"));
   const std::vector<ParamInfo> info = SpecParams(spec);
   if (params.size() != info.size())
@@ -613,4 +613,10 @@ Result<std::pair<double, double>> EvaluateParams(const ModelSpec& spec,
   }
 }
 
+}  // namespace
 }  // namespace tml
+
+extern "C" __attribute__((visibility("default"))) const tml::TorchModule* tml_torch_module() {
+  static const tml::TorchModule m{tml::kTorchModuleVersion, tml::TorchTrain, tml::TorchEvaluate};
+  return &m;
+}

@@ -1,12 +1,7 @@
-// The API client: the token from the login form (kept in localStorage), JSON errors
-// turned into exceptions with the server's message.
-export function token(): string {
-  return localStorage.getItem("tinymlaas-token") ?? "";
-}
-
-export function setToken(t: string): void {
-  localStorage.setItem("tinymlaas-token", t);
-}
+// The API client. The token from the login form is sent once (POST /api/session) and
+// traded for an HttpOnly session cookie; it is never stored in the page nor put in a URL.
+// Every request, event stream and image then carries the cookie. JSON errors become
+// exceptions with the server's message.
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -14,10 +9,11 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: string, path: string, body?: BodyInit, type?: string): Promise<T> {
-  const headers: Record<string, string> = { Authorization: `Bearer ${token()}` };
+async function request<T>(method: string, path: string, body?: BodyInit, type?: string, auth?: string): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (auth) headers["Authorization"] = `Bearer ${auth}`;
   if (type) headers["Content-Type"] = type;
-  const res = await fetch(path, { method, headers, body });
+  const res = await fetch(path, { method, headers, body, credentials: "same-origin" });
   const text = await res.text();
   let json: unknown = null;
   try {
@@ -39,9 +35,15 @@ export const patch = <T>(path: string, body: unknown) =>
   request<T>("PATCH", path, JSON.stringify(body), "application/json");
 export const upload = <T>(path: string, form: FormData) => request<T>("POST", path, form);
 
-// Server-Sent Events of a job; EventSource cannot send headers, so the token rides along.
+export interface Session { user: string | null }
+// Trades the token for a session cookie.
+export const login = (token: string) => request<Session>("POST", "/api/session", "", undefined, token);
+// Who the browser is logged in as (user null: not logged in).
+export const session = () => get<Session>("/api/session");
+
+// Server-Sent Events of a job (the session cookie authenticates the stream).
 export function followJob(id: number, onEvent: (data: JobEvent) => void, onEnd: (job: Job) => void): EventSource {
-  const es = new EventSource(`/api/jobs/${id}/stream?token=${encodeURIComponent(token())}`);
+  const es = new EventSource(`/api/jobs/${id}/stream`);
   es.addEventListener("job", (e) => onEvent(JSON.parse((e as MessageEvent).data).data));
   es.addEventListener("end", (e) => {
     es.close();

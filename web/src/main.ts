@@ -1,5 +1,5 @@
 // The dashboard: a hash router over the lifecycle pages; each page asks the API.
-import { setToken, token } from "./api";
+import { login, session } from "./api";
 import { errorBox } from "./dom";
 import { compile } from "./pages/compile";
 import { data } from "./pages/data";
@@ -21,8 +21,13 @@ async function route(focus = true): Promise<void> {
   for (const a of document.querySelectorAll("nav a"))
     a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${name || "home"}`);
   page.replaceChildren();
-  if (!token()) {
-    page.append(errorBox("Enter an API token above (create one with `tinymlaas token create NAME`)."));
+  try {
+    if (!(await session()).user) {
+      page.append(errorBox("Enter an API token above to log in (create one with `tinymlaas token create NAME`)."));
+      return;
+    }
+  } catch (e) {
+    page.append(errorBox(e));
     return;
   }
   try {
@@ -35,11 +40,11 @@ async function route(focus = true): Promise<void> {
 
 const form = document.getElementById("login") as HTMLFormElement;
 const input = document.getElementById("token") as HTMLInputElement;
-input.value = token();
 form.addEventListener("submit", (ev) => {
   ev.preventDefault();
-  setToken(input.value.trim());
-  void route();
+  void login(input.value.trim()).then(
+    () => { input.value = ""; return route(); },
+    (e) => document.getElementById("page")!.replaceChildren(errorBox(e)));
 });
 window.addEventListener("hashchange", () => void route());
 void route(false);

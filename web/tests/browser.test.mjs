@@ -52,6 +52,8 @@ async function main() {
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
+  const urls = [];
+  page.on("request", (r) => urls.push(r.url()));
   const base = `http://127.0.0.1:${port}/`;
   await page.goto(base + "index.html");
   await page.fill("#token", token);
@@ -198,7 +200,16 @@ async function main() {
   for (let i = 0; i < 150 && (final = await jobState()) !== "cancelled"; i++) await page.waitForTimeout(100);
   check("a running job is cancelled from the Jobs page", final === "cancelled", final);
   await keyboardOnly(page, base, files);
+  // The token never travels in a URL and is not kept by the page: the browser holds an
+  // HttpOnly, SameSite=Strict session cookie instead.
+  check("no request put the token in its URL", urls.length > 20 && !urls.some((u) => u.includes(token) || /[?&]token=/.test(u)), urls.find((u) => u.includes("token")));
+  const cookies = await page.context().cookies();
+  check("the session is an HttpOnly, SameSite=Strict cookie", cookies.some((c) => c.name === "tml_session" && c.httpOnly && c.sameSite === "Strict"), JSON.stringify(cookies));
+  check("the page stores no token", !(await page.evaluate(() => JSON.stringify(localStorage))).includes(token));
   check("no errors in the browser console", errors.length === 0, errors.join(" | "));
+  await page.goto("about:blank");
+  const out = await page.request.delete(base + "api/session");
+  check("logging out ends the session", out.ok() && (await (await page.request.get(base + "api/session")).json()).user === null && (await page.request.get(base + "api/jobs")).status() === 401);
 }
 
 // Keyboard only: the navigation comes first in tab order and in page order, every
@@ -261,6 +272,7 @@ async function keyboardOnly(page, base, files) {
   await page.waitForFunction((t) => decodeURIComponent(location.hash) === `#/lineage/${t}`, target);
   await page.waitForSelector("#lineage-graph a.lineage-node");
   check("Enter on a box opens its lineage", (await page.getAttribute("#lineage-graph svg", "aria-label")) === `lineage of ${target}`);
+
 }
 
 try {
