@@ -2,9 +2,10 @@
 # Debian machine: they install what they need (scripts/install-deps.sh) first.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan demo bench bench-train bench-startup screenshots clean format
+.PHONY: all deps build test test-asan test-tsan demo bench bench-train bench-startup screenshots clean format
 
 all: build
 
@@ -17,15 +18,24 @@ $(BUILD)/Makefile: CMakeLists.txt
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The whole suite: unit, conformance and end-to-end tests, then the sanitizer build.
+# The whole suite: unit, conformance and end-to-end tests, then the sanitizer builds.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTML_SANITIZE=ON -DTML_ONLY_SANITIZER_TESTS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target tml_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer: the server, job-queue and worker tests in one program (training jobs
+# use the main build's libtorch module, which is not instrumented).
+test-tsan: build
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTML_SANITIZE_THREAD=ON -DTML_ONLY_TSAN_TESTS=ON
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target tml_tsan_tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  TINYMLAAS_TORCH_MODULE=$(CURDIR)/$(BUILD)/libtml_torch.so $(TSAN_BUILD)/tests/tml_tsan_tests
 
 # On-device benchmark (QEMU, deterministic instruction counts); results go to bench/README.md by hand.
 bench: build
@@ -54,4 +64,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

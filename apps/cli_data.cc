@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "apps/cli_common.h"
+#include "data/dataset_json.h"
 #include "data/dataset_store.h"
 #include "data/importers.h"
 
@@ -158,25 +159,7 @@ int Stats(const DataOptions& o) {
   auto st = ComputeStats(ws, ref.name, ref.version);
   if (!st.ok()) return Fail(st.status());
   if (o.json) {
-    nlohmann::json classes = nlohmann::json::object();
-    for (const std::string& c : st->version.classes) {
-      const auto& n = st->per_class[c];
-      classes[c] = {{"train", n[0]}, {"val", n[1]}, {"test", n[2]}};
-    }
-    nlohmann::json shapes = nlohmann::json::object();
-    for (const auto& [s, n] : st->shapes) shapes[s] = n;
-    std::cout << nlohmann::json{{"dataset", ref.name},
-                                {"version", st->version.number},
-                                {"members", st->version.members},
-                                {"splits",
-                                 {{"train", st->per_split[0]},
-                                  {"val", st->per_split[1]},
-                                  {"test", st->per_split[2]}}},
-                                {"classes", classes},
-                                {"unlabeled", st->unlabeled},
-                                {"shapes", shapes}}
-                     .dump(2)
-              << "\n";
+    std::cout << DatasetStatsJson(*st).dump(2) << "\n";
     return 0;
   }
   std::cout << fmt::format("{}@{}: {} samples ({} train, {} val, {} test), {} unlabeled\n",

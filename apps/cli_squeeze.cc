@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "app/evaluate.h"
+#include "app/quantize.h"
 #include "apps/cli_common.h"
 #include "data/loader.h"
 #include "formats/export.h"
@@ -77,131 +80,54 @@ int Evaluate(const SqueezeArgs& a) {
   return r->equal_to_host ? 0 : 2;
 }
 
-// Quantization-aware fine-tuning: the spec without batch norm (folded in the model),
-// initialized from the float model, trained with fake quantization on the
-// calibration dataset's train (and val) split, then quantized like the original.
-// Returns the int8 graph and its accuracy on `test`.
-Result<std::pair<Graph, double>> Qat(const SqueezeArgs& a, const Graph& fg, const LoadedSplit& cal,
-                                     const std::vector<std::vector<std::vector<float>>>& samples,
-                                     const LabeledData& test, int classes) {
-  TML_ASSIGN_OR_RETURN(ModelSpec full, LoadModelSpec(a.qat));
-  const ModelSpec spec = WithoutBatchNorm(full);
-  TrainOptions o;
-  o.epochs = a.qat_epochs;
-  o.lr = a.qat_lr;
-  o.schedule = "constant";
-  o.fake_quant = true;
-  o.threads = a.threads;
-  TML_ASSIGN_OR_RETURN(InitReport rep, InitFromGraph(spec, fg, &o.init));
-  if (rep.copied != rep.total)
-    return Status::Errorf("--qat {}: the spec does not match the model ({} of {} layers; {})",
-                          a.qat, rep.copied, rep.total, rep.skipped.empty() ? "" : rep.skipped[0]);
-  TrainCallbacks cb;
-  cb.epoch = [&](const EpochMetrics& m) {
-    std::cerr << fmt::format("  qat epoch {}/{}: loss {:.4f}, acc {:.1f} %\n", m.epoch, o.epochs,
-                             m.train_loss, 100 * m.train_acc);
-  };
-  TML_ASSIGN_OR_RETURN(TrainResult r, TrainModel(spec, cal.data, nullptr, o, cb));
-  TML_ASSIGN_OR_RETURN(Graph g, SpecToGraph(spec, r.params));
-  CalibrationOptions co;
-  TML_ASSIGN_OR_RETURN(co.method, ParseCalibration(a.method));
-  co.percentile = a.percentile;
-  TML_ASSIGN_OR_RETURN(auto ranges, Calibrate(g, samples, co));
-  QuantizeOptions qo;
-  qo.float_io = a.float_io;
-  TML_ASSIGN_OR_RETURN(Graph q, QuantizeGraph(g, ranges, qo));
-  EvalOptions eo;
-  eo.threads = a.threads;
-  TML_ASSIGN_OR_RETURN(EvalResult er, EvaluateClassifier(q, test, classes, eo));
-  return std::make_pair(std::move(q), er.accuracy);
-}
-
 int Quantize(const SqueezeArgs& a) {
-  auto fg = LoadModel(a.model);
-  if (!fg.ok()) return Fail(fg.status());
-  auto method = ParseCalibration(a.method);
-  if (!method.ok()) return Fail(method.status());
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
-  auto cal = LoadSplitRef(*ws, a.data, Split::kTrain);
-  if (!cal.ok()) return Fail(cal.status());
-  const auto samples = AsModelInputs(Spread(cal->data, a.samples));
-  std::cerr << fmt::format("calibrating on {} samples of {} ({})\n", samples.size(), a.data,
-                           CalibrationName(*method));
-  CalibrationOptions co;
-  co.method = *method;
-  co.percentile = a.percentile;
-  auto ranges = Calibrate(*fg, samples, co);
-  if (!ranges.ok()) return Fail(ranges.status());
-  QuantizeOptions qo;
-  qo.float_io = a.float_io;
-  auto qg = QuantizeGraph(*fg, *ranges, qo);
-  if (!qg.ok()) return Fail(qg.status());
-  nlohmann::json j = {{"model", a.model},
-                      {"output", a.out},
-                      {"calibration", a.data},
-                      {"method", a.method},
-                      {"samples", samples.size()}};
-  // Per-layer SQNR on calibration samples.
-  auto rows = LayerSqnr(*fg, *qg, Spread(cal->data, a.report_samples), a.report_samples);
-  if (!rows.ok()) return Fail(rows.status());
-  double worst = std::numeric_limits<double>::infinity();
-  std::string worst_node;
-  for (const LayerSqnrRow& r : *rows) {
-    j["layers"].push_back({{"node", r.node},
-                           {"op", r.op},
-                           {"sqnr_db", std::isfinite(r.sqnr_db) ? r.sqnr_db : 999.0}});
-    if (r.sqnr_db < worst) worst = r.sqnr_db, worst_node = r.node;
-  }
-  if (!a.eval.empty()) {
-    auto test = LoadSplitRef(*ws, a.eval, Split::kTest);
-    if (!test.ok()) return Fail(test.status());
-    EvalOptions o;
-    o.threads = a.threads;
-    const int classes = static_cast<int>(test->classes.size());
-    auto fr = EvaluateClassifier(*fg, test->data, classes, o);
-    if (!fr.ok()) return Fail(fr.status());
-    auto qr = EvaluateClassifier(*qg, test->data, classes, o);
-    if (!qr.ok()) return Fail(qr.status());
-    j["float_accuracy"] = fr->accuracy;
-    j["int8_accuracy"] = qr->accuracy;
-    j["accuracy_drop_points"] = 100 * (fr->accuracy - qr->accuracy);
-    const double drop = 100 * (fr->accuracy - qr->accuracy);
-    if (!a.qat.empty() && drop > a.qat_threshold) {
-      std::cerr << fmt::format(
-          "post-training drop {:.2f} points > {}: quantization-aware training\n", drop,
-          a.qat_threshold);
-      auto q2 = Qat(a, *fg, *cal, samples, test->data, classes);
-      if (!q2.ok()) return Fail(q2.status());
-      j["qat_int8_accuracy"] = q2->second;
-      if (q2->second > qr->accuracy) {
-        *qg = std::move(q2->first);
-        j["int8_accuracy"] = q2->second;
-        j["accuracy_drop_points"] = 100 * (fr->accuracy - q2->second);
-        j["qat"] = true;
-      }
-    }
-  }
-  if (auto s = SaveOnnx(*qg, a.out); !s.ok()) return Fail(s);
+  QuantizeRequest q;
+  q.model = a.model;
+  q.calibration = a.data;
+  q.method = a.method;
+  q.percentile = a.percentile;
+  q.samples = a.samples;
+  q.report_samples = a.report_samples;
+  q.float_io = a.float_io;
+  q.eval = a.eval;
+  q.qat = a.qat;
+  q.qat_threshold = a.qat_threshold;
+  q.qat_epochs = a.qat_epochs;
+  q.qat_lr = a.qat_lr;
+  q.threads = a.threads;
+  TerminalProgress progress;
+  auto r = Quantize(*ws, q, progress);
+  if (!r.ok()) return Fail(r.status());
+  std::error_code ec;
+  std::filesystem::copy_file(r->model_path, a.out,
+                             std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return Fail(Status::Errorf("{}: {}", a.out, ec.message()));
   if (a.json) {
+    nlohmann::json j = QuantizationJson(q, *r);
+    j["output"] = a.out;
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::cout << fmt::format("wrote {} (int8, {} I/O, ONNX QDQ)\n", a.out,
                            a.float_io ? "float" : "int8");
+  double worst = std::numeric_limits<double>::infinity();
+  std::string worst_node;
+  for (const LayerSqnrRow& l : r->layers)
+    if (l.sqnr_db < worst) worst = l.sqnr_db, worst_node = l.node;
   std::cout << fmt::format("{:<40} {:<16} {:>9}\n", "layer", "op", "SQNR dB");
-  for (const LayerSqnrRow& r : *rows)
-    std::cout << fmt::format("{:<40} {:<16} {:>9.1f}{}\n", r.node, r.op, r.sqnr_db,
-                             r.node == worst_node ? "  <- lowest" : "");
-  if (j.contains("qat_int8_accuracy"))
+  for (const LayerSqnrRow& l : r->layers)
+    std::cout << fmt::format("{:<40} {:<16} {:>9.1f}{}\n", l.node, l.op, l.sqnr_db,
+                             l.node == worst_node ? "  <- lowest" : "");
+  if (r->qat_int8_accuracy)
     std::cout << fmt::format("quantization-aware training: int8 {:.2f} %{}\n",
-                             100 * j["qat_int8_accuracy"].get<double>(),
-                             j.contains("qat") ? " (kept)" : " (post-training result kept)");
-  if (j.contains("float_accuracy"))
+                             100 * *r->qat_int8_accuracy,
+                             r->qat_kept ? " (kept)" : " (post-training result kept)");
+  if (r->float_accuracy)
     std::cout << fmt::format("accuracy on {}: float {:.2f} %, int8 {:.2f} % ({:+.2f} points)\n",
-                             a.eval, 100 * j["float_accuracy"].get<double>(),
-                             100 * j["int8_accuracy"].get<double>(),
-                             -j["accuracy_drop_points"].get<double>());
+                             a.eval, 100 * *r->float_accuracy, 100 * *r->int8_accuracy,
+                             100 * (*r->int8_accuracy - *r->float_accuracy));
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/evaluate.h"
+#include "app/quantize.h"
 #include "core/sha256.h"
 #include "data/importers.h"
 #include "data/loader.h"
@@ -205,28 +206,17 @@ Result<StepResult> RunTrain(StepContext& ctx) {
 
 Result<StepResult> RunQuantize(StepContext& ctx) {
   const StepParams& p = ctx.params;
-  TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
-  TML_ASSIGN_OR_RETURN(LoadedSplit cal, LoadSplitRef(ctx.ws, One(p, "calibration"), Split::kTrain));
-  const int64_t n = std::stoll(One(p, "samples", "200"));
-  const auto samples = AsModelInputs(Spread(cal.data, n));
-  CalibrationOptions co;
-  TML_ASSIGN_OR_RETURN(co.method, ParseCalibration(One(p, "method", "minmax")));
-  TML_ASSIGN_OR_RETURN(auto ranges, Calibrate(fg, samples, co));
-  QuantizeOptions qo;
-  qo.float_io = One(p, "float_io") == "true";
-  TML_ASSIGN_OR_RETURN(Graph qg, QuantizeGraph(fg, ranges, qo));
-  TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, qg));
-  // Per-layer SQNR on a few calibration samples: where quantization loses signal.
-  TML_ASSIGN_OR_RETURN(auto rows, LayerSqnr(fg, qg, Spread(cal.data, 32), 32));
-  json sqnr = json::array();
-  for (const LayerSqnrRow& row : rows)
-    sqnr.push_back({{"node", row.node},
-                    {"op", row.op},
-                    {"sqnr_db", std::isfinite(row.sqnr_db) ? json(row.sqnr_db) : json(nullptr)}});
-  json extra = {{"method", One(p, "method", "minmax")}, {"calibration_samples", n}, {"sqnr", sqnr}};
-  TML_ASSIGN_OR_RETURN(ArtifactRecord a,
-                       ModelArtifact(qg, path, "int8 model", ctx.AllInputs(), std::move(extra)));
-  return Single("model", path, std::move(a));
+  QuantizeRequest q;
+  q.model = One(p, "model");
+  q.calibration = One(p, "calibration");
+  q.samples = std::stoll(One(p, "samples", "200"));
+  q.method = One(p, "method", "minmax");
+  q.float_io = One(p, "float_io") == "true";
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(QuantizeOutcome r, Quantize(ctx.ws, q, progress));
+  TML_ASSIGN_OR_RETURN(ArtifactRecord a, ModelArtifact(r.graph, r.model_path, "int8 model",
+                                                       ctx.AllInputs(), QuantizationJson(q, r)));
+  return Single("model", r.model_path, std::move(a));
 }
 
 Result<StepResult> RunPrune(StepContext& ctx) {

@@ -8,6 +8,7 @@
 #include "core/scratch_dir.h"
 #include "data/image_io.h"
 #include "data/importers.h"
+#include "data/dataset_json.h"
 #include "server/api.h"
 
 namespace tml {
@@ -17,11 +18,6 @@ using json = nlohmann::json;
 
 const json kName = {{"type", "string"}, {"pattern", "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"}};
 
-json VersionJson(const VersionRecord& v) {
-  return {
-      {"id", v.id},           {"number", v.number},   {"parent_id", v.parent_id},  {"note", v.note},
-      {"classes", v.classes}, {"members", v.members}, {"created_ms", v.created_ms}};
-}
 
 Result<int> VersionNumber(const std::string& text) {
   if (text == "latest") return 0;
@@ -163,18 +159,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     std::lock_guard<std::mutex> l(c.db_mu);
     auto s = ComputeStats(c.ws, q.path.at("name"), *v);
     if (!s.ok()) return FromStatus(s.status());
-    json classes = json::array();
-    for (const auto& [label, n] : s->per_class)
-      classes.push_back({{"label", label}, {"train", n[0]}, {"val", n[1]}, {"test", n[2]}});
-    json shapes = json::array();
-    for (const auto& [shape, n] : s->shapes) shapes.push_back({{"shape", shape}, {"count", n}});
-    return Json(
-        {{"version", VersionJson(s->version)},
-         {"classes", classes},
-         {"splits",
-          {{"train", s->per_split[0]}, {"val", s->per_split[1]}, {"test", s->per_split[2]}}},
-         {"shapes", shapes},
-         {"unlabeled", s->unlabeled}});
+    return Json(DatasetStatsJson(*s));
   };
   r.push_back(stats);
 
