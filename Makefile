@@ -34,7 +34,7 @@ test-asan: deps
 test-tsan: build
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTML_SANITIZE_THREAD=ON -DTML_ONLY_TSAN_TESTS=ON
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target tml_tsan_tests
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  TINYMLAAS_TORCH_MODULE=$(CURDIR)/$(BUILD)/libtml_torch.so $(TSAN_BUILD)/tests/tml_tsan_tests
 
 # On-device benchmark (QEMU, deterministic instruction counts); results go to bench/README.md by hand.
