@@ -13,8 +13,6 @@ QuantParams Q(float scale, int64_t zero_point) {
   return q;
 }
 
-namespace {
-
 std::vector<int8_t> RandomI8(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<int8_t> v(n);
@@ -28,6 +26,8 @@ std::vector<int32_t> RandomI32(size_t n, int32_t range, uint64_t seed) {
   for (auto& x : v) x = static_cast<int32_t>(rng() % (2 * range + 1)) - range;
   return v;
 }
+
+namespace {
 
 Attrs ConvAttrs(int stride, int pad_t, int pad_l, int pad_b, int pad_r, float lo = kNoMin,
                 float hi = kNoMax) {

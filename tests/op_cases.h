@@ -23,5 +23,8 @@ inline void PrintTo(const OpCase& c, std::ostream* os) {
   *os << c.name;
 }
 QuantParams Q(float scale, int64_t zero_point);
+// Seeded test data: int8 values in -127..127, int32 values in -range..range.
+std::vector<int8_t> RandomI8(size_t n, uint64_t seed);
+std::vector<int32_t> RandomI32(size_t n, int32_t range, uint64_t seed);
 
 }  // namespace tml::testing

@@ -6,12 +6,16 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 
 #include "formats/export.h"
 #include "formats/import.h"
 #include "graph/builder.h"
 #include "graph/passes.h"
 #include "interp/interpreter.h"
+#include "op_cases.h"
+#include "ops/op.h"
+#include "squeeze/calibrate.h"
 #include "zoo/mlperf_models.h"
 
 namespace tml {
@@ -207,6 +211,52 @@ TEST(Quantize, RejectsAQuantizedModel) {
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.status().message().find("float model"), std::string::npos)
       << again.status().message();
+}
+
+// The registry's quantization facts against the quantizer itself: every float op case
+// quantizes exactly when all its ops have a rule, and then the op runs in int8.
+TEST(Quantize, RegistryQuantRulesHoldForEveryFloatOpCase) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  int quantized = 0, refused = 0;
+  for (const auto& c : testing::AllOpCases()) {
+    auto g = c.build();
+    ASSERT_TRUE(g.ok()) << c.name;
+    bool float_only = true, all_rules = true;
+    for (int t : g->inputs) float_only &= g->tensor(t).dtype == DType::kFloat32;
+    for (const Node& n : g->nodes) {
+      float_only &= n.op != OpType::kQuantize && n.op != OpType::kDequantize;
+      all_rules &= Schema(n.op).quant != QuantRule::kNone;
+    }
+    if (!float_only) continue;
+    SCOPED_TRACE(c.name);
+    std::vector<std::vector<std::vector<float>>> samples(4);
+    for (auto& sample : samples)
+      for (int t : g->inputs) {
+        std::vector<float> x(static_cast<size_t>(g->tensor(t).numel()));
+        for (float& v : x) v = u(rng);
+        sample.push_back(std::move(x));
+      }
+    auto ranges = Calibrate(*g, samples, {});
+    ASSERT_TRUE(ranges.ok()) << ranges.status().message();
+    auto q = QuantizeGraph(*g, *ranges, {});
+    if (!all_rules) {
+      ++refused;
+      ASSERT_FALSE(q.ok()) << "an op without a rule was quantized";
+      EXPECT_NE(q.status().message().find("no int8 quantization rule"), std::string::npos)
+          << q.status().message();
+      continue;
+    }
+    ++quantized;
+    ASSERT_TRUE(q.ok()) << q.status().message();
+    ASSERT_TRUE(PrepareGraph(*q).ok());
+    bool int8_op = false;
+    for (const Node& n : q->nodes)
+      int8_op |= n.op == c.op && q->tensor(n.outputs[0]).dtype == DType::kInt8;
+    EXPECT_TRUE(int8_op || c.op == OpType::kIdentity) << OpName(c.op) << " did not run in int8";
+  }
+  EXPECT_GT(quantized, 10);
+  EXPECT_GE(refused, 1);  // LogSoftmax (no int8 kernel)
 }
 
 }  // namespace

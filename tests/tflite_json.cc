@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <set>
 
 #include "core/process.h"
 #include "fixtures.h"
 #include "formats/import.h"
+#include "op_cases.h"
 
 namespace tml::testing {
 
@@ -71,21 +70,6 @@ Result<std::vector<uint8_t>> BuildWithFlatc(const JsonModel& m, const std::strin
   return ReadFile(dir + "/" + name + ".tflite");
 }
 
-namespace {
-std::vector<int8_t> RandomInt8(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int8_t> v(n);
-  for (auto& x : v) x = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-  return v;
-}
-std::vector<int32_t> RandomInt32(size_t n, int32_t range, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int32_t> v(n);
-  for (auto& x : v) x = static_cast<int32_t>(rng() % (2 * range + 1)) - range;
-  return v;
-}
-}  // namespace
-
 JsonModel KerasStyleCnn() {
   JsonModel m;
   const int x = m.Tensor({"input", "INT8", {1, 10, 10, 1}, {}, {0.05f}, {-3}});
@@ -93,14 +77,14 @@ JsonModel KerasStyleCnn() {
   const int dw_w = m.Tensor({"dw/weights",
                              "INT8",
                              {1, 3, 3, 4},
-                             Bytes(RandomInt8(36, 1)),
+                             Bytes(RandomI8(36, 1)),
                              {0.02f, 0.03f, 0.025f, 0.015f},
                              {0, 0, 0, 0},
                              3});
   const int dw_b = m.Tensor({"dw/bias",
                              "INT32",
                              {4},
-                             Bytes(RandomInt32(4, 300, 2)),
+                             Bytes(RandomI32(4, 300, 2)),
                              {0.001f, 0.0015f, 0.00125f, 0.00075f},
                              {0, 0, 0, 0},
                              3});
@@ -108,14 +92,14 @@ JsonModel KerasStyleCnn() {
   const int c_w = m.Tensor({"conv/weights",
                             "INT8",
                             {6, 3, 3, 4},
-                            Bytes(RandomInt8(216, 3)),
+                            Bytes(RandomI8(216, 3)),
                             {0.01f, 0.012f, 0.014f, 0.011f, 0.013f, 0.009f},
                             {0, 0, 0, 0, 0, 0},
                             0});
   const int c_b = m.Tensor({"conv/bias",
                             "INT32",
                             {6},
-                            Bytes(RandomInt32(6, 500, 4)),
+                            Bytes(RandomI32(6, 500, 4)),
                             {0.0006f, 0.00072f, 0.00084f, 0.00066f, 0.00078f, 0.00054f},
                             {0, 0, 0, 0, 0, 0},
                             0});
@@ -129,9 +113,9 @@ JsonModel KerasStyleCnn() {
   const int packed = m.Tensor({"flatten/Reshape/shape", "INT32", {2}});
   const int flat = m.Tensor({"flatten/Reshape", "INT8", {1, 150}, {}, {0.09f}, {-128}});
   const int fc_w =
-      m.Tensor({"dense/weights", "INT8", {10, 150}, Bytes(RandomInt8(1500, 5)), {0.004f}, {0}});
-  const int fc_b = m.Tensor(
-      {"dense/bias", "INT32", {10}, Bytes(RandomInt32(10, 2000, 6)), {0.09f * 0.004f}, {0}});
+      m.Tensor({"dense/weights", "INT8", {10, 150}, Bytes(RandomI8(1500, 5)), {0.004f}, {0}});
+  const int fc_b =
+      m.Tensor({"dense/bias", "INT32", {10}, Bytes(RandomI32(10, 2000, 6)), {0.09f * 0.004f}, {0}});
   const int logits = m.Tensor({"dense", "INT8", {1, 10}, {}, {0.2f}, {3}});
   const int probs = m.Tensor({"softmax", "INT8", {1, 10}, {}, {1.0f / 256}, {-128}});
   m.Op({"DEPTHWISE_CONV_2D",

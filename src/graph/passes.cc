@@ -159,38 +159,6 @@ void FoldAffineIntoConv(Graph& g) {
 
 namespace {
 
-bool IsDataMovement(OpType op) {
-  return op == OpType::kReshape || op == OpType::kTranspose || op == OpType::kSlice ||
-         op == OpType::kPad || op == OpType::kMaxPool2D || op == OpType::kConcat ||
-         op == OpType::kIdentity;
-}
-
-bool QdqLowerable(OpType op) {
-  switch (op) {
-    case OpType::kConv2D:
-    case OpType::kDepthwiseConv2D:
-    case OpType::kFullyConnected:
-    case OpType::kAdd:
-    case OpType::kSub:
-    case OpType::kMul:
-    case OpType::kConcat:
-    case OpType::kAveragePool2D:
-    case OpType::kMaxPool2D:
-    case OpType::kMean:
-    case OpType::kReshape:
-    case OpType::kSoftmax:
-    case OpType::kPad:
-    case OpType::kTranspose:
-    case OpType::kSlice:
-    case OpType::kLogistic:
-    case OpType::kTanh:
-    case OpType::kClip:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The int8 tensor behind a float value: Dequantize(x), or Transpose(Dequantize(const)).
 int QuantizedSource(Graph& g, const std::vector<int>& producers, int t) {
   const int p = producers[static_cast<size_t>(t)];
@@ -290,7 +258,7 @@ void LowerQdq(Graph& g) {
       }
       continue;
     }
-    if (!QdqLowerable(n.op)) continue;
+    if (!Schema(n.op).qdq_lowerable) continue;
     const int y = n.outputs[0];
     if (g.tensor(y).dtype != DType::kFloat32 || consumers[static_cast<size_t>(y)].size() != 1 ||
         std::count(g.outputs.begin(), g.outputs.end(), y))
@@ -312,7 +280,7 @@ void LowerQdq(Graph& g) {
       ok = in[2] >= 0;
     }
     if (!ok) continue;
-    if (IsDataMovement(n.op))
+    if (Schema(n.op).data_movement)
       for (size_t k = 0; k < in.size(); ++k)
         if (!(g.tensor(in[k]).quant == g.tensor(q.outputs[0]).quant)) ok = false;
     if (!ok) continue;

@@ -163,8 +163,11 @@ Result<std::unique_ptr<LoweredOp>> LowerBinary(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterBinaryOps(std::vector<OpSchema>& r) {
-  for (OpType op : {OpType::kAdd, OpType::kSub, OpType::kMul, OpType::kDiv})
-    r.push_back({op, 2, 2, InferBinary, LowerBinary, nullptr, Inplace::kElementwise});
+  for (OpType op : {OpType::kAdd, OpType::kSub, OpType::kMul, OpType::kDiv}) {
+    const bool int8 = op != OpType::kDiv;  // no int8 division kernel
+    r.push_back({op, 2, 2, InferBinary, LowerBinary, nullptr, Inplace::kElementwise,
+                 int8 ? QuantRule::kActivation : QuantRule::kNone, int8});
+  }
 }
 
 }  // namespace tml

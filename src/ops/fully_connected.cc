@@ -96,7 +96,8 @@ Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterFullyConnectedOps(std::vector<OpSchema>& r) {
-  r.push_back({OpType::kFullyConnected, 2, 3, InferFc, LowerFc, FcMacs, Inplace::kNone});
+  r.push_back({OpType::kFullyConnected, 2, 3, InferFc, LowerFc, FcMacs, Inplace::kNone,
+               QuantRule::kWeighted, true});
 }
 
 }  // namespace tml

@@ -102,7 +102,8 @@ Result<std::unique_ptr<LoweredOp>> LowerMean(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterMeanOps(std::vector<OpSchema>& r) {
-  r.push_back({OpType::kMean, 1, 1, InferMean, LowerMean, nullptr, Inplace::kNone});
+  r.push_back({OpType::kMean, 1, 1, InferMean, LowerMean, nullptr, Inplace::kNone,
+               QuantRule::kActivation, true});
 }
 
 }  // namespace tml

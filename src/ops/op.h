@@ -54,6 +54,17 @@ enum class Inplace {
   kElementwise,  // may overwrite input 0 when input 0 dies here and sizes match
 };
 
+// How post-training quantization (src/squeeze/quantize.cc) sets an op's int8 output.
+enum class QuantRule : uint8_t {
+  kNone,          // no int8 form: quantizing a graph with this op is an error
+  kWeighted,      // conv / fc: per-channel weights, int32 bias, calibrated output
+  kSameAsInput,   // moves or selects values: the output keeps the input's parameters
+  kActivation,    // calibrated per-tensor output (add, mean, clip, ...)
+  kConcat,        // calibrated output, inputs requantized to it where they differ
+  kFixedSigmoid,  // TFLite's fixed output parameters 1/256, -128 (softmax, logistic)
+  kFixedTanh,     // 1/128, 0
+};
+
 struct OpSchema {
   OpType op = OpType::kIdentity;
   int min_inputs = 1, max_inputs = 1;
@@ -61,6 +72,12 @@ struct OpSchema {
   Result<std::unique_ptr<LoweredOp>> (*lower)(const Graph& g, const Node& n) = nullptr;
   int64_t (*macs)(const Graph& g, const Node& n) = nullptr;  // nullptr: 0
   Inplace inplace = Inplace::kNone;
+  QuantRule quant = QuantRule::kNone;
+  // Dequantize -> op -> Quantize of a QDQ model may become the int8 op (graph passes).
+  bool qdq_lowerable = false;
+  // Moves or selects values without arithmetic: lowered from QDQ only when every input
+  // already has the output's quantization.
+  bool data_movement = false;
 };
 
 const OpSchema& Schema(OpType op);

@@ -101,8 +101,10 @@ Result<std::unique_ptr<LoweredOp>> LowerPool(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterPoolOps(std::vector<OpSchema>& r) {
-  r.push_back({OpType::kAveragePool2D, 1, 1, InferPool, LowerPool<false>, nullptr, Inplace::kNone});
-  r.push_back({OpType::kMaxPool2D, 1, 1, InferPool, LowerPool<true>, nullptr, Inplace::kNone});
+  r.push_back({OpType::kAveragePool2D, 1, 1, InferPool, LowerPool<false>, nullptr, Inplace::kNone,
+               QuantRule::kSameAsInput, true});
+  r.push_back({OpType::kMaxPool2D, 1, 1, InferPool, LowerPool<true>, nullptr, Inplace::kNone,
+               QuantRule::kSameAsInput, true, /*data_movement=*/true});
 }
 
 }  // namespace tml

@@ -264,11 +264,16 @@ Result<std::unique_ptr<LoweredOp>> LowerConcat(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterShapeOps(std::vector<OpSchema>& r) {
-  r.push_back({OpType::kReshape, 1, 1, InferReshape, LowerCopy, nullptr, Inplace::kAlias});
-  r.push_back({OpType::kIdentity, 1, 1, InferIdentity, LowerCopy, nullptr, Inplace::kAlias});
-  r.push_back({OpType::kTranspose, 1, 1, InferTranspose, LowerTranspose, nullptr, Inplace::kNone});
-  r.push_back({OpType::kPad, 1, 1, InferPad, LowerPad, nullptr, Inplace::kNone});
-  r.push_back({OpType::kConcat, 1, 8, InferConcat, LowerConcat, nullptr, Inplace::kNone});
+  r.push_back({OpType::kReshape, 1, 1, InferReshape, LowerCopy, nullptr, Inplace::kAlias,
+               QuantRule::kSameAsInput, true, true});
+  r.push_back({OpType::kIdentity, 1, 1, InferIdentity, LowerCopy, nullptr, Inplace::kAlias,
+               QuantRule::kSameAsInput, false, true});
+  r.push_back({OpType::kTranspose, 1, 1, InferTranspose, LowerTranspose, nullptr, Inplace::kNone,
+               QuantRule::kSameAsInput, true, true});
+  r.push_back({OpType::kPad, 1, 1, InferPad, LowerPad, nullptr, Inplace::kNone,
+               QuantRule::kSameAsInput, true, true});
+  r.push_back({OpType::kConcat, 1, 8, InferConcat, LowerConcat, nullptr, Inplace::kNone,
+               QuantRule::kConcat, true, true});
 }
 
 }  // namespace tml

@@ -111,7 +111,8 @@ Result<std::unique_ptr<LoweredOp>> LowerSlice(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterSliceOps(std::vector<OpSchema>& r) {
-  r.push_back({OpType::kSlice, 1, 1, InferSlice, LowerSlice, nullptr, Inplace::kNone});
+  r.push_back({OpType::kSlice, 1, 1, InferSlice, LowerSlice, nullptr, Inplace::kNone,
+               QuantRule::kSameAsInput, true, true});
 }
 
 }  // namespace tml

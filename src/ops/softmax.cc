@@ -78,8 +78,9 @@ Result<std::unique_ptr<LoweredOp>> LowerSoftmax(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterSoftmaxOps(std::vector<OpSchema>& r) {
-  for (OpType op : {OpType::kSoftmax, OpType::kLogSoftmax})
-    r.push_back({op, 1, 1, InferSoftmax, LowerSoftmax, nullptr, Inplace::kNone});
+  r.push_back({OpType::kSoftmax, 1, 1, InferSoftmax, LowerSoftmax, nullptr, Inplace::kNone,
+               QuantRule::kFixedSigmoid, true});
+  r.push_back({OpType::kLogSoftmax, 1, 1, InferSoftmax, LowerSoftmax, nullptr, Inplace::kNone});
 }
 
 }  // namespace tml

@@ -115,8 +115,15 @@ Result<std::unique_ptr<LoweredOp>> LowerUnary(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterUnaryOps(std::vector<OpSchema>& r) {
-  for (OpType op : {OpType::kClip, OpType::kLeakyRelu, OpType::kLogistic, OpType::kTanh})
-    r.push_back({op, 1, 1, InferUnary, LowerUnary, nullptr, Inplace::kElementwise});
+  r.push_back({OpType::kClip, 1, 1, InferUnary, LowerUnary, nullptr, Inplace::kElementwise,
+               QuantRule::kActivation, true});
+  // No int8 LeakyRelu kernel yet: no quantization rule (the quantizer used to claim one and
+  // then fail to compile the result; the registry-facts test found it).
+  r.push_back({OpType::kLeakyRelu, 1, 1, InferUnary, LowerUnary, nullptr, Inplace::kElementwise});
+  r.push_back({OpType::kLogistic, 1, 1, InferUnary, LowerUnary, nullptr, Inplace::kElementwise,
+               QuantRule::kFixedSigmoid, true});
+  r.push_back({OpType::kTanh, 1, 1, InferUnary, LowerUnary, nullptr, Inplace::kElementwise,
+               QuantRule::kFixedTanh, true});
 }
 
 }  // namespace tml

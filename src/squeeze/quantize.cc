@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "graph/passes.h"
+#include "ops/op.h"
 
 namespace tml {
 namespace {
@@ -108,15 +109,12 @@ class Quantizer {
     Node n = g_.nodes[i];  // copy: adding nodes may reallocate
     const std::string where = fmt::format("node '{}' ({})", n.name, OpName(n.op));
     for (int in : n.inputs)
-      if (in >= 0 && g_.tensor(in).is_const && n.op != OpType::kConv2D &&
-          n.op != OpType::kDepthwiseConv2D && n.op != OpType::kFullyConnected &&
+      if (in >= 0 && g_.tensor(in).is_const && Schema(n.op).quant != QuantRule::kWeighted &&
           g_.tensor(in).dtype == DType::kFloat32)
         TML_RETURN_IF_ERROR(QuantizeConstInput(in, where));
     const int y = n.outputs[0];
-    switch (n.op) {
-      case OpType::kConv2D:
-      case OpType::kDepthwiseConv2D:
-      case OpType::kFullyConnected: {
+    switch (Schema(n.op).quant) {
+      case QuantRule::kWeighted: {
         Tensor& w = g_.tensor(n.inputs[1]);
         if (!w.is_const || w.dtype != DType::kFloat32)
           return Status::Errorf("{}: weights '{}' must be float constants", where, w.name);
@@ -130,39 +128,28 @@ class Quantizer {
         }
         return SetActivation(y);
       }
-      case OpType::kMaxPool2D:
-      case OpType::kAveragePool2D:
-      case OpType::kReshape:
-      case OpType::kPad:
-      case OpType::kTranspose:
-      case OpType::kSlice:
-      case OpType::kIdentity:
+      case QuantRule::kSameAsInput:
         SetSame(y, n.inputs[0]);
         return Status::Ok();
-      case OpType::kSoftmax:
-      case OpType::kLogistic:
+      case QuantRule::kFixedSigmoid:
         SetFixed(y, 1.0f / 256, -128);
         return Status::Ok();
-      case OpType::kTanh:
+      case QuantRule::kFixedTanh:
         SetFixed(y, 1.0f / 128, 0);
         return Status::Ok();
-      case OpType::kConcat: {
+      case QuantRule::kConcat: {
         TML_RETURN_IF_ERROR(SetActivation(y));
         for (size_t k = 0; k < n.inputs.size(); ++k)
           if (!(g_.tensor(n.inputs[k]).quant == g_.tensor(y).quant))
             Requantize(i, k, g_.tensor(y).quant);
         return Status::Ok();
       }
-      case OpType::kAdd:
-      case OpType::kSub:
-      case OpType::kMul:
-      case OpType::kMean:
-      case OpType::kClip:
-      case OpType::kLeakyRelu:
+      case QuantRule::kActivation:
         return SetActivation(y);
-      default:
-        return Status::Errorf("{}: no int8 quantization rule for this op", where);
+      case QuantRule::kNone:
+        break;
     }
+    return Status::Errorf("{}: no int8 quantization rule for this op", where);
   }
 
   // A float constant operand (e.g. of Add): per-tensor asymmetric int8.
