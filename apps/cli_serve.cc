@@ -136,6 +136,14 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
       ->capture_default_str()
       ->check(CLI::Range(0.5, 3600.0));
   serve->callback([a, exit_code] { *exit_code = Serve(*a); });
+  auto* openapi = app.add_subcommand(
+      "openapi",
+      "Print the HTTP API's OpenAPI 3 document (JSON, with request and response schemas), as\n"
+      "/api/openapi.json serves it; the dashboard's TypeScript types are generated from it");
+  openapi->callback([exit_code] {
+    std::cout << OpenApiDocument(ApiRoutes(), TML_VERSION).dump(2) << "\n";
+    *exit_code = 0;
+  });
   auto* worker = app.add_subcommand(
       "worker", "Run queued jobs of the workspace's queue until stopped (scale-out beside serve)");
   worker->add_option("--workspace", a->workspace, "Workspace directory");
@@ -157,7 +165,7 @@ void AddServeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* sub
                      "Metadata store: sqlite:PATH or postgresql://USER@HOST:PORT/DB (default: "
                      "$TINYMLAAS_DB, else the workspace's meta.db)");
   create->callback([a, exit_code] { *exit_code = CreateToken(*a); });
-  subs->insert(subs->end(), {serve, worker, token});
+  subs->insert(subs->end(), {serve, worker, token, openapi});
 }
 
 }  // namespace tml::cli

@@ -312,7 +312,7 @@ int main(int argc, char** argv) {
       {"4 Compile, verify and measure",
        {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},
       {"Pipelines, experiments and lineage", {"run", "runs", "lineage"}},
-      {"Control plane", {"serve", "worker", "token"}}};
+      {"Control plane", {"serve", "worker", "token", "openapi"}}};
   app.formatter(std::make_shared<PhaseFormatter>(phases));
 
   CLI11_PARSE(app, argc, argv);

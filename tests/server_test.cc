@@ -42,6 +42,7 @@ class Server : public ::testing::TestWithParam<std::string> {
     o.lease_ms = 3000;
     o.max_json = 64 * 1024;
     o.max_body = 1 << 20;
+    o.check_responses = true;  // every response of every test must fit its documented schema
     const std::string root = dir_.path(), db = db_;
     server_ = std::make_unique<ApiServer>([root, db] { return OpenWorkspace(root, db); }, o);
     ASSERT_TRUE(server_->Start().ok());

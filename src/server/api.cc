@@ -5,6 +5,8 @@
 #include <fstream>
 #include <regex>
 
+#include "server/schemas.h"
+
 namespace tml {
 
 using json = nlohmann::json;
@@ -65,6 +67,7 @@ Result<int64_t> ParseId(const std::string& text) {
 
 std::string SchemaError(const json& schema, const json& v, const std::string& where) {
   if (!schema.is_object()) return "";
+  if (v.is_null() && schema.value("nullable", false)) return "";
   const std::string type = schema.value("type", "");
   const auto wrong = [&](const std::string& what) { return where + ": must be " + what; };
   if (type == "object") {
@@ -146,8 +149,10 @@ json OpenApiDocument(const std::vector<Route>& routes, const std::string& versio
                                   {"schema", q.schema}});
     if (!r.body.is_null())
       op["requestBody"] = {{"required", true}, {"content", {{r.consumes, {{"schema", r.body}}}}}};
-    op["responses"][std::to_string(r.success)] = {{"description", "success"},
-                                                  {"content", {{r.produces, json::object()}}}};
+    op["responses"][std::to_string(r.success)] = {
+        {"description", "success"},
+        {"content",
+         {{r.produces, r.response.is_null() ? json::object() : json{{"schema", r.response}}}}}};
     op["responses"]["4XX"] = {{"description", "bad request, unauthorized, not found, too large"},
                               {"content", {{"application/json", {{"schema", error_schema}}}}}};
     if (!r.auth) op["security"] = json::array();
@@ -176,6 +181,7 @@ std::vector<Route> ApiRoutes() {
   health.handler = [](ApiContext& c, const ApiRequest&) {
     return Json({{"ok", true}, {"version", c.version}});
   };
+  health.response = schema::Health();
   r.push_back(health);
   AddDataRoutes(r);
   AddJobRoutes(r);

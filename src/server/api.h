@@ -78,7 +78,8 @@ struct Route {
   Route(std::string m, std::string p, std::string s, std::string t)
       : method(std::move(m)), path(std::move(p)), summary(std::move(s)), tag(std::move(t)) {}
   std::string method, path, summary, tag;
-  nlohmann::json body;  // JSON schema of the request body; null: no JSON body
+  nlohmann::json body;      // JSON schema of the request body; null: no JSON body
+  nlohmann::json response;  // JSON schema of the success body (schemas.h); null: not JSON
   std::vector<QueryParam> query;
   int success = 200;
   bool auth = true;

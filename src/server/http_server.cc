@@ -124,7 +124,13 @@ ApiResponse ApiServer::Handle(const Route& route, const std::string& auth_header
   req.raw_body = body;
   req.content_type = content_type;
   try {
-    return route.handler(*ctx_, req);
+    ApiResponse res = route.handler(*ctx_, req);
+    if (o_.check_responses && res.status == route.success && !res.stream && res.raw.empty() &&
+        !route.response.is_null())
+      if (std::string e = SchemaError(route.response, res.json, "response"); !e.empty())
+        return ApiError(500, fmt::format("{} {}: the response does not fit its schema: {}",
+                                         route.method, route.path, e));
+    return res;
   } catch (const std::exception& e) {
     return ApiError(500, std::string("internal error: ") + e.what());
   }

@@ -37,6 +37,8 @@ struct ServeOptions {
   // workspace; nothing else on the server can be named through the API.
   std::vector<std::string> file_roots = {std::string(TML_SOURCE_DIR) + "/examples",
                                          "/usr/share/datasets"};
+  // Refuse (500) a success response that does not fit its route's schema (tests).
+  bool check_responses = false;
   int64_t session_ms = 12 * 3600 * 1000;  // browser sessions (POST /api/session) last this long
   std::function<void(const std::string&)> log;
 };

@@ -6,10 +6,11 @@
 #include <regex>
 
 #include "core/scratch_dir.h"
+#include "data/dataset_json.h"
 #include "data/image_io.h"
 #include "data/importers.h"
-#include "data/dataset_json.h"
 #include "server/api.h"
+#include "server/schemas.h"
 
 namespace tml {
 namespace {
@@ -17,7 +18,6 @@ namespace {
 using json = nlohmann::json;
 
 const json kName = {{"type", "string"}, {"pattern", "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"}};
-
 
 Result<int> VersionNumber(const std::string& text) {
   if (text == "latest") return 0;
@@ -105,6 +105,7 @@ void AddDataRoutes(std::vector<Route>& r) {
           {{"name", d.name}, {"latest_version", d.latest_version}, {"created_ms", d.created_ms}});
     return Json(out);
   };
+  list.response = schema::Array(schema::Dataset());
   r.push_back(list);
 
   Route create{"POST", "/api/datasets", "Create an empty dataset", "data"};
@@ -128,6 +129,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     return Json({{"name", made->name}, {"latest_version", 0}, {"created_ms", made->created_ms}},
                 201);
   };
+  create.response = schema::Dataset();
   r.push_back(create);
 
   Route get{"GET", "/api/datasets/{name}", "A dataset's versions", "data"};
@@ -148,6 +150,7 @@ void AddDataRoutes(std::vector<Route>& r) {
                  {"created_ms", it->created_ms},
                  {"versions", v}});
   };
+  get.response = schema::DatasetDetail();
   r.push_back(get);
 
   Route stats{"GET", "/api/datasets/{name}/versions/{version}/stats",
@@ -161,6 +164,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     if (!s.ok()) return FromStatus(s.status());
     return Json(DatasetStatsJson(*s));
   };
+  stats.response = schema::DatasetStats();
   r.push_back(stats);
 
   Route upload{"POST", "/api/datasets/{name}/samples",
@@ -179,6 +183,7 @@ void AddDataRoutes(std::vector<Route>& r) {
         {"channels", {{"type", "string"}, {"description", "1 (grey, default) or 3"}}}}}};
   upload.success = 201;
   upload.handler = Upload;
+  upload.response = schema::UploadResult();
   r.push_back(upload);
 
   Route samples{"GET", "/api/datasets/{name}/versions/{version}/samples",
@@ -209,6 +214,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     }
     return Json({{"version", VersionJson(*version)}, {"total", total}, {"samples", page}});
   };
+  samples.response = schema::SamplePage();
   r.push_back(samples);
 
   Route relabel{"PATCH", "/api/datasets/{name}/samples/{sample}",
@@ -225,6 +231,7 @@ void AddDataRoutes(std::vector<Route>& r) {
     if (!v.ok()) return FromStatus(v.status());
     return Json({{"version", VersionJson(*v)}});
   };
+  relabel.response = schema::VersionOnly();
   r.push_back(relabel);
 
   Route image{"GET", "/api/samples/{id}/image.png", "An image sample as PNG (thumbnails)", "data"};

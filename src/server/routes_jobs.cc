@@ -6,6 +6,7 @@
 
 #include "jobs/job_spec.h"
 #include "server/api.h"
+#include "server/schemas.h"
 
 namespace tml {
 namespace {
@@ -72,6 +73,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     if (!job.ok()) return FromStatus(job.status());
     return Json(JobJson(*job), 202);
   };
+  submit.response = schema::Job();
   r.push_back(submit);
 
   Route list{"GET", "/api/jobs", "Jobs, newest first", "jobs"};
@@ -89,6 +91,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     for (const JobRecord& j : *jobs) out.push_back(JobJson(j));
     return Json(out);
   };
+  list.response = schema::Array(schema::Job());
   r.push_back(list);
 
   Route get{"GET", "/api/jobs/{id}", "One job: status, progress, result", "jobs"};
@@ -100,6 +103,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     if (!job.ok()) return FromStatus(job.status());
     return Json(JobJson(*job));
   };
+  get.response = schema::Job();
   r.push_back(get);
 
   Route cancel{"POST", "/api/jobs/{id}/cancel",
@@ -114,6 +118,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     if (!job.ok()) return FromStatus(job.status());
     return Json(JobJson(*job));
   };
+  cancel.response = schema::Job();
   r.push_back(cancel);
 
   Route events{"GET", "/api/jobs/{id}/events", "A job's events after a sequence number", "jobs"};
@@ -129,6 +134,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     for (const JobEvent& e : *ev) out.push_back(EventJson(e));
     return Json(out);
   };
+  events.response = schema::Array(schema::JobEvent());
   r.push_back(events);
 
   Route stream{"GET", "/api/jobs/{id}/stream",

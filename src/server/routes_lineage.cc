@@ -6,6 +6,7 @@
 
 #include "pipeline/lineage.h"
 #include "server/api.h"
+#include "server/schemas.h"
 #include "targets/target_profile.h"
 #include "train/spec_library.h"
 
@@ -60,6 +61,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     for (const RunRecord& x : *list) out.push_back(RunJson(x));
     return Json(out);
   };
+  runs.response = schema::Array(schema::Run());
   r.push_back(runs);
 
   Route run{"GET", "/api/runs/{id}", "One run: config, per-epoch metrics, output", "runs"};
@@ -72,6 +74,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     if (!x.ok()) return FromStatus(x.status());
     return Json(RunJson(*x));
   };
+  run.response = schema::Run();
   r.push_back(run);
 
   Route report{"GET", "/api/runs/{id}/report", "A pipeline run's HTML report", "runs"};
@@ -113,6 +116,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
       if (!q.query.count("kind") || q.query.at("kind") == a.kind) out.push_back(ArtifactJson(a));
     return Json(out);
   };
+  artifacts.response = schema::Array(schema::Artifact());
   r.push_back(artifacts);
 
   Route artifact{"GET", "/api/artifacts/{id}", "One artifact (an id or a unique prefix)",
@@ -126,6 +130,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     if (!a.ok()) return FromStatus(a.status());
     return Json(ArtifactJson(*a));
   };
+  artifact.response = schema::Artifact();
   r.push_back(artifact);
 
   Route lineage{"GET", "/api/artifacts/{id}/lineage",
@@ -142,6 +147,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     j["text"] = LineageText(*g);
     return Json(j);
   };
+  lineage.response = schema::Lineage();
   r.push_back(lineage);
 
   Route targets{"GET", "/api/targets", "Target boards: core, budgets, clock, emulated or not",
@@ -162,6 +168,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
                      {"emulated", t.emulated()}});
     return Json(out);
   };
+  targets.response = schema::Array(schema::Target());
   r.push_back(targets);
 
   Route specs{"GET", "/api/specs",
@@ -171,6 +178,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     for (const SpecEntry& e : ListModelSpecs(c.ws.root)) out.push_back(SpecJson(e));
     return Json(out);
   };
+  specs.response = schema::Array(schema::Spec());
   r.push_back(specs);
 
   Route upload{"POST", "/api/specs",
@@ -186,6 +194,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
     if (!e.ok()) return FromStatus(e.status());
     return Json(SpecJson(*e), 201);
   };
+  upload.response = schema::Spec();
   r.push_back(upload);
 }
 

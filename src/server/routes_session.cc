@@ -1,6 +1,7 @@
 // Browser sessions (see session.h): trade the API token for an HttpOnly cookie, ask
 // who is logged in, log out.
 #include "server/api.h"
+#include "server/schemas.h"
 #include "server/session.h"
 
 namespace tml {
@@ -34,8 +35,11 @@ void AddSessionRoutes(std::vector<Route>& r) {
     res.headers.push_back({"Set-Cookie", SessionCookieHeader("", 0)});
     return res;
   };
+  create.response = schema::Session();
   r.push_back(create);
+  who.response = schema::Session();
   r.push_back(who);
+  end.response = schema::Session();
   r.push_back(end);
 }
 

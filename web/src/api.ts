@@ -1,7 +1,10 @@
 // The API client. The token from the login form is sent once (POST /api/session) and
 // traded for an HttpOnly session cookie; it is never stored in the page nor put in a URL.
 // Every request, event stream and image then carries the cookie. JSON errors become
-// exceptions with the server's message.
+// exceptions with the server's message. The response types are generated from the
+// OpenAPI document at build time (src/generated/api-types.ts).
+import type { Job, Session } from "./generated/api-types";
+export type * from "./generated/api-types";
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -35,14 +38,13 @@ export const patch = <T>(path: string, body: unknown) =>
   request<T>("PATCH", path, JSON.stringify(body), "application/json");
 export const upload = <T>(path: string, form: FormData) => request<T>("POST", path, form);
 
-export interface Session { user: string | null }
 // Trades the token for a session cookie.
 export const login = (token: string) => request<Session>("POST", "/api/session", "", undefined, token);
 // Who the browser is logged in as (user null: not logged in).
 export const session = () => get<Session>("/api/session");
 
 // Server-Sent Events of a job (the session cookie authenticates the stream).
-export function followJob(id: number, onEvent: (data: JobEvent) => void, onEnd: (job: Job) => void): EventSource {
+export function followJob(id: number, onEvent: (data: JobEventData) => void, onEnd: (job: Job) => void): EventSource {
   const es = new EventSource(`/api/jobs/${id}/stream`);
   es.addEventListener("job", (e) => onEvent(JSON.parse((e as MessageEvent).data).data));
   es.addEventListener("end", (e) => {
@@ -52,11 +54,6 @@ export function followJob(id: number, onEvent: (data: JobEvent) => void, onEnd: 
   return es;
 }
 
-export interface Dataset { name: string; latest_version: number; created_ms: number }
-export interface Version { id: number; number: number; note: string; classes: string[]; members: number }
-export interface Job {
-  id: number; kind: string; status: string; progress: number; message: string;
-  params: Record<string, unknown>; result: Record<string, unknown>; created_ms: number; cancel_requested: boolean;
-}
-export interface JobEvent { type: string; [k: string]: unknown }
-export interface Spec { name: string; file: string; input: number[]; classes: number; macs: number; uploaded: boolean }
+// What a job's event stream carries in each event (the `data` of a JobEvent): a log line,
+// an epoch's metrics, a step's state.
+export interface JobEventData { type: string; [k: string]: unknown }

@@ -1,8 +1,9 @@
 // Long actions of the pages: run a component as a job, follow it, and report on a form.
 import { followJob, Job, post } from "./api";
+import type { Artifact } from "./api";
 import { errorBox } from "./dom";
 
-export interface Artifact { id: string; kind: string; label: string; path: string; metadata: Record<string, unknown> }
+export type { Artifact };
 
 // Runs one component as a job and resolves with the finished job (or rejects with its error).
 export function runJob(kind: string, params: Record<string, unknown>, status: HTMLElement): Promise<Job> {

@@ -3,7 +3,7 @@ import { ArenaBuffer, arenaTimeline } from "../charts";
 import { h, table } from "../dom";
 import { Artifact, artifactOf, onSubmit, runJob } from "../jobs";
 
-interface Target { name: string; board: string; ram_bytes: number; flash_bytes: number; emulated: boolean }
+import type { Target } from "../api";
 interface Layer { op: string; name: string; macs: number; instructions?: number; arena_offset: number; activation_bytes: number }
 
 function budget(label: string, used: number, total: number): HTMLElement {

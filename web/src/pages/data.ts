@@ -1,9 +1,8 @@
-import { Dataset, get, patch, upload, Version } from "../api";
+import { Dataset, get, patch, upload } from "../api";
 import { bars } from "../charts";
 import { errorBox, h, table } from "../dom";
 
-interface Stats { classes: { label: string; train: number; val: number; test: number }[] }
-interface Page { total: number; samples: { sample: string; label: string; split: string }[] }
+import type { DatasetStats, SamplePage, UploadResult } from "../api";
 
 export async function data(page: HTMLElement, name?: string): Promise<void> {
   const datasets = await get<Dataset[]>("/api/datasets");
@@ -26,7 +25,7 @@ export async function data(page: HTMLElement, name?: string): Promise<void> {
     for (const file of f.getAll("files")) body.append("files", file);
     body.append("label", String(f.get("label")));
     try {
-      const r = await upload<{ added: number; version: Version }>(`/api/datasets/${encodeURIComponent(String(f.get("dataset")))}/samples`, body);
+      const r = await upload<UploadResult>(`/api/datasets/${encodeURIComponent(String(f.get("dataset")))}/samples`, body);
       status.textContent = `Added ${r.added} images: version ${r.version.number}.`;
       location.hash = `#/data/${encodeURIComponent(String(f.get("dataset")))}?v=${r.version.number}`;
     } catch (e) {
@@ -35,10 +34,10 @@ export async function data(page: HTMLElement, name?: string): Promise<void> {
   });
   page.append(h("h2", {}, "Upload"), form, status);
   if (!name) return;
-  const stats = await get<Stats>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/stats`);
+  const stats = await get<DatasetStats>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/stats`);
   page.append(h("h2", {}, `${name}: class balance`));
   page.append(bars("samples per class", stats.classes.map((c) => [c.label, c.train + c.val + c.test])));
-  const samples = await get<Page>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/samples?limit=60`);
+  const samples = await get<SamplePage>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/samples?limit=60`);
   page.append(h("h2", {}, `Samples (${samples.total})`));
   const grid = h("div", { class: "grid", id: "samples" });
   for (const s of samples.samples) {

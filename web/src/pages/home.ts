@@ -1,7 +1,7 @@
 import { get, Job } from "../api";
 import { h, table } from "../dom";
 
-interface Run { id: number; kind: string; status: string; duration_ms: number; config: Record<string, unknown> }
+import type { Run } from "../api";
 
 export async function home(page: HTMLElement): Promise<void> {
   const [runs, running, failed] = await Promise.all([

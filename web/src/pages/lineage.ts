@@ -2,8 +2,7 @@ import { get } from "../api";
 import { lineageGraph } from "../charts";
 import { errorBox, h, table } from "../dom";
 
-interface Artifact { id: string; kind: string; label: string }
-interface Graph { focus: string; text: string; nodes: Artifact[]; edges: { parent: string; child: string }[] }
+import type { Artifact, Lineage } from "../api";
 
 // Every artifact; one's lineage as a drawn graph, and as the chain and trees the CLI prints.
 export async function lineage(page: HTMLElement, id?: string): Promise<void> {
@@ -11,7 +10,7 @@ export async function lineage(page: HTMLElement, id?: string): Promise<void> {
   const all = get<Artifact[]>("/api/artifacts");
   if (id) {
     try {
-      const g = await get<Graph>(`/api/artifacts/${encodeURIComponent(id)}/lineage`);
+      const g = await get<Lineage>(`/api/artifacts/${encodeURIComponent(id)}/lineage`);
       const link = (a: string) => `#/lineage/${encodeURIComponent(a)}`;
       page.append(h("figure", { id: "lineage-graph" },
         lineageGraph(`lineage of ${g.focus}`, g.nodes, g.edges, g.focus, link),

@@ -8,7 +8,7 @@ interface Row {
   device_accuracy: number | null; macs: number; instructions: number; ram_bytes: number;
   flash_bytes: number; fits: boolean; pareto: boolean; best: boolean;
 }
-interface Run { id: number; status: string; duration_ms: number; config: { name?: string; file?: string }; metrics: { steps?: number; cached?: number } }
+import type { Run } from "../api";
 
 const pct = (v: number | null) => (v === null ? "-" : (100 * v).toFixed(2));
 
