@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "core/file_hash_cache.h"
+#include "fixtures.h"
 
 namespace tml {
 namespace {
@@ -26,6 +32,42 @@ TEST(Sha256, IncrementalEqualsOneShot) {
     h.Update(data.substr(cut));
     EXPECT_EQ(h.HexDigest(), Sha256Hex(data)) << cut;
   }
+}
+
+// File hashes are remembered by path, size and modification time: an unchanged file
+// is not read again, a changed one is.
+TEST(FileHashCache, RemembersUnchangedFilesAndNoticesChanges) {
+  const std::string dir = testing::WorkDir("file_hash_cache");
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/data.bin", cache = dir + "/cache/hashes.tsv";
+  std::ofstream(file) << "first";
+  {
+    FileHashCache h(cache);
+    auto a = h.Sha256(file);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(*a, Sha256Hex(std::string("first")));
+    ASSERT_TRUE(h.Save().ok());
+  }
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  // A cached entry is trusted while size and mtime agree: forge one to prove it is used.
+  std::string text;
+  {
+    std::ifstream in(cache);
+    std::getline(in, text);
+  }
+  const std::string forged = std::string(64, 'a') + text.substr(64);
+  std::ofstream(cache) << forged << "\nnot a valid line\n";
+  {
+    FileHashCache h(cache);
+    EXPECT_EQ(*h.Sha256(file), std::string(64, 'a')) << "the cache was not used";
+    // Same size, new content and a new mtime: hashed again.
+    std::ofstream(file) << "other";
+    const auto later = std::filesystem::last_write_time(file) + std::chrono::seconds(5);
+    std::filesystem::last_write_time(file, later);
+    EXPECT_EQ(*h.Sha256(file), Sha256Hex(std::string("other")));
+  }
+  FileHashCache h(cache);
+  EXPECT_FALSE(h.Sha256(dir + "/missing.bin").ok());
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "core/file_hash_cache.h"
 #include "core/sha256.h"
 #include "pipeline/report.h"
 #include "pipeline/steps.h"
@@ -26,14 +28,14 @@ bool IsFileParam(const std::string& component, const std::string& k) {
   return false;
 }
 
-Result<std::string> StepKey(const StepSpec& s, const StepParams& p) {
+Result<std::string> StepKey(const StepSpec& s, const StepParams& p, FileHashCache& hashes) {
   Sha256 h;
   h.Update(std::string("tinymlaas-step-2\n") + TML_VERSION + "\n" + s.component + "\n");
   for (const auto& [k, values] : p)
     for (const std::string& v : values) {
       h.Update(k + "=" + v + "\n");
       if (IsFileParam(s.component, k)) {
-        TML_ASSIGN_OR_RETURN(std::string fh, Sha256File(v));
+        TML_ASSIGN_OR_RETURN(std::string fh, hashes.Sha256(v));
         h.Update("#" + fh + "\n");
       }
     }
@@ -84,7 +86,7 @@ std::string Elapsed(std::chrono::steady_clock::time_point t0) {
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
-Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
+Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts, FileHashCache& hashes,
                 std::vector<StepOutcome>& done) {
   std::map<std::string, const StepOutcome*> by_name;
   done.reserve(p.steps.size());
@@ -116,8 +118,9 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
           inputs[k].push_back(pinned->second);
         }
         if (refs.empty() && IsFileParam(s.component, k)) {  // an input file
-          auto id = FileArtifactId(v);
-          if (!id.ok()) return id.status().Wrap(where);
+          auto fh = hashes.Sha256(v);
+          if (!fh.ok()) return fh.status().Wrap(where);
+          const auto id = std::optional<std::string>("file:" + fh->substr(0, 32));
           // A model this workspace made is named by its content hash too: link to it,
           // so a component run on its own (a dashboard job) keeps the whole lineage.
           const std::string hash = id->substr(id->find(':') + 1);
@@ -133,7 +136,7 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts,
         }
         params[k].push_back(v);
       }
-    auto key = StepKey(s, params);
+    auto key = StepKey(s, params, hashes);
     if (!key.ok()) return key.status().Wrap(where);
     TML_ASSIGN_OR_RETURN(auto prior, ws.db->GetStep(*key));
     std::optional<StepOutcome> cached = prior ? FromCache(*prior) : std::nullopt;
@@ -217,7 +220,10 @@ Result<PipelineRun> RunPipeline(const PipelineSpec& p, Workspace& ws, const RunO
             .count();
     return ws.db->UpdateRun(rec);
   };
-  Status st = RunSteps(p, ws, opts, run.steps);
+  FileHashCache hashes(ws.root + "/cache/file-sha256.tsv");
+  Status st = RunSteps(p, ws, opts, hashes, run.steps);
+  if (Status saved = hashes.Save(); !saved.ok() && opts.log)
+    opts.log("the file hash cache was not saved: " + saved.message());
   if (!st.ok()) {
     (void)finish("failed", {{"error", st.message()}});
     return st;
