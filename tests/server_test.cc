@@ -43,6 +43,7 @@ class Server : public ::testing::TestWithParam<std::string> {
     o.max_json = 64 * 1024;
     o.max_body = 1 << 20;
     o.check_responses = true;  // every response of every test must fit its documented schema
+    o.event_poll_ms = event_poll_ms_;
     const std::string root = dir_.path(), db = db_;
     server_ = std::make_unique<ApiServer>([root, db] { return OpenWorkspace(root, db); }, o);
     ASSERT_TRUE(server_->Start().ok());
@@ -62,6 +63,7 @@ class Server : public ::testing::TestWithParam<std::string> {
   std::string db_;  // "": SQLite in the workspace
   std::string token_;
   std::unique_ptr<ApiServer> server_;
+  int64_t event_poll_ms_ = 1000;
 };
 
 TEST_P(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
@@ -409,6 +411,57 @@ TEST_P(Server, AJobStreamsItsProgressAndLeavesLineage) {
 // Stopping the server puts a job in progress back in the queue, promptly.
 // A job that throws (here a third-party exception, injected before its pipeline runs)
 // fails with the exception's message; the worker goes on with the next job.
+// Job streams wake on notifications, not on a timer: with the database looked at only
+// every 10 minutes, a job's stream still follows it to its end, from an in-process
+// worker (the server's own wake-ups) and, on PostgreSQL, from a worker the server knows
+// nothing of (LISTEN/NOTIFY).
+TEST_P(Server, JobStreamsWakeOnNotificationsNotOnATimer) {
+  const std::string fm = "/usr/share/datasets/fashion-mnist/";
+  if (!std::filesystem::exists(fm + "t10k-labels-idx1-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  event_poll_ms_ = 600000;
+  const bool other_process = GetParam() == "postgres";
+  Start(other_process ? 0 : 1);
+  auto c = Client();
+  c->set_read_timeout(120, 0);  // far below the 10 minutes a timer would take
+  const json submit = {
+      {"kind", "dataset"},
+      {"params",
+       {{"dataset", "fm"},
+        {"idx", {fm + "t10k-images-idx3-ubyte.gz", fm + "t10k-labels-idx1-ubyte.gz"}}}}};
+  auto r = c->Post("/api/jobs", submit.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  const int64_t id = Body(r)["id"];
+  std::thread outside;
+  if (other_process) {  // a worker with its own connection and no link to the server
+    const std::string root = dir_.path(), db = db_;
+    outside = std::thread([root, db] {
+      auto ws = OpenWorkspace(root, db);
+      if (!ws.ok()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the stream open
+      WorkerOptions o;
+      o.name = "outside";
+      StoreOpener open = [root, db]() -> Result<std::unique_ptr<MetaStore>> {
+        TML_ASSIGN_OR_RETURN(Workspace w, OpenWorkspace(root, db));
+        return std::move(w.db);
+      };
+      (void)RunOneJob(*ws, open, o);
+    });
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string stream;
+  auto s = c->Get(fmt::format("/api/jobs/{}/stream", id).c_str(), [&](const char* data, size_t n) {
+    stream.append(data, n);
+    return true;
+  });
+  if (outside.joinable()) outside.join();
+  ASSERT_TRUE(s);
+  EXPECT_NE(stream.find("event: end"), std::string::npos) << stream;
+  EXPECT_NE(stream.find("dataset (dataset): done"), std::string::npos) << stream;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(100));
+}
+
 TEST_P(Server, AnExceptionInAJobFailsThatJobAndNotTheWorker) {
   std::filesystem::create_directories(dir_.path());
   auto ws = OpenWorkspace(dir_.path(), db_);

@@ -75,6 +75,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
   TML_ASSIGN_OR_RETURN(std::optional<JobRecord> job, ws.db->ClaimJob(o.name, o.lease_ms));
   if (!job) return false;
   if (o.log) o.log(fmt::format("job {} ({}): running", job->id, job->kind));
+  if (o.on_event) o.on_event();  // the claim wrote the job's "running" event
   TML_ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> hb_db, open());
   Heartbeat hb(std::move(hb_db), job->id, o);
   // Whatever a job throws (our code, a third-party library) fails that job with the
@@ -90,6 +91,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
     ro.log = [&](const std::string& line) {
       hb.Set((static_cast<double>(index ? index - 1 : 0) + within) / static_cast<double>(of), line);
       (void)ws.db->AddJobEvent(job->id, json{{"type", "log"}, {"line", line}}.dump());
+      if (o.on_event) o.on_event();
     };
     ro.event = [&](const json& e) {
       if (e.value("type", "") == "step") {
@@ -101,6 +103,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
       json ev = e;
       if (index) ev["step_index"] = index;
       (void)ws.db->AddJobEvent(job->id, ev.dump());
+      if (o.on_event) o.on_event();
     };
     ro.cancelled = [&] { return hb.cancel_requested() || (stop && *stop); };
     return RunPipeline(spec, ws, ro);
@@ -128,6 +131,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
   }
   Status st = ws.db->FinishJob(job->id, o.name, end,
                                run.ok() ? PipelineRunJson(*run, spec).dump() : "{}", message);
+  if (o.on_event) o.on_event();
   if (o.log) o.log(fmt::format("job {} ({}): {}", job->id, job->kind, message));
   TML_RETURN_IF_ERROR(st);
   return true;

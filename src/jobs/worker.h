@@ -24,6 +24,8 @@ struct WorkerOptions {
   // Called before each job's pipeline runs, inside the job's error handling: tests inject
   // faults here (it may throw; the job then fails with the exception's message).
   std::function<void(const JobRecord& job)> before_job;
+  // Called after each event this worker writes (the server wakes its job streams).
+  std::function<void()> on_event;
 };
 
 // A fresh connection to the same database (the heartbeat thread's own).

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "data/dataset_store.h"
+#include "jobs/event_bus.h"
 #include "server/session.h"
 
 namespace tml {
@@ -66,6 +67,8 @@ struct ApiContext {
   const std::atomic<bool>& stopping;    // the server is shutting down: end long responses
   std::vector<std::string> file_roots;  // where job parameters may name files
   SessionStore& sessions;               // browser sessions (session.h)
+  JobEventBus& job_events;              // wakes job streams (event_bus.h)
+  int64_t event_poll_ms;                // a stream's look at the database without a wake-up
 };
 
 struct QueryParam {

@@ -144,8 +144,8 @@ Status ApiServer::Start() {
   std::vector<std::string> roots = {ws_->root};
   roots.insert(roots.end(), o_.file_roots.begin(), o_.file_roots.end());
   sessions_ = std::make_unique<SessionStore>(o_.session_ms);
-  ctx_ =
-      std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_, roots, *sessions_});
+  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_, roots,
+                                                 *sessions_, job_events_, o_.event_poll_ms});
   const json doc = OpenApiDocument(routes_, TML_VERSION);
   for (Route& r : routes_)
     if (r.path == "/api/openapi.json")
@@ -225,6 +225,7 @@ Status ApiServer::Start() {
     wo.name = fmt::format("{}/{}/{}", host, getpid(), i);
     wo.lease_ms = o_.lease_ms;
     wo.log = o_.log;
+    wo.on_event = [this] { job_events_.Notify(); };
     StoreOpener open_store = [this]() -> Result<std::unique_ptr<MetaStore>> {
       TML_ASSIGN_OR_RETURN(Workspace w, open_());
       return std::move(w.db);
@@ -232,16 +233,25 @@ Status ApiServer::Start() {
     workers_.emplace_back(
         [wsp, wo, open_store, this] { (void)RunWorker(*wsp, open_store, wo, stop_); });
   }
+  // Events that other processes write (PostgreSQL): LISTEN on a connection of its own.
+  auto listen_ws = open_();
+  if (listen_ws.ok()) {
+    auto db = std::make_shared<std::unique_ptr<MetaStore>>(std::move(listen_ws->db));
+    event_listener_ = std::thread(
+        [this, db] { (void)(*db)->ListenForJobEvents(stop_, [this] { job_events_.Notify(); }); });
+  }
   return Status::Ok();
 }
 
 void ApiServer::Stop() {
   stop_ = true;
+  job_events_.Notify();  // streams waiting for news see that the server stops
   if (http_) http_->stop();
   if (listener_.joinable()) listener_.join();
   for (std::thread& t : workers_)
     if (t.joinable()) t.join();
   workers_.clear();
+  if (event_listener_.joinable()) event_listener_.join();
 }
 
 }  // namespace tml

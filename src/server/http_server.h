@@ -39,7 +39,10 @@ struct ServeOptions {
                                          "/usr/share/datasets"};
   // Refuse (500) a success response that does not fit its route's schema (tests).
   bool check_responses = false;
-  int64_t session_ms = 12 * 3600 * 1000;  // browser sessions (POST /api/session) last this long
+  int64_t session_ms = 12 * 3600 * 1000;
+  // Job streams wake on notifications (in-process workers, PostgreSQL NOTIFY) and look at
+  // the database after this long without one (SQLite with `tinymlaas worker` processes).
+  int64_t event_poll_ms = 1000;  // browser sessions (POST /api/session) last this long
   std::function<void(const std::string&)> log;
 };
 
@@ -67,6 +70,8 @@ class ApiServer {
   std::unique_ptr<Workspace> ws_;  // the API threads' connection
   std::mutex db_mu_;
   std::unique_ptr<SessionStore> sessions_;
+  JobEventBus job_events_;
+  std::thread event_listener_;  // PostgreSQL LISTEN for events of other processes
   std::unique_ptr<ApiContext> ctx_;
   std::unique_ptr<httplib::Server> http_;
   std::thread listener_;

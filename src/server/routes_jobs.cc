@@ -116,6 +116,7 @@ void AddJobRoutes(std::vector<Route>& r) {
     std::lock_guard<std::mutex> l(c.db_mu);
     auto job = c.ws.db->CancelJob(*id);
     if (!job.ok()) return FromStatus(job.status());
+    c.job_events.Notify();  // a queued job's stream ends now
     return Json(JobJson(*job));
   };
   cancel.response = schema::Job();
@@ -151,12 +152,17 @@ void AddJobRoutes(std::vector<Route>& r) {
     ApiResponse res;
     res.content_type = "text/event-stream";
     auto after = std::make_shared<int64_t>(QueryInt(q, "after", 0));
-    auto polls = std::make_shared<int64_t>(0);
+    auto news = std::make_shared<bool>(true);  // the last look found events: look again at once
+    auto seen = std::make_shared<uint64_t>(c.job_events.generation());
+    using Clock = std::chrono::steady_clock;
+    auto quiet_since = std::make_shared<Clock::time_point>(Clock::now());
+    const auto until = Clock::now() + std::chrono::hours(1);
     const int64_t job = *id;
-    res.stream = [&c, after, polls, job](std::string& out) {
-      // Polls the database every 200 ms; ends when the job has finished and every
-      // event is out, when the server stops, or after an hour (EventSource reconnects).
-      if ((*polls)++ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    res.stream = [&c, after, news, seen, quiet_since, until, job](std::string& out) {
+      // Waits for a notification (or event_poll_ms) between looks at the database; ends
+      // when the job has finished and every event is out, when the server stops, or
+      // after an hour (EventSource reconnects).
+      if (!*news) *seen = c.job_events.Wait(*seen, std::chrono::milliseconds(c.event_poll_ms));
       if (c.stopping) return false;
       std::lock_guard<std::mutex> l(c.db_mu);
       auto ev = c.ws.db->JobEvents(job, *after);
@@ -172,8 +178,14 @@ void AddJobRoutes(std::vector<Route>& r) {
         out += fmt::format("event: end\ndata: {}\n\n", JobJson(*j).dump());
         return false;
       }
-      if (ev->empty() && *polls % 50 == 0) out += ": keep-alive\n\n";
-      return *polls < 18000;
+      *news = !ev->empty();
+      if (*news) {
+        *quiet_since = Clock::now();
+      } else if (Clock::now() - *quiet_since > std::chrono::seconds(15)) {
+        out += ": keep-alive\n\n";
+        *quiet_since = Clock::now();
+      }
+      return Clock::now() < until;
     };
     return res;
   };

@@ -8,7 +8,9 @@
 //   TML_RETURN_IF_ERROR(tx.Commit());
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -206,6 +208,13 @@ class MetaStore {
   virtual Result<std::vector<JobRecord>> ListJobs(const std::string& status, int64_t limit) = 0;
   virtual Status AddJobEvent(int64_t job, const std::string& data) = 0;
   virtual Result<std::vector<JobEvent>> JobEvents(int64_t job, int64_t after_seq) = 0;
+  // Calls on_event whenever any process adds a job event, until `stop` is set (blocks; on
+  // its own connection). Stores that cannot be told (SQLite) return unavailable at once.
+  virtual Status ListenForJobEvents(const std::atomic<bool>& stop,
+                                    const std::function<void()>& on_event) {
+    (void)stop, (void)on_event;
+    return Status::Unavailable("this metadata store cannot notify job events");
+  }
 
   // API tokens, stored as SHA-256 hex digests; TokenName: the name of a valid one.
   virtual Status AddToken(const std::string& name, const std::string& token_sha256) = 0;

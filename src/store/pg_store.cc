@@ -49,7 +49,8 @@ JobRecord ReadJob(const pqxx::row& r) {
 
 class PgStore : public MetaStore {
  public:
-  explicit PgStore(std::unique_ptr<pqxx::connection> c) : c_(std::move(c)) {}
+  PgStore(std::unique_ptr<pqxx::connection> c, std::string url)
+      : c_(std::move(c)), url_(std::move(url)) {}
 
   // Runs one statement with parameters ($1, $2, ...).
   template <typename... Args>
@@ -445,7 +446,26 @@ class PgStore : public MetaStore {
                .status();
       if (st.code() != StatusCode::kAlreadyExists) break;
     }
-    return st;
+    TML_RETURN_IF_ERROR(st);
+    return Q("SELECT pg_notify('tml_job_events', $1)", std::to_string(job)).status();
+  }
+
+  Status ListenForJobEvents(const std::atomic<bool>& stop,
+                            const std::function<void()>& on_event) override {
+    struct Receiver : pqxx::notification_receiver {
+      Receiver(pqxx::connection_base& c, const std::function<void()>& f)
+          : pqxx::notification_receiver(c, "tml_job_events"), f_(f) {}
+      void operator()(const std::string&, int) override { f_(); }
+      const std::function<void()>& f_;
+    };
+    try {
+      pqxx::connection c(url_);
+      Receiver r(c, on_event);
+      while (!stop) c.await_notification(0, 200000);  // wakes every 200 ms to see `stop`
+    } catch (const std::exception& e) {
+      return Status::Unavailable("listening for job events: {}", e.what());
+    }
+    return Status::Ok();
   }
 
   Result<std::vector<JobEvent>> JobEvents(int64_t job, int64_t after_seq) override {
@@ -554,6 +574,7 @@ class PgStore : public MetaStore {
   }
 
   std::unique_ptr<pqxx::connection> c_;
+  std::string url_;  // for the LISTEN connection
 };
 
 }  // namespace
@@ -565,7 +586,7 @@ Result<std::unique_ptr<MetaStore>> OpenPostgresStore(const std::string& url) {
   } catch (const std::exception& e) {
     return Status::Unavailable("{}: cannot connect: {}", url, e.what());
   }
-  auto store = std::make_unique<PgStore>(std::move(c));
+  auto store = std::make_unique<PgStore>(std::move(c), url);
   TML_RETURN_IF_ERROR(store->Migrate().Wrap(url));
   return std::unique_ptr<MetaStore>(std::move(store));
 }
