@@ -58,6 +58,18 @@ class Server : public ::testing::TestWithParam<std::string> {
     return c;
   }
   static json Body(const httplib::Result& r) { return json::parse(r->body, nullptr, false); }
+  // Queues a job importing Fashion-MNIST's test files (from the folder fm) as dataset "fm".
+  static void SubmitImport(httplib::Client& c, const std::string& fm, int64_t* id) {
+    const json submit = {
+        {"kind", "dataset"},
+        {"params",
+         {{"dataset", "fm"},
+          {"idx", {fm + "t10k-images-idx3-ubyte.gz", fm + "t10k-labels-idx1-ubyte.gz"}}}}};
+    auto r = c.Post("/api/jobs", submit.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    *id = Body(r)["id"];
+  }
 
   ScratchDir dir_{"", "server-test"};
   std::string db_;  // "": SQLite in the workspace
@@ -347,15 +359,8 @@ TEST_P(Server, AJobStreamsItsProgressAndLeavesLineage) {
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Start(1);
   auto c = Client();
-  const json submit = {
-      {"kind", "dataset"},
-      {"params",
-       {{"dataset", "fm"},
-        {"idx", {fm + "t10k-images-idx3-ubyte.gz", fm + "t10k-labels-idx1-ubyte.gz"}}}}};
-  auto r = c->Post("/api/jobs", submit.dump(), "application/json");
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 202) << r->body;
-  const int64_t id = Body(r)["id"];
+  int64_t id = 0;
+  ASSERT_NO_FATAL_FAILURE(SubmitImport(*c, fm, &id));
   std::string stream;
   auto s = c->Get(fmt::format("/api/jobs/{}/stream", id).c_str(), [&](const char* data, size_t n) {
     stream.append(data, n);
@@ -424,15 +429,8 @@ TEST_P(Server, JobStreamsWakeOnNotificationsNotOnATimer) {
   Start(other_process ? 0 : 1);
   auto c = Client();
   c->set_read_timeout(120, 0);  // far below the 10 minutes a timer would take
-  const json submit = {
-      {"kind", "dataset"},
-      {"params",
-       {{"dataset", "fm"},
-        {"idx", {fm + "t10k-images-idx3-ubyte.gz", fm + "t10k-labels-idx1-ubyte.gz"}}}}};
-  auto r = c->Post("/api/jobs", submit.dump(), "application/json");
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 202) << r->body;
-  const int64_t id = Body(r)["id"];
+  int64_t id = 0;
+  ASSERT_NO_FATAL_FAILURE(SubmitImport(*c, fm, &id));
   std::thread outside;
   if (other_process) {  // a worker with its own connection and no link to the server
     const std::string root = dir_.path(), db = db_;
