@@ -432,12 +432,13 @@ TEST_P(Server, JobStreamsWakeOnNotificationsNotOnATimer) {
   int64_t id = 0;
   ASSERT_NO_FATAL_FAILURE(SubmitImport(*c, fm, &id));
   std::thread outside;
-  if (other_process) {  // a worker with its own connection and no link to the server
+  // A worker with its own connection and no link to the server. Whether it starts before
+  // or after the stream opens does not matter: a stream first sends every event so far.
+  if (other_process) {
     const std::string root = dir_.path(), db = db_;
     outside = std::thread([root, db] {
       auto ws = OpenWorkspace(root, db);
       if (!ws.ok()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the stream open
       WorkerOptions o;
       o.name = "outside";
       StoreOpener open = [root, db]() -> Result<std::unique_ptr<MetaStore>> {
