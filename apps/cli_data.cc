@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "app/import.h"
 #include "apps/cli_common.h"
 #include "data/dataset_json.h"
 #include "data/dataset_store.h"
@@ -31,63 +32,32 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
-// Reads the samples named by --idx, --folder or --labels; class_order gets the
-// classes in the order the source defines them.
-Result<std::vector<NewSample>> ReadSource(const DataOptions& o, std::optional<Split> split,
-                                          std::vector<std::string>* class_order) {
-  if (!o.idx.empty() + !o.folder.empty() + !o.labels.empty() != 1)
-    return Status::Error(
-        "give exactly one source: --idx IMAGES LABELS, --folder DIR or --labels FILE");
-  if (!o.idx.empty()) {
-    std::cerr << "reading " << o.idx[0] << " and " << o.idx[1] << "\n";
-    *class_order = SplitList(o.classes);
-    return ReadIdxSamples(o.idx[0], o.idx[1], *class_order, split);
-  }
-  SampleFormat f;
-  f.channels = o.channels;
-  f.rate = o.rate;
-  f.seconds = o.seconds;
-  if (std::sscanf(o.size.c_str(), "%dx%d", &f.height, &f.width) != 2)
-    return Status::Errorf("--size '{}': expected HEIGHTxWIDTH, e.g. 28x28", o.size);
-  TML_RETURN_IF_ERROR(CheckFormat(f));
-  const std::string& src = o.folder.empty() ? o.labels : o.folder;
-  std::cerr << fmt::format("reading {} (images to {}x{}x{}, audio to {} Hz, {} s)\n", src, f.height,
-                           f.width, f.channels, f.rate, f.seconds);
-  TML_ASSIGN_OR_RETURN(FileImport r, o.folder.empty() ? ReadLabelFile(o.labels, f, split)
-                                                      : ReadClassFolders(o.folder, f, split));
-  if (r.skipped) std::cerr << "skipped " << r.skipped << " files that are not PNG, JPEG or WAV\n";
-  *class_order = r.classes;
-  return std::move(r.samples);
-}
-
 int Import(const DataOptions& o) {
-  std::optional<Split> split;
-  if (!o.split.empty() && o.split != "auto") {
-    auto s = ParseSplit(o.split);
-    if (!s.ok()) return Fail(s.status());
-    split = s.value();
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::string> classes;
-  auto samples = ReadSource(o, split, &classes);
-  if (!samples.ok()) return Fail(samples.status());
+  ImportRequest q;
+  q.dataset = o.name;
+  q.idx = o.idx;
+  q.folder = o.folder;
+  q.labels = o.labels;
+  q.format.channels = o.channels;
+  q.format.rate = o.rate;
+  q.format.seconds = o.seconds;
+  if (std::sscanf(o.size.c_str(), "%dx%d", &q.format.height, &q.format.width) != 2)
+    return Fail(Status::Errorf("--size '{}': expected HEIGHTxWIDTH, e.g. 28x28", o.size));
+  q.split = o.split;
+  q.fractions = o.fractions;
+  if (!o.classes.empty()) q.classes = SplitList(o.classes);
+  q.note = o.note;
   auto ws = OpenWorkspace(o.workspace);
   if (!ws.ok()) return Fail(ws.status());
-  std::cerr << "storing " << samples->size() << " samples in " << ws->root << "\n";
-  const std::string note =
-      o.note.empty() ? "import " + (!o.idx.empty() ? o.idx[0] : o.folder + o.labels) : o.note;
-  auto r = ImportSamples(*ws, o.name, *samples, o.fractions, note, classes, "import",
-                         [](int64_t done, int64_t total) {
-                           std::cerr << "\r  stored " << done << "/" << total << std::flush;
-                           if (done == total) std::cerr << "\n";
-                         });
-  if (!r.ok()) return Fail(r.status().Wrap(fmt::format("import into '{}'", o.name)));
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  TerminalProgress progress;
+  auto r = ImportDataset(*ws, q, progress);
+  if (!r.ok()) return Fail(r.status());
+  const ImportReport& rep = r->report;
   std::cout << fmt::format(
       "{}@{}: {} samples added, {} duplicates skipped; {} members, {} classes "
       "({:.1f} s)\n",
-      o.name, r->version.number, r->added, r->duplicates, r->version.members,
-      r->version.classes.size(), secs);
+      o.name, rep.version.number, rep.added, rep.duplicates, rep.version.members,
+      rep.version.classes.size(), r->seconds);
   return 0;
 }
 
@@ -138,11 +108,7 @@ int Show(const DataOptions& o) {
   for (const VersionRecord& v : *versions) {
     if (ref.version && v.number != ref.version) continue;
     if (o.json) {
-      j.push_back({{"version", v.number},
-                   {"members", v.members},
-                   {"classes", v.classes},
-                   {"note", v.note},
-                   {"created_ms", v.created_ms}});
+      j.push_back(VersionJson(v));
       continue;
     }
     std::cout << fmt::format("{}@{}: {} samples, {} classes; {}\n", ref.name, v.number, v.members,

@@ -7,6 +7,7 @@
 
 #include "apps/cli_common.h"
 #include "data/dataset_store.h"
+#include "store/record_json.h"
 
 namespace tml::cli {
 namespace {
@@ -17,19 +18,6 @@ struct RunsArgs {
   std::vector<int64_t> ids;
   bool json = false, all = false;
 };
-
-nlohmann::json RunJson(const RunRecord& r) {
-  return {{"id", r.id},
-          {"kind", r.kind},
-          {"status", r.status},
-          {"config", nlohmann::json::parse(r.config, nullptr, false)},
-          {"dataset_version_id", r.dataset_version},
-          {"metrics", nlohmann::json::parse(r.metrics, nullptr, false)},
-          {"output", r.output},
-          {"started_ms", r.started_ms},
-          {"duration_ms", r.duration_ms},
-          {"tool_version", r.tool_version}};
-}
 
 int List(const RunsArgs& a) {
   auto ws = OpenWorkspace(a.workspace);

@@ -1,27 +1,15 @@
 #include "apps/cli_squeeze.h"
 
-#include <chrono>
-#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "app/evaluate.h"
+#include "app/prune.h"
 #include "app/quantize.h"
 #include "apps/cli_common.h"
-#include "data/loader.h"
-#include "formats/export.h"
-#include "formats/import.h"
-#include "interp/evaluate.h"
-#include "squeeze/calibrate.h"
-#include "squeeze/quantize.h"
 #include "squeeze/report.h"
-#include "targets/device_eval.h"
-#include "train/export.h"
-#include "train/prune_flow.h"
-#include "train/trainer.h"
 
 namespace tml::cli {
 namespace {
@@ -80,6 +68,14 @@ int Evaluate(const SqueezeArgs& a) {
   return r->equal_to_host ? 0 : 2;
 }
 
+// Copies a component's output file to where the user asked for it.
+Status CopyOut(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return Status::Errorf("{}: {}", to, ec.message());
+  return Status::Ok();
+}
+
 int Quantize(const SqueezeArgs& a) {
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
@@ -100,10 +96,7 @@ int Quantize(const SqueezeArgs& a) {
   TerminalProgress progress;
   auto r = Quantize(*ws, q, progress);
   if (!r.ok()) return Fail(r.status());
-  std::error_code ec;
-  std::filesystem::copy_file(r->model_path, a.out,
-                             std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) return Fail(Status::Errorf("{}: {}", a.out, ec.message()));
+  if (Status s = CopyOut(r->model_path, a.out); !s.ok()) return Fail(s);
   if (a.json) {
     nlohmann::json j = QuantizationJson(q, *r);
     j["output"] = a.out;
@@ -132,64 +125,45 @@ int Quantize(const SqueezeArgs& a) {
 }
 
 int Prune(const SqueezeArgs& a) {
-  auto fg = LoadModel(a.model);
-  if (!fg.ok()) return Fail(fg.status());
-  auto spec = LoadModelSpec(a.spec);
-  if (!spec.ok()) return Fail(spec.status());
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
-  auto train = LoadSplitRef(*ws, a.data, Split::kTrain);
-  if (!train.ok()) return Fail(train.status());
-  auto ref = ParseDatasetRef(a.data);
-  if (!ref.ok()) return Fail(ref.status());
-  auto val = LoadSplit(*ws, ref->name, ref->version, Split::kVal);
-  if (!val.ok()) return Fail(val.status());
-  const LabeledData& check = val->data.count() ? val->data : train->data;
-  TrainOptions o;
-  o.epochs = a.epochs;
-  o.lr = a.lr;
-  o.batch = a.batch;
-  o.threads = a.threads;
-  TrainCallbacks cb;
-  cb.epoch = [&](const EpochMetrics& m) {
-    std::cerr << fmt::format("  fine-tune epoch {}/{}: loss {:.4f}, val acc {:.1f} %\n", m.epoch,
-                             o.epochs, m.train_loss, 100 * m.val_acc);
-  };
-  auto r = PruneAndFineTune(*spec, *fg, train->data, val->data.count() ? &val->data : nullptr,
-                            a.ratio, o, cb);
-  if (!r.ok()) return Fail(r.status().Wrap(a.spec));
-  for (const std::string& c : r->pruned.changes) std::cerr << "  " << c << "\n";
-  if (auto s = SaveOnnx(r->graph, a.out); !s.ok()) return Fail(s);
-  const ModelSpec& base = r->base;
-  auto before = EvaluateParams(base, r->base_params, check);
-  auto cut = EvaluateParams(r->pruned.spec, r->pruned.params, check);
-  auto after = EvaluateParams(r->pruned.spec, r->tuned.params, check);
-  if (!before.ok() || !cut.ok() || !after.ok())
-    return Fail(!before.ok() ? before.status() : (!cut.ok() ? cut.status() : after.status()));
+  PruneRequest q;
+  q.model = a.model;
+  q.spec = a.spec;
+  q.data = a.data;
+  q.ratio = a.ratio;
+  q.options.epochs = a.epochs;
+  q.options.lr = a.lr;
+  q.options.batch = a.batch;
+  q.options.threads = a.threads;
+  TerminalProgress progress;
+  auto r = Prune(*ws, q, progress);
+  if (!r.ok()) return Fail(r.status());
   std::string yaml_path = a.out;
   const size_t dot = yaml_path.rfind(".onnx");
   yaml_path = (dot == std::string::npos ? yaml_path : yaml_path.substr(0, dot)) + ".yaml";
-  {
-    std::ofstream f(yaml_path);
-    f << "# pruned from " << a.spec << " (" << a.ratio << " of the channels of prunable layers)\n"
-      << SpecToYaml(r->pruned.spec);
-    if (!f) return Fail(Status::Errorf("{}: write failed", yaml_path));
+  for (const auto& [from, to] : {std::pair{r->model_path, a.out}, {r->spec_path, yaml_path}})
+    if (Status s = CopyOut(from, to); !s.ok()) return Fail(s);
+  if (a.json) {
+    nlohmann::json j = PruneJson(q, *r);
+    j["output"] = a.out;
+    j["output_spec"] = yaml_path;
+    std::cout << j.dump(2) << "\n";
+    return 0;
   }
-  const double m0 = static_cast<double>(SpecMacs(base)),
-               m1 = static_cast<double>(SpecMacs(r->pruned.spec));
-  const double w0 = static_cast<double>(SpecWeights(base)),
-               w1 = static_cast<double>(SpecWeights(r->pruned.spec));
+  const double m0 = static_cast<double>(r->macs_before), m1 = static_cast<double>(r->macs_after);
+  const double w0 = static_cast<double>(r->weights_before),
+               w1 = static_cast<double>(r->weights_after);
   std::cout << fmt::format("MACs    {:.3f} M -> {:.3f} M ({:+.1f} %)\n", m0 / 1e6, m1 / 1e6,
                            100 * (m1 - m0) / m0);
   std::cout << fmt::format(
-      "weights {} -> {} ({:+.1f} %; int8 flash about {:.1f} KB -> {:.1f} KB)\n",
-      static_cast<int64_t>(w0), static_cast<int64_t>(w1), 100 * (w1 - w0) / w0, w0 / 1024,
-      w1 / 1024);
+      "weights {} -> {} ({:+.1f} %; int8 flash about {:.1f} KB -> {:.1f} KB)\n", r->weights_before,
+      r->weights_after, 100 * (w1 - w0) / w0, w0 / 1024, w1 / 1024);
   std::cout << fmt::format(
       "accuracy on {} ({} samples): {:.2f} % before, {:.2f} % pruned, {:.2f} % "
       "after {} epoch(s) of fine-tuning\n",
-      val->data.count() ? "val" : "train", check.count(), 100 * before->first, 100 * cut->first,
-      100 * after->first, r->tuned.epochs.size());
+      r->measured_on, r->measured_samples, 100 * r->accuracy_before, 100 * r->accuracy_pruned,
+      100 * r->accuracy_after, r->tuned.epochs.size());
   std::cout << fmt::format("wrote {} and {}\n", a.out, yaml_path);
   return 0;
 }
@@ -276,6 +250,7 @@ void AddSqueezeCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* a
   pr->add_option("--lr", a->lr, "Fine-tuning learning rate")->capture_default_str();
   pr->add_option("--batch", a->batch, "Fine-tuning batch size")->capture_default_str();
   pr->add_option("--threads", a->threads, "Threads (0: every core)");
+  pr->add_flag("--json", a->json, "Machine-readable output");
   pr->add_option("--workspace", a->workspace, "Workspace directory");
   pr->callback([a, exit_code] { *exit_code = Prune(*a); });
   added->push_back(q);

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <set>
 
+#include "app/compile.h"
 #include "apps/cli_common.h"
 #include "apps/cli_data.h"
 #include "apps/cli_pipeline.h"
@@ -22,7 +23,6 @@
 #include "interp/interpreter.h"
 #include "ops/op.h"
 #include "targets/mcu.h"
-#include "targets/profile.h"
 #include "targets/verify.h"
 #include "zoo/mlperf_models.h"
 
@@ -31,11 +31,6 @@ namespace {
 using tml::Status;
 
 using tml::cli::Fail;
-
-Status CheckTarget(const std::string& target) {
-  if (target == "host") return Status::Ok();
-  return tml::FindTarget(target).status();
-}
 
 int CmdInspect(const std::string& model) {
   auto g = tml::LoadModel(model);
@@ -61,18 +56,20 @@ int CmdInspect(const std::string& model) {
 
 int CmdCompile(const std::string& model, const std::string& target, const std::string& out,
                const std::string& name) {
-  if (auto s = CheckTarget(target); !s.ok()) return Fail(s);
-  auto g = tml::LoadModel(model);
-  if (!g.ok()) return Fail(g.status());
-  tml::CodegenOptions opt;
-  opt.prefix = name;
-  auto b = tml::BuildForTarget(*g, target, out, opt);
-  if (!b.ok()) return Fail(b.status());
-  const auto& r = b->code;
+  tml::CompileRequest q;
+  q.model = model;
+  q.target = target;
+  q.out_dir = out;
+  q.prefix = name;
+  tml::cli::TerminalProgress progress;
+  auto c = tml::Compile(q, progress);
+  if (!c.ok()) return Fail(c.status());
+  const auto& r = c->build.code;
   std::cout << "wrote " << r.files.size() << " files to " << out << " (arena " << r.plan.arena_bytes
             << " bytes, weights " << r.weight_bytes << " bytes)\n";
   for (const auto& f : r.files) std::cout << "  " << f << "\n";
-  std::cout << (target == "host" ? "host executable: " : "firmware: ") << b->executable << "\n";
+  std::cout << (target == "host" ? "host executable: " : "firmware: ") << c->build.executable
+            << "\n";
   return 0;
 }
 
@@ -99,7 +96,7 @@ tml::Result<std::vector<uint8_t>> ReadInput(const std::string& path, const tml::
 
 int CmdInfer(const std::string& model, const std::string& target, const std::string& in_path,
              const std::string& out_path) {
-  if (auto s = CheckTarget(target); !s.ok()) return Fail(s);
+  if (auto s = tml::CheckTarget(target); !s.ok()) return Fail(s);
   auto g = tml::LoadModel(model);
   if (!g.ok()) return Fail(g.status());
   auto in = ReadInput(in_path, *g);
@@ -142,9 +139,8 @@ int CmdVerify(const std::string& model, const tml::VerifyOptions& opt, bool json
 }
 
 int CmdProfile(const std::string& model, const std::string& target, bool json) {
-  auto g = tml::LoadModel(model);
-  if (!g.ok()) return Fail(g.status());
-  auto p = tml::ProfileGraphOnTarget(*g, target);
+  tml::cli::TerminalProgress progress;
+  auto p = tml::Profile(model, target, progress);
   if (!p.ok()) return Fail(p.status());
   if (json)
     std::cout << p->ToJson().dump(2) << "\n";

@@ -5,7 +5,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "app/compile.h"
 #include "app/evaluate.h"
+#include "app/import.h"
+#include "app/prune.h"
 #include "app/quantize.h"
 #include "core/sha256.h"
 #include "data/importers.h"
@@ -53,12 +56,7 @@ std::string Stem(const std::string& path) {
   return fs::path(path).stem().string();
 }
 
-// Writes an ONNX model under the workspace's artifacts/, named by its content.
-Result<std::string> SaveModel(Workspace& ws, const Graph& g) {
-  return SaveOnnxByContent(g, ws.root + "/artifacts");
-}
-
-// The model artifact of an ONNX file written by SaveModel; metadata from the
+// The model artifact of an ONNX file a component wrote into the workspace; metadata from the
 // static profile (MACs, weight and arena bytes) plus `extra`.
 Result<ArtifactRecord> ModelArtifact(const Graph& g, const std::string& path,
                                      const std::string& kind, std::vector<std::string> parents,
@@ -80,79 +78,6 @@ StepResult Single(const std::string& output, const std::string& value, ArtifactR
   return r;
 }
 
-Result<StepResult> RunDataset(StepContext& ctx) {
-  const StepParams& p = ctx.params;
-  std::optional<Split> split;
-  if (const std::string s = One(p, "split"); !s.empty() && s != "auto") {
-    TML_ASSIGN_OR_RETURN(split, ParseSplit(s));
-  }
-  SampleFormat f;
-  if (const std::string size = One(p, "size");
-      !size.empty() && std::sscanf(size.c_str(), "%dx%d", &f.height, &f.width) != 2)
-    return Status::Errorf("size '{}': expected HEIGHTxWIDTH", size);
-  f.channels = std::stoi(One(p, "channels", "1"));
-  f.rate = std::stoi(One(p, "rate", "16000"));
-  f.seconds = std::stod(One(p, "seconds", "1"));
-  std::vector<NewSample> samples;
-  std::vector<std::string> classes =
-      p.count("classes") ? p.at("classes") : std::vector<std::string>{};
-  if (p.count("idx")) {
-    if (p.at("idx").size() != 2) return Status::Error("idx: give [IMAGES, LABELS]");
-    TML_ASSIGN_OR_RETURN(samples, ReadIdxSamples(p.at("idx")[0], p.at("idx")[1], classes, split));
-  } else if (p.count("folder") || p.count("labels")) {
-    TML_ASSIGN_OR_RETURN(FileImport r, p.count("folder")
-                                           ? ReadClassFolders(One(p, "folder"), f, split)
-                                           : ReadLabelFile(One(p, "labels"), f, split));
-    samples = std::move(r.samples);
-    if (classes.empty()) classes = r.classes;
-  } else {
-    return Status::Error("a dataset step needs idx, folder or labels");
-  }
-  // The dataset parameter may name an earlier step's dataset ("name@3"): add to it.
-  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(One(p, "dataset")));
-  auto r = ImportSamples(ctx.ws, ref.name, samples, {}, "pipeline import", classes);
-  int version = 0;
-  if (r.ok()) {
-    version = r->version.number;
-  } else if (r.status().code() == StatusCode::kAlreadyExists) {                 // nothing new
-    TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(ref.name, 0));  // nothing new
-    version = v.number;
-  } else {
-    return r.status();
-  }
-  if (p.count("val_from_train")) {
-    const double v = std::stod(One(p, "val_from_train"));
-    TML_ASSIGN_OR_RETURN(VersionRecord rv,
-                         Resplit(ctx.ws, ref.name, version, {1 - v, v, 0, 0}, true));
-    version = rv.number;
-  }
-  const std::string name = ref.name + "@" + std::to_string(version);
-  TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(ref.name, version));
-  json meta = {{"classes", v.classes}, {"members", v.members}, {"note", v.note}};
-  return Single("dataset", name,
-                {"dataset:" + name, "dataset version", name, "", meta.dump(), ctx.AllInputs(), 0});
-}
-
-// The train split of a dataset version and its validation split, which may be empty.
-struct TrainVal {
-  LoadedSplit train, val;
-  const LabeledData* val_data() const { return val.data.count() ? &val.data : nullptr; }
-};
-
-Result<TrainVal> LoadTrainVal(Workspace& ws, const std::string& data) {
-  TrainVal t;
-  TML_ASSIGN_OR_RETURN(t.train, LoadSplitRef(ws, data, Split::kTrain));
-  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(data));
-  TML_ASSIGN_OR_RETURN(t.val, LoadSplit(ws, ref.name, ref.version, Split::kVal));
-  return t;
-}
-
-json EpochsJson(const TrainResult& r) {
-  json epochs = json::array();
-  for (const EpochMetrics& e : r.epochs) epochs.push_back(EpochJson(e));
-  return epochs;
-}
-
 // A step's progress: log lines indented under the step, events and cancellation
 // through the runner.
 class StepProgress : public Progress {
@@ -169,6 +94,44 @@ class StepProgress : public Progress {
  private:
   StepContext& ctx_;
 };
+
+Result<StepResult> RunDataset(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  ImportRequest q;
+  q.split = One(p, "split");
+  SampleFormat& f = q.format;
+  if (const std::string size = One(p, "size");
+      !size.empty() && std::sscanf(size.c_str(), "%dx%d", &f.height, &f.width) != 2)
+    return Status::Errorf("size '{}': expected HEIGHTxWIDTH", size);
+  f.channels = std::stoi(One(p, "channels", "1"));
+  f.rate = std::stoi(One(p, "rate", "16000"));
+  f.seconds = std::stod(One(p, "seconds", "1"));
+  if (p.count("classes")) q.classes = p.at("classes");
+  if (p.count("idx")) q.idx = p.at("idx");
+  q.folder = One(p, "folder");
+  q.labels = One(p, "labels");
+  if (q.idx.empty() && q.folder.empty() && q.labels.empty())
+    return Status::Error("a dataset step needs idx, folder or labels");
+  // The dataset parameter may name an earlier step's dataset ("name@3"): add to it.
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(One(p, "dataset")));
+  q.dataset = ref.name;
+  q.note = "pipeline import";
+  q.nothing_new_ok = true;
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(ImportOutcome r, ImportDataset(ctx.ws, q, progress));
+  int version = r.report.version.number;
+  if (p.count("val_from_train")) {
+    const double v = std::stod(One(p, "val_from_train"));
+    TML_ASSIGN_OR_RETURN(VersionRecord rv,
+                         Resplit(ctx.ws, ref.name, version, {1 - v, v, 0, 0}, true));
+    version = rv.number;
+  }
+  const std::string name = ref.name + "@" + std::to_string(version);
+  TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(ref.name, version));
+  json meta = {{"classes", v.classes}, {"members", v.members}, {"note", v.note}};
+  return Single("dataset", name,
+                {"dataset:" + name, "dataset version", name, "", meta.dump(), ctx.AllInputs(), 0});
+}
 
 Result<StepResult> RunTrain(StepContext& ctx) {
   const StepParams& p = ctx.params;
@@ -221,31 +184,25 @@ Result<StepResult> RunQuantize(StepContext& ctx) {
 
 Result<StepResult> RunPrune(StepContext& ctx) {
   const StepParams& p = ctx.params;
-  TML_ASSIGN_OR_RETURN(Graph fg, LoadModel(One(p, "model")));
-  TML_ASSIGN_OR_RETURN(ModelSpec spec, LoadModelSpec(One(p, "spec")));
-  TML_ASSIGN_OR_RETURN(TrainVal data, LoadTrainVal(ctx.ws, One(p, "data")));
-  TrainOptions o;
-  o.epochs = std::stoi(One(p, "epochs", "1"));
-  const double ratio = std::stod(One(p, "ratio", "0.5"));
-  TrainCallbacks cb;
-  cb.cancelled = ctx.cancelled;
-  TML_ASSIGN_OR_RETURN(PruneRun r,
-                       PruneAndFineTune(spec, fg, data.train.data, data.val_data(), ratio, o, cb));
-  TML_ASSIGN_OR_RETURN(std::string path, SaveModel(ctx.ws, r.graph));
-  const std::string spec_path = path.substr(0, path.size() - 5) + ".yaml";
-  std::ofstream(spec_path) << SpecToYaml(r.pruned.spec);
+  PruneRequest q;
+  q.model = One(p, "model");
+  q.spec = One(p, "spec");
+  q.data = One(p, "data");
+  q.ratio = std::stod(One(p, "ratio", "0.5"));
+  q.options.epochs = std::stoi(One(p, "epochs", "1"));
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(PruneOutcome r, Prune(ctx.ws, q, progress));
   StepResult out;
-  json extra = {{"ratio", ratio}, {"epochs", EpochsJson(r.tuned)}};
-  TML_ASSIGN_OR_RETURN(ArtifactRecord model, ModelArtifact(r.graph, path, "pruned model",
-                                                           ctx.AllInputs(), std::move(extra)));
-  TML_ASSIGN_OR_RETURN(std::string spec_id, FileArtifactId(spec_path));
-  out.outputs = {{"model", path}, {"spec", spec_path}};
+  TML_ASSIGN_OR_RETURN(ArtifactRecord model, ModelArtifact(r.graph, r.model_path, "pruned model",
+                                                           ctx.AllInputs(), PruneJson(q, r)));
+  TML_ASSIGN_OR_RETURN(std::string spec_id, FileArtifactId(r.spec_path));
+  out.outputs = {{"model", r.model_path}, {"spec", r.spec_path}};
   out.artifact_of = {{"model", model.id}, {"spec", spec_id}};
   out.artifacts.push_back(model);
   out.artifacts.push_back({spec_id,
                            "model spec",
-                           "pruned spec " + Stem(spec_path).substr(0, 12),
-                           spec_path,
+                           "pruned spec " + Stem(r.spec_path).substr(0, 12),
+                           r.spec_path,
                            "{}",
                            {model.id},
                            0});
@@ -253,27 +210,28 @@ Result<StepResult> RunPrune(StepContext& ctx) {
 }
 
 Result<StepResult> RunCompile(StepContext& ctx) {
-  const StepParams& p = ctx.params;
-  TML_ASSIGN_OR_RETURN(Graph g, LoadModel(One(p, "model")));
-  const std::string target = One(p, "target");
-  const std::string dir = ctx.ws.root + "/artifacts/build-" + ctx.key.substr(0, 16);
-  TML_ASSIGN_OR_RETURN(TargetBuild b, BuildForTarget(g, target, dir));
-  // Measured: instructions per layer, flash, RAM, the fit verdict.
-  TML_ASSIGN_OR_RETURN(ProfileReport pr, ProfileGraphOnTarget(g, target));
-  json meta = pr.ToJson();
-  meta["target"] = target;
-  meta["elf"] = b.executable;
-  const std::string profile_path = dir + "/profile.json";
+  CompileRequest q;
+  q.model = One(ctx.params, "model");
+  q.target = One(ctx.params, "target");
+  q.out_dir = ctx.ws.root + "/artifacts/build-" + ctx.key.substr(0, 16);
+  q.profile = true;  // measured: instructions per layer, flash, RAM, the fit verdict
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(CompileOutcome r, Compile(q, progress));
+  const std::string& elf = r.build.executable;
+  json meta = r.profile->ToJson();
+  meta["target"] = q.target;
+  meta["elf"] = elf;
+  const std::string profile_path = q.out_dir + "/profile.json";
   std::ofstream(profile_path) << meta.dump(2);
-  TML_ASSIGN_OR_RETURN(std::string h, Sha256File(b.executable));
+  TML_ASSIGN_OR_RETURN(std::string h, Sha256File(elf));
   ArtifactRecord a{"firmware:" + h.substr(0, 32),
                    "firmware",
-                   fmt::format("{} firmware {}", target, h.substr(0, 12)),
-                   b.executable,
+                   fmt::format("{} firmware {}", q.target, h.substr(0, 12)),
+                   elf,
                    meta.dump(),
                    ctx.inputs["model"],
                    0};
-  StepResult out = Single("firmware", b.executable, std::move(a));
+  StepResult out = Single("firmware", elf, std::move(a));
   out.outputs["profile"] = profile_path;
   return out;
 }

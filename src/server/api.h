@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "data/dataset_store.h"
+#include "data/workspace_pool.h"
 #include "jobs/event_bus.h"
 #include "server/session.h"
 
@@ -58,11 +59,11 @@ ApiResponse FromStatus(const Status& st);
 // A path or query id: a positive decimal number.
 Result<int64_t> ParseId(const std::string& text);
 
-// What handlers share: the workspace (its database behind a mutex: one connection for
-// the API threads) and how to reach the job queue.
+// What handlers share: connections to the workspace's store (a handler leases one
+// for what it reads and writes), the workspace's root, and how to reach the job queue.
 struct ApiContext {
-  Workspace& ws;
-  std::mutex& db_mu;
+  WorkspacePool& pool;
+  std::string root;
   std::string version;
   const std::atomic<bool>& stopping;    // the server is shutting down: end long responses
   std::vector<std::string> file_roots;  // where job parameters may name files

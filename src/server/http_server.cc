@@ -86,8 +86,8 @@ ApiResponse ApiServer::Handle(const Route& route, const std::string& auth_header
   req.session = CookieValue(cookies, kSessionCookie);
   if (route.auth && o_.auth) {
     if (auth_header.rfind("Bearer ", 0) == 0) {
-      std::lock_guard<std::mutex> l(db_mu_);
-      auto name = ws_->db->TokenName(TokenHash(auth_header.substr(7)));
+      WorkspacePool::Lease ws = pool_->Acquire();
+      auto name = ws->db->TokenName(TokenHash(auth_header.substr(7)));
       if (!name.ok()) return FromStatus(name.status());
       if (!*name) return ApiError(401, "invalid token");
       req.user = **name;
@@ -139,12 +139,13 @@ ApiResponse ApiServer::Handle(const Route& route, const std::string& auth_header
 Status ApiServer::Start() {
   if (!o_.auth && !IsLoopback(o_.host))
     return Status::Errorf("--no-auth only on a loopback address (127.0.0.1), not {}", o_.host);
-  TML_ASSIGN_OR_RETURN(Workspace ws, open_());
-  ws_ = std::make_unique<Workspace>(std::move(ws));
-  std::vector<std::string> roots = {ws_->root};
+  pool_ = std::make_unique<WorkspacePool>(open_, o_.db_connections);
+  TML_RETURN_IF_ERROR(pool_->Start());
+  const std::string root = pool_->Acquire()->root;
+  std::vector<std::string> roots = {root};
   roots.insert(roots.end(), o_.file_roots.begin(), o_.file_roots.end());
   sessions_ = std::make_unique<SessionStore>(o_.session_ms);
-  ctx_ = std::make_unique<ApiContext>(ApiContext{*ws_, db_mu_, TML_VERSION, stop_, roots,
+  ctx_ = std::make_unique<ApiContext>(ApiContext{*pool_, root, TML_VERSION, stop_, roots,
                                                  *sessions_, job_events_, o_.event_poll_ms});
   const json doc = OpenApiDocument(routes_, TML_VERSION);
   for (Route& r : routes_)

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "data/dataset_store.h"
+#include "data/workspace_pool.h"
 #include "server/api.h"
 
 namespace httplib {
@@ -39,10 +40,11 @@ struct ServeOptions {
                                          "/usr/share/datasets"};
   // Refuse (500) a success response that does not fit its route's schema (tests).
   bool check_responses = false;
-  int64_t session_ms = 12 * 3600 * 1000;
+  int64_t session_ms = 12 * 3600 * 1000;  // browser sessions (POST /api/session) last this long
   // Job streams wake on notifications (in-process workers, PostgreSQL NOTIFY) and look at
   // the database after this long without one (SQLite with `tinymlaas worker` processes).
-  int64_t event_poll_ms = 1000;  // browser sessions (POST /api/session) last this long
+  int64_t event_poll_ms = 1000;
+  int db_connections = 8;  // the API threads' store connections (a pool)
   std::function<void(const std::string&)> log;
 };
 
@@ -67,8 +69,7 @@ class ApiServer {
   OpenWorkspaceFn open_;
   ServeOptions o_;
   std::vector<Route> routes_;
-  std::unique_ptr<Workspace> ws_;  // the API threads' connection
-  std::mutex db_mu_;
+  std::unique_ptr<WorkspacePool> pool_;  // the API threads' connections
   std::unique_ptr<SessionStore> sessions_;
   JobEventBus job_events_;
   std::thread event_listener_;  // PostgreSQL LISTEN for events of other processes

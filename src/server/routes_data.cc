@@ -11,6 +11,7 @@
 #include "data/importers.h"
 #include "server/api.h"
 #include "server/schemas.h"
+#include "store/record_json.h"
 
 namespace tml {
 namespace {
@@ -81,9 +82,8 @@ ApiResponse Upload(ApiContext& c, const ApiRequest& q) {
     s->source = "upload:" + std::filesystem::path(u.filename).filename().string();
     samples.push_back(std::move(*s));
   }
-  std::lock_guard<std::mutex> l(c.db_mu);
-  auto rep =
-      ImportSamples(c.ws, name, samples, {}, fmt::format("upload by {}", q.user), {}, q.user);
+  WorkspacePool::Lease ws = c.pool.Acquire();
+  auto rep = ImportSamples(*ws, name, samples, {}, fmt::format("upload by {}", q.user), {}, q.user);
   if (!rep.ok()) return FromStatus(rep.status());
   return Json({{"version", VersionJson(rep->version)},
                {"added", rep->added},
@@ -96,13 +96,11 @@ ApiResponse Upload(ApiContext& c, const ApiRequest& q) {
 void AddDataRoutes(std::vector<Route>& r) {
   Route list{"GET", "/api/datasets", "Every dataset with its latest version", "data"};
   list.handler = [](ApiContext& c, const ApiRequest&) {
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto ds = c.ws.db->ListDatasets();
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto ds = ws->db->ListDatasets();
     if (!ds.ok()) return FromStatus(ds.status());
     json out = json::array();
-    for (const DatasetRecord& d : *ds)
-      out.push_back(
-          {{"name", d.name}, {"latest_version", d.latest_version}, {"created_ms", d.created_ms}});
+    for (const DatasetRecord& d : *ds) out.push_back(DatasetJson(d));
     return Json(out);
   };
   list.response = schema::Array(schema::Dataset());
@@ -116,18 +114,17 @@ void AddDataRoutes(std::vector<Route>& r) {
   create.success = 201;
   create.handler = [](ApiContext& c, const ApiRequest& q) {
     const std::string name = q.body["name"];
-    std::lock_guard<std::mutex> l(c.db_mu);
-    Transaction tx(*c.ws.db);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    Transaction tx(*ws->db);
     if (!tx.status().ok()) return FromStatus(tx.status());
-    auto ds = c.ws.db->ListDatasets();
+    auto ds = ws->db->ListDatasets();
     if (!ds.ok()) return FromStatus(ds.status());
     for (const DatasetRecord& d : *ds)
       if (d.name == name) return ApiError(409, fmt::format("dataset '{}' exists", name));
-    auto made = c.ws.db->EnsureDataset(name);
+    auto made = ws->db->EnsureDataset(name);
     if (!made.ok()) return FromStatus(made.status());
     if (Status st = tx.Commit(); !st.ok()) return FromStatus(st);
-    return Json({{"name", made->name}, {"latest_version", 0}, {"created_ms", made->created_ms}},
-                201);
+    return Json(DatasetJson(*made), 201);
   };
   create.response = schema::Dataset();
   r.push_back(create);
@@ -135,20 +132,19 @@ void AddDataRoutes(std::vector<Route>& r) {
   Route get{"GET", "/api/datasets/{name}", "A dataset's versions", "data"};
   get.handler = [](ApiContext& c, const ApiRequest& q) {
     const std::string& name = q.path.at("name");
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto ds = c.ws.db->ListDatasets();
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto ds = ws->db->ListDatasets();
     if (!ds.ok()) return FromStatus(ds.status());
     auto it = std::find_if(ds->begin(), ds->end(),
                            [&](const DatasetRecord& d) { return d.name == name; });
     if (it == ds->end()) return ApiError(404, fmt::format("no dataset '{}'", name));
-    auto versions = c.ws.db->ListVersions(name);
+    auto versions = ws->db->ListVersions(name);
     if (!versions.ok()) return FromStatus(versions.status());
     json v = json::array();
     for (const VersionRecord& x : *versions) v.push_back(VersionJson(x));
-    return Json({{"name", it->name},
-                 {"latest_version", it->latest_version},
-                 {"created_ms", it->created_ms},
-                 {"versions", v}});
+    json out = DatasetJson(*it);
+    out["versions"] = v;
+    return Json(out);
   };
   get.response = schema::DatasetDetail();
   r.push_back(get);
@@ -159,8 +155,8 @@ void AddDataRoutes(std::vector<Route>& r) {
   stats.handler = [](ApiContext& c, const ApiRequest& q) {
     auto v = VersionNumber(q.path.at("version"));
     if (!v.ok()) return ApiError(400, v.status().message());
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto s = ComputeStats(c.ws, q.path.at("name"), *v);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto s = ComputeStats(*ws, q.path.at("name"), *v);
     if (!s.ok()) return FromStatus(s.status());
     return Json(DatasetStatsJson(*s));
   };
@@ -199,10 +195,10 @@ void AddDataRoutes(std::vector<Route>& r) {
       return q.query.count(k) ? std::max<int64_t>(0, std::atoll(q.query.at(k).c_str())) : def;
     };
     const int64_t offset = num("offset", 0), limit = std::min<int64_t>(1000, num("limit", 100));
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto version = c.ws.db->GetVersion(q.path.at("name"), *v);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto version = ws->db->GetVersion(q.path.at("name"), *v);
     if (!version.ok()) return FromStatus(version.status());
-    auto members = c.ws.db->Members(version->id);
+    auto members = ws->db->Members(version->id);
     if (!members.ok()) return FromStatus(members.status());
     json page = json::array();
     int64_t total = 0;
@@ -226,8 +222,8 @@ void AddDataRoutes(std::vector<Route>& r) {
   relabel.handler = [](ApiContext& c, const ApiRequest& q) {
     const std::string label = q.body["label"];
     if (!ValidLabel(label)) return ApiError(400, "label: 1-64 characters, one line");
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto v = Relabel(c.ws, q.path.at("name"), q.path.at("sample"), label, q.user);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto v = Relabel(*ws, q.path.at("name"), q.path.at("sample"), label, q.user);
     if (!v.ok()) return FromStatus(v.status());
     return Json({{"version", VersionJson(*v)}});
   };
@@ -240,17 +236,14 @@ void AddDataRoutes(std::vector<Route>& r) {
     const std::string& id = q.path.at("id");
     if (!std::regex_match(id, std::regex("[0-9a-f]{64}")))
       return ApiError(400, "id: a sample id (64 hex digits)");
-    SampleRecord rec;
-    {
-      std::lock_guard<std::mutex> l(c.db_mu);
-      auto s = c.ws.db->GetSample(id);
-      if (!s.ok()) return FromStatus(s.status());
-      rec = *s;
-    }
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto s = ws->db->GetSample(id);
+    if (!s.ok()) return FromStatus(s.status());
+    const SampleRecord rec = *s;
     if (rec.kind != "image" || rec.dtype != "uint8" || rec.shape.size() != 3)
       return ApiError(
           400, fmt::format("sample {} is {} ({}), not an 8-bit image", id, rec.kind, rec.dtype));
-    auto bytes = c.ws.blobs.Get(id);
+    auto bytes = ws->blobs.Get(id);
     if (!bytes.ok()) return FromStatus(bytes.status());
     Image im;
     im.height = static_cast<int>(rec.shape[0]);

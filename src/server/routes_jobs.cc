@@ -66,10 +66,10 @@ void AddJobRoutes(std::vector<Route>& r) {
     if (!spec.ok()) return ApiError(400, spec.status().message());
     if (Status st = CheckFilesUnder(*spec, c.file_roots); !st.ok())
       return ApiError(400, "job: " + st.message());
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto id = c.ws.db->EnqueueJob(kind, q.body["params"].dump(), q.body.value("max_attempts", 2));
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto id = ws->db->EnqueueJob(kind, q.body["params"].dump(), q.body.value("max_attempts", 2));
     if (!id.ok()) return FromStatus(id.status());
-    auto job = c.ws.db->GetJob(*id);
+    auto job = ws->db->GetJob(*id);
     if (!job.ok()) return FromStatus(job.status());
     return Json(JobJson(*job), 202);
   };
@@ -84,8 +84,8 @@ void AddJobRoutes(std::vector<Route>& r) {
     if (!status.empty() && status != "queued" && status != "running" && status != "done" &&
         status != "failed")
       return ApiError(400, "status: queued, running, done or failed");
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto jobs = c.ws.db->ListJobs(status, std::min<int64_t>(1000, QueryInt(q, "limit", 100)));
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto jobs = ws->db->ListJobs(status, std::min<int64_t>(1000, QueryInt(q, "limit", 100)));
     if (!jobs.ok()) return FromStatus(jobs.status());
     json out = json::array();
     for (const JobRecord& j : *jobs) out.push_back(JobJson(j));
@@ -98,8 +98,8 @@ void AddJobRoutes(std::vector<Route>& r) {
   get.handler = [](ApiContext& c, const ApiRequest& q) {
     auto id = ParseId(q.path.at("id"));
     if (!id.ok()) return ApiError(400, id.status().message());
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto job = c.ws.db->GetJob(*id);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto job = ws->db->GetJob(*id);
     if (!job.ok()) return FromStatus(job.status());
     return Json(JobJson(*job));
   };
@@ -113,8 +113,8 @@ void AddJobRoutes(std::vector<Route>& r) {
   cancel.handler = [](ApiContext& c, const ApiRequest& q) {
     auto id = ParseId(q.path.at("id"));
     if (!id.ok()) return ApiError(400, id.status().message());
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto job = c.ws.db->CancelJob(*id);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto job = ws->db->CancelJob(*id);
     if (!job.ok()) return FromStatus(job.status());
     c.job_events.Notify();  // a queued job's stream ends now
     return Json(JobJson(*job));
@@ -127,9 +127,9 @@ void AddJobRoutes(std::vector<Route>& r) {
   events.handler = [](ApiContext& c, const ApiRequest& q) {
     auto id = ParseId(q.path.at("id"));
     if (!id.ok()) return ApiError(400, id.status().message());
-    std::lock_guard<std::mutex> l(c.db_mu);
-    if (auto job = c.ws.db->GetJob(*id); !job.ok()) return FromStatus(job.status());
-    auto ev = c.ws.db->JobEvents(*id, QueryInt(q, "after", 0));
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    if (auto job = ws->db->GetJob(*id); !job.ok()) return FromStatus(job.status());
+    auto ev = ws->db->JobEvents(*id, QueryInt(q, "after", 0));
     if (!ev.ok()) return FromStatus(ev.status());
     json out = json::array();
     for (const JobEvent& e : *ev) out.push_back(EventJson(e));
@@ -146,8 +146,8 @@ void AddJobRoutes(std::vector<Route>& r) {
     auto id = ParseId(q.path.at("id"));
     if (!id.ok()) return ApiError(400, id.status().message());
     {
-      std::lock_guard<std::mutex> l(c.db_mu);
-      if (auto job = c.ws.db->GetJob(*id); !job.ok()) return FromStatus(job.status());
+      WorkspacePool::Lease ws = c.pool.Acquire();
+      if (auto job = ws->db->GetJob(*id); !job.ok()) return FromStatus(job.status());
     }
     ApiResponse res;
     res.content_type = "text/event-stream";
@@ -164,9 +164,9 @@ void AddJobRoutes(std::vector<Route>& r) {
       // after an hour (EventSource reconnects).
       if (!*news) *seen = c.job_events.Wait(*seen, std::chrono::milliseconds(c.event_poll_ms));
       if (c.stopping) return false;
-      std::lock_guard<std::mutex> l(c.db_mu);
-      auto ev = c.ws.db->JobEvents(job, *after);
-      auto j = c.ws.db->GetJob(job);
+      WorkspacePool::Lease ws = c.pool.Acquire();
+      auto ev = ws->db->JobEvents(job, *after);
+      auto j = ws->db->GetJob(job);
       if (!ev.ok() || !j.ok()) return false;
       for (const JobEvent& e : *ev) {
         out += fmt::format("id: {}\nevent: job\ndata: {}\n\n", e.seq, EventJson(e).dump());

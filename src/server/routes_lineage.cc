@@ -7,6 +7,7 @@
 #include "pipeline/lineage.h"
 #include "server/api.h"
 #include "server/schemas.h"
+#include "store/record_json.h"
 #include "targets/target_profile.h"
 #include "train/spec_library.h"
 
@@ -20,42 +21,14 @@ json SpecJson(const SpecEntry& e) {
           {"classes", e.spec.classes}, {"macs", SpecMacs(e.spec)}, {"uploaded", e.uploaded}};
 }
 
-json Parsed(const std::string& text) {
-  return json::parse(text, nullptr, false);
-}
-
-json RunJson(const RunRecord& r) {
-  return {{"id", r.id},
-          {"kind", r.kind},
-          {"status", r.status},
-          {"config", Parsed(r.config)},
-          {"dataset_version_id", r.dataset_version},
-          {"metrics", Parsed(r.metrics)},
-          {"output", r.output},
-          {"started_ms", r.started_ms},
-          {"duration_ms", r.duration_ms},
-          {"tool_version", r.tool_version}};
-}
-
-json ArtifactJson(const ArtifactRecord& a) {
-  // The path is what jobs take as a model or firmware parameter.
-  return {{"id", a.id},
-          {"kind", a.kind},
-          {"label", a.label},
-          {"path", a.path},
-          {"metadata", Parsed(a.metadata)},
-          {"parents", a.parents},
-          {"created_ms", a.created_ms}};
-}
-
 }  // namespace
 
 void AddLineageRoutes(std::vector<Route>& r) {
   Route runs{"GET", "/api/runs", "Run records (training runs, pipeline runs)", "runs"};
   runs.query = {{"kind", "train or pipeline", {{"type", "string"}}}};
   runs.handler = [](ApiContext& c, const ApiRequest& q) {
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto list = c.ws.db->ListRuns(q.query.count("kind") ? q.query.at("kind") : "");
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto list = ws->db->ListRuns(q.query.count("kind") ? q.query.at("kind") : "");
     if (!list.ok()) return FromStatus(list.status());
     json out = json::array();
     for (const RunRecord& x : *list) out.push_back(RunJson(x));
@@ -69,8 +42,8 @@ void AddLineageRoutes(std::vector<Route>& r) {
     auto parsed = ParseId(q.path.at("id"));
     if (!parsed.ok()) return ApiError(400, parsed.status().message());
     const int64_t id = *parsed;
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto x = c.ws.db->GetRun(id);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto x = ws->db->GetRun(id);
     if (!x.ok()) return FromStatus(x.status());
     return Json(RunJson(*x));
   };
@@ -85,15 +58,15 @@ void AddLineageRoutes(std::vector<Route>& r) {
     const int64_t id = *parsed;
     RunRecord x;
     {
-      std::lock_guard<std::mutex> l(c.db_mu);
-      auto got = c.ws.db->GetRun(id);
+      WorkspacePool::Lease ws = c.pool.Acquire();
+      auto got = ws->db->GetRun(id);
       if (!got.ok()) return FromStatus(got.status());
       x = *got;
     }
     // Only files the runner wrote under WORKSPACE/reports/.
     namespace fs = std::filesystem;
     std::error_code ec;
-    const fs::path dir = fs::weakly_canonical(c.ws.root + "/reports", ec);
+    const fs::path dir = fs::weakly_canonical(c.root + "/reports", ec);
     const fs::path file = fs::weakly_canonical(x.output, ec);
     if (x.kind != "pipeline" || x.output.empty() || ec ||
         file.string().rfind(dir.string() + "/", 0) != 0 || !fs::is_regular_file(file))
@@ -108,8 +81,8 @@ void AddLineageRoutes(std::vector<Route>& r) {
   artifacts.query = {{"prefix", "id prefix, with or without the kind", {{"type", "string"}}},
                      {"kind", "e.g. int8 model, firmware, evaluation", {{"type", "string"}}}};
   artifacts.handler = [](ApiContext& c, const ApiRequest& q) {
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto found = c.ws.db->FindArtifacts(q.query.count("prefix") ? q.query.at("prefix") : "");
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto found = ws->db->FindArtifacts(q.query.count("prefix") ? q.query.at("prefix") : "");
     if (!found.ok()) return FromStatus(found.status());
     json out = json::array();
     for (const ArtifactRecord& a : *found)
@@ -125,8 +98,8 @@ void AddLineageRoutes(std::vector<Route>& r) {
     const std::string& id = q.path.at("id");
     if (id.find('/') != std::string::npos || id.size() > 200)
       return ApiError(400, "id: an artifact id");
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto a = ResolveArtifact(*c.ws.db, id, false);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto a = ResolveArtifact(*ws->db, id, false);
     if (!a.ok()) return FromStatus(a.status());
     return Json(ArtifactJson(*a));
   };
@@ -140,8 +113,8 @@ void AddLineageRoutes(std::vector<Route>& r) {
     const std::string& id = q.path.at("id");
     if (id.find('/') != std::string::npos || id.size() > 200)
       return ApiError(400, "id: an artifact id");  // never a file path here
-    std::lock_guard<std::mutex> l(c.db_mu);
-    auto g = Lineage(*c.ws.db, id, false);
+    WorkspacePool::Lease ws = c.pool.Acquire();
+    auto g = Lineage(*ws->db, id, false);
     if (!g.ok()) return FromStatus(g.status());
     json j = LineageJson(*g);
     j["text"] = LineageText(*g);
@@ -175,7 +148,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
               "Model specs to train: the zoo (examples/models) and uploaded ones", "specs"};
   specs.handler = [](ApiContext& c, const ApiRequest&) {
     json out = json::array();
-    for (const SpecEntry& e : ListModelSpecs(c.ws.root)) out.push_back(SpecJson(e));
+    for (const SpecEntry& e : ListModelSpecs(c.root)) out.push_back(SpecJson(e));
     return Json(out);
   };
   specs.response = schema::Array(schema::Spec());
@@ -190,7 +163,7 @@ void AddLineageRoutes(std::vector<Route>& r) {
                  {"properties", {{"yaml", {{"type", "string"}, {"maxLength", 65536}}}}}};
   upload.success = 201;
   upload.handler = [](ApiContext& c, const ApiRequest& q) {
-    auto e = AddModelSpec(c.ws.root, q.body["yaml"].get<std::string>());
+    auto e = AddModelSpec(c.root, q.body["yaml"].get<std::string>());
     if (!e.ok()) return FromStatus(e.status());
     return Json(SpecJson(*e), 201);
   };

@@ -15,6 +15,7 @@ Result<TargetBuild> BuildForHost(const Graph& g, const std::string& dir,
                                  const CodegenOptions& opt) {
   TargetBuild b;
   b.dir = dir;
+  b.options = opt;
   TML_ASSIGN_OR_RETURN(b.code, GenerateC(g, dir, opt));
   b.executable = (fs::path(dir) / "model_host").string();
   const char* cc = std::getenv("CC");

@@ -22,6 +22,8 @@ struct TargetBuild {
   std::string executable;    // host program or firmware ELF
   std::string qemu_machine;  // set for emulated boards
   CodegenResult code;
+  CodegenOptions options;  // what the code was generated with
+  bool profiling = false;  // built with the per-layer probes (firmware)
 };
 
 // Generates C into dir and compiles it with $CC (default cc) and the harness.

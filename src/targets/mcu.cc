@@ -39,17 +39,13 @@ std::vector<std::string> PrefixDefines(const CodegenOptions& opt) {
 }
 }  // namespace
 
-Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const std::string& dir,
-                                  const CodegenOptions& opt, bool profiling) {
-  if (p.cflags.empty() || p.core.rfind("cortex-m", 0) != 0)
-    return Status::Errorf("target '{}' ({}) has no firmware toolchain here; use it for fit checks",
-                          p.name, p.core);
-  TargetBuild b;
-  b.target = p.name;
-  b.dir = dir;
-  b.qemu_machine = p.qemu_machine;
-  TML_ASSIGN_OR_RETURN(b.code, GenerateC(g, dir, opt));
-  b.executable = (fs::path(dir) / "firmware.elf").string();
+namespace {
+
+// Compiles the generated code of `b` with the board support into `elf`; profiling
+// adds the per-layer timer probes and the stack painter.
+Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling,
+                    const std::string& elf) {
+  const std::string& dir = b.dir;
   const std::string fw = FirmwareDir();
   const std::string board = fw + "/" + (p.firmware.empty() ? "mps2" : p.firmware);
   std::vector<std::string> argv = {"arm-none-eabi-gcc",
@@ -67,18 +63,37 @@ Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const 
   // The same model gives the same bytes wherever it is built (debug info names "build/").
   argv.push_back("-ffile-prefix-map=" + fs::absolute(dir).lexically_normal().string() + "=build");
   argv.push_back("-ffile-prefix-map=" + dir + "=build");
-  for (auto& d : PrefixDefines(opt)) argv.push_back(d);
+  for (auto& d : PrefixDefines(b.options)) argv.push_back(d);
   argv.insert(argv.end(),
               {"-I" + dir, "-I" + b.code.include_dir, "-nostartfiles", "-T", board + "/mps2.ld",
                "--specs=nosys.specs", "-Wl,--gc-sections", board + "/startup.c",
                fw + "/common/semihost.c", fw + "/common/harness_main.c"});
   if (profiling) argv.insert(argv.end(), {"-DTML_PROFILE", board + "/timer.c"});
   for (const auto& s : b.code.sources) argv.push_back(s);
-  argv.insert(argv.end(), {"-lm", "-o", b.executable});
+  argv.insert(argv.end(), {"-lm", "-o", elf});
   TML_ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, 600));
   if (r.exit_code != 0)
     return Status::Errorf("building firmware for {} in {} failed (exit {}):\n{}", p.name, dir,
                           r.exit_code, r.output);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const std::string& dir,
+                                  const CodegenOptions& opt, bool profiling) {
+  if (p.cflags.empty() || p.core.rfind("cortex-m", 0) != 0)
+    return Status::Errorf("target '{}' ({}) has no firmware toolchain here; use it for fit checks",
+                          p.name, p.core);
+  TargetBuild b;
+  b.target = p.name;
+  b.dir = dir;
+  b.qemu_machine = p.qemu_machine;
+  b.options = opt;
+  b.profiling = profiling;
+  TML_ASSIGN_OR_RETURN(b.code, GenerateC(g, dir, opt));
+  b.executable = (fs::path(dir) / "firmware.elf").string();
+  TML_RETURN_IF_ERROR(LinkFirmware(b, p, profiling, b.executable));
   return b;
 }
 
@@ -122,6 +137,11 @@ Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inpu
     TML_ASSIGN_OR_RETURN(run.trace, ReadFile(tr));
   }
   return run;
+}
+
+Status CheckTarget(const std::string& target) {
+  if (target == "host") return Status::Ok();
+  return FindTarget(target).status();
 }
 
 Result<TargetBuild> BuildForTarget(const Graph& g, const std::string& target,
@@ -175,17 +195,30 @@ Result<std::map<std::string, int64_t>> SectionSizes(const std::string& elf) {
 
 Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
                                       const std::string& work_dir, bool reference_kernels) {
-  DeviceProfile d;
-  TML_ASSIGN_OR_RETURN(d.target, FindTarget(target));
-  if (!d.target.emulated())
+  TML_ASSIGN_OR_RETURN(TargetProfile p, FindTarget(target));
+  if (!p.emulated())
     return Status::Errorf("target '{}' cannot be emulated here; profile it on the board", target);
   const ScratchDir scratch(work_dir, "profile");
-  const std::string& dir = scratch.path();
   CodegenOptions opt;
   opt.reference_kernels = reference_kernels;
-  TML_ASSIGN_OR_RETURN(TargetBuild b, BuildFirmware(g, d.target, dir, opt, /*profiling=*/true));
+  TML_ASSIGN_OR_RETURN(TargetBuild b, BuildFirmware(g, p, scratch.path(), opt, /*profiling=*/true));
+  return MeasureFirmware(g, b);
+}
+
+Result<DeviceProfile> MeasureFirmware(const Graph& g, const TargetBuild& b) {
+  DeviceProfile d;
+  TML_ASSIGN_OR_RETURN(d.target, FindTarget(b.target));
+  if (!d.target.emulated())
+    return Status::Errorf("target '{}' cannot be emulated here; profile it on the board", b.target);
+  // A deployable build is measured through a probed twin linked from the same
+  // generated code; its sizes are the deployable ELF's.
+  TargetBuild probed = b;
+  if (!b.profiling) {
+    probed.executable = (fs::path(b.dir) / "firmware-profile.elf").string();
+    TML_RETURN_IF_ERROR(LinkFirmware(probed, d.target, true, probed.executable));
+  }
   const auto inputs = RandomInputs(g, 1, 1);
-  auto run = RunOnQemu(b, inputs, 1, false, /*icount=*/true);
+  auto run = RunOnQemu(probed, inputs, 1, false, /*icount=*/true);
   if (!run.ok()) return run.status();
   size_t out_bytes = 0;
   for (int t : g.outputs) out_bytes += g.tensor(t).nbytes();
@@ -201,8 +234,7 @@ Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
     d.layer_instructions.push_back(TicksToInstructions(w[5 + 2 * l]) -
                                    TicksToInstructions(w[4 + 2 * l]) - probe);
   d.stack_bytes = w.back();
-  // Sizes come from the profiling build minus nothing: its probes add a few
-  // hundred bytes of code, which is reported as code.
+  // A profiling build's probes add a few hundred bytes of code, reported as code.
   TML_ASSIGN_OR_RETURN(auto sec, SectionSizes(b.executable));
   for (const char* s : {".isr_vector", ".text", ".rodata", ".ARM.exidx", ".data"})
     d.flash_bytes += sec[s];

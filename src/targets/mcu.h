@@ -33,6 +33,14 @@ Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
                                       const std::string& work_dir = "",
                                       bool reference_kernels = false);
 
+// Measures a firmware build: a deployable one through a probed twin linked from the
+// same generated code (firmware-profile.elf beside it), flash and RAM of the
+// deployable ELF; a profiling build directly.
+Result<DeviceProfile> MeasureFirmware(const Graph& g, const TargetBuild& b);
+
+// OK for "host" and every target profile; else the lookup error naming the profiles.
+Status CheckTarget(const std::string& target);
+
 // Either target kind by name ("host", "cortex-m4", ...).
 Result<TargetBuild> BuildForTarget(const Graph& g, const std::string& target,
                                    const std::string& dir, const CodegenOptions& opt = {});

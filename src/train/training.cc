@@ -38,6 +38,28 @@ json EpochJson(const EpochMetrics& m) {
           {"seconds", m.seconds}};
 }
 
+TrainCallbacks ProgressCallbacks(Progress& progress, int epochs, bool has_val) {
+  TrainCallbacks cb;
+  cb.cancelled = [&progress] { return progress.Cancelled(); };
+  cb.step = [&progress, epochs](int epoch, int64_t step, int64_t steps, double loss, double acc) {
+    progress.Advance(
+        step, steps,
+        fmt::format("epoch {}/{}  loss {:.4f}  acc {:5.1f} %", epoch, epochs, loss, 100 * acc));
+  };
+  cb.epoch = [&progress, epochs, has_val](const EpochMetrics& m) {
+    std::string line = fmt::format("epoch {}/{}: loss {:.4f}, acc {:.1f} %", m.epoch, epochs,
+                                   m.train_loss, 100 * m.train_acc);
+    if (has_val)
+      line += fmt::format(", val loss {:.4f}, val acc {:.1f} %", m.val_loss, 100 * m.val_acc);
+    progress.Log(line + fmt::format(", lr {:.2e}, {:.1f} s", m.lr, m.seconds));
+    json e = EpochJson(m);
+    e["type"] = "epoch";
+    e["epochs"] = epochs;
+    progress.Event(e);
+  };
+  return cb;
+}
+
 Result<TrainOutcome> Train(Workspace& ws, const TrainRequest& q, Progress& progress) {
   TrainOptions o = q.options;
   TML_ASSIGN_OR_RETURN(o.augment, ParseAugmentation(q.augment));
@@ -113,24 +135,7 @@ Result<TrainOutcome> Train(Workspace& ws, const TrainRequest& q, Progress& progr
     return st;
   };
 
-  TrainCallbacks cb;
-  cb.cancelled = [&] { return progress.Cancelled(); };
-  cb.step = [&](int epoch, int64_t step, int64_t steps, double loss, double acc) {
-    progress.Advance(
-        step, steps,
-        fmt::format("epoch {}/{}  loss {:.4f}  acc {:5.1f} %", epoch, o.epochs, loss, 100 * acc));
-  };
-  cb.epoch = [&](const EpochMetrics& m) {
-    std::string line = fmt::format("epoch {}/{}: loss {:.4f}, acc {:.1f} %", m.epoch, o.epochs,
-                                   m.train_loss, 100 * m.train_acc);
-    if (has_val)
-      line += fmt::format(", val loss {:.4f}, val acc {:.1f} %", m.val_loss, 100 * m.val_acc);
-    progress.Log(line + fmt::format(", lr {:.2e}, {:.1f} s", m.lr, m.seconds));
-    json e = EpochJson(m);
-    e["type"] = "epoch";
-    e["epochs"] = o.epochs;
-    progress.Event(e);
-  };
+  const TrainCallbacks cb = ProgressCallbacks(progress, o.epochs, has_val);
   auto r = TrainModel(spec, train.data, has_val ? &val.data : nullptr, o, cb);
   if (!r.ok()) return fail(r.status());
   out.result = std::move(r).value();

@@ -44,6 +44,10 @@ struct TrainOutcome {
 
 Result<TrainOutcome> Train(Workspace& ws, const TrainRequest& request, Progress& progress);
 
+// Training callbacks that report to `progress`: batches as Advance, epochs as a log
+// line and an "epoch" event, cancellation polled every batch.
+TrainCallbacks ProgressCallbacks(Progress& progress, int epochs, bool has_val);
+
 // The JSON form of one epoch's metrics (run records, job events, reports).
 nlohmann::json EpochJson(const EpochMetrics& m);
 
