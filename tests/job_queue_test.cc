@@ -216,6 +216,17 @@ TEST_P(JobQueue, TokensAreFoundByTheirHashOnly) {
   EXPECT_FALSE(db_->AddToken("again", "ab12").ok());  // one name per token
 }
 
+TEST_P(JobQueue, AClaimCanNameTheJob) {
+  const int64_t a = *db_->EnqueueJob("pipeline", "{}", 2);
+  const int64_t b = *db_->EnqueueJob("pipeline", "{}", 2);
+  auto j = db_->ClaimJob("w1", 60000, b);  // not the oldest: the one asked for
+  ASSERT_TRUE(j.ok() && *j) << j.status().message();
+  EXPECT_EQ((*j)->id, b);
+  EXPECT_FALSE(db_->ClaimJob("w2", 60000, b)->has_value());  // running now: not again
+  EXPECT_FALSE(db_->ClaimJob("w2", 60000, 999)->has_value());  // no such job
+  EXPECT_EQ(db_->ClaimJob("w2", 60000)->value().id, a);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, JobQueue, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return std::string(info.param); });
 

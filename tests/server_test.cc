@@ -636,6 +636,65 @@ TEST_P(Server, UploadedSpecsAreCheckedStoredAndTrainable) {
   EXPECT_EQ(j->status, 202) << j->body;
 }
 
+// A sweep's cells run as jobs of their own that any worker claims: the parent job runs
+// the shared steps (data, training), queues one job per cell, takes part in them, and
+// collects the table once every cell is done, with every step then cached.
+TEST_P(Server, SweepCellsRunAsJobsAnyWorkerClaims) {
+  const std::string fm = "/usr/share/datasets/fashion-mnist/";
+  if (!std::filesystem::exists(fm + "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Start(2);
+  auto c = Client();
+  const std::string yaml = fmt::format(
+      "name: cells\n"
+      "steps:\n"
+      "  - name: data\n"
+      "    component: dataset\n"
+      "    with: {{dataset: fm, idx: [{0}t10k-images-idx3-ubyte.gz, "
+      "{0}t10k-labels-idx1-ubyte.gz]}}\n"
+      "sweep:\n"
+      "  data: \"${{data.dataset}}\"\n"
+      "  models: [{1}/examples/models/tiny_cnn.yaml]\n"
+      "  train: {{epochs: 1, max_steps: 10, batch: 32}}\n"
+      "  squeeze: [{{name: minmax}}, {{name: mse, method: mse, samples: 50}}]\n"
+      "  targets: [cortex-m4]\n"
+      "  samples: 40\n",
+      fm, TML_SOURCE_DIR);
+  auto r = c->Post("/api/jobs", json{{"kind", "pipeline"}, {"params", {{"yaml", yaml}}}}.dump(),
+                   "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  const int64_t id = Body(r)["id"];
+  json job;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    job = Body(c->Get(fmt::format("/api/jobs/{}", id).c_str()));
+  } while (job["status"] != "done" && job["status"] != "failed" &&
+           std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(job["status"], "done") << job.dump(2);
+  ASSERT_EQ(job["result"]["sweep"].size(), 2u) << job["result"].dump(2);
+  for (const json& step : job["result"]["steps"])
+    EXPECT_TRUE(step["cached"].get<bool>()) << step["step"] << " ran again when collecting";
+  std::vector<json> cells;
+  for (const json& j : Body(c->Get("/api/jobs?limit=100")))
+    if (j["params"].value("parent", int64_t{0}) == id) cells.push_back(j);
+  ASSERT_EQ(cells.size(), 2u);
+  std::set<std::string> measured;
+  for (const json& cell : cells) {
+    EXPECT_EQ(cell["status"], "done") << cell.dump(2);
+    EXPECT_EQ(cell["kind"], "pipeline");
+    for (const json& step : cell["result"]["steps"])
+      if (!step["cached"].get<bool>()) measured.insert(step["step"].get<std::string>());
+  }
+  // Each cell computed its own squeeze, evaluation and firmware; the shared training
+  // ran once, in the parent, before the cells.
+  for (const char* step : {"tiny_cnn/minmax/int8", "tiny_cnn/mse/int8", "tiny_cnn/minmax/cortex-m4",
+                           "tiny_cnn/mse/cortex-m4"})
+    EXPECT_TRUE(measured.count(step)) << step << " was not computed by a cell job";
+  EXPECT_FALSE(measured.count("tiny_cnn/train"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return std::string(info.param); });
 

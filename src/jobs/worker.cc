@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -68,14 +69,80 @@ class Heartbeat {
   std::thread thread_;
 };
 
-}  // namespace
+// Runs a claimed job to its end and records the end.
+Status RunClaimedJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
+                     const JobRecord& job, const std::atomic<bool>* stop);
 
-Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
-                       const std::atomic<bool>* stop) {
-  TML_ASSIGN_OR_RETURN(std::optional<JobRecord> job, ws.db->ClaimJob(o.name, o.lease_ms));
-  if (!job) return false;
+// A sweep's cells as jobs of their own that any worker may claim: the steps two or
+// more cells share run here first (so no two workers compute them), then one job per
+// cell is queued; this worker runs the ones nobody else has claimed and waits for the
+// others, then the whole pipeline runs again, every step cached, for the table and
+// the report.
+Result<PipelineRun> RunSweepAsJobs(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
+                                   const JobRecord& parent, const PipelineSpec& spec,
+                                   const RunOptions& ro, const std::atomic<bool>* stop) {
+  const std::vector<std::vector<std::string>> cells = SweepCellSteps(*spec.sweep);
+  const json params = json::parse(parent.params, nullptr, false);
+  if (cells.size() < 2 || !params.contains("yaml")) return RunPipeline(spec, ws, ro);
+  std::map<std::string, int> uses;
+  for (const auto& cell : cells)
+    for (const std::string& step : spec.Closure(cell)) ++uses[step];
+  std::vector<std::string> shared;
+  for (const auto& [step, n] : uses)
+    if (n > 1) shared.push_back(step);
+  RunOptions first = ro;
+  first.report = false;
+  TML_RETURN_IF_ERROR(RunPipeline(SubPipeline(spec, shared), ws, first).status());
+  std::vector<int64_t> children;
+  for (const auto& cell : cells) {
+    const json child = {{"yaml", params["yaml"]}, {"only", cell}, {"parent", parent.id}};
+    TML_ASSIGN_OR_RETURN(int64_t id, ws.db->EnqueueJob("pipeline", child.dump(), 2));
+    children.push_back(id);
+  }
+  if (o.on_event) o.on_event();
+  if (ro.log)
+    ro.log(fmt::format("sweep: {} cells queued as jobs {}..{}; any worker may take them",
+                       cells.size(), children.front(), children.back()));
+  const auto cancel_children = [&] {
+    for (int64_t id : children) (void)ws.db->CancelJob(id);
+  };
+  for (;;) {
+    if (ro.cancelled && ro.cancelled()) {
+      cancel_children();
+      return Status::Cancelled("cancelled with its sweep cells");
+    }
+    bool ran = false;
+    for (int64_t id : children) {
+      TML_ASSIGN_OR_RETURN(std::optional<JobRecord> job, ws.db->ClaimJob(o.name, o.lease_ms, id));
+      if (!job) continue;
+      if (o.on_event) o.on_event();
+      TML_RETURN_IF_ERROR(RunClaimedJob(ws, open, o, *job, stop));
+      ran = true;
+      break;  // look at the cancel flag between cells
+    }
+    if (ran) continue;
+    size_t ended = 0;
+    for (int64_t id : children) {
+      TML_ASSIGN_OR_RETURN(JobRecord j, ws.db->GetJob(id));
+      if (j.status == "failed" || j.status == "cancelled") {
+        cancel_children();
+        return Status::Errorf("sweep cell job {} {}: {}", id, j.status, j.message);
+      }
+      ended += j.status == "done";
+    }
+    if (ended == children.size()) break;
+    // Cells other workers run: look again in a moment.
+    for (int waited = 0; waited < 200 && !(ro.cancelled && ro.cancelled()); waited += 20)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (ro.log) ro.log("sweep: every cell done; collecting the results");
+  return RunPipeline(spec, ws, ro);
+}
+
+Status RunClaimedJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
+                     const JobRecord& claimed, const std::atomic<bool>* stop) {
+  const JobRecord* job = &claimed;
   if (o.log) o.log(fmt::format("job {} ({}): running", job->id, job->kind));
-  if (o.on_event) o.on_event();  // the claim wrote the job's "running" event
   TML_ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> hb_db, open());
   Heartbeat hb(std::move(hb_db), job->id, o);
   // Whatever a job throws (our code, a third-party library) fails that job with the
@@ -96,6 +163,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
     ro.event = [&](const json& e) {
       if (e.value("type", "") == "step") {
         index = e.value("index", size_t{1});
+        of = e.value("of", of);
         within = e.value("state", "") == "running" ? 0.0 : 1.0;
       } else if (e.value("type", "") == "epoch" && e.value("epochs", 0) > 0) {
         within = static_cast<double>(e.value("epoch", 0)) / e.value("epochs", 1);
@@ -106,6 +174,7 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
       if (o.on_event) o.on_event();
     };
     ro.cancelled = [&] { return hb.cancel_requested() || (stop && *stop); };
+    if (spec.sweep) return RunSweepAsJobs(ws, open, o, *job, spec, ro, stop);
     return RunPipeline(spec, ws, ro);
   };
   Result<PipelineRun> run = Status::Internal("job {} did not run", job->id);
@@ -133,7 +202,17 @@ Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptio
                                run.ok() ? PipelineRunJson(*run, spec).dump() : "{}", message);
   if (o.on_event) o.on_event();
   if (o.log) o.log(fmt::format("job {} ({}): {}", job->id, job->kind, message));
-  TML_RETURN_IF_ERROR(st);
+  return st;
+}
+
+}  // namespace
+
+Result<bool> RunOneJob(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
+                       const std::atomic<bool>* stop) {
+  TML_ASSIGN_OR_RETURN(std::optional<JobRecord> job, ws.db->ClaimJob(o.name, o.lease_ms));
+  if (!job) return false;
+  if (o.on_event) o.on_event();  // the claim wrote the job's "running" event
+  TML_RETURN_IF_ERROR(RunClaimedJob(ws, open, o, *job, stop));
   return true;
 }
 

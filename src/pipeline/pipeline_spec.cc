@@ -418,6 +418,39 @@ const StepSpec* PipelineSpec::Find(const std::string& step) const {
   return nullptr;
 }
 
+std::set<std::string> PipelineSpec::Closure(const std::vector<std::string>& names) const {
+  std::set<std::string> keep;
+  std::vector<std::string> todo = names;
+  while (!todo.empty()) {
+    const std::string n = todo.back();
+    todo.pop_back();
+    const StepSpec* s = Find(n);
+    if (!s || !keep.insert(n).second) continue;
+    todo.insert(todo.end(), s->after.begin(), s->after.end());
+  }
+  return keep;
+}
+
+PipelineSpec SubPipeline(const PipelineSpec& p, const std::vector<std::string>& names) {
+  const std::set<std::string> keep = p.Closure(names);
+  PipelineSpec sub;
+  sub.name = p.name;
+  sub.file = p.file;
+  for (const StepSpec& s : p.steps)
+    if (keep.count(s.name)) sub.steps.push_back(s);
+  return sub;
+}
+
+std::vector<std::vector<std::string>> SweepCellSteps(const SweepSpec& sweep) {
+  std::vector<std::vector<std::string>> cells;
+  for (const SweepCell& c : sweep.cells) {
+    std::vector<std::string> steps = {c.float_eval, c.int8_eval, c.compile};
+    if (!c.device_eval.empty()) steps.push_back(c.device_eval);
+    cells.push_back(std::move(steps));
+  }
+  return cells;
+}
+
 Result<PipelineSpec> ParsePipeline(const std::string& text, const std::string& file) {
   try {
     return Parse(text, file);

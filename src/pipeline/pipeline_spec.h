@@ -17,6 +17,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,7 +85,15 @@ struct PipelineSpec {
   std::vector<StepSpec> steps;
   std::optional<SweepSpec> sweep;
   const StepSpec* Find(const std::string& step) const;
+  // The named steps and every step they read from, directly or not.
+  std::set<std::string> Closure(const std::vector<std::string>& steps) const;
 };
+
+// The named steps with what they read from, in the pipeline's order, without the
+// sweep block: what one cell of a sweep runs as a job of its own.
+PipelineSpec SubPipeline(const PipelineSpec& p, const std::vector<std::string>& steps);
+// The steps that measure each cell (evaluations, the compile), in cell order.
+std::vector<std::vector<std::string>> SweepCellSteps(const SweepSpec& sweep);
 
 Result<PipelineSpec> LoadPipeline(const std::string& path);
 Result<PipelineSpec> ParsePipeline(const std::string& yaml_text, const std::string& file);

@@ -189,10 +189,11 @@ class MetaStore {
 
   virtual Result<int64_t> EnqueueJob(const std::string& kind, const std::string& params,
                                      int max_attempts) = 0;
-  // The oldest queued job, now running for `worker` until now + lease_ms; none if the
-  // queue is empty. Expired leases are dealt with first (see JobRecord).
-  virtual Result<std::optional<JobRecord>> ClaimJob(const std::string& worker,
-                                                    int64_t lease_ms) = 0;
+  // The oldest queued job (only_id: that job, if it is queued), now running for
+  // `worker` until now + lease_ms; none if there is no such job. Expired leases are
+  // dealt with first (see JobRecord).
+  virtual Result<std::optional<JobRecord>> ClaimJob(const std::string& worker, int64_t lease_ms,
+                                                    int64_t only_id = 0) = 0;
   // Renews the lease and records progress; an error if the job is not (or no longer)
   // running for this worker.
   virtual Status UpdateJob(int64_t id, const std::string& worker, int64_t lease_ms, double progress,

@@ -345,9 +345,10 @@ class PgStore : public MetaStore {
     return r[0][0].as<int64_t>();
   }
 
-  Result<std::optional<JobRecord>> ClaimJob(const std::string& worker, int64_t lease_ms) override {
+  Result<std::optional<JobRecord>> ClaimJob(const std::string& worker, int64_t lease_ms,
+                                            int64_t only_id) override {
     TML_RETURN_IF_ERROR(Exec("BEGIN"));
-    auto r = Claim(worker, lease_ms);
+    auto r = Claim(worker, lease_ms, only_id);
     if (!r.ok()) {
       (void)Exec("ROLLBACK");
       return r.status();
@@ -502,7 +503,8 @@ class PgStore : public MetaStore {
   }
 
  private:
-  Result<std::optional<JobRecord>> Claim(const std::string& worker, int64_t lease_ms) {
+  Result<std::optional<JobRecord>> Claim(const std::string& worker, int64_t lease_ms,
+                                         int64_t only_id) {
     const int64_t now = Now();
     TML_ASSIGN_OR_RETURN(auto expired,
                          Q(fmt::format("SELECT {} FROM jobs WHERE status = 'running' AND "
@@ -522,12 +524,13 @@ class PgStore : public MetaStore {
       TML_RETURN_IF_ERROR(AddJobEvent(j.id, JobEndEvent(x.end, x.message)));
     }
     TML_ASSIGN_OR_RETURN(
-        auto r, Q(fmt::format("UPDATE jobs SET status = 'running', worker = $1, lease_until_ms = "
-                              "$2, attempts = attempts + 1, started_ms = $3, message = '' WHERE "
-                              "id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id FOR "
-                              "UPDATE SKIP LOCKED LIMIT 1) RETURNING {}",
-                              kJobColumns),
-                  worker, now + lease_ms, now));
+        auto r,
+        Q(fmt::format("UPDATE jobs SET status = 'running', worker = $1, lease_until_ms = "
+                      "$2, attempts = attempts + 1, started_ms = $3, message = '' WHERE "
+                      "id = (SELECT id FROM jobs WHERE status = 'queued' AND ($4 = 0 OR id = $4) "
+                      "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING {}",
+                      kJobColumns),
+          worker, now + lease_ms, now, only_id));
     if (r.empty()) return std::optional<JobRecord>();
     JobRecord j = ReadJob(r[0]);
     TML_RETURN_IF_ERROR(AddJobEvent(

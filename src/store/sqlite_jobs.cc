@@ -50,7 +50,8 @@ Result<std::vector<JobRecord>> Query(sqlite3* db, const std::string& sql,
   return out;
 }
 
-Result<std::optional<JobRecord>> Claim(sqlite3* db, const std::string& worker, int64_t lease_ms) {
+Result<std::optional<JobRecord>> Claim(sqlite3* db, const std::string& worker, int64_t lease_ms,
+                                       int64_t only_id) {
   const int64_t now = NowMs();
   // Leases that ran out: the worker died (or hung). Retry or give up.
   TML_ASSIGN_OR_RETURN(
@@ -74,9 +75,10 @@ Result<std::optional<JobRecord>> Claim(sqlite3* db, const std::string& worker, i
   TML_ASSIGN_OR_RETURN(
       auto next,
       Query(db,
-            fmt::format("SELECT {} FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1",
+            fmt::format("SELECT {} FROM jobs WHERE status = 'queued' AND (? = 0 OR id = ?) "
+                        "ORDER BY id LIMIT 1",
                         kJobColumns),
-            {}, {}));
+            {}, {only_id, only_id}));
   if (next.empty()) return std::optional<JobRecord>();
   JobRecord j = next[0];
   j.status = "running";
@@ -111,9 +113,9 @@ Result<int64_t> SqliteEnqueueJob(sqlite3* db, const std::string& kind, const std
 }
 
 Result<std::optional<JobRecord>> SqliteClaimJob(sqlite3* db, const std::string& worker,
-                                                int64_t lease_ms) {
+                                                int64_t lease_ms, int64_t only_id) {
   TML_RETURN_IF_ERROR(ExecSql(db, "BEGIN IMMEDIATE"));
-  auto r = Claim(db, worker, lease_ms);
+  auto r = Claim(db, worker, lease_ms, only_id);
   if (!r.ok()) {
     (void)ExecSql(db, "ROLLBACK");
     return r.status();

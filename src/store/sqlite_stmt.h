@@ -95,7 +95,7 @@ class Stmt {
 Result<int64_t> SqliteEnqueueJob(sqlite3* db, const std::string& kind, const std::string& params,
                                  int max_attempts);
 Result<std::optional<JobRecord>> SqliteClaimJob(sqlite3* db, const std::string& worker,
-                                                int64_t lease_ms);
+                                                int64_t lease_ms, int64_t only_id);
 Status SqliteUpdateJob(sqlite3* db, int64_t id, const std::string& worker, int64_t lease_ms,
                        double progress, const std::string& message);
 Status SqliteFinishJob(sqlite3* db, int64_t id, const std::string& worker, JobEnd end,

@@ -298,8 +298,9 @@ class SqliteStore : public MetaStore {
                              int max_attempts) override {
     return SqliteEnqueueJob(db_, kind, params, max_attempts);
   }
-  Result<std::optional<JobRecord>> ClaimJob(const std::string& worker, int64_t lease_ms) override {
-    return SqliteClaimJob(db_, worker, lease_ms);
+  Result<std::optional<JobRecord>> ClaimJob(const std::string& worker, int64_t lease_ms,
+                                            int64_t only_id) override {
+    return SqliteClaimJob(db_, worker, lease_ms, only_id);
   }
   Status UpdateJob(int64_t id, const std::string& worker, int64_t lease_ms, double progress,
                    const std::string& message) override {
