@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -44,6 +45,7 @@ class Server : public ::testing::TestWithParam<std::string> {
     o.max_body = 1 << 20;
     o.check_responses = true;  // every response of every test must fit its documented schema
     o.event_poll_ms = event_poll_ms_;
+    o.max_streams = max_streams_;
     const std::string root = dir_.path(), db = db_;
     server_ = std::make_unique<ApiServer>([root, db] { return OpenWorkspace(root, db); }, o);
     ASSERT_TRUE(server_->Start().ok());
@@ -76,6 +78,7 @@ class Server : public ::testing::TestWithParam<std::string> {
   std::string token_;
   std::unique_ptr<ApiServer> server_;
   int64_t event_poll_ms_ = 1000;
+  int max_streams_ = 48;
 };
 
 TEST_P(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
@@ -693,6 +696,53 @@ TEST_P(Server, SweepCellsRunAsJobsAnyWorkerClaims) {
                            "tiny_cnn/mse/cortex-m4"})
     EXPECT_TRUE(measured.count(step)) << step << " was not computed by a cell job";
   EXPECT_FALSE(measured.count("tiny_cnn/train"));
+}
+
+// Each open event stream holds an HTTP thread: past max_streams a new one gets a 503
+// while ordinary requests keep being served, and a stream that ends frees its place.
+TEST_P(Server, EventStreamsAreBoundedAndRequestsKeepBeingServed) {
+  max_streams_ = 2;
+  Start(0);  // no worker: the job stays queued and its streams stay open
+  auto c = Client();
+  int64_t id = 0;
+  ASSERT_NO_FATAL_FAILURE(SubmitImport(*c, "/usr/share/datasets/fashion-mnist/", &id));
+  const std::string path = fmt::format("/api/jobs/{}/stream", id);
+  std::atomic<int> opened{0};
+  std::vector<std::thread> streams;
+  for (int i = 0; i < 2; ++i)
+    streams.emplace_back([&] {
+      auto sc = Client();
+      sc->Get(path.c_str(), [&](const char*, size_t) {
+        ++opened;  // the first frame: the job's queued event
+        return true;
+      });
+    });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (opened < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_GE(opened, 2);
+  auto third = c->Get(path.c_str());
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->status, 503) << third->body;
+  EXPECT_NE(third->body.find("2 event streams are open"), std::string::npos) << third->body;
+  auto list = c->Get("/api/jobs");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 200);
+  // Cancelling the job ends both streams; then a stream is accepted again.
+  ASSERT_EQ(c->Post(fmt::format("/api/jobs/{}/cancel", id).c_str(), "", "application/json")->status,
+            200);
+  for (std::thread& t : streams) t.join();
+  int status = 0;
+  std::string body;
+  for (int i = 0; i < 100 && status != 200; ++i) {  // a slot is freed as its response ends
+    auto again = c->Get(path.c_str());
+    ASSERT_TRUE(again);
+    status = again->status;
+    body = again->body;
+    if (status == 503) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_NE(body.find("event: end"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"),

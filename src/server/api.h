@@ -11,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -70,6 +71,28 @@ struct ApiContext {
   SessionStore& sessions;               // browser sessions (session.h)
   JobEventBus& job_events;              // wakes job streams (event_bus.h)
   int64_t event_poll_ms;                // a stream's look at the database without a wake-up
+  std::atomic<int>& open_streams;       // event streams open now
+  int max_streams;                      // the most open at once (each holds an HTTP thread)
+};
+
+// One open event stream, counted while it lives (shared by the stream's copies).
+class StreamSlot {
+ public:
+  // A slot, or null when `max` streams are open already.
+  static std::shared_ptr<StreamSlot> Take(std::atomic<int>& open, int max) {
+    if (open.fetch_add(1) >= max) {
+      --open;
+      return nullptr;
+    }
+    return std::shared_ptr<StreamSlot>(new StreamSlot(open));
+  }
+  ~StreamSlot() { --open_; }
+  StreamSlot(const StreamSlot&) = delete;
+  StreamSlot& operator=(const StreamSlot&) = delete;
+
+ private:
+  explicit StreamSlot(std::atomic<int>& open) : open_(open) {}
+  std::atomic<int>& open_;
 };
 
 struct QueryParam {

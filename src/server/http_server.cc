@@ -145,13 +145,21 @@ Status ApiServer::Start() {
   std::vector<std::string> roots = {root};
   roots.insert(roots.end(), o_.file_roots.begin(), o_.file_roots.end());
   sessions_ = std::make_unique<SessionStore>(o_.session_ms);
+  if (o_.max_streams >= o_.http_threads)
+    return Status::Errorf(
+        "max_streams ({}) must stay below http_threads ({}): each stream holds a "
+        "thread",
+        o_.max_streams, o_.http_threads);
   ctx_ = std::make_unique<ApiContext>(ApiContext{*pool_, root, TML_VERSION, stop_, roots,
-                                                 *sessions_, job_events_, o_.event_poll_ms});
+                                                 *sessions_, job_events_, o_.event_poll_ms,
+                                                 open_streams_, o_.max_streams});
   const json doc = OpenApiDocument(routes_, TML_VERSION);
   for (Route& r : routes_)
     if (r.path == "/api/openapi.json")
       r.handler = [doc](ApiContext&, const ApiRequest&) { return Json(doc); };
   http_ = std::make_unique<httplib::Server>();
+  const size_t threads = static_cast<size_t>(o_.http_threads);
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(o_.max_body);
   http_->set_read_timeout(30, 0);
   for (const Route& route : routes_) {

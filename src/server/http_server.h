@@ -45,6 +45,8 @@ struct ServeOptions {
   // the database after this long without one (SQLite with `tinymlaas worker` processes).
   int64_t event_poll_ms = 1000;
   int db_connections = 8;  // the API threads' store connections (a pool)
+  int http_threads = 64;   // threads serving requests; an open event stream holds one
+  int max_streams = 48;    // event streams open at once (more get 503), below http_threads
   std::function<void(const std::string&)> log;
 };
 
@@ -78,6 +80,7 @@ class ApiServer {
   std::thread listener_;
   std::vector<std::thread> workers_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> open_streams_{0};
   int port_ = 0;
 };
 

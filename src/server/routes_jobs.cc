@@ -149,16 +149,24 @@ void AddJobRoutes(std::vector<Route>& r) {
       WorkspacePool::Lease ws = c.pool.Acquire();
       if (auto job = ws->db->GetJob(*id); !job.ok()) return FromStatus(job.status());
     }
+    // Each open stream holds one of the server's HTTP threads: past max_streams a new
+    // one is refused so that requests always find a thread.
+    auto slot = StreamSlot::Take(c.open_streams, c.max_streams);
+    if (!slot)
+      return ApiError(503, fmt::format("{} event streams are open, the most this server keeps; "
+                                       "try again later",
+                                       c.max_streams));
     ApiResponse res;
     res.content_type = "text/event-stream";
     auto after = std::make_shared<int64_t>(QueryInt(q, "after", 0));
-    auto news = std::make_shared<bool>(true);  // the last look found events: look again at once
+    auto news = std::make_shared<bool>(true);      // the last look found events: look again at once
+    auto greeted = std::make_shared<bool>(false);  // something was sent
     auto seen = std::make_shared<uint64_t>(c.job_events.generation());
     using Clock = std::chrono::steady_clock;
     auto quiet_since = std::make_shared<Clock::time_point>(Clock::now());
     const auto until = Clock::now() + std::chrono::hours(1);
     const int64_t job = *id;
-    res.stream = [&c, after, news, seen, quiet_since, until, job](std::string& out) {
+    res.stream = [&c, slot, after, news, greeted, seen, quiet_since, until, job](std::string& out) {
       // Waits for a notification (or event_poll_ms) between looks at the database; ends
       // when the job has finished and every event is out, when the server stops, or
       // after an hour (EventSource reconnects).
@@ -178,6 +186,8 @@ void AddJobRoutes(std::vector<Route>& r) {
         out += fmt::format("event: end\ndata: {}\n\n", JobJson(*j).dump());
         return false;
       }
+      if (!*greeted && out.empty()) out += ": open\n\n";  // a queued job has no event yet
+      *greeted = true;
       *news = !ev->empty();
       if (*news) {
         *quiet_since = Clock::now();
