@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan test-tsan demo bench bench-train bench-startup screenshots clean format
+.PHONY: all deps build test test-asan test-tsan demo bench bench-train bench-startup bench-api screenshots clean format
 
 all: build
 
@@ -50,6 +50,13 @@ bench-train: build
 # pipeline re-run); results in bench/README.md.
 bench-startup: build
 	bash bench/startup_bench.sh $(BUILD)
+
+# The API under concurrent clients and event streams on SQLite and PostgreSQL (req/s, p99),
+# and a six-cell sweep run by one and by two worker processes; results in bench/README.md.
+bench-api: build
+	cmake --build $(BUILD) -j $(JOBS) --target tml_api_bench
+	$(BUILD)/bench/tml_api_bench 5
+	bash bench/sweep_workers_bench.sh $(BUILD)
 
 # The demo needs the command line tool and the dashboard only (not the test programs).
 demo: deps $(BUILD)/Makefile
