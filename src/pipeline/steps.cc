@@ -70,6 +70,20 @@ Result<ArtifactRecord> ModelArtifact(const Graph& g, const std::string& path,
       std::move(parents),    0};
 }
 
+// A firmware ELF, named by its content; empty metadata never replaces a profile's.
+Result<ArtifactRecord> FirmwareArtifact(const std::string& target, const std::string& elf,
+                                        std::vector<std::string> parents,
+                                        const std::string& metadata) {
+  TML_ASSIGN_OR_RETURN(std::string h, Sha256File(elf));
+  return ArtifactRecord{"firmware:" + h.substr(0, 32),
+                        "firmware",
+                        fmt::format("{} firmware {}", target, h.substr(0, 12)),
+                        elf,
+                        metadata,
+                        std::move(parents),
+                        0};
+}
+
 StepResult Single(const std::string& output, const std::string& value, ArtifactRecord a) {
   StepResult r;
   r.outputs[output] = value;
@@ -223,14 +237,8 @@ Result<StepResult> RunCompile(StepContext& ctx) {
   meta["elf"] = elf;
   const std::string profile_path = q.out_dir + "/profile.json";
   std::ofstream(profile_path) << meta.dump(2);
-  TML_ASSIGN_OR_RETURN(std::string h, Sha256File(elf));
-  ArtifactRecord a{"firmware:" + h.substr(0, 32),
-                   "firmware",
-                   fmt::format("{} firmware {}", q.target, h.substr(0, 12)),
-                   elf,
-                   meta.dump(),
-                   ctx.inputs["model"],
-                   0};
+  TML_ASSIGN_OR_RETURN(ArtifactRecord a,
+                       FirmwareArtifact(q.target, elf, ctx.inputs["model"], meta.dump()));
   StepResult out = Single("firmware", elf, std::move(a));
   out.outputs["profile"] = profile_path;
   return out;
@@ -254,12 +262,10 @@ Result<StepResult> RunEvaluate(StepContext& ctx) {
   StepResult out;
   if (q.target != "host") {
     // The firmware that ran: the same bytes a compile step of this model produces.
-    TML_ASSIGN_OR_RETURN(std::string h, Sha256File(r.firmware));
-    const std::string fw = "firmware:" + h.substr(0, 32);
-    out.artifacts.push_back({fw, "firmware",
-                             fmt::format("{} firmware {}", q.target, h.substr(0, 12)), r.firmware,
-                             "", ctx.inputs["model"], 0});
-    parents.push_back(fw);
+    TML_ASSIGN_OR_RETURN(ArtifactRecord fw,
+                         FirmwareArtifact(q.target, r.firmware, ctx.inputs["model"], ""));
+    parents.push_back(fw.id);
+    out.artifacts.push_back(std::move(fw));
   }
   json meta = EvaluationJson(q, r);
   meta["host_accuracy"] = r.host.accuracy;  // the report shows it for host evaluations too

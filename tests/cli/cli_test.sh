@@ -158,6 +158,14 @@ check "prune exits 0" test "$rc" -eq 0
 check "prune reports fewer MACs" grep -q "^MACs .* (-" "$WORK/p.txt"
 check "prune reports fewer weights" grep -q "^weights .* (-" "$WORK/p.txt"
 check "prune writes the pruned spec" grep -q "filters: 6" "$WORK/fm_pruned.yaml"
+"$TML" prune "$WORK/fm.onnx" --spec "$SPEC" --data fm@2 --workspace "$WS" --ratio 0.25 --epochs 1 \
+  --threads 2 -o "$WORK/fm_p25.onnx" --json > "$WORK/p.json" 2> /dev/null
+check "prune --json has the figures before and after" python3 -c '
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+assert j["macs_after"] < j["macs_before"] and j["weights_after"] < j["weights_before"], j
+assert 0 <= j["accuracy_after"] <= 1 and len(j["epochs"]) == 1 and j["changes"], j
+assert os.path.exists(j["output"]) and os.path.exists(j["output_spec"]), j' "$WORK/p.json"
 "$TML" profile "$WORK/fm_pruned.onnx" --json > "$WORK/pp.json"
 "$TML" profile "$WORK/fm.onnx" --json > "$WORK/p0.json"
 check "the compiler's profile of the pruned model has fewer MACs" test \
