@@ -1,9 +1,10 @@
 // Evaluation on a device is compared with the host sample by sample: equal
 // confusion matrices do not make equal outputs.
+#include "app/evaluate.h"
+
 #include <gtest/gtest.h>
 
-#include "app/evaluate.h"
-#include "graph/builder.h"
+#include "prepare/builder.h"
 
 namespace tml {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <cstring>
 
-#include "graph/builder.h"
 #include "op_cases.h"
+#include "prepare/builder.h"
 
 namespace tml {
 namespace {

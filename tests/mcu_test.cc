@@ -7,8 +7,8 @@
 
 #include "fixtures.h"
 #include "formats/import.h"
-#include "graph/passes.h"
 #include "op_cases.h"
+#include "prepare/passes.h"
 #include "targets/target_profile.h"
 #include "targets/verify.h"
 #include "tflite_json.h"

@@ -16,8 +16,8 @@
 #include "fixtures.h"
 #include "formats/import.h"
 #include "formats/onnx_util.h"
-#include "graph/passes.h"
 #include "interp/interpreter.h"
+#include "prepare/passes.h"
 #include "targets/verify.h"
 
 namespace tml {

@@ -5,7 +5,7 @@
 #include "fixtures.h"
 #include "formats/export.h"
 #include "formats/import.h"
-#include "graph/passes.h"
+#include "prepare/passes.h"
 #include "zoo/mlperf_models.h"
 
 namespace tml {

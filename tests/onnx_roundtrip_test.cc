@@ -7,9 +7,9 @@
 #include "fixtures.h"
 #include "formats/export.h"
 #include "formats/import.h"
-#include "graph/passes.h"
 #include "interp/interpreter.h"
 #include "op_cases.h"
+#include "prepare/passes.h"
 #include "targets/verify.h"
 #include "zoo/mlperf_models.h"
 

@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "graph/builder.h"
+#include "prepare/builder.h"
 
 namespace tml::testing {
 

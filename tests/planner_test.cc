@@ -1,4 +1,4 @@
-#include "graph/planner.h"
+#include "prepare/planner.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "fixtures.h"
 #include "formats/import.h"
-#include "graph/builder.h"
+#include "prepare/builder.h"
 #include "zoo/mlperf_models.h"
 
 namespace tml {

@@ -10,11 +10,11 @@
 
 #include "formats/export.h"
 #include "formats/import.h"
-#include "graph/builder.h"
-#include "graph/passes.h"
 #include "interp/interpreter.h"
 #include "op_cases.h"
 #include "ops/op.h"
+#include "prepare/builder.h"
+#include "prepare/passes.h"
 #include "squeeze/calibrate.h"
 #include "zoo/mlperf_models.h"
 

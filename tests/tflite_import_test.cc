@@ -5,7 +5,7 @@
 
 #include "fixtures.h"
 #include "formats/import.h"
-#include "graph/passes.h"
+#include "prepare/passes.h"
 #include "tflite_writer.h"
 
 namespace tml {

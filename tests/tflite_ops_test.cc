@@ -15,8 +15,8 @@
 
 #include "fixtures.h"
 #include "formats/import.h"
-#include "graph/passes.h"
 #include "interp/interpreter.h"
+#include "prepare/passes.h"
 #include "tflite_json.h"
 
 namespace tml {

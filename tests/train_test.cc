@@ -10,15 +10,15 @@
 #include "fixtures.h"
 #include "formats/export.h"
 #include "formats/import.h"
-#include "graph/builder.h"
 #include "interp/evaluate.h"
 #include "interp/interpreter.h"
+#include "prepare/builder.h"
 #include "squeeze/calibrate.h"
-#include "squeeze/prune.h"
 #include "squeeze/quantize.h"
 #include "squeeze/report.h"
 #include "train/export.h"
 #include "train/model_spec.h"
+#include "train/prune.h"
 #include "train/trainer.h"
 
 namespace tml {

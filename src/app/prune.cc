@@ -7,7 +7,7 @@
 #include "data/loader.h"
 #include "formats/export.h"
 #include "formats/import.h"
-#include "squeeze/prune.h"
+#include "train/prune.h"
 #include "train/prune_flow.h"
 #include "train/training.h"
 

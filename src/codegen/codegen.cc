@@ -8,7 +8,7 @@
 #include <fstream>
 #include <set>
 
-#include "codegen/c_writer.h"
+#include "core/c_writer.h"
 #include "ops/op.h"
 
 namespace tml {

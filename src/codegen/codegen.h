@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "graph/planner.h"
+#include "prepare/planner.h"
 
 namespace tml {
 

@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "formats/import.h"
-#include "graph/passes.h"
+#include "prepare/passes.h"
 
 namespace tml {
 

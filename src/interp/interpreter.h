@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "graph/planner.h"
 #include "ops/op.h"
+#include "prepare/planner.h"
 
 namespace tml {
 

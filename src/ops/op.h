@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/c_writer.h"
+#include "core/c_writer.h"
 #include "graph/graph.h"
 
 namespace tml {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "graph/passes.h"
 #include "ops/op.h"
+#include "prepare/passes.h"
 
 namespace tml {
 namespace {

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "codegen/c_writer.h"
+#include "core/c_writer.h"
 #include "core/process.h"
 #include "formats/import.h"
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "codegen/c_writer.h"
+#include "core/c_writer.h"
 #include "core/process.h"
 #include "core/scratch_dir.h"
 #include "formats/import.h"

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "graph/planner.h"
 #include "ops/op.h"
+#include "prepare/planner.h"
 
 namespace tml {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "graph/planner.h"
+#include "prepare/planner.h"
 #include "targets/mcu.h"
 
 namespace tml {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "graph/builder.h"
+#include "prepare/builder.h"
 
 namespace tml {
 

@@ -1,12 +1,12 @@
 // Pruning a trained model end to end: the spec without batch norm initialized from
-// the model, channels pruned (squeeze/prune.h), then fine-tuned and exported.
+// the model, channels pruned (train/prune.h), then fine-tuned and exported.
 //
 //   TML_ASSIGN_OR_RETURN(PruneRun r, PruneAndFineTune(spec, model, train, &val, 0.5, o, {}));
 //   SaveOnnx(r.graph, "small.onnx");  SpecToYaml(r.pruned.spec);
 #pragma once
 
-#include "squeeze/prune.h"
 #include "train/export.h"
+#include "train/prune.h"
 #include "train/trainer.h"
 
 namespace tml {

@@ -1,6 +1,6 @@
 #include "zoo/mlperf_models.h"
 
-#include "graph/builder.h"
+#include "prepare/builder.h"
 #include "squeeze/quantize.h"
 
 namespace tml::zoo {

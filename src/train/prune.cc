@@ -1,4 +1,4 @@
-#include "squeeze/prune.h"
+#include "train/prune.h"
 
 #include <algorithm>
 #include <cmath>

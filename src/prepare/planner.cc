@@ -1,4 +1,4 @@
-#include "graph/planner.h"
+#include "prepare/planner.h"
 
 #include <algorithm>
 #include <numeric>

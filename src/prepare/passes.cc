@@ -1,4 +1,4 @@
-#include "graph/passes.h"
+#include "prepare/passes.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "codegen/c_writer.h"
+#include "core/c_writer.h"
 
 #include <fmt/format.h>
 

@@ -1,11 +1,11 @@
-#include "graph/builder.h"
+#include "prepare/builder.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "graph/passes.h"
 #include "ops/op.h"
+#include "prepare/passes.h"
 
 namespace tml {
 
