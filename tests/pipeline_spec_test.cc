@@ -7,7 +7,6 @@
 #include <fstream>
 
 #include "core/scratch_dir.h"
-#include "jobs/job_spec.h"
 
 namespace tml {
 namespace {
@@ -65,7 +64,7 @@ sweep:
 )";
 
 // What one cell of a sweep runs as a job: its measuring steps and what they read,
-// in pipeline order, without the sweep block; a job names such a part with "only".
+// in pipeline order, without the sweep block (a job names such a part with "only").
 TEST(PipelineSpec, ASweepCellIsASubPipelineOfItsStepsAndWhatTheyRead) {
   auto p = ParsePipeline(kSweep, "s.yaml");
   ASSERT_TRUE(p.ok()) << p.status().message();
@@ -80,27 +79,6 @@ TEST(PipelineSpec, ASweepCellIsASubPipelineOfItsStepsAndWhatTheyRead) {
   EXPECT_EQ(names, (std::vector<std::string>{"data", "a/train", "a/p50/prune", "a/p50/float",
                                              "a/p50/int8", "a/p50/int8-eval", "a/p50/cortex-m7",
                                              "a/p50/cortex-m7/device"}));
-  // The same part as a job.
-  const nlohmann::json job = {{"yaml", kSweep}, {"only", cells[3]}, {"parent", 4}};
-  auto j = JobPipeline("pipeline", job, 5);
-  ASSERT_TRUE(j.ok()) << j.status().message();
-  EXPECT_EQ(j->steps.size(), names.size());
-  EXPECT_FALSE(j->sweep);
-  auto whole = JobPipeline("pipeline", {{"yaml", kSweep}}, 5);
-  ASSERT_TRUE(whole.ok());
-  EXPECT_TRUE(whole->sweep);
-  // Bad parts are refused with what is wrong.
-  const std::pair<nlohmann::json, std::string> bad[] = {
-      {{{"yaml", kSweep}, {"only", {"a/nope"}}}, "job 5: only: no step 'a/nope' in pipeline 's'"},
-      {{{"yaml", kSweep}, {"only", nlohmann::json::array()}}, "\"only\": [STEP, ...]"},
-      {{{"yaml", kSweep}, {"only", {1}}}, "\"only\": [STEP, ...]"},
-      {{{"yaml", kSweep}, {"parent", "x"}}, "\"parent\": JOB"},
-      {{{"yaml", kSweep}, {"colour", 1}}, "a pipeline job takes"}};
-  for (const auto& [params, says] : bad) {
-    auto r = JobPipeline("pipeline", params, 5);
-    ASSERT_FALSE(r.ok()) << params.dump();
-    EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status().message();
-  }
 }
 
 TEST(PipelineSpec, SweepExpandsModelsTimesSqueezeTimesTargets) {

@@ -14,6 +14,7 @@
 
 #include "core/scratch_dir.h"
 #include "data/image_io.h"
+#include "jobs/job_spec.h"
 #include "jobs/worker.h"
 #include "pg_server.h"
 #include "server/http_server.h"
@@ -743,6 +744,37 @@ TEST_P(Server, EventStreamsAreBoundedAndRequestsKeepBeingServed) {
   }
   EXPECT_EQ(status, 200) << body;
   EXPECT_NE(body.find("event: end"), std::string::npos);
+}
+
+// A part of a pipeline as a job (what a sweep queues for each cell): "only" names steps,
+// which run with what they read; bad parts are refused when submitted.
+TEST(JobSpec, APipelineJobCanRunAPartOfIt) {
+  const std::string kSweep =
+      "name: s\nsteps:\n  - name: data\n    component: dataset\n"
+      "    with: {dataset: d, idx: [a.gz, b.gz]}\n"
+      "sweep:\n  data: \"${data.dataset}\"\n  models: [m/a.yaml]\n"
+      "  squeeze: [{name: int8}]\n  targets: [cortex-m4]\n";
+  const std::vector<std::string> cell = {"a/float", "a/int8/int8-eval", "a/int8/cortex-m4"};
+  const nlohmann::json job = {{"yaml", kSweep}, {"only", cell}, {"parent", 4}};
+  auto j = JobPipeline("pipeline", job, 5);
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  EXPECT_EQ(j->steps.size(), 6u);  // data, a/train, a/float, a/int8/{int8,int8-eval,cortex-m4}
+  EXPECT_FALSE(j->sweep);
+  auto whole = JobPipeline("pipeline", {{"yaml", kSweep}}, 5);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(whole->sweep);
+  // Bad parts are refused with what is wrong.
+  const std::pair<nlohmann::json, std::string> bad[] = {
+      {{{"yaml", kSweep}, {"only", {"a/nope"}}}, "job 5: only: no step 'a/nope' in pipeline 's'"},
+      {{{"yaml", kSweep}, {"only", nlohmann::json::array()}}, "\"only\": [STEP, ...]"},
+      {{{"yaml", kSweep}, {"only", {1}}}, "\"only\": [STEP, ...]"},
+      {{{"yaml", kSweep}, {"parent", "x"}}, "\"parent\": JOB"},
+      {{{"yaml", kSweep}, {"colour", 1}}, "a pipeline job takes"}};
+  for (const auto& [params, says] : bad) {
+    auto r = JobPipeline("pipeline", params, 5);
+    ASSERT_FALSE(r.ok()) << params.dump();
+    EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status().message();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"),

@@ -115,15 +115,10 @@ void AddDataRoutes(std::vector<Route>& r) {
   create.handler = [](ApiContext& c, const ApiRequest& q) {
     const std::string name = q.body["name"];
     WorkspacePool::Lease ws = c.pool.Acquire();
-    Transaction tx(*ws->db);
-    if (!tx.status().ok()) return FromStatus(tx.status());
-    auto ds = ws->db->ListDatasets();
-    if (!ds.ok()) return FromStatus(ds.status());
-    for (const DatasetRecord& d : *ds)
-      if (d.name == name) return ApiError(409, fmt::format("dataset '{}' exists", name));
-    auto made = ws->db->EnsureDataset(name);
+    bool created = false;
+    auto made = ws->db->EnsureDataset(name, &created);
     if (!made.ok()) return FromStatus(made.status());
-    if (Status st = tx.Commit(); !st.ok()) return FromStatus(st);
+    if (!created) return ApiError(409, fmt::format("dataset '{}' exists", name));
     return Json(DatasetJson(*made), 201);
   };
   create.response = schema::Dataset();

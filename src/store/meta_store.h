@@ -157,7 +157,9 @@ class MetaStore {
   virtual Result<int64_t> AddAnnotation(const AnnotationRecord& a) = 0;
   virtual Result<std::vector<AnnotationRecord>> Annotations(const std::string& sample) = 0;
 
-  virtual Result<DatasetRecord> EnsureDataset(const std::string& name) = 0;
+  // The dataset, created when absent; `created` (if given) says whether this call made it
+  // (atomic: of two connections creating one name at once, exactly one is told so).
+  virtual Result<DatasetRecord> EnsureDataset(const std::string& name, bool* created = nullptr) = 0;
   virtual Result<std::vector<DatasetRecord>> ListDatasets() = 0;
   // A new immutable version numbered latest + 1.
   virtual Result<VersionRecord> AddVersion(const std::string& dataset, int64_t parent_id,

@@ -154,11 +154,11 @@ class PgStore : public MetaStore {
     return out;
   }
 
-  Result<DatasetRecord> EnsureDataset(const std::string& name) override {
-    TML_RETURN_IF_ERROR(Q("INSERT INTO datasets(name, created_ms) VALUES($1, $2) "
-                          "ON CONFLICT (name) DO NOTHING",
-                          name, Now())
-                            .status());
+  Result<DatasetRecord> EnsureDataset(const std::string& name, bool* created = nullptr) override {
+    TML_ASSIGN_OR_RETURN(auto ins, Q("INSERT INTO datasets(name, created_ms) VALUES($1, $2) "
+                                     "ON CONFLICT (name) DO NOTHING",
+                                     name, Now()));
+    if (created) *created = ins.affected_rows() == 1;
     TML_ASSIGN_OR_RETURN(auto all, QueryDatasets(name));
     if (all.empty()) return Status::Internal("dataset '{}' could not be created", name);
     return all[0];

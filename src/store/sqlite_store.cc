@@ -143,9 +143,10 @@ class SqliteStore : public MetaStore {
     return out;
   }
 
-  Result<DatasetRecord> EnsureDataset(const std::string& name) override {
+  Result<DatasetRecord> EnsureDataset(const std::string& name, bool* created = nullptr) override {
     Stmt ins(db_, "INSERT OR IGNORE INTO datasets(name, created_ms) VALUES(?, ?)");
     TML_RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, NowMs()).Run());
+    if (created) *created = sqlite3_changes(db_) == 1;
     TML_ASSIGN_OR_RETURN(auto all, QueryDatasets("WHERE d.name = ?", name));
     if (all.empty()) return Status::Internal("dataset '{}' could not be created", name);
     return all[0];
