@@ -198,6 +198,11 @@ std::vector<OpCase> Cases() {
                  return Single("SOFTMAX", "SoftmaxOptions", "beta: 0.5", {2, 6}, {2, 6});
                },
                [](const Graph& g) { EXPECT_EQ(First(g).attrs.Float("beta"), 0.5f); }});
+  c.push_back({"LOG_SOFTMAX",
+               [] {
+                 return Single("LOG_SOFTMAX", "LogSoftmaxOptions", "", {2, 6}, {2, 6});
+               },
+               [](const Graph& g) { EXPECT_EQ(First(g).op, OpType::kLogSoftmax); }});
   c.push_back({"RESHAPE",
                [] {
                  return Single("RESHAPE", "ReshapeOptions", "new_shape: [3, 4]", {2, 6}, {3, 4});

@@ -13,6 +13,8 @@
 namespace tml {
 
 Result<std::vector<uint8_t>> ExportOnnx(const Graph& g);
+// Whether the exporter has a rule for the op (every registered op should).
+bool OnnxExports(OpType op);
 Status SaveOnnx(const Graph& g, const std::string& path);
 // Writes the ONNX form into dir as <first 32 hex of its SHA-256>.onnx (atomically: a
 // temporary file renamed) unless that file exists, and returns its path.

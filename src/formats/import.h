@@ -11,6 +11,15 @@
 
 namespace tml {
 
+// An operator of a file format an importer reads, and the registry ops it may become
+// (the op registry's coverage test checks that every op can be imported).
+struct FormatOp {
+  std::string name;
+  std::vector<OpType> produces;
+};
+std::vector<FormatOp> OnnxImportOps();
+std::vector<FormatOp> TfliteImportOps();
+
 Result<Graph> ImportTfliteBuffer(const uint8_t* data, size_t size, const std::string& name);
 // The TFLite builtin operators the importer maps (schema names: "CONV_2D", ...).
 std::vector<std::string> SupportedTfliteOperators();

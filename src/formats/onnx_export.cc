@@ -16,6 +16,7 @@
 #include "core/sha256.h"
 #include "formats/export.h"
 #include "formats/onnx_util.h"
+#include "ops/op.h"
 
 namespace tml {
 
@@ -28,6 +29,24 @@ class OnnxExporter {
  public:
   explicit OnnxExporter(const Graph& g) : g_(g) {}
   Result<onnx::ModelProto> Run();
+  // The export rules, one per op family (kExports below).
+  void Conv(const Node& n, std::string& out);
+  void Pool(const Node& n, std::string& out);
+  void FullyConnected(const Node& n, std::string& out);
+  void Binary(const Node& n, std::string& out);
+  void Mean(const Node& n, std::string& out);
+  void Reshape(const Node& n, std::string& out);
+  void Softmax(const Node& n, std::string& out);
+  void Clip(const Node& n, std::string& out);
+  void LeakyRelu(const Node& n, std::string& out);
+  void Logistic(const Node& n, std::string& out);
+  void Tanh(const Node& n, std::string& out);
+  void Identity(const Node& n, std::string& out);
+  void Transpose(const Node& n, std::string& out);
+  void Slice(const Node& n, std::string& out);
+  void Pad(const Node& n, std::string& out);
+  void Concat(const Node& n, std::string& out);
+  void Quantize(const Node& n, std::string& out);
 
  private:
   std::string Name(int t) const { return names_[static_cast<size_t>(t)]; }
@@ -127,6 +146,15 @@ class OnnxExporter {
         {out});
     value = out;
   }
+  // Runs emit(v) writing `out`, or a temporary followed by the fused activation.
+  template <typename F>
+  void WithActivation(const Node& n, const std::string& out, F emit) {
+    if (!n.attrs.Has("act_min") && !n.attrs.Has("act_max")) return emit(out);
+    std::string v = Fresh(Name(n.outputs[0]) + "_pre");
+    emit(v);
+    Activation(n, v);
+    Add("Identity", {v}, {out});
+  }
 
   const Graph& g_;
   onnx::GraphProto* gp_ = nullptr;
@@ -182,179 +210,199 @@ std::string OnnxExporter::Bias(const Node& n) {
   return Dequantize(Initializer(bt), q, DType::kInt32, 0);
 }
 
+// One export rule per op of the registry (the coverage test checks that every op has
+// one): writes the ONNX nodes computing the op's float output into `out`.
+void OnnxExporter::Conv(const Node& n, std::string& out) {
+  const int y = n.outputs[0];
+  const bool dw = n.op == OpType::kDepthwiseConv2D;
+  const std::string x = ToNchw(Float(n.inputs[0]));
+  const std::string w = Weights(n.inputs[1], dw ? std::vector<int64_t>{3, 0, 1, 2} : kToNchw, 0);
+  std::vector<std::string> in = {x, w};
+  if (const std::string b = Bias(n); !b.empty()) in.push_back(b);
+  std::string conv = Fresh(Name(y) + "_nchw");
+  auto* c = Add("Conv", in, {conv});
+  const Shape& ws = g_.tensor(n.inputs[1]).shape;
+  AttrInts(c, "kernel_shape", {ws[1], ws[2]});
+  AttrInts(c, "strides", {n.attrs.Int("stride_h", 1), n.attrs.Int("stride_w", 1)});
+  AttrInts(c, "dilations", {n.attrs.Int("dilation_h", 1), n.attrs.Int("dilation_w", 1)});
+  AttrInts(c, "pads",
+           {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
+            n.attrs.Int("pad_right")});
+  if (dw) AttrInt(c, "group", g_.tensor(n.inputs[0]).shape[3]);
+  Activation(n, conv);
+  AttrInts(Add("Transpose", {conv}, {out}), "perm", kToNhwc);
+}
+
+void OnnxExporter::Pool(const Node& n, std::string& out) {
+  std::string p = Fresh(Name(n.outputs[0]) + "_nchw");
+  auto* c = Add(n.op == OpType::kMaxPool2D ? "MaxPool" : "AveragePool",
+                {ToNchw(Float(n.inputs[0]))}, {p});
+  AttrInts(c, "kernel_shape", {n.attrs.Int("kernel_h"), n.attrs.Int("kernel_w")});
+  AttrInts(c, "strides", {n.attrs.Int("stride_h", 1), n.attrs.Int("stride_w", 1)});
+  AttrInts(c, "pads",
+           {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
+            n.attrs.Int("pad_right")});
+  if (n.attrs.Int("dilation_h", 1) != 1 || n.attrs.Int("dilation_w", 1) != 1)
+    AttrInts(c, "dilations", {n.attrs.Int("dilation_h", 1), n.attrs.Int("dilation_w", 1)});
+  if (n.op == OpType::kAveragePool2D)
+    AttrInt(c, "count_include_pad", n.attrs.Int("count_include_pad"));
+  Activation(n, p);
+  AttrInts(Add("Transpose", {p}, {out}), "perm", kToNhwc);
+}
+
+void OnnxExporter::FullyConnected(const Node& n, std::string& out) {
+  const Tensor& x = g_.tensor(n.inputs[0]);
+  const int64_t k = g_.tensor(n.inputs[1]).shape[1];
+  std::string a;
+  if (x.shape.size() == 2) {
+    a = Float(n.inputs[0]);
+  } else if (Quantized(n.inputs[0])) {  // flatten the int8 value, then dequantize
+    const std::string flat = Fresh(Name(n.inputs[0]) + "_2d");
+    Add("Reshape", {Name(n.inputs[0]), IntsInit("shape", {-1, k})}, {flat});
+    a = Dequantize(flat, x.quant, x.dtype, 0);
+  } else {
+    a = Fresh(Name(n.inputs[0]) + "_2d");
+    Add("Reshape", {Float(n.inputs[0]), IntsInit("shape", {-1, k})}, {a});
+  }
+  std::vector<std::string> in = {a, Weights(n.inputs[1], {}, 0)};
+  if (const std::string b = Bias(n); !b.empty()) in.push_back(b);
+  WithActivation(n, out, [&](const std::string& v) { AttrInt(Add("Gemm", in, {v}), "transB", 1); });
+}
+
+void OnnxExporter::Binary(const Node& n, std::string& out) {
+  WithActivation(n, out, [&](const std::string& v) {
+    Add(OpName(n.op), {Float(n.inputs[0]), Float(n.inputs[1])}, {v});
+  });
+}
+
+void OnnxExporter::Mean(const Node& n, std::string& out) {
+  auto* c = Add("ReduceMean", {Float(n.inputs[0])}, {out});
+  AttrInts(c, "axes", n.attrs.Ints("axes"));
+  AttrInt(c, "keepdims", n.attrs.Int("keep_dims", 1));
+}
+
+void OnnxExporter::Reshape(const Node& n, std::string& out) {
+  Add("Reshape", {Float(n.inputs[0]), IntsInit("shape", g_.tensor(n.outputs[0]).shape)}, {out});
+}
+
+void OnnxExporter::Softmax(const Node& n, std::string& out) {
+  std::string in = Float(n.inputs[0]);
+  const float beta = n.attrs.Float("beta", 1.0f);
+  if (beta != 1.0f) {
+    const std::string scaled = Fresh(in + "_beta");
+    Add("Mul", {in, FloatInit("beta", {}, {beta})}, {scaled});
+    in = scaled;
+  }
+  AttrInt(Add(OpName(n.op), {in}, {out}), "axis", -1);
+}
+
+void OnnxExporter::Clip(const Node& n, std::string& out) {
+  const float lo = n.attrs.Float("min", kNoMin), hi = n.attrs.Float("max", kNoMax);
+  Add("Clip",
+      {Float(n.inputs[0]), std::isinf(lo) ? "" : FloatInit("min", {}, {lo}),
+       std::isinf(hi) ? "" : FloatInit("max", {}, {hi})},
+      {out});
+}
+
+void OnnxExporter::LeakyRelu(const Node& n, std::string& out) {
+  AttrFloat(Add("LeakyRelu", {Float(n.inputs[0])}, {out}), "alpha", n.attrs.Float("alpha", 0.01f));
+}
+
+void OnnxExporter::Logistic(const Node& n, std::string& out) {
+  Add("Sigmoid", {Float(n.inputs[0])}, {out});
+}
+
+void OnnxExporter::Tanh(const Node& n, std::string& out) {
+  Add("Tanh", {Float(n.inputs[0])}, {out});
+}
+
+// Identity, and Dequantize: its input is dequantized by Float() already.
+void OnnxExporter::Identity(const Node& n, std::string& out) {
+  Add("Identity", {Float(n.inputs[0])}, {out});
+}
+
+void OnnxExporter::Transpose(const Node& n, std::string& out) {
+  AttrInts(Add("Transpose", {Float(n.inputs[0])}, {out}), "perm", n.attrs.Ints("perm"));
+}
+
+void OnnxExporter::Slice(const Node& n, std::string& out) {
+  // ends one step past the last element read; -(dim + 1) says "before index 0".
+  const Shape& in = g_.tensor(n.inputs[0]).shape;
+  const auto st = n.attrs.Ints("starts"), sp = n.attrs.Ints("steps"), sz = n.attrs.Ints("sizes");
+  std::vector<int64_t> ends(st.size()), axes(st.size());
+  for (size_t d = 0; d < st.size(); ++d) {
+    ends[d] = st[d] + sz[d] * sp[d];
+    if (ends[d] < 0) ends[d] = -(in[d] + 1);
+    axes[d] = static_cast<int64_t>(d);
+  }
+  Add("Slice",
+      {Float(n.inputs[0]), IntsInit("starts", st), IntsInit("ends", ends), IntsInit("axes", axes),
+       IntsInit("steps", sp)},
+      {out});
+}
+
+void OnnxExporter::Pad(const Node& n, std::string& out) {
+  Add("Pad",
+      {Float(n.inputs[0]), IntsInit("pads", n.attrs.Ints("pads")),
+       FloatInit("value", {}, {n.attrs.Float("value", 0.0f)})},
+      {out});
+}
+
+void OnnxExporter::Concat(const Node& n, std::string& out) {
+  std::vector<std::string> in;
+  for (int t : n.inputs) in.push_back(Float(t));
+  AttrInt(Add("Concat", in, {out}), "axis", n.attrs.Int("axis"));
+}
+
+// The IR tensor is quantized: its QuantizeLinear is emitted by Finish().
+void OnnxExporter::Quantize(const Node& n, std::string& out) {
+  out = Float(n.inputs[0]);
+}
+
+struct ExportRule {
+  OpType op;
+  void (OnnxExporter::*emit)(const Node&, std::string&);
+};
+
+constexpr ExportRule kExports[] = {
+    {OpType::kConv2D, &OnnxExporter::Conv},
+    {OpType::kDepthwiseConv2D, &OnnxExporter::Conv},
+    {OpType::kFullyConnected, &OnnxExporter::FullyConnected},
+    {OpType::kAdd, &OnnxExporter::Binary},
+    {OpType::kSub, &OnnxExporter::Binary},
+    {OpType::kMul, &OnnxExporter::Binary},
+    {OpType::kDiv, &OnnxExporter::Binary},
+    {OpType::kAveragePool2D, &OnnxExporter::Pool},
+    {OpType::kMaxPool2D, &OnnxExporter::Pool},
+    {OpType::kMean, &OnnxExporter::Mean},
+    {OpType::kReshape, &OnnxExporter::Reshape},
+    {OpType::kSoftmax, &OnnxExporter::Softmax},
+    {OpType::kLogSoftmax, &OnnxExporter::Softmax},
+    {OpType::kClip, &OnnxExporter::Clip},
+    {OpType::kLeakyRelu, &OnnxExporter::LeakyRelu},
+    {OpType::kLogistic, &OnnxExporter::Logistic},
+    {OpType::kTanh, &OnnxExporter::Tanh},
+    {OpType::kPad, &OnnxExporter::Pad},
+    {OpType::kConcat, &OnnxExporter::Concat},
+    {OpType::kTranspose, &OnnxExporter::Transpose},
+    {OpType::kSlice, &OnnxExporter::Slice},
+    {OpType::kQuantize, &OnnxExporter::Quantize},
+    {OpType::kDequantize, &OnnxExporter::Identity},
+    {OpType::kIdentity, &OnnxExporter::Identity},
+};
+
+const ExportRule* FindExport(OpType op) {
+  for (const ExportRule& r : kExports)
+    if (r.op == op) return &r;
+  return nullptr;
+}
+
 Status OnnxExporter::Emit(const Node& n) {
+  const ExportRule* rule = FindExport(n.op);
+  if (!rule) return Status::Errorf("{}: no ONNX export for this op", NodeWhere(n));
   const int y = n.outputs[0];
   std::string out = FloatOut(y);
-  switch (n.op) {
-    case OpType::kConv2D:
-    case OpType::kDepthwiseConv2D: {
-      const bool dw = n.op == OpType::kDepthwiseConv2D;
-      const std::string x = ToNchw(Float(n.inputs[0]));
-      const std::string w =
-          Weights(n.inputs[1], dw ? std::vector<int64_t>{3, 0, 1, 2} : kToNchw, 0);
-      std::vector<std::string> in = {x, w};
-      if (const std::string b = Bias(n); !b.empty()) in.push_back(b);
-      std::string conv = Fresh(Name(y) + "_nchw");
-      auto* c = Add("Conv", in, {conv});
-      const Shape& ws = g_.tensor(n.inputs[1]).shape;
-      AttrInts(c, "kernel_shape", {ws[1], ws[2]});
-      AttrInts(c, "strides", {n.attrs.Int("stride_h", 1), n.attrs.Int("stride_w", 1)});
-      AttrInts(c, "dilations", {n.attrs.Int("dilation_h", 1), n.attrs.Int("dilation_w", 1)});
-      AttrInts(c, "pads",
-               {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
-                n.attrs.Int("pad_right")});
-      if (dw) AttrInt(c, "group", g_.tensor(n.inputs[0]).shape[3]);
-      Activation(n, conv);
-      AttrInts(Add("Transpose", {conv}, {out}), "perm", kToNhwc);
-      break;
-    }
-    case OpType::kAveragePool2D:
-    case OpType::kMaxPool2D: {
-      std::string p = Fresh(Name(y) + "_nchw");
-      auto* c = Add(n.op == OpType::kMaxPool2D ? "MaxPool" : "AveragePool",
-                    {ToNchw(Float(n.inputs[0]))}, {p});
-      AttrInts(c, "kernel_shape", {n.attrs.Int("kernel_h"), n.attrs.Int("kernel_w")});
-      AttrInts(c, "strides", {n.attrs.Int("stride_h", 1), n.attrs.Int("stride_w", 1)});
-      AttrInts(c, "pads",
-               {n.attrs.Int("pad_top"), n.attrs.Int("pad_left"), n.attrs.Int("pad_bottom"),
-                n.attrs.Int("pad_right")});
-      if (n.attrs.Int("dilation_h", 1) != 1 || n.attrs.Int("dilation_w", 1) != 1)
-        AttrInts(c, "dilations", {n.attrs.Int("dilation_h", 1), n.attrs.Int("dilation_w", 1)});
-      if (n.op == OpType::kAveragePool2D)
-        AttrInt(c, "count_include_pad", n.attrs.Int("count_include_pad"));
-      Activation(n, p);
-      AttrInts(Add("Transpose", {p}, {out}), "perm", kToNhwc);
-      break;
-    }
-    case OpType::kFullyConnected: {
-      const Tensor& x = g_.tensor(n.inputs[0]);
-      const int64_t k = g_.tensor(n.inputs[1]).shape[1];
-      std::string a;
-      if (x.shape.size() == 2) {
-        a = Float(n.inputs[0]);
-      } else if (Quantized(n.inputs[0])) {  // flatten the int8 value, then dequantize
-        const std::string flat = Fresh(Name(n.inputs[0]) + "_2d");
-        Add("Reshape", {Name(n.inputs[0]), IntsInit("shape", {-1, k})}, {flat});
-        a = Dequantize(flat, x.quant, x.dtype, 0);
-      } else {
-        a = Fresh(Name(n.inputs[0]) + "_2d");
-        Add("Reshape", {Float(n.inputs[0]), IntsInit("shape", {-1, k})}, {a});
-      }
-      std::vector<std::string> in = {a, Weights(n.inputs[1], {}, 0)};
-      if (const std::string b = Bias(n); !b.empty()) in.push_back(b);
-      std::string fc = out;
-      const bool act = n.attrs.Has("act_min") || n.attrs.Has("act_max");
-      if (act) fc = Fresh(Name(y) + "_gemm");
-      AttrInt(Add("Gemm", in, {fc}), "transB", 1);
-      if (act) {
-        Activation(n, fc);
-        Add("Identity", {fc}, {out});
-      }
-      break;
-    }
-    case OpType::kAdd:
-    case OpType::kSub:
-    case OpType::kMul:
-    case OpType::kDiv: {
-      static const std::map<OpType, const char*> names = {{OpType::kAdd, "Add"},
-                                                          {OpType::kSub, "Sub"},
-                                                          {OpType::kMul, "Mul"},
-                                                          {OpType::kDiv, "Div"}};
-      std::string v = out;
-      const bool act = n.attrs.Has("act_min") || n.attrs.Has("act_max");
-      if (act) v = Fresh(Name(y) + "_pre");
-      Add(names.at(n.op), {Float(n.inputs[0]), Float(n.inputs[1])}, {v});
-      if (act) {
-        Activation(n, v);
-        Add("Identity", {v}, {out});
-      }
-      break;
-    }
-    case OpType::kMean: {
-      auto* c = Add("ReduceMean", {Float(n.inputs[0])}, {out});
-      AttrInts(c, "axes", n.attrs.Ints("axes"));
-      AttrInt(c, "keepdims", n.attrs.Int("keep_dims", 1));
-      break;
-    }
-    case OpType::kReshape:
-      Add("Reshape", {Float(n.inputs[0]), IntsInit("shape", g_.tensor(y).shape)}, {out});
-      break;
-    case OpType::kSoftmax:
-    case OpType::kLogSoftmax: {
-      std::string in = Float(n.inputs[0]);
-      const float beta = n.attrs.Float("beta", 1.0f);
-      if (beta != 1.0f) {
-        const std::string scaled = Fresh(in + "_beta");
-        Add("Mul", {in, FloatInit("beta", {}, {beta})}, {scaled});
-        in = scaled;
-      }
-      AttrInt(Add(n.op == OpType::kSoftmax ? "Softmax" : "LogSoftmax", {in}, {out}), "axis", -1);
-      break;
-    }
-    case OpType::kClip: {
-      const float lo = n.attrs.Float("min", kNoMin), hi = n.attrs.Float("max", kNoMax);
-      Add("Clip",
-          {Float(n.inputs[0]), std::isinf(lo) ? "" : FloatInit("min", {}, {lo}),
-           std::isinf(hi) ? "" : FloatInit("max", {}, {hi})},
-          {out});
-      break;
-    }
-    case OpType::kLeakyRelu:
-      AttrFloat(Add("LeakyRelu", {Float(n.inputs[0])}, {out}), "alpha",
-                n.attrs.Float("alpha", 0.01f));
-      break;
-    case OpType::kLogistic:
-      Add("Sigmoid", {Float(n.inputs[0])}, {out});
-      break;
-    case OpType::kTanh:
-      Add("Tanh", {Float(n.inputs[0])}, {out});
-      break;
-    case OpType::kIdentity:
-      Add("Identity", {Float(n.inputs[0])}, {out});
-      break;
-    case OpType::kTranspose:
-      AttrInts(Add("Transpose", {Float(n.inputs[0])}, {out}), "perm", n.attrs.Ints("perm"));
-      break;
-    case OpType::kSlice: {
-      // ends one step past the last element read; -(dim + 1) says "before index 0".
-      const Shape& in = g_.tensor(n.inputs[0]).shape;
-      const auto st = n.attrs.Ints("starts"), sp = n.attrs.Ints("steps"),
-                 sz = n.attrs.Ints("sizes");
-      std::vector<int64_t> ends(st.size()), axes(st.size());
-      for (size_t d = 0; d < st.size(); ++d) {
-        ends[d] = st[d] + sz[d] * sp[d];
-        if (ends[d] < 0) ends[d] = -(in[d] + 1);
-        axes[d] = static_cast<int64_t>(d);
-      }
-      Add("Slice",
-          {Float(n.inputs[0]), IntsInit("starts", st), IntsInit("ends", ends),
-           IntsInit("axes", axes), IntsInit("steps", sp)},
-          {out});
-      break;
-    }
-    case OpType::kPad:
-      Add("Pad",
-          {Float(n.inputs[0]), IntsInit("pads", n.attrs.Ints("pads")),
-           FloatInit("value", {}, {n.attrs.Float("value", 0.0f)})},
-          {out});
-      break;
-    case OpType::kConcat: {
-      std::vector<std::string> in;
-      for (int t : n.inputs) in.push_back(Float(t));
-      AttrInt(Add("Concat", in, {out}), "axis", n.attrs.Int("axis"));
-      break;
-    }
-    case OpType::kQuantize: {
-      // The IR tensor is quantized: its QuantizeLinear is emitted by Finish().
-      out = Float(n.inputs[0]);
-      break;
-    }
-    case OpType::kDequantize:
-      Add("Identity", {Float(n.inputs[0])}, {out});
-      break;
-    case OpType::kCount:
-      return Status::Error("invalid op");
-  }
+  (this->*rule->emit)(n, out);
   Finish(y, out);
   return Status::Ok();
 }
@@ -391,6 +439,10 @@ Result<onnx::ModelProto> OnnxExporter::Run() {
 }
 
 }  // namespace
+
+bool OnnxExports(OpType op) {
+  return FindExport(op) != nullptr;
+}
 
 Result<std::vector<uint8_t>> ExportOnnx(const Graph& g) {
   OnnxExporter e(g);

@@ -19,50 +19,19 @@ namespace tml {
 
 namespace {
 
-const std::set<std::string>& SupportedOps() {
-  static const std::set<std::string> ops = {"Conv",
-                                            "Gemm",
-                                            "MatMul",
-                                            "Relu",
-                                            "Clip",
-                                            "LeakyRelu",
-                                            "Sigmoid",
-                                            "Tanh",
-                                            "Softmax",
-                                            "LogSoftmax",
-                                            "MaxPool",
-                                            "AveragePool",
-                                            "GlobalAveragePool",
-                                            "GlobalMaxPool",
-                                            "Add",
-                                            "Sub",
-                                            "Mul",
-                                            "Div",
-                                            "Reshape",
-                                            "Flatten",
-                                            "Squeeze",
-                                            "Unsqueeze",
-                                            "Transpose",
-                                            "Concat",
-                                            "Pad",
-                                            "Slice",
-                                            "ReduceMean",
-                                            "BatchNormalization",
-                                            "Dropout",
-                                            "Identity",
-                                            "QuantizeLinear",
-                                            "DequantizeLinear",
-                                            "QLinearConv",
-                                            "QLinearMatMul",
-                                            "Constant"};
-  return ops;
-}
-
 const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
 const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
 
 class OnnxImporter {
  public:
+  // One import rule per ONNX operator: the registry ops it can produce and its handler.
+  struct Rule {
+    std::string onnx;
+    std::vector<OpType> produces;
+    Status (*import)(OnnxImporter& i, const onnx::NodeProto& n);
+  };
+  static const std::vector<Rule>& Rules();
+
   OnnxImporter(const onnx::ModelProto& m, std::string name,
                const std::map<std::string, Tensor>* frozen)
       : m_(m), frozen_(frozen) {
@@ -100,6 +69,13 @@ class OnnxImporter {
     return g_.AddConst(name, DType::kFloat32, std::move(shape), v.data());
   }
 
+  static const Rule* FindRule(const std::string& op);
+
+  Status ImportConstant(const onnx::NodeProto& n);
+  Status ImportTranspose(const onnx::NodeProto& n);
+  Status ImportIdentity(const onnx::NodeProto& n);
+  Status ImportClip(const onnx::NodeProto& n);
+  Status ImportUnary(const onnx::NodeProto& n, OpType op);
   Status ImportConv(const onnx::NodeProto& n);
   Status ImportPool(const onnx::NodeProto& n);
   Status ImportGemm(const onnx::NodeProto& n);
@@ -133,7 +109,7 @@ Status OnnxImporter::CheckSupported() {
   std::map<std::string, std::vector<std::string>> unsupported;
   for (const auto& n : m_.graph().node()) {
     const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
-    if (default_domain && SupportedOps().count(n.op_type())) continue;
+    if (default_domain && FindRule(n.op_type())) continue;
     const std::string key = default_domain ? n.op_type() : n.domain() + "::" + n.op_type();
     unsupported[key].push_back(fmt::format("'{}'", n.name().empty() ? n.output(0) : n.name()));
   }
@@ -859,99 +835,152 @@ Status OnnxImporter::ImportQLinearConv(const onnx::NodeProto& n) {
   return Status::Ok();
 }
 
-Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
-  const std::string& op = n.op_type();
-  if (n.output_size() < 1) return Status::Errorf("{}: has no outputs", Where(n));
-  if (op == "Constant") {
-    for (const auto& at : n.attribute())
-      if (at.name() == "value") {
-        TML_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(at.t(), n.output(0)));
-        t.is_const = true;
-        values_[n.output(0)] = {g_.AddTensor(std::move(t)), false};
-        return Status::Ok();
-      }
-    return Status::Errorf("{}: only tensor-valued constants are supported", Where(n));
-  }
-  if (op == "Conv") return ImportConv(n);
-  if (op == "QLinearConv") return ImportQLinearConv(n);
-  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
-    return ImportPool(n);
-  if (op == "Gemm") return ImportGemm(n);
-  if (op == "MatMul") return ImportMatMul(n, false);
-  if (op == "QLinearMatMul") return ImportMatMul(n, true);
-  if (op == "Add") return ImportBinary(n, OpType::kAdd);
-  if (op == "Sub") return ImportBinary(n, OpType::kSub);
-  if (op == "Mul") return ImportBinary(n, OpType::kMul);
-  if (op == "Div") return ImportBinary(n, OpType::kDiv);
-  if (op == "Softmax") return ImportSoftmax(n, OpType::kSoftmax);
-  if (op == "LogSoftmax") return ImportSoftmax(n, OpType::kLogSoftmax);
-  if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze")
-    return ImportReshapeLike(n);
-  if (op == "Concat") return ImportConcat(n);
-  if (op == "Pad") return ImportPad(n);
-  if (op == "Slice") return ImportSlice(n);
-  if (op == "ReduceMean") return ImportReduceMean(n);
-  if (op == "BatchNormalization") return ImportBatchNorm(n);
-  if (op == "QuantizeLinear") return ImportQuantizeLinear(n, true);
-  if (op == "DequantizeLinear") return ImportQuantizeLinear(n, false);
-  if (op == "Transpose") {
-    TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
-    const int xi = Onnx(x, n.input(0));
-    Attrs a;
-    if (auto perm = OnnxAttrInts(n, "perm"); !perm.empty()) a.Set("perm", perm);
-    const Tensor& xt = g_.tensor(xi);
-    TML_ASSIGN_OR_RETURN(int y,
-                         AddOp(OpType::kTranspose, n.output(0), {xi}, a, xt.dtype, xt.quant));
-    Define(n, 0, y, false);
-    return Status::Ok();
-  }
-  if (op == "Dropout" || op == "Identity") {
-    if (n.output_size() > 1 && !n.output(1).empty())
-      return Status::Errorf("{}: the mask output is not supported", Where(n));
-    TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
-    const Tensor& xt = g_.tensor(x.t);
-    TML_ASSIGN_OR_RETURN(int y,
-                         AddOp(OpType::kIdentity, n.output(0), {x.t}, {}, xt.dtype, xt.quant));
-    Define(n, 0, y, x.nhwc);
-    return Status::Ok();
-  }
-  // Unary element-wise ops keep the layout.
-  TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
-  Attrs a;
-  OpType t = OpType::kClip;
-  if (op == "Relu") {
-    a.Set("min", 0.0f);
-  } else if (op == "Clip") {
-    float lo = kNoMin, hi = kNoMax;
-    if (opset_ >= 11) {
-      for (size_t k = 1; k <= 2; ++k) {
-        if (!Has(n, k)) continue;
-        TML_ASSIGN_OR_RETURN(Value v, Get(n, k));
-        const Tensor& b = g_.tensor(v.t);
-        if (!b.is_const || b.numel() != 1)
-          return Status::Errorf("{}: min / max must be constant scalars", Where(n));
-        (k == 1 ? lo : hi) = static_cast<float>(b.ValueAsDouble(0));
-      }
-    } else {
-      lo = OnnxAttrFloat(n, "min", kNoMin);
-      hi = OnnxAttrFloat(n, "max", kNoMax);
+Status OnnxImporter::ImportConstant(const onnx::NodeProto& n) {
+  for (const auto& at : n.attribute())
+    if (at.name() == "value") {
+      TML_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(at.t(), n.output(0)));
+      t.is_const = true;
+      values_[n.output(0)] = {g_.AddTensor(std::move(t)), false};
+      return Status::Ok();
     }
-    a.Set("min", lo);
-    a.Set("max", hi);
-  } else if (op == "LeakyRelu") {
-    t = OpType::kLeakyRelu;
-    a.Set("alpha", OnnxAttrFloat(n, "alpha", 0.01f));
-  } else if (op == "Sigmoid") {
-    t = OpType::kLogistic;
-  } else if (op == "Tanh") {
-    t = OpType::kTanh;
-  } else {
-    return Status::Errorf("{}: unsupported operator", Where(n));
-  }
+  return Status::Errorf("{}: only tensor-valued constants are supported", Where(n));
+}
+
+Status OnnxImporter::ImportTranspose(const onnx::NodeProto& n) {
+  TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
+  const int xi = Onnx(x, n.input(0));
+  Attrs a;
+  if (auto perm = OnnxAttrInts(n, "perm"); !perm.empty()) a.Set("perm", perm);
+  const Tensor& xt = g_.tensor(xi);
+  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kTranspose, n.output(0), {xi}, a, xt.dtype, xt.quant));
+  Define(n, 0, y, false);
+  return Status::Ok();
+}
+
+// Identity and Dropout (inference: the identity).
+Status OnnxImporter::ImportIdentity(const onnx::NodeProto& n) {
+  if (n.output_size() > 1 && !n.output(1).empty())
+    return Status::Errorf("{}: the mask output is not supported", Where(n));
+  TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
   const Tensor& xt = g_.tensor(x.t);
-  TML_ASSIGN_OR_RETURN(int y, AddOp(t, n.output(0), {x.t}, a, xt.dtype, xt.quant));
+  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kIdentity, n.output(0), {x.t}, {}, xt.dtype, xt.quant));
   Define(n, 0, y, x.nhwc);
   return Status::Ok();
+}
+
+// Relu and Clip (bounds as attributes before opset 11, constant inputs since).
+Status OnnxImporter::ImportClip(const onnx::NodeProto& n) {
+  float lo = kNoMin, hi = kNoMax;
+  if (n.op_type() == "Relu") {
+    lo = 0.0f;
+  } else if (opset_ >= 11) {
+    for (size_t k = 1; k <= 2; ++k) {
+      if (!Has(n, k)) continue;
+      TML_ASSIGN_OR_RETURN(Value v, Get(n, k));
+      const Tensor& b = g_.tensor(v.t);
+      if (!b.is_const || b.numel() != 1)
+        return Status::Errorf("{}: min / max must be constant scalars", Where(n));
+      (k == 1 ? lo : hi) = static_cast<float>(b.ValueAsDouble(0));
+    }
+  } else {
+    lo = OnnxAttrFloat(n, "min", kNoMin);
+    hi = OnnxAttrFloat(n, "max", kNoMax);
+  }
+  Attrs a;
+  a.Set("min", lo);
+  if (n.op_type() != "Relu") a.Set("max", hi);
+  TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
+  const Tensor& xt = g_.tensor(x.t);
+  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kClip, n.output(0), {x.t}, a, xt.dtype, xt.quant));
+  Define(n, 0, y, x.nhwc);
+  return Status::Ok();
+}
+
+// Element-wise ops keep the layout.
+Status OnnxImporter::ImportUnary(const onnx::NodeProto& n, OpType op) {
+  TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
+  Attrs a;
+  if (op == OpType::kLeakyRelu) a.Set("alpha", OnnxAttrFloat(n, "alpha", 0.01f));
+  const Tensor& xt = g_.tensor(x.t);
+  TML_ASSIGN_OR_RETURN(int y, AddOp(op, n.output(0), {x.t}, a, xt.dtype, xt.quant));
+  Define(n, 0, y, x.nhwc);
+  return Status::Ok();
+}
+
+const std::vector<OnnxImporter::Rule>& OnnxImporter::Rules() {
+  using N = const onnx::NodeProto&;
+  using I = OnnxImporter&;
+  static const std::vector<Rule> rules = {
+      {"Constant", {}, [](I i, N n) { return i.ImportConstant(n); }},
+      {"Conv",
+       {OpType::kConv2D, OpType::kDepthwiseConv2D},
+       [](I i, N n) { return i.ImportConv(n); }},
+      {"QLinearConv",
+       {OpType::kConv2D, OpType::kDepthwiseConv2D},
+       [](I i, N n) { return i.ImportQLinearConv(n); }},
+      {"MaxPool", {OpType::kMaxPool2D}, [](I i, N n) { return i.ImportPool(n); }},
+      {"AveragePool", {OpType::kAveragePool2D}, [](I i, N n) { return i.ImportPool(n); }},
+      {"GlobalAveragePool", {OpType::kAveragePool2D}, [](I i, N n) { return i.ImportPool(n); }},
+      {"GlobalMaxPool", {OpType::kMaxPool2D}, [](I i, N n) { return i.ImportPool(n); }},
+      {"Gemm", {OpType::kFullyConnected}, [](I i, N n) { return i.ImportGemm(n); }},
+      {"MatMul", {OpType::kFullyConnected}, [](I i, N n) { return i.ImportMatMul(n, false); }},
+      {"QLinearMatMul",
+       {OpType::kFullyConnected},
+       [](I i, N n) { return i.ImportMatMul(n, true); }},
+      {"Add", {OpType::kAdd}, [](I i, N n) { return i.ImportBinary(n, OpType::kAdd); }},
+      {"Sub", {OpType::kSub}, [](I i, N n) { return i.ImportBinary(n, OpType::kSub); }},
+      {"Mul", {OpType::kMul}, [](I i, N n) { return i.ImportBinary(n, OpType::kMul); }},
+      {"Div", {OpType::kDiv}, [](I i, N n) { return i.ImportBinary(n, OpType::kDiv); }},
+      {"Softmax",
+       {OpType::kSoftmax},
+       [](I i, N n) { return i.ImportSoftmax(n, OpType::kSoftmax); }},
+      {"LogSoftmax",
+       {OpType::kLogSoftmax},
+       [](I i, N n) { return i.ImportSoftmax(n, OpType::kLogSoftmax); }},
+      {"Reshape", {OpType::kReshape}, [](I i, N n) { return i.ImportReshapeLike(n); }},
+      {"Flatten", {OpType::kReshape}, [](I i, N n) { return i.ImportReshapeLike(n); }},
+      {"Squeeze", {OpType::kReshape}, [](I i, N n) { return i.ImportReshapeLike(n); }},
+      {"Unsqueeze", {OpType::kReshape}, [](I i, N n) { return i.ImportReshapeLike(n); }},
+      {"Concat", {OpType::kConcat}, [](I i, N n) { return i.ImportConcat(n); }},
+      {"Pad", {OpType::kPad}, [](I i, N n) { return i.ImportPad(n); }},
+      {"Slice", {OpType::kSlice}, [](I i, N n) { return i.ImportSlice(n); }},
+      {"ReduceMean", {OpType::kMean}, [](I i, N n) { return i.ImportReduceMean(n); }},
+      {"BatchNormalization",
+       {OpType::kMul, OpType::kAdd},
+       [](I i, N n) { return i.ImportBatchNorm(n); }},
+      {"QuantizeLinear",
+       {OpType::kQuantize},
+       [](I i, N n) { return i.ImportQuantizeLinear(n, true); }},
+      {"DequantizeLinear",
+       {OpType::kDequantize},
+       [](I i, N n) { return i.ImportQuantizeLinear(n, false); }},
+      {"Transpose", {OpType::kTranspose}, [](I i, N n) { return i.ImportTranspose(n); }},
+      {"Identity", {OpType::kIdentity}, [](I i, N n) { return i.ImportIdentity(n); }},
+      {"Dropout", {OpType::kIdentity}, [](I i, N n) { return i.ImportIdentity(n); }},
+      {"Relu", {OpType::kClip}, [](I i, N n) { return i.ImportClip(n); }},
+      {"Clip", {OpType::kClip}, [](I i, N n) { return i.ImportClip(n); }},
+      {"LeakyRelu",
+       {OpType::kLeakyRelu},
+       [](I i, N n) { return i.ImportUnary(n, OpType::kLeakyRelu); }},
+      {"Sigmoid",
+       {OpType::kLogistic},
+       [](I i, N n) { return i.ImportUnary(n, OpType::kLogistic); }},
+      {"Tanh", {OpType::kTanh}, [](I i, N n) { return i.ImportUnary(n, OpType::kTanh); }},
+  };
+  return rules;
+}
+
+const OnnxImporter::Rule* OnnxImporter::FindRule(const std::string& op) {
+  for (const Rule& r : Rules())
+    if (r.onnx == op) return &r;
+  return nullptr;
+}
+
+Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
+  if (n.output_size() < 1) return Status::Errorf("{}: has no outputs", Where(n));
+  const Rule* rule = FindRule(n.op_type());
+  if (!rule) return Status::Errorf("{}: unsupported operator", Where(n));
+  return rule->import(*this, n);
 }
 
 Result<Graph> OnnxImporter::Run() {
@@ -1010,6 +1039,12 @@ Result<Graph> ImportOnnxModel(const onnx::ModelProto& m, const std::string& name
   auto r = imp.Run();
   if (!r.ok()) return r.status().Wrap(name);
   return r;
+}
+
+std::vector<FormatOp> OnnxImportOps() {
+  std::vector<FormatOp> ops;
+  for (const auto& r : OnnxImporter::Rules()) ops.push_back({r.onnx, r.produces});
+  return ops;
 }
 
 Result<Graph> ImportOnnxBuffer(const uint8_t* data, size_t size, const std::string& name) {

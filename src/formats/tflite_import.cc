@@ -13,6 +13,7 @@
 
 #include "formats/import.h"
 #include "formats/tflite_generated.h"
+#include "ops/op.h"
 #include "ops/slice.h"
 
 namespace tml {
@@ -98,6 +99,8 @@ struct OpEntry {
   BuiltinOperator code;
   BuiltinOptions options;
   Handler import;
+  // The registry ops the handler may produce (kCount: none; SHAPE folds to a constant).
+  OpType op, also = OpType::kCount;
 };
 const OpEntry* FindOp(int32_t code);
 
@@ -279,6 +282,8 @@ Status TfliteImporter::SetConst(const OpView& v, const std::vector<int64_t>& val
 
 // Activation bounds of a fused activation function code.
 Status SetFusedActivation(Node& n, tflite::ActivationFunctionType code, const std::string& where) {
+  if (code != tflite::ActivationFunctionType_NONE && !Schema(n.op).fused_activation)
+    return Status::Errorf("{}: {} takes no fused activation", where, OpName(n.op));
   switch (code) {
     case tflite::ActivationFunctionType_NONE:
       return Status::Ok();
@@ -466,6 +471,10 @@ Status TfliteImporter::LeakyRelu(const OpView& v) {
 Status TfliteImporter::Softmax(const OpView& v) {
   TML_RETURN_IF_ERROR(NeedInputs(v, 1));
   // Without an options table beta is 1 (the schema's default of 0 would zero every logit).
+  if (v.code == tflite::BuiltinOperator_LOG_SOFTMAX) {
+    Add(v, OpType::kLogSoftmax, {v.in[0]});
+    return Status::Ok();
+  }
   const auto* o = v.op->builtin_options_as_SoftmaxOptions();
   Add(v, OpType::kSoftmax, {v.in[0]}).attrs.Set("beta", o ? o->beta() : 1.0f);
   return Status::Ok();
@@ -657,49 +666,66 @@ Status TfliteImporter::Pack(const OpView& v) {
 }
 
 constexpr OpEntry kOps[] = {
-    {tflite::BuiltinOperator_ADD, tflite::BuiltinOptions_AddOptions, &TfliteImporter::Binary},
-    {tflite::BuiltinOperator_SUB, tflite::BuiltinOptions_SubOptions, &TfliteImporter::Binary},
-    {tflite::BuiltinOperator_MUL, tflite::BuiltinOptions_MulOptions, &TfliteImporter::Binary},
-    {tflite::BuiltinOperator_DIV, tflite::BuiltinOptions_DivOptions, &TfliteImporter::Binary},
-    {tflite::BuiltinOperator_CONV_2D, tflite::BuiltinOptions_Conv2DOptions, &TfliteImporter::Conv},
+    {tflite::BuiltinOperator_ADD, tflite::BuiltinOptions_AddOptions, &TfliteImporter::Binary,
+     OpType::kAdd},
+    {tflite::BuiltinOperator_SUB, tflite::BuiltinOptions_SubOptions, &TfliteImporter::Binary,
+     OpType::kSub},
+    {tflite::BuiltinOperator_MUL, tflite::BuiltinOptions_MulOptions, &TfliteImporter::Binary,
+     OpType::kMul},
+    {tflite::BuiltinOperator_DIV, tflite::BuiltinOptions_DivOptions, &TfliteImporter::Binary,
+     OpType::kDiv},
+    {tflite::BuiltinOperator_CONV_2D, tflite::BuiltinOptions_Conv2DOptions, &TfliteImporter::Conv,
+     OpType::kConv2D},
     {tflite::BuiltinOperator_DEPTHWISE_CONV_2D, tflite::BuiltinOptions_DepthwiseConv2DOptions,
-     &TfliteImporter::Conv},
+     &TfliteImporter::Conv, OpType::kDepthwiseConv2D},
     {tflite::BuiltinOperator_AVERAGE_POOL_2D, tflite::BuiltinOptions_Pool2DOptions,
-     &TfliteImporter::Pool},
+     &TfliteImporter::Pool, OpType::kAveragePool2D},
     {tflite::BuiltinOperator_MAX_POOL_2D, tflite::BuiltinOptions_Pool2DOptions,
-     &TfliteImporter::Pool},
+     &TfliteImporter::Pool, OpType::kMaxPool2D},
     {tflite::BuiltinOperator_FULLY_CONNECTED, tflite::BuiltinOptions_FullyConnectedOptions,
-     &TfliteImporter::FullyConnected},
+     &TfliteImporter::FullyConnected, OpType::kFullyConnected},
     {tflite::BuiltinOperator_CONCATENATION, tflite::BuiltinOptions_ConcatenationOptions,
-     &TfliteImporter::Concatenation},
-    {tflite::BuiltinOperator_RELU, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu},
-    {tflite::BuiltinOperator_RELU_N1_TO_1, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu},
-    {tflite::BuiltinOperator_RELU6, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu},
-    {tflite::BuiltinOperator_LOGISTIC, tflite::BuiltinOptions_NONE, &TfliteImporter::Unary},
-    {tflite::BuiltinOperator_TANH, tflite::BuiltinOptions_NONE, &TfliteImporter::Unary},
+     &TfliteImporter::Concatenation, OpType::kConcat},
+    {tflite::BuiltinOperator_RELU, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu,
+     OpType::kClip},
+    {tflite::BuiltinOperator_RELU_N1_TO_1, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu,
+     OpType::kClip},
+    {tflite::BuiltinOperator_RELU6, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu,
+     OpType::kClip},
+    {tflite::BuiltinOperator_LOGISTIC, tflite::BuiltinOptions_NONE, &TfliteImporter::Unary,
+     OpType::kLogistic},
+    {tflite::BuiltinOperator_TANH, tflite::BuiltinOptions_NONE, &TfliteImporter::Unary,
+     OpType::kTanh},
     {tflite::BuiltinOperator_QUANTIZE, tflite::BuiltinOptions_QuantizeOptions,
-     &TfliteImporter::Unary},
+     &TfliteImporter::Unary, OpType::kQuantize},
     {tflite::BuiltinOperator_DEQUANTIZE, tflite::BuiltinOptions_DequantizeOptions,
-     &TfliteImporter::Unary},
+     &TfliteImporter::Unary, OpType::kDequantize},
     {tflite::BuiltinOperator_LEAKY_RELU, tflite::BuiltinOptions_LeakyReluOptions,
-     &TfliteImporter::LeakyRelu},
+     &TfliteImporter::LeakyRelu, OpType::kLeakyRelu},
     {tflite::BuiltinOperator_SOFTMAX, tflite::BuiltinOptions_SoftmaxOptions,
-     &TfliteImporter::Softmax},
+     &TfliteImporter::Softmax, OpType::kSoftmax},
     {tflite::BuiltinOperator_RESHAPE, tflite::BuiltinOptions_ReshapeOptions,
-     &TfliteImporter::Reshape},
+     &TfliteImporter::Reshape, OpType::kReshape},
     {tflite::BuiltinOperator_SQUEEZE, tflite::BuiltinOptions_SqueezeOptions,
-     &TfliteImporter::Reshape},
+     &TfliteImporter::Reshape, OpType::kReshape},
     {tflite::BuiltinOperator_EXPAND_DIMS, tflite::BuiltinOptions_ExpandDimsOptions,
-     &TfliteImporter::Reshape},
-    {tflite::BuiltinOperator_PAD, tflite::BuiltinOptions_PadOptions, &TfliteImporter::Pad},
-    {tflite::BuiltinOperator_PADV2, tflite::BuiltinOptions_PadV2Options, &TfliteImporter::Pad},
+     &TfliteImporter::Reshape, OpType::kReshape},
+    {tflite::BuiltinOperator_PAD, tflite::BuiltinOptions_PadOptions, &TfliteImporter::Pad,
+     OpType::kPad},
+    {tflite::BuiltinOperator_PADV2, tflite::BuiltinOptions_PadV2Options, &TfliteImporter::Pad,
+     OpType::kPad},
     {tflite::BuiltinOperator_TRANSPOSE, tflite::BuiltinOptions_TransposeOptions,
-     &TfliteImporter::Transpose},
-    {tflite::BuiltinOperator_MEAN, tflite::BuiltinOptions_ReducerOptions, &TfliteImporter::Mean},
-    {tflite::BuiltinOperator_SHAPE, tflite::BuiltinOptions_ShapeOptions, &TfliteImporter::Shape},
+     &TfliteImporter::Transpose, OpType::kTranspose},
+    {tflite::BuiltinOperator_MEAN, tflite::BuiltinOptions_ReducerOptions, &TfliteImporter::Mean,
+     OpType::kMean},
+    {tflite::BuiltinOperator_SHAPE, tflite::BuiltinOptions_ShapeOptions, &TfliteImporter::Shape,
+     OpType::kCount},
     {tflite::BuiltinOperator_STRIDED_SLICE, tflite::BuiltinOptions_StridedSliceOptions,
-     &TfliteImporter::StridedSlice},
-    {tflite::BuiltinOperator_PACK, tflite::BuiltinOptions_PackOptions, &TfliteImporter::Pack},
+     &TfliteImporter::StridedSlice, OpType::kSlice},
+    {tflite::BuiltinOperator_PACK, tflite::BuiltinOptions_PackOptions, &TfliteImporter::Pack,
+     OpType::kReshape, OpType::kConcat},
+    {tflite::BuiltinOperator_LOG_SOFTMAX, tflite::BuiltinOptions_LogSoftmaxOptions,
+     &TfliteImporter::Softmax, OpType::kLogSoftmax},
 };
 
 const OpEntry* FindOp(int32_t code) {
@@ -761,6 +787,17 @@ Result<Graph> TfliteImporter::Run() {
 }
 
 }  // namespace
+
+std::vector<FormatOp> TfliteImportOps() {
+  std::vector<FormatOp> ops;
+  for (const OpEntry& e : kOps) {
+    FormatOp f{OperatorName(e.code), {}};
+    for (OpType t : {e.op, e.also})
+      if (t != OpType::kCount) f.produces.push_back(t);
+    ops.push_back(std::move(f));
+  }
+  return ops;
+}
 
 std::vector<std::string> SupportedTfliteOperators() {
   std::vector<std::string> names;

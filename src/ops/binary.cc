@@ -167,6 +167,7 @@ void RegisterBinaryOps(std::vector<OpSchema>& r) {
     const bool int8 = op != OpType::kDiv;  // no int8 division kernel
     r.push_back({op, 2, 2, InferBinary, LowerBinary, nullptr, Inplace::kElementwise,
                  int8 ? QuantRule::kActivation : QuantRule::kNone, int8});
+    r.back().fused_activation = true;
   }
 }
 

@@ -201,8 +201,10 @@ Result<std::unique_ptr<LoweredOp>> LowerConv(const Graph& g, const Node& n) {
 void RegisterConvOps(std::vector<OpSchema>& r) {
   r.push_back({OpType::kConv2D, 2, 3, InferConv<false>, LowerConv<false>, ConvMacs<false>,
                Inplace::kNone, QuantRule::kWeighted, true});
+  r.back().fused_activation = true;
   r.push_back({OpType::kDepthwiseConv2D, 2, 3, InferConv<true>, LowerConv<true>, ConvMacs<true>,
                Inplace::kNone, QuantRule::kWeighted, true});
+  r.back().fused_activation = true;
 }
 
 }  // namespace tml

@@ -98,6 +98,7 @@ Result<std::unique_ptr<LoweredOp>> LowerFc(const Graph& g, const Node& n) {
 void RegisterFullyConnectedOps(std::vector<OpSchema>& r) {
   r.push_back({OpType::kFullyConnected, 2, 3, InferFc, LowerFc, FcMacs, Inplace::kNone,
                QuantRule::kWeighted, true});
+  r.back().fused_activation = true;
 }
 
 }  // namespace tml

@@ -78,6 +78,9 @@ struct OpSchema {
   // Moves or selects values without arithmetic: lowered from QDQ only when every input
   // already has the output's quantization.
   bool data_movement = false;
+  // Applies an activation range (attributes act_min / act_max) to its output, so a
+  // following Clip can be fused into it (prepare/passes.cc) and importers may set one.
+  bool fused_activation = false;
 };
 
 const OpSchema& Schema(OpType op);

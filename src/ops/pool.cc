@@ -103,8 +103,10 @@ Result<std::unique_ptr<LoweredOp>> LowerPool(const Graph& g, const Node& n) {
 void RegisterPoolOps(std::vector<OpSchema>& r) {
   r.push_back({OpType::kAveragePool2D, 1, 1, InferPool, LowerPool<false>, nullptr, Inplace::kNone,
                QuantRule::kSameAsInput, true});
+  r.back().fused_activation = true;
   r.push_back({OpType::kMaxPool2D, 1, 1, InferPool, LowerPool<true>, nullptr, Inplace::kNone,
                QuantRule::kSameAsInput, true, /*data_movement=*/true});
+  r.back().fused_activation = true;
 }
 
 }  // namespace tml

@@ -44,8 +44,10 @@ void QuantizedActivationRange(float lo, float hi, const QuantParams& q, int32_t*
   };
   *qmin = -128;
   *qmax = 127;
-  if (!std::isinf(lo)) *qmin = std::max(*qmin, quantize(lo));
-  if (!std::isinf(hi)) *qmax = std::min(*qmax, quantize(hi));
+  // Both bounds stay in the int8 range (a bound beyond it would wrap in the kernels'
+  // int8 parameters); a range above or below every value pins the output to its end.
+  if (!std::isinf(lo)) *qmin = std::clamp(quantize(lo), -128, 127);
+  if (!std::isinf(hi)) *qmax = std::clamp(quantize(hi), -128, 127);
 }
 
 Status RequirePerTensorQuant(const Tensor& t, const std::string& where) {

@@ -326,19 +326,7 @@ void FuseActivations(Graph& g) {
     if (p < 0 || consumers[static_cast<size_t>(x)].size() != 1) continue;
     if (std::count(g.outputs.begin(), g.outputs.end(), x)) continue;
     Node& prod = g.nodes[static_cast<size_t>(p)];
-    switch (prod.op) {
-      case OpType::kConv2D:
-      case OpType::kDepthwiseConv2D:
-      case OpType::kFullyConnected:
-      case OpType::kAdd:
-      case OpType::kSub:
-      case OpType::kMul:
-      case OpType::kAveragePool2D:
-      case OpType::kMaxPool2D:
-        break;
-      default:
-        continue;
-    }
+    if (!Schema(prod.op).fused_activation) continue;
     const Tensor& xt = g.tensor(x);
     const Tensor& yt = g.tensor(clip.outputs[0]);
     // int8: the clip must not requantize, or fusing would change the result.
