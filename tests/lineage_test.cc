@@ -214,14 +214,5 @@ TEST_F(LineageTest, ReportHasEverySectionAndEscapesText) {
   EXPECT_NE(html->find("dataset:fashion@2"), std::string::npos);
 }
 
-TEST(Report, LineChartScalesIntoItsBox) {
-  const std::string svg =
-      LineChartSvg("loss", {{"a", "#000", {1, 2, 3}, {3, 2, 1}}}, "epoch", "value");
-  EXPECT_NE(svg.find("<svg"), std::string::npos);
-  EXPECT_NE(svg.find("points=\"60.0,"), std::string::npos) << svg;  // first x at the left edge
-  EXPECT_EQ(svg.find("nan"), std::string::npos);
-  EXPECT_EQ(HtmlEscape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
-}
-
 }  // namespace
 }  // namespace tml

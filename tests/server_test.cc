@@ -275,6 +275,93 @@ TEST_P(Server, MutatedRequestBodiesNeverCrashIt) {
   EXPECT_GT(accepted, 0);    // and some left them valid
 }
 
+// The dashboard's charts come from the reports' chart code (core/svg_chart.h).
+TEST_P(Server, ChartsAreDrawnByTheReportsChartCode) {
+  Start(0);
+  auto c = Client();
+  const json line = {{"kind", "line"},
+                     {"title", "loss"},
+                     {"x_label", "epoch"},
+                     {"integer_x", true},
+                     {"series",
+                      {{{"name", "train <loss>"},
+                        {"color", "#1f77b4"},
+                        {"points", {{1, 0.9}, {2, nullptr}, {3, 0.4}}}}}}};
+  const json kinds[] = {
+      line,
+      {{"kind", "bars"},
+       {"title", "samples per class"},
+       {"rows", json::array({json::array({"cat", 3}), json::array({"dog", 5})})}},
+      {{"kind", "scatter"},
+       {"title", "accuracy vs instructions"},
+       {"points", {{{"label", "a"}, {"x", 1000}, {"y", 0.8}, {"highlight", true}}}}},
+      {{"kind", "arena"},
+       {"title", "arena"},
+       {"arena_bytes", 96},
+       {"layers", {"conv", "fc"}},
+       {"buffers", {{{"offset", 0}, {"bytes", 64}, {"first", 0}, {"last", 1}}}}},
+      {{"kind", "lineage"},
+       {"title", "lineage"},
+       {"focus", "m:1"},
+       {"link_prefix", "#/lineage/"},
+       {"nodes",
+        {{{"id", "m:1"}, {"kind", "model"}, {"label", "x"}},
+         {{"id", "d:1"}, {"kind", "dataset"}, {"label", "y"}}}},
+       {"edges", {{{"parent", "d:1"}, {"child", "m:1"}}}}}};
+  const char* marks[] = {"data-series=\"train &lt;loss&gt;\"", ">dog<", "<circle",
+                         "class=\"arena-buffer\"", "href=\"#/lineage/m%3A1\""};
+  for (size_t k = 0; k < std::size(kinds); ++k) {
+    auto r = c->Post("/api/charts", kinds[k].dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type").rfind("image/svg+xml", 0), 0u);
+    EXPECT_EQ(r->body.rfind("<svg", 0), 0u) << r->body;
+    EXPECT_NE(r->body.find(marks[k]), std::string::npos) << marks[k] << " in " << r->body;
+  }
+  // Bad data: 400 naming the field.
+  json bad_point = line;
+  bad_point["series"][0]["points"][1] = {1};
+  json bad_color = line;
+  bad_color["series"][0]["color"] = "red\" onload=\"x";
+  const std::pair<json, std::string> bad[] = {
+      {bad_point, "series[0].points[1]: expected [x, y]"},
+      {bad_color, "series[0].color: expected a colour"},
+      {{{"kind", "pie"}, {"title", "x"}}, "body.kind"},
+      {{{"kind", "lineage"}, {"title", "x"}, {"link_prefix", "javascript:"}}, "link_prefix"},
+      {{{"kind", "arena"}, {"title", "x"}, {"arena_bytes", -1}}, "arena_bytes"}};
+  for (const auto& [body, says] : bad) {
+    auto r = c->Post("/api/charts", body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body.dump();
+    EXPECT_NE(Body(r).value("error", "").find(says), std::string::npos) << r->body;
+  }
+  // Mutated bodies: an SVG or a JSON error, never a crash.
+  std::mt19937 rng(11);
+  int drawn = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string body = kinds[i % std::size(kinds)].dump();
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k) {
+      const size_t at = rng() % body.size();
+      if (rng() % 2)
+        body.erase(at, 1 + rng() % 4);
+      else
+        body.insert(at, 1, "{}[]\",:-9e\\"[rng() % 11]);
+      if (body.empty()) body = "[";
+    }
+    auto r = c->Post("/api/charts", body, "application/json");
+    ASSERT_TRUE(r) << "no response to: " << body;
+    ASSERT_TRUE(r->status == 200 || (r->status >= 400 && r->status < 500)) << body;
+    if (r->status == 200) {
+      ++drawn;
+      EXPECT_EQ(r->body.rfind("<svg", 0), 0u);
+    } else {
+      EXPECT_TRUE(Body(r).is_object()) << r->body;
+    }
+  }
+  EXPECT_GT(drawn, 0);
+  EXPECT_LT(drawn, 200);
+}
+
 std::string PngBytes(const std::string& dir, int shade, int size) {
   Image im;
   im.width = im.height = size;

@@ -15,6 +15,8 @@
 #include "pipeline/sweep.h"
 #include "store/meta_store.h"
 
+// The plots come from core/svg_chart.h (shared with the dashboard).
+
 namespace tml {
 
 struct ReportInput {
@@ -25,14 +27,5 @@ struct ReportInput {
 };
 
 Result<std::string> RenderReport(const ReportInput& in, MetaStore& db);
-
-// Plots as SVG elements (used by the report; exposed for tests).
-struct Series {
-  std::string name, color;
-  std::vector<double> x, y;
-};
-std::string LineChartSvg(const std::string& title, const std::vector<Series>& series,
-                         const std::string& x_label, const std::string& y_label);
-std::string HtmlEscape(const std::string& s);
 
 }  // namespace tml

@@ -186,6 +186,7 @@ std::vector<Route> ApiRoutes() {
   AddDataRoutes(r);
   AddJobRoutes(r);
   AddLineageRoutes(r);
+  AddChartRoutes(r);
   AddSessionRoutes(r);
   Route doc{"GET", "/api/openapi.json", "This API's OpenAPI 3 document", "server"};
   doc.auth = false;

@@ -130,6 +130,7 @@ std::vector<Route> ApiRoutes();
 void AddDataRoutes(std::vector<Route>& r);
 void AddJobRoutes(std::vector<Route>& r);
 void AddLineageRoutes(std::vector<Route>& r);
+void AddChartRoutes(std::vector<Route>& r);
 void AddSessionRoutes(std::vector<Route>& r);
 
 }  // namespace tml

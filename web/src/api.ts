@@ -12,12 +12,16 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: string, path: string, body?: BodyInit, type?: string, auth?: string): Promise<T> {
+async function send(method: string, path: string, body?: BodyInit, type?: string, auth?: string): Promise<[Response, string]> {
   const headers: Record<string, string> = {};
   if (auth) headers["Authorization"] = `Bearer ${auth}`;
   if (type) headers["Content-Type"] = type;
   const res = await fetch(path, { method, headers, body, credentials: "same-origin" });
-  const text = await res.text();
+  return [res, await res.text()];
+}
+
+async function request<T>(method: string, path: string, body?: BodyInit, type?: string, auth?: string): Promise<T> {
+  const [res, text] = await send(method, path, body, type, auth);
   let json: unknown = null;
   try {
     json = text ? JSON.parse(text) : null;
@@ -37,6 +41,17 @@ export const post = <T>(path: string, body: unknown) =>
 export const patch = <T>(path: string, body: unknown) =>
   request<T>("PATCH", path, JSON.stringify(body), "application/json");
 export const upload = <T>(path: string, form: FormData) => request<T>("POST", path, form);
+
+// A chart as SVG text, drawn by the server (charts.ts); errors come back as JSON.
+export async function drawChart(spec: unknown): Promise<string> {
+  const [res, text] = await send("POST", "/api/charts", JSON.stringify(spec), "application/json");
+  if (res.ok) return text;
+  let message = `HTTP ${res.status}`;
+  try {
+    message = (JSON.parse(text) as { error?: string }).error ?? message;
+  } catch { /* not JSON: keep the status */ }
+  throw new ApiError(res.status, `chart: ${message}`);
+}
 
 // Trades the token for a session cookie.
 export const login = (token: string) => request<Session>("POST", "/api/session", "", undefined, token);

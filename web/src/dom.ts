@@ -1,4 +1,6 @@
 // Building pages from data without innerHTML: text always goes through textContent.
+// The few components every page uses (cards, badges, empty states) live here, so the
+// pages stay short and look alike.
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string> = {},
@@ -10,11 +12,37 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
+// Cells that are numbers (or end in a unit) align right.
+const numeric = /^-?[\d.,]+( ?(%|ms|s|bytes|dB))?$/;
+
 export function table(head: string[], rows: (Node | string)[][]): HTMLTableElement {
   return h("table", {}, h("thead", {}, h("tr", {}, ...head.map((c) => h("th", {}, c)))),
-    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))));
+    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", typeof c === "string" && numeric.test(c) ? { class: "num" } : {}, c))))));
 }
 
 export function errorBox(e: unknown): HTMLElement {
   return h("p", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e));
+}
+
+// The page's title and one sentence on what it is for.
+export function pageHead(title: string, lead: string): HTMLElement[] {
+  return [h("h1", {}, title), h("p", { class: "lead" }, lead)];
+}
+
+// A titled panel; attrs go on the section (ids for tests and links).
+export function card(title: string, attrs: Record<string, string>, ...children: (Node | string)[]): HTMLElement {
+  const s = h("section", { class: "card", ...attrs });
+  if (title) s.append(h("h2", {}, title));
+  s.append(...children);
+  return s;
+}
+
+// A job, run or fit state as a coloured pill.
+export function badge(state: string): HTMLElement {
+  return h("span", { class: `badge ${state.toLowerCase()}` }, state);
+}
+
+// What to do when there is nothing to show yet: a sentence and, optionally, the command.
+export function empty(what: string, next: string, command?: string): HTMLElement {
+  return h("div", { class: "empty" }, h("strong", {}, what), next, ...(command ? [" ", h("code", {}, command)] : []));
 }

@@ -1,6 +1,6 @@
 // The dashboard: a hash router over the lifecycle pages; each page asks the API.
 import { login, session } from "./api";
-import { errorBox } from "./dom";
+import { empty, errorBox } from "./dom";
 import { compile } from "./pages/compile";
 import { data } from "./pages/data";
 import { home } from "./pages/home";
@@ -23,7 +23,7 @@ async function route(focus = true): Promise<void> {
   page.replaceChildren();
   try {
     if (!(await session()).user) {
-      page.append(errorBox("Enter an API token above to log in (create one with `tinymlaas token create NAME`)."));
+      page.append(empty("Not logged in.", "Enter an API token above to log in; create one with", "tinymlaas token create NAME"));
       return;
     }
   } catch (e) {

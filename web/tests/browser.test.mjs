@@ -165,6 +165,15 @@ async function main() {
   const row = await page.locator("#sweep tbody tr").first().textContent().catch(() => "");
   check("the sweep's results table has the cortex-m4 row with its verdict", /tiny_cnn.*int8.*cortex-m4.*yes, Pareto, best/.test(row ?? ""), row ?? "");
   check("the Pareto plot is drawn", (await page.locator("#sweep svg circle").count()) === 1);
+  // Every text of every chart on the page lies inside its chart (no title cut off).
+  const outside = await page.$$eval("svg.tml-chart", (svgs) => svgs.flatMap((svg) => {
+    const w = svg.viewBox.baseVal.width, h = svg.viewBox.baseVal.height;
+    return [...svg.querySelectorAll("text")].filter((t) => {
+      const b = t.getBBox();
+      return !t.getAttribute("transform") && (b.x < -0.5 || b.y < -0.5 || b.x + b.width > w + 0.5 || b.y + b.height > h + 0.5);
+    }).map((t) => t.textContent);
+  }));
+  check("no chart text runs outside its chart (the Pareto title fits)", outside.length === 0, outside.join(" | "));
   const report = await page.getAttribute("#report", "href");
   const html = await (await page.request.get(base + report.replace(/^\//, ""))).text();
   check("the run's HTML report is served", html.includes("<h2 id=sweep>"), html.slice(0, 200));

@@ -1,6 +1,6 @@
 import { get } from "../api";
-import { ArenaBuffer, arenaTimeline } from "../charts";
-import { h, table } from "../dom";
+import { ArenaBuffer, chart } from "../charts";
+import { badge, card, empty, h, pageHead, table } from "../dom";
 import { Artifact, artifactOf, onSubmit, runJob } from "../jobs";
 
 import type { Target } from "../api";
@@ -18,7 +18,11 @@ export async function compile(page: HTMLElement): Promise<void> {
     get<Artifact[]>("/api/artifacts?kind=" + encodeURIComponent("int8 model")),
     get<Target[]>("/api/targets"),
   ]);
-  page.append(h("h1", {}, "Compile"));
+  page.append(...pageHead("Compile", "Generate C for a board, build the firmware and run it on the emulated board: does it fit, how many instructions per inference, where the memory goes."));
+  if (!models.length) {
+    page.append(card("", {}, empty("No int8 model yet.", "Quantize a float model on the Squeeze page or with", "tinymlaas quantize MODEL.onnx --calibration NAME@VERSION@train")));
+    return;
+  }
   const model = h("select", { name: "model", "aria-label": "int8 model" },
     ...models.map((m) => h("option", { value: m.path }, m.label)));
   const target = h("select", { name: "target", "aria-label": "target board" },
@@ -32,18 +36,18 @@ export async function compile(page: HTMLElement): Promise<void> {
       const fw = await get<Artifact>(`/api/artifacts/${encodeURIComponent(artifactOf(job, "firmware"))}`);
       const m = fw.metadata as Record<string, number | boolean | string | Layer[]>;
       const fits = Boolean(m["fits"]);
-      out.append(h("p", { id: "verdict", class: fits ? "ok" : "error" },
-        `${fits ? "Fits" : "Does not fit"} ${String(m["board"])}: ${m["instructions"]} instructions per inference (~${Number(m["latency_ms"]).toFixed(2)} ms)`));
+      out.append(h("p", {}, badge(fits ? "yes" : "no"), " ", h("span", { id: "verdict", class: fits ? "ok" : "error" },
+        `${fits ? "Fits" : "Does not fit"} ${String(m["board"])}: ${m["instructions"]} instructions per inference (~${Number(m["latency_ms"]).toFixed(2)} ms)`)));
       out.append(h("p", {}, h("a", { id: "firmware-lineage", href: `#/lineage/${encodeURIComponent(fw.id)}` }, `Lineage of this firmware (${fw.id.slice(0, 21)}…)`)));
       out.append(budget("flash", Number(m["flash_bytes"]), Number(m["board_flash_bytes"])));
       out.append(budget("RAM", Number(m["ram_bytes"]), Number(m["board_ram_bytes"])));
       const layers = (m["layers"] ?? []) as Layer[];
       const buffers = (m["arena_buffers"] ?? []) as unknown as ArenaBuffer[];
       out.append(h("h2", {}, "Arena memory timeline"),
-        h("figure", { id: "arena-timeline" }, arenaTimeline(`arena: ${m["arena_bytes"]} bytes (no plan can use less than ${m["arena_lower_bound_bytes"]})`, buffers, Number(m["arena_bytes"]), layers.map((l) => l.op)),
+        h("figure", { id: "arena-timeline" }, await chart({ kind: "arena", title: `arena: ${m["arena_bytes"]} bytes (no plan can use less than ${m["arena_lower_bound_bytes"]})`, buffers, arena_bytes: Number(m["arena_bytes"]), layers: layers.map((l) => l.op) }),
           h("figcaption", {}, "Each box is a buffer: from the layer that writes it to the last layer that reads it, at its offset in the arena.")));
       out.append(h("h2", {}, "Per layer"), table(["#", "op", "MACs", "instructions", "arena offset", "output bytes"],
         layers.map((l, i) => [String(i), l.op, String(l.macs), String(l.instructions ?? ""), String(l.arena_offset), String(l.activation_bytes)])));
   });
-  page.append(form, status, out);
+  page.append(card("Build and measure", {}, form, status), card("Result", {}, out));
 }

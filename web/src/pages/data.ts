@@ -1,16 +1,18 @@
 import { Dataset, get, patch, upload } from "../api";
-import { bars } from "../charts";
-import { errorBox, h, table } from "../dom";
+import { chart } from "../charts";
+import { card, empty, errorBox, h, pageHead, table } from "../dom";
 
 import type { DatasetStats, SamplePage, UploadResult } from "../api";
 
 export async function data(page: HTMLElement, name?: string): Promise<void> {
   const datasets = await get<Dataset[]>("/api/datasets");
-  page.append(h("h1", {}, "Data"));
-  page.append(table(["dataset", "latest version"], datasets.map((d) => {
-    const a = h("a", { href: `#/data/${encodeURIComponent(d.name)}` }, d.name);
-    return [a, String(d.latest_version)];
-  })));
+  page.append(...pageHead("Data", "Versioned datasets: every upload or relabel makes a new version; training names the version it used."));
+  page.append(card("Datasets", { id: "datasets" }, datasets.length
+    ? table(["dataset", "latest version"], datasets.map((d) => {
+      const a = h("a", { href: `#/data/${encodeURIComponent(d.name)}` }, d.name);
+      return [a, String(d.latest_version)];
+    }))
+    : empty("No datasets yet.", "Upload images below, or import IDX files or class folders with", "tinymlaas data import NAME --folder DIR")));
   // Upload: files with one label for all, into a new or existing dataset.
   const form = h("form", { id: "upload", "aria-label": "Upload images" },
     h("label", {}, "Dataset ", h("input", { name: "dataset", required: "", value: name ?? "", pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}" })),
@@ -32,13 +34,12 @@ export async function data(page: HTMLElement, name?: string): Promise<void> {
       status.replaceChildren(errorBox(e));
     }
   });
-  page.append(h("h2", {}, "Upload"), form, status);
+  page.append(card("Upload", {}, form, status));
   if (!name) return;
   const stats = await get<DatasetStats>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/stats`);
-  page.append(h("h2", {}, `${name}: class balance`));
-  page.append(bars("samples per class", stats.classes.map((c) => [c.label, c.train + c.val + c.test])));
+  page.append(card(`${name}: class balance`, { id: "balance" },
+    await chart({ kind: "bars", title: "samples per class", rows: stats.classes.map((c) => [c.label, c.train + c.val + c.test]) })));
   const samples = await get<SamplePage>(`/api/datasets/${encodeURIComponent(name)}/versions/latest/samples?limit=60`);
-  page.append(h("h2", {}, `Samples (${samples.total})`));
   const grid = h("div", { class: "grid", id: "samples" });
   for (const s of samples.samples) {
     const img = h("img", { src: `/api/samples/${s.sample}/image.png`, alt: `${s.label} (${s.split})` });
@@ -53,5 +54,5 @@ export async function data(page: HTMLElement, name?: string): Promise<void> {
     });
     grid.append(h("figure", {}, img, h("figcaption", {}, label)));
   }
-  page.append(grid);
+  page.append(card(`Samples (${samples.total})`, {}, samples.total ? grid : empty("This version has no samples.", "Upload images above.")));
 }

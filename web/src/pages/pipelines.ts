@@ -1,6 +1,6 @@
 import { get } from "../api";
-import { scatter } from "../charts";
-import { h, table } from "../dom";
+import { chart } from "../charts";
+import { badge, card, empty, h, pageHead, table } from "../dom";
 import { onSubmit, runJob } from "../jobs";
 
 interface Row {
@@ -12,20 +12,22 @@ import type { Run } from "../api";
 
 const pct = (v: number | null) => (v === null ? "-" : (100 * v).toFixed(2));
 
-function sweepView(rows: Row[]): HTMLElement {
+async function sweepView(rows: Row[]): Promise<HTMLElement> {
   return h("div", { id: "sweep" },
     table(["model", "squeeze", "target", "float %", "int8 %", "board %", "MACs", "instructions", "RAM", "flash", "fits"],
       rows.map((r) => [r.model, r.squeeze, r.target, pct(r.float_accuracy), pct(r.int8_accuracy), pct(r.device_accuracy),
         String(r.macs), String(r.instructions), String(r.ram_bytes), String(r.flash_bytes),
         `${r.fits ? "yes" : "NO"}${r.pareto ? ", Pareto" : ""}${r.best ? ", best" : ""}`])),
-    scatter("accuracy vs instructions (green: Pareto front, hollow: does not fit)",
-      rows.map((r) => ({ label: `${r.model}/${r.squeeze}`, x: r.instructions, y: r.int8_accuracy, highlight: r.pareto, hollow: !r.fits })),
-      "instructions per inference", "int8 accuracy"));
+    await chart({
+      kind: "scatter", title: "accuracy vs instructions", legend: "green: Pareto front; hollow: does not fit; thick: best",
+      points: rows.map((r) => ({ label: `${r.model}/${r.squeeze}`, x: r.instructions, y: r.int8_accuracy, highlight: r.pareto, hollow: !r.fits, bold: r.best })),
+      x_label: "instructions per inference (fewer is better)", y_label: "int8 accuracy",
+    }));
 }
 
 // Pipelines and sweeps: run one from YAML, see its steps, results table, Pareto plot, report.
 export async function pipelines(page: HTMLElement): Promise<void> {
-  page.append(h("h1", {}, "Pipelines and sweeps"));
+  page.append(...pageHead("Pipelines and sweeps", "Run the lifecycle as a YAML pipeline: unchanged steps come from the cache; a sweep compares models, squeezes and boards on one table and its Pareto front."));
   const yaml = h("textarea", { name: "yaml", rows: "14", cols: "90", "aria-label": "pipeline YAML", spellcheck: "false" });
   yaml.value = "name: my-pipeline\nsteps: []\n";
   const form = h("form", { id: "pipeline" }, yaml, h("br"), h("button", { type: "submit" }, "Run pipeline"));
@@ -37,11 +39,14 @@ export async function pipelines(page: HTMLElement): Promise<void> {
       const res = job.result as { run: number; steps: { step: string; component: string; cached: boolean; seconds: number }[]; sweep?: Row[] };
       out.append(table(["step", "component", "status", "seconds"],
         res.steps.map((s) => [s.step, s.component, s.cached ? "cached" : "ran", s.seconds.toFixed(1)])));
-      if (res.sweep) out.append(sweepView(res.sweep));
+      if (res.sweep) out.append(await sweepView(res.sweep));
       out.append(h("p", {}, h("a", { id: "report", href: `/api/runs/${res.run}/report`, target: "_blank" }, `Report of run ${res.run}`)));
   });
-  page.append(form, status, out);
+  page.append(card("Run a pipeline", {}, form, status), card("Result", {}, out));
   const runs = await get<Run[]>("/api/runs?kind=pipeline");
-  page.append(h("h2", {}, "Pipeline runs"), table(["run", "pipeline", "status", "steps", "cached", "seconds"],
-    runs.slice().reverse().map((r) => [String(r.id), r.config.name ?? "", r.status, String(r.metrics.steps ?? ""), String(r.metrics.cached ?? ""), (r.duration_ms / 1000).toFixed(1)])));
+  page.append(card("Pipeline runs", { id: "pipeline-runs" }, runs.length
+    ? table(["run", "pipeline", "status", "steps", "cached", "seconds", "report"],
+      runs.slice().reverse().map((r) => [String(r.id), r.config.name ?? "", badge(r.status), String(r.metrics.steps ?? ""), String(r.metrics.cached ?? ""), (r.duration_ms / 1000).toFixed(1),
+        h("a", { href: `/api/runs/${r.id}/report`, target: "_blank" }, "report")]))
+    : empty("No pipeline runs yet.", "Run one above, or from a shell:", "tinymlaas run examples/fashion-mnist.yaml")));
 }

@@ -1,6 +1,6 @@
 import { Dataset, get, Job } from "../api";
-import { bars } from "../charts";
-import { h, table } from "../dom";
+import { chart } from "../charts";
+import { card, empty, h, pageHead, table } from "../dom";
 import { Artifact, artifactOf, onSubmit, runJob } from "../jobs";
 
 // Float model -> int8 with calibration on a dataset; float vs int8 accuracy, per-layer SQNR.
@@ -9,7 +9,11 @@ export async function squeeze(page: HTMLElement): Promise<void> {
     get<Artifact[]>("/api/artifacts?kind=" + encodeURIComponent("float model")),
     get<Dataset[]>("/api/datasets"),
   ]);
-  page.append(h("h1", {}, "Squeeze"));
+  page.append(...pageHead("Squeeze", "Quantize a float model to int8, calibrated on a dataset; compare float and int8 accuracy and each layer's signal-to-quantization-noise ratio."));
+  if (!models.length) {
+    page.append(card("", {}, empty("No float model yet.", "Train one on the Train page or with", "tinymlaas train --model SPEC.yaml --data NAME@VERSION")));
+    return;
+  }
   const model = h("select", { name: "model", "aria-label": "float model" },
     ...models.map((m) => h("option", { value: m.path }, `${m.label} (${String(m.metadata["macs"] ?? "?")} MACs)`)));
   const data = h("select", { name: "data", "aria-label": "dataset" },
@@ -31,8 +35,8 @@ export async function squeeze(page: HTMLElement): Promise<void> {
         ["weights (bytes)", String(fm.metadata["weight_bytes"]), String(int8.metadata["weight_bytes"])],
       ]));
       const sqnr = (int8.metadata["sqnr"] ?? []) as { node: string; sqnr_db: number | null }[];
-      out.append(bars("per-layer SQNR (dB, higher is better)", sqnr.filter((r) => r.sqnr_db !== null).map((r) => [r.node.slice(0, 16), Math.round(r.sqnr_db!)])));
+      out.append(await chart({ kind: "bars", title: "per-layer SQNR (higher is better)", unit: " dB", rows: sqnr.filter((r) => r.sqnr_db !== null).map((r) => [r.node, Math.round(r.sqnr_db!)]) }));
       out.append(h("p", { id: "int8-model" }, `int8 model: ${int8.id}`));
   });
-  page.append(form, status, out);
+  page.append(card("Quantize", {}, form, status), card("Result", {}, out));
 }
