@@ -114,6 +114,8 @@ async function main() {
   await page.waitForSelector("#train-status[data-state]", { timeout: 120000 });
   const state = await page.getAttribute("#train-status", "data-state");
   check("the training job finished", state === "done", await page.textContent("#train-status"));
+  // The last epoch's curve is drawn by the server after its event: wait for it.
+  await page.waitForFunction(() => document.querySelector("#curves polyline")?.getAttribute("points").trim().split(" ").length >= 4, null, { timeout: 30000 }).catch(() => undefined);
   const points = (await page.getAttribute("#curves polyline", "points")).trim().split(" ").length;
   check("the curve has all 4 epochs", points === 4, String(points));
   if (shots) await page.screenshot({ path: join(shots, "train.png"), fullPage: true });
