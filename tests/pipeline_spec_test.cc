@@ -133,6 +133,9 @@ TEST(PipelineSpec, SweepErrorsNameTheLine) {
            "  squeeze: [{name: q}]\n  targets: [cortex-m99]\n",
        "s.yaml:10: unknown target 'cortex-m99'"},
       {head + "  data: \"${data.dataset}\"\n" + ok_models +
+           "  squeeze: [{name: q}]\n  targets: [host]\n",
+       "s.yaml:10: a sweep measures each cell on a board: 'host'"},
+      {head + "  data: \"${data.dataset}\"\n" + ok_models +
            "  squeeze: [{name: q, prune: lots}]\n  targets: [cortex-m4]\n",
        "s.yaml:9: 'prune' must be a number"},
       {head + "  data: \"${data.dataset}\"\n" + ok_models +

@@ -17,6 +17,7 @@
 #include "jobs/job_spec.h"
 #include "jobs/worker.h"
 #include "pg_server.h"
+#include "pipeline/pipeline_spec.h"
 #include "server/http_server.h"
 
 namespace tml {
@@ -788,6 +789,69 @@ TEST_P(Server, SweepCellsRunAsJobsAnyWorkerClaims) {
                            "tiny_cnn/mse/cortex-m4"})
     EXPECT_TRUE(measured.count(step)) << step << " was not computed by a cell job";
   EXPECT_FALSE(measured.count("tiny_cnn/train"));
+}
+
+// A sweep job that runs again (its worker's lease expired) adopts the cell jobs it
+// queued the first time instead of queuing them twice.
+TEST_P(Server, ARerunSweepAdoptsTheCellJobsItQueuedBefore) {
+  const std::string fm = "/usr/share/datasets/fashion-mnist/";
+  if (!std::filesystem::exists(fm + "t10k-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  std::filesystem::create_directories(dir_.path());
+  auto ws = OpenWorkspace(dir_.path(), db_);
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  const std::string yaml = fmt::format(
+      "name: adopt\n"
+      "steps:\n"
+      "  - name: data\n"
+      "    component: dataset\n"
+      "    with: {{dataset: fm, idx: [{0}t10k-images-idx3-ubyte.gz, "
+      "{0}t10k-labels-idx1-ubyte.gz]}}\n"
+      "sweep:\n"
+      "  data: \"${{data.dataset}}\"\n"
+      "  models: [{1}/examples/models/tiny_cnn.yaml]\n"
+      "  train: {{epochs: 1, max_steps: 5, batch: 32}}\n"
+      "  squeeze: [{{name: minmax}}, {{name: mse, method: mse, samples: 20}}]\n"
+      "  targets: [cortex-m4]\n"
+      "  samples: 20\n",
+      fm, TML_SOURCE_DIR);
+  auto spec = ParsePipeline(yaml, "adopt.yaml");
+  ASSERT_TRUE(spec.ok() && spec->sweep) << spec.status().message();
+  const auto cells = SweepCellSteps(*spec->sweep);
+  ASSERT_EQ(cells.size(), 2u);
+  auto parent = ws->db->EnqueueJob("pipeline", json{{"yaml", yaml}}.dump(), 1);
+  ASSERT_TRUE(parent.ok());
+  // What the parent's first run left behind: its first cell, queued.
+  auto earlier = ws->db->EnqueueJob(
+      "pipeline", json{{"yaml", yaml}, {"only", cells[0]}, {"parent", *parent}}.dump(), 2);
+  ASSERT_TRUE(earlier.ok());
+  WorkerOptions o;
+  o.name = "adopting-worker";
+  const std::string root = dir_.path(), db = db_;
+  StoreOpener open = [root, db]() -> Result<std::unique_ptr<MetaStore>> {
+    TML_ASSIGN_OR_RETURN(Workspace w, OpenWorkspace(root, db));
+    return std::move(w.db);
+  };
+  for (int k = 0; k < 4; ++k) {  // the parent runs the cells nobody else took
+    auto ran = RunOneJob(*ws, open, o);
+    ASSERT_TRUE(ran.ok()) << ran.status().message();
+    if (!*ran) break;
+  }
+  auto done = ws->db->GetJob(*parent);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->status, "done") << done->message;
+  auto jobs = ws->db->ListJobs("", 100);
+  ASSERT_TRUE(jobs.ok());
+  std::vector<int64_t> children;
+  for (const JobRecord& j : *jobs) {
+    const json p = json::parse(j.params);
+    if (p.value("parent", int64_t{0}) == *parent) {
+      children.push_back(j.id);
+      EXPECT_EQ(j.status, "done") << j.id << ": " << j.message;
+    }
+  }
+  EXPECT_EQ(children.size(), cells.size()) << "a cell was queued twice";
+  EXPECT_NE(std::find(children.begin(), children.end(), *earlier), children.end());
 }
 
 // Each open event stream holds an HTTP thread: past max_streams a new one gets a 503

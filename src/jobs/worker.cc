@@ -78,6 +78,24 @@ Status RunClaimedJob(Workspace& ws, const StoreOpener& open, const WorkerOptions
 // cell is queued; this worker runs the ones nobody else has claimed and waits for the
 // others, then the whole pipeline runs again, every step cached, for the table and
 // the report.
+// The cell jobs an earlier run of this sweep queued (its lease expired, so it runs
+// again), by their step list, unless they failed or were cancelled: they are adopted,
+// not queued twice. Jobs are listed newest first, so the scan ends at the parent.
+Result<std::map<std::string, int64_t>> EarlierCellJobs(MetaStore& db, int64_t parent) {
+  std::map<std::string, int64_t> found;
+  TML_ASSIGN_OR_RETURN(std::vector<JobRecord> jobs, db.ListJobs("", 10000));
+  for (const JobRecord& j : jobs) {
+    if (j.id <= parent) break;
+    if (j.kind != "pipeline" || j.status == "failed" || j.status == "cancelled") continue;
+    const json p = json::parse(j.params, nullptr, false);
+    if (!p.is_object() || !p.contains("only") || !p.contains("parent") ||
+        !p["parent"].is_number_integer() || p["parent"].get<int64_t>() != parent)
+      continue;
+    found.emplace(p["only"].dump(), j.id);
+  }
+  return found;
+}
+
 Result<PipelineRun> RunSweepAsJobs(Workspace& ws, const StoreOpener& open, const WorkerOptions& o,
                                    const JobRecord& parent, const PipelineSpec& spec,
                                    const RunOptions& ro, const std::atomic<bool>* stop) {
@@ -93,16 +111,25 @@ Result<PipelineRun> RunSweepAsJobs(Workspace& ws, const StoreOpener& open, const
   RunOptions first = ro;
   first.report = false;
   TML_RETURN_IF_ERROR(RunPipeline(SubPipeline(spec, shared), ws, first).status());
+  TML_ASSIGN_OR_RETURN(auto earlier, EarlierCellJobs(*ws.db, parent.id));
   std::vector<int64_t> children;
+  size_t adopted = 0;
   for (const auto& cell : cells) {
+    if (auto it = earlier.find(json(cell).dump()); it != earlier.end()) {
+      children.push_back(it->second);
+      ++adopted;
+      continue;
+    }
     const json child = {{"yaml", params["yaml"]}, {"only", cell}, {"parent", parent.id}};
     TML_ASSIGN_OR_RETURN(int64_t id, ws.db->EnqueueJob("pipeline", child.dump(), 2));
     children.push_back(id);
   }
   if (o.on_event) o.on_event();
   if (ro.log)
-    ro.log(fmt::format("sweep: {} cells queued as jobs {}..{}; any worker may take them",
-                       cells.size(), children.front(), children.back()));
+    ro.log(
+        fmt::format("sweep: {} cells as jobs {}..{} ({} queued before this run); any worker "
+                    "may take them",
+                    cells.size(), children.front(), children.back(), adopted));
   const auto cancel_children = [&] {
     for (int64_t id : children) (void)ws.db->CancelJob(id);
   };

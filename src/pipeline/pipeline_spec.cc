@@ -221,7 +221,13 @@ Status ParseSweep(const Ctx& c, const YAML::Node& y, Done& done, PipelineSpec& p
   TML_RETURN_IF_ERROR(CheckRefs(c, y["data"], data, done, probe));
   TML_ASSIGN_OR_RETURN(auto models, Value(c, y["models"], "models", ParamType::kStringList));
   TML_ASSIGN_OR_RETURN(auto targets, Value(c, y["targets"], "targets", ParamType::kStringList));
-  for (const std::string& t : targets) TML_RETURN_IF_ERROR(CheckTarget(c, y["targets"], t));
+  for (const std::string& t : targets) {
+    if (t == "host")
+      return c.Err(y["targets"],
+                   "a sweep measures each cell on a board: 'host' has no instruction count or "
+                   "memory budget; name an emulated board (targets/*.yaml, e.g. cortex-m4)");
+    TML_RETURN_IF_ERROR(CheckTarget(c, y["targets"], t));
+  }
   std::string samples = "0";
   if (y["samples"]) {
     TML_ASSIGN_OR_RETURN(auto v, Value(c, y["samples"], "samples", ParamType::kInt));
