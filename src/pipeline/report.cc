@@ -229,7 +229,9 @@ Result<std::string> RenderReport(const ReportInput& in, MetaStore& db) {
 
   const std::time_t now = std::time(nullptr);
   char when[64];
-  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+  std::tm utc{};
+  gmtime_r(&now, &utc);  // not std::gmtime: workers render reports at the same time
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &utc);
   int cached = 0;
   double seconds = 0;
   for (const StepOutcome& o : in.steps) cached += o.cached, seconds += o.seconds;
