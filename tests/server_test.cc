@@ -732,6 +732,26 @@ TEST_P(Server, UploadedSpecsAreCheckedStoredAndTrainable) {
 // A sweep's cells run as jobs of their own that any worker claims: the parent job runs
 // the shared steps (data, training), queues one job per cell, takes part in them, and
 // collects the table once every cell is done, with every step then cached.
+// A sweep of one model and two squeeze configs on cortex-m4: two cells.
+std::string TwoCellSweep(const std::string& name, const std::string& fm, int train_steps,
+                         int samples) {
+  return fmt::format(
+      "name: {2}\n"
+      "steps:\n"
+      "  - name: data\n"
+      "    component: dataset\n"
+      "    with: {{dataset: fm, idx: [{0}t10k-images-idx3-ubyte.gz, "
+      "{0}t10k-labels-idx1-ubyte.gz]}}\n"
+      "sweep:\n"
+      "  data: \"${{data.dataset}}\"\n"
+      "  models: [{1}/examples/models/tiny_cnn.yaml]\n"
+      "  train: {{epochs: 1, max_steps: {3}, batch: 32}}\n"
+      "  squeeze: [{{name: minmax}}, {{name: mse, method: mse, samples: {4}}}]\n"
+      "  targets: [cortex-m4]\n"
+      "  samples: {4}\n",
+      fm, TML_SOURCE_DIR, name, train_steps, samples);
+}
+
 TEST_P(Server, SweepCellsRunAsJobsAnyWorkerClaims) {
   const std::string fm = "/usr/share/datasets/fashion-mnist/";
   if (!std::filesystem::exists(fm + "t10k-images-idx3-ubyte.gz"))
@@ -741,21 +761,7 @@ TEST_P(Server, SweepCellsRunAsJobsAnyWorkerClaims) {
   lease_ms_ = 60000;
   Start(2);
   auto c = Client();
-  const std::string yaml = fmt::format(
-      "name: cells\n"
-      "steps:\n"
-      "  - name: data\n"
-      "    component: dataset\n"
-      "    with: {{dataset: fm, idx: [{0}t10k-images-idx3-ubyte.gz, "
-      "{0}t10k-labels-idx1-ubyte.gz]}}\n"
-      "sweep:\n"
-      "  data: \"${{data.dataset}}\"\n"
-      "  models: [{1}/examples/models/tiny_cnn.yaml]\n"
-      "  train: {{epochs: 1, max_steps: 10, batch: 32}}\n"
-      "  squeeze: [{{name: minmax}}, {{name: mse, method: mse, samples: 50}}]\n"
-      "  targets: [cortex-m4]\n"
-      "  samples: 40\n",
-      fm, TML_SOURCE_DIR);
+  const std::string yaml = TwoCellSweep("cells", fm, 10, 40);
   auto r = c->Post("/api/jobs", json{{"kind", "pipeline"}, {"params", {{"yaml", yaml}}}}.dump(),
                    "application/json");
   ASSERT_TRUE(r);
@@ -800,21 +806,7 @@ TEST_P(Server, ARerunSweepAdoptsTheCellJobsItQueuedBefore) {
   std::filesystem::create_directories(dir_.path());
   auto ws = OpenWorkspace(dir_.path(), db_);
   ASSERT_TRUE(ws.ok()) << ws.status().message();
-  const std::string yaml = fmt::format(
-      "name: adopt\n"
-      "steps:\n"
-      "  - name: data\n"
-      "    component: dataset\n"
-      "    with: {{dataset: fm, idx: [{0}t10k-images-idx3-ubyte.gz, "
-      "{0}t10k-labels-idx1-ubyte.gz]}}\n"
-      "sweep:\n"
-      "  data: \"${{data.dataset}}\"\n"
-      "  models: [{1}/examples/models/tiny_cnn.yaml]\n"
-      "  train: {{epochs: 1, max_steps: 5, batch: 32}}\n"
-      "  squeeze: [{{name: minmax}}, {{name: mse, method: mse, samples: 20}}]\n"
-      "  targets: [cortex-m4]\n"
-      "  samples: 20\n",
-      fm, TML_SOURCE_DIR);
+  const std::string yaml = TwoCellSweep("adopt", fm, 5, 20);
   auto spec = ParsePipeline(yaml, "adopt.yaml");
   ASSERT_TRUE(spec.ok() && spec->sweep) << spec.status().message();
   const auto cells = SweepCellSteps(*spec->sweep);
