@@ -30,12 +30,17 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # ThreadSanitizer: the server, job-queue and worker tests in one program (training jobs
-# use the main build's libtorch module, which is not instrumented).
+# use the main build's libtorch module, which is not instrumented). Built at -O1 (a third
+# less compile time than -O2 here); the sweep-adoption test runs one worker only, so it
+# stays in the main suite.
+TSAN_SKIP = *ARerunSweepAdoptsTheCellJobsItQueuedBefore*
 test-tsan: build
-	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTML_SANITIZE_THREAD=ON -DTML_ONLY_TSAN_TESTS=ON
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTML_SANITIZE_THREAD=ON -DTML_ONLY_TSAN_TESTS=ON \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG"
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target tml_tsan_tests
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  TINYMLAAS_TORCH_MODULE=$(CURDIR)/$(BUILD)/libtml_torch.so $(TSAN_BUILD)/tests/tml_tsan_tests
+	  TINYMLAAS_TORCH_MODULE=$(CURDIR)/$(BUILD)/libtml_torch.so $(TSAN_BUILD)/tests/tml_tsan_tests \
+	  --gtest_filter='-$(TSAN_SKIP)'
 
 # On-device benchmark (QEMU, deterministic instruction counts); results go to bench/README.md by hand.
 bench: build
