@@ -24,19 +24,24 @@ test: build
 	$(MAKE) test-asan
 	$(MAKE) test-tsan
 
+# The sanitizer builds are unity builds (eight sources per compiler run) with line tables
+# only (-g1, enough for the sanitizers' reports): a fresh one takes a third of the time.
+SAN_FAST = -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
+
 test-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTML_SANITIZE=ON -DTML_ONLY_SANITIZER_TESTS=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTML_SANITIZE=ON -DTML_ONLY_SANITIZER_TESTS=ON \
+	  $(SAN_FAST) -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target tml_tests
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # ThreadSanitizer: the server, job-queue and worker tests in one program (training jobs
-# use the main build's libtorch module, which is not instrumented). Built at -O1 (a third
-# less compile time than -O2 here); the sweep-adoption test runs one worker only, so it
-# stays in the main suite.
+# use the main build's libtorch module, which is not instrumented). Built at -O1 and as a
+# unity build (a fresh build: 120 s against 469 s at -O2 -g); the sweep-adoption test runs
+# one worker only, so it stays in the main suite.
 TSAN_SKIP = *ARerunSweepAdoptsTheCellJobsItQueuedBefore*
 test-tsan: build
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTML_SANITIZE_THREAD=ON -DTML_ONLY_TSAN_TESTS=ON \
-	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g -DNDEBUG"
+	  $(SAN_FAST) "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target tml_tsan_tests
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  TINYMLAAS_TORCH_MODULE=$(CURDIR)/$(BUILD)/libtml_torch.so $(TSAN_BUILD)/tests/tml_tsan_tests \

@@ -17,13 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Dir(const std::string& name) {
-  const std::string d = testing::WorkDir(name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 Audio Tone(int rate, int channels, double hz, double seconds, double amp = 10000) {
   Audio a{rate, channels, {}};
   const int n = static_cast<int>(rate * seconds);
@@ -45,7 +38,7 @@ double Bin(const std::vector<float>& x, int rate, double hz) {
 }
 
 TEST(Wav, RoundTripsAndMixesToMono) {
-  const std::string d = Dir("wav");
+  const std::string d = testing::EmptyWorkDir("wav");
   Audio st = Tone(8000, 2, 440, 0.1);
   for (size_t i = 1; i < st.samples.size(); i += 2) st.samples[i] = 0;  // right channel silent
   ASSERT_TRUE(WriteWav(d + "/a.wav", st).ok());
@@ -77,7 +70,7 @@ TEST(Wav, ResamplingKeepsTonesAndRemovesWhatCannotBeRepresented) {
 }
 
 TEST(Wav, BadFilesNameTheProblem) {
-  const std::string d = Dir("badwav");
+  const std::string d = testing::EmptyWorkDir("badwav");
   ASSERT_TRUE(WriteWav(d + "/ok.wav", Tone(8000, 1, 440, 0.05)).ok());
   std::ifstream in(d + "/ok.wav", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -102,7 +95,7 @@ TEST(Wav, BadFilesNameTheProblem) {
 }
 
 TEST(LabelFiles, CsvAndJsonWithErrorsNamingTheLine) {
-  const std::string d = Dir("labels");
+  const std::string d = testing::EmptyWorkDir("labels");
   fs::create_directories(d + "/img");
   Image im{4, 4, 1, std::vector<uint8_t>(16, 200)};
   ASSERT_TRUE(WritePng(d + "/img/a.png", im).ok());
@@ -151,7 +144,7 @@ TEST(LabelFiles, CsvAndJsonWithErrorsNamingTheLine) {
 }
 
 TEST(LabelFiles, AudioSamplesLoadAsFloat) {
-  const std::string d = Dir("audio_store");
+  const std::string d = testing::EmptyWorkDir("audio_store");
   fs::create_directories(d + "/yes");
   fs::create_directories(d + "/no");
   ASSERT_TRUE(WriteWav(d + "/yes/1.wav", Tone(16000, 1, 440, 1.0, 16384)).ok());

@@ -110,6 +110,13 @@ std::string WorkDir(const std::string& name) {
   return root.path + "/" + name;
 }
 
+std::string EmptyWorkDir(const std::string& name) {
+  const std::string d = WorkDir(name);
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
 const std::vector<std::string>& PublishedModelFiles() {
   static const std::vector<std::string> files = {"kws_ref_model.tflite",
                                                  "kws_ref_model_float32.tflite", "ad01_int8.tflite",

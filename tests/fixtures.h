@@ -20,6 +20,8 @@ void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits);
 // A scratch directory for one test, private to this process (parallel runs of
 // the suite do not collide) and removed when the test program ends.
 std::string WorkDir(const std::string& name);
+// WorkDir(name), emptied and created.
+std::string EmptyWorkDir(const std::string& name);
 // The published models in ../shared/models the suites check (file names).
 const std::vector<std::string>& PublishedModelFiles();
 // Path of a published model in ../shared/models, or "" when that folder is absent.

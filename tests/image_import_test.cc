@@ -59,15 +59,8 @@ SampleFormat Fmt(int w, int h, int c) {
   return f;
 }
 
-std::string Dir(const std::string& name) {
-  const std::string d = testing::WorkDir(name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 TEST(ImageIo, PngRoundTripsExactly) {
-  const std::string d = Dir("png");
+  const std::string d = testing::EmptyWorkDir("png");
   for (int c : {1, 3}) {
     const Image im = Gradient(13, 7, c);
     ASSERT_TRUE(WritePng(d + "/a.png", im).ok());
@@ -81,7 +74,7 @@ TEST(ImageIo, PngRoundTripsExactly) {
 }
 
 TEST(ImageIo, JpegDecodesCloseToTheOriginal) {
-  const std::string d = Dir("jpeg");
+  const std::string d = testing::EmptyWorkDir("jpeg");
   Image im{16, 16, 3, std::vector<uint8_t>(16 * 16 * 3, 0)};
   for (size_t i = 0; i < im.pixels.size(); i += 3) im.pixels[i] = 200, im.pixels[i + 1] = 100;
   WriteJpeg(d + "/a.jpg", im);
@@ -104,7 +97,7 @@ TEST(ImageIo, ResizeAndChannels) {
 }
 
 TEST(ImageIo, BadFilesNameTheFile) {
-  const std::string d = Dir("badimg");
+  const std::string d = testing::EmptyWorkDir("badimg");
   { std::ofstream(d + "/text.png") << "hello, not an image at all"; }
   auto r = ReadImage(d + "/text.png");
   ASSERT_FALSE(r.ok());
@@ -136,7 +129,7 @@ TEST(ImageIo, BadFilesNameTheFile) {
 }
 
 TEST(ImageFolder, ImportsClassesResizedAndSkipsOtherFiles) {
-  const std::string d = Dir("folder");
+  const std::string d = testing::EmptyWorkDir("folder");
   fs::create_directories(d + "/cat");
   fs::create_directories(d + "/dog");
   ASSERT_TRUE(WritePng(d + "/cat/1.png", Gradient(20, 10, 3)).ok());

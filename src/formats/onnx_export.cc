@@ -22,9 +22,6 @@ namespace tml {
 
 namespace {
 
-const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
-const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
-
 class OnnxExporter {
  public:
   explicit OnnxExporter(const Graph& g) : g_(g) {}

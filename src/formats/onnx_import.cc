@@ -19,9 +19,6 @@ namespace tml {
 
 namespace {
 
-const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
-const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
-
 class OnnxImporter {
  public:
   // One import rule per ONNX operator: the registry ops it can produce and its handler.

@@ -12,6 +12,10 @@
 
 namespace tml {
 
+// Axis permutations between the IR's NHWC and ONNX's NCHW.
+inline const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
+inline const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
+
 int64_t OnnxAttrInt(const onnx::NodeProto& n, const std::string& name, int64_t def);
 float OnnxAttrFloat(const onnx::NodeProto& n, const std::string& name, float def);
 std::string OnnxAttrStr(const onnx::NodeProto& n, const std::string& name, const std::string& def);

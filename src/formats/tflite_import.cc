@@ -99,7 +99,8 @@ struct OpEntry {
   BuiltinOperator code;
   BuiltinOptions options;
   Handler import;
-  // The registry ops the handler may produce (kCount: none; SHAPE folds to a constant).
+  // The registry ops the handler may produce, reshapes it adds included (kCount: none;
+  // SHAPE folds to a constant).
   OpType op, also = OpType::kCount;
 };
 const OpEntry* FindOp(int32_t code);
@@ -470,11 +471,11 @@ Status TfliteImporter::LeakyRelu(const OpView& v) {
 
 Status TfliteImporter::Softmax(const OpView& v) {
   TML_RETURN_IF_ERROR(NeedInputs(v, 1));
-  // Without an options table beta is 1 (the schema's default of 0 would zero every logit).
   if (v.code == tflite::BuiltinOperator_LOG_SOFTMAX) {
     Add(v, OpType::kLogSoftmax, {v.in[0]});
     return Status::Ok();
   }
+  // Without an options table beta is 1 (the schema's default of 0 would zero every logit).
   const auto* o = v.op->builtin_options_as_SoftmaxOptions();
   Add(v, OpType::kSoftmax, {v.in[0]}).attrs.Set("beta", o ? o->beta() : 1.0f);
   return Status::Ok();
@@ -683,7 +684,7 @@ constexpr OpEntry kOps[] = {
     {tflite::BuiltinOperator_MAX_POOL_2D, tflite::BuiltinOptions_Pool2DOptions,
      &TfliteImporter::Pool, OpType::kMaxPool2D},
     {tflite::BuiltinOperator_FULLY_CONNECTED, tflite::BuiltinOptions_FullyConnectedOptions,
-     &TfliteImporter::FullyConnected, OpType::kFullyConnected},
+     &TfliteImporter::FullyConnected, OpType::kFullyConnected, OpType::kReshape},
     {tflite::BuiltinOperator_CONCATENATION, tflite::BuiltinOptions_ConcatenationOptions,
      &TfliteImporter::Concatenation, OpType::kConcat},
     {tflite::BuiltinOperator_RELU, tflite::BuiltinOptions_NONE, &TfliteImporter::Relu,
@@ -721,7 +722,7 @@ constexpr OpEntry kOps[] = {
     {tflite::BuiltinOperator_SHAPE, tflite::BuiltinOptions_ShapeOptions, &TfliteImporter::Shape,
      OpType::kCount},
     {tflite::BuiltinOperator_STRIDED_SLICE, tflite::BuiltinOptions_StridedSliceOptions,
-     &TfliteImporter::StridedSlice, OpType::kSlice},
+     &TfliteImporter::StridedSlice, OpType::kSlice, OpType::kReshape},
     {tflite::BuiltinOperator_PACK, tflite::BuiltinOptions_PackOptions, &TfliteImporter::Pack,
      OpType::kReshape, OpType::kConcat},
     {tflite::BuiltinOperator_LOG_SOFTMAX, tflite::BuiltinOptions_LogSoftmaxOptions,
