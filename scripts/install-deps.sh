@@ -18,6 +18,10 @@ PACKAGES=(
   libcpp-httplib-dev curl
   # PostgreSQL: the server-scale metadata store; the tests start a server on loopback.
   postgresql libpqxx-dev
+  # Devices: package signatures (mbedTLS, the library MCUboot uses; the device side is
+  # built from Debian's source package, scripts/fetch-device-sources.sh) and device
+  # messaging over MQTT (the tests start their own Mosquitto broker on loopback).
+  libmbedtls-dev mosquitto mosquitto-clients libmosquitto-dev
   # The dashboard's browser tests drive Debian's Chromium (playwright-core from npm).
   chromium
 )

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <variant>
 
 #include "core/c_writer.h"
 #include "ops/op.h"
@@ -34,6 +35,116 @@ Status WriteText(const fs::path& p, const std::string& text, std::vector<std::st
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
+}
+
+// A parameter struct as a designated initializer; pointer fields name the call's arrays.
+class InitWriter {
+ public:
+  InitWriter(const KernelCall& k, const std::string& prefix) : k_(k), prefix_(prefix) {
+    stack_.emplace_back();
+  }
+  void Int(const char* n, int32_t v) { stack_.back().F(n, int64_t{v}); }
+  void Float(const char* n, float v) { stack_.back().F(n, v); }
+  void Ints(const char* n, const int32_t* v, int count) { stack_.back().A(n, v, count); }
+  void Bytes(const char* n, const uint8_t* v, int count) {
+    std::string list;
+    for (int i = 0; i < count; ++i) list += (i ? ", " : "") + std::to_string(v[i]);
+    stack_.back().F(n, "{" + list + "}");
+  }
+  void Ptr(const char* n, const void* p) {
+    if (!p) return;  // NULL: left out of the initializer
+    const int a = k_.ArrayAt(p);
+    if (a < 0) {
+      missing_ = n;
+      return;
+    }
+    stack_.back().F(n, prefix_ + "_" + k_.arrays[static_cast<size_t>(a)].suffix);
+  }
+  void Begin(const char* n) {
+    names_.push_back(n);
+    stack_.emplace_back();
+  }
+  void End() {
+    const std::string init = stack_.back().str();
+    stack_.pop_back();
+    stack_.back().F(names_.back(), init);
+    names_.pop_back();
+  }
+  std::string str() const { return stack_.front().str(); }
+  const std::string& missing() const { return missing_; }
+
+ private:
+  const KernelCall& k_;
+  const std::string& prefix_;
+  std::vector<CInit> stack_;
+  std::vector<std::string> names_;
+  std::string missing_;
+};
+
+struct CallSite {
+  std::string prefix;                // unique identifier prefix for this node
+  std::vector<std::string> in, out;  // C pointer expressions ("NULL" if absent)
+  std::string scratch;               // shared int8 scratch array
+};
+
+// Emits a kernel call: its arrays and parameter struct as constants, the call in body.
+Status RenderCall(const KernelCall& k, const CallSite& s, CWriter& decls, CWriter& body) {
+  const KernelInfo& info = k.Info();
+  if (k.kernel == TML_K_NONE) return Status::Ok();
+  for (const ConstArray& a : k.arrays)
+    EmitArray(decls, DTypeCName(a.dtype), s.prefix + "_" + a.suffix, a.data, a.count);
+  std::vector<std::string> args;
+  for (const CallArg& a : k.args) {
+    const auto& list = a.kind == CallArg::kInput ? s.in : s.out;
+    switch (a.kind) {
+      case CallArg::kInput:
+      case CallArg::kOutput:
+        if (a.index < 0 || static_cast<size_t>(a.index) >= list.size())
+          return Status::Internal("{}: argument {} is out of range", info.name, a.index);
+        args.push_back(a.byte_offset
+                           ? fmt::format("(const uint8_t*){} + {}",
+                                         list[static_cast<size_t>(a.index)], a.byte_offset)
+                           : list[static_cast<size_t>(a.index)]);
+        break;
+      case CallArg::kConst:
+        args.push_back(s.prefix + "_" + k.arrays[static_cast<size_t>(a.index)].suffix);
+        break;
+      case CallArg::kScratch:
+        args.push_back(s.scratch);
+        break;
+    }
+  }
+  InitWriter init(k, s.prefix);
+  std::visit(
+      [&](const auto& p) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(p)>, std::monostate>)
+          VisitFields(p, init);
+      },
+      k.params);
+  if (!init.missing().empty())
+    return Status::Internal("{}: parameter '{}' points at no array of the call", info.name,
+                            init.missing());
+  const std::string shape = info.shape;
+  if (shape == "COPY") {
+    if (args.size() != 2) return Status::Internal("{}: expects 2 arguments", info.name);
+    if (args[0] == args[1]) return Status::Ok();  // an in-place view
+    body.Line(fmt::format("{}({}, {}, {});", info.name, args[0], args[1],
+                          std::get<tml_copy_params>(k.params).bytes));
+    return Status::Ok();
+  }
+  const std::string params = s.prefix + "_p";
+  decls.Line(fmt::format("static const {} {} = {};", ParamsTypeName(k.params), params, init.str()));
+  if (shape == "LIST") {
+    std::string list;
+    for (size_t i = 0; i + 1 < args.size(); ++i) list += (i ? ", " : "") + args[i];
+    body.Line(fmt::format("{{ const void* const in[] = {{{}}}; {}(&{}, in, {}); }}", list,
+                          info.name, params, args.back()));
+    return Status::Ok();
+  }
+  std::string call = fmt::format("{}(&{}", info.name, params);
+  for (const auto& a : args) call += ", " + a;
+  body.Line(call + ");");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -86,15 +197,16 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     const auto* lowered = &ops[i];
-    EmitContext ctx{decls, body, fmt::format("l{}", i), {}, {}, scratch, opt.reference_kernels};
-    for (int t : n.inputs) ctx.in.push_back(t >= 0 ? expr[static_cast<size_t>(t)] : "NULL");
-    for (int t : n.outputs) ctx.out.push_back(expr[static_cast<size_t>(t)]);
+    CallSite site{fmt::format("l{}", i), {}, {}, scratch};
+    for (int t : n.inputs) site.in.push_back(t >= 0 ? expr[static_cast<size_t>(t)] : "NULL");
+    for (int t : n.outputs) site.out.push_back(expr[static_cast<size_t>(t)]);
     body.Line(fmt::format("/* {}: {} '{}' -> {} */", i, OpName(n.op), n.name,
                           ShapeStr(g.tensor(n.outputs[0]).shape)));
     body.Line(fmt::format("TML_LAYER_BEGIN({});", i));
-    (*lowered)->Emit(ctx);
+    TML_RETURN_IF_ERROR(
+        RenderCall((*lowered)->Call(opt.reference_kernels), site, decls, body).Wrap(NodeWhere(n)));
     body.Line(
-        fmt::format("TML_LAYER_END({}, {}, {});", i, ctx.out[0], g.tensor(n.outputs[0]).nbytes()));
+        fmt::format("TML_LAYER_END({}, {}, {});", i, site.out[0], g.tensor(n.outputs[0]).nbytes()));
     for (const auto& s : (*lowered)->Sources()) kernel_files.insert(s);
   }
   body.Close();

@@ -64,20 +64,14 @@ class BinaryOp : public LoweredOp {
       tml_binary_f32(&p, static_cast<const float*>(io.in[0]), static_cast<const float*>(io.in[1]),
                      static_cast<float*>(io.out[0]));
   }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("kind", p.kind).A("out_shape", p.out_shape, TML_MAX_DIMS);
-    i.A("a_stride", p.a_stride, TML_MAX_DIMS).A("b_stride", p.b_stride, TML_MAX_DIMS);
-    i.F("flat", p.flat).F("count", p.count).F("act_min", p.act_min).F("act_max", p.act_max);
-    i.F("a_offset", p.a_offset).F("b_offset", p.b_offset).F("out_offset", p.out_offset);
-    i.F("left_shift", p.left_shift).F("a_mult", p.a_mult).F("a_shift", p.a_shift);
-    i.F("b_mult", p.b_mult).F("b_shift", p.b_shift).F("out_mult", p.out_mult);
-    i.F("out_shift", p.out_shift).F("q_act_min", p.q_act_min).F("q_act_max", p.q_act_max);
-    const std::string name = EmitParams(c, "tml_binary_params", i.str());
-    const char* fn = !int8                            ? "tml_binary_f32"
-                     : Fast() && !c.reference_kernels ? "tml_add_s8_fast"
-                                                      : "tml_binary_s8";
-    c.body.Line(fmt::format("{}(&{}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.out[0]));
+  KernelCall Call(bool reference_kernels) const override {
+    KernelCall k;
+    k.kernel = !int8                          ? TML_K_BINARY_F32
+               : Fast() && !reference_kernels ? TML_K_ADD_S8_FAST
+                                              : TML_K_BINARY_S8;
+    k.params = p;
+    k.args = {CallArg::In(0), CallArg::In(1), CallArg::Out()};
+    return k;
   }
   bool Fast() const { return int8 && p.flat && (p.kind == TML_BIN_ADD || p.kind == TML_BIN_SUB); }
   std::vector<std::string> Sources() const override {

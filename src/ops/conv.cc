@@ -78,29 +78,31 @@ class ConvOp : public LoweredOp {
         static_cast<const float*>(io.in[2]), static_cast<float*>(io.out[0]));
     }
   }
-  void Emit(const EmitContext& c) const override {
-    const std::string name =
-        EmitParams(c, "tml_conv_params", ConvInit(p, int8 ? EmitRequant(c, rq) : ""));
-    if (!corr.empty() && !c.reference_kernels) {
+  KernelCall Call(bool reference_kernels) const override {
+    KernelCall k;
+    tml_conv_params q = p;
+    q.q = int8 ? CallRequant(k, rq, reference_kernels) : tml_requant{};
+    k.params = q;
+    if (!corr.empty() && !reference_kernels) {
       if (kDepthwise) {
-        EmitArray(c.decls, "int32_t", c.prefix + "_blocks", blocks.data(), blocks.size());
-        c.body.Line(fmt::format("tml_depthwise_conv2d_s8_fast(&{}, {}, {}_blocks, {}, {});", name,
-                                c.in[0], c.prefix, c.out[0], c.scratch));
+        k.kernel = TML_K_DEPTHWISE_S8_FAST;
+        k.args = {CallArg::In(0), CallArg::Const(k.Array("blocks", blocks)), CallArg::Out(),
+                  CallArg::Scratch()};
       } else {
-        EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
-        EmitArray(c.decls, "int8_t", c.prefix + "_wpack", wpack.data(), wpack.size());
-        c.body.Line(fmt::format("tml_conv2d_s8_fast(&{}, {}, {}_wpack, {}_corr, {}, {});", name,
-                                c.in[0], c.prefix, c.prefix, c.out[0], c.scratch));
+        k.kernel = TML_K_CONV2D_S8_FAST;
+        const int w = k.Array("wpack", wpack), c = k.Array("corr", corr);
+        k.args = {CallArg::In(0), CallArg::Const(w), CallArg::Const(c), CallArg::Out(),
+                  CallArg::Scratch()};
       }
-      return;
+      return k;
     }
-    const char* fn = kDepthwise ? (int8 ? "tml_depthwise_conv2d_s8" : "tml_depthwise_conv2d_f32")
-                                : (int8 ? "tml_conv2d_s8" : "tml_conv2d_f32");
-    c.body.Line(
-        fmt::format("{}(&{}, {}, {}, {}, {});", fn, name, c.in[0], c.in[1], c.in[2], c.out[0]));
+    k.kernel = kDepthwise ? (int8 ? TML_K_DEPTHWISE_S8 : TML_K_DEPTHWISE_F32)
+                          : (int8 ? TML_K_CONV2D_S8 : TML_K_CONV2D_F32);
+    k.args = {CallArg::In(0), CallArg::In(1), CallArg::In(2), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override {
-    // Both: the emitted call depends on EmitContext::reference_kernels.
+    // Both: the call depends on reference_kernels.
     if (!corr.empty()) return {kDepthwise ? "dwconv_fast.c" : "conv_fast.c", "conv.c"};
     return {"conv.c"};
   }

@@ -50,24 +50,23 @@ class FcOp : public LoweredOp {
                               static_cast<const float*>(io.in[1]),
                               static_cast<const float*>(io.in[2]), static_cast<float*>(io.out[0]));
   }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("batch", p.batch).F("in_features", p.in_features).F("out_features", p.out_features);
-    i.F("act_min", p.act_min).F("act_max", p.act_max);
-    if (int8) i.F("q", EmitRequant(c, rq));
-    const std::string name = EmitParams(c, "tml_fc_params", i.str());
-    if (!corr.empty() && !c.reference_kernels) {
-      EmitArray(c.decls, "int32_t", c.prefix + "_corr", corr.data(), corr.size());
-      c.body.Line(fmt::format("tml_fully_connected_s8_fast(&{}, {}, {}, {}_corr, {});", name,
-                              c.in[0], c.in[1], c.prefix, c.out[0]));
-      return;
+  KernelCall Call(bool reference_kernels) const override {
+    KernelCall k;
+    tml_fc_params q = p;
+    q.q = int8 ? CallRequant(k, rq, reference_kernels) : tml_requant{};
+    k.params = q;
+    if (!corr.empty() && !reference_kernels) {
+      k.kernel = TML_K_FC_S8_FAST;
+      k.args = {CallArg::In(0), CallArg::In(1), CallArg::Const(k.Array("corr", corr)),
+                CallArg::Out()};
+      return k;
     }
-    c.body.Line(fmt::format("{}(&{}, {}, {}, {}, {});",
-                            int8 ? "tml_fully_connected_s8" : "tml_fully_connected_f32", name,
-                            c.in[0], c.in[1], c.in[2], c.out[0]));
+    k.kernel = int8 ? TML_K_FC_S8 : TML_K_FC_F32;
+    k.args = {CallArg::In(0), CallArg::In(1), CallArg::In(2), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override {
-    // Both: the emitted call depends on EmitContext::reference_kernels.
+    // Both: the call depends on reference_kernels.
     if (!corr.empty()) return {"conv_fast.c", "fully_connected.c"};
     return {"fully_connected.c"};
   }

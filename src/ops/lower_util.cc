@@ -1,7 +1,5 @@
 #include "ops/lower_util.h"
 
-#include <fmt/format.h>
-
 namespace tml {
 
 ActRange NodeAct(const Node& n) {
@@ -71,12 +69,6 @@ std::vector<int32_t> AccumulatorCorrections(const Tensor& w, const Tensor* bias,
   return corr;
 }
 
-std::string EmitParams(const EmitContext& c, const char* type, const std::string& init) {
-  const std::string name = c.prefix + "_p";
-  c.decls.Line(fmt::format("static const {} {} = {};", type, name, init));
-  return name;
-}
-
 void EnableFastRequant(Requant* r, int64_t acc_bound, int64_t channels) {
   r->fast.clear();
   if (acc_bound >= (int64_t{1} << 30) || channels <= 0) return;
@@ -101,35 +93,21 @@ int64_t AccumulatorBound(const std::vector<int32_t>& corr, int64_t k) {
   return m + k * 128 * 128;
 }
 
-std::string EmitRequant(const EmitContext& c, const Requant& r) {
-  CInit init;
-  if (!r.fast.empty() && !c.reference_kernels) {
+tml_requant CallRequant(KernelCall& k, const Requant& r, bool reference_kernels) {
+  tml_requant q = r.q;
+  if (!r.fast.empty() && !reference_kernels) {
     // The optimized kernels read only the packed parameters.
-    EmitArray(c.decls, "int32_t", c.prefix + "_fast", r.fast.data(), r.fast.size());
-    init.F("fast", c.prefix + "_fast");
+    q.multiplier = q.shift = nullptr;
+    q.fast = r.fast.data();
+    k.Array("fast", r.fast);
   } else {
-    EmitArray(c.decls, "int32_t", c.prefix + "_mult", r.mult.data(), r.mult.size());
-    EmitArray(c.decls, "int32_t", c.prefix + "_shift", r.shift.data(), r.shift.size());
-    init.F("multiplier", c.prefix + "_mult").F("shift", c.prefix + "_shift");
+    q.multiplier = r.mult.data();
+    q.shift = r.shift.data();
+    q.fast = nullptr;
+    k.Array("mult", r.mult);
+    k.Array("shift", r.shift);
   }
-  return init.F("input_offset", r.q.input_offset)
-      .F("filter_offset", r.q.filter_offset)
-      .F("output_offset", r.q.output_offset)
-      .F("act_min", r.q.act_min)
-      .F("act_max", r.q.act_max)
-      .F("per_channel", r.q.per_channel)
-      .str();
-}
-
-std::string ConvInit(const tml_conv_params& p, const std::string& requant_init) {
-  CInit i;
-  i.F("batch", p.batch).F("in_h", p.in_h).F("in_w", p.in_w).F("in_c", p.in_c);
-  i.F("out_h", p.out_h).F("out_w", p.out_w).F("out_c", p.out_c);
-  i.F("k_h", p.k_h).F("k_w", p.k_w).F("stride_h", p.stride_h).F("stride_w", p.stride_w);
-  i.F("dil_h", p.dil_h).F("dil_w", p.dil_w).F("pad_top", p.pad_top).F("pad_left", p.pad_left);
-  i.F("depth_multiplier", p.depth_multiplier).F("act_min", p.act_min).F("act_max", p.act_max);
-  if (!requant_init.empty()) i.F("q", requant_init);
-  return i.str();
+  return q;
 }
 
 Window NodeWindow(const Node& n) {

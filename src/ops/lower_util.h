@@ -43,10 +43,9 @@ Status MakeAccumulatorRequant(const Graph& g, const Node& n, int channels, bool 
 // the accumulator start the optimized kernels use (conv_fast.c).
 std::vector<int32_t> AccumulatorCorrections(const Tensor& w, const Tensor* bias,
                                             const tml_requant& q);
-// Emits the multiplier / shift tables and returns the tml_requant initializer.
-std::string EmitRequant(const EmitContext& c, const Requant& r);
-
-std::string ConvInit(const tml_conv_params& p, const std::string& requant_init);
+// The requantization a kernel call passes, its tables registered as the call's arrays:
+// the packed table for optimized kernels when there is one, else multiplier and shift.
+tml_requant CallRequant(KernelCall& k, const Requant& r, bool reference_kernels);
 
 // Stride, dilation and leading padding of a windowed op (conv, pool).
 struct Window {
@@ -83,8 +82,5 @@ inline Tensor& Out(Graph& g, const Node& n, size_t k = 0) {
 inline const Tensor& In(const Graph& g, const Node& n, size_t k) {
   return g.tensor(n.inputs[k]);
 }
-
-// Emits "static const T name = init;" into decls and returns name.
-std::string EmitParams(const EmitContext& c, const char* type, const std::string& init);
 
 }  // namespace tml

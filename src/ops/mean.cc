@@ -55,14 +55,12 @@ class MeanOp : public LoweredOp {
     else
       tml_mean_f32(&p, static_cast<const float*>(io.in[0]), static_cast<float*>(io.out[0]));
   }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("outer", p.outer).F("reduce", p.reduce).F("inner", p.inner);
-    i.F("in_zero_point", p.in_zero_point).F("out_zero_point", p.out_zero_point);
-    i.F("mult", p.mult).F("shift", p.shift);
-    const std::string name = EmitParams(c, "tml_mean_params", i.str());
-    c.body.Line(fmt::format("{}(&{}, {}, {});", int8 ? "tml_mean_s8" : "tml_mean_f32", name,
-                            c.in[0], c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = int8 ? TML_K_MEAN_S8 : TML_K_MEAN_F32;
+    k.params = p;
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"mean.c"}; }
 };

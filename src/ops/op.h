@@ -1,8 +1,9 @@
 // The op registry: one entry per op type feeds shape inference, MAC counting,
 // the host interpreter, constant folding and the C code generator. A node is
 // "lowered" once (all checks and all requantization constants computed at
-// prepare time); the lowered op then runs on the host or emits the identical
-// kernel call into generated C, which is why host and device agree bit for bit.
+// prepare time); the lowered op then runs on the host or describes the identical
+// kernel call for generated C and model packages, which is why host and device agree
+// bit for bit.
 //
 //   const OpSchema& s = Schema(node.op);
 //   TML_RETURN_IF_ERROR(s.infer(graph, node));
@@ -14,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "core/c_writer.h"
 #include "graph/graph.h"
+#include "ops/kernel_call.h"
 
 namespace tml {
 
@@ -24,21 +25,14 @@ struct KernelIO {
   std::vector<void*> out;
 };
 
-struct EmitContext {
-  CWriter& decls;                    // file-scope declarations (parameter structs, tables)
-  CWriter& body;                     // statements inside the invoke function
-  std::string prefix;                // unique identifier prefix for this node
-  std::vector<std::string> in, out;  // C pointer expressions ("NULL" if absent)
-  std::string scratch;               // shared int8 scratch array (ScratchBytes() long at least)
-  bool reference_kernels = false;    // emit the portable reference kernels only
-};
-
 class LoweredOp {
  public:
   virtual ~LoweredOp() = default;
   virtual void Run(const KernelIO& io) const = 0;
-  virtual void Emit(const EmitContext& c) const = 0;
-  // Runtime kernel source files (under runtime/kernels/) the emitted call needs.
+  // The kernel call generated code and model packages make; reference_kernels: the
+  // portable reference kernels only.
+  virtual KernelCall Call(bool reference_kernels) const = 0;
+  // Runtime kernel source files (under runtime/kernels/) the call needs.
   virtual std::vector<std::string> Sources() const = 0;
   // Scratch memory the emitted call needs (shared by all layers, outside the arena).
   virtual int64_t ScratchBytes(bool reference_kernels) const {

@@ -44,18 +44,19 @@ class PoolOp : public LoweredOp {
       (kMax ? tml_max_pool_f32 : tml_avg_pool_f32)(&p, static_cast<const float*>(io.in[0]),
                                                    static_cast<float*>(io.out[0]));
   }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("batch", p.batch).F("in_h", p.in_h).F("in_w", p.in_w).F("channels", p.channels);
-    i.F("out_h", p.out_h).F("out_w", p.out_w).F("k_h", p.k_h).F("k_w", p.k_w);
-    i.F("stride_h", p.stride_h).F("stride_w", p.stride_w).F("dil_h", p.dil_h).F("dil_w", p.dil_w);
-    i.F("pad_top", p.pad_top).F("pad_left", p.pad_left).F("count_include_pad", p.count_include_pad);
-    i.F("act_min", p.act_min).F("act_max", p.act_max);
-    i.F("q_act_min", p.q_act_min).F("q_act_max", p.q_act_max);
-    const std::string name = EmitParams(c, "tml_pool_params", i.str());
-    const std::string fn = std::string(kMax ? "tml_max_pool" : "tml_avg_pool") +
-                           (int8 ? (c.reference_kernels ? "_s8" : "_s8_fast") : "_f32");
-    c.body.Line(fmt::format("{}(&{}, {}, {});", fn, name, c.in[0], c.out[0]));
+  KernelCall Call(bool reference_kernels) const override {
+    KernelCall k;
+    if (kMax)
+      k.kernel = !int8               ? TML_K_MAX_POOL_F32
+                 : reference_kernels ? TML_K_MAX_POOL_S8
+                                     : TML_K_MAX_POOL_S8_FAST;
+    else
+      k.kernel = !int8               ? TML_K_AVG_POOL_F32
+                 : reference_kernels ? TML_K_AVG_POOL_S8
+                                     : TML_K_AVG_POOL_S8_FAST;
+    k.params = p;
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override {
     if (int8) return {"pool.c", "pool_fast.c"};

@@ -63,20 +63,17 @@ class QuantOp : public LoweredOp {
         break;
     }
   }
-  void Emit(const EmitContext& c) const override {
-    EmitArray(c.decls, "float", c.prefix + "_scale", scale.data(), scale.size());
-    EmitArray(c.decls, "int32_t", c.prefix + "_zp", zero_point.data(), zero_point.size());
-    CInit i;
-    i.F("count", p.count).F("channels", p.channels).F("inner", p.inner);
-    i.F("scale", c.prefix + "_scale").F("zero_point", c.prefix + "_zp");
-    i.F("round_half_even", p.round_half_even).F("q_min", p.q_min).F("q_max", p.q_max);
-    i.F("in_zero_point", p.in_zero_point).F("mult", p.mult).F("shift", p.shift);
-    const std::string name = EmitParams(c, "tml_quant_params", i.str());
-    static const char* fns[] = {"tml_quantize_f32_s8",   "tml_quantize_f32_u8",
-                                "tml_requantize_s8",     "tml_dequantize_s8_f32",
-                                "tml_dequantize_u8_f32", "tml_dequantize_s32_f32"};
-    c.body.Line(
-        fmt::format("{}(&{}, {}, {});", fns[static_cast<int>(mode)], name, c.in[0], c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    static const tml_kernel_id kKernels[] = {TML_K_QUANTIZE_F32_S8,   TML_K_QUANTIZE_F32_U8,
+                                             TML_K_REQUANTIZE_S8,     TML_K_DEQUANTIZE_S8_F32,
+                                             TML_K_DEQUANTIZE_U8_F32, TML_K_DEQUANTIZE_S32_F32};
+    k.kernel = kKernels[static_cast<int>(mode)];
+    k.Array("scale", scale);
+    k.Array("zp", zero_point);
+    k.params = Bound();
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"quantize.c"}; }
 };

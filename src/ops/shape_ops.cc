@@ -55,9 +55,13 @@ class CopyOp : public LoweredOp {
  public:
   int32_t bytes = 0;
   void Run(const KernelIO& io) const override { tml_copy(io.in[0], io.out[0], bytes); }
-  void Emit(const EmitContext& c) const override {
-    if (c.in[0] == c.out[0]) return;
-    c.body.Line(fmt::format("tml_copy({}, {}, {});", c.in[0], c.out[0], bytes));
+  // An in-place view (input and output at the same place) copies nothing.
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = TML_K_COPY;
+    k.params = tml_copy_params{bytes};
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"data_movement.c"}; }
 };
@@ -99,12 +103,12 @@ class TransposeOp : public LoweredOp {
  public:
   tml_transpose_params p{};
   void Run(const KernelIO& io) const override { tml_transpose(&p, io.in[0], io.out[0]); }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("rank", p.rank).F("elem_size", p.elem_size);
-    i.A("out_shape", p.out_shape, TML_MAX_DIMS).A("in_stride", p.in_stride, TML_MAX_DIMS);
-    const std::string name = EmitParams(c, "tml_transpose_params", i.str());
-    c.body.Line(fmt::format("tml_transpose(&{}, {}, {});", name, c.in[0], c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = TML_K_TRANSPOSE;
+    k.params = p;
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"data_movement.c"}; }
 };
@@ -154,15 +158,12 @@ class PadOp : public LoweredOp {
  public:
   tml_pad_params p{};
   void Run(const KernelIO& io) const override { tml_pad(&p, io.in[0], io.out[0]); }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("rank", p.rank).F("elem_size", p.elem_size);
-    i.A("in_shape", p.in_shape, TML_MAX_DIMS).A("pad_before", p.pad_before, TML_MAX_DIMS);
-    i.A("out_shape", p.out_shape, TML_MAX_DIMS);
-    i.F("pad_value", fmt::format("{{{}, {}, {}, {}}}", p.pad_value[0], p.pad_value[1],
-                                 p.pad_value[2], p.pad_value[3]));
-    const std::string name = EmitParams(c, "tml_pad_params", i.str());
-    c.body.Line(fmt::format("tml_pad(&{}, {}, {});", name, c.in[0], c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = TML_K_PAD;
+    k.params = p;
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"data_movement.c"}; }
 };
@@ -227,14 +228,13 @@ class ConcatOp : public LoweredOp {
  public:
   tml_concat_params p{};
   void Run(const KernelIO& io) const override { tml_concat(&p, io.in.data(), io.out[0]); }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("num_inputs", p.num_inputs).F("outer", p.outer).A("inner_bytes", p.inner_bytes, 8);
-    const std::string name = EmitParams(c, "tml_concat_params", i.str());
-    std::string list;
-    for (size_t k = 0; k < c.in.size(); ++k) list += (k ? ", " : "") + c.in[k];
-    c.body.Line(fmt::format("{{ const void* const in[] = {{{}}}; tml_concat(&{}, in, {}); }}", list,
-                            name, c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = TML_K_CONCAT;
+    k.params = p;
+    for (int i = 0; i < p.num_inputs; ++i) k.args.push_back(CallArg::In(i));
+    k.args.push_back(CallArg::Out());
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"data_movement.c"}; }
 };

@@ -76,13 +76,12 @@ class SliceOp : public LoweredOp {
   void Run(const KernelIO& io) const override {
     tml_transpose(&p, static_cast<const uint8_t*>(io.in[0]) + offset_bytes, io.out[0]);
   }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("rank", p.rank).F("elem_size", p.elem_size);
-    i.A("out_shape", p.out_shape, TML_MAX_DIMS).A("in_stride", p.in_stride, TML_MAX_DIMS);
-    const std::string name = EmitParams(c, "tml_transpose_params", i.str());
-    c.body.Line(fmt::format("tml_transpose(&{}, (const uint8_t*){} + {}, {});", name, c.in[0],
-                            offset_bytes, c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = TML_K_TRANSPOSE;
+    k.params = p;
+    k.args = {CallArg::In(0, offset_bytes), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"data_movement.c"}; }
 };

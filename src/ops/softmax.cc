@@ -30,14 +30,12 @@ class SoftmaxOp : public LoweredOp {
     else
       tml_softmax_f32(&p, static_cast<const float*>(io.in[0]), static_cast<float*>(io.out[0]));
   }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("outer", p.outer).F("depth", p.depth).F("beta", p.beta);
-    i.F("input_multiplier", p.input_multiplier).F("input_left_shift", p.input_left_shift);
-    i.F("diff_min", p.diff_min).F("log", p.log);
-    const std::string name = EmitParams(c, "tml_softmax_params", i.str());
-    c.body.Line(fmt::format("{}(&{}, {}, {});", int8 ? "tml_softmax_s8" : "tml_softmax_f32", name,
-                            c.in[0], c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = int8 ? TML_K_SOFTMAX_S8 : TML_K_SOFTMAX_F32;
+    k.params = p;
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"softmax.c"}; }
 };

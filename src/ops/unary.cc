@@ -28,15 +28,12 @@ class UnaryOp : public LoweredOp {
     else
       tml_unary_f32(&p, static_cast<const float*>(io.in[0]), static_cast<float*>(io.out[0]));
   }
-  void Emit(const EmitContext& c) const override {
-    CInit i;
-    i.F("kind", p.kind).F("count", p.count).F("min", p.min).F("max", p.max).F("alpha", p.alpha);
-    i.F("in_zero_point", p.in_zero_point).F("out_zero_point", p.out_zero_point);
-    i.F("mult", p.mult).F("shift", p.shift).F("input_range_radius", p.input_range_radius);
-    i.F("q_min", p.q_min).F("q_max", p.q_max);
-    const std::string name = EmitParams(c, "tml_unary_params", i.str());
-    c.body.Line(fmt::format("{}(&{}, {}, {});", int8 ? "tml_unary_s8" : "tml_unary_f32", name,
-                            c.in[0], c.out[0]));
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = int8 ? TML_K_UNARY_S8 : TML_K_UNARY_F32;
+    k.params = p;
+    k.args = {CallArg::In(0), CallArg::Out()};
+    return k;
   }
   std::vector<std::string> Sources() const override { return {"unary.c"}; }
 };
