@@ -134,8 +134,21 @@ typedef enum {
   TML_PKG_ERR_SELFTEST,  /* the self-test output differs from the expected one */
   TML_PKG_ERR_SIGNATURE, /* missing, malformed or not from the trusted key */
   TML_PKG_ERR_DOWNGRADE, /* older than the last confirmed version */
+  TML_PKG_ERR_DIGEST,    /* the payload's SHA-256 differs from the trailer's */
   TML_PKG_ERR_COUNT
 } tml_pkg_status;
+
+/* After the payload: its SHA-256 and, when signed, an ECDSA P-256 signature of that
+ * digest (ASN.1 DER, as mbedTLS writes it), zero-padded to a multiple of 4 bytes. */
+#define TML_PKG_TRAILER_MAGIC 0x534C4D54u /* "TMLS" */
+#define TML_PKG_MAX_SIGNATURE 80u
+typedef struct {
+  uint32_t magic, trailer_bytes;
+  uint8_t digest[32];
+  uint8_t key_id[8]; /* first 8 bytes of the SHA-256 of the signer's public key; 0 if unsigned */
+  uint32_t signature_bytes;
+  /* uint8_t signature[signature_bytes]; */
+} tml_pkg_trailer;
 
 typedef struct {
   const uint8_t* base;
@@ -143,6 +156,15 @@ typedef struct {
   const tml_pkg_header* h;
   uint32_t bad_index; /* which call, blob or tensor an error is about */
 } tml_pkg;
+
+/* Integrity and authenticity of a whole package (payload and trailer): the digest always;
+ * with a public key (an uncompressed P-256 point, 65 bytes), a signature by that key.
+ * Runs before tml_pkg_open on a device: what the structural checks do not cover
+ * (parameter values, argument offsets) the signature does. tml_verify.c, on mbedTLS. */
+tml_pkg_status tml_pkg_verify(const void* data, uint32_t size, const uint8_t* public_key,
+                              uint32_t key_bytes);
+/* Bytes of the payload and trailer together (0 when the header is unreadable). */
+uint32_t tml_pkg_total_bytes(const void* data, uint32_t size);
 
 /* Structural validation of size bytes at data (4-byte aligned): header, tables, every
  * call's kernel, parameter blob and arguments. Blobs must lie 16-byte aligned. */

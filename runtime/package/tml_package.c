@@ -121,8 +121,8 @@ uint64_t tml_pkg_runtime_opset(void) {
 
 const char* tml_pkg_status_name(tml_pkg_status s) {
   static const char* const names[TML_PKG_ERR_COUNT] = {
-      "ok",    "truncated", "magic",   "format",   "abi",       "bounds",   "kernel",
-      "opset", "arena",     "scratch", "selftest", "signature", "downgrade"};
+      "ok",    "truncated", "magic",   "format",   "abi",       "bounds",    "kernel",
+      "opset", "arena",     "scratch", "selftest", "signature", "downgrade", "digest"};
   return (unsigned)s < TML_PKG_ERR_COUNT ? names[s] : "unknown";
 }
 

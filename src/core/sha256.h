@@ -1,9 +1,12 @@
-// SHA-256 (FIPS 180-4), the content hash of samples and artifacts.
+// SHA-256 (FIPS 180-4), the content hash of samples and artifacts, computed by mbedTLS
+// (the library that also checks model-package signatures on devices).
 //
 //   Sha256 h;  h.Update(bytes, n);  std::string id = h.HexDigest();
 //   std::string id = Sha256Hex(data);   // one shot
 //   TML_ASSIGN_OR_RETURN(std::string id, Sha256File(path));
 #pragma once
+
+#include <mbedtls/sha256.h>
 
 #include <array>
 #include <cstddef>
@@ -18,6 +21,9 @@ namespace tml {
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
   void Update(const void* data, size_t n);
   void Update(std::string_view s) { Update(s.data(), s.size()); }
   // Finishes the hash; the object must not be updated afterwards.
@@ -25,11 +31,7 @@ class Sha256 {
   std::string HexDigest();  // 64 lowercase hex characters
 
  private:
-  void Block(const uint8_t* p);
-  uint32_t h_[8];
-  uint8_t buf_[64];
-  size_t buffered_ = 0;
-  uint64_t total_ = 0;
+  mbedtls_sha256_context ctx_;
 };
 
 std::string Sha256Hex(std::string_view data);

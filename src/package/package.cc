@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -175,6 +176,9 @@ std::string PackageStatusMessage(int status, uint32_t bad_index) {
                          name);
     case TML_PKG_ERR_DOWNGRADE:
       return fmt::format("{}: older than the last confirmed version", name);
+    case TML_PKG_ERR_DIGEST:
+      return fmt::format("{}: the package's contents differ from its SHA-256 (damaged or altered)",
+                         name);
     default:
       return fmt::format("status {}", status);
   }
@@ -360,10 +364,44 @@ Result<std::vector<uint8_t>> WritePackage(const Graph& g, const PackageOptions& 
     out.insert(out.end(), b.begin(), b.end());
   }
   out.resize(h.payload_bytes, 0);
+  AppendTrailer(out, {}, {});
   return out;
 }
 
-Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes) {
+void AppendTrailer(std::vector<uint8_t>& payload, const std::array<uint8_t, 8>& key_id,
+                   const std::vector<uint8_t>& signature) {
+  tml_pkg_trailer t{};
+  t.magic = TML_PKG_TRAILER_MAGIC;
+  t.signature_bytes = static_cast<uint32_t>(signature.size());
+  t.trailer_bytes = static_cast<uint32_t>(sizeof t + AlignUp(signature.size(), 4));
+  Sha256 h;
+  h.Update(payload.data(), payload.size());
+  const auto d = h.Digest();
+  std::memcpy(t.digest, d.data(), d.size());
+  std::memcpy(t.key_id, key_id.data(), key_id.size());
+  const auto* b = reinterpret_cast<const uint8_t*>(&t);
+  payload.insert(payload.end(), b, b + sizeof t);
+  payload.insert(payload.end(), signature.begin(), signature.end());
+  payload.resize(AlignUp(payload.size(), 4), 0);
+}
+
+Result<size_t> PayloadBytes(const std::vector<uint8_t>& bytes) {
+  const size_t n = tml_pkg_total_bytes(bytes.data(), static_cast<uint32_t>(bytes.size()));
+  if (n == 0 || n != bytes.size() || bytes.size() > 0x7FFFFFFFu)
+    return Status::Errorf("package: {} bytes do not hold a package and its trailer", bytes.size());
+  uint32_t payload;
+  std::memcpy(&payload, bytes.data() + 12, 4);
+  return static_cast<size_t>(payload);
+}
+
+Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes,
+                                   const std::vector<uint8_t>& public_key) {
+  if (bytes.size() > 0x7FFFFFFFu)
+    return Status::Errorf("package: {} bytes is too large", bytes.size());
+  const tml_pkg_status v = tml_pkg_verify(bytes.data(), static_cast<uint32_t>(bytes.size()),
+                                          public_key.empty() ? nullptr : public_key.data(),
+                                          static_cast<uint32_t>(public_key.size()));
+  if (v != TML_PKG_OK) return Status::Error(PackageStatusMessage(v, 0));
   TML_ASSIGN_OR_RETURN(auto p, Open(bytes));
   const tml_pkg& pkg = p->pkg;
   const tml_pkg_header& h = *pkg.h;
@@ -414,6 +452,11 @@ Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes) {
     all += n;
   }
   info.weight_bytes = all - other;
+  const auto* t = reinterpret_cast<const tml_pkg_trailer*>(pkg.base + h.payload_bytes);
+  static const char kHex[] = "0123456789abcdef";
+  for (uint8_t b : t->digest) info.digest += {kHex[b >> 4], kHex[b & 15]};
+  if (t->signature_bytes)
+    for (uint8_t b : t->key_id) info.key_id += {kHex[b >> 4], kHex[b & 15]};
   AlignedBytes arena(h.arena_bytes + 16);
   AlignedBytes scratch(h.scratch_bytes + 16);
   const tml_pkg_status s =

@@ -3,11 +3,13 @@
 // read back on the host with the same C code the device runs.
 //
 //   PackageOptions opt;  opt.model_version = 3;
-//   TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, WritePackage(graph, opt));
-//   TML_ASSIGN_OR_RETURN(PackageInfo info, InspectPackage(bytes));   // + self-test
+//   TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, WritePackage(graph, opt));  // unsigned
+//   TML_ASSIGN_OR_RETURN(bytes, SignPackage(bytes, "keys/signing.key"));      // signing.h
+//   TML_ASSIGN_OR_RETURN(PackageInfo info, InspectPackage(bytes, public_key));   // + self-test
 //   TML_ASSIGN_OR_RETURN(std::vector<uint8_t> out, RunPackage(bytes, input_bytes));
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,18 +45,28 @@ struct PackageInfo {
   std::vector<std::string> kernels;  // the C names of the kernels it calls
   int calls = 0;
   std::vector<PackageTensor> inputs, outputs;
+  std::string digest;  // SHA-256 of the payload (hex)
+  std::string key_id;  // signer's key id (16 hex), empty when unsigned
 };
 
 Result<std::vector<uint8_t>> WritePackage(const Graph& g, const PackageOptions& opt = {});
 
-// Runs the device's checks on the host (structure, then the self-test vector) and
-// reports what the package declares; errors name the check and the call or blob.
-Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes);
+// Runs the device's checks on the host (digest, and the signature when a public key is
+// given; structure; then the self-test vector) and reports what the package declares;
+// errors name the check and the call or blob.
+Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes,
+                                   const std::vector<uint8_t>& public_key = {});
 
 // One inference with the on-device runtime compiled for the host: all inputs back to
 // back in, all outputs back to back out.
 Result<std::vector<uint8_t>> RunPackage(const std::vector<uint8_t>& bytes,
                                         const std::vector<uint8_t>& inputs);
+
+// Appends the trailer (docs/package.md): the payload's SHA-256, and a signature when given.
+void AppendTrailer(std::vector<uint8_t>& payload, const std::array<uint8_t, 8>& key_id,
+                   const std::vector<uint8_t>& signature);
+// The payload's length when bytes hold a payload and its trailer exactly.
+Result<size_t> PayloadBytes(const std::vector<uint8_t>& bytes);
 
 // "truncated: ...", the message for a runtime status (bad_index: the call, blob or tensor).
 std::string PackageStatusMessage(int status, uint32_t bad_index);
