@@ -33,6 +33,16 @@ void tml_sh_close(int32_t fd) {
   tml_sh_call(0x02, block);
 }
 
+int32_t tml_sh_seek(int32_t fd, int32_t pos) {
+  uint32_t block[2] = {(uint32_t)fd, (uint32_t)pos};
+  return tml_sh_call(0x0A, block);
+}
+
+int32_t tml_sh_flen(int32_t fd) {
+  uint32_t block[1] = {(uint32_t)fd};
+  return tml_sh_call(0x0C, block);
+}
+
 int32_t tml_sh_cmdline(char* buf, int32_t len) {
   uint32_t block[2] = {(uint32_t)buf, (uint32_t)len};
   return tml_sh_call(0x15, block);

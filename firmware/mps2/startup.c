@@ -10,6 +10,11 @@ int main(void);
 
 void Reset_Handler(void) __attribute__((noreturn));
 void Fault_Handler(void) __attribute__((noreturn));
+void Default_Handler(void);
+/* Interrupt 0 (UART0 receive): a device agent defines it (firmware/mps2/uart.c). */
+void UART0_RX_Handler(void) __attribute__((weak, alias("Default_Handler")));
+
+void Default_Handler(void) {}
 
 void Reset_Handler(void) {
   uint32_t* src = &_sidata;
@@ -29,7 +34,7 @@ void Fault_Handler(void) {
 }
 
 __attribute__((section(".isr_vector"), used))
-const void* const tml_vectors[16] = {&_estack,
+const void* const tml_vectors[17] = {&_estack,
                                      (void*)Reset_Handler,
                                      (void*)Fault_Handler,
                                      (void*)Fault_Handler,
@@ -44,4 +49,5 @@ const void* const tml_vectors[16] = {&_estack,
                                      (void*)Fault_Handler,
                                      0,
                                      (void*)Fault_Handler,
-                                     (void*)Fault_Handler};
+                                     (void*)Fault_Handler,
+                                     (void*)UART0_RX_Handler};

@@ -1,0 +1,412 @@
+/* The device image: a protocol agent (docs/protocol.md) that receives model packages
+ * over the serial port into the inactive of two flash slots, checks them (signature,
+ * version floor, op set, arena, self-test) before switching, and runs the active one.
+ *
+ * Command line (semihosting): flash=PATH [id=NAME] [cut=N]
+ *   flash  host file that holds the device's flash (created erased when missing)
+ *   id     the device id it reports
+ *   cut    simulate a power cut at flash operation N (tests of power safety)
+ *
+ * Build-time settings (src/targets/device_image.cc sets them from the target profile):
+ * TML_DEVICE_CORE, TML_DEVICE_ISA, TML_DEVICE_CLOCK_HZ, TML_DEVICE_RAM_BYTES,
+ * TML_FLASH_BYTES, TML_ARENA_BYTES, TML_SCRATCH_BYTES, TML_CONFIRM_AFTER, TML_FIRMWARE. */
+#include <mbedtls/memory_buffer_alloc.h>
+#include <stdint.h>
+
+#include "../common/semihost.h"
+#include "../common/uart.h"
+#include "flash.h"
+#include "journal.h"
+#include "signing_key.h"
+#include "tml_package.h"
+#include "tml_proto.h"
+
+#ifndef TML_CONFIRM_AFTER
+#define TML_CONFIRM_AFTER 3
+#endif
+
+void tml_timer_start(void);
+uint32_t tml_timer_ticks(void);
+
+#define SLOT_BASE (2u * TML_FLASH_SECTOR)
+#define SLOT_BYTES ((TML_FLASH_BYTES - SLOT_BASE) / 2u / TML_FLASH_SECTOR * TML_FLASH_SECTOR)
+#define CHECKPOINT (4u * TML_FLASH_SECTOR) /* transfer progress persisted this often */
+
+static uint8_t g_arena[TML_ARENA_BYTES] __attribute__((aligned(16)));
+static int8_t g_scratch[TML_SCRATCH_BYTES > 0 ? TML_SCRATCH_BYTES : 4] __attribute__((aligned(16)));
+static unsigned char g_heap[12288]; /* mbedTLS bignums during signature checks */
+
+static tml_journal_record g_j;
+static tml_pkg g_pkg; /* the active package, valid when g_j.active != TML_NO_SLOT */
+static char g_id[32] = "device";
+static tml_proto_rx g_rx;
+static uint8_t g_tx[TML_PROTO_MAX_FRAME];
+static uint8_t g_reply[TML_PROTO_MAX_PAYLOAD];
+static uint16_t g_last_seq;
+static int g_have_seq;
+static uint32_t g_next_offset, g_xfer_slot = TML_NO_SLOT; /* transfer open in this boot */
+static tml_proto_stats g_stats;
+
+static uint32_t rd32(const uint8_t* p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void copy(void* dst, const void* src, uint32_t n) {
+  uint8_t* d = (uint8_t*)dst;
+  const uint8_t* s = (const uint8_t*)src;
+  while (n--) *d++ = *s++;
+}
+static int same(const void* a, const void* b, uint32_t n) {
+  const uint8_t *x = (const uint8_t*)a, *y = (const uint8_t*)b;
+  while (n--)
+    if (*x++ != *y++) return 0;
+  return 1;
+}
+
+static uint32_t slot_offset(uint32_t s) {
+  return SLOT_BASE + s * SLOT_BYTES;
+}
+
+static void send(uint8_t type, uint16_t seq, const void* payload, uint32_t n) {
+  const uint32_t len = tml_proto_encode(g_tx, sizeof g_tx, type, seq, payload, n);
+  tml_uart_write(g_tx, len);
+}
+
+static void send_error(uint16_t seq, uint16_t code, uint32_t detail) {
+  tml_proto_error e;
+  e.code = code;
+  e.reserved = 0;
+  e.detail = detail;
+  ++g_stats.rejected_frames;
+  send(TML_MSG_ERROR, seq, &e, sizeof e);
+}
+
+/* Every check a package passes before it may run: signature and digest, structure,
+ * op set and memory. */
+static tml_pkg_status check_slot(uint32_t s, uint32_t bytes, tml_pkg* pkg) {
+  const uint8_t* p = tml_flash_map(slot_offset(s));
+  tml_pkg_status st;
+  if (bytes == 0 || bytes > SLOT_BYTES) return TML_PKG_ERR_TRUNCATED;
+  st = tml_pkg_verify(p, bytes, tml_signing_key, sizeof tml_signing_key);
+  if (st == TML_PKG_OK) st = tml_pkg_open(pkg, p, bytes);
+  if (st == TML_PKG_OK)
+    st = tml_pkg_check_fit(pkg, tml_pkg_runtime_opset(), sizeof g_arena,
+                           TML_SCRATCH_BYTES > 0 ? sizeof g_scratch : 0);
+  return st;
+}
+
+/* Back to the rollback target (or to no model): the active slot is given up. */
+static void revert(void) {
+  const uint32_t a = g_j.active;
+  if (a == TML_NO_SLOT) return;
+  g_j.slot[a].state = TML_SLOT_EMPTY;
+  g_j.active = TML_NO_SLOT;
+  if (g_j.slot[1 - a].state == TML_SLOT_STANDBY &&
+      check_slot(1 - a, g_j.slot[1 - a].bytes, &g_pkg) == TML_PKG_OK) {
+    g_j.active = 1 - a;
+    g_j.slot[1 - a].state = TML_SLOT_CONFIRMED;
+  }
+  g_j.trial_boots = 0;
+}
+
+static void boot(void) {
+  tml_journal_load(0, &g_j);
+  ++g_j.boots;
+  /* A restart while a new model is on trial reverts it (MCUboot's test-swap rule). */
+  if (g_j.active != TML_NO_SLOT && g_j.slot[g_j.active].state == TML_SLOT_TRIAL) revert();
+  /* The active model must still pass its checks; otherwise fall back. */
+  if (g_j.active != TML_NO_SLOT &&
+      check_slot(g_j.active, g_j.slot[g_j.active].bytes, &g_pkg) != TML_PKG_OK)
+    revert();
+  tml_journal_store(0, &g_j);
+  g_stats.boots = g_j.boots;
+}
+
+static void fill_hello(tml_proto_hello* h) {
+  uint32_t i, s;
+  uint8_t* z = (uint8_t*)h;
+  const uint64_t opset = tml_pkg_runtime_opset();
+  static const char core[] = TML_DEVICE_CORE, fw[] = TML_FIRMWARE;
+  for (i = 0; i < sizeof *h; ++i) z[i] = 0;
+  copy(h->device_id, g_id, sizeof h->device_id);
+  copy(h->core, core, sizeof core < sizeof h->core ? sizeof core : sizeof h->core);
+  copy(h->firmware, fw, sizeof fw < sizeof h->firmware ? sizeof fw : sizeof h->firmware);
+  h->isa = TML_DEVICE_ISA;
+  h->clock_hz = TML_DEVICE_CLOCK_HZ;
+  h->ram_bytes = TML_DEVICE_RAM_BYTES;
+  h->flash_bytes = TML_FLASH_BYTES;
+  h->arena_bytes = sizeof g_arena;
+  h->scratch_bytes = TML_SCRATCH_BYTES;
+  h->slot_bytes = SLOT_BYTES;
+  h->package_format = TML_PKG_FORMAT;
+  h->kernel_abi = TML_PKG_KERNEL_ABI;
+  h->protocol = TML_PROTO_VERSION;
+  h->opset_lo = (uint32_t)opset;
+  h->opset_hi = (uint32_t)(opset >> 32);
+  h->active_slot = g_j.active;
+  h->confirmed_version = g_j.confirmed_version;
+  h->boots = g_j.boots;
+  for (s = 0; s < 2; ++s) {
+    h->slots[s].state = g_j.slot[s].state;
+    h->slots[s].version = g_j.slot[s].version;
+    h->slots[s].bytes = g_j.slot[s].bytes;
+    if (g_j.slot[s].state >= TML_SLOT_READY) {
+      const tml_pkg_header* ph = (const tml_pkg_header*)(const void*)tml_flash_map(slot_offset(s));
+      copy(h->slots[s].model_id, ph->model_id, sizeof ph->model_id);
+    }
+  }
+}
+
+static void on_xfer_begin(uint16_t seq, const uint8_t* p, uint32_t n) {
+  uint32_t total, s, out[2];
+  tml_slot_record* r;
+  if (n < 40) return send_error(seq, TML_E_TRUNCATED, 40);
+  total = rd32(p);
+  if (total == 0 || total > SLOT_BYTES) return send_error(seq, TML_E_TOO_LARGE, SLOT_BYTES);
+  s = g_j.active == TML_NO_SLOT ? 0u : 1u - g_j.active;
+  r = &g_j.slot[s];
+  if (r->state == TML_SLOT_RECEIVING && r->bytes == total && same(r->digest, p + 8, 32)) {
+    /* The same package again: resume where it stopped (in this boot, exactly; after a
+     * restart, from the last checkpoint). */
+    if (g_xfer_slot != s) g_next_offset = r->received;
+  } else {
+    r->state = TML_SLOT_RECEIVING;
+    r->bytes = total;
+    r->version = rd32(p + 4);
+    r->received = 0;
+    copy(r->digest, p + 8, 32);
+    if (tml_journal_store(0, &g_j) != 0) return send_error(seq, TML_E_FLASH, 0);
+    g_next_offset = 0;
+  }
+  g_xfer_slot = s;
+  out[0] = g_next_offset;
+  out[1] = s;
+  send(TML_MSG_XFER_STATE, seq, out, sizeof out);
+}
+
+static void on_xfer_chunk(uint16_t seq, const uint8_t* p, uint32_t n) {
+  uint32_t offset, len, base;
+  tml_slot_record* r;
+  if (g_xfer_slot == TML_NO_SLOT) return send_error(seq, TML_E_STATE, 0);
+  if (n < 5) return send_error(seq, TML_E_TRUNCATED, 5);
+  r = &g_j.slot[g_xfer_slot];
+  offset = rd32(p);
+  len = n - 4;
+  if (offset != g_next_offset || len > r->bytes - offset ||
+      offset / TML_FLASH_SECTOR != (offset + len - 1) / TML_FLASH_SECTOR)
+    return send_error(seq, TML_E_OFFSET, g_next_offset);
+  base = slot_offset(g_xfer_slot);
+  if (offset % TML_FLASH_SECTOR == 0 && tml_flash_erase(base + offset) != 0)
+    return send_error(seq, TML_E_FLASH, offset);
+  if (tml_flash_program(base + offset, p + 4, len) != 0)
+    return send_error(seq, TML_E_FLASH, offset);
+  g_next_offset = offset + len;
+  if (g_next_offset % CHECKPOINT == 0 && g_next_offset < r->bytes) {
+    r->received = g_next_offset;
+    if (tml_journal_store(0, &g_j) != 0) return send_error(seq, TML_E_FLASH, offset);
+  }
+  send(TML_MSG_XFER_STATE, seq, &g_next_offset, 4);
+}
+
+static void on_xfer_end(uint16_t seq) {
+  tml_pkg pkg;
+  tml_pkg_status st;
+  const uint32_t s = g_xfer_slot;
+  tml_slot_record* r;
+  if (s == TML_NO_SLOT) return send_error(seq, TML_E_STATE, 0);
+  r = &g_j.slot[s];
+  if (g_next_offset != r->bytes) return send_error(seq, TML_E_OFFSET, g_next_offset);
+  st = check_slot(s, r->bytes, &pkg);
+  if (st == TML_PKG_OK && pkg.h->model_version < g_j.confirmed_version) st = TML_PKG_ERR_DOWNGRADE;
+  g_xfer_slot = TML_NO_SLOT;
+  r->state = st == TML_PKG_OK ? TML_SLOT_READY : TML_SLOT_EMPTY;
+  if (st == TML_PKG_OK) r->version = pkg.h->model_version;
+  if (tml_journal_store(0, &g_j) != 0) return send_error(seq, TML_E_FLASH, 0);
+  if (st != TML_PKG_OK) return send_error(seq, TML_E_PACKAGE, st);
+  send(TML_MSG_ACK, seq, 0, 0);
+}
+
+static void on_activate(uint16_t seq) {
+  tml_pkg pkg;
+  tml_pkg_status st;
+  uint32_t s;
+  for (s = 0; s < 2 && g_j.slot[s].state != TML_SLOT_READY; ++s) {
+  }
+  if (s == 2) return send_error(seq, TML_E_STATE, 0);
+  st = check_slot(s, g_j.slot[s].bytes, &pkg);
+  if (st == TML_PKG_OK) st = tml_pkg_self_test(&pkg, g_arena, g_scratch);
+  if (st != TML_PKG_OK) {
+    g_j.slot[s].state = TML_SLOT_EMPTY;
+    tml_journal_store(0, &g_j);
+    return send_error(seq, TML_E_PACKAGE, st);
+  }
+  if (g_j.active != TML_NO_SLOT)
+    g_j.slot[g_j.active].state =
+        g_j.slot[g_j.active].state == TML_SLOT_CONFIRMED ? TML_SLOT_STANDBY : TML_SLOT_EMPTY;
+  g_j.active = s;
+  g_j.slot[s].state = TML_SLOT_TRIAL;
+  g_j.trial_boots = 0;
+  if (tml_journal_store(0, &g_j) != 0) return send_error(seq, TML_E_FLASH, 0);
+  g_pkg = pkg;
+  g_stats.trial_inferences = 0;
+  send(TML_MSG_ACK, seq, 0, 0);
+}
+
+static int confirm(void) {
+  tml_slot_record* r;
+  if (g_j.active == TML_NO_SLOT || g_j.slot[g_j.active].state != TML_SLOT_TRIAL) return -1;
+  r = &g_j.slot[g_j.active];
+  r->state = TML_SLOT_CONFIRMED;
+  if (r->version > g_j.confirmed_version) g_j.confirmed_version = r->version;
+  return tml_journal_store(0, &g_j);
+}
+
+static void on_infer(uint16_t seq, const uint8_t* p, uint32_t n) {
+  tml_proto_result* res = (tml_proto_result*)(void*)g_reply;
+  const tml_pkg_tensor_spec* out;
+  uint32_t k, need = 0, t0, t1, i, count;
+  if (g_j.active == TML_NO_SLOT) return send_error(seq, TML_E_NO_MODEL, 0);
+  for (k = 0; k < g_pkg.h->num_inputs; ++k) need += tml_pkg_tensor(&g_pkg, k)->bytes;
+  if (n != need) return send_error(seq, TML_E_INPUT, need);
+  for (k = 0; k < g_pkg.h->num_inputs; ++k) {
+    const uint32_t b = tml_pkg_tensor(&g_pkg, k)->bytes;
+    copy(tml_pkg_input(&g_pkg, g_arena, k), p, b);
+    p += b;
+  }
+  t0 = tml_timer_ticks();
+  tml_pkg_invoke(&g_pkg, g_arena, g_scratch);
+  t1 = tml_timer_ticks();
+  out = tml_pkg_tensor(&g_pkg, g_pkg.h->num_inputs);
+  res->model_version = g_pkg.h->model_version;
+  res->ticks = t1 - t0;
+  res->top_class = -1;
+  res->confidence = 0;
+  res->output_bytes = out->bytes;
+  /* Top class and its confidence from output 0 (dequantized when int8). */
+  count = out->dtype == 1 ? out->bytes / 4 : out->dtype == 2 ? out->bytes : 0;
+  for (i = 0; i < count; ++i) {
+    const uint8_t* o = (const uint8_t*)tml_pkg_output(&g_pkg, g_arena, 0);
+    float v;
+    if (out->dtype == 1)
+      copy(&v, o + 4 * i, 4);
+    else
+      v = (float)((int32_t)(int8_t)o[i] - out->zero_point) * out->scale;
+    if (res->top_class < 0 || v > res->confidence) {
+      res->top_class = (int32_t)i;
+      res->confidence = v;
+    }
+  }
+  n = sizeof *res;
+  if (out->bytes <= sizeof g_reply - n) {
+    copy(g_reply + n, tml_pkg_output(&g_pkg, g_arena, 0), out->bytes);
+    n += out->bytes;
+  }
+  ++g_stats.inferences;
+  ++g_stats.trial_inferences;
+  send(TML_MSG_RESULT, seq, g_reply, n);
+  if (g_j.slot[g_j.active].state == TML_SLOT_TRIAL && g_stats.trial_inferences >= TML_CONFIRM_AFTER)
+    confirm();
+}
+
+static void handle(uint8_t type, uint16_t seq, const uint8_t* p, uint32_t n) {
+  if (type == TML_MSG_HELLO) {
+    tml_proto_hello h;
+    g_last_seq = seq;
+    g_have_seq = 1;
+    fill_hello(&h);
+    return send(TML_MSG_HELLO_INFO, seq, &h, sizeof h);
+  }
+  if (!g_have_seq || (int16_t)(uint16_t)(seq - g_last_seq) <= 0)
+    return send_error(seq, TML_E_REPLAY, g_last_seq);
+  g_last_seq = seq;
+  switch (type) {
+    case TML_MSG_XFER_BEGIN:
+      return on_xfer_begin(seq, p, n);
+    case TML_MSG_XFER_CHUNK:
+      return on_xfer_chunk(seq, p, n);
+    case TML_MSG_XFER_END:
+      return on_xfer_end(seq);
+    case TML_MSG_ACTIVATE:
+      return on_activate(seq);
+    case TML_MSG_CONFIRM:
+      if (confirm() != 0) return send_error(seq, TML_E_STATE, 0);
+      return send(TML_MSG_ACK, seq, 0, 0);
+    case TML_MSG_ROLLBACK: {
+      const uint32_t a = g_j.active;
+      tml_pkg standby;
+      if (a == TML_NO_SLOT || g_j.slot[1 - a].state != TML_SLOT_STANDBY ||
+          check_slot(1 - a, g_j.slot[1 - a].bytes, &standby) != TML_PKG_OK)
+        return send_error(seq, TML_E_STATE, 0);
+      revert();
+      if (g_j.active == TML_NO_SLOT || tml_journal_store(0, &g_j) != 0)
+        return send_error(seq, TML_E_FLASH, 0);
+      return send(TML_MSG_ACK, seq, 0, 0);
+    }
+    case TML_MSG_INFER:
+      return on_infer(seq, p, n);
+    case TML_MSG_STATS:
+      g_stats.model_version = g_j.active == TML_NO_SLOT ? 0 : g_pkg.h->model_version;
+      return send(TML_MSG_STATS_INFO, seq, &g_stats, sizeof g_stats);
+    default:
+      return send_error(seq, TML_E_TYPE, type);
+  }
+}
+
+static void parse_args(char* cmd, const char** flash, uint32_t* cut) {
+  char* t = cmd;
+  while (*t) {
+    char* start;
+    while (*t == ' ') ++t;
+    start = t;
+    while (*t && *t != ' ') ++t;
+    if (*t) *t++ = 0;
+    if (start[0] == 'f' && same(start, "flash=", 6)) *flash = start + 6;
+    if (start[0] == 'i' && same(start, "id=", 3)) {
+      uint32_t i;
+      for (i = 0; i + 1 < sizeof g_id && start[3 + i]; ++i) g_id[i] = start[3 + i];
+      g_id[i] = 0;
+    }
+    if (start[0] == 'c' && same(start, "cut=", 4)) {
+      const char* c;
+      for (c = start + 4, *cut = 0; *c >= '0' && *c <= '9'; ++c)
+        *cut = *cut * 10 + (uint32_t)(*c - '0');
+    }
+  }
+}
+
+int main(void) {
+  static char cmd[512];
+  const char* flash = 0;
+  uint32_t cut = 0;
+  if (tml_sh_cmdline(cmd, sizeof cmd) != 0) return 2;
+  parse_args(cmd, &flash, &cut);
+  if (!flash) {
+    tml_sh_write0("device: no flash=PATH on the command line\n");
+    return 2;
+  }
+  mbedtls_memory_buffer_alloc_init(g_heap, sizeof g_heap);
+  if (tml_flash_init(flash, TML_FLASH_BYTES, cut) != 0) {
+    tml_sh_write0("device: cannot open the flash file\n");
+    return 3;
+  }
+  boot();
+  tml_timer_start();
+  tml_uart_init();
+  tml_proto_rx_init(&g_rx);
+  for (;;) {
+    const int c = tml_uart_read();
+    if (c < 0) {
+      tml_uart_wait();
+      continue;
+    }
+    switch (tml_proto_rx_byte(&g_rx, (uint8_t)c)) {
+      case TML_RX_FRAME:
+        handle(g_rx.type, g_rx.seq, g_rx.payload, g_rx.length);
+        break;
+      case TML_RX_ERROR:
+        send_error(g_rx.error_seq, g_rx.error, 0);
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// The host end of the device protocol (docs/protocol.md) over a byte stream: a QEMU
+// board's serial port (a Unix socket) or a TCP connection. The gateway agent and the
+// tests talk to devices through it; framing is the device's own C code (tml_proto.c).
+//
+//   TML_ASSIGN_OR_RETURN(auto link, DeviceLink::Connect("unix:/tmp/dev1.sock", 10000));
+//   TML_ASSIGN_OR_RETURN(tml_proto_hello h, link->Hello());
+//   TML_RETURN_IF_ERROR(link->SendPackage(package_bytes));
+//   TML_RETURN_IF_ERROR(link->Activate());
+//   TML_ASSIGN_OR_RETURN(DeviceLink::Inference r, link->Infer(input));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "tml_proto.h"
+
+namespace tml {
+
+class DeviceLink {
+ public:
+  struct Frame {
+    uint8_t type = 0;
+    uint16_t seq = 0;
+    std::vector<uint8_t> payload;
+  };
+  struct Inference {
+    tml_proto_result result{};
+    std::vector<uint8_t> output;  // empty when it did not fit one frame
+  };
+  using Progress = std::function<void(size_t done, size_t total)>;
+
+  // address: "unix:PATH" or "tcp:HOST:PORT"; retries until timeout_ms (the device may
+  // still be starting).
+  static Result<std::unique_ptr<DeviceLink>> Connect(const std::string& address, int timeout_ms);
+  ~DeviceLink();
+  DeviceLink(const DeviceLink&) = delete;
+  DeviceLink& operator=(const DeviceLink&) = delete;
+
+  Result<tml_proto_hello> Hello();
+  // Transfers a package into the inactive slot, resuming where the device stopped, and
+  // has it checked (XFER_END). The device's refusal names the check that failed.
+  Status SendPackage(const std::vector<uint8_t>& package, const Progress& progress = {},
+                     size_t chunk_bytes = 512);
+  Status Activate();
+  Status Confirm();
+  Status Rollback();
+  Result<Inference> Infer(const std::vector<uint8_t>& input);
+  Result<tml_proto_stats> Stats();
+
+  // One request and its reply (an ERROR reply becomes an error Status).
+  Result<Frame> Call(uint8_t type, const void* payload, size_t n, int timeout_ms = 10000);
+  // Raw access for protocol tests: bytes out, the next frame in.
+  Status SendRaw(const void* data, size_t n);
+  Result<Frame> ReadFrame(int timeout_ms);
+  uint16_t NextSeq() { return ++seq_; }
+  void SetSeq(uint16_t s) { seq_ = s; }
+  // Frames the device pushed on its own (telemetry, captures) while waiting for replies.
+  std::vector<Frame> TakePushed();
+
+ private:
+  explicit DeviceLink(int fd);
+  int fd_;
+  uint16_t seq_ = 0;
+  std::unique_ptr<tml_proto_rx> rx_;
+  std::vector<Frame> pushed_;
+};
+
+// "replay (expected after 17)", ... : an ERROR reply's payload in words.
+std::string DeviceErrorMessage(const std::vector<uint8_t>& payload);
+const char* DeviceErrorName(int code);
+
+}  // namespace tml
