@@ -1,0 +1,391 @@
+// Devices on QEMU: the device image receives signed model packages over its serial
+// port, checks them, switches slots, runs them bit-exact with the host, refuses bad
+// ones while the old model keeps running, resumes a cut transfer, survives power cuts
+// at every flash operation of an update, and answers damaged frames with errors.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "fixtures.h"
+#include "fleet/device_link.h"
+#include "fleet/emulated_device.h"
+#include "interp/interpreter.h"
+#include "op_cases.h"
+#include "package/package.h"
+#include "package/signing.h"
+#include "targets/device_image.h"
+#include "zoo/mlperf_models.h"
+
+namespace tml {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> Interpret(const Graph& g, const std::vector<uint8_t>& in) {
+  auto interp = Interpreter::Create(g);
+  EXPECT_TRUE(interp.ok());
+  std::memcpy((*interp)->input(0), in.data(), (*interp)->input_bytes(0));
+  (*interp)->Invoke();
+  const auto* o = static_cast<const uint8_t*>((*interp)->output(0));
+  return {o, o + (*interp)->output_bytes(0)};
+}
+
+std::vector<uint8_t> Input(const Graph& g, uint64_t seed) {
+  const auto r = testing::RandomI8(g.tensor(g.inputs[0]).nbytes(), seed);
+  return {reinterpret_cast<const uint8_t*>(r.data()),
+          reinterpret_cast<const uint8_t*>(r.data()) + r.size()};
+}
+
+struct Model {
+  Graph graph;
+  std::vector<uint8_t> package;
+};
+
+class DeviceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(DeviceSourceDir() + "/library/ecdsa.c")) return;
+    dir_ = new std::string(testing::EmptyWorkDir("devices"));
+    auto keys = CreateSigningKeys(*dir_ + "/keys");
+    ASSERT_TRUE(keys.ok()) << keys.status().message();
+    keys_ = new KeyFiles(*keys);
+    auto other = CreateSigningKeys(*dir_ + "/other-keys");
+    ASSERT_TRUE(other.ok());
+    other_keys_ = new KeyFiles(*other);
+    auto m4 = FindTarget("cortex-m4");
+    ASSERT_TRUE(m4.ok());
+    DeviceImageOptions o;
+    o.signing_key_header = keys_->c_header;
+    o.flash_bytes = 1 << 20;
+    auto img = BuildDeviceImage(*m4, *dir_ + "/image-m4", o);
+    ASSERT_TRUE(img.ok()) << img.status().message();
+    image_ = new DeviceImage(*img);
+    // Two versions of one keyword model, and a one-layer model for the power-cut test.
+    for (int v = 1; v <= 2; ++v) {
+      auto f = zoo::DsCnnKws(static_cast<uint64_t>(v));
+      auto g = zoo::QuantizeSynthetic(*f, static_cast<uint64_t>(v), 2);
+      ASSERT_TRUE(g.ok());
+      models_[v] = Sign(*g, static_cast<uint32_t>(v), keys_->private_key);
+    }
+  }
+  static void TearDownTestSuite() {}
+
+  static Model* Sign(const Graph& g, uint32_t version, const std::string& key) {
+    PackageOptions po;
+    po.model_version = version;
+    auto pkg = WritePackage(g, po);
+    EXPECT_TRUE(pkg.ok()) << pkg.status().message();
+    auto s = SignPackage(*pkg, key);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return new Model{g, *s};
+  }
+
+  void SetUp() override {
+    if (!image_) GTEST_SKIP() << "no mbedTLS device sources (scripts/fetch-device-sources.sh)";
+  }
+
+  // A device with its own flash file under the test's folder.
+  std::unique_ptr<EmulatedDevice> StartDevice(const std::string& name, uint32_t cut = 0,
+                                              const DeviceImage* img = nullptr) {
+    EmulatedDeviceOptions o;
+    o.id = name;
+    o.flash_path = *dir_ + "/" + name + ".flash";
+    o.cut_at = cut;
+    auto d = EmulatedDevice::Start(img ? *img : *image_, o);
+    EXPECT_TRUE(d.ok()) << d.status().message();
+    return d.ok() ? std::move(*d) : nullptr;
+  }
+  std::unique_ptr<DeviceLink> Link(EmulatedDevice& d) {
+    auto l = DeviceLink::Connect(d.address(), 20000);
+    EXPECT_TRUE(l.ok()) << l.status().message() << "\n" << d.process().Log();
+    if (!l.ok()) return nullptr;
+    auto h = (*l)->Hello();
+    EXPECT_TRUE(h.ok()) << h.status().message() << "\n" << d.process().Log();
+    return std::move(*l);
+  }
+  void Deploy(DeviceLink& link, const Model& m) {
+    auto s = link.SendPackage(m.package);
+    ASSERT_TRUE(s.ok()) << s.message();
+    s = link.Activate();
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  void ExpectRuns(DeviceLink& link, const Model& m, uint64_t seed) {
+    const auto in = Input(m.graph, seed);
+    auto r = link.Infer(in);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->output, Interpret(m.graph, in)) << "seed " << seed;
+    EXPECT_GT(r->result.ticks, 0u);
+  }
+  static void ExpectRefusal(const Status& s, const std::string& what) {
+    ASSERT_FALSE(s.ok()) << "accepted; expected " << what;
+    EXPECT_NE(s.message().find(what), std::string::npos) << s.message();
+  }
+
+  static std::string* dir_;
+  static KeyFiles *keys_, *other_keys_;
+  static DeviceImage* image_;
+  static Model* models_[3];
+};
+std::string* DeviceTest::dir_ = nullptr;
+KeyFiles* DeviceTest::keys_ = nullptr;
+KeyFiles* DeviceTest::other_keys_ = nullptr;
+DeviceImage* DeviceTest::image_ = nullptr;
+Model* DeviceTest::models_[3] = {};
+
+TEST_F(DeviceTest, HelloTellsWhatTheDeviceIs) {
+  auto dev = StartDevice("hello");
+  auto link = Link(*dev);
+  ASSERT_TRUE(link);
+  auto h = link->Hello();
+  ASSERT_TRUE(h.ok());
+  EXPECT_STREQ(h->device_id, "hello");
+  EXPECT_STREQ(h->core, "cortex-m4");
+  EXPECT_EQ(h->isa & TML_ISA_DSP, TML_ISA_DSP);
+  EXPECT_EQ(h->arena_bytes, image_->arena_bytes);
+  EXPECT_EQ(h->ram_bytes, 262144u);
+  EXPECT_EQ(h->slot_bytes, image_->slot_bytes);
+  EXPECT_EQ(uint64_t{h->opset_hi} << 32 | h->opset_lo, tml_pkg_runtime_opset());
+  EXPECT_EQ(h->package_format, TML_PKG_FORMAT);
+  EXPECT_EQ(h->active_slot, 0xFFFFFFFFu);
+  EXPECT_EQ(h->slots[0].state, TML_SLOT_EMPTY);
+  ExpectRefusal(link->Infer({1, 2, 3}).status(), "no model");
+}
+
+TEST_F(DeviceTest, UpdatesOverTheAirRunBitExactAndRollBack) {
+  auto dev = StartDevice("ota");
+  auto link = Link(*dev);
+  ASSERT_TRUE(link);
+  Deploy(*link, *models_[1]);
+  for (uint64_t s = 0; s < 3; ++s) ExpectRuns(*link, *models_[1], s);  // 3: auto-confirmed
+  auto h = link->Hello();
+  EXPECT_EQ(h->confirmed_version, 1u);
+  EXPECT_EQ(h->slots[h->active_slot].state, TML_SLOT_CONFIRMED);
+  const uint32_t first = h->active_slot;
+  Deploy(*link, *models_[2]);
+  h = link->Hello();
+  EXPECT_EQ(h->active_slot, 1 - first);
+  EXPECT_EQ(h->slots[h->active_slot].state, TML_SLOT_TRIAL);
+  EXPECT_EQ(h->slots[first].state, TML_SLOT_STANDBY);
+  ExpectRuns(*link, *models_[2], 7);
+  auto st = link->Stats();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->model_version, 2u);
+  EXPECT_EQ(st->inferences, 4u);
+  ASSERT_TRUE(link->Rollback().ok());
+  ExpectRuns(*link, *models_[1], 8);
+  h = link->Hello();
+  EXPECT_EQ(h->active_slot, first);
+  EXPECT_NE(std::string(h->slots[first].model_id, 32).find(InspectPackage(models_[1]->package)->model_id),
+            std::string::npos);
+  ExpectRefusal(link->Rollback(), "state");  // nothing left to go back to
+  // The state survives a restart.
+  dev->Kill();
+  dev = StartDevice("ota");
+  link = Link(*dev);
+  ASSERT_TRUE(link);
+  ExpectRuns(*link, *models_[1], 9);
+  EXPECT_EQ(link->Hello()->boots, 2u);
+}
+
+TEST_F(DeviceTest, BadPackagesAreRefusedAndTheOldModelKeepsRunning) {
+  auto dev = StartDevice("refuse");
+  auto link = Link(*dev);
+  ASSERT_TRUE(link);
+  Deploy(*link, *models_[2]);
+  for (uint64_t s = 0; s < 3; ++s) ExpectRuns(*link, *models_[2], s);  // confirmed: floor 2
+  auto tampered = models_[2]->package;
+  tampered[1000] ^= 0x10;
+  ExpectRefusal(link->SendPackage(tampered), "digest");
+  ExpectRuns(*link, *models_[2], 10);
+  auto wrong_key = Sign(models_[2]->graph, 3, other_keys_->private_key);
+  ExpectRefusal(link->SendPackage(wrong_key->package), "signature");
+  ExpectRuns(*link, *models_[2], 11);
+  ExpectRefusal(link->SendPackage(models_[1]->package), "downgrade");
+  ExpectRuns(*link, *models_[2], 12);
+  auto unsigned_pkg = WritePackage(models_[2]->graph);
+  ExpectRefusal(link->SendPackage(*unsigned_pkg), "signature");
+  ExpectRefusal(link->Activate(), "state");  // nothing ready to switch to
+  // A device with less arena than the model needs refuses it on arrival.
+  auto m4 = FindTarget("cortex-m4");
+  DeviceImageOptions small;
+  small.signing_key_header = keys_->c_header;
+  small.flash_bytes = 1 << 20;
+  small.arena_bytes = 4096;
+  auto img = BuildDeviceImage(*m4, *dir_ + "/image-small", small);
+  ASSERT_TRUE(img.ok()) << img.status().message();
+  auto tiny = StartDevice("tiny", 0, &*img);
+  auto tiny_link = Link(*tiny);
+  ASSERT_TRUE(tiny_link);
+  ExpectRefusal(tiny_link->SendPackage(models_[2]->package), "arena");
+  auto h = tiny_link->Hello();
+  EXPECT_EQ(h->active_slot, 0xFFFFFFFFu);
+  EXPECT_EQ(h->slots[0].state, TML_SLOT_EMPTY);
+  ExpectRuns(*link, *models_[2], 13);
+}
+
+TEST_F(DeviceTest, ATransferCutByARestartResumes) {
+  auto dev = StartDevice("resume");
+  auto link = Link(*dev);
+  ASSERT_TRUE(link);
+  const auto& pkg = models_[1]->package;
+  ASSERT_GT(pkg.size(), 40000u);
+  // The device dies once 40 KB have arrived.
+  const Status cut = link->SendPackage(pkg, [&](size_t done, size_t) {
+    if (done >= 40000) dev->Kill();
+  });
+  ASSERT_FALSE(cut.ok());
+  dev = StartDevice("resume");
+  link = Link(*dev);
+  ASSERT_TRUE(link);
+  auto h = link->Hello();
+  EXPECT_EQ(h->slots[0].state, TML_SLOT_RECEIVING);
+  size_t first = 0;
+  const Status s = link->SendPackage(pkg, [&](size_t done, size_t) {
+    if (!first) first = done;
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_GE(first, 32768u + 512u) << "restarted from the beginning instead of the checkpoint";
+  ASSERT_TRUE(link->Activate().ok());
+  ExpectRuns(*link, *models_[1], 1);
+}
+
+// Malformed, truncated, replayed and oversized frames get an error reply and change
+// nothing; random damage to valid frames never stops the device.
+TEST_F(DeviceTest, DamagedFramesGetErrorsAndChangeNothing) {
+  auto dev = StartDevice("frames");
+  auto link = Link(*dev);
+  ASSERT_TRUE(link);
+  Deploy(*link, *models_[1]);
+  ExpectRuns(*link, *models_[1], 1);
+  auto frame = [&](uint8_t type, uint16_t seq, const std::vector<uint8_t>& payload) {
+    std::vector<uint8_t> out(TML_PROTO_MAX_FRAME);
+    out.resize(tml_proto_encode(out.data(), static_cast<uint32_t>(out.size()), type, seq,
+                                payload.data(), static_cast<uint32_t>(payload.size())));
+    return out;
+  };
+  auto expect_error = [&](const std::vector<uint8_t>& bytes, int code) {
+    ASSERT_TRUE(link->SendRaw(bytes.data(), bytes.size()).ok());
+    auto f = link->ReadFrame(10000);
+    ASSERT_TRUE(f.ok()) << f.status().message();
+    ASSERT_EQ(f->type, TML_MSG_ERROR);
+    tml_proto_error e;
+    std::memcpy(&e, f->payload.data(), sizeof e);
+    EXPECT_EQ(e.code, code) << DeviceErrorMessage(f->payload);
+  };
+  auto f = frame(TML_MSG_STATS, link->NextSeq(), {});
+  f[5] ^= 0x40;  // the checksum no longer matches
+  expect_error(f, TML_E_CRC);
+  f = frame(TML_MSG_STATS, link->NextSeq(), {});
+  f[2] = 9;
+  expect_error(f, TML_E_VERSION);
+  f = frame(TML_MSG_STATS, link->NextSeq(), {});
+  f[6] = 0xFF;
+  f[7] = 0x7F;
+  expect_error({f.begin(), f.begin() + 8}, TML_E_OVERSIZE);
+  expect_error(frame(TML_MSG_XFER_BEGIN, link->NextSeq(), {1, 2, 3}), TML_E_TRUNCATED);
+  expect_error(frame(0x33, link->NextSeq(), {}), TML_E_TYPE);
+  const uint16_t seq = link->NextSeq();
+  ASSERT_TRUE(link->SendRaw(frame(TML_MSG_STATS, seq, {}).data(), TML_PROTO_OVERHEAD).ok());
+  ASSERT_TRUE(link->ReadFrame(10000).ok());
+  expect_error(frame(TML_MSG_ROLLBACK, seq, {}), TML_E_REPLAY);  // replayed: not done
+  expect_error(frame(TML_MSG_XFER_CHUNK, link->NextSeq(), {0, 0, 0, 0, 1}), TML_E_STATE);
+  expect_error(frame(TML_MSG_INFER, link->NextSeq(), {1, 2}), TML_E_INPUT);
+  // Random damage to valid requests: past the two sync bytes, each gets exactly one
+  // error reply (a damaged length is answered once the padding has filled it).
+  std::mt19937 rng(5);
+  const std::vector<uint8_t> pad(TML_PROTO_MAX_FRAME, 0);
+  for (int i = 0; i < 60; ++i) {
+    auto g = frame(TML_MSG_ROLLBACK, link->NextSeq(), {});
+    const size_t at = 2 + rng() % (g.size() - 2);
+    g[at] ^= static_cast<uint8_t>(1 + rng() % 255);
+    ASSERT_TRUE(link->SendRaw(g.data(), g.size()).ok());
+    ASSERT_TRUE(link->SendRaw(pad.data(), pad.size()).ok());
+    auto r = link->ReadFrame(10000);
+    ASSERT_TRUE(r.ok()) << "byte " << at << ": " << r.status().message();
+    EXPECT_EQ(r->type, TML_MSG_ERROR) << "byte " << at;
+  }
+  auto h = link->Hello();
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  ExpectRuns(*link, *models_[1], 2);
+  EXPECT_EQ(h->slots[h->active_slot].version, 1u);
+}
+
+// An update cut by a power loss at every one of its flash operations in turn: after
+// each, the device boots into a valid model, the old or the new one, never none.
+TEST_F(DeviceTest, PowerCutsAtEveryFlashOperationLeaveAValidModel) {
+  Result<Graph> g = Status::Error("no case");
+  for (const auto& c : testing::AllOpCases())
+    if (c.name == "conv_s8_pad_s1_odd") g = c.build();
+  ASSERT_TRUE(g.ok());
+  std::unique_ptr<Model> old_model(Sign(*g, 1, keys_->private_key));
+  Graph g2 = *g;
+  for (Tensor& t : g2.tensors)
+    if (t.is_const && t.dtype == DType::kInt8)
+      for (auto& b : t.data) b = static_cast<uint8_t>(b ^ 0x11);
+  std::unique_ptr<Model> new_model(Sign(g2, 2, keys_->private_key));
+  // The starting point: the old model active and confirmed.
+  const std::string base = *dir_ + "/cut-base.flash";
+  {
+    EmulatedDeviceOptions o;
+    o.id = "cut";
+    o.flash_path = base;
+    auto d = EmulatedDevice::Start(*image_, o);
+    ASSERT_TRUE(d.ok());
+    auto link = Link(**d);
+    ASSERT_TRUE(link);
+    Deploy(*link, *old_model);
+    ASSERT_TRUE(link->Confirm().ok());
+  }
+  int cuts = 0, saw_new = 0;
+  for (uint32_t op = 1; op < 200; ++op) {
+    const std::string flash = *dir_ + "/cut.flash";
+    fs::copy_file(base, flash, fs::copy_options::overwrite_existing);
+    EmulatedDeviceOptions o;
+    o.id = "cut";
+    o.flash_path = flash;
+    o.cut_at = op + 1;  // the boot's own journal write is operation 1
+    auto d = EmulatedDevice::Start(*image_, o);
+    ASSERT_TRUE(d.ok());
+    auto link = Link(**d);
+    ASSERT_TRUE(link);
+    Status s = link->SendPackage(new_model->package);
+    if (s.ok()) s = link->Activate();
+    if (s.ok()) s = link->Infer(Input(*g, 1)).status();
+    if (s.ok()) s = link->Confirm();
+    const int code = (*d)->WaitExit(s.ok() ? 0 : 20000);
+    if (s.ok() && code < 0) {  // the whole update finished before operation op: it stays
+      (*d)->Kill();
+      o.cut_at = 0;
+      auto after = EmulatedDevice::Start(*image_, o);
+      ASSERT_TRUE(after.ok());
+      auto l3 = Link(**after);
+      ASSERT_TRUE(l3);
+      auto h = l3->Hello();
+      ASSERT_NE(h->active_slot, 0xFFFFFFFFu);
+      EXPECT_EQ(h->slots[h->active_slot].version, 2u);
+      ExpectRuns(*l3, *new_model, 99);
+      saw_new = 1;
+      break;
+    }
+    ASSERT_EQ(code, 75) << "op " << op << ": " << s.message() << "\n" << (*d)->process().Log();
+    ++cuts;
+    // Power back: a valid model, old or new, answers as it should.
+    o.cut_at = 0;
+    auto again = EmulatedDevice::Start(*image_, o);
+    ASSERT_TRUE(again.ok());
+    auto l2 = Link(**again);
+    ASSERT_TRUE(l2);
+    auto h = l2->Hello();
+    ASSERT_NE(h->active_slot, 0xFFFFFFFFu) << "no model after a cut at operation " << op;
+    const uint32_t v = h->slots[h->active_slot].version;
+    ASSERT_TRUE(v == 1 || v == 2) << v;
+    ExpectRuns(*l2, v == 2 ? *new_model : *old_model, op);
+  }
+  EXPECT_GT(cuts, 5);
+  EXPECT_EQ(saw_new, 1);  // and uncut, the update holds
+}
+
+}  // namespace
+}  // namespace tml
