@@ -162,6 +162,9 @@ static void on_xfer_begin(uint16_t seq, const uint8_t* p, uint32_t n) {
   if (n < 40) return send_error(seq, TML_E_TRUNCATED, 40);
   total = rd32(p);
   if (total == 0 || total > SLOT_BYTES) return send_error(seq, TML_E_TOO_LARGE, SLOT_BYTES);
+  /* Refused before any byte moves; XFER_END checks the package's own version again. */
+  if (rd32(p + 4) < g_j.confirmed_version)
+    return send_error(seq, TML_E_PACKAGE, TML_PKG_ERR_DOWNGRADE);
   s = g_j.active == TML_NO_SLOT ? 0u : 1u - g_j.active;
   r = &g_j.slot[s];
   if (r->state == TML_SLOT_RECEIVING && r->bytes == total && same(r->digest, p + 8, 32)) {

@@ -319,6 +319,27 @@ assert len(rows) == 4 and all(r["device_accuracy"] == r["int8_accuracy"] for r i
 assert sum(r["pareto"] for r in rows) >= 1 and all(r["instructions"] > 0 for r in rows)' "$WORK/s2.json"
 check "the sweep report has the Pareto plot" grep -q "sweep: accuracy vs instructions vs RAM" "$(sed -n 's/^report: //p' "$WORK/s1.txt")"
 
+# Keys and model packages.
+"$TML" keys create --dir "$WORK/keys" > "$WORK/keys.txt"
+check "keys create writes the key pair and the device header" test -s "$WORK/keys/signing.key" -a -s "$WORK/keys/signing.pub" -a -s "$WORK/keys/signing_key.h"
+check "the private key is its owner's only" test "$(stat -c %a "$WORK/keys/signing.key")" = 600
+set +e; "$TML" keys create --dir "$WORK/keys" 2> "$WORK/err.txt"; rc=$?; set -e
+check "keys create refuses to replace a key" test "$rc" -eq 1 -a -n "$(grep 'exists already' "$WORK/err.txt")"
+"$TML" package "$WORK/kws.onnx" -o "$WORK/kws.tmlp" --target cortex-m4 --key "$WORK/keys/signing.key" --version 2 > "$WORK/pk.txt" 2> "$WORK/err.txt"
+check "package writes a signed package that fits cortex-m4" grep -q "fits a cortex-m4 device image" "$WORK/pk.txt"
+"$TML" package --check "$WORK/kws.tmlp" --key "$WORK/keys/signing.pub" --json > "$WORK/pk.json"
+check "package --check verifies the signature" python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["signed"] and j["model_version"] == 2 and j["inputs"][0]["shape"] == [1, 49, 10, 1], j' "$WORK/pk.json"
+cp "$WORK/kws.tmlp" "$WORK/bad.tmlp"
+printf 'x' | dd of="$WORK/bad.tmlp" bs=1 seek=700 conv=notrunc 2> /dev/null
+set +e; "$TML" package --check "$WORK/bad.tmlp" 2> "$WORK/err.txt"; rc=$?; set -e
+check "package --check refuses a damaged package, naming the check" test "$rc" -eq 1 -a -n "$(grep 'digest' "$WORK/err.txt")"
+"$TML" zoo mobilenet_v1_025_vww --int8 -o "$WORK/vww.onnx" > /dev/null
+set +e; "$TML" package "$WORK/vww.onnx" -o "$WORK/vww.tmlp" --target cortex-m3 2> "$WORK/err.txt"; rc=$?; set -e
+check "package refuses a model that does not fit, with the reason" test "$rc" -eq 1 -a -n "$(grep 'arena: the model needs 55296 bytes' "$WORK/err.txt")"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do

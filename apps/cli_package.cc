@@ -1,0 +1,124 @@
+#include "apps/cli_package.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "app/package.h"
+#include "apps/cli_common.h"
+
+namespace tml::cli {
+namespace {
+
+struct PackageArgs {
+  std::string model, out, target, key, check, workspace, dir;
+  uint32_t version = 1;
+  bool json = false;
+};
+
+void PrintInfo(const PackageInfo& i) {
+  std::cout << fmt::format("model {} '{}' version {}, {} bytes, {}\n", i.model_id, i.name,
+                           i.model_version, i.bytes,
+                           i.key_id.empty() ? "unsigned" : "signed by key " + i.key_id);
+  std::cout << fmt::format("  arena {} bytes, kernel scratch {} bytes, weights {} bytes\n",
+                           i.arena_bytes, i.scratch_bytes, i.weight_bytes);
+  for (const auto* list : {&i.inputs, &i.outputs})
+    for (const auto& t : *list)
+      std::cout << fmt::format("  {} {} {} (scale {}, zero point {})\n",
+                               list == &i.inputs ? "input " : "output", DTypeName(t.dtype),
+                               ShapeStr(t.shape), t.scale, t.zero_point);
+  std::string kernels;
+  for (const auto& k : i.kernels) kernels += (kernels.empty() ? "" : ", ") + k;
+  std::cout << fmt::format("  {} calls to {}\n", i.calls, kernels);
+}
+
+int Package(const PackageArgs& a) {
+  if (!a.check.empty()) {
+    auto info = CheckPackage({a.check, a.key, a.target});
+    if (!info.ok()) return Fail(info.status());
+    if (a.json) {
+      std::cout << PackageInfoJson(*info).dump(2) << "\n";
+      return 0;
+    }
+    std::cout << a.check << ": passes the device's checks (digest"
+              << (a.key.empty() ? "" : ", signature") << ", structure, self-test"
+              << (a.target.empty() ? "" : ", fit on " + a.target) << ")\n";
+    PrintInfo(*info);
+    return 0;
+  }
+  if (a.model.empty() || a.out.empty())
+    return Fail(Status::Error("package: MODEL and -o FILE are needed (or --check FILE)"));
+  TerminalProgress progress;
+  PackageRequest q;
+  q.model = a.model;
+  q.out = a.out;
+  q.target = a.target;
+  q.signing_key = a.key;
+  q.version = a.version;
+  auto r = MakePackage(q, progress);
+  if (!r.ok()) return Fail(r.status());
+  if (a.json) {
+    auto j = PackageInfoJson(r->info);
+    j["path"] = r->path;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "wrote " << r->path << "\n";
+  PrintInfo(r->info);
+  if (!a.target.empty())
+    std::cout << fmt::format(
+        "  fits a {} device image: arena {} of {} bytes, {} of {} slot bytes\n", a.target,
+        r->info.arena_bytes, r->device_arena_bytes, r->info.bytes, r->device_slot_bytes);
+  if (a.key.empty())
+    std::cout << "  note: unsigned; devices accept only packages signed with their key (--key)\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddPackageCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
+  auto a = std::make_shared<PackageArgs>();
+  auto* keys = app.add_subcommand("keys", "Package signing keys (ECDSA P-256)");
+  keys->require_subcommand(1);
+  auto* create = keys->add_subcommand(
+      "create",
+      "Make a signing key pair: signing.key (private, mode 0600), signing.pub, and\n"
+      "signing_key.h (the public key that device images are built with)");
+  create->add_option("--dir", a->dir, "Key folder (default: WORKSPACE/keys)");
+  create->add_option("--workspace", a->workspace, "Workspace directory");
+  create->callback([a, exit_code] {
+    auto k = CreateKeys(a->dir.empty() ? DefaultKeyDir(a->workspace) : a->dir);
+    if (!k.ok()) {
+      *exit_code = Fail(k.status());
+      return;
+    }
+    std::cout << fmt::format("key {}\n  private {}\n  public  {}\n  device  {}\n", k->key_id,
+                             k->private_key, k->public_key, k->c_header);
+    *exit_code = 0;
+  });
+  added->push_back(keys);
+
+  auto* p = app.add_subcommand(
+      "package",
+      "Write a model package for over-the-air updates (docs/package.md): the int8 graph,\n"
+      "weights, memory plan, tensor specs, op set, arena size and a self-test vector,\n"
+      "signed; with --check FILE, run the checks a device runs, on the host");
+  p->add_option("MODEL", a->model, "Model file (.onnx or .tflite)")->check(CLI::ExistingFile);
+  p->add_option("-o,--output", a->out, "Package file to write");
+  p->add_option("--target", a->target,
+                "Target profile (cortex-m4, ...): refuse unless the package fits its device image");
+  p->add_option("--key", a->key,
+                "Signing key (signing.key) to sign with; with --check, the public key "
+                "(signing.pub) to verify against");
+  p->add_option("--version", a->version, "Model version (monotonic; devices refuse older ones)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  p->add_option("--check", a->check, "Check a package file instead of writing one")
+      ->check(CLI::ExistingFile);
+  p->add_flag("--json", a->json, "Machine-readable output");
+  p->callback([a, exit_code] { *exit_code = Package(*a); });
+  added->push_back(p);
+}
+
+}  // namespace tml::cli
