@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan test-tsan demo bench bench-train bench-startup bench-api screenshots clean format
+.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api screenshots clean format
 
 all: build
 
@@ -51,6 +51,11 @@ test-tsan: build
 # On-device benchmark (QEMU, deterministic instruction counts); results go to bench/README.md by hand.
 bench: build
 	$(BUILD)/bench/tml_mcu_bench cortex-m4 cortex-m7 cortex-m3
+
+# Model packages vs AOT firmware (instructions, flash, RAM) and transfer times; bench/README.md.
+bench-package: build
+	cmake --build $(BUILD) -j $(JOBS) --target tml_package_bench
+	$(BUILD)/bench/tml_package_bench
 
 # Data / training / squeezing benchmark on Fashion-MNIST (2 threads); results in bench/README.md.
 bench-train: build

@@ -328,7 +328,48 @@ TEST_F(DeviceTest, DamagedFramesGetErrorsAndChangeNothing) {
   auto h = link->Hello();
   ASSERT_TRUE(h.ok()) << h.status().message();
   ExpectRuns(*link, *models_[1], 2);
+  // Inputs larger than a frame travel in INPUT frames; the same here, in two pieces.
+  const auto in = Input(models_[1]->graph, 21);
+  for (uint32_t off : {0u, 300u}) {
+    std::vector<uint8_t> piece(4);
+    std::memcpy(piece.data(), &off, 4);
+    piece.insert(piece.end(), in.begin() + off, off ? in.end() : in.begin() + 300);
+    ASSERT_TRUE(link->Call(TML_MSG_INPUT, piece.data(), piece.size()).ok());
+  }
+  auto staged = link->Call(TML_MSG_INFER, nullptr, 0);
+  ASSERT_TRUE(staged.ok()) << staged.status().message();
+  EXPECT_EQ(std::vector<uint8_t>(staged->payload.begin() + sizeof(tml_proto_result),
+                                 staged->payload.end()),
+            Interpret(models_[1]->graph, in));
+  const uint32_t past = static_cast<uint32_t>(in.size());
+  std::vector<uint8_t> beyond(8, 0);
+  std::memcpy(beyond.data(), &past, 4);
+  ExpectRefusal(link->Call(TML_MSG_INPUT, beyond.data(), beyond.size()).status(), "input");
   EXPECT_EQ(h->slots[h->active_slot].version, 1u);
+}
+
+// The same sources build and run on the other emulated cores.
+TEST_F(DeviceTest, CortexM7AndM3DevicesRunTheSamePackagesBitExact) {
+  for (const char* target : {"cortex-m7", "cortex-m3"}) {
+    auto p = FindTarget(target);
+    ASSERT_TRUE(p.ok());
+    DeviceImageOptions o;
+    o.signing_key_header = keys_->c_header;
+    o.flash_bytes = 1 << 20;
+    auto img = BuildDeviceImage(*p, *dir_ + "/image-" + target, o);
+    ASSERT_TRUE(img.ok()) << img.status().message();
+    auto dev = StartDevice(std::string("dev-") + target, 0, &*img);
+    auto link = Link(*dev);
+    ASSERT_TRUE(link);
+    auto h = link->Hello();
+    EXPECT_STREQ(h->core, target);
+    EXPECT_EQ((h->isa & TML_ISA_DSP) != 0, std::string(target) == "cortex-m7") << target;
+    EXPECT_EQ(h->ram_bytes, static_cast<uint32_t>(p->ram_bytes));
+    SCOPED_TRACE(target);
+    Deploy(*link, *models_[1]);
+    ExpectRuns(*link, *models_[1], 31);
+    ExpectRuns(*link, *models_[1], 32);
+  }
 }
 
 // An update cut by a power loss at every one of its flash operations in turn: after

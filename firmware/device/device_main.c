@@ -263,18 +263,46 @@ static int confirm(void) {
   return tml_journal_store(0, &g_j);
 }
 
+static uint32_t input_bytes(void) {
+  uint32_t k, need = 0;
+  for (k = 0; k < g_pkg.h->num_inputs; ++k) need += tml_pkg_tensor(&g_pkg, k)->bytes;
+  return need;
+}
+
+/* Copies bytes at offset of the inputs seen back to back into their arena places. */
+static void stage_input(uint32_t offset, const uint8_t* p, uint32_t n) {
+  uint32_t k, start = 0;
+  for (k = 0; k < g_pkg.h->num_inputs && n > 0; ++k) {
+    const uint32_t b = tml_pkg_tensor(&g_pkg, k)->bytes;
+    if (offset < start + b) {
+      const uint32_t at = offset - start, len = b - at < n ? b - at : n;
+      copy((uint8_t*)tml_pkg_input(&g_pkg, g_arena, k) + at, p, len);
+      p += len;
+      n -= len;
+      offset += len;
+    }
+    start += b;
+  }
+}
+
+static void on_input(uint16_t seq, const uint8_t* p, uint32_t n) {
+  uint32_t offset;
+  if (g_j.active == TML_NO_SLOT) return send_error(seq, TML_E_NO_MODEL, 0);
+  if (n < 4) return send_error(seq, TML_E_TRUNCATED, 4);
+  offset = rd32(p);
+  if (offset > input_bytes() || n - 4 > input_bytes() - offset)
+    return send_error(seq, TML_E_INPUT, input_bytes());
+  stage_input(offset, p + 4, n - 4);
+  send(TML_MSG_ACK, seq, 0, 0);
+}
+
 static void on_infer(uint16_t seq, const uint8_t* p, uint32_t n) {
   tml_proto_result* res = (tml_proto_result*)(void*)g_reply;
   const tml_pkg_tensor_spec* out;
-  uint32_t k, need = 0, t0, t1, i, count;
+  uint32_t t0, t1, i, count;
   if (g_j.active == TML_NO_SLOT) return send_error(seq, TML_E_NO_MODEL, 0);
-  for (k = 0; k < g_pkg.h->num_inputs; ++k) need += tml_pkg_tensor(&g_pkg, k)->bytes;
-  if (n != need) return send_error(seq, TML_E_INPUT, need);
-  for (k = 0; k < g_pkg.h->num_inputs; ++k) {
-    const uint32_t b = tml_pkg_tensor(&g_pkg, k)->bytes;
-    copy(tml_pkg_input(&g_pkg, g_arena, k), p, b);
-    p += b;
-  }
+  if (n != 0 && n != input_bytes()) return send_error(seq, TML_E_INPUT, input_bytes());
+  stage_input(0, p, n); /* n == 0: the inputs INPUT frames staged */
   t0 = tml_timer_ticks();
   tml_pkg_invoke(&g_pkg, g_arena, g_scratch);
   t1 = tml_timer_ticks();
@@ -346,6 +374,8 @@ static void handle(uint8_t type, uint16_t seq, const uint8_t* p, uint32_t n) {
     }
     case TML_MSG_INFER:
       return on_infer(seq, p, n);
+    case TML_MSG_INPUT:
+      return on_input(seq, p, n);
     case TML_MSG_STATS:
       g_stats.model_version = g_j.active == TML_NO_SLOT ? 0 : g_pkg.h->model_version;
       return send(TML_MSG_STATS_INFO, seq, &g_stats, sizeof g_stats);

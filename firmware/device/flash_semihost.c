@@ -1,21 +1,28 @@
-/* Flash on emulated boards: a host file through semihosting, mirrored in PSRAM
- * (0x21000000, 16 MB on the MPS2 boards) as the memory-mapped window. */
+/* Flash on emulated boards: a host file through semihosting, mirrored in the board's
+ * 16 MB PSRAM as the memory-mapped window (0x21000000 on MPS2 AN385/AN386, 0x60000000
+ * on AN500: TML_FLASH_MIRROR, set by the image builder). */
 #include "../common/semihost.h"
 #include "flash.h"
 
-#define MIRROR ((uint8_t*)0x21000000u)
+#ifndef TML_FLASH_MIRROR
+#define TML_FLASH_MIRROR 0x21000000u
+#endif
+#define MIRROR ((uint8_t*)TML_FLASH_MIRROR)
 #define MIRROR_MAX (16u << 20)
 
 static int32_t g_fd = -1;
 static uint32_t g_size, g_ops, g_cut_at;
 
-/* A power cut: the current operation stops half way; the device is gone. */
+static int file_write(uint32_t offset, const uint8_t* src, uint32_t n) {
+  if (tml_sh_seek(g_fd, (int32_t)offset) != 0) return -1;
+  return tml_sh_write(g_fd, src, (int32_t)n) == (int32_t)n ? 0 : -1;
+}
+
+/* Counts one operation; a power cut at it: the operation stops half way (the first half
+ * of its bytes reach the file) and the device is gone. */
 static void count_operation(uint32_t half_offset, const uint8_t* half, uint32_t half_n) {
   if (++g_ops != g_cut_at) return;
-  if (half_n) {
-    tml_sh_seek(g_fd, (int32_t)half_offset);
-    tml_sh_write(g_fd, half, (int32_t)half_n);
-  }
+  if (half_n) file_write(half_offset, half, half_n);
   tml_sh_close(g_fd);
   tml_sh_write0("flash: power cut\n");
   tml_sh_exit(75);
@@ -23,7 +30,6 @@ static void count_operation(uint32_t half_offset, const uint8_t* half, uint32_t 
 
 int tml_flash_init(const char* path, uint32_t bytes, uint32_t cut_at) {
   uint32_t i;
-  int32_t len;
   if (bytes > MIRROR_MAX || bytes % TML_FLASH_SECTOR) return -1;
   g_size = bytes;
   g_cut_at = cut_at;
@@ -32,16 +38,13 @@ int tml_flash_init(const char* path, uint32_t bytes, uint32_t cut_at) {
     g_fd = tml_sh_open(path, 5); /* wb: a new, erased one */
     if (g_fd < 0) return -1;
     for (i = 0; i < bytes; ++i) MIRROR[i] = 0xFF;
-    if (tml_sh_write(g_fd, MIRROR, (int32_t)bytes) != (int32_t)bytes) return -1;
+    if (file_write(0, MIRROR, bytes) != 0) return -1;
     tml_sh_close(g_fd);
     g_fd = tml_sh_open(path, 3);
     if (g_fd < 0) return -1;
   }
-  len = tml_sh_flen(g_fd);
-  if (len != (int32_t)bytes) return -1;
-  if (tml_sh_seek(g_fd, 0) != 0 || tml_sh_read(g_fd, MIRROR, (int32_t)bytes) != (int32_t)bytes)
-    return -1;
-  return 0;
+  if (tml_sh_flen(g_fd) != (int32_t)bytes || tml_sh_seek(g_fd, 0) != 0) return -1;
+  return tml_sh_read(g_fd, MIRROR, (int32_t)bytes) == (int32_t)bytes ? 0 : -1;
 }
 
 uint32_t tml_flash_size(void) {
@@ -60,8 +63,7 @@ int tml_flash_erase(uint32_t offset) {
   for (i = 0; i < TML_FLASH_SECTOR / 2; ++i) MIRROR[offset + i] = 0xFF;
   count_operation(offset, MIRROR + offset, TML_FLASH_SECTOR / 2);
   for (i = TML_FLASH_SECTOR / 2; i < TML_FLASH_SECTOR; ++i) MIRROR[offset + i] = 0xFF;
-  if (tml_sh_seek(g_fd, (int32_t)offset) != 0) return -1;
-  return tml_sh_write(g_fd, MIRROR + offset, TML_FLASH_SECTOR) == TML_FLASH_SECTOR ? 0 : -1;
+  return file_write(offset, MIRROR + offset, TML_FLASH_SECTOR);
 }
 
 int tml_flash_program(uint32_t offset, const void* data, uint32_t n) {
@@ -71,6 +73,5 @@ int tml_flash_program(uint32_t offset, const void* data, uint32_t n) {
   for (i = 0; i < n / 2; ++i) MIRROR[offset + i] &= d[i]; /* NOR: bits only clear */
   count_operation(offset, MIRROR + offset, n / 2);
   for (i = n / 2; i < n; ++i) MIRROR[offset + i] &= d[i];
-  if (tml_sh_seek(g_fd, (int32_t)offset) != 0) return -1;
-  return tml_sh_write(g_fd, MIRROR + offset, (int32_t)n) == (int32_t)n ? 0 : -1;
+  return file_write(offset, MIRROR + offset, n);
 }

@@ -43,6 +43,7 @@ typedef enum {
   TML_MSG_ROLLBACK = 0x07,   /* -> ACK: back to the previous confirmed model */
   TML_MSG_INFER = 0x08,      /* {input} -> RESULT */
   TML_MSG_STATS = 0x09,      /* -> STATS_INFO */
+  TML_MSG_INPUT = 0x0A,      /* {offset u32, data}: input bytes staged for an empty INFER -> ACK */
   TML_MSG_HELLO_INFO = 0x41, /* tml_proto_hello */
   TML_MSG_XFER_STATE = 0x42, /* {next_offset u32}: bytes received and programmed */
   TML_MSG_RESULT = 0x48,     /* tml_proto_result, then the output bytes */

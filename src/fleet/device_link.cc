@@ -260,7 +260,22 @@ Status DeviceLink::Rollback() {
 }
 
 Result<DeviceLink::Inference> DeviceLink::Infer(const std::vector<uint8_t>& input) {
-  TML_ASSIGN_OR_RETURN(Frame f, Call(TML_MSG_INFER, input.data(), input.size(), 60000));
+  const size_t kPiece = TML_PROTO_MAX_PAYLOAD - 4;
+  Result<Frame> reply = Status::Internal("no reply");
+  if (input.size() <= TML_PROTO_MAX_PAYLOAD && !input.empty()) {
+    reply = Call(TML_MSG_INFER, input.data(), input.size(), 60000);
+  } else {  // larger than a frame: staged with INPUT frames, then run
+    std::vector<uint8_t> piece(TML_PROTO_MAX_PAYLOAD);
+    for (size_t off = 0; off < input.size(); off += kPiece) {
+      const size_t n = std::min(kPiece, input.size() - off);
+      const uint32_t o = static_cast<uint32_t>(off);
+      std::memcpy(piece.data(), &o, 4);
+      std::memcpy(piece.data() + 4, input.data() + off, n);
+      TML_RETURN_IF_ERROR(Call(TML_MSG_INPUT, piece.data(), 4 + n).status());
+    }
+    reply = Call(TML_MSG_INFER, nullptr, 0, 60000);
+  }
+  TML_ASSIGN_OR_RETURN(Frame f, std::move(reply));
   TML_ASSIGN_OR_RETURN(tml_proto_result r, As<tml_proto_result>(f, TML_MSG_RESULT));
   Inference out;
   out.result = r;

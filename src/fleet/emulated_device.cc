@@ -14,26 +14,29 @@ Result<std::unique_ptr<EmulatedDevice>> EmulatedDevice::Start(const DeviceImage&
   std::filesystem::remove(sock, ec);
   std::string append = "flash=" + o.flash_path + " id=" + o.id;
   if (o.cut_at) append += " cut=" + std::to_string(o.cut_at);
-  std::vector<std::string> argv = {"qemu-system-arm",
-                                   "-M",
-                                   image.qemu_machine,
-                                   "-nographic",
-                                   "-monitor",
-                                   "none",
-                                   "-chardev",
-                                   "socket,id=uart,path=" + sock + ",server=on,wait=on",
-                                   "-serial",
-                                   "chardev:uart",
-                                   "-semihosting-config",
-                                   "enable=on,target=native",
-                                   "-kernel",
-                                   image.elf,
-                                   "-append",
-                                   append};
+  std::vector<std::string> argv = {
+      "qemu-system-arm",
+      "-M",
+      image.qemu_machine,
+      "-nographic",
+      "-monitor",
+      "none",
+      "-chardev",
+      o.tcp_port > 0 ? "socket,id=uart,host=127.0.0.1,port=" + std::to_string(o.tcp_port) +
+                           ",server=on,wait=on"
+                     : "socket,id=uart,path=" + sock + ",server=on,wait=on",
+      "-serial",
+      "chardev:uart",
+      "-semihosting-config",
+      "enable=on,target=native",
+      "-kernel",
+      image.elf,
+      "-append",
+      append};
   if (o.icount) argv.insert(argv.end(), {"-icount", "shift=6,align=off,sleep=off"});
   auto dev = std::unique_ptr<EmulatedDevice>(new EmulatedDevice());
   TML_ASSIGN_OR_RETURN(dev->process_, ChildProcess::Start(argv, o.flash_path + ".log"));
-  dev->address_ = "unix:" + sock;
+  dev->address_ = o.tcp_port > 0 ? "tcp:127.0.0.1:" + std::to_string(o.tcp_port) : "unix:" + sock;
   return dev;
 }
 

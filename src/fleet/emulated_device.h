@@ -1,6 +1,6 @@
 // An emulated device: a device image (src/targets/device_image.h) running in QEMU with
-// its serial port on a Unix socket (DeviceLink::Connect(address())) and its flash in a
-// host file that outlives restarts.
+// its serial port on a Unix socket or a TCP port (DeviceLink::Connect(address())) and its
+// flash in a host file that outlives restarts.
 //
 //   EmulatedDeviceOptions o;  o.id = "m4-1";  o.flash_path = "m4-1.flash";
 //   TML_ASSIGN_OR_RETURN(auto dev, EmulatedDevice::Start(image, o));
@@ -19,6 +19,7 @@ struct EmulatedDeviceOptions {
   std::string id = "device";
   std::string flash_path;   // required
   std::string socket_path;  // default: flash_path + ".sock"
+  int tcp_port = 0;         // > 0: the serial port on TCP 127.0.0.1:PORT instead of a socket
   uint32_t cut_at = 0;      // simulate a power cut at this flash operation (0: none)
   bool icount = false;      // deterministic instruction counting (slower)
 };

@@ -25,6 +25,11 @@ const char* const kMbedtlsFiles[] = {
     "asn1write",    "sha256", "platform",   "platform_util", "memory_buffer_alloc",
     "constant_time"};
 
+// Where the board's PSRAM is: the flash file's memory-mapped mirror (QEMU's MPS2 models).
+uint32_t MirrorFor(const std::string& machine) {
+  return machine == "mps2-an500" ? 0x60000000u : 0x21000000u;
+}
+
 uint32_t IsaBits(const TargetProfile& p) {
   uint32_t bits = 0;
   if (p.has("dsp")) bits |= 1;
@@ -110,6 +115,7 @@ Result<DeviceImage> BuildDeviceImage(const TargetProfile& p, const std::string& 
                            fmt::format("-DTML_DEVICE_CLOCK_HZ={}", p.clock_hz),
                            fmt::format("-DTML_DEVICE_RAM_BYTES={}", p.ram_bytes),
                            fmt::format("-DTML_FLASH_BYTES={}", img.flash_bytes),
+                           fmt::format("-DTML_FLASH_MIRROR=0x{:08x}u", MirrorFor(p.qemu_machine)),
                            fmt::format("-DTML_ARENA_BYTES={}", img.arena_bytes),
                            fmt::format("-DTML_SCRATCH_BYTES={}", img.scratch_bytes),
                            fmt::format("-DTML_CONFIRM_AFTER={}", o.confirm_after),
