@@ -23,6 +23,7 @@
 #include "formats/npy.h"
 #include "interp/interpreter.h"
 #include "ops/op.h"
+#include "targets/board_export.h"
 #include "targets/mcu.h"
 #include "targets/verify.h"
 #include "zoo/mlperf_models.h"
@@ -150,9 +151,29 @@ int CmdProfile(const std::string& model, const std::string& target, bool json) {
   return 0;
 }
 
-int CmdExport(const std::string& model, const std::string& out) {
+int CmdExport(const std::string& model, const std::string& out, const std::string& format,
+              const std::string& target, const std::string& name) {
   auto g = tml::LoadModel(model);
   if (!g.ok()) return Fail(g.status());
+  if (format == "arduino" || format == "cmake") {
+    tml::BoardExportOptions o;
+    o.format = format;
+    o.target = target == "host" ? "cortex-m4" : target;
+    o.name = name;
+    auto e = tml::ExportForBoard(*g, o, out);
+    if (!e.ok()) return Fail(e.status());
+    std::cout << "wrote " << out << " (" << e->files.size() << " files; arena " << e->arena_bytes
+              << " bytes, weights " << e->weight_bytes << " bytes; for " << o.target << ")\n";
+    if (format == "cmake")
+      std::cout << "build: cmake -S " << out << " -B " << out
+                << "/build -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake && cmake --build "
+                << out << "/build\n";
+    else
+      std::cout << "install: Arduino IDE, Sketch > Include Library > Add .ZIP Library\n";
+    return 0;
+  }
+  if (format != "onnx")
+    return Fail(Status::Errorf("export: unknown format '{}' (onnx, arduino, cmake)", format));
   if (auto s = tml::SaveOnnx(*g, out); !s.ok()) return Fail(s);
   std::cout << "wrote " << out << " (" << g->nodes.size() << " layers, ONNX opset 13"
             << (g->tensor(g->inputs.empty() ? 0 : g->inputs[0]).dtype == tml::DType::kInt8
@@ -273,12 +294,35 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   profile->add_flag("--json", json, "Machine-readable output");
 
-  auto* exp =
-      app.add_subcommand("export", "Write a model as ONNX (opset 13; int8 models in QDQ form)");
+  std::string export_format = "onnx";
+  auto* exp = app.add_subcommand(
+      "export",
+      "Write a model as ONNX (opset 13; int8 models in QDQ form), as an Arduino library\n"
+      "(--format arduino: a .zip with library.properties, src/ and an example sketch) or as a\n"
+      "CMake project for any arm-none-eabi board (--format cmake: a folder)");
   exp->add_option("MODEL", model, "Model file (.tflite or .onnx)")
       ->required()
       ->check(CLI::ExistingFile);
-  exp->add_option("-o,--output", out, "Output .onnx file")->required();
+  exp->add_option("-o,--output", out, "Output .onnx file, .zip (arduino) or folder (cmake)")
+      ->required();
+  exp->add_option("--format", export_format, "onnx, arduino or cmake")->capture_default_str();
+  exp->add_option("--target", target,
+                  "Target profile whose compiler flags the board project uses (default "
+                  "cortex-m4)");
+  exp->add_option("--name", name, "C prefix of the generated API")->capture_default_str();
+
+  tml::FlashRequest flash_req;
+  auto* flash = app.add_subcommand(
+      "flash",
+      "Write a firmware file to a connected board with its usual tool: bossac (Arduino SAMD,\n"
+      "nRF52), openocd (STM32, nRF and most SWD/JTAG probes) or picotool (RP2040)");
+  flash->add_option("FIRMWARE", flash_req.firmware, "Firmware .elf")->required();
+  flash->add_option("--tool", flash_req.tool,
+                    "bossac, openocd or picotool (default: the first "
+                    "installed)");
+  flash->add_option("--port", flash_req.port, "Serial port (bossac)");
+  flash->add_option("--openocd-config", flash_req.openocd_config,
+                    "Board configuration file (openocd -f)");
 
   std::string zoo_name;
   uint64_t seed = 1;
@@ -309,7 +353,7 @@ int main(int argc, char** argv) {
       {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate"}},
       {"4 Compile, verify and measure",
        {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},
-      {"5 Deploy to devices", {"keys", "package"}},
+      {"5 Deploy to devices", {"keys", "package", "flash"}},
       {"Pipelines, experiments and lineage", {"run", "runs", "lineage"}},
       {"Control plane", {"serve", "worker", "token", "openapi"}}};
   app.formatter(std::make_shared<PhaseFormatter>(phases));
@@ -317,7 +361,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   for (CLI::App* s : subs)
     if (*s) return sub_exit;
-  if (*exp) return CmdExport(model, out);
+  if (*exp) return CmdExport(model, out, export_format, target, name);
+  if (*flash) {
+    auto r = tml::FlashFirmware(flash_req);
+    if (!r.ok()) return Fail(r.status());
+    std::cout << *r;
+    return 0;
+  }
   if (*zoo) return CmdZoo(zoo_name, out, seed, zoo_int8);
   if (*inspect) return CmdInspect(model);
   if (*compile) return CmdCompile(model, target, out, name);

@@ -340,6 +340,26 @@ check "package --check refuses a damaged package, naming the check" test "$rc" -
 set +e; "$TML" package "$WORK/vww.onnx" -o "$WORK/vww.tmlp" --target cortex-m3 2> "$WORK/err.txt"; rc=$?; set -e
 check "package refuses a model that does not fit, with the reason" test "$rc" -eq 1 -a -n "$(grep 'arena: the model needs 55296 bytes' "$WORK/err.txt")"
 
+# Exports for real boards: an Arduino library and a CMake project, both compiled here.
+"$TML" export "$WORK/kws.onnx" --format arduino --name kws -o "$WORK/kws_arduino.zip" > /dev/null
+python3 -m zipfile -e "$WORK/kws_arduino.zip" "$WORK/arduino"
+check "the Arduino library has library.properties naming it" grep -q "^name=TinyMLaaS_kws$" "$WORK/arduino/TinyMLaaS_kws/library.properties"
+check "the Arduino library has an example sketch" test -s "$WORK/arduino/TinyMLaaS_kws/examples/RunTinyMLaaS_kws/RunTinyMLaaS_kws.ino"
+ok=1
+for c in "$WORK"/arduino/TinyMLaaS_kws/src/*.c; do
+  arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -Wall -Werror \
+    -c "$c" -o "$c.o" || ok=0
+done
+check "the Arduino library's sources compile with arm-none-eabi-gcc" test "$ok" -eq 1
+"$TML" export "$WORK/kws.onnx" --format cmake --target cortex-m7 --name kws -o "$WORK/kws_cmake" > /dev/null
+cmake -S "$WORK/kws_cmake" -B "$WORK/kws_cmake/build" -DCMAKE_TOOLCHAIN_FILE="$WORK/kws_cmake/cmake/arm-none-eabi.cmake" > /dev/null
+cmake --build "$WORK/kws_cmake/build" > /dev/null
+check "the CMake project builds a Cortex-M7 library" sh -c "arm-none-eabi-objdump -d '$WORK/kws_cmake/build/libkws.a' | grep -q kws_invoke"
+set +e; PATH=/usr/bin:/bin "$TML" flash "$WORK/kws_cmake/build/libkws.a" 2> "$WORK/err.txt"; rc=$?; set -e
+if [ -z "$(PATH=/usr/bin:/bin command -v bossac openocd picotool)" ]; then
+  check "flash names the tools to install when none is there" test "$rc" -eq 1 -a -n "$(grep 'bossa-cli' "$WORK/err.txt")"
+fi
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
