@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "fixtures.h"
@@ -346,6 +347,57 @@ TEST_F(DeviceTest, DamagedFramesGetErrorsAndChangeNothing) {
   std::memcpy(beyond.data(), &past, 4);
   ExpectRefusal(link->Call(TML_MSG_INPUT, beyond.data(), beyond.size()).status(), "input");
   EXPECT_EQ(h->slots[h->active_slot].version, 1u);
+}
+
+// The emulated sensor replays samples from a file: telemetry for each (the class the
+// host computes), and the samples below the confidence threshold captured whole.
+TEST_F(DeviceTest, TheEmulatedSensorReportsTelemetryAndCapturesSamples) {
+  const Model& m = *models_[1];
+  std::vector<std::vector<uint8_t>> inputs;
+  std::vector<uint8_t> file;
+  for (uint64_t s = 0; s < 4; ++s) {
+    inputs.push_back(Input(m.graph, 50 + s));
+    file.insert(file.end(), inputs.back().begin(), inputs.back().end());
+  }
+  const std::string sensor = *dir_ + "/sensor.bin";
+  {
+    std::ofstream f(sensor, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  }
+  EmulatedDeviceOptions o;
+  o.id = "sensing";
+  o.flash_path = *dir_ + "/sensing.flash";
+  o.sensor_path = sensor;
+  auto dev = EmulatedDevice::Start(*image_, o);
+  ASSERT_TRUE(dev.ok());
+  auto link = Link(**dev);
+  ASSERT_TRUE(link);
+  ExpectRefusal(link->Sense(2, 2.0f).status(), "no model");
+  Deploy(*link, m);
+  // Six samples from a file of four: the sensor wraps around. Capture everything.
+  auto all = link->Sense(6, 2.0f);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 6u);
+  for (size_t i = 0; i < all->size(); ++i) {
+    const auto& s = (*all)[i];
+    const auto want = Interpret(m.graph, inputs[i % 4]);
+    int best = 0;
+    for (size_t c = 1; c < want.size(); ++c)
+      if (static_cast<int8_t>(want[c]) > static_cast<int8_t>(want[static_cast<size_t>(best)]))
+        best = static_cast<int>(c);
+    EXPECT_EQ(s.telemetry.top_class, best) << "sample " << i;
+    EXPECT_EQ(s.telemetry.model_version, 1u);
+    EXPECT_GT(s.telemetry.ticks, 0u);
+    ASSERT_TRUE(s.captured);
+    EXPECT_EQ(s.sample, inputs[i % 4]) << "sample " << i;
+    EXPECT_STREQ(s.capture.device_id, "sensing");
+    EXPECT_EQ(s.capture.model_version, 1u);
+  }
+  // A threshold of 0 captures nothing; telemetry still comes.
+  auto none = link->Sense(3, 0.0f);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  for (const auto& s : *none) EXPECT_FALSE(s.captured);
+  EXPECT_EQ(link->Stats()->inferences, 9u);
 }
 
 // The same sources build and run on the other emulated cores.

@@ -2,9 +2,10 @@
  * over the serial port into the inactive of two flash slots, checks them (signature,
  * version floor, op set, arena, self-test) before switching, and runs the active one.
  *
- * Command line (semihosting): flash=PATH [id=NAME] [cut=N]
+ * Command line (semihosting): flash=PATH [id=NAME] [sensor=PATH] [cut=N]
  *   flash  host file that holds the device's flash (created erased when missing)
  *   id     the device id it reports
+ *   sensor samples (the active model's inputs back to back) the emulated sensor replays
  *   cut    simulate a power cut at flash operation N (tests of power safety)
  *
  * Build-time settings (src/targets/device_image.cc sets them from the target profile):
@@ -39,6 +40,8 @@ static unsigned char g_heap[12288]; /* mbedTLS bignums during signature checks *
 static tml_journal_record g_j;
 static tml_pkg g_pkg; /* the active package, valid when g_j.active != TML_NO_SLOT */
 static char g_id[32] = "device";
+static char g_sensor[256];     /* sensor=PATH: samples the emulated sensor replays */
+static uint32_t g_sensor_next; /* the next sample to read */
 static tml_proto_rx g_rx;
 static uint8_t g_tx[TML_PROTO_MAX_FRAME];
 static uint8_t g_reply[TML_PROTO_MAX_PAYLOAD];
@@ -296,13 +299,11 @@ static void on_input(uint16_t seq, const uint8_t* p, uint32_t n) {
   send(TML_MSG_ACK, seq, 0, 0);
 }
 
-static void on_infer(uint16_t seq, const uint8_t* p, uint32_t n) {
-  tml_proto_result* res = (tml_proto_result*)(void*)g_reply;
+/* One inference on the staged inputs: timer ticks, the top class of output 0 and its
+ * dequantized value; counts towards confirming a trial model. */
+static void run_model(tml_proto_result* res) {
   const tml_pkg_tensor_spec* out;
   uint32_t t0, t1, i, count;
-  if (g_j.active == TML_NO_SLOT) return send_error(seq, TML_E_NO_MODEL, 0);
-  if (n != 0 && n != input_bytes()) return send_error(seq, TML_E_INPUT, input_bytes());
-  stage_input(0, p, n); /* n == 0: the inputs INPUT frames staged */
   t0 = tml_timer_ticks();
   tml_pkg_invoke(&g_pkg, g_arena, g_scratch);
   t1 = tml_timer_ticks();
@@ -312,7 +313,6 @@ static void on_infer(uint16_t seq, const uint8_t* p, uint32_t n) {
   res->top_class = -1;
   res->confidence = 0;
   res->output_bytes = out->bytes;
-  /* Top class and its confidence from output 0 (dequantized when int8). */
   count = out->dtype == 1 ? out->bytes / 4 : out->dtype == 2 ? out->bytes : 0;
   for (i = 0; i < count; ++i) {
     const uint8_t* o = (const uint8_t*)tml_pkg_output(&g_pkg, g_arena, 0);
@@ -326,16 +326,98 @@ static void on_infer(uint16_t seq, const uint8_t* p, uint32_t n) {
       res->confidence = v;
     }
   }
-  n = sizeof *res;
-  if (out->bytes <= sizeof g_reply - n) {
-    copy(g_reply + n, tml_pkg_output(&g_pkg, g_arena, 0), out->bytes);
-    n += out->bytes;
-  }
   ++g_stats.inferences;
   ++g_stats.trial_inferences;
-  send(TML_MSG_RESULT, seq, g_reply, n);
+}
+
+static void maybe_confirm(void) {
   if (g_j.slot[g_j.active].state == TML_SLOT_TRIAL && g_stats.trial_inferences >= TML_CONFIRM_AFTER)
     confirm();
+}
+
+static void on_infer(uint16_t seq, const uint8_t* p, uint32_t n) {
+  tml_proto_result* res = (tml_proto_result*)(void*)g_reply;
+  if (g_j.active == TML_NO_SLOT) return send_error(seq, TML_E_NO_MODEL, 0);
+  if (n != 0 && n != input_bytes()) return send_error(seq, TML_E_INPUT, input_bytes());
+  stage_input(0, p, n); /* n == 0: the inputs INPUT frames staged */
+  run_model(res);
+  n = sizeof *res;
+  if (res->output_bytes <= sizeof g_reply - n) {
+    copy(g_reply + n, tml_pkg_output(&g_pkg, g_arena, 0), res->output_bytes);
+    n += res->output_bytes;
+  }
+  send(TML_MSG_RESULT, seq, g_reply, n);
+  maybe_confirm();
+}
+
+/* Reads bytes of sample k of the sensor file at offset into dst; 0 on success. */
+static int sensor_read(int32_t fd, uint32_t k, uint32_t offset, uint8_t* dst, uint32_t n) {
+  if (tml_sh_seek(fd, (int32_t)(k * input_bytes() + offset)) != 0) return -1;
+  return tml_sh_read(fd, dst, (int32_t)n) == (int32_t)n ? 0 : -1;
+}
+
+/* The emulated sensor: samples from a host file (sensor=PATH), one input after another,
+ * from where the last run stopped; a TELEMETRY push per sample, and CAPTURE pushes of the
+ * sample when its confidence is below the threshold. */
+static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
+  static const uint32_t kPiece = TML_PROTO_MAX_PAYLOAD - sizeof(tml_proto_capture);
+  uint32_t count, samples, r, off;
+  float below;
+  int32_t fd, len;
+  if (n < 8) return send_error(seq, TML_E_TRUNCATED, 8);
+  if (g_j.active == TML_NO_SLOT) return send_error(seq, TML_E_NO_MODEL, 0);
+  if (!g_sensor[0]) return send_error(seq, TML_E_STATE, 0);
+  count = rd32(p);
+  copy(&below, p + 4, 4);
+  fd = tml_sh_open(g_sensor, 1);
+  len = fd < 0 ? -1 : tml_sh_flen(fd);
+  samples = len > 0 ? (uint32_t)len / input_bytes() : 0;
+  if (samples == 0) {
+    if (fd >= 0) tml_sh_close(fd);
+    return send_error(seq, TML_E_INPUT, input_bytes());
+  }
+  send(TML_MSG_ACK, seq, 0, 0);
+  for (r = 0; r < count; ++r, ++g_sensor_next) {
+    const uint32_t k = g_sensor_next % samples;
+    tml_proto_result res;
+    tml_proto_telemetry t;
+    for (off = 0; off < input_bytes(); off += sizeof g_reply) {
+      const uint32_t m =
+          input_bytes() - off < sizeof g_reply ? input_bytes() - off : sizeof g_reply;
+      if (sensor_read(fd, k, off, g_reply, m) != 0) break;
+      stage_input(off, g_reply, m);
+    }
+    if (off < input_bytes()) {
+      ++g_stats.errors;
+      break;
+    }
+    run_model(&res);
+    t.model_version = res.model_version;
+    t.ticks = res.ticks;
+    t.boots = g_j.boots;
+    t.errors = g_stats.errors;
+    t.top_class = res.top_class;
+    t.confidence = res.confidence;
+    t.sample = r;
+    send(TML_MSG_TELEMETRY, seq, &t, sizeof t);
+    if (res.confidence < below) {
+      tml_proto_capture* c = (tml_proto_capture*)(void*)g_reply;
+      for (off = 0; off < input_bytes(); off += kPiece) {
+        const uint32_t m = input_bytes() - off < kPiece ? input_bytes() - off : kPiece;
+        copy(c->device_id, g_id, sizeof c->device_id);
+        c->model_version = res.model_version;
+        c->sample_bytes = input_bytes();
+        c->sample = r;
+        c->offset = off;
+        c->top_class = res.top_class;
+        c->confidence = res.confidence;
+        if (sensor_read(fd, k, off, g_reply + sizeof *c, m) != 0) break;
+        send(TML_MSG_CAPTURE, seq, g_reply, sizeof *c + m);
+      }
+    }
+    maybe_confirm();
+  }
+  tml_sh_close(fd);
 }
 
 static void handle(uint8_t type, uint16_t seq, const uint8_t* p, uint32_t n) {
@@ -376,6 +458,8 @@ static void handle(uint8_t type, uint16_t seq, const uint8_t* p, uint32_t n) {
       return on_infer(seq, p, n);
     case TML_MSG_INPUT:
       return on_input(seq, p, n);
+    case TML_MSG_SENSE:
+      return on_sense(seq, p, n);
     case TML_MSG_STATS:
       g_stats.model_version = g_j.active == TML_NO_SLOT ? 0 : g_pkg.h->model_version;
       return send(TML_MSG_STATS_INFO, seq, &g_stats, sizeof g_stats);
@@ -397,6 +481,11 @@ static void parse_args(char* cmd, const char** flash, uint32_t* cut) {
       uint32_t i;
       for (i = 0; i + 1 < sizeof g_id && start[3 + i]; ++i) g_id[i] = start[3 + i];
       g_id[i] = 0;
+    }
+    if (start[0] == 's' && same(start, "sensor=", 7)) {
+      uint32_t i;
+      for (i = 0; i + 1 < sizeof g_sensor && start[7 + i]; ++i) g_sensor[i] = start[7 + i];
+      g_sensor[i] = 0;
     }
     if (start[0] == 'c' && same(start, "cut=", 4)) {
       const char* c;

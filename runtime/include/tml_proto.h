@@ -44,12 +44,14 @@ typedef enum {
   TML_MSG_INFER = 0x08,      /* {input} -> RESULT */
   TML_MSG_STATS = 0x09,      /* -> STATS_INFO */
   TML_MSG_INPUT = 0x0A,      /* {offset u32, data}: input bytes staged for an empty INFER -> ACK */
+  TML_MSG_SENSE = 0x0B,      /* {count u32, capture_below f32}: run on sensor samples -> ACK,
+                                then TELEMETRY (and CAPTURE) pushes per sample */
   TML_MSG_HELLO_INFO = 0x41, /* tml_proto_hello */
   TML_MSG_XFER_STATE = 0x42, /* {next_offset u32}: bytes received and programmed */
   TML_MSG_RESULT = 0x48,     /* tml_proto_result, then the output bytes */
   TML_MSG_STATS_INFO = 0x49, /* tml_proto_stats */
   TML_MSG_TELEMETRY = 0x60,  /* device push: tml_proto_telemetry */
-  TML_MSG_CAPTURE = 0x61,    /* device push: tml_proto_capture, then the sample bytes */
+  TML_MSG_CAPTURE = 0x61,    /* device push: tml_proto_capture, then a piece of the sample */
   TML_MSG_ACK = 0x7E,        /* empty */
   TML_MSG_ERROR = 0x7F       /* tml_proto_error */
 } tml_msg_type;
@@ -127,11 +129,15 @@ typedef struct {
   uint32_t model_version, ticks, boots, errors;
   int32_t top_class;
   float confidence;
+  uint32_t sample; /* its number within the SENSE run */
 } tml_proto_telemetry;
 
 typedef struct {
   char device_id[32];
   uint32_t model_version, sample_bytes;
+  uint32_t sample, offset; /* which sample of the SENSE run, where this piece starts */
+  int32_t top_class;
+  float confidence;
 } tml_proto_capture;
 
 /* ---- Receiving: a byte-at-a-time state machine that resynchronizes after errors ---- */

@@ -284,6 +284,55 @@ Result<DeviceLink::Inference> DeviceLink::Infer(const std::vector<uint8_t>& inpu
   return out;
 }
 
+Result<std::vector<DeviceLink::Sensed>> DeviceLink::Sense(uint32_t count, float capture_below,
+                                                          int timeout_ms) {
+  uint8_t req[8];
+  std::memcpy(req, &count, 4);
+  std::memcpy(req + 4, &capture_below, 4);
+  TML_RETURN_IF_ERROR(Call(TML_MSG_SENSE, req, sizeof req).status());
+  std::vector<Sensed> out(count);
+  std::vector<Frame> frames = TakePushed();
+  size_t next = 0, telemetry = 0;
+  auto complete = [&]() {
+    if (telemetry < count) return false;
+    for (const Sensed& s : out)
+      if (s.captured && (s.capture.sample_bytes == 0 || s.sample.size() < s.capture.sample_bytes))
+        return false;
+    return true;
+  };
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!complete()) {
+    if (next == frames.size()) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0)
+        return Status::Unavailable("device: {} of {} samples reported within {} ms", telemetry,
+                                   count, timeout_ms);
+      TML_ASSIGN_OR_RETURN(Frame f, ReadFrame(static_cast<int>(left)));
+      frames.push_back(std::move(f));
+    }
+    const Frame& f = frames[next++];
+    if (f.type == TML_MSG_TELEMETRY && f.payload.size() >= sizeof(tml_proto_telemetry)) {
+      tml_proto_telemetry t;
+      std::memcpy(&t, f.payload.data(), sizeof t);
+      if (t.sample >= count) return Status::Errorf("device: telemetry for sample {}", t.sample);
+      out[t.sample].telemetry = t;
+      out[t.sample].captured = t.confidence < capture_below;
+      ++telemetry;
+    } else if (f.type == TML_MSG_CAPTURE && f.payload.size() >= sizeof(tml_proto_capture)) {
+      tml_proto_capture c;
+      std::memcpy(&c, f.payload.data(), sizeof c);
+      if (c.sample >= count || c.offset != out[c.sample].sample.size())
+        return Status::Errorf("device: capture piece at {} of sample {} out of order", c.offset,
+                              c.sample);
+      out[c.sample].capture = c;
+      out[c.sample].sample.insert(out[c.sample].sample.end(), f.payload.begin() + sizeof c,
+                                  f.payload.end());
+    }
+  }
+  return out;
+}
+
 Result<tml_proto_stats> DeviceLink::Stats() {
   TML_ASSIGN_OR_RETURN(Frame f, Call(TML_MSG_STATS, nullptr, 0));
   return As<tml_proto_stats>(f, TML_MSG_STATS_INFO);

@@ -32,6 +32,14 @@ class DeviceLink {
     std::vector<uint8_t> output;  // empty when it did not fit one frame
   };
   using Progress = std::function<void(size_t done, size_t total)>;
+  // What the device reported for one sample of its sensor (SENSE), and the sample when it
+  // captured it (confidence below the threshold).
+  struct Sensed {
+    tml_proto_telemetry telemetry{};
+    bool captured = false;
+    tml_proto_capture capture{};
+    std::vector<uint8_t> sample;
+  };
 
   // address: "unix:PATH" or "tcp:HOST:PORT"; retries until timeout_ms (the device may
   // still be starting).
@@ -50,6 +58,9 @@ class DeviceLink {
   Status Rollback();
   Result<Inference> Infer(const std::vector<uint8_t>& input);
   Result<tml_proto_stats> Stats();
+  // Runs count samples of the device's emulated sensor; waits for every sample's
+  // telemetry, and the captured samples (confidence below capture_below) whole.
+  Result<std::vector<Sensed>> Sense(uint32_t count, float capture_below, int timeout_ms = 60000);
 
   // One request and its reply (an ERROR reply becomes an error Status).
   Result<Frame> Call(uint8_t type, const void* payload, size_t n, int timeout_ms = 10000);

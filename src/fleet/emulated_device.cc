@@ -13,6 +13,11 @@ Result<std::unique_ptr<EmulatedDevice>> EmulatedDevice::Start(const DeviceImage&
   std::error_code ec;
   std::filesystem::remove(sock, ec);
   std::string append = "flash=" + o.flash_path + " id=" + o.id;
+  if (!o.sensor_path.empty()) {
+    if (o.sensor_path.find(' ') != std::string::npos)
+      return Status::Errorf("emulated device: sensor path '{}' has a space", o.sensor_path);
+    append += " sensor=" + o.sensor_path;
+  }
   if (o.cut_at) append += " cut=" + std::to_string(o.cut_at);
   std::vector<std::string> argv = {
       "qemu-system-arm",

@@ -20,6 +20,7 @@ struct EmulatedDeviceOptions {
   std::string flash_path;   // required
   std::string socket_path;  // default: flash_path + ".sock"
   int tcp_port = 0;         // > 0: the serial port on TCP 127.0.0.1:PORT instead of a socket
+  std::string sensor_path;  // samples the emulated sensor replays (inputs back to back)
   uint32_t cut_at = 0;      // simulate a power cut at this flash operation (0: none)
   bool icount = false;      // deterministic instruction counting (slower)
 };
