@@ -10,7 +10,7 @@
 #include "app/compile.h"
 #include "apps/cli_common.h"
 #include "apps/cli_data.h"
-#include "apps/cli_package.h"
+#include "apps/cli_devices.h"
 #include "apps/cli_pipeline.h"
 #include "apps/cli_runs.h"
 #include "apps/cli_serve.h"
@@ -344,7 +344,7 @@ int main(int argc, char** argv) {
       tml::cli::AddRunCommand(app, &sub_exit), tml::cli::AddLineageCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
-  tml::cli::AddPackageCommands(app, &sub_exit, &subs);
+  tml::cli::AddDeviceCommands(app, &sub_exit, &subs);
 
   // --help lists the commands by lifecycle phase.
   const std::vector<std::pair<const char*, std::vector<const char*>>> phases = {
@@ -353,7 +353,7 @@ int main(int argc, char** argv) {
       {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate"}},
       {"4 Compile, verify and measure",
        {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},
-      {"5 Deploy to devices", {"keys", "package", "flash"}},
+      {"5 Deploy to devices", {"keys", "package", "agent", "flash"}},
       {"Pipelines, experiments and lineage", {"run", "runs", "lineage"}},
       {"Control plane", {"serve", "worker", "token", "openapi"}}};
   app.formatter(std::make_shared<PhaseFormatter>(phases));

@@ -10,9 +10,11 @@
 #include <random>
 
 #include "fixtures.h"
+#include "fleet/agent.h"
 #include "fleet/device_link.h"
 #include "fleet/emulated_device.h"
 #include "interp/interpreter.h"
+#include "mqtt_broker.h"
 #include "op_cases.h"
 #include "package/package.h"
 #include "package/signing.h"
@@ -398,6 +400,85 @@ TEST_F(DeviceTest, TheEmulatedSensorReportsTelemetryAndCapturesSamples) {
   ASSERT_TRUE(none.ok()) << none.status().message();
   for (const auto& s : *none) EXPECT_FALSE(s.captured);
   EXPECT_EQ(link->Stats()->inferences, 9u);
+}
+
+// The gateway agent bridges two devices to a real Mosquitto broker: retained hello with
+// capabilities, deploy / infer / sense commands over MQTT, and the will message when it
+// goes away without a goodbye.
+TEST_F(DeviceTest, TheGatewayAgentBridgesDevicesToMqtt) {
+  auto broker = testing::MqttBroker::Start(*dir_);
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto d1 = StartDevice("gw-dev1");
+  auto d2 = StartDevice("gw-dev2");
+  AgentOptions o;
+  o.id = "gw1";
+  o.broker_port = (*broker)->port();
+  o.devices = {d1->address(), d2->address()};
+  auto agent = Agent::Start(o);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  EXPECT_EQ((*agent)->device_ids(), (std::vector<std::string>{"gw-dev1", "gw-dev2"}));
+  // A client that arrives later still sees the birth messages (retained).
+  auto probe = testing::MqttProbe::Connect((*broker)->port(), "probe", "tinymlaas/#");
+  ASSERT_TRUE(probe.ok()) << probe.status().message();
+  auto hello = (*probe)->WaitFor("tinymlaas/devices/gw-dev2/hello", nullptr, 10000);
+  ASSERT_TRUE(hello.ok()) << hello.status().message();
+  auto late = testing::MqttProbe::Connect((*broker)->port(), "late", "tinymlaas/devices/+/hello");
+  ASSERT_TRUE(late.ok());
+  auto kept = (*late)->WaitFor("tinymlaas/devices/gw-dev1/hello", nullptr, 10000);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_TRUE(kept->retained);
+  auto h = nlohmann::json::parse(hello->payload);
+  EXPECT_EQ(h["core"], "cortex-m4");
+  EXPECT_EQ(h["agent"], "gw1");
+  EXPECT_EQ(h["arena_bytes"], image_->arena_bytes);
+  EXPECT_EQ(h["opset"], tml_pkg_runtime_opset());
+  auto state = (*probe)->WaitFor(
+      "tinymlaas/agents/gw1/state", [](const auto& m) { return m.payload == "online"; }, 10000);
+  ASSERT_TRUE(state.ok());
+
+  // Deploy to dev1 over MQTT; run it; the result is the host's.
+  const Model& m = *models_[1];
+  ASSERT_TRUE((*probe)
+                  ->Publish("tinymlaas/devices/gw-dev1/cmd/deploy",
+                            std::string(m.package.begin(), m.package.end()))
+                  .ok());
+  auto ev = (*probe)->WaitFor(
+      "tinymlaas/devices/gw-dev1/events",
+      [](const auto& x) { return x.payload.find("\"deploy\"") != std::string::npos; }, 60000);
+  ASSERT_TRUE(ev.ok()) << ev.status().message();
+  auto e = nlohmann::json::parse(ev->payload);
+  EXPECT_TRUE(e["ok"].get<bool>()) << ev->payload;
+  EXPECT_EQ(e["model_version"], 1);
+  const auto in = Input(m.graph, 77);
+  ASSERT_TRUE(
+      (*probe)
+          ->Publish("tinymlaas/devices/gw-dev1/cmd/infer", std::string(in.begin(), in.end()))
+          .ok());
+  auto res = (*probe)->WaitFor("tinymlaas/devices/gw-dev1/result", nullptr, 30000);
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(nlohmann::json::parse(res->payload)["output"], HexBytes(Interpret(m.graph, in)));
+  // A refused package and an unknown command come back as failed events; dev2 is untouched.
+  auto tampered = m.package;
+  tampered[500] ^= 1;
+  ASSERT_TRUE((*probe)
+                  ->Publish("tinymlaas/devices/gw-dev2/cmd/deploy",
+                            std::string(tampered.begin(), tampered.end()))
+                  .ok());
+  ev = (*probe)->WaitFor(
+      "tinymlaas/devices/gw-dev2/events",
+      [](const auto& x) { return x.payload.find("\"deploy\"") != std::string::npos; }, 60000);
+  ASSERT_TRUE(ev.ok());
+  EXPECT_NE(ev->payload.find("digest"), std::string::npos) << ev->payload;
+  ASSERT_TRUE((*probe)->Publish("tinymlaas/devices/gw-dev2/cmd/reboot", "").ok());
+  ev = (*probe)->WaitFor(
+      "tinymlaas/devices/gw-dev2/events",
+      [](const auto& x) { return x.payload.find("unknown command") != std::string::npos; }, 30000);
+  ASSERT_TRUE(ev.ok());
+  // The agent dies without a goodbye: the broker says so.
+  (*agent)->Abort();
+  state = (*probe)->WaitFor(
+      "tinymlaas/agents/gw1/state", [](const auto& x) { return x.payload == "offline"; }, 30000);
+  ASSERT_TRUE(state.ok()) << state.status().message();
 }
 
 // The same sources build and run on the other emulated cores.

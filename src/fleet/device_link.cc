@@ -113,6 +113,40 @@ std::string DeviceErrorMessage(const std::vector<uint8_t>& payload) {
   }
 }
 
+nlohmann::json HelloJson(const tml_proto_hello& h) {
+  auto str = [](const char* p, size_t n) { return std::string(p, strnlen(p, n)); };
+  static const char* const kStates[] = {"empty",     "receiving", "ready",
+                                        "trial",     "confirmed", "standby"};
+  nlohmann::json slots = nlohmann::json::array();
+  for (const auto& s : h.slots)
+    slots.push_back({{"state", s.state < 6 ? kStates[s.state] : "unknown"},
+                     {"version", s.version},
+                     {"bytes", s.bytes},
+                     {"model_id", str(s.model_id, sizeof s.model_id)}});
+  nlohmann::json isa = nlohmann::json::array();
+  if (h.isa & TML_ISA_DSP) isa.push_back("dsp");
+  if (h.isa & TML_ISA_FPU) isa.push_back("fpu");
+  if (h.isa & TML_ISA_MVE) isa.push_back("mve");
+  return {{"device_id", str(h.device_id, sizeof h.device_id)},
+          {"core", str(h.core, sizeof h.core)},
+          {"firmware", str(h.firmware, sizeof h.firmware)},
+          {"isa", isa},
+          {"clock_hz", h.clock_hz},
+          {"ram_bytes", h.ram_bytes},
+          {"flash_bytes", h.flash_bytes},
+          {"arena_bytes", h.arena_bytes},
+          {"scratch_bytes", h.scratch_bytes},
+          {"slot_bytes", h.slot_bytes},
+          {"package_format", h.package_format},
+          {"kernel_abi", h.kernel_abi},
+          {"protocol", h.protocol},
+          {"opset", (uint64_t{h.opset_hi} << 32) | h.opset_lo},
+          {"active_slot", h.active_slot < 2 ? nlohmann::json(h.active_slot) : nlohmann::json()},
+          {"confirmed_version", h.confirmed_version},
+          {"boots", h.boots},
+          {"slots", slots}};
+}
+
 DeviceLink::DeviceLink(int fd) : fd_(fd), rx_(std::make_unique<tml_proto_rx>()) {
   tml_proto_rx_init(rx_.get());
 }

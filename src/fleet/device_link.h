@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,9 @@ class DeviceLink {
   std::unique_ptr<tml_proto_rx> rx_;
   std::vector<Frame> pushed_;
 };
+
+// A HELLO_INFO as JSON: what the registry and the agent's hello topic carry.
+nlohmann::json HelloJson(const tml_proto_hello& h);
 
 // "replay (expected after 17)", ... : an ERROR reply's payload in words.
 std::string DeviceErrorMessage(const std::vector<uint8_t>& payload);

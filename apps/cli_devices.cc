@@ -1,12 +1,17 @@
-#include "apps/cli_package.h"
+#include "apps/cli_devices.h"
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "app/package.h"
 #include "apps/cli_common.h"
+#include "fleet/agent.h"
 
 namespace tml::cli {
 namespace {
@@ -75,9 +80,43 @@ int Package(const PackageArgs& a) {
   return 0;
 }
 
+std::atomic<bool> g_stop{false};
+void OnSignal(int) {
+  g_stop = true;
+}
+
+struct AgentArgs {
+  AgentOptions o;
+  std::string broker = "127.0.0.1:1883";
+};
+
+int RunAgent(AgentArgs a) {
+  const size_t colon = a.broker.rfind(':');
+  if (colon == std::string::npos || colon + 1 == a.broker.size())
+    return Fail(Status::Errorf("agent: --broker must be HOST:PORT, got '{}'", a.broker));
+  a.o.broker_host = a.broker.substr(0, colon);
+  try {
+    a.o.broker_port = std::stoi(a.broker.substr(colon + 1));
+  } catch (...) {
+    return Fail(
+        Status::Errorf("agent: --broker port '{}' is not a number", a.broker.substr(colon + 1)));
+  }
+  auto agent = Agent::Start(a.o);
+  if (!agent.ok()) return Fail(agent.status());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::cout << fmt::format("agent {} on {}: ", a.o.id, a.broker);
+  for (const auto& id : (*agent)->device_ids()) std::cout << id << " ";
+  std::cout << "(topics " << a.o.prefix << "/devices/ID/...; Ctrl-C stops)" << std::endl;
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*agent)->Stop();
+  std::cerr << "agent stopped after " << (*agent)->commands_handled() << " commands\n";
+  return 0;
+}
+
 }  // namespace
 
-void AddPackageCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
+void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
   auto a = std::make_shared<PackageArgs>();
   auto* keys = app.add_subcommand("keys", "Package signing keys (ECDSA P-256)");
   keys->require_subcommand(1);
@@ -119,6 +158,25 @@ void AddPackageCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* a
   p->add_flag("--json", a->json, "Machine-readable output");
   p->callback([a, exit_code] { *exit_code = Package(*a); });
   added->push_back(p);
+
+  auto g = std::make_shared<AgentArgs>();
+  auto* ag = app.add_subcommand(
+      "agent",
+      "The gateway agent: bridges devices on serial ports or TCP to an MQTT broker\n"
+      "(docs/fleet.md): publishes each device's capabilities, runs the commands it receives\n"
+      "(deploy, infer, sense, confirm, rollback, hello) and publishes their outcomes");
+  ag->add_option("--id", g->o.id, "Agent id (its topics and MQTT client id)")
+      ->capture_default_str();
+  ag->add_option("--broker", g->broker, "MQTT broker HOST:PORT")->capture_default_str();
+  ag->add_option("--device", g->o.devices,
+                 "Device address: unix:PATH (an emulated board's serial port) or tcp:HOST:PORT; "
+                 "repeat for more")
+      ->required();
+  ag->add_option("--user", g->o.username, "Broker user name (the agent's own credentials)");
+  ag->add_option("--password", g->o.password, "Broker password");
+  ag->add_option("--prefix", g->o.prefix, "Topic prefix")->capture_default_str();
+  ag->callback([g, exit_code] { *exit_code = RunAgent(*g); });
+  added->push_back(ag);
 }
 
 }  // namespace tml::cli

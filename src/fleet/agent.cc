@@ -1,0 +1,278 @@
+#include "fleet/agent.h"
+
+#include <mosquitto.h>
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "fleet/device_link.h"
+
+namespace tml {
+
+using nlohmann::json;
+
+std::string HexBytes(const std::vector<uint8_t>& bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) s += {kHex[b >> 4], kHex[b & 15]};
+  return s;
+}
+
+struct Agent::State {
+  AgentOptions opt;
+  mosquitto* mosq = nullptr;
+  std::vector<std::unique_ptr<DeviceLink>> links;
+  std::vector<std::string> ids;
+  std::vector<json> hellos;
+
+  struct Command {
+    size_t device;
+    std::string name;
+    std::vector<uint8_t> payload;
+  };
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Command> queue;
+  bool stopping = false;
+  int connect_rc = -1;  // -1: no answer yet
+  int handled = 0;
+  std::thread worker;
+
+  std::string DeviceTopic(size_t d, const std::string& leaf) const {
+    return opt.prefix + "/devices/" + ids[d] + "/" + leaf;
+  }
+  std::string StateTopic() const { return opt.prefix + "/agents/" + opt.id + "/state"; }
+
+  void Publish(const std::string& topic, const std::string& payload, bool retain) {
+    mosquitto_publish(mosq, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                      payload.data(), 1, retain);
+  }
+
+  void Birth() {
+    Publish(StateTopic(), "online", true);
+    for (size_t d = 0; d < ids.size(); ++d) {
+      Publish(DeviceTopic(d, "hello"), hellos[d].dump(), true);
+      mosquitto_subscribe(mosq, nullptr, DeviceTopic(d, "cmd/+").c_str(), 1);
+    }
+  }
+
+  void Event(size_t d, const std::string& command, const Status& s, json extra = json::object()) {
+    extra["command"] = command;
+    extra["agent"] = opt.id;
+    extra["ok"] = s.ok();
+    if (!s.ok()) extra["error"] = s.message();
+    Publish(DeviceTopic(d, "events"), extra.dump(), false);
+  }
+
+  Status RefreshHello(size_t d) {
+    TML_ASSIGN_OR_RETURN(tml_proto_hello h, links[d]->Hello());
+    hellos[d] = HelloJson(h);
+    hellos[d]["agent"] = opt.id;
+    Publish(DeviceTopic(d, "hello"), hellos[d].dump(), true);
+    return Status::Ok();
+  }
+
+  void Handle(const Command& c) {
+    DeviceLink& link = *links[c.device];
+    const size_t d = c.device;
+    if (c.name == "deploy") {
+      Status s = link.SendPackage(c.payload);
+      if (s.ok()) s = link.Activate();
+      json extra = json::object();
+      if (s.ok()) {
+        auto h = link.Hello();
+        if (h.ok() && h->active_slot < 2) extra["model_version"] = h->slots[h->active_slot].version;
+      }
+      Event(d, c.name, s, extra);
+      (void)RefreshHello(d);
+    } else if (c.name == "infer") {
+      auto r = link.Infer(c.payload);
+      if (!r.ok()) return Event(d, c.name, r.status());
+      Publish(DeviceTopic(d, "result"),
+              json{{"device", ids[d]},
+                   {"model_version", r->result.model_version},
+                   {"ticks", r->result.ticks},
+                   {"class", r->result.top_class},
+                   {"confidence", r->result.confidence},
+                   {"output", HexBytes(r->output)}}
+                  .dump(),
+              false);
+    } else if (c.name == "sense") {
+      json req = json::parse(c.payload.begin(), c.payload.end(), nullptr, false);
+      if (req.is_discarded() || !req.is_object() || !req.contains("count") ||
+          !req["count"].is_number_unsigned())
+        return Event(d, c.name,
+                     Status::Error("sense: the payload must be JSON {\"count\": N, "
+                                   "\"capture_below\": X}"));
+      auto r = link.Sense(req["count"].get<uint32_t>(), req.value("capture_below", 0.0f));
+      if (!r.ok()) return Event(d, c.name, r.status());
+      for (const auto& s : *r) {
+        const json head = {{"device", ids[d]},
+                           {"model_version", s.telemetry.model_version},
+                           {"ticks", s.telemetry.ticks},
+                           {"class", s.telemetry.top_class},
+                           {"confidence", s.telemetry.confidence},
+                           {"sample", s.telemetry.sample}};
+        Publish(DeviceTopic(d, "telemetry"), head.dump(), false);
+        if (s.captured) {
+          json cap = head;
+          cap["bytes"] = HexBytes(s.sample);
+          Publish(DeviceTopic(d, "capture"), cap.dump(), false);
+        }
+      }
+      Event(d, c.name, Status::Ok(), {{"samples", r->size()}});
+    } else if (c.name == "confirm" || c.name == "rollback") {
+      const Status s = c.name == "confirm" ? link.Confirm() : link.Rollback();
+      Event(d, c.name, s);
+      (void)RefreshHello(d);
+    } else if (c.name == "hello") {
+      Event(d, c.name, RefreshHello(d));
+    } else {
+      Event(d, c.name,
+            Status::Errorf("unknown command '{}' (deploy, infer, sense, confirm, rollback, hello)",
+                           c.name));
+    }
+  }
+
+  void Work() {
+    for (;;) {
+      Command c;
+      {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return stopping || !queue.empty(); });
+        if (stopping) return;
+        c = std::move(queue.front());
+        queue.pop_front();
+      }
+      Handle(c);
+      std::lock_guard<std::mutex> l(mu);
+      ++handled;
+    }
+  }
+
+  static void OnConnect(mosquitto*, void* self, int rc) {
+    auto* s = static_cast<State*>(self);
+    if (rc == 0) s->Birth();
+    std::lock_guard<std::mutex> l(s->mu);
+    s->connect_rc = rc;
+    s->cv.notify_all();
+  }
+
+  static void OnMessage(mosquitto*, void* self, const mosquitto_message* m) {
+    auto* s = static_cast<State*>(self);
+    const std::string topic = m->topic;
+    for (size_t d = 0; d < s->ids.size(); ++d) {
+      const std::string base = s->DeviceTopic(d, "cmd/");
+      if (topic.rfind(base, 0) != 0) continue;
+      Command c{d, topic.substr(base.size()), {}};
+      const auto* p = static_cast<const uint8_t*>(m->payload);
+      c.payload.assign(p, p + m->payloadlen);
+      std::lock_guard<std::mutex> l(s->mu);
+      s->queue.push_back(std::move(c));
+      s->cv.notify_all();
+      return;
+    }
+  }
+};
+
+Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
+  static std::once_flag init;
+  std::call_once(init, [] { mosquitto_lib_init(); });
+  if (o.id.empty() || o.id.find_first_of("/+#") != std::string::npos)
+    return Status::Errorf("agent: id '{}' must be non-empty, without / + #", o.id);
+  auto agent = std::unique_ptr<Agent>(new Agent());
+  agent->s_ = std::make_unique<State>();
+  State& s = *agent->s_;
+  s.opt = o;
+  for (const auto& address : o.devices) {
+    TML_ASSIGN_OR_RETURN(auto link, DeviceLink::Connect(address, o.connect_timeout_ms));
+    auto h = link->Hello();
+    if (!h.ok()) return h.status().Wrap("agent: device at " + address);
+    std::string id(h->device_id, strnlen(h->device_id, sizeof h->device_id));
+    if (id.empty() || id.find_first_of("/+#") != std::string::npos)
+      return Status::Errorf("agent: device at {} reports an unusable id '{}'", address, id);
+    s.ids.push_back(id);
+    s.hellos.push_back(HelloJson(*h));
+    s.hellos.back()["agent"] = o.id;
+    s.links.push_back(std::move(link));
+  }
+  s.mosq = mosquitto_new(("tinymlaas-agent-" + o.id).c_str(), true, &s);
+  if (!s.mosq) return Status::Internal("agent: cannot create an MQTT client");
+  if (!o.username.empty())
+    mosquitto_username_pw_set(s.mosq, o.username.c_str(),
+                              o.password.empty() ? nullptr : o.password.c_str());
+  const std::string offline = "offline";
+  mosquitto_will_set(s.mosq, s.StateTopic().c_str(), static_cast<int>(offline.size()),
+                     offline.data(), 1, true);
+  mosquitto_connect_callback_set(s.mosq, &State::OnConnect);
+  mosquitto_message_callback_set(s.mosq, &State::OnMessage);
+  int rc = mosquitto_connect(s.mosq, o.broker_host.c_str(), o.broker_port, 10);
+  if (rc != MOSQ_ERR_SUCCESS)
+    return Status::Unavailable("agent: MQTT broker {}:{}: {}", o.broker_host, o.broker_port,
+                               mosquitto_strerror(rc));
+  mosquitto_loop_start(s.mosq);
+  {
+    std::unique_lock<std::mutex> l(s.mu);
+    if (!s.cv.wait_for(l, std::chrono::milliseconds(o.connect_timeout_ms),
+                       [&] { return s.connect_rc >= 0; }))
+      return Status::Unavailable("agent: no answer from the MQTT broker {}:{}", o.broker_host,
+                                 o.broker_port);
+    if (s.connect_rc != 0)
+      return Status::Unavailable("agent: the MQTT broker refused the connection: {}",
+                                 mosquitto_connack_string(s.connect_rc));
+  }
+  s.worker = std::thread([&s] { s.Work(); });
+  return agent;
+}
+
+void Agent::Stop() {
+  if (!s_ || !s_->mosq) return;
+  {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->stopping = true;
+    s_->cv.notify_all();
+  }
+  if (s_->worker.joinable()) s_->worker.join();
+  s_->Publish(s_->StateTopic(), "offline", true);
+  mosquitto_disconnect(s_->mosq);
+  mosquitto_loop_stop(s_->mosq, false);
+  mosquitto_destroy(s_->mosq);
+  s_->mosq = nullptr;
+}
+
+void Agent::Abort() {
+  if (!s_ || !s_->mosq) return;
+  {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->stopping = true;
+    s_->cv.notify_all();
+  }
+  if (s_->worker.joinable()) s_->worker.join();
+  // The socket closed under the client: no DISCONNECT reaches the broker.
+  const int fd = mosquitto_socket(s_->mosq);
+  if (fd >= 0) shutdown(fd, SHUT_RDWR);
+  mosquitto_loop_stop(s_->mosq, true);
+  mosquitto_destroy(s_->mosq);
+  s_->mosq = nullptr;
+}
+
+Agent::~Agent() {
+  Stop();
+}
+
+std::vector<std::string> Agent::device_ids() const {
+  return s_->ids;
+}
+
+int Agent::commands_handled() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->handled;
+}
+
+}  // namespace tml

@@ -1,0 +1,63 @@
+// The gateway agent (`tinymlaas agent`): a Linux process, the Raspberry-Pi-class node,
+// that bridges devices on serial ports or TCP (DeviceLink) to the control plane over MQTT
+// (libmosquitto, any MQTT 3.1.1 / 5 broker). Topics (docs/fleet.md):
+//
+//   PREFIX/agents/AGENT/state           "online" | "offline" (retained; the will)
+//   PREFIX/devices/DEV/hello            the device's capabilities, JSON (retained)
+//   PREFIX/devices/DEV/cmd/COMMAND      deploy (package bytes), infer (input bytes),
+//                                       sense ({"count", "capture_below"}), confirm,
+//                                       rollback, hello
+//   PREFIX/devices/DEV/events           the outcome of each command, JSON
+//   PREFIX/devices/DEV/result           an inference, JSON
+//   PREFIX/devices/DEV/telemetry        per sensed sample, JSON
+//   PREFIX/devices/DEV/capture          a captured sample, JSON with the bytes in hex
+//
+//   AgentOptions o;  o.id = "gw1";  o.broker_port = 1883;  o.devices = {"unix:/tmp/d1.sock"};
+//   TML_ASSIGN_OR_RETURN(auto agent, Agent::Start(o));   // serves until Stop()
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tml {
+
+struct AgentOptions {
+  std::string id = "gateway";
+  std::string broker_host = "127.0.0.1";
+  int broker_port = 1883;
+  std::string username, password;    // the agent's own broker credentials
+  std::vector<std::string> devices;  // device addresses (DeviceLink::Connect)
+  std::string prefix = "tinymlaas";
+  int connect_timeout_ms = 20000;
+};
+
+class Agent {
+ public:
+  // Connects every device (HELLO) and the broker, publishes the birth messages and
+  // serves commands on a thread of its own.
+  static Result<std::unique_ptr<Agent>> Start(const AgentOptions& o);
+  ~Agent();
+  // Leaves cleanly: "offline" published, then disconnects.
+  void Stop();
+  // Drops the broker connection without a goodbye (a crash, a power cut): the broker
+  // publishes the will.
+  void Abort();
+  // The device ids found at start, in the order of AgentOptions::devices.
+  std::vector<std::string> device_ids() const;
+  // Commands handled so far (for tests and the log).
+  int commands_handled() const;
+
+  struct State;
+
+ private:
+  Agent() = default;
+  std::unique_ptr<State> s_;
+};
+
+// "aabb..." for bytes, and back.
+std::string HexBytes(const std::vector<uint8_t>& bytes);
+
+}  // namespace tml

@@ -1,0 +1,128 @@
+#include "mqtt_broker.h"
+
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+namespace tml::testing {
+
+namespace {
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool Accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MqttBroker>> MqttBroker::Start(const std::string& dir,
+                                                      const std::string& extra_config) {
+  auto b = std::make_unique<MqttBroker>();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    b->port_ = FreePort();
+    const std::string conf = dir + "/mosquitto.conf";
+    std::ofstream(conf) << "listener " << b->port_ << " 127.0.0.1\n"
+                        << "persistence false\n"
+                        << (extra_config.empty() ? "allow_anonymous true\n" : extra_config);
+    TML_ASSIGN_OR_RETURN(b->process_,
+                         ChildProcess::Start({"mosquitto", "-c", conf}, dir + "/mosquitto.log"));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline && b->process_->Running()) {
+      if (Accepts(b->port_)) return b;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (b->process_->Running())
+      return Status::Unavailable("mosquitto: no listener on {}", b->port_);
+    // The port was taken between the probe and the start: try another one.
+  }
+  return Status::Unavailable("mosquitto did not start: {}", b->process_->Log());
+}
+
+Result<std::unique_ptr<MqttProbe>> MqttProbe::Connect(int port, const std::string& client_id,
+                                                      const std::string& filter,
+                                                      const std::string& user,
+                                                      const std::string& password) {
+  mosquitto_lib_init();
+  auto p = std::unique_ptr<MqttProbe>(new MqttProbe());
+  p->mosq_ = mosquitto_new(client_id.c_str(), true, p.get());
+  if (!user.empty()) mosquitto_username_pw_set(p->mosq_, user.c_str(), password.c_str());
+  mosquitto_message_callback_set(p->mosq_, &MqttProbe::OnMessage);
+  if (int rc = mosquitto_connect(p->mosq_, "127.0.0.1", port, 10); rc != MOSQ_ERR_SUCCESS)
+    return Status::Unavailable("mqtt probe: {}", mosquitto_strerror(rc));
+  if (!filter.empty()) mosquitto_subscribe(p->mosq_, nullptr, filter.c_str(), 1);
+  mosquitto_loop_start(p->mosq_);
+  return p;
+}
+
+MqttProbe::~MqttProbe() {
+  if (!mosq_) return;
+  mosquitto_disconnect(mosq_);
+  mosquitto_loop_stop(mosq_, false);
+  mosquitto_destroy(mosq_);
+}
+
+void MqttProbe::OnMessage(mosquitto*, void* self, const mosquitto_message* m) {
+  auto* p = static_cast<MqttProbe*>(self);
+  std::lock_guard<std::mutex> l(p->mu_);
+  p->messages_.push_back(
+      {m->topic,
+       std::string(static_cast<const char*>(m->payload), static_cast<size_t>(m->payloadlen)),
+       m->retain});
+  p->cv_.notify_all();
+}
+
+Status MqttProbe::Publish(const std::string& topic, const std::string& payload, bool retain) {
+  const int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                                   payload.data(), 1, retain);
+  return rc == MOSQ_ERR_SUCCESS
+             ? Status::Ok()
+             : Status::Unavailable("publish {}: {}", topic, mosquitto_strerror(rc));
+}
+
+Result<MqttMessage> MqttProbe::WaitFor(const std::string& topic,
+                                       const std::function<bool(const MqttMessage&)>& pred,
+                                       int timeout_ms) {
+  std::unique_lock<std::mutex> l(mu_);
+  size_t seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    for (; seen < messages_.size(); ++seen)
+      if (messages_[seen].topic == topic && (!pred || pred(messages_[seen])))
+        return messages_[seen];
+    if (cv_.wait_until(l, deadline) == std::cv_status::timeout && seen == messages_.size())
+      return Status::Unavailable("no message on {} within {} ms", topic, timeout_ms);
+  }
+}
+
+std::vector<MqttMessage> MqttProbe::Messages() {
+  std::lock_guard<std::mutex> l(mu_);
+  return messages_;
+}
+
+}  // namespace tml::testing
