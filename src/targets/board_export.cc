@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string Slurp(const std::string& path) {
+std::string ReadText(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream s;
   s << f.rdbuf();
@@ -128,7 +128,7 @@ Result<BoardExport> ExportForBoard(const Graph& g, const BoardExportOptions& o,
                     "paths for Cortex-M cores that have them.\ncategory=Data Processing\n"
                     "url=\narchitectures=*\nincludes={}.h\n",
                     lib, sentence, prefix, prefix, prefix, p.core, Join(p.cflags, " "), prefix));
-    for (const auto& f : code.files) add("src/" + fs::path(f).filename().string(), Slurp(f));
+    for (const auto& f : code.files) add("src/" + fs::path(f).filename().string(), ReadText(f));
     const std::string example = "Run" + lib;
     add("examples/" + example + "/" + example + ".ino", ExampleBody(prefix, g, true));
     TML_RETURN_IF_ERROR(z.Write(out));
@@ -152,7 +152,7 @@ Result<BoardExport> ExportForBoard(const Graph& g, const BoardExportOptions& o,
   };
   for (const auto& f : code.files) {
     const fs::path rel = fs::relative(f, scratch.path());
-    TML_RETURN_IF_ERROR(write("src/" + rel.string(), Slurp(f)));
+    TML_RETURN_IF_ERROR(write("src/" + rel.string(), ReadText(f)));
   }
   TML_RETURN_IF_ERROR(
       write("CMakeLists.txt",
