@@ -1,6 +1,8 @@
 #include "fixtures.h"
 
+#include <netinet/in.h>
 #include <onnx/onnx_pb.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -108,6 +110,20 @@ struct ScratchRoot {
 std::string WorkDir(const std::string& name) {
   static ScratchRoot root;
   return root.path + "/" + name;
+}
+
+int FreeLoopbackPort() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  int port = 0;
+  if (s >= 0 && bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &n) == 0)
+    port = ntohs(a.sin_port);
+  if (s >= 0) close(s);
+  return port;
 }
 
 std::string EmptyWorkDir(const std::string& name) {

@@ -22,6 +22,8 @@ void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits);
 std::string WorkDir(const std::string& name);
 // WorkDir(name), emptied and created.
 std::string EmptyWorkDir(const std::string& name);
+// A TCP port on 127.0.0.1 free a moment ago (0 if none): for servers a test starts.
+int FreeLoopbackPort();
 // The published models in ../shared/models the suites check (file names).
 const std::vector<std::string>& PublishedModelFiles();
 // Path of a published model in ../shared/models, or "" when that folder is absent.

@@ -9,24 +9,11 @@
 #include <fstream>
 #include <thread>
 
+#include "fixtures.h"
+
 namespace tml::testing {
 
 namespace {
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t n = sizeof a;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0) {
-    if (fd >= 0) close(fd);
-    return 0;
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 bool Accepts(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -45,7 +32,7 @@ Result<std::unique_ptr<MqttBroker>> MqttBroker::Start(const std::string& dir,
                                                       const std::string& extra_config) {
   auto b = std::make_unique<MqttBroker>();
   for (int attempt = 0; attempt < 5; ++attempt) {
-    b->port_ = FreePort();
+    b->port_ = FreeLoopbackPort();
     const std::string conf = dir + "/mosquitto.conf";
     std::ofstream(conf) << "listener " << b->port_ << " 127.0.0.1\n"
                         << "persistence false\n"

@@ -10,25 +10,12 @@
 #include <pqxx/pqxx>
 
 #include "core/process.h"
+#include "fixtures.h"
 
 namespace tml {
 namespace {
 
 namespace fs = std::filesystem;
-
-int FreePort() {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t n = sizeof a;
-  int port = 0;
-  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(s, reinterpret_cast<sockaddr*>(&a), &n) == 0)
-    port = ntohs(a.sin_port);
-  close(s);
-  return port;
-}
 
 }  // namespace
 
@@ -70,7 +57,7 @@ Status PgServer::Start() {
   };
   TML_RETURN_IF_ERROR(run({bin_ + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "postgres",
                            "--no-sync", "-E", "UTF8"}));
-  const int port = FreePort();
+  const int port = testing::FreeLoopbackPort();
   if (port <= 0) return Status::Error("no free port");
   TML_RETURN_IF_ERROR(run({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-l", dir_ + "/log", "-w", "-o",
                            fmt::format("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off "

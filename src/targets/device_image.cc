@@ -9,6 +9,7 @@
 
 #include "core/process.h"
 #include "core/sha256.h"
+#include "targets/mcu.h"
 
 namespace tml {
 
@@ -93,18 +94,8 @@ Result<DeviceImage> BuildDeviceImage(const TargetProfile& p, const std::string& 
 
   const std::string fw = std::string(TML_SOURCE_DIR) + "/firmware";
   const std::string rt = std::string(TML_SOURCE_DIR) + "/runtime";
-  const std::string board = fw + "/" + (p.firmware.empty() ? "mps2" : p.firmware);
-  std::vector<std::string> argv = {"arm-none-eabi-gcc",
-                                   "-std=c99",
-                                   "-O2",
-                                   "-g",
-                                   "-Wall",
-                                   "-ffreestanding",
-                                   "-fno-builtin",
-                                   "-ffunction-sections",
-                                   "-fdata-sections",
-                                   "-ffp-contract=off"};
-  argv.insert(argv.end(), p.cflags.begin(), p.cflags.end());
+  const std::string board = BoardDir(p);
+  std::vector<std::string> argv = FirmwareCompiler(p);
   argv.insert(argv.end(), {"-DMBEDTLS_CONFIG_FILE=\"mbedtls_device_config.h\"",
                            "-I" + fw + "/device",
                            "-I" + dir,

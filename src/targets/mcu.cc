@@ -39,15 +39,7 @@ std::vector<std::string> PrefixDefines(const CodegenOptions& opt) {
 }
 }  // namespace
 
-namespace {
-
-// Compiles the generated code of `b` with the board support into `elf`; profiling
-// adds the per-layer timer probes and the stack painter.
-Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling,
-                    const std::string& elf) {
-  const std::string& dir = b.dir;
-  const std::string fw = FirmwareDir();
-  const std::string board = fw + "/" + (p.firmware.empty() ? "mps2" : p.firmware);
+std::vector<std::string> FirmwareCompiler(const TargetProfile& p) {
   std::vector<std::string> argv = {"arm-none-eabi-gcc",
                                    "-std=c99",
                                    "-O2",
@@ -57,9 +49,26 @@ Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling
                                    "-fno-builtin",
                                    "-ffunction-sections",
                                    "-fdata-sections",
-                                   "-ffp-contract=off",
-                                   "-DTML_HOST_TRACE"};
+                                   "-ffp-contract=off"};
   argv.insert(argv.end(), p.cflags.begin(), p.cflags.end());
+  return argv;
+}
+
+std::string BoardDir(const TargetProfile& p) {
+  return FirmwareDir() + "/" + (p.firmware.empty() ? "mps2" : p.firmware);
+}
+
+namespace {
+
+// Compiles the generated code of `b` with the board support into `elf`; profiling
+// adds the per-layer timer probes and the stack painter.
+Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling,
+                    const std::string& elf) {
+  const std::string& dir = b.dir;
+  const std::string fw = FirmwareDir();
+  const std::string board = BoardDir(p);
+  std::vector<std::string> argv = FirmwareCompiler(p);
+  argv.push_back("-DTML_HOST_TRACE");
   // The same model gives the same bytes wherever it is built (debug info names "build/").
   argv.push_back("-ffile-prefix-map=" + fs::absolute(dir).lexically_normal().string() + "=build");
   argv.push_back("-ffile-prefix-map=" + dir + "=build");

@@ -38,6 +38,12 @@ Result<DeviceProfile> ProfileOnDevice(const Graph& g, const std::string& target,
 // deployable ELF; a profiling build directly.
 Result<DeviceProfile> MeasureFirmware(const Graph& g, const TargetBuild& b);
 
+// arm-none-eabi-gcc with the flags every firmware build shares (C99, -O2, freestanding,
+// no FP contraction: bit-exact with the host) and the profile's core flags; and the
+// folder of the profile's board support (firmware/mps2, ...).
+std::vector<std::string> FirmwareCompiler(const TargetProfile& p);
+std::string BoardDir(const TargetProfile& p);
+
 // OK for "host" and every target profile; else the lookup error naming the profiles.
 Status CheckTarget(const std::string& target);
 
