@@ -12,6 +12,7 @@
 #include "app/package.h"
 #include "apps/cli_common.h"
 #include "fleet/agent.h"
+#include "fleet/control_plane.h"
 
 namespace tml::cli {
 namespace {
@@ -91,16 +92,8 @@ struct AgentArgs {
 };
 
 int RunAgent(AgentArgs a) {
-  const size_t colon = a.broker.rfind(':');
-  if (colon == std::string::npos || colon + 1 == a.broker.size())
-    return Fail(Status::Errorf("agent: --broker must be HOST:PORT, got '{}'", a.broker));
-  a.o.broker_host = a.broker.substr(0, colon);
-  try {
-    a.o.broker_port = std::stoi(a.broker.substr(colon + 1));
-  } catch (...) {
-    return Fail(
-        Status::Errorf("agent: --broker port '{}' is not a number", a.broker.substr(colon + 1)));
-  }
+  const Status parsed = ParseBroker(a.broker, &a.o.broker_host, &a.o.broker_port);
+  if (!parsed.ok()) return Fail(parsed.Wrap("agent"));
   auto agent = Agent::Start(a.o);
   if (!agent.ok()) return Fail(agent.status());
   std::signal(SIGINT, OnSignal);

@@ -11,6 +11,7 @@
 #include "apps/cli_common.h"
 #include "apps/cli_data.h"
 #include "apps/cli_devices.h"
+#include "apps/cli_fleet.h"
 #include "apps/cli_pipeline.h"
 #include "apps/cli_runs.h"
 #include "apps/cli_serve.h"
@@ -345,6 +346,7 @@ int main(int argc, char** argv) {
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
   tml::cli::AddDeviceCommands(app, &sub_exit, &subs);
+  tml::cli::AddFleetCommands(app, &sub_exit, &subs);
 
   // --help lists the commands by lifecycle phase.
   const std::vector<std::pair<const char*, std::vector<const char*>>> phases = {

@@ -4,20 +4,24 @@
 // at every flash operation of an update, and answers damaged frames with errors.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "app/deploy.h"
 #include "fixtures.h"
 #include "fleet/agent.h"
 #include "fleet/device_link.h"
 #include "fleet/emulated_device.h"
+#include "formats/export.h"
 #include "interp/interpreter.h"
 #include "mqtt_broker.h"
 #include "op_cases.h"
 #include "package/package.h"
 #include "package/signing.h"
+#include "pipeline/lineage.h"
 #include "targets/device_image.h"
 #include "zoo/mlperf_models.h"
 
@@ -77,6 +81,10 @@ class DeviceTest : public ::testing::Test {
     auto img = BuildDeviceImage(*m4, *dir_ + "/image-m4", o);
     ASSERT_TRUE(img.ok()) << img.status().message();
     image_ = new DeviceImage(*img);
+    o.arena_bytes = 256;  // less than any model here needs
+    img = BuildDeviceImage(*m4, *dir_ + "/image-small", o);
+    ASSERT_TRUE(img.ok()) << img.status().message();
+    small_image_ = new DeviceImage(*img);
     // Two versions of one keyword model, and a one-layer model for the power-cut test.
     for (int v = 1; v <= 2; ++v) {
       auto f = zoo::DsCnnKws(static_cast<uint64_t>(v));
@@ -140,13 +148,14 @@ class DeviceTest : public ::testing::Test {
 
   static std::string* dir_;
   static KeyFiles *keys_, *other_keys_;
-  static DeviceImage* image_;
+  static DeviceImage *image_, *small_image_;
   static Model* models_[3];
 };
 std::string* DeviceTest::dir_ = nullptr;
 KeyFiles* DeviceTest::keys_ = nullptr;
 KeyFiles* DeviceTest::other_keys_ = nullptr;
 DeviceImage* DeviceTest::image_ = nullptr;
+DeviceImage* DeviceTest::small_image_ = nullptr;
 Model* DeviceTest::models_[3] = {};
 
 TEST_F(DeviceTest, HelloTellsWhatTheDeviceIs) {
@@ -228,14 +237,7 @@ TEST_F(DeviceTest, BadPackagesAreRefusedAndTheOldModelKeepsRunning) {
   ExpectRefusal(link->SendPackage(*unsigned_pkg), "signature");
   ExpectRefusal(link->Activate(), "state");  // nothing ready to switch to
   // A device with less arena than the model needs refuses it on arrival.
-  auto m4 = FindTarget("cortex-m4");
-  DeviceImageOptions small;
-  small.signing_key_header = keys_->c_header;
-  small.flash_bytes = 1 << 20;
-  small.arena_bytes = 256;
-  auto img = BuildDeviceImage(*m4, *dir_ + "/image-small", small);
-  ASSERT_TRUE(img.ok()) << img.status().message();
-  auto tiny = StartDevice("tiny", 0, &*img);
+  auto tiny = StartDevice("tiny", 0, small_image_);
   auto tiny_link = Link(*tiny);
   ASSERT_TRUE(tiny_link);
   auto needs = Sign(small_graph, 1, keys_->private_key);
@@ -444,7 +446,11 @@ TEST_F(DeviceTest, TheGatewayAgentBridgesDevicesToMqtt) {
                   .ok());
   auto ev = (*probe)->WaitFor(
       "tinymlaas/devices/gw-dev1/events",
-      [](const auto& x) { return x.payload.find("\"deploy\"") != std::string::npos; }, 60000);
+      [](const auto& x) {  // the outcome, not a progress event
+        return x.payload.find("\"deploy\"") != std::string::npos &&
+               x.payload.find("\"ok\"") != std::string::npos;
+      },
+      60000);
   ASSERT_TRUE(ev.ok()) << ev.status().message();
   auto e = nlohmann::json::parse(ev->payload);
   EXPECT_TRUE(e["ok"].get<bool>()) << ev->payload;
@@ -466,7 +472,11 @@ TEST_F(DeviceTest, TheGatewayAgentBridgesDevicesToMqtt) {
                   .ok());
   ev = (*probe)->WaitFor(
       "tinymlaas/devices/gw-dev2/events",
-      [](const auto& x) { return x.payload.find("\"deploy\"") != std::string::npos; }, 60000);
+      [](const auto& x) {  // the outcome, not a progress event
+        return x.payload.find("\"deploy\"") != std::string::npos &&
+               x.payload.find("\"ok\"") != std::string::npos;
+      },
+      60000);
   ASSERT_TRUE(ev.ok());
   EXPECT_NE(ev->payload.find("digest"), std::string::npos) << ev->payload;
   ASSERT_TRUE((*probe)->Publish("tinymlaas/devices/gw-dev2/cmd/reboot", "").ok());
@@ -479,6 +489,152 @@ TEST_F(DeviceTest, TheGatewayAgentBridgesDevicesToMqtt) {
   state = (*probe)->WaitFor(
       "tinymlaas/agents/gw1/state", [](const auto& x) { return x.payload == "offline"; }, 30000);
   ASSERT_TRUE(state.ok()) << state.status().message();
+}
+
+// `tinymlaas deploy` as a component: the registry filled from the broker, a group
+// deployed to, each device checked against its HELLO before anything is sent; the
+// devices' own refusals recorded; lineage from a device's active model back to the
+// model file; an agent's will marking its devices offline.
+TEST_F(DeviceTest, DeployUsesTheRegistryRefusesWhatDoesNotFitAndRecordsLineage) {
+  auto broker = testing::MqttBroker::Start(*dir_ + "/deploy-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto m4 = StartDevice("dep-m4");
+  auto tiny = StartDevice("dep-tiny", 0, small_image_);
+  AgentOptions ao;
+  ao.id = "gw-dep";
+  ao.broker_port = (*broker)->port();
+  ao.devices = {m4->address(), tiny->address()};
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("deploy-ws"));
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  MetaStore& db = *ws->db;
+  DeployRequest q;
+  q.broker.broker_port = (*broker)->port();
+  q.signing_key = keys_->private_key;
+  q.timeout_ms = 120000;
+  auto sync = SyncRegistry(*ws, q.broker);
+  ASSERT_TRUE(sync.ok()) << sync.status().message();
+  EXPECT_EQ(sync->online_devices, 2);
+  auto listed = db.ListDevices("");
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, "dep-m4");
+  EXPECT_TRUE((*listed)[0].online);
+  EXPECT_EQ((*listed)[0].agent, "gw-dep");
+  auto caps = nlohmann::json::parse((*listed)[1].capabilities);
+  EXPECT_EQ(caps["arena_bytes"], 256);
+  for (const char* id : {"dep-m4", "dep-tiny"}) ASSERT_TRUE(db.SetDeviceGroups(id, {"lab"}).ok());
+
+  // Version 1 to the group: the small device is refused on the host, never sent to.
+  const Graph conv = OneConv();
+  const std::string model = ws->root + "/one_conv.onnx";
+  ASSERT_TRUE(SaveOnnx(conv, model).ok());
+  q.model = model;
+  q.group = "lab";
+  Progress quiet;
+  auto first = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->devices.size(), 2u);
+  EXPECT_EQ(first->devices[0].status, "active") << first->devices[0].message;
+  EXPECT_EQ(first->devices[0].version, 1);
+  EXPECT_EQ(first->devices[1].status, "refused");
+  // The host's words (the device would say it otherwise), so nothing was sent.
+  EXPECT_NE(first->devices[1].message.find("dep-tiny has 256"), std::string::npos)
+      << first->devices[1].message;
+  EXPECT_EQ(first->active(), 1);
+
+  // The device runs it bit-exact with the host; three runs confirm it.
+  auto cp = ControlPlane::Connect(q.broker);
+  ASSERT_TRUE(cp.ok()) << cp.status().message();
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    const auto in = Input(conv, seed);
+    auto r = (*cp)->Command("dep-m4", "infer", in, 30000);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ((*r)["output"], HexBytes(Interpret(conv, in)));
+  }
+
+  // Lineage: the device's active model -> deployment -> package -> model file.
+  ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
+  auto dev = db.GetDevice("dep-m4");
+  ASSERT_TRUE(dev.ok());
+  EXPECT_EQ(nlohmann::json::parse(dev->capabilities)["confirmed_version"], 1);
+  auto active = ActiveDeployment(db, *dev);
+  ASSERT_TRUE(active.ok() && active->has_value()) << active.status().message();
+  EXPECT_EQ((*active)->id, first->devices[0].deployment);
+  auto lineage = Lineage(db, "deployment:" + std::to_string((*active)->id), false);
+  ASSERT_TRUE(lineage.ok()) << lineage.status().message();
+  const std::string text = LineageText(*lineage);
+  EXPECT_NE(text.find(first->package_artifact), std::string::npos) << text;
+  EXPECT_NE(text.find(first->model_artifact), std::string::npos) << text;
+
+  // Version 2 over the air (the next version by default), confirmed by three runs.
+  auto second = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(second->devices[0].status, "active") << second->devices[0].message;
+  EXPECT_EQ(second->devices[0].version, 2);
+  EXPECT_EQ(second->devices[1].status, "refused");
+  for (uint64_t seed = 4; seed <= 6; ++seed)
+    ASSERT_TRUE((*cp)->Command("dep-m4", "infer", Input(conv, seed), 30000).ok());
+  // An older version is refused on the host.
+  q.group.clear();
+  q.devices = {"dep-m4"};
+  q.version = 1;
+  auto old = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  EXPECT_EQ(old->devices[0].status, "refused");
+  EXPECT_NE(old->devices[0].message.find("downgrade"), std::string::npos)
+      << old->devices[0].message;
+  // Version 3 signed with another key, and a tampered package: only the device can tell.
+  q.host_checks = false;
+  q.version = 3;
+  q.signing_key = other_keys_->private_key;
+  auto wrong = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(wrong.ok()) << wrong.status().message();
+  EXPECT_EQ(wrong->devices[0].status, "refused");
+  EXPECT_NE(wrong->devices[0].message.find("signature"), std::string::npos)
+      << wrong->devices[0].message;
+  q.version = 0;
+  {
+    auto pkg = Sign(conv, 3, keys_->private_key)->package;
+    pkg[pkg.size() / 2] ^= 0x40;
+    q.model = ws->root + "/tampered.tmlp";
+    std::ofstream f(q.model, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(pkg.data()), static_cast<std::streamsize>(pkg.size()));
+  }
+  auto tampered = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(tampered.ok()) << tampered.status().message();
+  EXPECT_EQ(tampered->devices[0].status, "refused");
+  EXPECT_NE(tampered->devices[0].message.find("digest"), std::string::npos)
+      << tampered->devices[0].message;
+  // Each attempt is recorded; version 2 still runs.
+  auto history = db.ListDeployments("dep-m4");
+  ASSERT_EQ(history->size(), 5u);
+  EXPECT_EQ((*history)[0].status, "refused");
+  EXPECT_EQ((*history)[3].status, "active");
+  EXPECT_EQ((*history)[3].version, 2);
+  const auto in = Input(conv, 9);
+  auto still = (*cp)->Command("dep-m4", "infer", in, 30000);
+  ASSERT_TRUE(still.ok()) << still.status().message();
+  EXPECT_EQ((*still)["output"], HexBytes(Interpret(conv, in)));
+
+  // The agent dies: its devices are offline and a deployment to them is refused.
+  (*agent)->Abort();
+  q.model = model;
+  q.host_checks = true;
+  q.signing_key = keys_->private_key;
+  Result<SyncReport> after = Status::Error("not synced");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    after = SyncRegistry(*ws, q.broker);
+    ASSERT_TRUE(after.ok()) << after.status().message();
+  } while (after->online_devices > 0 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(after->online_devices, 0);
+  EXPECT_FALSE(db.GetDevice("dep-m4")->online);
+  auto offline = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(offline.ok()) << offline.status().message();
+  EXPECT_EQ(offline->devices[0].status, "refused");
+  EXPECT_NE(offline->devices[0].message.find("offline"), std::string::npos);
 }
 
 // The same sources build and run on the other emulated cores.

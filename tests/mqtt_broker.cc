@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -31,6 +32,8 @@ bool Accepts(int port) {
 Result<std::unique_ptr<MqttBroker>> MqttBroker::Start(const std::string& dir,
                                                       const std::string& extra_config) {
   auto b = std::make_unique<MqttBroker>();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
   for (int attempt = 0; attempt < 5; ++attempt) {
     b->port_ = FreeLoopbackPort();
     const std::string conf = dir + "/mosquitto.conf";

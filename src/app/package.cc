@@ -11,13 +11,6 @@
 
 namespace tml {
 
-namespace {
-
-// A target's default device image: its arena, scratch and slot size (device_image.h).
-struct DeviceBudget {
-  int64_t arena = 0, scratch = 0, slot = 0;
-};
-
 Result<DeviceBudget> BudgetOf(const std::string& target) {
   TML_ASSIGN_OR_RETURN(TargetProfile p, FindTarget(target));
   DeviceImageOptions o;
@@ -25,35 +18,30 @@ Result<DeviceBudget> BudgetOf(const std::string& target) {
   b.scratch = o.scratch_bytes;
   b.arena = ArenaFor(p, o.scratch_bytes);
   b.slot = (p.flash_bytes - 2 * 4096) / 2 / 4096 * 4096;
+  b.opset = tml_pkg_runtime_opset();
   return b;
 }
 
-Status CheckFit(const PackageInfo& info, const std::string& target, const DeviceBudget& b) {
-  if (info.opset & ~tml_pkg_runtime_opset())
-    return Status::FailedPrecondition("opset: the package calls kernels {}'s runtime lacks",
-                                      target);
-  if (info.arena_bytes > b.arena)
+Status CheckFit(const PackageInfo& info, const std::string& device, const DeviceBudget& b) {
+  if (info.format != b.format || info.kernel_abi != b.kernel_abi)
     return Status::FailedPrecondition(
-        "arena: the model needs {} bytes of arena, a {} device image has {}", info.arena_bytes,
-        target, b.arena);
+        "format: the package is format {} / kernel ABI {}, {} reads {} / {}", info.format,
+        info.kernel_abi, device, b.format, b.kernel_abi);
+  if (info.opset & ~b.opset)
+    return Status::FailedPrecondition("opset: the package calls kernels {}'s runtime lacks",
+                                      device);
+  if (info.arena_bytes > b.arena)
+    return Status::FailedPrecondition("arena: the model needs {} bytes of arena, {} has {}",
+                                      info.arena_bytes, device, b.arena);
   if (info.scratch_bytes > b.scratch)
     return Status::FailedPrecondition(
-        "scratch: the model needs {} bytes of kernel scratch, a {} device image has {}",
-        info.scratch_bytes, target, b.scratch);
+        "scratch: the model needs {} bytes of kernel scratch, {} has {}", info.scratch_bytes,
+        device, b.scratch);
   if (info.bytes > b.slot)
-    return Status::FailedPrecondition(
-        "flash: the package has {} bytes, a {} device's model slot holds {}", info.bytes, target,
-        b.slot);
+    return Status::FailedPrecondition("flash: the package has {} bytes, {}'s model slot holds {}",
+                                      info.bytes, device, b.slot);
   return Status::Ok();
 }
-
-Result<std::vector<uint8_t>> ReadBytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound("{}: cannot open", path);
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
-}
-
-}  // namespace
 
 std::string DefaultKeyDir(const std::string& workspace) {
   return (std::filesystem::path(workspace.empty() ? DefaultWorkspaceRoot() : workspace) / "keys")
@@ -82,7 +70,8 @@ Result<PackageOutcome> MakePackage(const PackageRequest& q, Progress& progress) 
     TML_ASSIGN_OR_RETURN(bytes, SignPackage(bytes, q.signing_key));
   }
   TML_ASSIGN_OR_RETURN(PackageInfo info, InspectPackage(bytes));
-  if (!q.target.empty()) TML_RETURN_IF_ERROR(CheckFit(info, q.target, budget));
+  if (!q.target.empty())
+    TML_RETURN_IF_ERROR(CheckFit(info, "a " + q.target + " device image", budget));
   std::ofstream f(q.out, std::ios::binary);
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   f.close();
@@ -96,7 +85,7 @@ Result<PackageOutcome> MakePackage(const PackageRequest& q, Progress& progress) 
 }
 
 Result<PackageInfo> CheckPackage(const CheckRequest& q) {
-  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadBytes(q.package));
+  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(q.package));
   std::vector<uint8_t> key;
   if (!q.public_key.empty()) {
     TML_ASSIGN_OR_RETURN(key, LoadPublicKey(q.public_key));
@@ -105,7 +94,7 @@ Result<PackageInfo> CheckPackage(const CheckRequest& q) {
   if (!info.ok()) return info.status().Wrap(q.package);
   if (!q.target.empty()) {
     TML_ASSIGN_OR_RETURN(DeviceBudget b, BudgetOf(q.target));
-    TML_RETURN_IF_ERROR(CheckFit(*info, q.target, b).Wrap(q.package));
+    TML_RETURN_IF_ERROR(CheckFit(*info, "a " + q.target + " device image", b).Wrap(q.package));
   }
   return info;
 }

@@ -13,12 +13,24 @@
 #include "core/progress.h"
 #include "package/package.h"
 #include "package/signing.h"
+#include "tml_package.h"
 
 namespace tml {
 
 // The key folder by default: WORKSPACE/keys.
 Result<KeyFiles> CreateKeys(const std::string& dir);
 std::string DefaultKeyDir(const std::string& workspace);
+
+// What a device offers a package: its runtime's op set and formats, arena, kernel
+// scratch and model slot (from a target's default device image, or a device's HELLO).
+struct DeviceBudget {
+  int64_t arena = 0, scratch = 0, slot = 0;
+  uint64_t opset = 0;
+  uint32_t format = TML_PKG_FORMAT, kernel_abi = TML_PKG_KERNEL_ABI;
+};
+Result<DeviceBudget> BudgetOf(const std::string& target);
+// The device's fit checks; `device` names it in the refusal ("arena: ... m4-1 has ...").
+Status CheckFit(const PackageInfo& info, const std::string& device, const DeviceBudget& b);
 
 struct PackageRequest {
   std::string model;        // model file (.onnx or .tflite)

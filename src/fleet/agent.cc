@@ -78,22 +78,43 @@ struct Agent::State {
     return Status::Ok();
   }
 
+  // A model on trial confirms itself after enough good inferences: while one is, each
+  // inference may have changed the slots, and the retained HELLO follows.
+  bool OnTrial(size_t d) const {
+    const json& h = hellos[d];
+    if (!h.contains("active_slot") || !h["active_slot"].is_number_unsigned()) return false;
+    const size_t a = h["active_slot"].get<size_t>();
+    return h.contains("slots") && a < h["slots"].size() &&
+           h["slots"][a].value("state", "") == "trial";
+  }
+
   void Handle(const Command& c) {
     DeviceLink& link = *links[c.device];
     const size_t d = c.device;
     if (c.name == "deploy") {
-      Status s = link.SendPackage(c.payload);
+      // Progress events (no "ok" field) at every tenth of the transfer.
+      size_t last_tenth = 0;
+      Status s = link.SendPackage(c.payload, [&](size_t done, size_t total) {
+        const size_t tenth = total ? done * 10 / total : 10;
+        if (tenth == last_tenth) return;
+        last_tenth = tenth;
+        Publish(
+            DeviceTopic(d, "events"),
+            json{{"command", "deploy"}, {"agent", opt.id}, {"done", done}, {"total", total}}.dump(),
+            false);
+      });
       if (s.ok()) s = link.Activate();
       json extra = json::object();
       if (s.ok()) {
         auto h = link.Hello();
         if (h.ok() && h->active_slot < 2) extra["model_version"] = h->slots[h->active_slot].version;
       }
+      (void)RefreshHello(d);  // first: whoever hears the event finds the new HELLO retained
       Event(d, c.name, s, extra);
-      (void)RefreshHello(d);
     } else if (c.name == "infer") {
       auto r = link.Infer(c.payload);
       if (!r.ok()) return Event(d, c.name, r.status());
+      if (OnTrial(d)) (void)RefreshHello(d);  // before the result, as for deploy
       Publish(DeviceTopic(d, "result"),
               json{{"device", ids[d]},
                    {"model_version", r->result.model_version},
@@ -126,11 +147,12 @@ struct Agent::State {
           Publish(DeviceTopic(d, "capture"), cap.dump(), false);
         }
       }
+      if (OnTrial(d)) (void)RefreshHello(d);
       Event(d, c.name, Status::Ok(), {{"samples", r->size()}});
     } else if (c.name == "confirm" || c.name == "rollback") {
       const Status s = c.name == "confirm" ? link.Confirm() : link.Rollback();
-      Event(d, c.name, s);
       (void)RefreshHello(d);
+      Event(d, c.name, s);
     } else if (c.name == "hello") {
       Event(d, c.name, RefreshHello(d));
     } else {

@@ -49,6 +49,13 @@ Result<ArtifactRecord> MetaStore::GetArtifact(const std::string& id) {
   return Status::NotFound("no artifact '{}'", id);
 }
 
+Result<DeviceRecord> MetaStore::GetDevice(const std::string& id) {
+  if (id.empty()) return Status::Error("a device id is needed");
+  TML_ASSIGN_OR_RETURN(auto found, FindDevices(id, ""));
+  if (found.empty()) return Status::NotFound("no device '{}'", id);
+  return std::move(found[0]);
+}
+
 const char* JobEndStatus(JobEnd e) {
   switch (e) {
     case JobEnd::kDone:

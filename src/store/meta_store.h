@@ -118,6 +118,28 @@ struct JobRecord {
   bool cancel_requested = false;  // a running job asked to stop (its worker polls this)
 };
 
+// A device as the registry knows it: the gateway agent bridging it, its last HELLO
+// (capabilities, slots, the active model) and its groups. Online while its agent is.
+struct DeviceRecord {
+  std::string id, agent;
+  std::string capabilities;  // JSON: the HELLO (docs/fleet.md)
+  std::vector<std::string> groups;
+  bool online = false;
+  int64_t first_seen_ms = 0, last_seen_ms = 0;
+};
+
+// One model sent to one device: sending, then active, refused (the device's checks
+// said no, or nothing fit) or failed (the link or the agent broke).
+struct DeploymentRecord {
+  int64_t id = 0;
+  std::string device;
+  std::string model;    // the model's artifact id
+  std::string package;  // the package's artifact id
+  int64_t version = 0;
+  std::string status, message;
+  int64_t created_ms = 0, finished_ms = 0;
+};
+
 // How a worker ends its job: done or failed; cancelled (as it was asked to); released
 // (the worker is stopping: the job is queued again and the attempt does not count).
 enum class JobEnd { kDone, kFailed, kCancelled, kReleased };
@@ -222,6 +244,27 @@ class MetaStore {
   // API tokens, stored as SHA-256 hex digests; TokenName: the name of a valid one.
   virtual Status AddToken(const std::string& name, const std::string& token_sha256) = 0;
   virtual Result<std::optional<std::string>> TokenName(const std::string& token_sha256) = 0;
+
+  // The device registry. PutDevice inserts or updates agent, capabilities and
+  // last_seen (groups are kept); SetAgentOnline records what the agent's state topic
+  // says, which every device of that agent follows.
+  virtual Status PutDevice(const DeviceRecord& d) = 0;
+  virtual Status SetAgentOnline(const std::string& agent, bool online) = 0;
+  virtual Status SetDeviceGroups(const std::string& device,
+                                 const std::vector<std::string>& groups) = 0;
+  // By id order; "" matches any id, any group.
+  virtual Result<std::vector<DeviceRecord>> FindDevices(const std::string& id,
+                                                        const std::string& group) = 0;
+  Result<std::vector<DeviceRecord>> ListDevices(const std::string& group) {
+    return FindDevices("", group);
+  }
+  // "no device 'ID'" if none.
+  Result<DeviceRecord> GetDevice(const std::string& id);
+  virtual Result<int64_t> AddDeployment(const DeploymentRecord& d) = 0;
+  virtual Status FinishDeployment(int64_t id, const std::string& status,
+                                  const std::string& message) = 0;
+  // Newest first; device "" = all.
+  virtual Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& device) = 0;
 
   // "shape dtype" (shape as JSON) -> number of members of the version.
   virtual Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) = 0;

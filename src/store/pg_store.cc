@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "store/device_sql.h"
 #include "store/meta_store.h"
 #include "store/schema.h"
 
@@ -45,6 +47,14 @@ JobRecord ReadJob(const pqxx::row& r) {
   j.finished_ms = r[13].as<int64_t>();
   j.cancel_requested = r[14].as<int64_t>() != 0;
   return j;
+}
+
+// A registry statement (device_sql.h) with PostgreSQL's numbered parameters.
+const std::string& Sql(const char* sqlite_sql) {
+  static thread_local std::map<const char*, std::string> cache;
+  auto [it, fresh] = cache.try_emplace(sqlite_sql);
+  if (fresh) it->second = device_sql::NumberedParams(sqlite_sql);
+  return it->second;
 }
 
 class PgStore : public MetaStore {
@@ -105,9 +115,19 @@ class PgStore : public MetaStore {
     return Exec("COMMIT");
   }
 
-  Status Begin() override { return Exec("BEGIN"); }
-  Status Commit() override { return Exec("COMMIT"); }
-  Status Rollback() override { return Exec("ROLLBACK"); }
+  Status Begin() override {
+    TML_RETURN_IF_ERROR(Exec("BEGIN"));
+    in_transaction_ = true;
+    return Status::Ok();
+  }
+  Status Commit() override {
+    in_transaction_ = false;
+    return Exec("COMMIT");
+  }
+  Status Rollback() override {
+    in_transaction_ = false;
+    return Exec("ROLLBACK");
+  }
 
   Status PutSample(const SampleRecord& s) override {
     return Q("INSERT INTO samples(id, kind, shape, dtype, source, created_ms) "
@@ -491,6 +511,75 @@ class PgStore : public MetaStore {
     return std::optional<std::string>(r[0][0].c_str());
   }
 
+  Status PutDevice(const DeviceRecord& d) override {
+    if (d.id.empty()) return Status::Error("a device needs an id");
+    const int64_t now = d.last_seen_ms ? d.last_seen_ms : Now();
+    return Q(Sql(device_sql::kPutDevice), d.id, d.agent,
+             d.capabilities.empty() ? std::string("{}") : d.capabilities,
+             d.first_seen_ms ? d.first_seen_ms : now, now)
+        .status();
+  }
+  Status SetAgentOnline(const std::string& agent, bool online) override {
+    return Q(Sql(device_sql::kPutAgent), agent, static_cast<int64_t>(online), Now()).status();
+  }
+  Status SetDeviceGroups(const std::string& device,
+                         const std::vector<std::string>& groups) override {
+    TML_ASSIGN_OR_RETURN(auto r, Q(Sql(device_sql::kDeviceExists), device));
+    if (r[0][0].as<int64_t>() == 0) return Status::NotFound("no device '{}'", device);
+    // All or nothing: a savepoint inside the caller's transaction, else one of its own.
+    const bool nested = in_transaction_;
+    TML_RETURN_IF_ERROR(Exec(nested ? "SAVEPOINT groups" : "BEGIN"));
+    Status st = Q(Sql(device_sql::kClearGroups), device).status();
+    for (const std::string& g : groups)
+      if (st.ok()) st = Q(Sql(device_sql::kAddGroup), device, g).status();
+    if (nested)
+      (void)Exec(st.ok() ? "RELEASE groups" : "ROLLBACK TO groups; RELEASE groups");
+    else if (!st.ok())
+      (void)Exec("ROLLBACK");
+    else
+      st = Exec("COMMIT");
+    return st;
+  }
+  Result<std::vector<DeviceRecord>> FindDevices(const std::string& id,
+                                                const std::string& group) override {
+    TML_ASSIGN_OR_RETURN(auto r, Q(Sql(device_sql::kFindDevices), id, id, group, group));
+    std::vector<DeviceRecord> out;
+    for (const auto& row : r) {
+      DeviceRecord d;
+      d.id = row[0].c_str();
+      d.agent = row[1].c_str();
+      d.capabilities = row[2].c_str();
+      d.online = row[3].as<int64_t>() != 0;
+      d.first_seen_ms = row[4].as<int64_t>();
+      d.last_seen_ms = row[5].as<int64_t>();
+      TML_ASSIGN_OR_RETURN(auto g, Q(Sql(device_sql::kGroupsOf), d.id));
+      for (const auto& gr : g) d.groups.push_back(gr[0].c_str());
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+  Result<int64_t> AddDeployment(const DeploymentRecord& d) override {
+    TML_ASSIGN_OR_RETURN(auto r, Q(Sql(device_sql::kAddDeployment), d.device, d.model, d.package,
+                                   d.version, d.status.empty() ? std::string("sending") : d.status,
+                                   d.message, d.created_ms ? d.created_ms : Now()));
+    return r[0][0].as<int64_t>();
+  }
+  Status FinishDeployment(int64_t id, const std::string& status,
+                          const std::string& message) override {
+    TML_ASSIGN_OR_RETURN(auto r, Q(Sql(device_sql::kFinishDeployment), status, message, Now(), id));
+    if (r.affected_rows() != 1) return Status::NotFound("no deployment {}", id);
+    return Status::Ok();
+  }
+  Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& device) override {
+    TML_ASSIGN_OR_RETURN(auto r, Q(Sql(device_sql::kListDeployments), device, device));
+    std::vector<DeploymentRecord> out;
+    for (const auto& row : r)
+      out.push_back({row[0].as<int64_t>(), row[1].c_str(), row[2].c_str(), row[3].c_str(),
+                     row[4].as<int64_t>(), row[5].c_str(), row[6].c_str(), row[7].as<int64_t>(),
+                     row[8].as<int64_t>()});
+    return out;
+  }
+
   Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) override {
     TML_ASSIGN_OR_RETURN(auto r,
                          Q("SELECT s.shape || ' ' || s.dtype, COUNT(*) FROM version_members m "
@@ -577,7 +666,8 @@ class PgStore : public MetaStore {
   }
 
   std::unique_ptr<pqxx::connection> c_;
-  std::string url_;  // for the LISTEN connection
+  bool in_transaction_ = false;  // between Begin and Commit / Rollback
+  std::string url_;              // for the LISTEN connection
 };
 
 }  // namespace

@@ -87,6 +87,25 @@ const std::vector<std::string>& SchemaMigrations() {
   CREATE INDEX jobs_status ON jobs(status, id);
   -- postgres: SELECT setval(pg_get_serial_sequence('jobs', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM jobs;
   )sql",
+      // The device registry: gateway agents (online as their MQTT will says), the
+      // devices they bridge with their last HELLO, groups, and deployments.
+      R"sql(
+  CREATE TABLE agents(
+    id TEXT PRIMARY KEY, online INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL);
+  CREATE TABLE devices(
+    id TEXT PRIMARY KEY, agent TEXT NOT NULL, capabilities TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL);
+  CREATE INDEX devices_agent ON devices(agent);
+  CREATE TABLE device_groups(
+    device TEXT NOT NULL REFERENCES devices(id), name TEXT NOT NULL, PRIMARY KEY(device, name));
+  CREATE INDEX device_groups_name ON device_groups(name);
+  CREATE TABLE deployments(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL REFERENCES devices(id),
+    model TEXT NOT NULL, package TEXT NOT NULL, version INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK(status IN ('sending', 'active', 'refused', 'failed')),
+    message TEXT NOT NULL, created_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL);
+  CREATE INDEX deployments_device ON deployments(device, id);
+  )sql",
   };
   return kAll;
 }

@@ -107,4 +107,17 @@ Result<std::vector<JobRecord>> SqliteListJobs(sqlite3* db, const std::string& st
 Status SqliteAddJobEvent(sqlite3* db, int64_t job, const std::string& data);
 Result<std::vector<JobEvent>> SqliteJobEvents(sqlite3* db, int64_t job, int64_t after_seq);
 
+// The device registry (sqlite_devices.cc).
+Status SqlitePutDevice(sqlite3* db, const DeviceRecord& d);
+Status SqliteSetAgentOnline(sqlite3* db, const std::string& agent, bool online);
+Status SqliteSetDeviceGroups(sqlite3* db, const std::string& device,
+                             const std::vector<std::string>& groups);
+Result<std::vector<DeviceRecord>> SqliteFindDevices(sqlite3* db, const std::string& id,
+                                                    const std::string& group);
+Result<int64_t> SqliteAddDeployment(sqlite3* db, const DeploymentRecord& d);
+Status SqliteFinishDeployment(sqlite3* db, int64_t id, const std::string& status,
+                              const std::string& message);
+Result<std::vector<DeploymentRecord>> SqliteListDeployments(sqlite3* db,
+                                                            const std::string& device);
+
 }  // namespace tml::sqlite

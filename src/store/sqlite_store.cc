@@ -322,6 +322,28 @@ class SqliteStore : public MetaStore {
   Result<std::vector<JobEvent>> JobEvents(int64_t job, int64_t after_seq) override {
     return SqliteJobEvents(db_, job, after_seq);
   }
+  Status PutDevice(const DeviceRecord& d) override { return SqlitePutDevice(db_, d); }
+  Status SetAgentOnline(const std::string& agent, bool online) override {
+    return SqliteSetAgentOnline(db_, agent, online);
+  }
+  Status SetDeviceGroups(const std::string& device,
+                         const std::vector<std::string>& groups) override {
+    return SqliteSetDeviceGroups(db_, device, groups);
+  }
+  Result<std::vector<DeviceRecord>> FindDevices(const std::string& id,
+                                                const std::string& group) override {
+    return SqliteFindDevices(db_, id, group);
+  }
+  Result<int64_t> AddDeployment(const DeploymentRecord& d) override {
+    return SqliteAddDeployment(db_, d);
+  }
+  Status FinishDeployment(int64_t id, const std::string& status,
+                          const std::string& message) override {
+    return SqliteFinishDeployment(db_, id, status, message);
+  }
+  Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& device) override {
+    return SqliteListDeployments(db_, device);
+  }
   Status AddToken(const std::string& name, const std::string& token_sha256) override {
     Stmt s(db_, "INSERT INTO api_tokens(sha256, name, created_ms) VALUES(?, ?, ?)");
     return s.Bind(1, token_sha256).Bind(2, name).Bind(3, NowMs()).Run();

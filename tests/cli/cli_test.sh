@@ -360,6 +360,24 @@ if [ -z "$(PATH=/usr/bin:/bin command -v bossac openocd picotool)" ]; then
   check "flash names the tools to install when none is there" test "$rc" -eq 1 -a -n "$(grep 'bossa-cli' "$WORK/err.txt")"
 fi
 
+# The device registry and deploy without a broker: clear errors, the service-unavailable
+# exit code (69) when the broker cannot be reached (the device tests cover a real one).
+FWS="$WORK/fleet-ws"
+"$TML" devices list --workspace "$FWS" > "$WORK/out.txt"
+check "an empty registry says how devices appear" grep -q "no devices (devices appear when an agent" "$WORK/out.txt"
+set +e; "$TML" devices sync --workspace "$FWS" --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
+check "devices sync without a broker exits 69 naming it" test "$rc" -eq 69 -a -n "$(grep 'MQTT broker 127.0.0.1:1' "$WORK/err.txt")"
+set +e; "$TML" devices sync --workspace "$FWS" --broker 127.0.0.1:http 2> "$WORK/err.txt"; rc=$?; set -e
+check "a bad broker address is named" test "$rc" -eq 1 -a -n "$(grep "broker '127.0.0.1:http'" "$WORK/err.txt")"
+set +e; "$TML" devices group ghost lab --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "grouping an unknown device is refused" test "$rc" -eq 1 -a -n "$(grep "no device 'ghost'" "$WORK/err.txt")"
+set +e; "$TML" devices show ghost --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "showing an unknown device is refused" test "$rc" -eq 1 -a -n "$(grep "no device 'ghost'" "$WORK/err.txt")"
+set +e; "$TML" deploy "$WORK/kws.onnx" --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "deploy asks for devices or a group before connecting" test "$rc" -eq 1 -a -n "$(grep 'name devices (--device ID) or a group' "$WORK/err.txt")"
+set +e; "$TML" deploy "$WORK/kws.onnx" --group lab --workspace "$FWS" --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
+check "deploy without a broker exits 69" test "$rc" -eq 69
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do

@@ -1,0 +1,232 @@
+#include "app/deploy.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/sha256.h"
+#include "formats/import.h"
+
+namespace tml {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+int DeployOutcome::active() const {
+  int n = 0;
+  for (const auto& d : devices) n += d.status == "active";
+  return n;
+}
+
+Result<DeviceBudget> BudgetFromHello(const json& h) {
+  DeviceBudget b;
+  try {
+    b.arena = h.at("arena_bytes").get<int64_t>();
+    b.scratch = h.at("scratch_bytes").get<int64_t>();
+    b.slot = h.at("slot_bytes").get<int64_t>();
+    b.opset = h.at("opset").get<uint64_t>();
+    b.format = h.at("package_format").get<uint32_t>();
+    b.kernel_abi = h.at("kernel_abi").get<uint32_t>();
+  } catch (const json::exception& e) {
+    return Status::Errorf("the device's HELLO lacks a capability: {}", e.what());
+  }
+  return b;
+}
+
+Result<SyncReport> SyncRegistry(Workspace& ws, const ControlOptions& broker) {
+  TML_ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(broker));
+  return cp->Sync(*ws.db);
+}
+
+namespace {
+
+struct ActiveSlot {
+  std::string model_id;
+  int64_t version = 0;
+};
+
+std::optional<ActiveSlot> ActiveOf(const json& hello) {
+  if (!hello.contains("active_slot") || !hello["active_slot"].is_number_unsigned())
+    return std::nullopt;
+  const size_t slot = hello["active_slot"].get<size_t>();
+  if (!hello.contains("slots") || !hello["slots"].is_array() || slot >= hello["slots"].size())
+    return std::nullopt;
+  const json& s = hello["slots"][slot];
+  return ActiveSlot{s.value("model_id", ""), s.value("version", int64_t{0})};
+}
+
+// The model's artifact: the one this workspace made (named by content hash), else the
+// file recorded as a model file.
+Result<std::string> ModelArtifactOf(MetaStore& db, const std::string& path) {
+  TML_ASSIGN_OR_RETURN(std::string hash, Sha256File(path));
+  hash = hash.substr(0, 32);
+  if (db.GetArtifact("model:" + hash).ok()) return "model:" + hash;
+  TML_RETURN_IF_ERROR(db.PutArtifact({"file:" + hash, "model file", path, path, "{}", {}, 0}));
+  return "file:" + hash;
+}
+
+Result<std::vector<DeviceRecord>> Targets(MetaStore& db, const DeployRequest& q) {
+  if (!q.group.empty()) {
+    TML_ASSIGN_OR_RETURN(auto in_group, db.ListDevices(q.group));
+    if (in_group.empty())
+      return Status::NotFound("deploy: no device in group '{}' (tinymlaas devices list)", q.group);
+    return in_group;
+  }
+  std::vector<DeviceRecord> out;
+  for (const std::string& id : q.devices) {
+    auto d = db.GetDevice(id);
+    if (!d.ok())
+      return d.status().Wrap(
+          "deploy (the registry knows the devices agents announce; "
+          "tinymlaas devices list)");
+    out.push_back(std::move(*d));
+  }
+  return out;
+}
+
+// The package's bytes: a built package as it is, or the model packaged and signed.
+Result<std::vector<uint8_t>> PackageBytes(Workspace& ws, const DeployRequest& q, uint32_t version,
+                                          Progress& progress) {
+  if (fs::path(q.model).extension() == ".tmlp") return ReadFile(q.model);
+  progress.Log("packaging " + q.model + " as version " + std::to_string(version));
+  TML_ASSIGN_OR_RETURN(Graph g, LoadModel(q.model));
+  PackageOptions po;
+  po.model_version = version;
+  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, WritePackage(g, po));
+  std::string key = q.signing_key;
+  if (key.empty() && fs::exists(fs::path(DefaultKeyDir(ws.root)) / "signing.key"))
+    key = (fs::path(DefaultKeyDir(ws.root)) / "signing.key").string();
+  if (key.empty()) {
+    progress.Log("warning: no signing key (tinymlaas keys create); the package is unsigned");
+    return bytes;
+  }
+  progress.Log("signing with " + key);
+  return SignPackage(bytes, key);
+}
+
+}  // namespace
+
+Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const DeviceRecord& d) {
+  const json hello = json::parse(d.capabilities, nullptr, false);
+  const auto active = ActiveOf(hello);
+  if (!active) return std::optional<DeploymentRecord>();
+  TML_ASSIGN_OR_RETURN(auto all, db.ListDeployments(d.id));
+  for (const DeploymentRecord& r : all) {
+    if (r.status != "active" || r.version != active->version) continue;
+    auto pkg = db.GetArtifact(r.package);
+    if (!pkg.ok()) continue;
+    const json meta = json::parse(pkg->metadata, nullptr, false);
+    if (meta.is_object() && meta.value("model_id", "") == active->model_id)
+      return std::optional<DeploymentRecord>(r);
+  }
+  return std::optional<DeploymentRecord>();
+}
+
+Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& progress) {
+  MetaStore& db = *ws.db;
+  if (q.devices.empty() == q.group.empty())
+    return Status::Error("deploy: name devices (--device ID) or a group (--group G), not both");
+  progress.Log(
+      fmt::format("control plane: broker {}:{}", q.broker.broker_host, q.broker.broker_port));
+  TML_ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(q.broker));
+  TML_RETURN_IF_ERROR(cp->Sync(db).status());
+  TML_ASSIGN_OR_RETURN(std::vector<DeviceRecord> targets, Targets(db, q));
+
+  uint32_t version = q.version;
+  if (version == 0) {
+    for (const DeviceRecord& d : targets) {
+      const json h = json::parse(d.capabilities, nullptr, false);
+      if (h.is_object()) version = std::max(version, h.value("confirmed_version", 0u));
+      if (auto a = ActiveOf(h)) version = std::max(version, static_cast<uint32_t>(a->version));
+    }
+    ++version;
+  }
+  DeployOutcome out;
+  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, PackageBytes(ws, q, version, progress));
+  auto info = InspectPackage(bytes);
+  if (!info.ok() && q.host_checks) return info.status().Wrap("deploy: " + q.model);
+  if (info.ok()) out.info = *info;
+  const std::string digest = info.ok() ? info->digest : Sha256Hex(bytes.data(), bytes.size());
+
+  // The package in the workspace, and its lineage: model -> package.
+  const fs::path dir = fs::path(ws.root) / "packages";
+  fs::create_directories(dir);
+  out.package_path = (dir / (digest.substr(0, 32) + ".tmlp")).string();
+  {
+    std::ofstream f(out.package_path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+    if (!f) return Status::Errorf("{}: write failed", out.package_path);
+  }
+  std::vector<std::string> package_parents;
+  if (fs::path(q.model).extension() != ".tmlp") {
+    TML_ASSIGN_OR_RETURN(out.model_artifact, ModelArtifactOf(db, q.model));
+    package_parents.push_back(out.model_artifact);
+  }
+  out.package_artifact = "package:" + digest.substr(0, 32);
+  TML_RETURN_IF_ERROR(db.PutArtifact(
+      {out.package_artifact, "model package",
+       fmt::format("{} v{}", out.info.name.empty() ? "package" : out.info.name,
+                   out.info.model_version),
+       out.package_path, info.ok() ? PackageInfoJson(*info).dump() : "{}", package_parents, 0}));
+
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const DeviceRecord& d = targets[i];
+    DeviceDeployment r{d.id, "refused", "", 0, out.info.model_version};
+    const std::string where = fmt::format("[{}/{}] {}", i + 1, targets.size(), d.id);
+    const json hello = json::parse(d.capabilities, nullptr, false);
+    Status fit = Status::Ok();
+    if (!d.online) {
+      fit = Status::Unavailable("offline: its agent '{}' is offline", d.agent);
+    } else if (q.host_checks) {
+      auto budget = BudgetFromHello(hello);
+      fit = budget.ok() ? CheckFit(out.info, d.id, *budget) : budget.status();
+      const uint32_t confirmed = hello.is_object() ? hello.value("confirmed_version", 0u) : 0;
+      if (fit.ok() && out.info.model_version < confirmed)
+        fit = Status::FailedPrecondition(
+            "downgrade: version {} is older than version {}, the last {} confirmed",
+            out.info.model_version, confirmed, d.id);
+    }
+    if (!fit.ok()) {
+      r.message = fit.message();
+      progress.Log(where + ": refused: " + r.message);
+      TML_ASSIGN_OR_RETURN(r.deployment,
+                           db.AddDeployment({0, d.id, out.model_artifact, out.package_artifact,
+                                             r.version, "refused", r.message, 0, 0}));
+      out.devices.push_back(r);
+      continue;
+    }
+    progress.Log(
+        fmt::format("{}: sending {} bytes through agent {}", where, bytes.size(), d.agent));
+    TML_ASSIGN_OR_RETURN(r.deployment,
+                         db.AddDeployment({0, d.id, out.model_artifact, out.package_artifact,
+                                           r.version, "sending", "", 0, 0}));
+    auto ev = cp->Command(d.id, "deploy", bytes, q.timeout_ms, [&](const json& p) {
+      progress.Advance(p.value("done", int64_t{0}), p.value("total", int64_t{0}), d.id);
+    });
+    if (!ev.ok()) {
+      r.status = "failed";
+      r.message = ev.status().message();
+    } else if (ev->value("ok", false)) {
+      r.status = "active";
+      r.message = fmt::format("version {} running", ev->value("model_version", r.version));
+    } else {
+      r.message = ev->value("error", std::string("the device refused the package"));
+    }
+    progress.Log(fmt::format("{}: {}: {}", where, r.status, r.message));
+    TML_RETURN_IF_ERROR(db.FinishDeployment(r.deployment, r.status, r.message));
+    if (r.status == "active")
+      TML_RETURN_IF_ERROR(
+          db.PutArtifact({"deployment:" + std::to_string(r.deployment),
+                          "deployment",
+                          fmt::format("{} v{} on {}", out.info.name, r.version, d.id),
+                          "",
+                          json{{"device", d.id}, {"agent", d.agent}, {"version", r.version}}.dump(),
+                          {out.package_artifact},
+                          0}));
+    out.devices.push_back(r);
+  }
+  TML_RETURN_IF_ERROR(cp->Sync(db).status());  // the HELLOs the agents refreshed
+  return out;
+}
+
+}  // namespace tml

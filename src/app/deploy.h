@@ -1,0 +1,61 @@
+// Deployment as a component, behind `tinymlaas deploy` and `tinymlaas devices`: the
+// device registry brought up to date from the broker, then one model sent to devices
+// through their gateway agents. Each device's HELLO decides whether the package fits
+// (op set, formats, arena, scratch, slot size, no downgrade); what does not fit is
+// refused with the reason and is never sent. Every attempt is a deployment record, and
+// each one that took becomes a lineage artifact: model -> package -> deployment.
+//
+//   DeployRequest q;  q.model = "kws_int8.onnx";  q.group = "hall";
+//   q.broker.broker_port = 1883;
+//   TML_ASSIGN_OR_RETURN(DeployOutcome r, Deploy(ws, q, progress));
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "app/package.h"
+#include "core/progress.h"
+#include "data/dataset_store.h"
+#include "fleet/control_plane.h"
+
+namespace tml {
+
+struct DeployRequest {
+  std::string model;  // a model file (.onnx, .tflite), or a built package (.tmlp)
+  std::vector<std::string> devices;
+  std::string group;        // or every device of a group
+  uint32_t version = 0;     // 0: one above the highest version the devices confirmed
+  std::string signing_key;  // "" -> WORKSPACE/keys/signing.key when it exists
+  bool host_checks = true;  // false: send what the host would refuse (to see devices refuse)
+  ControlOptions broker;
+  int timeout_ms = 600000;  // per device
+};
+
+struct DeviceDeployment {
+  std::string device;
+  std::string status;  // active, refused, failed
+  std::string message;
+  int64_t deployment = 0;  // the record's id (0: nothing recorded)
+  int64_t version = 0;
+};
+
+struct DeployOutcome {
+  std::string package_path, package_artifact, model_artifact;
+  PackageInfo info;
+  std::vector<DeviceDeployment> devices;
+  int active() const;
+};
+
+Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& request, Progress& progress);
+
+// The registry brought up to date from the broker.
+Result<SyncReport> SyncRegistry(Workspace& ws, const ControlOptions& broker);
+
+// A device's budget from its HELLO (the registry's capabilities JSON).
+Result<DeviceBudget> BudgetFromHello(const nlohmann::json& hello);
+
+// The deployment that put the device's active model there (its active slot's model id
+// and version), if the registry knows one.
+Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const DeviceRecord& d);
+
+}  // namespace tml

@@ -1,0 +1,64 @@
+// The control plane's end of the fleet topics (docs/fleet.md): an MQTT client that
+// reads what gateway agents publish (their state, the devices' retained HELLO, command
+// events, results) into the device registry, and sends commands to devices.
+//
+//   ControlOptions o;  o.broker_port = 1883;
+//   TML_ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(o));
+//   TML_ASSIGN_OR_RETURN(SyncReport r, cp->Sync(*ws.db));     // registry up to date
+//   TML_ASSIGN_OR_RETURN(auto ev, cp->Command("m4-1", "deploy", bytes, 120000, on_progress));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "store/meta_store.h"
+
+namespace tml {
+
+struct ControlOptions {
+  std::string broker_host = "127.0.0.1";
+  int broker_port = 1883;
+  std::string username, password;  // the control plane's broker credentials
+  std::string prefix = "tinymlaas";
+  std::string client_id;  // "" -> tinymlaas-control-PID-N (N counts connections)
+  int timeout_ms = 20000;
+};
+
+// "HOST:PORT" or "HOST" (port 1883) into host and port.
+Status ParseBroker(const std::string& broker, std::string* host, int* port);
+
+struct SyncReport {
+  int agents = 0, devices = 0;  // records written
+  int online_devices = 0;
+};
+
+class ControlPlane {
+ public:
+  static Result<std::unique_ptr<ControlPlane>> Connect(const ControlOptions& o);
+  ~ControlPlane();
+
+  // Everything the broker holds now (agent states, retained HELLOs) and everything heard
+  // since the last sync, written into the registry. A round trip through the broker
+  // (a message to this client's own topic) marks the end of the retained messages.
+  Result<SyncReport> Sync(MetaStore& db);
+
+  // Publishes PREFIX/devices/DEV/cmd/NAME and waits up to timeout_ms for the outcome:
+  // the command's final event (its "ok" says how it went; an error Status only when no
+  // answer came), or for "infer" the result. Progress events go to on_progress.
+  Result<nlohmann::json> Command(
+      const std::string& device, const std::string& name, const std::vector<uint8_t>& payload,
+      int timeout_ms, const std::function<void(const nlohmann::json&)>& on_progress = {});
+
+  struct State;
+
+ private:
+  ControlPlane() = default;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace tml
