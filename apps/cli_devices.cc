@@ -12,6 +12,7 @@
 #include "app/package.h"
 #include "apps/cli_common.h"
 #include "fleet/agent.h"
+#include "fleet/broker_auth.h"
 #include "fleet/control_plane.h"
 
 namespace tml::cli {
@@ -88,12 +89,26 @@ void OnSignal(int) {
 
 struct AgentArgs {
   AgentOptions o;
-  std::string broker = "127.0.0.1:1883";
+  std::string broker = "127.0.0.1:1883", credentials;
 };
 
 int RunAgent(AgentArgs a) {
   const Status parsed = ParseBroker(a.broker, &a.o.broker_host, &a.o.broker_port);
   if (!parsed.ok()) return Fail(parsed.Wrap("agent"));
+  if (!a.credentials.empty()) {
+    // The agent logs in as itself, each device as itself (users the file names).
+    auto all = ReadBrokerCredentials(a.credentials);
+    if (!all.ok()) return Fail(all.status().Wrap("agent"));
+    if (a.o.username.empty()) a.o.username = a.o.id;
+    if (a.o.password.empty()) {
+      auto own = all->find(a.o.username);
+      if (own == all->end())
+        return Fail(
+            Status::NotFound("agent: {} has no password for '{}'", a.credentials, a.o.username));
+      a.o.password = own->second;
+    }
+    a.o.device_passwords = std::move(*all);
+  }
   auto agent = Agent::Start(a.o);
   if (!agent.ok()) return Fail(agent.status());
   std::signal(SIGINT, OnSignal);
@@ -167,6 +182,9 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
       ->required();
   ag->add_option("--user", g->o.username, "Broker user name (the agent's own credentials)");
   ag->add_option("--password", g->o.password, "Broker password");
+  ag->add_option("--credentials", g->credentials,
+                 "Broker credentials file (tinymlaas broker auth): the agent logs in as its id, "
+                 "each device as its own id");
   ag->add_option("--prefix", g->o.prefix, "Topic prefix")->capture_default_str();
   ag->callback([g, exit_code] { *exit_code = RunAgent(*g); });
   added->push_back(ag);

@@ -7,6 +7,7 @@
 
 #include "app/deploy.h"
 #include "apps/cli_common.h"
+#include "fleet/broker_auth.h"
 #include "pipeline/lineage.h"
 
 namespace tml::cli {
@@ -17,7 +18,7 @@ using nlohmann::json;
 struct FleetArgs {
   std::string workspace, broker, group, model, key, id;
   std::vector<std::string> devices, groups;
-  std::string user, password;
+  std::string user, password, credentials;
   uint32_t version = 0;
   bool json = false, sync = false, skip_host_checks = false;
 
@@ -26,6 +27,10 @@ struct FleetArgs {
     TML_RETURN_IF_ERROR(ParseBroker(broker, &o.broker_host, &o.broker_port));
     o.username = user;
     o.password = password;
+    if (!credentials.empty()) {
+      if (o.username.empty()) o.username = "control";
+      TML_ASSIGN_OR_RETURN(o.password, BrokerPassword(credentials, o.username));
+    }
     return o;
   }
 };
@@ -35,6 +40,36 @@ void AddBrokerOptions(CLI::App* c, FleetArgs* a) {
       ->default_str("127.0.0.1:1883");
   c->add_option("--user", a->user, "Broker user name (the control plane's credentials)");
   c->add_option("--password", a->password, "Broker password");
+  c->add_option("--credentials", a->credentials,
+                "Broker credentials file (tinymlaas broker auth): the password of --user, "
+                "by default the control user 'control'");
+}
+
+struct AuthArgs {
+  BrokerAuthRequest q;
+  bool json = false;
+};
+
+int RunBrokerAuth(const AuthArgs& a) {
+  auto r = WriteBrokerAuth(a.q);
+  if (!r.ok()) return Fail(r.status());
+  if (a.json) {
+    std::cout << json{{"password_file", r->password_file},
+                      {"acl_file", r->acl_file},
+                      {"credentials_file", r->credentials_file},
+                      {"added", r->added},
+                      {"mosquitto_conf", BrokerAuthConfig(*r)}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::cout << "users added: " << (r->added.empty() ? "none" : "");
+  for (const auto& u : r->added) std::cout << u << " ";
+  std::cout << "\npasswords in " << r->credentials_file
+            << " (owner only; give each agent its own lines)\n"
+            << "add to mosquitto.conf:\n"
+            << BrokerAuthConfig(*r);
+  return 0;
 }
 
 json DeviceJson(const DeviceRecord& d) {
@@ -285,6 +320,25 @@ void AddFleetCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* add
   AddBrokerOptions(d, a.get());
   d->callback([a, exit_code] { *exit_code = RunDeploy(*a); });
   added->push_back(d);
+
+  auto auth = std::make_shared<AuthArgs>();
+  auto* broker = app.add_subcommand(
+      "broker", "The MQTT broker's identities for agents, devices and the control plane");
+  broker->require_subcommand(1);
+  auto* au = broker->add_subcommand(
+      "auth",
+      "Give every agent, device and the control plane its own broker user and password,\n"
+      "with an ACL that lets each reach only its own topics (Mosquitto password_file and\n"
+      "acl_file; docs/fleet.md). Run again to add users: existing ones keep their passwords");
+  au->add_option("--dir", auth->q.dir, "Folder for passwd, acl and credentials")->required();
+  au->add_option("--agent", auth->q.agents, "Agent id; repeat for more");
+  au->add_option("--device", auth->q.devices, "Device id; repeat for more");
+  au->add_option("--control-user", auth->q.control_user, "The control plane's user")
+      ->capture_default_str();
+  au->add_option("--prefix", auth->q.prefix, "Topic prefix")->capture_default_str();
+  au->add_flag("--json", auth->json, "Machine-readable output");
+  au->callback([auth, exit_code] { *exit_code = RunBrokerAuth(*auth); });
+  added->push_back(broker);
 }
 
 }  // namespace tml::cli

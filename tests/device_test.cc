@@ -13,6 +13,7 @@
 #include "app/deploy.h"
 #include "fixtures.h"
 #include "fleet/agent.h"
+#include "fleet/broker_auth.h"
 #include "fleet/device_link.h"
 #include "fleet/emulated_device.h"
 #include "formats/export.h"
@@ -635,6 +636,114 @@ TEST_F(DeviceTest, DeployUsesTheRegistryRefusesWhatDoesNotFitAndRecordsLineage) 
   ASSERT_TRUE(offline.ok()) << offline.status().message();
   EXPECT_EQ(offline->devices[0].status, "refused");
   EXPECT_NE(offline->devices[0].message.find("offline"), std::string::npos);
+}
+
+// Identities: the agent and each device log in as themselves; the broker's ACL lets a
+// device publish only its own topics and read only its own commands, and an agent only
+// its own state. A wrong password or no login is refused.
+TEST_F(DeviceTest, EachAgentAndDeviceReachesOnlyItsOwnTopics) {
+  BrokerAuthRequest q;
+  q.dir = *dir_ + "/acl-auth";
+  q.agents = {"gw-acl"};
+  q.devices = {"acl-a", "acl-b"};
+  auto auth = WriteBrokerAuth(q);
+  ASSERT_TRUE(auth.ok()) << auth.status().message();
+  auto pw = ReadBrokerCredentials(auth->credentials_file);
+  ASSERT_TRUE(pw.ok()) << pw.status().message();
+  ASSERT_EQ(pw->size(), 4u);  // control, the agent, two devices
+  // Run again with one more device: the others keep their passwords.
+  q.devices.push_back("acl-c");
+  auto again = WriteBrokerAuth(q);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->added, (std::vector<std::string>{"acl-c"}));
+  EXPECT_EQ(ReadBrokerCredentials(auth->credentials_file)->at("acl-a"), pw->at("acl-a"));
+  q.devices.push_back("gw-acl");
+  EXPECT_FALSE(WriteBrokerAuth(q).ok());  // one name for two identities
+
+  auto broker = testing::MqttBroker::Start(*dir_ + "/acl-broker", BrokerAuthConfig(*auth));
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  const int port = (*broker)->port();
+  auto a = StartDevice("acl-a");
+  auto b = StartDevice("acl-b");
+  AgentOptions ao;
+  ao.id = "gw-acl";
+  ao.broker_port = port;
+  ao.devices = {a->address(), b->address()};
+  ao.username = "gw-acl";
+  ao.password = "wrong";
+  ao.device_passwords = *pw;
+  auto refused = Agent::Start(ao);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("refused agent gw-acl"), std::string::npos)
+      << refused.status().message();
+  ao.password = pw->at("gw-acl");
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+
+  // The control plane sees both devices (their own users published their HELLOs) and
+  // reaches each with a command.
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("acl-ws"));
+  ASSERT_TRUE(ws.ok());
+  ControlOptions co;
+  co.broker_port = port;
+  co.username = "control";
+  co.password = pw->at("control");
+  auto sync = SyncRegistry(*ws, co);
+  ASSERT_TRUE(sync.ok()) << sync.status().message();
+  EXPECT_EQ(sync->online_devices, 2);
+  auto cp = ControlPlane::Connect(co);
+  ASSERT_TRUE(cp.ok()) << cp.status().message();
+  auto ev = (*cp)->Command("acl-b", "hello", {}, 30000);
+  ASSERT_TRUE(ev.ok()) << ev.status().message();
+  EXPECT_TRUE((*ev)["ok"].get<bool>());
+
+  EXPECT_FALSE(testing::MqttProbe::Connect(port, "anon", "").ok());
+  EXPECT_FALSE(testing::MqttProbe::Connect(port, "guess", "", "acl-a", "guess").ok());
+  auto watcher =
+      testing::MqttProbe::Connect(port, "watcher", "tinymlaas/#", "control", pw->at("control"));
+  ASSERT_TRUE(watcher.ok()) << watcher.status().message();
+  // acl-a pretends to be acl-b and the agent pretends to be another agent: the broker
+  // drops both. acl-a's own event after them arrives (one client's messages keep
+  // their order), so the forgeries would have arrived first.
+  auto mallory = testing::MqttProbe::Connect(port, "mallory", "", "acl-a", pw->at("acl-a"));
+  ASSERT_TRUE(mallory.ok()) << mallory.status().message();
+  ASSERT_TRUE((*mallory)->Publish("tinymlaas/devices/acl-b/hello", R"({"forged":true})").ok());
+  ASSERT_TRUE((*mallory)->Publish("tinymlaas/devices/acl-b/result", R"({"forged":true})").ok());
+  ASSERT_TRUE((*mallory)->Publish("tinymlaas/agents/gw-acl/state", "offline").ok());
+  ASSERT_TRUE((*mallory)->Publish("tinymlaas/devices/acl-a/events", R"({"mine":true})").ok());
+  ASSERT_TRUE((*watcher)->WaitFor("tinymlaas/devices/acl-a/events", nullptr, 10000).ok());
+  for (const auto& m : (*watcher)->Messages())
+    EXPECT_EQ(m.payload.find("forged"), std::string::npos) << m.topic << " " << m.payload;
+  auto gw = testing::MqttProbe::Connect(port, "gw-spoof", "", "gw-acl", pw->at("gw-acl"));
+  ASSERT_TRUE(gw.ok());
+  ASSERT_TRUE((*gw)->Publish("tinymlaas/agents/gw-other/state", "online").ok());
+  ASSERT_TRUE((*gw)->Publish("tinymlaas/agents/gw-acl/state", "online", true).ok());
+  ASSERT_TRUE((*watcher)
+                  ->WaitFor(
+                      "tinymlaas/agents/gw-acl/state",
+                      [](const auto& m) {
+                        return !m.retained;  // the live one, not the retained copy at subscribe
+                      },
+                      10000)
+                  .ok());
+  for (const auto& m : (*watcher)->Messages())
+    EXPECT_NE(m.topic, "tinymlaas/agents/gw-other/state");
+  // acl-a cannot read acl-b's commands: Mosquitto grants the subscription but never
+  // delivers them. A command to acl-a, sent after one to acl-b, arrives; the other not.
+  ASSERT_TRUE((*mallory)->Subscribe("tinymlaas/devices/acl-b/cmd/#").ok());
+  ASSERT_TRUE((*mallory)->Subscribe("tinymlaas/devices/acl-a/cmd/#").ok());
+  ASSERT_TRUE((*watcher)->Publish("tinymlaas/devices/acl-b/cmd/hello", "").ok());
+  ASSERT_TRUE((*watcher)->Publish("tinymlaas/devices/acl-a/cmd/hello", "").ok());
+  ASSERT_TRUE((*mallory)->WaitFor("tinymlaas/devices/acl-a/cmd/hello", nullptr, 10000).ok());
+  for (const auto& m : (*mallory)->Messages())
+    EXPECT_EQ(m.topic.find("tinymlaas/devices/acl-b/"), std::string::npos) << m.topic;
+  // The registry still has acl-b's real HELLO and both devices online.
+  ASSERT_TRUE(SyncRegistry(*ws, co).ok());
+  auto acl_b = ws->db->GetDevice("acl-b");
+  ASSERT_TRUE(acl_b.ok());
+  EXPECT_EQ(acl_b->capabilities.find("forged"), std::string::npos);
+  EXPECT_TRUE(acl_b->online);
+  (*agent)->Stop();
 }
 
 // The same sources build and run on the other emulated cores.

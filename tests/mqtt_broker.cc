@@ -63,11 +63,42 @@ Result<std::unique_ptr<MqttProbe>> MqttProbe::Connect(int port, const std::strin
   p->mosq_ = mosquitto_new(client_id.c_str(), true, p.get());
   if (!user.empty()) mosquitto_username_pw_set(p->mosq_, user.c_str(), password.c_str());
   mosquitto_message_callback_set(p->mosq_, &MqttProbe::OnMessage);
+  mosquitto_connect_callback_set(p->mosq_, [](mosquitto*, void* self, int rc) {
+    auto* q = static_cast<MqttProbe*>(self);
+    std::lock_guard<std::mutex> l(q->mu_);
+    q->connack_ = rc;
+    q->cv_.notify_all();
+  });
+  mosquitto_subscribe_callback_set(p->mosq_,
+                                   [](mosquitto*, void* self, int mid, int n, const int* granted) {
+                                     auto* q = static_cast<MqttProbe*>(self);
+                                     std::lock_guard<std::mutex> l(q->mu_);
+                                     q->granted_[mid] = n > 0 ? granted[0] : 0x80;
+                                     q->cv_.notify_all();
+                                   });
   if (int rc = mosquitto_connect(p->mosq_, "127.0.0.1", port, 10); rc != MOSQ_ERR_SUCCESS)
     return Status::Unavailable("mqtt probe: {}", mosquitto_strerror(rc));
-  if (!filter.empty()) mosquitto_subscribe(p->mosq_, nullptr, filter.c_str(), 1);
   mosquitto_loop_start(p->mosq_);
+  {
+    std::unique_lock<std::mutex> l(p->mu_);
+    if (!p->cv_.wait_for(l, std::chrono::seconds(20), [&] { return p->connack_ >= 0; }))
+      return Status::Unavailable("mqtt probe: no CONNACK");
+    if (p->connack_ != 0)
+      return Status::FailedPrecondition("mqtt probe: refused: {}",
+                                        mosquitto_connack_string(p->connack_));
+  }
+  if (!filter.empty()) TML_RETURN_IF_ERROR(p->Subscribe(filter).status());
   return p;
+}
+
+Result<int> MqttProbe::Subscribe(const std::string& filter) {
+  int mid = 0;
+  if (int rc = mosquitto_subscribe(mosq_, &mid, filter.c_str(), 1); rc != MOSQ_ERR_SUCCESS)
+    return Status::Unavailable("subscribe {}: {}", filter, mosquitto_strerror(rc));
+  std::unique_lock<std::mutex> l(mu_);
+  if (!cv_.wait_for(l, std::chrono::seconds(20), [&] { return granted_.count(mid) > 0; }))
+    return Status::Unavailable("subscribe {}: no SUBACK", filter);
+  return granted_[mid];
 }
 
 MqttProbe::~MqttProbe() {

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +43,8 @@ class MqttProbe {
                                                     const std::string& password = "");
   ~MqttProbe();
   Status Publish(const std::string& topic, const std::string& payload, bool retain = false);
+  // Subscribes and waits for the SUBACK: the granted QoS, or 0x80 if the broker refused.
+  Result<int> Subscribe(const std::string& filter);
   // Waits up to timeout_ms for a message on topic for which pred holds; returns it.
   Result<MqttMessage> WaitFor(const std::string& topic,
                               const std::function<bool(const MqttMessage&)>& pred, int timeout_ms);
@@ -53,6 +56,8 @@ class MqttProbe {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<MqttMessage> messages_;
+  int connack_ = -1;
+  std::map<int, int> granted_;  // SUBACKs: message id -> granted QoS
 };
 
 }  // namespace tml::testing

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -26,7 +27,16 @@ std::string HexBytes(const std::vector<uint8_t>& bytes) {
 
 struct Agent::State {
   AgentOptions opt;
-  mosquitto* mosq = nullptr;
+  mosquitto* mosq = nullptr;  // the agent's own connection: its state and will
+  // One connection per device, under the device's own broker user when it has one.
+  struct DeviceConn {
+    State* s = nullptr;
+    size_t d = 0;
+    mosquitto* mosq = nullptr;
+    std::string user;
+  };
+  std::vector<std::unique_ptr<DeviceConn>> conns;
+  std::map<mosquitto*, int> connect_rc;  // per connection; absent: no answer yet
   std::vector<std::unique_ptr<DeviceLink>> links;
   std::vector<std::string> ids;
   std::vector<json> hellos;
@@ -40,7 +50,6 @@ struct Agent::State {
   std::condition_variable cv;
   std::deque<Command> queue;
   bool stopping = false;
-  int connect_rc = -1;  // -1: no answer yet
   int handled = 0;
   std::thread worker;
 
@@ -49,17 +58,18 @@ struct Agent::State {
   }
   std::string StateTopic() const { return opt.prefix + "/agents/" + opt.id + "/state"; }
 
-  void Publish(const std::string& topic, const std::string& payload, bool retain) {
-    mosquitto_publish(mosq, nullptr, topic.c_str(), static_cast<int>(payload.size()),
-                      payload.data(), 1, retain);
+  static void Publish(mosquitto* m, const std::string& topic, const std::string& payload,
+                      bool retain) {
+    mosquitto_publish(m, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
+                      1, retain);
+  }
+  void Publish(size_t d, const std::string& leaf, const std::string& payload, bool retain) {
+    Publish(conns[d]->mosq, DeviceTopic(d, leaf), payload, retain);
   }
 
-  void Birth() {
-    Publish(StateTopic(), "online", true);
-    for (size_t d = 0; d < ids.size(); ++d) {
-      Publish(DeviceTopic(d, "hello"), hellos[d].dump(), true);
-      mosquitto_subscribe(mosq, nullptr, DeviceTopic(d, "cmd/+").c_str(), 1);
-    }
+  void DeviceBirth(size_t d) {
+    Publish(d, "hello", hellos[d].dump(), true);
+    mosquitto_subscribe(conns[d]->mosq, nullptr, DeviceTopic(d, "cmd/+").c_str(), 1);
   }
 
   void Event(size_t d, const std::string& command, const Status& s, json extra = json::object()) {
@@ -67,14 +77,14 @@ struct Agent::State {
     extra["agent"] = opt.id;
     extra["ok"] = s.ok();
     if (!s.ok()) extra["error"] = s.message();
-    Publish(DeviceTopic(d, "events"), extra.dump(), false);
+    Publish(d, "events", extra.dump(), false);
   }
 
   Status RefreshHello(size_t d) {
     TML_ASSIGN_OR_RETURN(tml_proto_hello h, links[d]->Hello());
     hellos[d] = HelloJson(h);
     hellos[d]["agent"] = opt.id;
-    Publish(DeviceTopic(d, "hello"), hellos[d].dump(), true);
+    Publish(d, "hello", hellos[d].dump(), true);
     return Status::Ok();
   }
 
@@ -99,7 +109,7 @@ struct Agent::State {
         if (tenth == last_tenth) return;
         last_tenth = tenth;
         Publish(
-            DeviceTopic(d, "events"),
+            d, "events",
             json{{"command", "deploy"}, {"agent", opt.id}, {"done", done}, {"total", total}}.dump(),
             false);
       });
@@ -115,7 +125,7 @@ struct Agent::State {
       auto r = link.Infer(c.payload);
       if (!r.ok()) return Event(d, c.name, r.status());
       if (OnTrial(d)) (void)RefreshHello(d);  // before the result, as for deploy
-      Publish(DeviceTopic(d, "result"),
+      Publish(d, "result",
               json{{"device", ids[d]},
                    {"model_version", r->result.model_version},
                    {"ticks", r->result.ticks},
@@ -140,11 +150,11 @@ struct Agent::State {
                            {"class", s.telemetry.top_class},
                            {"confidence", s.telemetry.confidence},
                            {"sample", s.telemetry.sample}};
-        Publish(DeviceTopic(d, "telemetry"), head.dump(), false);
+        Publish(d, "telemetry", head.dump(), false);
         if (s.captured) {
           json cap = head;
           cap["bytes"] = HexBytes(s.sample);
-          Publish(DeviceTopic(d, "capture"), cap.dump(), false);
+          Publish(d, "capture", cap.dump(), false);
         }
       }
       if (OnTrial(d)) (void)RefreshHello(d);
@@ -178,28 +188,64 @@ struct Agent::State {
     }
   }
 
-  static void OnConnect(mosquitto*, void* self, int rc) {
+  static void OnConnect(mosquitto* m, void* self, int rc) {
     auto* s = static_cast<State*>(self);
-    if (rc == 0) s->Birth();
+    if (rc == 0) Publish(m, s->StateTopic(), "online", true);
     std::lock_guard<std::mutex> l(s->mu);
-    s->connect_rc = rc;
+    s->connect_rc[m] = rc;
     s->cv.notify_all();
+  }
+  static void OnDeviceConnect(mosquitto* m, void* self, int rc) {
+    auto* c = static_cast<DeviceConn*>(self);
+    if (rc == 0) c->s->DeviceBirth(c->d);
+    std::lock_guard<std::mutex> l(c->s->mu);
+    c->s->connect_rc[m] = rc;
+    c->s->cv.notify_all();
   }
 
   static void OnMessage(mosquitto*, void* self, const mosquitto_message* m) {
-    auto* s = static_cast<State*>(self);
+    auto* c = static_cast<DeviceConn*>(self);
+    State* s = c->s;
+    const std::string base = s->DeviceTopic(c->d, "cmd/");
     const std::string topic = m->topic;
-    for (size_t d = 0; d < s->ids.size(); ++d) {
-      const std::string base = s->DeviceTopic(d, "cmd/");
-      if (topic.rfind(base, 0) != 0) continue;
-      Command c{d, topic.substr(base.size()), {}};
-      const auto* p = static_cast<const uint8_t*>(m->payload);
-      c.payload.assign(p, p + m->payloadlen);
-      std::lock_guard<std::mutex> l(s->mu);
-      s->queue.push_back(std::move(c));
-      s->cv.notify_all();
-      return;
+    if (topic.rfind(base, 0) != 0) return;
+    Command cmd{c->d, topic.substr(base.size()), {}};
+    const auto* p = static_cast<const uint8_t*>(m->payload);
+    cmd.payload.assign(p, p + m->payloadlen);
+    std::lock_guard<std::mutex> l(s->mu);
+    s->queue.push_back(std::move(cmd));
+    s->cv.notify_all();
+  }
+
+  std::vector<mosquitto*> Clients() const {
+    std::vector<mosquitto*> all;
+    if (mosq) all.push_back(mosq);
+    for (const auto& c : conns)
+      if (c->mosq) all.push_back(c->mosq);
+    return all;
+  }
+  // Stops the worker, then ends every connection: cleanly (offline published,
+  // DISCONNECT) or not at all (the sockets closed under the clients: the will).
+  void Shutdown(bool clean) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stopping = true;
+      cv.notify_all();
     }
+    if (worker.joinable()) worker.join();
+    if (clean && mosq) Publish(mosq, StateTopic(), "offline", true);
+    for (mosquitto* m : Clients()) {
+      if (clean) {
+        mosquitto_disconnect(m);
+      } else {
+        const int fd = mosquitto_socket(m);
+        if (fd >= 0) shutdown(fd, SHUT_RDWR);
+      }
+      mosquitto_loop_stop(m, !clean);
+      mosquitto_destroy(m);
+    }
+    mosq = nullptr;
+    for (auto& c : conns) c->mosq = nullptr;
   }
 };
 
@@ -224,64 +270,64 @@ Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
     s.hellos.back()["agent"] = o.id;
     s.links.push_back(std::move(link));
   }
+  // The agent's connection, then one per device; each logs in as itself.
+  const auto login = [&](mosquitto* m, const std::string& user, const std::string& password) {
+    if (!user.empty())
+      mosquitto_username_pw_set(m, user.c_str(), password.empty() ? nullptr : password.c_str());
+  };
   s.mosq = mosquitto_new(("tinymlaas-agent-" + o.id).c_str(), true, &s);
   if (!s.mosq) return Status::Internal("agent: cannot create an MQTT client");
-  if (!o.username.empty())
-    mosquitto_username_pw_set(s.mosq, o.username.c_str(),
-                              o.password.empty() ? nullptr : o.password.c_str());
+  login(s.mosq, o.username, o.password);
   const std::string offline = "offline";
   mosquitto_will_set(s.mosq, s.StateTopic().c_str(), static_cast<int>(offline.size()),
                      offline.data(), 1, true);
   mosquitto_connect_callback_set(s.mosq, &State::OnConnect);
-  mosquitto_message_callback_set(s.mosq, &State::OnMessage);
-  int rc = mosquitto_connect(s.mosq, o.broker_host.c_str(), o.broker_port, 10);
-  if (rc != MOSQ_ERR_SUCCESS)
-    return Status::Unavailable("agent: MQTT broker {}:{}: {}", o.broker_host, o.broker_port,
-                               mosquitto_strerror(rc));
-  mosquitto_loop_start(s.mosq);
+  for (size_t d = 0; d < s.ids.size(); ++d) {
+    auto c = std::make_unique<State::DeviceConn>();
+    c->s = &s;
+    c->d = d;
+    c->mosq = mosquitto_new(("tinymlaas-agent-" + o.id + "-" + s.ids[d]).c_str(), true, c.get());
+    if (!c->mosq) return Status::Internal("agent: cannot create an MQTT client");
+    const auto own = o.device_passwords.find(s.ids[d]);
+    c->user = own != o.device_passwords.end() ? s.ids[d] : o.username;
+    login(c->mosq, c->user, own != o.device_passwords.end() ? own->second : o.password);
+    mosquitto_connect_callback_set(c->mosq, &State::OnDeviceConnect);
+    mosquitto_message_callback_set(c->mosq, &State::OnMessage);
+    s.conns.push_back(std::move(c));
+  }
+  for (mosquitto* m : s.Clients()) {
+    const int rc = mosquitto_connect(m, o.broker_host.c_str(), o.broker_port, 10);
+    if (rc != MOSQ_ERR_SUCCESS)
+      return Status::Unavailable("agent: MQTT broker {}:{}: {}", o.broker_host, o.broker_port,
+                                 mosquitto_strerror(rc));
+    mosquitto_loop_start(m);
+  }
   {
     std::unique_lock<std::mutex> l(s.mu);
+    const size_t clients = s.Clients().size();
     if (!s.cv.wait_for(l, std::chrono::milliseconds(o.connect_timeout_ms),
-                       [&] { return s.connect_rc >= 0; }))
+                       [&] { return s.connect_rc.size() == clients; }))
       return Status::Unavailable("agent: no answer from the MQTT broker {}:{}", o.broker_host,
                                  o.broker_port);
-    if (s.connect_rc != 0)
-      return Status::Unavailable("agent: the MQTT broker refused the connection: {}",
-                                 mosquitto_connack_string(s.connect_rc));
+    for (const auto& [m, rc] : s.connect_rc) {
+      if (rc == 0) continue;
+      std::string who = "agent " + o.id;
+      for (const auto& c : s.conns)
+        if (c->mosq == m) who = "device " + s.ids[c->d];
+      return Status::Unavailable("agent: the MQTT broker refused {}'s connection: {}", who,
+                                 mosquitto_connack_string(rc));
+    }
   }
   s.worker = std::thread([&s] { s.Work(); });
   return agent;
 }
 
 void Agent::Stop() {
-  if (!s_ || !s_->mosq) return;
-  {
-    std::lock_guard<std::mutex> l(s_->mu);
-    s_->stopping = true;
-    s_->cv.notify_all();
-  }
-  if (s_->worker.joinable()) s_->worker.join();
-  s_->Publish(s_->StateTopic(), "offline", true);
-  mosquitto_disconnect(s_->mosq);
-  mosquitto_loop_stop(s_->mosq, false);
-  mosquitto_destroy(s_->mosq);
-  s_->mosq = nullptr;
+  if (s_) s_->Shutdown(true);
 }
 
 void Agent::Abort() {
-  if (!s_ || !s_->mosq) return;
-  {
-    std::lock_guard<std::mutex> l(s_->mu);
-    s_->stopping = true;
-    s_->cv.notify_all();
-  }
-  if (s_->worker.joinable()) s_->worker.join();
-  // The socket closed under the client: no DISCONNECT reaches the broker.
-  const int fd = mosquitto_socket(s_->mosq);
-  if (fd >= 0) shutdown(fd, SHUT_RDWR);
-  mosquitto_loop_stop(s_->mosq, true);
-  mosquitto_destroy(s_->mosq);
-  s_->mosq = nullptr;
+  if (s_) s_->Shutdown(false);
 }
 
 Agent::~Agent() {

@@ -16,6 +16,7 @@
 //   TML_ASSIGN_OR_RETURN(auto agent, Agent::Start(o));   // serves until Stop()
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +29,10 @@ struct AgentOptions {
   std::string id = "gateway";
   std::string broker_host = "127.0.0.1";
   int broker_port = 1883;
-  std::string username, password;    // the agent's own broker credentials
+  std::string username, password;  // the agent's own broker credentials
+  // Device id -> its own broker password: that device's connection logs in as the
+  // device (docs/fleet.md, identities); devices not here use the agent's credentials.
+  std::map<std::string, std::string> device_passwords;
   std::vector<std::string> devices;  // device addresses (DeviceLink::Connect)
   std::string prefix = "tinymlaas";
   int connect_timeout_ms = 20000;

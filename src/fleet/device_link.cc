@@ -115,8 +115,8 @@ std::string DeviceErrorMessage(const std::vector<uint8_t>& payload) {
 
 nlohmann::json HelloJson(const tml_proto_hello& h) {
   auto str = [](const char* p, size_t n) { return std::string(p, strnlen(p, n)); };
-  static const char* const kStates[] = {"empty",     "receiving", "ready",
-                                        "trial",     "confirmed", "standby"};
+  static const char* const kStates[] = {"empty", "receiving", "ready",
+                                        "trial", "confirmed", "standby"};
   nlohmann::json slots = nlohmann::json::array();
   for (const auto& s : h.slots)
     slots.push_back({{"state", s.state < 6 ? kStates[s.state] : "unknown"},

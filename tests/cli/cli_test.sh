@@ -378,6 +378,13 @@ check "deploy asks for devices or a group before connecting" test "$rc" -eq 1 -a
 set +e; "$TML" deploy "$WORK/kws.onnx" --group lab --workspace "$FWS" --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
 check "deploy without a broker exits 69" test "$rc" -eq 69
 
+"$TML" broker auth --dir "$WORK/broker" --agent gw1 --device m4-1 --device m7-1 > "$WORK/out.txt"
+check "broker auth writes the ACL, hashed passwords and owner-only credentials" test -s "$WORK/broker/acl" -a "$(stat -c %a "$WORK/broker/credentials")" = 600 -a -n "$(grep -c '^m4-1:\$7\$' "$WORK/broker/passwd")"
+check "broker auth prints the mosquitto.conf lines" grep -q "^acl_file $WORK/broker/acl" "$WORK/out.txt"
+check "the ACL gives devices their own topics" grep -q "pattern read tinymlaas/devices/%u/cmd/#" "$WORK/broker/acl"
+set +e; "$TML" broker auth --dir "$WORK/broker" --agent m4-1 2> "$WORK/err.txt"; rc=$?; set -e
+check "one name for two identities is refused" test "$rc" -eq 1 -a -n "$(grep "'m4-1' is already a user as device" "$WORK/err.txt")"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
