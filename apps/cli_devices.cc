@@ -5,15 +5,20 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <thread>
 
 #include "app/package.h"
 #include "apps/cli_common.h"
+#include "data/dataset_store.h"
 #include "fleet/agent.h"
 #include "fleet/broker_auth.h"
 #include "fleet/control_plane.h"
+#include "fleet/emulated_device.h"
+#include "targets/device_image.h"
+#include "targets/target_profile.h"
 
 namespace tml::cli {
 namespace {
@@ -122,6 +127,62 @@ int RunAgent(AgentArgs a) {
   return 0;
 }
 
+struct EmulateArgs {
+  std::string id, target = "cortex-m4", dir, key_header, workspace, sensor;
+  int64_t arena = 0;
+  int tcp_port = 0;
+  uint32_t cut_at = 0;
+};
+
+// An emulated board in QEMU running the device image, until Ctrl-C or until it stops.
+int RunEmulate(const EmulateArgs& a) {
+  const std::string ws = a.workspace.empty() ? DefaultWorkspaceRoot() : a.workspace;
+  const std::string dir = a.dir.empty() ? ws + "/devices" : a.dir;
+  const std::string header =
+      a.key_header.empty() ? DefaultKeyDir(ws) + "/signing_key.h" : a.key_header;
+  if (!std::filesystem::exists(header))
+    return Fail(Status::NotFound(
+        "emulate: no public key header {} (tinymlaas keys create; or --key-header)", header));
+  auto target = FindTarget(a.target);
+  if (!target.ok()) return Fail(target.status());
+  DeviceImageOptions o;
+  o.signing_key_header = header;
+  o.arena_bytes = a.arena;
+  const std::string image_dir = fmt::format("{}/images/{}{}", dir, a.target,
+                                            a.arena ? "-arena" + std::to_string(a.arena) : "");
+  std::cerr << "building the device image for " << a.target << " in " << image_dir << "\n";
+  auto image = BuildDeviceImage(*target, image_dir, o);
+  if (!image.ok()) return Fail(image.status());
+  EmulatedDeviceOptions e;
+  e.id = a.id;
+  e.flash_path = dir + "/" + a.id + ".flash";
+  e.sensor_path = a.sensor;
+  e.tcp_port = a.tcp_port;
+  e.cut_at = a.cut_at;
+  auto dev = EmulatedDevice::Start(*image, e);
+  if (!dev.ok()) return Fail(dev.status());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::cout << fmt::format(
+                   "device {} ({}, arena {} B, two slots of {} B) on {}; flash {} (kept across "
+                   "restarts); Ctrl-C stops",
+                   a.id, image->core, image->arena_bytes, image->slot_bytes, (*dev)->address(),
+                   e.flash_path)
+            << std::endl;
+  int code = -1;
+  while (!g_stop && (code = (*dev)->WaitExit(100)) == -1) {
+  }
+  if (code != -1) {
+    std::cerr << "device " << a.id << " stopped ("
+              << (code == 75 ? std::string("a simulated power cut")
+                             : "QEMU exit code " + std::to_string(code))
+              << "); log " << e.flash_path << ".log\n";
+    return code == 0 ? 0 : 1;
+  }
+  (*dev)->Kill();
+  return 0;
+}
+
 }  // namespace
 
 void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
@@ -188,6 +249,30 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
   ag->add_option("--prefix", g->o.prefix, "Topic prefix")->capture_default_str();
   ag->callback([g, exit_code] { *exit_code = RunAgent(*g); });
   added->push_back(ag);
+
+  auto em = std::make_shared<EmulateArgs>();
+  auto* emu = app.add_subcommand(
+      "emulate",
+      "Run an emulated board (QEMU) with the device image: the on-device runtime, two model\n"
+      "slots in a flash file that survives restarts, the device protocol on a Unix socket\n"
+      "(or TCP) for `tinymlaas agent --device ADDRESS`; prints the address, Ctrl-C stops");
+  emu->add_option("--id", em->id, "Device id (1-31 characters)")->required();
+  emu->add_option("--target", em->target,
+                  "Emulated board profile (cortex-m4, cortex-m7, cortex-m3)")
+      ->capture_default_str();
+  emu->add_option("--dir", em->dir,
+                  "Folder for the image, flash file and socket (default WORKSPACE/devices)");
+  emu->add_option("--key-header", em->key_header,
+                  "Public key built into the image (default WORKSPACE/keys/signing_key.h)");
+  emu->add_option("--arena", em->arena, "Arena bytes (default: the board's RAM less the agent's)");
+  emu->add_option("--sensor", em->sensor, "File of samples the emulated sensor replays");
+  emu->add_option("--tcp-port", em->tcp_port,
+                  "Serial port on TCP 127.0.0.1:PORT instead of a socket");
+  emu->add_option("--cut-at", em->cut_at,
+                  "Simulate a power cut at this flash operation since boot (the device stops)");
+  emu->add_option("--workspace", em->workspace, "Workspace directory");
+  emu->callback([em, exit_code] { *exit_code = RunEmulate(*em); });
+  added->push_back(emu);
 }
 
 }  // namespace tml::cli

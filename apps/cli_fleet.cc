@@ -8,6 +8,7 @@
 #include "app/deploy.h"
 #include "apps/cli_common.h"
 #include "fleet/broker_auth.h"
+#include "formats/import.h"
 #include "pipeline/lineage.h"
 
 namespace tml::cli {
@@ -214,6 +215,29 @@ int Sync(const FleetArgs& a) {
   return 0;
 }
 
+// One inference on a device through its agent: raw input bytes in, the result out.
+int Infer(const FleetArgs& a) {
+  auto o = a.Broker();
+  if (!o.ok()) return Fail(o.status());
+  auto input = ReadFile(a.model);
+  if (!input.ok()) return Fail(input.status());
+  auto cp = ControlPlane::Connect(*o);
+  if (!cp.ok()) return Fail(cp.status());
+  auto r = (*cp)->Command(a.id, "infer", *input, 60000);
+  if (!r.ok()) return Fail(r.status());
+  if (r->contains("ok") && !r->value("ok", false))
+    return Fail(Status::FailedPrecondition("{}: {}", a.id, r->value("error", "infer failed")));
+  if (a.json) {
+    std::cout << r->dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{} model v{}: class {} (confidence {:.3f}), {} ticks, output {}\n",
+                           a.id, r->value("model_version", 0), r->value("class", -1),
+                           r->value("confidence", 0.0), r->value("ticks", 0),
+                           r->value("output", ""));
+  return 0;
+}
+
 int Group(const FleetArgs& a) {
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
@@ -288,10 +312,17 @@ void AddFleetCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* add
   auto* group = devices->add_subcommand("group", "Set a device's groups (none: clears them)");
   group->add_option("ID", a->id, "Device id")->required();
   group->add_option("GROUPS", a->groups, "Group names");
+  auto* infer = devices->add_subcommand(
+      "infer", "Run one inference on a device through its agent (raw input bytes in)");
+  infer->add_option("ID", a->id, "Device id")->required();
+  infer->add_option("--input", a->model, "Input: raw bytes of one sample")
+      ->required()
+      ->check(CLI::ExistingFile);
   for (auto* c : {list, show, sync, group})
     c->add_option("--workspace", a->workspace, "Workspace directory");
-  for (auto* c : {list, show}) c->add_flag("--json", a->json, "Machine-readable output");
-  for (auto* c : {list, show, sync}) AddBrokerOptions(c, a.get());
+  for (auto* c : {list, show, infer}) c->add_flag("--json", a->json, "Machine-readable output");
+  for (auto* c : {list, show, sync, infer}) AddBrokerOptions(c, a.get());
+  infer->callback([a, exit_code] { *exit_code = Infer(*a); });
   list->callback([a, exit_code] { *exit_code = List(*a); });
   show->callback([a, exit_code] { *exit_code = Show(*a); });
   sync->callback([a, exit_code] { *exit_code = Sync(*a); });

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: the compiler core end to end on example models, then the lifecycle on
 # Fashion-MNIST as a pipeline (examples/fashion-mnist.yaml: import, train, quantize,
-# compile for the M4, evaluate on the emulated board, HTML report). It generates the
+# compile for the M4, evaluate on the emulated board, HTML report), then the fleet
+# scenario (scripts/fleet-demo.sh, docs/fleet-scenario.md): the model deployed over the
+# air to emulated boards through a gateway agent and a local MQTT broker. It generates the
 # MLPerf Tiny DS-CNN keyword-spotting architecture (seeded weights) as ONNX,
 # and, when ../shared/models is present, also takes the published int8 TFLite
 # model; each is profiled, compiled to C, verified bit-exact against the
@@ -60,6 +62,13 @@ int8=$(sed -n 's/^  int8.model = //p' "$OUT/pipeline.txt")
 "$TML" lineage "$int8" --workspace "$WS" | tee "$OUT/lineage.txt"
 report=$(sed -n 's/^report: //p' "$OUT/pipeline.txt")
 
+# The fleet (docs/fleet-scenario.md): version 2 of the model, then three emulated boards,
+# a gateway agent and a local broker; deployments, refusals, a power cut, lineage.
+step "Version 2 of the model: examples/fashion-mnist-v2.yaml (percentile calibration)"
+"$TML" run examples/fashion-mnist-v2.yaml --workspace "$WS" --no-report | tee "$OUT/pipeline-v2.txt" | tail -2
+v2=$(sed -n 's/^  int8.model = //p' "$OUT/pipeline-v2.txt")
+bash scripts/fleet-demo.sh "$BUILD" "$OUT" "$WS" "$int8" "$v2"
+
 cat <<TXT
 
 Demo finished. Look at:
@@ -67,6 +76,8 @@ Demo finished. Look at:
                          the pipeline's report: training curves, confusion matrix, per-layer
                          SQNR, per-layer instructions on the Cortex-M4, fit verdict, lineage
   $OUT/pipeline.txt      the pipeline's outputs; $OUT/lineage.txt the int8 model's lineage
+  $OUT/fleet/            the fleet scenario: registry listings, deployments and refusals,
+                         devices' lineage (show-m4-1.txt), agent, boards and broker logs
   $OUT/*.profile.txt     per-layer MACs, weight bytes, arena offsets, totals
   $OUT/*.verify*.txt     bit-exactness of the generated C (host and emulated Cortex-M4)
   $OUT/*-cortex-m4.txt   instructions per layer, flash, RAM and fit on the Cortex-M4 board

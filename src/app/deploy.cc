@@ -145,7 +145,9 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
   auto info = InspectPackage(bytes);
   if (!info.ok() && q.host_checks) return info.status().Wrap("deploy: " + q.model);
   if (info.ok()) out.info = *info;
-  const std::string digest = info.ok() ? info->digest : Sha256Hex(bytes.data(), bytes.size());
+  // Named by all its bytes, signature included: one model signed by two keys is two
+  // packages.
+  const std::string digest = Sha256Hex(bytes.data(), bytes.size());
 
   // The package in the workspace, and its lineage: model -> package.
   const fs::path dir = fs::path(ws.root) / "packages";
@@ -201,11 +203,18 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
                          db.AddDeployment({0, d.id, out.model_artifact, out.package_artifact,
                                            r.version, "sending", "", 0, 0}));
     auto ev = cp->Command(d.id, "deploy", bytes, q.timeout_ms, [&](const json& p) {
-      progress.Advance(p.value("done", int64_t{0}), p.value("total", int64_t{0}), d.id);
+      const int64_t done = p.value("done", int64_t{0}), total = p.value("total", int64_t{0});
+      if (p.value("start", false) && done > 0)
+        progress.Log(
+            fmt::format("{}: resuming a cut transfer at byte {} of {}", where, done, total));
+      progress.Advance(done, total, d.id);
     });
     if (!ev.ok()) {
       r.status = "failed";
       r.message = ev.status().message();
+    } else if (ev->value("link_lost", false)) {
+      r.status = "failed";
+      r.message = ev->value("error", std::string("the device link broke"));
     } else if (ev->value("ok", false)) {
       r.status = "active";
       r.message = fmt::format("version {} running", ev->value("model_version", r.version));

@@ -50,6 +50,7 @@ struct Agent::State {
   std::condition_variable cv;
   std::deque<Command> queue;
   bool stopping = false;
+  bool last_link_error = false;  // the worker's: the command at hand lost its device link
   int handled = 0;
   std::thread worker;
 
@@ -77,6 +78,12 @@ struct Agent::State {
     extra["agent"] = opt.id;
     extra["ok"] = s.ok();
     if (!s.ok()) extra["error"] = s.message();
+    // Unavailable: the link itself broke (the device restarted or went away); the
+    // command failed, the device did not refuse it.
+    if (s.code() == StatusCode::kUnavailable) {
+      last_link_error = true;
+      extra["link_lost"] = true;
+    }
     Publish(d, "events", extra.dump(), false);
   }
 
@@ -98,20 +105,48 @@ struct Agent::State {
            h["slots"][a].value("state", "") == "trial";
   }
 
+  // A device whose link broke (it restarted, its cable came out) is connected again
+  // before its next command; a transfer it had begun then resumes from its checkpoint.
+  Status EnsureLink(size_t d) {
+    // A HELLO first tells whether the link still stands (a device that restarted closed
+    // it without a word).
+    if (links[d] && links[d]->Hello().status().code() == StatusCode::kUnavailable) links[d].reset();
+    if (links[d]) return Status::Ok();
+    TML_ASSIGN_OR_RETURN(auto link, DeviceLink::Connect(opt.devices[d], opt.connect_timeout_ms));
+    TML_ASSIGN_OR_RETURN(tml_proto_hello h, link->Hello());
+    if (std::string(h.device_id, strnlen(h.device_id, sizeof h.device_id)) != ids[d])
+      return Status::FailedPrecondition("device at {} is now '{}', not '{}'", opt.devices[d],
+                                        h.device_id, ids[d]);
+    links[d] = std::move(link);
+    hellos[d] = HelloJson(h);
+    hellos[d]["agent"] = opt.id;
+    Publish(d, "hello", hellos[d].dump(), true);
+    return Status::Ok();
+  }
+
   void Handle(const Command& c) {
-    DeviceLink& link = *links[c.device];
+    const size_t d = c.device;
+    last_link_error = false;
+    if (Status s = EnsureLink(d); !s.ok()) return Event(d, c.name, s.Wrap("device link"));
+    HandleOn(*links[d], c);
+    if (last_link_error) links[d].reset();  // reconnect before the next command
+  }
+
+  void HandleOn(DeviceLink& link, const Command& c) {
     const size_t d = c.device;
     if (c.name == "deploy") {
-      // Progress events (no "ok" field) at every tenth of the transfer.
+      // Progress events (no "ok" field): where the device starts ("start": a resumed
+      // transfer starts past 0), then at every tenth of the transfer.
       size_t last_tenth = 0;
+      bool first = true;
       Status s = link.SendPackage(c.payload, [&](size_t done, size_t total) {
         const size_t tenth = total ? done * 10 / total : 10;
-        if (tenth == last_tenth) return;
+        if (!first && tenth == last_tenth) return;
         last_tenth = tenth;
-        Publish(
-            d, "events",
-            json{{"command", "deploy"}, {"agent", opt.id}, {"done", done}, {"total", total}}.dump(),
-            false);
+        json p = {{"command", "deploy"}, {"agent", opt.id}, {"done", done}, {"total", total}};
+        if (first) p["start"] = true;
+        first = false;
+        Publish(d, "events", p.dump(), false);
       });
       if (s.ok()) s = link.Activate();
       json extra = json::object();

@@ -268,6 +268,7 @@ Status DeviceLink::SendPackage(const std::vector<uint8_t>& package, const Progre
   if (st.type != TML_MSG_XFER_STATE || st.payload.size() < 4)
     return Status::Errorf("device: unexpected reply 0x{:02x} to XFER_BEGIN", st.type);
   size_t offset = Rd32(st.payload.data());
+  if (progress) progress(offset, package.size());  // where the device starts: 0, or resumes
   std::vector<uint8_t> chunk(4 + chunk_bytes);
   while (offset < package.size()) {
     const size_t n = std::min(chunk_bytes - offset % chunk_bytes, package.size() - offset);

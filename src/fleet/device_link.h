@@ -52,6 +52,8 @@ class DeviceLink {
   Result<tml_proto_hello> Hello();
   // Transfers a package into the inactive slot, resuming where the device stopped, and
   // has it checked (XFER_END). The device's refusal names the check that failed.
+  // progress(done, total) first with the offset the device starts at (0, or where a
+  // cut transfer resumes), then after every chunk.
   Status SendPackage(const std::vector<uint8_t>& package, const Progress& progress = {},
                      size_t chunk_bytes = 512);
   Status Activate();
