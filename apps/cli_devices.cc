@@ -17,6 +17,7 @@
 #include "fleet/broker_auth.h"
 #include "fleet/control_plane.h"
 #include "fleet/emulated_device.h"
+#include "package/signing.h"
 #include "targets/device_image.h"
 #include "targets/target_profile.h"
 
@@ -94,7 +95,7 @@ void OnSignal(int) {
 
 struct AgentArgs {
   AgentOptions o;
-  std::string broker = "127.0.0.1:1883", credentials;
+  std::string broker = "127.0.0.1:1883", credentials, host_key;
 };
 
 int RunAgent(AgentArgs a) {
@@ -113,6 +114,14 @@ int RunAgent(AgentArgs a) {
       a.o.password = own->second;
     }
     a.o.device_passwords = std::move(*all);
+  }
+  if (!a.o.host.id.empty()) {
+    const std::string root = DefaultWorkspaceRoot();
+    if (a.o.host.dir.empty()) a.o.host.dir = root + "/gateway/" + a.o.host.id;
+    const std::string key = a.host_key.empty() ? DefaultKeyDir(root) + "/signing.pub" : a.host_key;
+    auto point = LoadPublicKey(key);
+    if (!point.ok()) return Fail(point.status().Wrap("agent: the gateway device's trusted key"));
+    a.o.host.trusted_key = std::move(*point);
   }
   auto agent = Agent::Start(a.o);
   if (!agent.ok()) return Fail(agent.status());
@@ -239,8 +248,14 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
   ag->add_option("--broker", g->broker, "MQTT broker HOST:PORT")->capture_default_str();
   ag->add_option("--device", g->o.devices,
                  "Device address: unix:PATH (an emulated board's serial port) or tcp:HOST:PORT; "
-                 "repeat for more")
-      ->required();
+                 "repeat for more");
+  ag->add_option("--host-device", g->o.host.id,
+                 "Also serve the gateway itself as a device with this id: packages run on the "
+                 "host runtime, with a device's checks, slots and confirmation");
+  ag->add_option("--host-dir", g->o.host.dir,
+                 "The gateway device's slots and state (default WORKSPACE/gateway/ID)");
+  ag->add_option("--key", g->host_key,
+                 "Public key the gateway device trusts (default WORKSPACE/keys/signing.pub)");
   ag->add_option("--user", g->o.username, "Broker user name (the agent's own credentials)");
   ag->add_option("--password", g->o.password, "Broker password");
   ag->add_option("--credentials", g->credentials,

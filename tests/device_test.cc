@@ -746,6 +746,94 @@ TEST_F(DeviceTest, EachAgentAndDeviceReachesOnlyItsOwnTopics) {
   (*agent)->Stop();
 }
 
+// The gateway as a device of its own: packages run on the host runtime under a device's
+// rules (signature, digest, downgrade, trial and confirmation), its slots survive the
+// agent's restart, and the registry and deploy treat it as any device.
+TEST_F(DeviceTest, TheGatewayRunsModelsAsADeviceOfItsOwn) {
+  auto broker = testing::MqttBroker::Start(*dir_ + "/gw-self-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto point = LoadPublicKey(keys_->public_key);
+  ASSERT_TRUE(point.ok()) << point.status().message();
+  AgentOptions ao;
+  ao.id = "gw-self";
+  ao.broker_port = (*broker)->port();
+  ao.host.id = "gw-self-host";
+  ao.host.dir = *dir_ + "/gw-self-host";
+  ao.host.trusted_key = *point;
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("gw-self-ws"));
+  ASSERT_TRUE(ws.ok());
+  DeployRequest q;
+  q.broker.broker_port = (*broker)->port();
+  q.signing_key = keys_->private_key;
+  q.devices = {"gw-self-host"};
+  ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
+  auto dev = ws->db->GetDevice("gw-self-host");
+  ASSERT_TRUE(dev.ok()) << dev.status().message();
+  EXPECT_TRUE(dev->online);
+  auto caps = nlohmann::json::parse(dev->capabilities);
+  EXPECT_EQ(caps["core"].get<std::string>().rfind("host-", 0), 0u) << caps.dump();
+  EXPECT_TRUE(caps["gateway"].get<bool>());
+
+  const Graph conv = OneConv();
+  q.model = ws->root + "/one_conv.onnx";
+  ASSERT_TRUE(SaveOnnx(conv, q.model).ok());
+  Progress quiet;
+  auto v1 = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(v1.ok()) << v1.status().message();
+  ASSERT_EQ(v1->devices[0].status, "active") << v1->devices[0].message;
+  auto cp = ControlPlane::Connect(q.broker);
+  ASSERT_TRUE(cp.ok());
+  for (uint64_t seed = 1; seed <= 3; ++seed) {  // bit-exact; three confirm it
+    const auto in = Input(conv, seed);
+    auto r = (*cp)->Command("gw-self-host", "infer", in, 30000);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ((*r)["output"], HexBytes(Interpret(conv, in))) << r->dump();
+  }
+  // Refusals, as a device makes them; v1 keeps running.
+  q.host_checks = false;
+  q.version = 2;
+  q.signing_key = other_keys_->private_key;
+  auto wrong = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_NE(wrong->devices[0].message.find("signature"), std::string::npos)
+      << wrong->devices[0].message;
+  q.version = 1;
+  q.signing_key = keys_->private_key;
+  q.model = ws->root + "/older.tmlp";
+  {
+    auto older = Sign(conv, 0, keys_->private_key)->package;
+    std::ofstream(q.model, std::ios::binary)
+        .write(reinterpret_cast<const char*>(older.data()),
+               static_cast<std::streamsize>(older.size()));
+  }
+  auto down = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(down.ok());
+  EXPECT_NE(down->devices[0].message.find("downgrade"), std::string::npos)
+      << down->devices[0].message;
+  // The agent restarts: the gateway device still runs v1, confirmed.
+  (*agent)->Stop();
+  agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
+  caps = nlohmann::json::parse(ws->db->GetDevice("gw-self-host")->capabilities);
+  EXPECT_EQ(caps["confirmed_version"], 1) << caps.dump();
+  EXPECT_EQ(caps["boots"], 2);
+  const auto in = Input(conv, 9);
+  auto r = (*cp)->Command("gw-self-host", "infer", in, 30000);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)["output"], HexBytes(Interpret(conv, in)));
+  EXPECT_EQ((*r)["model_version"], 1);
+  (*agent)->Stop();
+  // A damaged state file is named, not guessed at.
+  std::ofstream(ao.host.dir + "/state.json") << "{not json";
+  auto bad = HostDevice::Open(ao.host);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("state.json"), std::string::npos) << bad.status().message();
+}
+
 // The same sources build and run on the other emulated cores.
 TEST_F(DeviceTest, CortexM7AndM3DevicesRunTheSamePackagesBitExact) {
   for (const char* target : {"cortex-m7", "cortex-m3"}) {

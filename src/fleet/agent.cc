@@ -36,8 +36,9 @@ struct Agent::State {
     std::string user;
   };
   std::vector<std::unique_ptr<DeviceConn>> conns;
-  std::map<mosquitto*, int> connect_rc;  // per connection; absent: no answer yet
-  std::vector<std::unique_ptr<DeviceLink>> links;
+  std::map<mosquitto*, int> connect_rc;            // per connection; absent: no answer yet
+  std::vector<std::unique_ptr<DeviceLink>> links;  // null for the host device
+  std::unique_ptr<HostDevice> host;                // the last device when there is one
   std::vector<std::string> ids;
   std::vector<json> hellos;
 
@@ -88,9 +89,11 @@ struct Agent::State {
   }
 
   Status RefreshHello(size_t d) {
-    TML_ASSIGN_OR_RETURN(tml_proto_hello h, links[d]->Hello());
+    TML_ASSIGN_OR_RETURN(tml_proto_hello h,
+                         IsHost(d) ? Result<tml_proto_hello>(host->Hello()) : links[d]->Hello());
     hellos[d] = HelloJson(h);
     hellos[d]["agent"] = opt.id;
+    if (IsHost(d)) hellos[d]["gateway"] = true;
     Publish(d, "hello", hellos[d].dump(), true);
     return Status::Ok();
   }
@@ -107,7 +110,10 @@ struct Agent::State {
 
   // A device whose link broke (it restarted, its cable came out) is connected again
   // before its next command; a transfer it had begun then resumes from its checkpoint.
+  bool IsHost(size_t d) const { return host && d + 1 == ids.size(); }
+
   Status EnsureLink(size_t d) {
+    if (IsHost(d)) return Status::Ok();
     // A HELLO first tells whether the link still stands (a device that restarted closed
     // it without a word).
     if (links[d] && links[d]->Hello().status().code() == StatusCode::kUnavailable) links[d].reset();
@@ -127,9 +133,61 @@ struct Agent::State {
   void Handle(const Command& c) {
     const size_t d = c.device;
     last_link_error = false;
+    if (IsHost(d)) return HandleHost(c);
     if (Status s = EnsureLink(d); !s.ok()) return Event(d, c.name, s.Wrap("device link"));
     HandleOn(*links[d], c);
     if (last_link_error) links[d].reset();  // reconnect before the next command
+  }
+
+  // The gateway's own device: the same commands and events, run on the host runtime.
+  void HandleHost(const Command& c) {
+    const size_t d = c.device;
+    if (c.name == "deploy") {
+      Publish(d, "events",
+              json{{"command", "deploy"},
+                   {"agent", opt.id},
+                   {"done", 0},
+                   {"total", c.payload.size()},
+                   {"start", true}}
+                  .dump(),
+              false);
+      const Status s = host->Deploy(c.payload);
+      (void)RefreshHello(d);
+      json extra = json::object();
+      if (s.ok()) extra["model_version"] = host->active_version();
+      Event(d, c.name, s, extra);
+    } else if (c.name == "infer") {
+      const bool on_trial = OnTrial(d);
+      auto out = host->Infer(c.payload);
+      if (!out.ok()) return Event(d, c.name, out.status());
+      if (on_trial) (void)RefreshHello(d);
+      // The class and its confidence from the first output (int8 scores).
+      int best = 0;
+      for (size_t i = 1; i < out->size(); ++i)
+        if (static_cast<int8_t>((*out)[i]) > static_cast<int8_t>((*out)[best]))
+          best = static_cast<int>(i);
+      Publish(d, "result",
+              json{{"device", ids[d]},
+                   {"model_version", host->active_version()},
+                   {"ticks", 0},
+                   {"class", best},
+                   {"confidence",
+                    out->empty() ? 0.0 : (static_cast<int8_t>((*out)[best]) + 128) / 255.0},
+                   {"output", HexBytes(*out)}}
+                  .dump(),
+              false);
+    } else if (c.name == "confirm" || c.name == "rollback") {
+      const Status s = c.name == "confirm" ? host->Confirm() : host->Rollback();
+      (void)RefreshHello(d);
+      Event(d, c.name, s);
+    } else if (c.name == "hello") {
+      Event(d, c.name, RefreshHello(d));
+    } else {
+      Event(d, c.name,
+            Status::Errorf("unknown command '{}' for the gateway's own device (deploy, infer, "
+                           "confirm, rollback, hello)",
+                           c.name));
+    }
   }
 
   void HandleOn(DeviceLink& link, const Command& c) {
@@ -305,6 +363,19 @@ Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
     s.hellos.back()["agent"] = o.id;
     s.links.push_back(std::move(link));
   }
+  if (!o.host.id.empty()) {
+    for (const auto& id : s.ids)
+      if (id == o.host.id)
+        return Status::Errorf("agent: the gateway's device id '{}' is a bridged device's too", id);
+    TML_ASSIGN_OR_RETURN(s.host, HostDevice::Open(o.host));
+    s.ids.push_back(o.host.id);
+    s.hellos.push_back(HelloJson(s.host->Hello()));
+    s.hellos.back()["agent"] = o.id;
+    s.hellos.back()["gateway"] = true;
+    s.links.push_back(nullptr);
+  }
+  if (s.ids.empty())
+    return Status::Error("agent: no devices (--device ADDRESS or --host-device ID)");
   // The agent's connection, then one per device; each logs in as itself.
   const auto login = [&](mosquitto* m, const std::string& user, const std::string& password) {
     if (!user.empty())

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "fleet/host_device.h"
 
 namespace tml {
 
@@ -33,6 +34,9 @@ struct AgentOptions {
   // Device id -> its own broker password: that device's connection logs in as the
   // device (docs/fleet.md, identities); devices not here use the agent's credentials.
   std::map<std::string, std::string> device_passwords;
+  // The gateway as a device of its own (host.id non-empty): packages run on the host
+  // runtime with a device's update rules (fleet/host_device.h).
+  HostDeviceOptions host;
   std::vector<std::string> devices;  // device addresses (DeviceLink::Connect)
   std::string prefix = "tinymlaas";
   int connect_timeout_ms = 20000;
