@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fleet scenario (docs/fleet-scenario.md), run by `make demo` after the lifecycle
 # pipeline: three emulated boards (two Cortex-M4, one Cortex-M7 in QEMU), one gateway
-# agent, a local Mosquitto broker with a user and ACL per agent and device. Register and
+# agent that also runs models itself (gw1-host), a local Mosquitto broker with a user and ACL per agent and device. Register and
 # list; deploy the pipeline's int8 model as v1 and run it bit-exact with the host; v2 over
 # the air; a tampered, a wrongly signed, an older and a too-large package refused while
 # the old model keeps running; a power cut mid-transfer and the transfer resuming; the
@@ -52,6 +52,7 @@ step "Keys: the workspace's signing key (built into the device images) and a str
 
 step "Broker identities: one user per agent and device, ACLs confining each to its topics"
 "$TML" broker auth --dir "$F/broker" --agent gw1 --device m4-1 --device m7-1 --device m4-small \
+  --device gw1-host \
   | tee "$F/broker-auth.txt"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 {
@@ -85,8 +86,9 @@ A_M7="$ADDR"
 emulate m4-small cortex-m4 --arena 4096
 A_SMALL="$ADDR"
 
-step "The gateway agent gw1 bridges the three boards to the broker"
-"$TML" agent --id gw1 --device "$A_M4" --device "$A_M7" --device "$A_SMALL" \
+step "The gateway agent gw1 bridges the three boards, and runs models itself as gw1-host"
+"$TML" agent --id gw1 --device "$A_M4" --device "$A_M7" --device "$A_SMALL" --host-device gw1-host \
+  --host-dir "$F/gw1-host" --key "$WS/keys/signing.pub" \
   --broker "127.0.0.1:$PORT" --credentials "$F/broker/credentials" > "$F/agent.log" 2>&1 &
 AGENT=$!
 pids+=($AGENT)
@@ -97,7 +99,7 @@ step "Register and list: capabilities from each board's HELLO"
 "$TML" devices list --sync --workspace "$WS" "${B[@]}" | tee "$F/devices.txt"
 "$TML" devices show m7-1 --workspace "$WS" > "$F/show-m7-1-before.txt"
 head -3 "$F/show-m7-1-before.txt"
-for d in m4-1 m7-1 m4-small; do "$TML" devices group "$d" lab --workspace "$WS" > /dev/null; done
+for d in m4-1 m7-1 m4-small gw1-host; do "$TML" devices group "$d" lab --workspace "$WS" > /dev/null; done
 
 # A real sample: the first Fashion-MNIST test image (an ankle boot), as the int8 input
 # (scale 1/255, zero point -128: the pixel with its top bit flipped).
@@ -126,7 +128,7 @@ PY
 step "Deploy the pipeline's int8 model as v1 to group lab (the host refuses m4-small: arena)"
 expect 3 "$TML" deploy "$V1" --group lab --version 1 --workspace "$WS" "${B[@]}" | tee "$F/deploy-v1.txt"
 step "Inferences on the devices, each compared with the host (three confirm v1)"
-for i in 1 2 3; do infer_check m4-1 "$V1"; infer_check m7-1 "$V1"; done
+for i in 1 2 3; do infer_check m4-1 "$V1"; infer_check m7-1 "$V1"; infer_check gw1-host "$V1"; done
 
 step "v2 over the air (examples/fashion-mnist-v2.yaml: percentile calibration), no reflashing"
 "$TML" deploy "$V2" --device m4-1 --device m7-1 --workspace "$WS" "${B[@]}" | tee "$F/deploy-v2.txt"
