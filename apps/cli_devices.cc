@@ -254,6 +254,10 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
                  "host runtime, with a device's checks, slots and confirmation");
   ag->add_option("--host-dir", g->o.host.dir,
                  "The gateway device's slots and state (default WORKSPACE/gateway/ID)");
+  ag->add_option("--buffer", g->o.buffer_messages,
+                 "Messages kept per device while the broker is away (the oldest beyond go, "
+                 "counted and reported)")
+      ->capture_default_str();
   ag->add_option("--key", g->host_key,
                  "Public key the gateway device trusts (default WORKSPACE/keys/signing.pub)");
   ag->add_option("--user", g->o.username, "Broker user name (the agent's own credentials)");

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "app/deploy.h"
 #include "fixtures.h"
@@ -832,6 +833,86 @@ TEST_F(DeviceTest, TheGatewayRunsModelsAsADeviceOfItsOwn) {
   auto bad = HostDevice::Open(ao.host);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("state.json"), std::string::npos) << bad.status().message();
+}
+
+// While the broker is away the agent keeps what its devices say, up to a bound; once
+// the broker is back it sends what it kept (the newest) and reports how much was lost.
+TEST_F(DeviceTest, TheAgentKeepsMessagesWhileTheBrokerIsAwayAndCountsLosses) {
+  const std::string bdir = *dir_ + "/buffer-broker";
+  // Mosquitto started as root runs as its own user: it must be able to save its state.
+  fs::create_directories(bdir);
+  fs::permissions(bdir, fs::perms::all);
+  auto broker = testing::MqttBroker::Start(
+      bdir, "allow_anonymous true\npersistence true\npersistence_location " + bdir + "/\n");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  const Model& m = *models_[1];
+  const std::string sensor = *dir_ + "/buffer-sensor.bin";
+  {
+    const auto in = Input(m.graph, 5);
+    std::ofstream(sensor, std::ios::binary)
+        .write(reinterpret_cast<const char*>(in.data()), static_cast<std::streamsize>(in.size()));
+  }
+  EmulatedDeviceOptions eo;
+  eo.id = "buffering";
+  eo.flash_path = *dir_ + "/buffering.flash";
+  eo.sensor_path = sensor;
+  auto dev = EmulatedDevice::Start(*image_, eo);
+  ASSERT_TRUE(dev.ok());
+  AgentOptions ao;
+  ao.id = "gw-buffer";
+  ao.broker_port = (*broker)->port();
+  ao.devices = {(*dev)->address()};
+  ao.buffer_messages = 4;
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  // A persistent session: the broker keeps what comes for the probe across its restart.
+  auto probe = testing::MqttProbe::Connect((*broker)->port(), "buffer-probe",
+                                           "tinymlaas/devices/buffering/#", "", "", true);
+  ASSERT_TRUE(probe.ok()) << probe.status().message();
+  // A deploy (some seconds of transfer), then ten sensed samples: the broker goes away
+  // as the transfer starts, so the sense's telemetry and events come while it is away.
+  ASSERT_TRUE((*probe)
+                  ->Publish("tinymlaas/devices/buffering/cmd/deploy",
+                            std::string(m.package.begin(), m.package.end()))
+                  .ok());
+  ASSERT_TRUE(
+      (*probe)
+          ->Publish("tinymlaas/devices/buffering/cmd/sense", R"({"count": 10, "capture_below": 0})")
+          .ok());
+  ASSERT_TRUE(
+      (*probe)
+          ->WaitFor(
+              "tinymlaas/devices/buffering/events",
+              [](const auto& x) { return x.payload.find("\"start\"") != std::string::npos; }, 30000)
+          .ok());
+  ASSERT_TRUE((*broker)->Stop().ok());
+  // The agent still works through both commands; then the broker comes back.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*agent)->commands_handled() < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ((*agent)->commands_handled(), 2);
+  ASSERT_TRUE((*broker)->Restart().ok());
+  auto report = (*probe)->WaitFor(
+      "tinymlaas/devices/buffering/events",
+      [](const auto& x) { return x.payload.find("\"buffer\"") != std::string::npos; }, 60000);
+  if (!report.ok()) {
+    for (const auto& x : (*probe)->Messages())
+      ADD_FAILURE() << x.topic << " " << x.payload.substr(0, 200);
+    std::ifstream f(bdir + "/mosquitto.log");
+    ADD_FAILURE() << std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  const auto r = nlohmann::json::parse(report->payload);
+  EXPECT_EQ(r["flushed"], 4) << report->payload;
+  EXPECT_GE(r["lost"].get<int>(), 7) << report->payload;  // 10 telemetry + 1 event, 4 kept
+  EXPECT_FALSE(r["ok"].get<bool>());
+  // The newest were kept: the sense's outcome is among them.
+  auto sensed = (*probe)->WaitFor(
+      "tinymlaas/devices/buffering/events",
+      [](const auto& x) { return x.payload.find("\"sense\"") != std::string::npos; }, 10000);
+  ASSERT_TRUE(sensed.ok()) << sensed.status().message();
+  EXPECT_EQ(nlohmann::json::parse(sensed->payload)["samples"], 10);
+  (*agent)->Stop();
 }
 
 // The same sources build and run on the other emulated cores.

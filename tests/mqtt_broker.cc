@@ -2,6 +2,7 @@
 
 #include <mosquitto.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,33 +35,54 @@ Result<std::unique_ptr<MqttBroker>> MqttBroker::Start(const std::string& dir,
   auto b = std::make_unique<MqttBroker>();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
+  b->dir_ = dir;
+  b->conf_ = dir + "/mosquitto.conf";
   for (int attempt = 0; attempt < 5; ++attempt) {
     b->port_ = FreeLoopbackPort();
-    const std::string conf = dir + "/mosquitto.conf";
-    std::ofstream(conf) << "listener " << b->port_ << " 127.0.0.1\n"
-                        << "persistence false\n"
-                        << (extra_config.empty() ? "allow_anonymous true\n" : extra_config);
-    TML_ASSIGN_OR_RETURN(b->process_,
-                         ChildProcess::Start({"mosquitto", "-c", conf}, dir + "/mosquitto.log"));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline && b->process_->Running()) {
-      if (Accepts(b->port_)) return b;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (b->process_->Running())
-      return Status::Unavailable("mosquitto: no listener on {}", b->port_);
+    std::ofstream(b->conf_) << "listener " << b->port_ << " 127.0.0.1\n"
+                            << "persistence false\n"
+                            << (extra_config.empty() ? "allow_anonymous true\n" : extra_config);
+    const Status s = b->Launch();
+    if (s.ok()) return b;
+    if (b->process_->Running()) return s;
     // The port was taken between the probe and the start: try another one.
   }
   return Status::Unavailable("mosquitto did not start: {}", b->process_->Log());
 }
 
+Status MqttBroker::Launch() {
+  TML_ASSIGN_OR_RETURN(process_,
+                       ChildProcess::Start({"mosquitto", "-c", conf_}, dir_ + "/mosquitto.log"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline && process_->Running()) {
+    if (Accepts(port_)) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Unavailable("mosquitto: no listener on {}: {}", port_, process_->Log());
+}
+
+Status MqttBroker::Stop() {
+  if (!process_ || !process_->Running()) return Status::Ok();
+  ::kill(process_->pid(), SIGTERM);  // mosquitto saves its persistent state on SIGTERM
+  if (process_->Wait(20000) < 0) process_->Stop();
+  return Status::Ok();
+}
+
+Status MqttBroker::Restart() {
+  TML_RETURN_IF_ERROR(Stop());
+  return Launch();
+}
+
 Result<std::unique_ptr<MqttProbe>> MqttProbe::Connect(int port, const std::string& client_id,
                                                       const std::string& filter,
                                                       const std::string& user,
-                                                      const std::string& password) {
+                                                      const std::string& password,
+                                                      bool persistent_session) {
   mosquitto_lib_init();
   auto p = std::unique_ptr<MqttProbe>(new MqttProbe());
-  p->mosq_ = mosquitto_new(client_id.c_str(), true, p.get());
+  // A persistent session: the broker keeps the subscription and queues messages for the
+  // probe while it is away, across a restart of a persistent broker.
+  p->mosq_ = mosquitto_new(client_id.c_str(), !persistent_session, p.get());
   if (!user.empty()) mosquitto_username_pw_set(p->mosq_, user.c_str(), password.c_str());
   mosquitto_message_callback_set(p->mosq_, &MqttProbe::OnMessage);
   mosquitto_connect_callback_set(p->mosq_, [](mosquitto*, void* self, int rc) {

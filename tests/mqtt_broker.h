@@ -23,9 +23,15 @@ class MqttBroker {
   static Result<std::unique_ptr<MqttBroker>> Start(const std::string& dir,
                                                    const std::string& extra_config = "");
   int port() const { return port_; }
+  // Stops the broker (SIGTERM: a persistent one saves its sessions) and starts it again
+  // on the same port with the same configuration.
+  Status Stop();
+  Status Restart();
 
  private:
+  Status Launch();
   int port_ = 0;
+  std::string dir_, conf_;
   std::unique_ptr<ChildProcess> process_;
 };
 
@@ -40,7 +46,8 @@ class MqttProbe {
   static Result<std::unique_ptr<MqttProbe>> Connect(int port, const std::string& client_id,
                                                     const std::string& filter = "#",
                                                     const std::string& user = "",
-                                                    const std::string& password = "");
+                                                    const std::string& password = "",
+                                                    bool persistent_session = false);
   ~MqttProbe();
   Status Publish(const std::string& topic, const std::string& payload, bool retain = false);
   // Subscribes and waits for the SUBACK: the granted QoS, or 0x80 if the broker refused.

@@ -34,7 +34,14 @@ struct Agent::State {
     size_t d = 0;
     mosquitto* mosq = nullptr;
     std::string user;
+    // While the broker is away: what the device said, oldest first, at most
+    // AgentOptions::buffer_messages; what did not fit is counted (pub_mu).
+    bool connected = false;
+    std::deque<std::pair<std::string, std::string>> pending;  // leaf, payload
+    uint64_t lost = 0, lost_reported = 0;
+    std::string hello;  // the retained HELLO to publish at every (re)connection
   };
+  std::mutex pub_mu;  // DeviceConn's buffer and state, between the worker and MQTT threads
   std::vector<std::unique_ptr<DeviceConn>> conns;
   std::map<mosquitto*, int> connect_rc;            // per connection; absent: no answer yet
   std::vector<std::unique_ptr<DeviceLink>> links;  // null for the host device
@@ -65,13 +72,56 @@ struct Agent::State {
     mosquitto_publish(m, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
                       1, retain);
   }
+  // A device's message: sent now, or kept until the broker is back (the HELLO is not
+  // kept: the newest one goes out at every connection).
   void Publish(size_t d, const std::string& leaf, const std::string& payload, bool retain) {
-    Publish(conns[d]->mosq, DeviceTopic(d, leaf), payload, retain);
+    DeviceConn& c = *conns[d];
+    std::lock_guard<std::mutex> l(pub_mu);
+    if (leaf == "hello") c.hello = payload;
+    if (c.connected && mosquitto_publish(c.mosq, nullptr, DeviceTopic(d, leaf).c_str(),
+                                         static_cast<int>(payload.size()), payload.data(), 1,
+                                         retain) == MOSQ_ERR_SUCCESS)
+      return;
+    if (leaf == "hello") return;
+    c.pending.emplace_back(leaf, payload);
+    while (c.pending.size() > opt.buffer_messages) {
+      c.pending.pop_front();
+      ++c.lost;
+    }
   }
 
+  // On every connection (the MQTT thread): the HELLO, the subscription, then what was
+  // kept while the broker was away and, if some did not fit, how much was lost.
   void DeviceBirth(size_t d) {
-    Publish(d, "hello", hellos[d].dump(), true);
-    mosquitto_subscribe(conns[d]->mosq, nullptr, DeviceTopic(d, "cmd/+").c_str(), 1);
+    DeviceConn& c = *conns[d];
+    std::lock_guard<std::mutex> l(pub_mu);
+    c.connected = true;
+    const auto send = [&](const std::string& leaf, const std::string& payload, bool retain) {
+      mosquitto_publish(c.mosq, nullptr, DeviceTopic(d, leaf).c_str(),
+                        static_cast<int>(payload.size()), payload.data(), 1, retain);
+    };
+    send("hello", c.hello, true);
+    mosquitto_subscribe(c.mosq, nullptr, DeviceTopic(d, "cmd/+").c_str(), 1);
+    const size_t flushed = c.pending.size();
+    for (const auto& [leaf, payload] : c.pending) send(leaf, payload, false);
+    c.pending.clear();
+    if (flushed || c.lost != c.lost_reported) {
+      send("events",
+           json{{"command", "buffer"},
+                {"agent", opt.id},
+                {"ok", c.lost == c.lost_reported},
+                {"flushed", flushed},
+                {"lost", c.lost - c.lost_reported},
+                {"lost_total", c.lost}}
+               .dump(),
+           false);
+      c.lost_reported = c.lost;
+    }
+  }
+  static void OnDeviceDisconnect(mosquitto*, void* self, int) {
+    auto* c = static_cast<DeviceConn*>(self);
+    std::lock_guard<std::mutex> l(c->s->pub_mu);
+    c->connected = false;
   }
 
   void Event(size_t d, const std::string& command, const Status& s, json extra = json::object()) {
@@ -395,9 +445,11 @@ Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
     c->mosq = mosquitto_new(("tinymlaas-agent-" + o.id + "-" + s.ids[d]).c_str(), true, c.get());
     if (!c->mosq) return Status::Internal("agent: cannot create an MQTT client");
     const auto own = o.device_passwords.find(s.ids[d]);
+    c->hello = s.hellos[d].dump();
     c->user = own != o.device_passwords.end() ? s.ids[d] : o.username;
     login(c->mosq, c->user, own != o.device_passwords.end() ? own->second : o.password);
     mosquitto_connect_callback_set(c->mosq, &State::OnDeviceConnect);
+    mosquitto_disconnect_callback_set(c->mosq, &State::OnDeviceDisconnect);
     mosquitto_message_callback_set(c->mosq, &State::OnMessage);
     s.conns.push_back(std::move(c));
   }

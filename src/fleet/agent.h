@@ -37,6 +37,9 @@ struct AgentOptions {
   // The gateway as a device of its own (host.id non-empty): packages run on the host
   // runtime with a device's update rules (fleet/host_device.h).
   HostDeviceOptions host;
+  // Per device, what is kept while the broker is away (results, telemetry, captures,
+  // events); beyond it the oldest go, counted, and reported once the broker is back.
+  size_t buffer_messages = 1000;
   std::vector<std::string> devices;  // device addresses (DeviceLink::Connect)
   std::string prefix = "tinymlaas";
   int connect_timeout_ms = 20000;
