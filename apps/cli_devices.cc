@@ -96,6 +96,7 @@ void OnSignal(int) {
 struct AgentArgs {
   AgentOptions o;
   std::string broker = "127.0.0.1:1883", credentials, host_key;
+  bool no_cache = false;
 };
 
 int RunAgent(AgentArgs a) {
@@ -115,6 +116,10 @@ int RunAgent(AgentArgs a) {
     }
     a.o.device_passwords = std::move(*all);
   }
+  if (a.no_cache)
+    a.o.cache_dir.clear();
+  else if (a.o.cache_dir.empty())
+    a.o.cache_dir = DefaultWorkspaceRoot() + "/gateway/" + a.o.id + "/packages";
   if (!a.o.host.id.empty()) {
     const std::string root = DefaultWorkspaceRoot();
     if (a.o.host.dir.empty()) a.o.host.dir = root + "/gateway/" + a.o.host.id;
@@ -258,6 +263,10 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
                  "Messages kept per device while the broker is away (the oldest beyond go, "
                  "counted and reported)")
       ->capture_default_str();
+  ag->add_option("--cache", g->o.cache_dir,
+                 "Package cache: deploys can name a package the agent holds instead of sending "
+                 "it (default WORKSPACE/gateway/ID/packages)");
+  ag->add_flag("--no-cache", g->no_cache, "Keep no packages");
   ag->add_option("--key", g->host_key,
                  "Public key the gateway device trusts (default WORKSPACE/keys/signing.pub)");
   ag->add_option("--user", g->o.username, "Broker user name (the agent's own credentials)");

@@ -506,6 +506,7 @@ TEST_F(DeviceTest, DeployUsesTheRegistryRefusesWhatDoesNotFitAndRecordsLineage) 
   ao.id = "gw-dep";
   ao.broker_port = (*broker)->port();
   ao.devices = {m4->address(), tiny->address()};
+  ao.cache_dir = *dir_ + "/gw-dep-cache";
   auto agent = Agent::Start(ao);
   ASSERT_TRUE(agent.ok()) << agent.status().message();
 
@@ -619,6 +620,15 @@ TEST_F(DeviceTest, DeployUsesTheRegistryRefusesWhatDoesNotFitAndRecordsLineage) 
   auto still = (*cp)->Command("dep-m4", "infer", in, 30000);
   ASSERT_TRUE(still.ok()) << still.status().message();
   EXPECT_EQ((*still)["output"], HexBytes(Interpret(conv, in)));
+
+  // The v2 package again: the agent kept it, so only its hash crosses the broker.
+  q.model = second->package_path;
+  q.host_checks = true;
+  auto cached = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(cached.ok()) << cached.status().message();
+  EXPECT_EQ(cached->devices[0].status, "active") << cached->devices[0].message;
+  EXPECT_TRUE(cached->devices[0].from_cache);
+  EXPECT_FALSE(tampered->devices[0].from_cache);
 
   // The agent dies: its devices are offline and a deployment to them is refused.
   (*agent)->Abort();

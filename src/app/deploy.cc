@@ -202,13 +202,24 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
     TML_ASSIGN_OR_RETURN(r.deployment,
                          db.AddDeployment({0, d.id, out.model_artifact, out.package_artifact,
                                            r.version, "sending", "", 0, 0}));
-    auto ev = cp->Command(d.id, "deploy", bytes, q.timeout_ms, [&](const json& p) {
+    const auto on_progress = [&](const json& p) {
       const int64_t done = p.value("done", int64_t{0}), total = p.value("total", int64_t{0});
+      if (p.value("start", false) && p.value("from_cache", false)) {
+        r.from_cache = true;
+        progress.Log(where + ": the package is in agent " + d.agent + "'s cache");
+      }
       if (p.value("start", false) && done > 0)
         progress.Log(
             fmt::format("{}: resuming a cut transfer at byte {} of {}", where, done, total));
       progress.Advance(done, total, d.id);
-    });
+    };
+    // By reference first: the agent may hold the package already (another of its
+    // devices took it, or an earlier attempt); the bytes only when it does not.
+    const std::string ref = json{{"package", digest}}.dump();
+    auto ev = cp->Command(d.id, "deploy", std::vector<uint8_t>(ref.begin(), ref.end()),
+                          q.timeout_ms, on_progress);
+    if (ev.ok() && ev->value("not_cached", false))
+      ev = cp->Command(d.id, "deploy", bytes, q.timeout_ms, on_progress);
     if (!ev.ok()) {
       r.status = "failed";
       r.message = ev.status().message();

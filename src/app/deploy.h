@@ -37,6 +37,7 @@ struct DeviceDeployment {
   std::string message;
   int64_t deployment = 0;  // the record's id (0: nothing recorded)
   int64_t version = 0;
+  bool from_cache = false;  // the agent had the package: only its hash crossed the broker
 };
 
 struct DeployOutcome {

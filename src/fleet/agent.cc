@@ -3,15 +3,20 @@
 #include <mosquitto.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/sha256.h"
 #include "fleet/device_link.h"
+#include "formats/import.h"
 
 namespace tml {
 
@@ -180,6 +185,47 @@ struct Agent::State {
     return Status::Ok();
   }
 
+  // The package a deploy names: its bytes as sent (kept in the cache, the newest
+  // cache_packages), or a cached one by its hash ({"package": HASH}).
+  Result<std::vector<uint8_t>> DeployPayload(const Command& c, bool* from_cache) {
+    namespace fs = std::filesystem;
+    *from_cache = false;
+    if (!c.payload.empty() && c.payload[0] == '{') {
+      const json ref = json::parse(c.payload.begin(), c.payload.end(), nullptr, false);
+      const std::string hash =
+          ref.is_object() && ref.contains("package") && ref["package"].is_string()
+              ? ref["package"].get<std::string>()
+              : "";
+      if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos)
+        return Status::Error("deploy: a reference must be {\"package\": \"SHA-256 in hex\"}");
+      const fs::path path = fs::path(opt.cache_dir) / (hash + ".tmlp");
+      auto bytes = opt.cache_dir.empty() ? Result<std::vector<uint8_t>>(Status::NotFound(""))
+                                         : ReadFile(path.string());
+      if (!bytes.ok() || Sha256Hex(bytes->data(), bytes->size()) != hash)
+        return Status::NotFound("deploy: package {} is not in agent {}'s cache", hash, opt.id);
+      *from_cache = true;
+      return bytes;
+    }
+    if (!opt.cache_dir.empty()) {  // best effort: a full disk only loses the cache
+      std::error_code ec;
+      fs::create_directories(opt.cache_dir, ec);
+      const std::string name = Sha256Hex(c.payload.data(), c.payload.size()) + ".tmlp";
+      const fs::path path = fs::path(opt.cache_dir) / name, tmp = path.string() + ".tmp";
+      {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        f.write(reinterpret_cast<const char*>(c.payload.data()),
+                static_cast<std::streamsize>(c.payload.size()));
+      }
+      fs::rename(tmp, path, ec);
+      std::vector<std::pair<fs::file_time_type, fs::path>> all;
+      for (const auto& e : fs::directory_iterator(opt.cache_dir, ec))
+        if (e.path().extension() == ".tmlp") all.emplace_back(e.last_write_time(ec), e.path());
+      std::sort(all.begin(), all.end(), std::greater<>());
+      for (size_t i = opt.cache_packages; i < all.size(); ++i) fs::remove(all[i].second, ec);
+    }
+    return c.payload;
+  }
+
   void Handle(const Command& c) {
     const size_t d = c.device;
     last_link_error = false;
@@ -193,15 +239,21 @@ struct Agent::State {
   void HandleHost(const Command& c) {
     const size_t d = c.device;
     if (c.name == "deploy") {
+      bool from_cache = false;
+      auto package = DeployPayload(c, &from_cache);
+      if (!package.ok())
+        return Event(d, c.name, package.status(),
+                     {{"not_cached", package.status().code() == StatusCode::kNotFound}});
       Publish(d, "events",
               json{{"command", "deploy"},
                    {"agent", opt.id},
                    {"done", 0},
-                   {"total", c.payload.size()},
-                   {"start", true}}
+                   {"total", package->size()},
+                   {"start", true},
+                   {"from_cache", from_cache}}
                   .dump(),
               false);
-      const Status s = host->Deploy(c.payload);
+      const Status s = host->Deploy(*package);
       (void)RefreshHello(d);
       json extra = json::object();
       if (s.ok()) extra["model_version"] = host->active_version();
@@ -246,13 +298,20 @@ struct Agent::State {
       // Progress events (no "ok" field): where the device starts ("start": a resumed
       // transfer starts past 0), then at every tenth of the transfer.
       size_t last_tenth = 0;
-      bool first = true;
-      Status s = link.SendPackage(c.payload, [&](size_t done, size_t total) {
+      bool first = true, from_cache = false;
+      auto package = DeployPayload(c, &from_cache);
+      if (!package.ok())
+        return Event(d, c.name, package.status(),
+                     {{"not_cached", package.status().code() == StatusCode::kNotFound}});
+      Status s = link.SendPackage(*package, [&](size_t done, size_t total) {
         const size_t tenth = total ? done * 10 / total : 10;
         if (!first && tenth == last_tenth) return;
         last_tenth = tenth;
         json p = {{"command", "deploy"}, {"agent", opt.id}, {"done", done}, {"total", total}};
-        if (first) p["start"] = true;
+        if (first) {
+          p["start"] = true;
+          p["from_cache"] = from_cache;
+        }
         first = false;
         Publish(d, "events", p.dump(), false);
       });

@@ -4,7 +4,8 @@
 //
 //   PREFIX/agents/AGENT/state           "online" | "offline" (retained; the will)
 //   PREFIX/devices/DEV/hello            the device's capabilities, JSON (retained)
-//   PREFIX/devices/DEV/cmd/COMMAND      deploy (package bytes), infer (input bytes),
+//   PREFIX/devices/DEV/cmd/COMMAND      deploy (package bytes, or {"package": HASH} of
+//                                       one in the agent's cache), infer (input bytes),
 //                                       sense ({"count", "capture_below"}), confirm,
 //                                       rollback, hello
 //   PREFIX/devices/DEV/events           the outcome of each command, JSON
@@ -40,6 +41,11 @@ struct AgentOptions {
   // Per device, what is kept while the broker is away (results, telemetry, captures,
   // events); beyond it the oldest go, counted, and reported once the broker is back.
   size_t buffer_messages = 1000;
+  // Packages the agent received, by the SHA-256 of their bytes: a deploy can then name
+  // one ({"package": "HASH"}) instead of carrying it ("" = no cache). The newest
+  // cache_packages are kept.
+  std::string cache_dir;
+  size_t cache_packages = 8;
   std::vector<std::string> devices;  // device addresses (DeviceLink::Connect)
   std::string prefix = "tinymlaas";
   int connect_timeout_ms = 20000;
