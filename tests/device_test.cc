@@ -925,6 +925,62 @@ TEST_F(DeviceTest, TheAgentKeepsMessagesWhileTheBrokerIsAwayAndCountsLosses) {
   (*agent)->Stop();
 }
 
+// What reaches the control plane from the broker is outside input: malformed states and
+// HELLOs (junk, wrong types, random mutations of a valid one) never crash it nor reach the
+// registry as anything but a JSON object naming its agent, and a device whose HELLO lacks
+// a capability is refused with the reason, never sent to.
+TEST_F(DeviceTest, TheControlPlaneTakesOnlyWellFormedMessages) {
+  auto broker = testing::MqttBroker::Start(*dir_ + "/junk-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto probe = testing::MqttProbe::Connect((*broker)->port(), "junk", "");
+  ASSERT_TRUE(probe.ok());
+  const std::string valid =
+      R"({"agent":"gw-x","arena_bytes":4096,"scratch_bytes":1024,"slot_bytes":65536,)"
+      R"("opset":3,"package_format":1,"kernel_abi":1,"active_slot":null,"slots":[]})";
+  ASSERT_TRUE((*probe)->Publish("tinymlaas/agents/gw-x/state", "online", true).ok());
+  ASSERT_TRUE((*probe)->Publish("tinymlaas/agents/gw-y/state", "maybe", true).ok());
+  ASSERT_TRUE((*probe)->Publish("tinymlaas/devices/good/hello", valid, true).ok());
+  ASSERT_TRUE((*probe)->Publish("tinymlaas/devices/bare/hello", R"({"agent":"gw-x"})", true).ok());
+  for (const char* junk : {"not json", "[1,2]", R"({"agent":5})", "", "\xff\xfe{"})
+    ASSERT_TRUE((*probe)->Publish("tinymlaas/devices/junk/hello", junk, true).ok());
+  std::mt19937 rng(7);
+  for (int i = 0; i < 40; ++i) {
+    std::string m = valid;
+    for (int k = 0; k < 3; ++k) m[rng() % m.size()] = static_cast<char>(rng() % 256);
+    ASSERT_TRUE(
+        (*probe)->Publish("tinymlaas/devices/mut-" + std::to_string(i) + "/hello", m, true).ok());
+  }
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("junk-ws"));
+  ASSERT_TRUE(ws.ok());
+  ControlOptions co;
+  co.broker_port = (*broker)->port();
+  auto sync = SyncRegistry(*ws, co);
+  ASSERT_TRUE(sync.ok()) << sync.status().message();
+  auto all = ws->db->ListDevices("");
+  ASSERT_TRUE(all.ok());
+  bool good = false;
+  for (const auto& d : *all) {
+    EXPECT_NE(d.id, "junk");
+    const auto h = nlohmann::json::parse(d.capabilities, nullptr, false);
+    ASSERT_TRUE(h.is_object()) << d.id << ": " << d.capabilities;
+    EXPECT_TRUE(h["agent"].is_string()) << d.id;
+    good |= d.id == "good" && d.online;
+  }
+  EXPECT_TRUE(good);
+  // A HELLO without the capabilities a deploy needs: refused with the reason.
+  DeployRequest q;
+  q.broker = co;
+  q.devices = {"bare"};
+  q.model = ws->root + "/one_conv.onnx";
+  ASSERT_TRUE(SaveOnnx(OneConv(), q.model).ok());
+  Progress quiet;
+  auto r = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->devices[0].status, "refused");
+  EXPECT_NE(r->devices[0].message.find("lacks a capability"), std::string::npos)
+      << r->devices[0].message;
+}
+
 // The same sources build and run on the other emulated cores.
 TEST_F(DeviceTest, CortexM7AndM3DevicesRunTheSamePackagesBitExact) {
   for (const char* target : {"cortex-m7", "cortex-m3"}) {
