@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "app/import.h"
+#include "app/sensor_file.h"
 #include "apps/cli_common.h"
 #include "data/dataset_json.h"
 #include "data/dataset_store.h"
@@ -23,6 +24,8 @@ struct DataOptions {
   std::vector<std::string> idx;
   SplitFractions fractions;
   bool keep_test = false, json = false;
+  std::string model, output;  // data sensor
+  int64_t samples = 0;
 };
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -159,6 +162,23 @@ int Resplit(const DataOptions& o) {
   return 0;
 }
 
+int Sensor(const DataOptions& o) {
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  SensorFileRequest q;
+  q.model = o.model;
+  q.data = o.name;
+  q.samples = o.samples;
+  q.output = o.output;
+  auto r = WriteSensorFile(*ws, q);
+  if (!r.ok()) return Fail(r.status());
+  std::cout << fmt::format(
+      "{}: {} samples of {} bytes from {} as {} takes them "
+      "(tinymlaas emulate --sensor {})\n",
+      o.output, r->samples, r->sample_bytes, o.name, o.model, o.output);
+  return 0;
+}
+
 void AddWorkspace(CLI::App* c, DataOptions* o) {
   c->add_option("--workspace", o->workspace,
                 "Workspace directory (default: $TINYMLAAS_HOME, else ./.tinymlaas)");
@@ -240,6 +260,21 @@ CLI::App* AddDataCommands(CLI::App& app, int* exit_code) {
                   "Leave test samples in test; divide the rest by --train : --val");
   AddWorkspace(split, o.get());
   split->callback([o, exit_code] { *exit_code = Resplit(*o); });
+
+  auto* sensor = data->add_subcommand(
+      "sensor",
+      "Write a split's samples as a model takes them (int8 quantized by its input's scale\n"
+      "and zero point), back to back: the file an emulated device's sensor replays");
+  sensor->add_option("DATASET", o->name, "NAME[@VERSION][@SPLIT] (default split: test)")
+      ->required();
+  sensor->add_option("--model", o->model, "The model the device runs")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sensor->add_option("-o,--output", o->output, "Sensor file to write")->required();
+  sensor->add_option("--samples", o->samples, "This many samples spread over the split (0: all)")
+      ->capture_default_str();
+  AddWorkspace(sensor, o.get());
+  sensor->callback([o, exit_code] { *exit_code = Sensor(*o); });
   return data;
 }
 

@@ -67,7 +67,8 @@ report=$(sed -n 's/^report: //p' "$OUT/pipeline.txt")
 step "Version 2 of the model: examples/fashion-mnist-v2.yaml (percentile calibration)"
 "$TML" run examples/fashion-mnist-v2.yaml --workspace "$WS" --no-report | tee "$OUT/pipeline-v2.txt" | tail -2
 v2=$(sed -n 's/^  int8.model = //p' "$OUT/pipeline-v2.txt")
-bash scripts/fleet-demo.sh "$BUILD" "$OUT" "$WS" "$int8" "$v2"
+data=$(sed -n 's/^  data.dataset = //p' "$OUT/pipeline.txt")
+bash scripts/fleet-demo.sh "$BUILD" "$OUT" "$WS" "$int8" "$v2" "$data"
 
 cat <<TXT
 

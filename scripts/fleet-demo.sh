@@ -7,9 +7,10 @@
 # the old model keeps running; a power cut mid-transfer and the transfer resuming; the
 # lineage from each device's active model back to its dataset.
 #
-# Usage: fleet-demo.sh BUILD OUT WORKSPACE V1_MODEL V2_MODEL (int8 models of the workspace)
+# Usage: fleet-demo.sh BUILD OUT WORKSPACE V1_MODEL V2_MODEL DATASET (int8 models of the
+# workspace, and the dataset version they were trained on)
 set -euo pipefail
-BUILD="$1"; OUT="$2"; WS="$3"; V1="$4"; V2="$5"
+BUILD="$1"; OUT="$2"; WS="$3"; V1="$4"; V2="$5"; DATA="$6"
 TML="$BUILD/tinymlaas"
 F="$OUT/fleet"
 rm -rf "$F"
@@ -101,15 +102,9 @@ step "Register and list: capabilities from each board's HELLO"
 head -3 "$F/show-m7-1-before.txt"
 for d in m4-1 m7-1 m4-small gw1-host; do "$TML" devices group "$d" lab --workspace "$WS" > /dev/null; done
 
-# A real sample: the first Fashion-MNIST test image (an ankle boot), as the int8 input
-# (scale 1/255, zero point -128: the pixel with its top bit flipped).
-python3 - "$F/sample.bin" << 'PY'
-import gzip, sys
-with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
-    f.read(16)
-    img = f.read(784)
-open(sys.argv[1], "wb").write(bytes(b ^ 0x80 for b in img))
-PY
+# A real sample: the first test image of the dataset (an ankle boot), as the int8 model
+# takes it (the same encoding an emulated sensor replays).
+"$TML" data sensor "$DATA@test" --model "$V1" --samples 1 -o "$F/sample.bin" --workspace "$WS"
 # infer_check DEVICE MODEL: one inference on the device, compared with the host's output.
 infer_check() {
   "$TML" infer "$2" --input "$F/sample.bin" --output "$F/host.bin" > /dev/null
