@@ -18,7 +18,7 @@ using nlohmann::json;
 
 struct FleetArgs {
   std::string workspace, broker, group, model, key, id;
-  std::vector<std::string> devices, groups;
+  std::vector<std::string> devices, groups, models;
   std::string user, password, credentials;
   uint32_t version = 0;
   bool json = false, sync = false, skip_host_checks = false;
@@ -253,7 +253,8 @@ int RunDeploy(const FleetArgs& a) {
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
   DeployRequest q;
-  q.model = a.model;
+  q.model = a.models.at(0);
+  q.alternatives.assign(a.models.begin() + 1, a.models.end());
   q.devices = a.devices;
   q.group = a.group;
   q.version = a.version;
@@ -272,6 +273,8 @@ int RunDeploy(const FleetArgs& a) {
                      {"status", d.status},
                      {"message", d.message},
                      {"deployment", d.deployment},
+                     {"package", d.package},
+                     {"from_cache", d.from_cache},
                      {"version", d.version}});
     std::cout << json{{"package", r->package_artifact},
                       {"package_path", r->package_path},
@@ -284,7 +287,9 @@ int RunDeploy(const FleetArgs& a) {
     std::cout << fmt::format("{} v{}: active on {} of {} devices\n", r->package_artifact,
                              r->info.model_version, r->active(), r->devices.size());
     for (const auto& d : r->devices)
-      std::cout << fmt::format("  {:<14} {:<8} {}\n", d.device, d.status, d.message);
+      std::cout << fmt::format(
+          "  {:<14} {:<8} {}{}\n", d.device, d.status, d.message,
+          r->packages.size() > 1 && d.status == "active" ? " (" + d.package + ")" : "");
   }
   // 3: ran, and some device did not take the model (like `run`'s 2: ran, and differs).
   return r->active() == static_cast<int>(r->devices.size()) ? 0 : 3;
@@ -336,7 +341,9 @@ void AddFleetCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* add
       "slot, no downgrade), refused with the reason where it does not fit; each device\n"
       "then runs its own checks and self-test before switching. Exit code 3: some device\n"
       "did not take it");
-  d->add_option("MODEL", a->model, "Model file (.onnx, .tflite) or a built package (.tmlp)")
+  d->add_option("MODEL", a->models,
+                "Model file (.onnx, .tflite) or a built package (.tmlp); more in order of "
+                "preference: each device gets the first that fits it")
       ->required()
       ->check(CLI::ExistingFile);
   d->add_option("--device", a->devices, "Device id; repeat for more");

@@ -18,6 +18,7 @@
 #include "fleet/device_link.h"
 #include "fleet/emulated_device.h"
 #include "formats/export.h"
+#include "formats/import.h"
 #include "interp/interpreter.h"
 #include "mqtt_broker.h"
 #include "op_cases.h"
@@ -979,6 +980,69 @@ TEST_F(DeviceTest, TheControlPlaneTakesOnlyWellFormedMessages) {
   EXPECT_EQ(r->devices[0].status, "refused");
   EXPECT_NE(r->devices[0].message.find("lacks a capability"), std::string::npos)
       << r->devices[0].message;
+}
+
+// Several candidate models in order of preference: each device gets the first that
+// fits it (the keyword model where the arena allows, the one-convolution model on a
+// 4 KB arena), and a device nothing fits is refused with every reason.
+TEST_F(DeviceTest, DeployGivesEachDeviceTheFirstModelThatFits) {
+  auto m4 = FindTarget("cortex-m4");
+  ASSERT_TRUE(m4.ok());
+  DeviceImageOptions io;
+  io.signing_key_header = keys_->c_header;
+  io.flash_bytes = 1 << 20;
+  io.arena_bytes = 4096;
+  auto mid_image = BuildDeviceImage(*m4, *dir_ + "/image-4k", io);
+  ASSERT_TRUE(mid_image.ok()) << mid_image.status().message();
+  auto broker = testing::MqttBroker::Start(*dir_ + "/pick-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto big = StartDevice("pick-big");
+  auto mid = StartDevice("pick-mid", 0, &*mid_image);
+  auto tiny = StartDevice("pick-tiny", 0, small_image_);
+  AgentOptions ao;
+  ao.id = "gw-pick";
+  ao.broker_port = (*broker)->port();
+  ao.devices = {big->address(), mid->address(), tiny->address()};
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("pick-ws"));
+  ASSERT_TRUE(ws.ok());
+  const std::string kws = ws->root + "/kws.onnx", conv = ws->root + "/conv.onnx";
+  ASSERT_TRUE(SaveOnnx(models_[1]->graph, kws).ok());
+  ASSERT_TRUE(SaveOnnx(OneConv(), conv).ok());
+  DeployRequest q;
+  q.broker.broker_port = (*broker)->port();
+  q.signing_key = keys_->private_key;
+  q.model = kws;
+  q.alternatives = {conv};
+  q.devices = {"pick-big", "pick-mid", "pick-tiny"};
+  Progress quiet;
+  auto r = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->packages.size(), 2u);
+  ASSERT_EQ(r->devices.size(), 3u);
+  EXPECT_EQ(r->devices[0].status, "active") << r->devices[0].message;
+  EXPECT_EQ(r->devices[0].package, r->packages[0].package_artifact);
+  EXPECT_EQ(r->devices[1].status, "active") << r->devices[1].message;
+  EXPECT_EQ(r->devices[1].package, r->packages[1].package_artifact);
+  EXPECT_EQ(r->devices[2].status, "refused");
+  EXPECT_NE(r->devices[2].message.find("none of the 2 packages fits"), std::string::npos)
+      << r->devices[2].message;
+  EXPECT_NE(r->devices[2].message.find("kws.onnx: arena"), std::string::npos);
+  EXPECT_NE(r->devices[2].message.find("conv.onnx: arena"), std::string::npos);
+  // Each runs what it got, bit-exact with the host.
+  auto cp = ControlPlane::Connect(q.broker);
+  ASSERT_TRUE(cp.ok());
+  for (const auto& [id, path] :
+       {std::pair<std::string, std::string>{"pick-big", kws}, {"pick-mid", conv}}) {
+    auto g = LoadModel(path);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    const auto in = Input(*g, 3);
+    auto res = (*cp)->Command(id, "infer", in, 30000);
+    ASSERT_TRUE(res.ok()) << res.status().message();
+    EXPECT_EQ((*res)["output"], HexBytes(Interpret(*g, in))) << id;
+  }
 }
 
 // The same sources build and run on the other emulated cores.

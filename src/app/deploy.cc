@@ -121,6 +121,61 @@ Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const De
   return std::optional<DeploymentRecord>();
 }
 
+namespace {
+
+// One model packaged for this deployment: stored in WORKSPACE/packages/ and recorded
+// as a lineage artifact made from the model.
+Result<DeployPackage> BuildPackage(Workspace& ws, const DeployRequest& q, const std::string& model,
+                                   uint32_t version, Progress& progress,
+                                   std::vector<uint8_t>* bytes) {
+  MetaStore& db = *ws.db;
+  DeployPackage p;
+  p.model = model;
+  DeployRequest one = q;
+  one.model = model;
+  TML_ASSIGN_OR_RETURN(*bytes, PackageBytes(ws, one, version, progress));
+  auto info = InspectPackage(*bytes);
+  if (!info.ok() && q.host_checks) return info.status().Wrap("deploy: " + model);
+  if (info.ok()) p.info = *info;
+  // Named by all its bytes, signature included: one model signed by two keys is two
+  // packages.
+  p.digest = Sha256Hex(bytes->data(), bytes->size());
+  const fs::path dir = fs::path(ws.root) / "packages";
+  fs::create_directories(dir);
+  p.package_path = (dir / (p.digest.substr(0, 32) + ".tmlp")).string();
+  {
+    std::ofstream f(p.package_path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes->data()),
+            static_cast<std::streamsize>(bytes->size()));
+    if (!f) return Status::Errorf("{}: write failed", p.package_path);
+  }
+  std::vector<std::string> parents;
+  if (fs::path(model).extension() != ".tmlp") {
+    TML_ASSIGN_OR_RETURN(p.model_artifact, ModelArtifactOf(db, model));
+    parents.push_back(p.model_artifact);
+  }
+  p.package_artifact = "package:" + p.digest.substr(0, 32);
+  TML_RETURN_IF_ERROR(db.PutArtifact(
+      {p.package_artifact, "model package",
+       fmt::format("{} v{}", p.info.name.empty() ? "package" : p.info.name, p.info.model_version),
+       p.package_path, info.ok() ? PackageInfoJson(*info).dump() : "{}", parents, 0}));
+  return p;
+}
+
+// Whether the host sees the package fit the device (its HELLO): the reason when not.
+Status HostFit(const DeployPackage& p, const DeviceRecord& d, const json& hello) {
+  TML_ASSIGN_OR_RETURN(DeviceBudget budget, BudgetFromHello(hello));
+  TML_RETURN_IF_ERROR(CheckFit(p.info, d.id, budget));
+  const uint32_t confirmed = hello.is_object() ? hello.value("confirmed_version", 0u) : 0;
+  if (p.info.model_version < confirmed)
+    return Status::FailedPrecondition(
+        "downgrade: version {} is older than version {}, the last {} confirmed",
+        p.info.model_version, confirmed, d.id);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& progress) {
   MetaStore& db = *ws.db;
   if (q.devices.empty() == q.group.empty())
@@ -140,86 +195,80 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
     }
     ++version;
   }
+  // Every candidate packaged once, in the order of preference.
   DeployOutcome out;
-  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, PackageBytes(ws, q, version, progress));
-  auto info = InspectPackage(bytes);
-  if (!info.ok() && q.host_checks) return info.status().Wrap("deploy: " + q.model);
-  if (info.ok()) out.info = *info;
-  // Named by all its bytes, signature included: one model signed by two keys is two
-  // packages.
-  const std::string digest = Sha256Hex(bytes.data(), bytes.size());
-
-  // The package in the workspace, and its lineage: model -> package.
-  const fs::path dir = fs::path(ws.root) / "packages";
-  fs::create_directories(dir);
-  out.package_path = (dir / (digest.substr(0, 32) + ".tmlp")).string();
-  {
-    std::ofstream f(out.package_path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-    if (!f) return Status::Errorf("{}: write failed", out.package_path);
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<std::string> models = {q.model};
+  models.insert(models.end(), q.alternatives.begin(), q.alternatives.end());
+  for (const std::string& m : models) {
+    bytes.emplace_back();
+    TML_ASSIGN_OR_RETURN(DeployPackage p, BuildPackage(ws, q, m, version, progress, &bytes.back()));
+    out.packages.push_back(std::move(p));
   }
-  std::vector<std::string> package_parents;
-  if (fs::path(q.model).extension() != ".tmlp") {
-    TML_ASSIGN_OR_RETURN(out.model_artifact, ModelArtifactOf(db, q.model));
-    package_parents.push_back(out.model_artifact);
-  }
-  out.package_artifact = "package:" + digest.substr(0, 32);
-  TML_RETURN_IF_ERROR(db.PutArtifact(
-      {out.package_artifact, "model package",
-       fmt::format("{} v{}", out.info.name.empty() ? "package" : out.info.name,
-                   out.info.model_version),
-       out.package_path, info.ok() ? PackageInfoJson(*info).dump() : "{}", package_parents, 0}));
+  out.package_path = out.packages[0].package_path;
+  out.package_artifact = out.packages[0].package_artifact;
+  out.model_artifact = out.packages[0].model_artifact;
+  out.info = out.packages[0].info;
 
   for (size_t i = 0; i < targets.size(); ++i) {
     const DeviceRecord& d = targets[i];
     DeviceDeployment r{d.id, "refused", "", 0, out.info.model_version};
     const std::string where = fmt::format("[{}/{}] {}", i + 1, targets.size(), d.id);
     const json hello = json::parse(d.capabilities, nullptr, false);
+    // The first package that fits (the host's checks), or every reason.
     Status fit = Status::Ok();
+    size_t pick = 0;
     if (!d.online) {
       fit = Status::Unavailable("offline: its agent '{}' is offline", d.agent);
     } else if (q.host_checks) {
-      auto budget = BudgetFromHello(hello);
-      fit = budget.ok() ? CheckFit(out.info, d.id, *budget) : budget.status();
-      const uint32_t confirmed = hello.is_object() ? hello.value("confirmed_version", 0u) : 0;
-      if (fit.ok() && out.info.model_version < confirmed)
-        fit = Status::FailedPrecondition(
-            "downgrade: version {} is older than version {}, the last {} confirmed",
-            out.info.model_version, confirmed, d.id);
+      std::string reasons;
+      for (pick = 0; pick < out.packages.size(); ++pick) {
+        fit = HostFit(out.packages[pick], d, hello);
+        if (fit.ok()) break;
+        reasons +=
+            fmt::format("{}{}: {}", reasons.empty() ? "" : "; ",
+                        fs::path(out.packages[pick].model).filename().string(), fit.message());
+      }
+      if (!fit.ok() && out.packages.size() > 1)
+        fit = Status::FailedPrecondition("none of the {} packages fits: {}", out.packages.size(),
+                                         reasons);
     }
+    const DeployPackage& p = out.packages[fit.ok() ? pick : 0];
+    r.package = p.package_artifact;
+    r.version = p.info.model_version;
     if (!fit.ok()) {
       r.message = fit.message();
       progress.Log(where + ": refused: " + r.message);
-      TML_ASSIGN_OR_RETURN(r.deployment,
-                           db.AddDeployment({0, d.id, out.model_artifact, out.package_artifact,
-                                             r.version, "refused", r.message, 0, 0}));
+      TML_ASSIGN_OR_RETURN(
+          r.deployment, db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
+                                          "refused", r.message, 0, 0}));
       out.devices.push_back(r);
       continue;
     }
-    progress.Log(
-        fmt::format("{}: sending {} bytes through agent {}", where, bytes.size(), d.agent));
+    const std::vector<uint8_t>& payload = bytes[pick];
+    progress.Log(fmt::format("{}: deploying {} ({} bytes) through agent {}", where,
+                             fs::path(p.model).filename().string(), payload.size(), d.agent));
     TML_ASSIGN_OR_RETURN(r.deployment,
-                         db.AddDeployment({0, d.id, out.model_artifact, out.package_artifact,
-                                           r.version, "sending", "", 0, 0}));
-    const auto on_progress = [&](const json& p) {
-      const int64_t done = p.value("done", int64_t{0}), total = p.value("total", int64_t{0});
-      if (p.value("start", false) && p.value("from_cache", false)) {
+                         db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
+                                           "sending", "", 0, 0}));
+    const auto on_progress = [&](const json& e) {
+      const int64_t done = e.value("done", int64_t{0}), total = e.value("total", int64_t{0});
+      if (e.value("start", false) && e.value("from_cache", false)) {
         r.from_cache = true;
         progress.Log(where + ": the package is in agent " + d.agent + "'s cache");
       }
-      if (p.value("start", false) && done > 0)
+      if (e.value("start", false) && done > 0)
         progress.Log(
             fmt::format("{}: resuming a cut transfer at byte {} of {}", where, done, total));
       progress.Advance(done, total, d.id);
     };
     // By reference first: the agent may hold the package already (another of its
     // devices took it, or an earlier attempt); the bytes only when it does not.
-    const std::string ref = json{{"package", digest}}.dump();
+    const std::string ref = json{{"package", p.digest}}.dump();
     auto ev = cp->Command(d.id, "deploy", std::vector<uint8_t>(ref.begin(), ref.end()),
                           q.timeout_ms, on_progress);
     if (ev.ok() && ev->value("not_cached", false))
-      ev = cp->Command(d.id, "deploy", bytes, q.timeout_ms, on_progress);
+      ev = cp->Command(d.id, "deploy", payload, q.timeout_ms, on_progress);
     if (!ev.ok()) {
       r.status = "failed";
       r.message = ev.status().message();
@@ -238,10 +287,10 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
       TML_RETURN_IF_ERROR(
           db.PutArtifact({"deployment:" + std::to_string(r.deployment),
                           "deployment",
-                          fmt::format("{} v{} on {}", out.info.name, r.version, d.id),
+                          fmt::format("{} v{} on {}", p.info.name, r.version, d.id),
                           "",
                           json{{"device", d.id}, {"agent", d.agent}, {"version", r.version}}.dump(),
-                          {out.package_artifact},
+                          {p.package_artifact},
                           0}));
     out.devices.push_back(r);
   }

@@ -1,8 +1,9 @@
 // Deployment as a component, behind `tinymlaas deploy` and `tinymlaas devices`: the
 // device registry brought up to date from the broker, then one model sent to devices
-// through their gateway agents. Each device's HELLO decides whether the package fits
-// (op set, formats, arena, scratch, slot size, no downgrade); what does not fit is
-// refused with the reason and is never sent. Every attempt is a deployment record, and
+// through their gateway agents. Each device's HELLO decides whether a package fits
+// (op set, formats, arena, scratch, slot size, no downgrade); each device gets the
+// first of the candidate models that fits it, and what nothing fits is refused with the
+// reasons and is never sent. Every attempt is a deployment record, and
 // each one that took becomes a lineage artifact: model -> package -> deployment.
 //
 //   DeployRequest q;  q.model = "kws_int8.onnx";  q.group = "hall";
@@ -22,6 +23,9 @@ namespace tml {
 
 struct DeployRequest {
   std::string model;  // a model file (.onnx, .tflite), or a built package (.tmlp)
+  // Further models in order of preference (a smaller variant, say): a device the first
+  // does not fit gets the first of these that does.
+  std::vector<std::string> alternatives;
   std::vector<std::string> devices;
   std::string group;        // or every device of a group
   uint32_t version = 0;     // 0: one above the highest version the devices confirmed
@@ -31,6 +35,12 @@ struct DeployRequest {
   int timeout_ms = 600000;  // per device
 };
 
+// One model packaged for the deployment.
+struct DeployPackage {
+  std::string model, digest, package_path, package_artifact, model_artifact;
+  PackageInfo info;
+};
+
 struct DeviceDeployment {
   std::string device;
   std::string status;  // active, refused, failed
@@ -38,9 +48,12 @@ struct DeviceDeployment {
   int64_t deployment = 0;  // the record's id (0: nothing recorded)
   int64_t version = 0;
   bool from_cache = false;  // the agent had the package: only its hash crossed the broker
+  std::string package;      // the package artifact it got (or, refused, the first's)
 };
 
 struct DeployOutcome {
+  std::vector<DeployPackage> packages;  // the model, then the alternatives
+  // The first package's (the model's).
   std::string package_path, package_artifact, model_artifact;
   PackageInfo info;
   std::vector<DeviceDeployment> devices;
