@@ -144,6 +144,27 @@ class DeviceTest : public ::testing::Test {
     EXPECT_EQ(r->output, Interpret(m.graph, in)) << "seed " << seed;
     EXPECT_GT(r->result.ticks, 0u);
   }
+  // Powers the device back (no cut) after a cut: it must run a valid model, the old or
+  // the new one, bit-exact; returns its version (0 if none).
+  uint32_t PowerBack(EmulatedDeviceOptions o, const Model& old_model, const Model& new_model,
+                     uint64_t seed, const std::string& when) {
+    o.cut_at = 0;
+    auto again = EmulatedDevice::Start(*image_, o);
+    EXPECT_TRUE(again.ok());
+    if (!again.ok()) return 0;
+    auto link = Link(**again);
+    if (!link) return 0;
+    auto h = link->Hello();
+    EXPECT_TRUE(h.ok() && h->active_slot != 0xFFFFFFFFu) << "no model after " << when;
+    if (!h.ok() || h->active_slot == 0xFFFFFFFFu) return 0;
+    const uint32_t v = h->slots[h->active_slot].version;
+    EXPECT_TRUE(v == PackageVersion(old_model) || v == PackageVersion(new_model)) << v;
+    ExpectRuns(*link, v == PackageVersion(new_model) ? new_model : old_model, seed);
+    return v;
+  }
+  static uint32_t PackageVersion(const Model& m) {
+    return InspectPackage(m.package)->model_version;
+  }
   static void ExpectRefusal(const Status& s, const std::string& what) {
     ASSERT_FALSE(s.ok()) << "accepted; expected " << what;
     EXPECT_NE(s.message().find(what), std::string::npos) << s.message();
@@ -838,6 +859,19 @@ TEST_F(DeviceTest, TheGatewayRunsModelsAsADeviceOfItsOwn) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ((*r)["output"], HexBytes(Interpret(conv, in)));
   EXPECT_EQ((*r)["model_version"], 1);
+  // v2 on trial, then rolled back: v1 again.
+  q.model = ws->root + "/one_conv.onnx";
+  q.version = 2;
+  q.host_checks = true;
+  auto v2 = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(v2.ok()) << v2.status().message();
+  ASSERT_EQ(v2->devices[0].status, "active") << v2->devices[0].message;
+  auto back = (*cp)->Command("gw-self-host", "rollback", {}, 30000);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE((*back)["ok"].get<bool>()) << back->dump();
+  r = (*cp)->Command("gw-self-host", "infer", in, 30000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["model_version"], 1);
   (*agent)->Stop();
   // A damaged state file is named, not guessed at.
   std::ofstream(ao.host.dir + "/state.json") << "{not json";
@@ -1126,16 +1160,8 @@ TEST_F(DeviceTest, PowerCutsAtEveryFlashOperationLeaveAValidModel) {
     ASSERT_EQ(code, 75) << "op " << op << ": " << s.message() << "\n" << (*d)->process().Log();
     ++cuts;
     // Power back: a valid model, old or new, answers as it should.
-    o.cut_at = 0;
-    auto again = EmulatedDevice::Start(*image_, o);
-    ASSERT_TRUE(again.ok());
-    auto l2 = Link(**again);
-    ASSERT_TRUE(l2);
-    auto h = l2->Hello();
-    ASSERT_NE(h->active_slot, 0xFFFFFFFFu) << "no model after a cut at operation " << op;
-    const uint32_t v = h->slots[h->active_slot].version;
-    ASSERT_TRUE(v == 1 || v == 2) << v;
-    ExpectRuns(*l2, v == 2 ? *new_model : *old_model, op);
+    ASSERT_NE(PowerBack(o, *old_model, *new_model, op, "a cut at operation " + std::to_string(op)),
+              0u);
   }
   EXPECT_GT(cuts, 5);
   EXPECT_EQ(saw_new, 1);  // and uncut, the update holds
@@ -1180,17 +1206,10 @@ TEST_F(DeviceTest, RandomPowerCutsThroughALargeUpdateLeaveAValidModel) {
       ASSERT_EQ((*d)->WaitExit(20000), 75) << "cut at " << o.cut_at << ": " << s.message();
       ++cuts;
     }
-    o.cut_at = 0;
-    auto again = EmulatedDevice::Start(*image_, o);
-    ASSERT_TRUE(again.ok());
-    auto l2 = Link(**again);
-    ASSERT_TRUE(l2);
-    auto h = l2->Hello();
-    ASSERT_NE(h->active_slot, 0xFFFFFFFFu) << "no model after round " << round;
-    const uint32_t v = h->slots[h->active_slot].version;
-    ASSERT_TRUE(v == 1 || v == 2) << v;
+    const uint32_t v = PowerBack(o, *models_[1], *models_[2], 100 + static_cast<uint64_t>(round),
+                                 "round " + std::to_string(round));
+    ASSERT_NE(v, 0u);
     if (done) EXPECT_EQ(v, 2u);
-    ExpectRuns(*l2, *models_[v], 100 + static_cast<uint64_t>(round));
   }
   EXPECT_TRUE(done) << "the update never completed";
   EXPECT_GE(cuts, 2);

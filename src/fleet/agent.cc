@@ -229,10 +229,22 @@ struct Agent::State {
   void Handle(const Command& c) {
     const size_t d = c.device;
     last_link_error = false;
-    if (IsHost(d)) return HandleHost(c);
     if (Status s = EnsureLink(d); !s.ok()) return Event(d, c.name, s.Wrap("device link"));
-    HandleOn(*links[d], c);
-    if (last_link_error) links[d].reset();  // reconnect before the next command
+    // The commands both kinds of device answer alike; then each kind's own.
+    if (c.name == "confirm" || c.name == "rollback") {
+      const bool confirm = c.name == "confirm";
+      const Status s = IsHost(d) ? (confirm ? host->Confirm() : host->Rollback())
+                                 : (confirm ? links[d]->Confirm() : links[d]->Rollback());
+      (void)RefreshHello(d);
+      Event(d, c.name, s);
+    } else if (c.name == "hello") {
+      Event(d, c.name, RefreshHello(d));
+    } else if (IsHost(d)) {
+      HandleHost(c);
+    } else {
+      HandleOn(*links[d], c);
+    }
+    if (last_link_error && !IsHost(d)) links[d].reset();  // reconnect before the next command
   }
 
   // The gateway's own device: the same commands and events, run on the host runtime.
@@ -278,12 +290,6 @@ struct Agent::State {
                    {"output", HexBytes(*out)}}
                   .dump(),
               false);
-    } else if (c.name == "confirm" || c.name == "rollback") {
-      const Status s = c.name == "confirm" ? host->Confirm() : host->Rollback();
-      (void)RefreshHello(d);
-      Event(d, c.name, s);
-    } else if (c.name == "hello") {
-      Event(d, c.name, RefreshHello(d));
     } else {
       Event(d, c.name,
             Status::Errorf("unknown command '{}' for the gateway's own device (deploy, infer, "
@@ -361,12 +367,6 @@ struct Agent::State {
       }
       if (OnTrial(d)) (void)RefreshHello(d);
       Event(d, c.name, Status::Ok(), {{"samples", r->size()}});
-    } else if (c.name == "confirm" || c.name == "rollback") {
-      const Status s = c.name == "confirm" ? link.Confirm() : link.Rollback();
-      (void)RefreshHello(d);
-      Event(d, c.name, s);
-    } else if (c.name == "hello") {
-      Event(d, c.name, RefreshHello(d));
     } else {
       Event(d, c.name,
             Status::Errorf("unknown command '{}' (deploy, infer, sense, confirm, rollback, hello)",
