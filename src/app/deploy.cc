@@ -1,8 +1,8 @@
 #include "app/deploy.h"
 
 #include <filesystem>
-#include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/sha256.h"
 #include "formats/import.h"
 
@@ -143,12 +143,7 @@ Result<DeployPackage> BuildPackage(Workspace& ws, const DeployRequest& q, const 
   const fs::path dir = fs::path(ws.root) / "packages";
   fs::create_directories(dir);
   p.package_path = (dir / (p.digest.substr(0, 32) + ".tmlp")).string();
-  {
-    std::ofstream f(p.package_path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(bytes->data()),
-            static_cast<std::streamsize>(bytes->size()));
-    if (!f) return Status::Errorf("{}: write failed", p.package_path);
-  }
+  TML_RETURN_IF_ERROR(WriteFileAtomically(p.package_path, bytes->data(), bytes->size()));
   std::vector<std::string> parents;
   if (fs::path(model).extension() != ".tmlp") {
     TML_ASSIGN_OR_RETURN(p.model_artifact, ModelArtifactOf(db, model));

@@ -1,7 +1,6 @@
 #include "app/sensor_file.h"
 
-#include <fstream>
-
+#include "core/atomic_file.h"
 #include "data/loader.h"
 #include "formats/import.h"
 #include "interp/evaluate.h"
@@ -31,9 +30,7 @@ Result<SensorFileOutcome> WriteSensorFile(Workspace& ws, const SensorFileRequest
   std::vector<uint8_t> bytes(static_cast<size_t>(r.samples * r.sample_bytes));
   for (int64_t i = 0; i < r.samples; ++i)
     EncodeInput(in, d.x.data() + i * per_sample, bytes.data() + i * r.sample_bytes);
-  std::ofstream f(q.output, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!f.flush()) return Status::Errorf("{}: write failed", q.output);
+  TML_RETURN_IF_ERROR(WriteFileAtomically(q.output, bytes.data(), bytes.size()));
   return r;
 }
 

@@ -8,12 +8,12 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/atomic_file.h"
 #include "core/sha256.h"
 #include "fleet/device_link.h"
 #include "formats/import.h"
@@ -210,13 +210,8 @@ struct Agent::State {
       std::error_code ec;
       fs::create_directories(opt.cache_dir, ec);
       const std::string name = Sha256Hex(c.payload.data(), c.payload.size()) + ".tmlp";
-      const fs::path path = fs::path(opt.cache_dir) / name, tmp = path.string() + ".tmp";
-      {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f.write(reinterpret_cast<const char*>(c.payload.data()),
-                static_cast<std::streamsize>(c.payload.size()));
-      }
-      fs::rename(tmp, path, ec);
+      (void)WriteFileAtomically((fs::path(opt.cache_dir) / name).string(), c.payload.data(),
+                                c.payload.size());
       std::vector<std::pair<fs::file_time_type, fs::path>> all;
       for (const auto& e : fs::directory_iterator(opt.cache_dir, ec))
         if (e.path().extension() == ".tmlp") all.emplace_back(e.last_write_time(ec), e.path());
@@ -275,19 +270,13 @@ struct Agent::State {
       auto out = host->Infer(c.payload);
       if (!out.ok()) return Event(d, c.name, out.status());
       if (on_trial) (void)RefreshHello(d);
-      // The class and its confidence from the first output (int8 scores).
-      int best = 0;
-      for (size_t i = 1; i < out->size(); ++i)
-        if (static_cast<int8_t>((*out)[i]) > static_cast<int8_t>((*out)[best]))
-          best = static_cast<int>(i);
       Publish(d, "result",
               json{{"device", ids[d]},
                    {"model_version", host->active_version()},
                    {"ticks", 0},
-                   {"class", best},
-                   {"confidence",
-                    out->empty() ? 0.0 : (static_cast<int8_t>((*out)[best]) + 128) / 255.0},
-                   {"output", HexBytes(*out)}}
+                   {"class", out->top_class},
+                   {"confidence", out->confidence},
+                   {"output", HexBytes(out->output)}}
                   .dump(),
               false);
     } else {

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/process.h"
 
 namespace tml {
@@ -37,22 +38,10 @@ Status CheckName(const std::string& kind, const std::string& name) {
   return Status::Ok();
 }
 
-// Written whole under a temporary name, then renamed into place. The credentials are
-// the owner's only (0600); the hashed password file and the ACL must be readable by the
-// broker, which may run as a user of its own (0644).
+// The credentials are the owner's only (0600); the hashed password file and the ACL must
+// be readable by the broker, which may run as a user of its own (0644).
 Status WriteFileAs(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) return Status::Errorf("{}: cannot write", tmp);
-    ::chmod(tmp.c_str(), mode);
-    f << text;
-    if (!f.flush()) return Status::Errorf("{}: write failed", tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::Errorf("{}: {}", path, ec.message());
-  return Status::Ok();
+  return WriteFileAtomically(path, text.data(), text.size(), mode);
 }
 
 std::string Acl(const BrokerAuthRequest& q) {

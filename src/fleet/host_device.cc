@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "formats/import.h"
 #include "package/package.h"
 #include "tml_package.h"
@@ -23,19 +24,6 @@ constexpr uint32_t kNone = 0xFFFFFFFFu;
 void Copy(char* dst, size_t n, const std::string& s) {
   std::memset(dst, 0, n);
   std::memcpy(dst, s.data(), std::min(n - 1, s.size()));
-}
-
-Status WriteWhole(const std::string& path, const void* data, size_t n) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
-    if (!f.flush()) return Status::Errorf("{}: write failed", tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);  // all or nothing, like a slot's commit record
-  if (ec) return Status::Errorf("{}: {}", path, ec.message());
-  return Status::Ok();
 }
 
 }  // namespace
@@ -96,7 +84,10 @@ Result<std::unique_ptr<HostDevice>> HostDevice::Open(const HostDeviceOptions& o)
   if (h.active_slot < 2) {
     auto bytes = ReadFile(d->SlotPath(static_cast<int>(h.active_slot)));
     if (!bytes.ok()) return bytes.status().Wrap("host device: the active slot");
+    auto info = InspectPackage(*bytes, o.trusted_key);
+    if (!info.ok()) return info.status().Wrap("host device: the active slot");
     d->active_ = std::move(*bytes);
+    d->active_info_ = std::move(*info);
   }
   ++h.boots;
   TML_RETURN_IF_ERROR(d->Save());
@@ -116,7 +107,7 @@ Status HostDevice::Save() const {
       {"confirmed_version", h_.confirmed_version},
       {"boots", h_.boots},
       {"slots", slots}}.dump(2);
-  return WriteWhole((fs::path(o_.dir) / "state.json").string(), text.data(), text.size());
+  return WriteFileAtomically((fs::path(o_.dir) / "state.json").string(), text.data(), text.size());
 }
 
 tml_proto_hello HostDevice::Hello() const {
@@ -146,7 +137,7 @@ Status HostDevice::Deploy(const std::vector<uint8_t>& package) {
         "gateway offers {}",
         info->arena_bytes + info->scratch_bytes, o_.arena_bytes);
   const int target = h_.active_slot == 0 ? 1 : 0;
-  TML_RETURN_IF_ERROR(WriteWhole(SlotPath(target), package.data(), package.size()));
+  TML_RETURN_IF_ERROR(WriteFileAtomically(SlotPath(target), package.data(), package.size()));
   if (h_.active_slot < 2) h_.slots[h_.active_slot].state = TML_SLOT_STANDBY;
   tml_proto_slot& s = h_.slots[target];
   s.state = TML_SLOT_TRIAL;
@@ -155,17 +146,37 @@ Status HostDevice::Deploy(const std::vector<uint8_t>& package) {
   Copy(s.model_id, sizeof s.model_id, info->model_id);
   h_.active_slot = static_cast<uint32_t>(target);
   active_ = package;
+  active_info_ = *info;
   trial_runs_ = 0;
   return Save();
 }
 
-Result<std::vector<uint8_t>> HostDevice::Infer(const std::vector<uint8_t>& input) {
+Result<HostDevice::Inference> HostDevice::Infer(const std::vector<uint8_t>& input) {
   if (h_.active_slot >= 2) return Status::FailedPrecondition("device refused: no model");
-  TML_ASSIGN_OR_RETURN(std::vector<uint8_t> out, RunPackage(active_, input));
+  Inference r;
+  TML_ASSIGN_OR_RETURN(r.output, RunPackage(active_, input));
+  // The device's rule: the largest score of the first output, float or dequantized int8.
+  if (!active_info_.outputs.empty()) {
+    const PackageTensor& t = active_info_.outputs[0];
+    const bool f32 = t.dtype == DType::kFloat32;
+    const size_t n =
+        std::min<size_t>(static_cast<size_t>(t.bytes), r.output.size()) / (f32 ? 4 : 1);
+    for (size_t i = 0; i < n; ++i) {
+      float v;
+      if (f32)
+        std::memcpy(&v, r.output.data() + 4 * i, 4);
+      else
+        v = static_cast<float>(static_cast<int8_t>(r.output[i]) - t.zero_point) * t.scale;
+      if (r.top_class < 0 || v > r.confidence) {
+        r.top_class = static_cast<int>(i);
+        r.confidence = v;
+      }
+    }
+  }
   tml_proto_slot& s = h_.slots[h_.active_slot];
   if (s.state == TML_SLOT_TRIAL && ++trial_runs_ >= static_cast<uint32_t>(o_.confirm_after))
     TML_RETURN_IF_ERROR(Confirm());
-  return out;
+  return r;
 }
 
 Status HostDevice::Confirm() {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "package/package.h"
 #include "tml_proto.h"
 
 namespace tml {
@@ -36,7 +37,14 @@ class HostDevice {
   // Checks and keeps the package in the inactive slot, then switches to it on trial.
   // A refusal ("package refused: digest: ...") changes nothing.
   Status Deploy(const std::vector<uint8_t>& package);
-  Result<std::vector<uint8_t>> Infer(const std::vector<uint8_t>& input);
+  // The output bytes, and as the device reports them: the top class of the first output
+  // and its score (dequantized).
+  struct Inference {
+    std::vector<uint8_t> output;
+    int top_class = -1;
+    float confidence = 0;
+  };
+  Result<Inference> Infer(const std::vector<uint8_t>& input);
   uint32_t active_version() const;
   Status Confirm();
   Status Rollback();
@@ -48,6 +56,7 @@ class HostDevice {
   HostDeviceOptions o_;
   tml_proto_hello h_{};
   std::vector<uint8_t> active_;  // the active slot's package
+  PackageInfo active_info_;
   uint32_t trial_runs_ = 0;
 };
 
