@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -11,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "core/atomic_file.h"
@@ -44,9 +47,11 @@ struct Agent::State {
     bool connected = false;
     std::deque<std::pair<std::string, std::string>> pending;  // leaf, payload
     uint64_t lost = 0, lost_reported = 0;
-    std::string hello;  // the retained HELLO to publish at every (re)connection
+    std::string hello;              // the retained HELLO to publish at every (re)connection
+    std::atomic<uint64_t> sent{0};  // messages numbered so far (Send)
   };
-  std::mutex pub_mu;  // DeviceConn's buffer and state, between the worker and MQTT threads
+  std::string run_id;  // this agent run's: random, so ids of two runs never meet
+  std::mutex pub_mu;   // DeviceConn's buffer and state, between the worker and MQTT threads
   std::vector<std::unique_ptr<DeviceConn>> conns;
   std::map<mosquitto*, int> connect_rc;            // per connection; absent: no answer yet
   std::vector<std::unique_ptr<DeviceLink>> links;  // null for the host device
@@ -95,6 +100,21 @@ struct Agent::State {
     }
   }
 
+  // A device's message other than its HELLO, with what makes it traceable and countable
+  // once: an id unique to this agent run and device ("msg") and when it was sent
+  // ("sent_ms"); the control plane stores each id once, however often the broker or a
+  // buffer flush delivers it.
+  void Send(size_t d, const std::string& leaf, json body) {
+    Publish(d, leaf, Stamped(d, std::move(body)), false);
+  }
+  std::string Stamped(size_t d, json body) {
+    body["msg"] = fmt::format("{}-{}", run_id, ++conns[d]->sent);
+    body["sent_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    return body.dump();
+  }
+
   // On every connection (the MQTT thread): the HELLO, the subscription, then what was
   // kept while the broker was away and, if some did not fit, how much was lost.
   void DeviceBirth(size_t d) {
@@ -112,13 +132,12 @@ struct Agent::State {
     c.pending.clear();
     if (flushed || c.lost != c.lost_reported) {
       send("events",
-           json{{"command", "buffer"},
-                {"agent", opt.id},
-                {"ok", c.lost == c.lost_reported},
-                {"flushed", flushed},
-                {"lost", c.lost - c.lost_reported},
-                {"lost_total", c.lost}}
-               .dump(),
+           Stamped(d, {{"command", "buffer"},
+                       {"agent", opt.id},
+                       {"ok", c.lost == c.lost_reported},
+                       {"flushed", flushed},
+                       {"lost", c.lost - c.lost_reported},
+                       {"lost_total", c.lost}}),
            false);
       c.lost_reported = c.lost;
     }
@@ -140,7 +159,7 @@ struct Agent::State {
       last_link_error = true;
       extra["link_lost"] = true;
     }
-    Publish(d, "events", extra.dump(), false);
+    Send(d, "events", std::move(extra));
   }
 
   Status RefreshHello(size_t d) {
@@ -251,15 +270,13 @@ struct Agent::State {
       if (!package.ok())
         return Event(d, c.name, package.status(),
                      {{"not_cached", package.status().code() == StatusCode::kNotFound}});
-      Publish(d, "events",
-              json{{"command", "deploy"},
-                   {"agent", opt.id},
-                   {"done", 0},
-                   {"total", package->size()},
-                   {"start", true},
-                   {"from_cache", from_cache}}
-                  .dump(),
-              false);
+      Send(d, "events",
+           json{{"command", "deploy"},
+                {"agent", opt.id},
+                {"done", 0},
+                {"total", package->size()},
+                {"start", true},
+                {"from_cache", from_cache}});
       const Status s = host->Deploy(*package);
       (void)RefreshHello(d);
       json extra = json::object();
@@ -270,15 +287,13 @@ struct Agent::State {
       auto out = host->Infer(c.payload);
       if (!out.ok()) return Event(d, c.name, out.status());
       if (on_trial) (void)RefreshHello(d);
-      Publish(d, "result",
-              json{{"device", ids[d]},
-                   {"model_version", host->active_version()},
-                   {"ticks", 0},
-                   {"class", out->top_class},
-                   {"confidence", out->confidence},
-                   {"output", HexBytes(out->output)}}
-                  .dump(),
-              false);
+      Send(d, "result",
+           json{{"device", ids[d]},
+                {"model_version", host->active_version()},
+                {"ticks", 0},
+                {"class", out->top_class},
+                {"confidence", out->confidence},
+                {"output", HexBytes(out->output)}});
     } else {
       Event(d, c.name,
             Status::Errorf("unknown command '{}' for the gateway's own device (deploy, infer, "
@@ -308,7 +323,7 @@ struct Agent::State {
           p["from_cache"] = from_cache;
         }
         first = false;
-        Publish(d, "events", p.dump(), false);
+        Send(d, "events", std::move(p));
       });
       if (s.ok()) s = link.Activate();
       json extra = json::object();
@@ -322,15 +337,13 @@ struct Agent::State {
       auto r = link.Infer(c.payload);
       if (!r.ok()) return Event(d, c.name, r.status());
       if (OnTrial(d)) (void)RefreshHello(d);  // before the result, as for deploy
-      Publish(d, "result",
-              json{{"device", ids[d]},
-                   {"model_version", r->result.model_version},
-                   {"ticks", r->result.ticks},
-                   {"class", r->result.top_class},
-                   {"confidence", r->result.confidence},
-                   {"output", HexBytes(r->output)}}
-                  .dump(),
-              false);
+      Send(d, "result",
+           json{{"device", ids[d]},
+                {"model_version", r->result.model_version},
+                {"ticks", r->result.ticks},
+                {"class", r->result.top_class},
+                {"confidence", r->result.confidence},
+                {"output", HexBytes(r->output)}});
     } else if (c.name == "sense") {
       json req = json::parse(c.payload.begin(), c.payload.end(), nullptr, false);
       if (req.is_discarded() || !req.is_object() || !req.contains("count") ||
@@ -346,12 +359,14 @@ struct Agent::State {
                            {"ticks", s.telemetry.ticks},
                            {"class", s.telemetry.top_class},
                            {"confidence", s.telemetry.confidence},
-                           {"sample", s.telemetry.sample}};
-        Publish(d, "telemetry", head.dump(), false);
+                           {"sample", s.telemetry.sample},
+                           {"boots", s.telemetry.boots},
+                           {"errors", s.telemetry.errors}};
+        Send(d, "telemetry", head);
         if (s.captured) {
           json cap = head;
           cap["bytes"] = HexBytes(s.sample);
-          Publish(d, "capture", cap.dump(), false);
+          Send(d, "capture", std::move(cap));
         }
       }
       if (OnTrial(d)) (void)RefreshHello(d);
@@ -449,6 +464,8 @@ Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
   agent->s_ = std::make_unique<State>();
   State& s = *agent->s_;
   s.opt = o;
+  std::random_device rd;
+  s.run_id = fmt::format("{:08x}{:08x}", rd(), rd());
   for (const auto& address : o.devices) {
     TML_ASSIGN_OR_RETURN(auto link, DeviceLink::Connect(address, o.connect_timeout_ms));
     auto h = link->Hello();

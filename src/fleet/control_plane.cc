@@ -49,13 +49,18 @@ struct ControlPlane::State {
   std::deque<Message> inbox;  // events and results, oldest first
 
   std::string Topic(const std::string& rest) const { return opt.prefix + "/" + rest; }
+  std::vector<std::string> DeviceTopics() const {
+    std::vector<std::string> t = {"hello", "events", "result"};
+    if (opt.on_device_message) t.push_back("telemetry");
+    return t;
+  }
 
   static void OnConnect(mosquitto* m, void* self, int rc) {
     auto* s = static_cast<State*>(self);
     if (rc == 0) {
-      for (const char* t :
-           {"agents/+/state", "devices/+/hello", "devices/+/events", "devices/+/result"})
-        mosquitto_subscribe(m, nullptr, s->Topic(t).c_str(), 1);
+      mosquitto_subscribe(m, nullptr, s->Topic("agents/+/state").c_str(), 1);
+      for (const std::string& t : s->DeviceTopics())
+        mosquitto_subscribe(m, nullptr, s->Topic("devices/" + s->opt.devices + "/" + t).c_str(), 1);
       mosquitto_subscribe(m, nullptr, s->barrier_topic.c_str(), 1);
     }
     std::lock_guard<std::mutex> l(s->mu);
@@ -75,10 +80,10 @@ struct ControlPlane::State {
     const std::string topic = m->topic;
     const std::string body(static_cast<const char*>(m->payload),
                            static_cast<size_t>(m->payloadlen));
-    std::lock_guard<std::mutex> l(s->mu);
-    s->cv.notify_all();
     if (topic == s->barrier_topic) {
+      std::lock_guard<std::mutex> l(s->mu);
       s->barrier_seen = body;
+      s->cv.notify_all();
       return;
     }
     const std::string prefix = s->opt.prefix + "/";
@@ -90,13 +95,19 @@ struct ControlPlane::State {
                       leaf = rest.substr(b + 1);
     if (kind == "agents" && leaf == "state") {
       if (body != "online" && body != "offline") return;  // not ours to interpret
+      std::lock_guard<std::mutex> l(s->mu);
       s->agents[id] = body == "online";
       s->all_agents[id] = body == "online";
+      s->cv.notify_all();
       return;
     }
     if (kind != "devices") return;
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return;  // a malformed message changes nothing
+    if (s->opt.on_device_message) s->opt.on_device_message(id, leaf, j);
+    if (leaf == "telemetry") return;
+    std::lock_guard<std::mutex> l(s->mu);
+    s->cv.notify_all();
     if (leaf == "hello") {
       if (!j.contains("agent") || !j["agent"].is_string()) return;
       s->hellos[id] = std::move(j);
@@ -110,6 +121,10 @@ struct ControlPlane::State {
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ControlOptions& o) {
   static std::once_flag init;
   std::call_once(init, [] { mosquitto_lib_init(); });
+  if (o.devices != "+" &&
+      (o.devices.empty() || o.devices.find_first_of("/+#") != std::string::npos))
+    return Status::Errorf("control plane: devices '{}' must be + or one id, without / + #",
+                          o.devices);
   auto cp = std::unique_ptr<ControlPlane>(new ControlPlane());
   cp->s_ = std::make_unique<State>();
   State& s = *cp->s_;
@@ -140,7 +155,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ControlOptions
   if (s.connect_rc != 0)
     return Status::Unavailable("control plane: the MQTT broker refused the connection: {}",
                                mosquitto_connack_string(s.connect_rc));
-  if (!s.cv.wait_for(l, std::chrono::milliseconds(o.timeout_ms), [&] { return s.subscribed >= 5; }))
+  if (!s.cv.wait_for(l, std::chrono::milliseconds(o.timeout_ms),
+                     [&] { return s.subscribed >= static_cast<int>(s.DeviceTopics().size()) + 2; }))
     return Status::Unavailable(
         "control plane: the MQTT broker did not acknowledge the "
         "subscriptions");

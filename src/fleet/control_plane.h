@@ -27,6 +27,14 @@ struct ControlOptions {
   std::string prefix = "tinymlaas";
   std::string client_id;  // "" -> tinymlaas-control-PID-N (N counts connections)
   int timeout_ms = 20000;
+  // The devices whose topics are read: one id, or "+" for all.
+  std::string devices = "+";
+  // Every device message (hello, events, result, and telemetry, whose topic is then read
+  // too) as it arrives, on the MQTT client's thread: keep it short. The feed of the
+  // telemetry ingest (fleet/telemetry_ingest.h) and of `tinymlaas observe`.
+  std::function<void(const std::string& device, const std::string& leaf,
+                     const nlohmann::json& body)>
+      on_device_message;
 };
 
 // "HOST:PORT" or "HOST" (port 1883) into host and port.

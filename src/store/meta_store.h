@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/status.h"
@@ -167,6 +169,21 @@ struct JobEvent {
   std::string data;  // JSON
 };
 
+// A parameter of a statement run by MetaStore::Query.
+using SqlValue = std::variant<int64_t, double, std::string>;
+
+// What a statement run by MetaStore::Query returned: each value as text (numbers in
+// decimal), and how many rows it inserted, updated or deleted.
+struct SqlRows {
+  std::vector<std::vector<std::string>> rows;
+  int64_t changes = 0;
+  size_t size() const { return rows.size(); }
+  bool empty() const { return rows.empty(); }
+  const std::string& Text(size_t r, size_t c) const { return rows[r][c]; }
+  int64_t Int(size_t r, size_t c) const { return std::strtoll(rows[r][c].c_str(), nullptr, 10); }
+  double Real(size_t r, size_t c) const { return std::strtod(rows[r][c].c_str(), nullptr); }
+};
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -265,6 +282,12 @@ class MetaStore {
                                   const std::string& message) = 0;
   // Newest first; device "" = all.
   virtual Result<std::vector<DeploymentRecord>> ListDeployments(const std::string& device) = 0;
+
+  // One statement in SQLite's dialect with `?` parameters, run as it is on SQLite and with
+  // numbered ones ($1, ...) on PostgreSQL: for what is stored the same way on both (the
+  // fleet's telemetry and rollouts: store/telemetry_store.h, store/rollout_store.h).
+  // Portable SQL only (ON CONFLICT, RETURNING, multi-row VALUES; no NULL parameters).
+  virtual Result<SqlRows> Query(const std::string& sql, const std::vector<SqlValue>& params) = 0;
 
   // "shape dtype" (shape as JSON) -> number of members of the version.
   virtual Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) = 0;

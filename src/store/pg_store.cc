@@ -9,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <type_traits>
+#include <variant>
 
 #include "store/device_sql.h"
 #include "store/meta_store.h"
@@ -55,6 +57,10 @@ const std::string& Sql(const char* sqlite_sql) {
   auto [it, fresh] = cache.try_emplace(sqlite_sql);
   if (fresh) it->second = device_sql::NumberedParams(sqlite_sql);
   return it->second;
+}
+// A statement given to Query (built at run time: its text is the key).
+std::string Sql(const std::string& sqlite_sql) {
+  return device_sql::NumberedParams(sqlite_sql.c_str());
 }
 
 class PgStore : public MetaStore {
@@ -577,6 +583,28 @@ class PgStore : public MetaStore {
       out.push_back({row[0].as<int64_t>(), row[1].c_str(), row[2].c_str(), row[3].c_str(),
                      row[4].as<int64_t>(), row[5].c_str(), row[6].c_str(), row[7].as<int64_t>(),
                      row[8].as<int64_t>()});
+    return out;
+  }
+
+  Result<SqlRows> Query(const std::string& sql, const std::vector<SqlValue>& params) override {
+    std::vector<std::string> text;
+    text.reserve(params.size());
+    for (const SqlValue& v : params)
+      text.push_back(std::visit(
+          [](const auto& x) -> std::string {
+            if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>)
+              return x;
+            else
+              return fmt::format("{}", x);
+          },
+          v));
+    TML_ASSIGN_OR_RETURN(auto r, Q(Sql(sql), pqxx::prepare::make_dynamic_params(text)));
+    SqlRows out;
+    out.changes = static_cast<int64_t>(r.affected_rows());
+    for (const auto& row : r) {
+      std::vector<std::string>& o = out.rows.emplace_back();
+      for (const auto& f : row) o.push_back(f.is_null() ? std::string() : std::string(f.c_str()));
+    }
     return out;
   }
 

@@ -106,6 +106,38 @@ const std::vector<std::string>& SchemaMigrations() {
     message TEXT NOT NULL, created_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL);
   CREATE INDEX deployments_device ON deployments(device, id);
   )sql",
+      // Fleet operations: what devices report (raw messages, bounded per device, and
+      // per-minute aggregates kept), staged rollouts and their devices.
+      R"sql(
+  CREATE TABLE telemetry(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, msg TEXT NOT NULL,
+    kind TEXT NOT NULL, model_version INTEGER NOT NULL, class INTEGER NOT NULL,
+    confidence REAL NOT NULL, ticks INTEGER NOT NULL, sent_ms INTEGER NOT NULL,
+    stored_ms INTEGER NOT NULL, data TEXT NOT NULL);
+  CREATE UNIQUE INDEX telemetry_msg ON telemetry(device, msg);
+  CREATE INDEX telemetry_device ON telemetry(device, id);
+  CREATE TABLE telemetry_minutes(
+    device TEXT NOT NULL, minute_ms INTEGER NOT NULL, model_version INTEGER NOT NULL,
+    inferences INTEGER NOT NULL, confidence_sum REAL NOT NULL, ticks_sum INTEGER NOT NULL,
+    ticks_max INTEGER NOT NULL, errors INTEGER NOT NULL, resets INTEGER NOT NULL,
+    classes TEXT NOT NULL, confidences TEXT NOT NULL,
+    PRIMARY KEY(device, minute_ms, model_version));
+  CREATE INDEX telemetry_minutes_time ON telemetry_minutes(minute_ms);
+  CREATE TABLE rollouts(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, group_name TEXT NOT NULL, model TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    status TEXT NOT NULL CHECK(status IN ('running', 'paused', 'halted', 'rolling_back',
+                                          'rolled_back', 'done')),
+    stage INTEGER NOT NULL, message TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL);
+  CREATE TABLE rollout_devices(
+    rollout INTEGER NOT NULL REFERENCES rollouts(id), device TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK(status IN ('pending', 'sending', 'installed', 'healthy',
+                                          'failed', 'rolled_back')),
+    package TEXT NOT NULL, deployment INTEGER NOT NULL, installed_ms INTEGER NOT NULL,
+    message TEXT NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY(rollout, device));
+  )sql",
   };
   return kAll;
 }

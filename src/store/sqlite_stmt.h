@@ -77,6 +77,7 @@ class Stmt {
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
   }
+  int Columns() const { return sqlite3_column_count(s_); }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   double Double(int col) const { return sqlite3_column_double(s_, col); }
   std::string Text(int col) const {

@@ -376,6 +376,22 @@ class SqliteStore : public MetaStore {
     return kind.empty() ? QueryRuns("", 0, "") : QueryRuns("WHERE kind = ?", 0, kind);
   }
 
+  Result<SqlRows> Query(const std::string& sql, const std::vector<SqlValue>& params) override {
+    Stmt s(db_, sql.c_str());
+    TML_RETURN_IF_ERROR(s.status());
+    for (size_t i = 0; i < params.size(); ++i)
+      std::visit([&](const auto& v) { s.Bind(static_cast<int>(i + 1), v); }, params[i]);
+    SqlRows out;
+    for (;;) {
+      TML_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      std::vector<std::string>& r = out.rows.emplace_back();
+      for (int c = 0; c < s.Columns(); ++c) r.push_back(s.Text(c));
+    }
+    out.changes = sqlite3_changes(db_);
+    return out;
+  }
+
   Result<std::vector<std::pair<std::string, int64_t>>> ShapeCounts(int64_t version_id) override {
     Stmt s(db_,
            "SELECT s.shape || ' ' || s.dtype, COUNT(*) FROM version_members m "
