@@ -3,13 +3,30 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <csignal>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/progress.h"
 #include "core/status.h"
 
 namespace tml::cli {
+
+// A flag that Ctrl-C (SIGINT) and SIGTERM set, for commands that run until stopped
+// (agent, emulate, control, observe); the handlers are installed by the first call.
+inline std::atomic<bool>& StopOnSignal() {
+  static std::atomic<bool> stop{false};
+  static const bool installed = [] {
+    std::signal(SIGINT, [](int) { stop = true; });
+    std::signal(SIGTERM, [](int) { stop = true; });
+    return true;
+  }();
+  (void)installed;
+  return stop;
+}
 
 // The exit code of a failed command, from the error's code: 1 for errors about the
 // input (invalid argument, not found, already exists, failed precondition), 69 when a
@@ -28,6 +45,14 @@ inline int ExitCode(StatusCode code) {
     default:
       return 1;
   }
+}
+
+// "a,b,c" into its items.
+inline std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
 }
 
 // Prints "error: <message>" on stderr; the exit code for a failed command.

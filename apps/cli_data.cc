@@ -28,13 +28,6 @@ struct DataOptions {
   int64_t samples = 0;
 };
 
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
-}
-
 int Import(const DataOptions& o) {
   ImportRequest q;
   q.dataset = o.name;

@@ -88,11 +88,6 @@ int Package(const PackageArgs& a) {
   return 0;
 }
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) {
-  g_stop = true;
-}
-
 struct AgentArgs {
   AgentOptions o;
   std::string broker = "127.0.0.1:1883", credentials, host_key;
@@ -130,12 +125,11 @@ int RunAgent(AgentArgs a) {
   }
   auto agent = Agent::Start(a.o);
   if (!agent.ok()) return Fail(agent.status());
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  const std::atomic<bool>& stop = StopOnSignal();
   std::cout << fmt::format("agent {} on {}: ", a.o.id, a.broker);
   for (const auto& id : (*agent)->device_ids()) std::cout << id << " ";
   std::cout << "(topics " << a.o.prefix << "/devices/ID/...; Ctrl-C stops)" << std::endl;
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*agent)->Stop();
   std::cerr << "agent stopped after " << (*agent)->commands_handled() << " commands\n";
   return 0;
@@ -175,8 +169,7 @@ int RunEmulate(const EmulateArgs& a) {
   e.cut_at = a.cut_at;
   auto dev = EmulatedDevice::Start(*image, e);
   if (!dev.ok()) return Fail(dev.status());
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  const std::atomic<bool>& stop = StopOnSignal();
   std::cout << fmt::format(
                    "device {} ({}, arena {} B, two slots of {} B) on {}; flash {} (kept across "
                    "restarts); Ctrl-C stops",
@@ -184,7 +177,7 @@ int RunEmulate(const EmulateArgs& a) {
                    e.flash_path)
             << std::endl;
   int code = -1;
-  while (!g_stop && (code = (*dev)->WaitExit(100)) == -1) {
+  while (!stop && (code = (*dev)->WaitExit(100)) == -1) {
   }
   if (code != -1) {
     std::cerr << "device " << a.id << " stopped ("
@@ -274,6 +267,13 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
   ag->add_option("--credentials", g->credentials,
                  "Broker credentials file (tinymlaas broker auth): the agent logs in as its id, "
                  "each device as its own id");
+  ag->add_option("--sense-every", g->o.sense_every_ms,
+                 "Run each MCU's sensor every this many ms while no command waits (a device's "
+                 "main loop, for emulated devices); its telemetry goes out as for `sense`")
+      ->check(CLI::NonNegativeNumber);
+  ag->add_option("--sense-count", g->o.sense_count, "Samples per --sense-every run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   ag->add_option("--prefix", g->o.prefix, "Topic prefix")->capture_default_str();
   ag->callback([g, exit_code] { *exit_code = RunAgent(*g); });
   added->push_back(ag);

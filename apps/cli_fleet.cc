@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/deploy.h"
+#include "apps/cli_broker.h"
 #include "apps/cli_common.h"
 #include "fleet/broker_auth.h"
 #include "formats/import.h"
@@ -16,35 +17,12 @@ namespace {
 
 using nlohmann::json;
 
-struct FleetArgs {
-  std::string workspace, broker, group, model, key, id;
+struct FleetArgs : BrokerArgs {
+  std::string workspace, group, model, key, id;
   std::vector<std::string> devices, groups, models;
-  std::string user, password, credentials;
   uint32_t version = 0;
   bool json = false, sync = false, skip_host_checks = false;
-
-  Result<ControlOptions> Broker() const {
-    ControlOptions o;
-    TML_RETURN_IF_ERROR(ParseBroker(broker, &o.broker_host, &o.broker_port));
-    o.username = user;
-    o.password = password;
-    if (!credentials.empty()) {
-      if (o.username.empty()) o.username = "control";
-      TML_ASSIGN_OR_RETURN(o.password, BrokerPassword(credentials, o.username));
-    }
-    return o;
-  }
 };
-
-void AddBrokerOptions(CLI::App* c, FleetArgs* a) {
-  c->add_option("--broker", a->broker, "MQTT broker HOST:PORT the agents use")
-      ->default_str("127.0.0.1:1883");
-  c->add_option("--user", a->user, "Broker user name (the control plane's credentials)");
-  c->add_option("--password", a->password, "Broker password");
-  c->add_option("--credentials", a->credentials,
-                "Broker credentials file (tinymlaas broker auth): the password of --user, "
-                "by default the control user 'control'");
-}
 
 struct AuthArgs {
   BrokerAuthRequest q;
@@ -299,7 +277,6 @@ int RunDeploy(const FleetArgs& a) {
 
 void AddFleetCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
   auto a = std::make_shared<FleetArgs>();
-  a->broker = "127.0.0.1:1883";
   auto* devices = app.add_subcommand(
       "devices",
       "The device registry: devices the gateway agents announce over MQTT, their\n"

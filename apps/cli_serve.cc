@@ -14,10 +14,6 @@
 namespace tml::cli {
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) {
-  g_stop = true;
-}
 
 struct ServeArgs {
   std::string workspace, db, host = "127.0.0.1", token_name;
@@ -54,8 +50,7 @@ int Serve(const ServeArgs& a) {
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   ApiServer s(Opener(a), o);
   if (Status st = s.Start(); !st.ok()) return Fail(st);
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  const std::atomic<bool>& stop = StopOnSignal();
   std::cout << fmt::format(
                    "serving http://{}:{}/ (API under /api, OpenAPI at /api/openapi.json; "
                    "{} worker{}{})\n",
@@ -68,7 +63,7 @@ int Serve(const ServeArgs& a) {
                  "works, / answers 404\n";
   else
     std::cerr << "dashboard: " << o.web_dir << "\n";
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   s.Stop();
   return 0;
 }
@@ -76,8 +71,7 @@ int Serve(const ServeArgs& a) {
 int Worker(const ServeArgs& a) {
   auto ws = OpenWorkspace(a.workspace, a.db);
   if (!ws.ok()) return Fail(ws.status());
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  const std::atomic<bool>& stop = StopOnSignal();
   WorkerOptions o;
   char host[256] = "host";
   gethostname(host, sizeof host - 1);
@@ -89,7 +83,7 @@ int Worker(const ServeArgs& a) {
     return std::move(x.db);
   };
   std::cerr << "worker " << o.name << " on " << ws->root << "\n";
-  if (Status st = RunWorker(*ws, open, o, g_stop); !st.ok()) return Fail(st);
+  if (Status st = RunWorker(*ws, open, o, stop); !st.ok()) return Fail(st);
   return 0;
 }
 

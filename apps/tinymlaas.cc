@@ -12,6 +12,7 @@
 #include "apps/cli_data.h"
 #include "apps/cli_devices.h"
 #include "apps/cli_fleet.h"
+#include "apps/cli_fleet_ops.h"
 #include "apps/cli_pipeline.h"
 #include "apps/cli_runs.h"
 #include "apps/cli_serve.h"
@@ -347,6 +348,7 @@ int main(int argc, char** argv) {
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
   tml::cli::AddDeviceCommands(app, &sub_exit, &subs);
   tml::cli::AddFleetCommands(app, &sub_exit, &subs);
+  tml::cli::AddFleetOpsCommands(app, &sub_exit, &subs);
 
   // --help lists the commands by lifecycle phase.
   const std::vector<std::pair<const char*, std::vector<const char*>>> phases = {
@@ -355,7 +357,9 @@ int main(int argc, char** argv) {
       {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate"}},
       {"4 Compile, verify and measure",
        {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},
-      {"5 Deploy to devices", {"keys", "package", "agent", "flash"}},
+      {"5 Deploy to devices",
+       {"keys", "package", "emulate", "agent", "broker", "devices", "deploy", "flash"}},
+      {"6 Update and observe", {"rollout", "control", "telemetry", "observe"}},
       {"Pipelines, experiments and lineage", {"run", "runs", "lineage"}},
       {"Control plane", {"serve", "worker", "token", "openapi"}}};
   app.formatter(std::make_shared<PhaseFormatter>(phases));

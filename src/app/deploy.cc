@@ -171,6 +171,116 @@ Status HostFit(const DeployPackage& p, const DeviceRecord& d, const json& hello)
 
 }  // namespace
 
+Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
+                                        const std::vector<DeployPackage>& packages,
+                                        const std::vector<std::vector<uint8_t>>& bytes,
+                                        const DeviceRecord& d, const DeployRequest& q,
+                                        const std::string& where, Progress& progress) {
+  MetaStore& db = *ws.db;
+  DeviceDeployment r{d.id, "refused", "", 0, packages[0].info.model_version};
+  const json hello = json::parse(d.capabilities, nullptr, false);
+  // The first package that fits (the host's checks), or every reason.
+  Status fit = Status::Ok();
+  size_t pick = 0;
+  if (!d.online) {
+    fit = Status::Unavailable("offline: its agent '{}' is offline", d.agent);
+  } else if (q.host_checks) {
+    std::string reasons;
+    for (pick = 0; pick < packages.size(); ++pick) {
+      fit = HostFit(packages[pick], d, hello);
+      if (fit.ok()) break;
+      reasons += fmt::format("{}{}: {}", reasons.empty() ? "" : "; ",
+                             fs::path(packages[pick].model).filename().string(), fit.message());
+    }
+    if (!fit.ok() && packages.size() > 1)
+      fit = Status::FailedPrecondition("none of the {} packages fits: {}", packages.size(),
+                                       reasons);
+  }
+  const DeployPackage& p = packages[fit.ok() ? pick : 0];
+  r.package = p.package_artifact;
+  r.version = p.info.model_version;
+  if (!fit.ok()) {
+    r.message = fit.message();
+    progress.Log(where + ": refused: " + r.message);
+    TML_ASSIGN_OR_RETURN(r.deployment,
+                         db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
+                                           "refused", r.message, 0, 0}));
+    return r;
+  }
+  const std::vector<uint8_t>& payload = bytes[pick];
+  progress.Log(fmt::format("{}: deploying {} ({} bytes) through agent {}", where,
+                           fs::path(p.model).filename().string(), payload.size(), d.agent));
+  TML_ASSIGN_OR_RETURN(r.deployment,
+                       db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
+                                         "sending", "", 0, 0}));
+  const auto on_progress = [&](const json& e) {
+    const int64_t done = e.value("done", int64_t{0}), total = e.value("total", int64_t{0});
+    if (e.value("start", false) && e.value("from_cache", false)) {
+      r.from_cache = true;
+      progress.Log(where + ": the package is in agent " + d.agent + "'s cache");
+    }
+    if (e.value("start", false) && done > 0)
+      progress.Log(fmt::format("{}: resuming a cut transfer at byte {} of {}", where, done, total));
+    progress.Advance(done, total, d.id);
+  };
+  // By reference first: the agent may hold the package already (another of its
+  // devices took it, or an earlier attempt); the bytes only when it does not.
+  const std::string ref = json{{"package", p.digest}}.dump();
+  auto ev = cp.Command(d.id, "deploy", std::vector<uint8_t>(ref.begin(), ref.end()), q.timeout_ms,
+                       on_progress);
+  if (ev.ok() && ev->value("not_cached", false))
+    ev = cp.Command(d.id, "deploy", payload, q.timeout_ms, on_progress);
+  if (!ev.ok()) {
+    r.status = "failed";
+    r.message = ev.status().message();
+  } else if (ev->value("link_lost", false)) {
+    r.status = "failed";
+    r.message = ev->value("error", std::string("the device link broke"));
+  } else if (ev->value("ok", false)) {
+    r.status = "active";
+    r.message = fmt::format("version {} running", ev->value("model_version", r.version));
+  } else {
+    r.message = ev->value("error", std::string("the device refused the package"));
+  }
+  progress.Log(fmt::format("{}: {}: {}", where, r.status, r.message));
+  TML_RETURN_IF_ERROR(db.FinishDeployment(r.deployment, r.status, r.message));
+  if (r.status == "active")
+    TML_RETURN_IF_ERROR(
+        db.PutArtifact({"deployment:" + std::to_string(r.deployment),
+                        "deployment",
+                        fmt::format("{} v{} on {}", p.info.name, r.version, d.id),
+                        "",
+                        json{{"device", d.id}, {"agent", d.agent}, {"version", r.version}}.dump(),
+                        {p.package_artifact},
+                        0}));
+  return r;
+}
+
+uint32_t NextVersion(const std::vector<DeviceRecord>& devices) {
+  uint32_t version = 0;
+  for (const DeviceRecord& d : devices) {
+    const json h = json::parse(d.capabilities, nullptr, false);
+    if (h.is_object()) version = std::max(version, h.value("confirmed_version", 0u));
+    if (auto a = ActiveOf(h)) version = std::max(version, static_cast<uint32_t>(a->version));
+  }
+  return version + 1;
+}
+
+Result<std::vector<DeployPackage>> BuildDeployPackages(Workspace& ws, const DeployRequest& q,
+                                                       uint32_t version, Progress& progress,
+                                                       std::vector<std::vector<uint8_t>>* bytes) {
+  std::vector<DeployPackage> out;
+  std::vector<std::string> models = {q.model};
+  models.insert(models.end(), q.alternatives.begin(), q.alternatives.end());
+  bytes->clear();
+  for (const std::string& m : models) {
+    bytes->emplace_back();
+    TML_ASSIGN_OR_RETURN(DeployPackage p, BuildPackage(ws, q, m, version, progress, &bytes->back()));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& progress) {
   MetaStore& db = *ws.db;
   if (q.devices.empty() == q.group.empty())
@@ -181,113 +291,22 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
   TML_RETURN_IF_ERROR(cp->Sync(db).status());
   TML_ASSIGN_OR_RETURN(std::vector<DeviceRecord> targets, Targets(db, q));
 
-  uint32_t version = q.version;
-  if (version == 0) {
-    for (const DeviceRecord& d : targets) {
-      const json h = json::parse(d.capabilities, nullptr, false);
-      if (h.is_object()) version = std::max(version, h.value("confirmed_version", 0u));
-      if (auto a = ActiveOf(h)) version = std::max(version, static_cast<uint32_t>(a->version));
-    }
-    ++version;
-  }
   // Every candidate packaged once, in the order of preference.
   DeployOutcome out;
   std::vector<std::vector<uint8_t>> bytes;
-  std::vector<std::string> models = {q.model};
-  models.insert(models.end(), q.alternatives.begin(), q.alternatives.end());
-  for (const std::string& m : models) {
-    bytes.emplace_back();
-    TML_ASSIGN_OR_RETURN(DeployPackage p, BuildPackage(ws, q, m, version, progress, &bytes.back()));
-    out.packages.push_back(std::move(p));
-  }
+  TML_ASSIGN_OR_RETURN(out.packages,
+                       BuildDeployPackages(ws, q, q.version ? q.version : NextVersion(targets),
+                                           progress, &bytes));
   out.package_path = out.packages[0].package_path;
   out.package_artifact = out.packages[0].package_artifact;
   out.model_artifact = out.packages[0].model_artifact;
   out.info = out.packages[0].info;
-
   for (size_t i = 0; i < targets.size(); ++i) {
-    const DeviceRecord& d = targets[i];
-    DeviceDeployment r{d.id, "refused", "", 0, out.info.model_version};
-    const std::string where = fmt::format("[{}/{}] {}", i + 1, targets.size(), d.id);
-    const json hello = json::parse(d.capabilities, nullptr, false);
-    // The first package that fits (the host's checks), or every reason.
-    Status fit = Status::Ok();
-    size_t pick = 0;
-    if (!d.online) {
-      fit = Status::Unavailable("offline: its agent '{}' is offline", d.agent);
-    } else if (q.host_checks) {
-      std::string reasons;
-      for (pick = 0; pick < out.packages.size(); ++pick) {
-        fit = HostFit(out.packages[pick], d, hello);
-        if (fit.ok()) break;
-        reasons +=
-            fmt::format("{}{}: {}", reasons.empty() ? "" : "; ",
-                        fs::path(out.packages[pick].model).filename().string(), fit.message());
-      }
-      if (!fit.ok() && out.packages.size() > 1)
-        fit = Status::FailedPrecondition("none of the {} packages fits: {}", out.packages.size(),
-                                         reasons);
-    }
-    const DeployPackage& p = out.packages[fit.ok() ? pick : 0];
-    r.package = p.package_artifact;
-    r.version = p.info.model_version;
-    if (!fit.ok()) {
-      r.message = fit.message();
-      progress.Log(where + ": refused: " + r.message);
-      TML_ASSIGN_OR_RETURN(
-          r.deployment, db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
-                                          "refused", r.message, 0, 0}));
-      out.devices.push_back(r);
-      continue;
-    }
-    const std::vector<uint8_t>& payload = bytes[pick];
-    progress.Log(fmt::format("{}: deploying {} ({} bytes) through agent {}", where,
-                             fs::path(p.model).filename().string(), payload.size(), d.agent));
-    TML_ASSIGN_OR_RETURN(r.deployment,
-                         db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
-                                           "sending", "", 0, 0}));
-    const auto on_progress = [&](const json& e) {
-      const int64_t done = e.value("done", int64_t{0}), total = e.value("total", int64_t{0});
-      if (e.value("start", false) && e.value("from_cache", false)) {
-        r.from_cache = true;
-        progress.Log(where + ": the package is in agent " + d.agent + "'s cache");
-      }
-      if (e.value("start", false) && done > 0)
-        progress.Log(
-            fmt::format("{}: resuming a cut transfer at byte {} of {}", where, done, total));
-      progress.Advance(done, total, d.id);
-    };
-    // By reference first: the agent may hold the package already (another of its
-    // devices took it, or an earlier attempt); the bytes only when it does not.
-    const std::string ref = json{{"package", p.digest}}.dump();
-    auto ev = cp->Command(d.id, "deploy", std::vector<uint8_t>(ref.begin(), ref.end()),
-                          q.timeout_ms, on_progress);
-    if (ev.ok() && ev->value("not_cached", false))
-      ev = cp->Command(d.id, "deploy", payload, q.timeout_ms, on_progress);
-    if (!ev.ok()) {
-      r.status = "failed";
-      r.message = ev.status().message();
-    } else if (ev->value("link_lost", false)) {
-      r.status = "failed";
-      r.message = ev->value("error", std::string("the device link broke"));
-    } else if (ev->value("ok", false)) {
-      r.status = "active";
-      r.message = fmt::format("version {} running", ev->value("model_version", r.version));
-    } else {
-      r.message = ev->value("error", std::string("the device refused the package"));
-    }
-    progress.Log(fmt::format("{}: {}: {}", where, r.status, r.message));
-    TML_RETURN_IF_ERROR(db.FinishDeployment(r.deployment, r.status, r.message));
-    if (r.status == "active")
-      TML_RETURN_IF_ERROR(
-          db.PutArtifact({"deployment:" + std::to_string(r.deployment),
-                          "deployment",
-                          fmt::format("{} v{} on {}", p.info.name, r.version, d.id),
-                          "",
-                          json{{"device", d.id}, {"agent", d.agent}, {"version", r.version}}.dump(),
-                          {p.package_artifact},
-                          0}));
-    out.devices.push_back(r);
+    TML_ASSIGN_OR_RETURN(
+        DeviceDeployment r,
+        DeployToDevice(ws, *cp, out.packages, bytes, targets[i], q,
+                       fmt::format("[{}/{}] {}", i + 1, targets.size(), targets[i].id), progress));
+    out.devices.push_back(std::move(r));
   }
   TML_RETURN_IF_ERROR(cp->Sync(db).status());  // the HELLOs the agents refreshed
   return out;

@@ -62,6 +62,23 @@ struct DeployOutcome {
 
 Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& request, Progress& progress);
 
+// The pieces of Deploy, for rollouts that send one package to one device at a time.
+// The model (and alternatives) packaged and signed as `version`, stored and recorded;
+// bytes[i] is packages[i]'s.
+Result<std::vector<DeployPackage>> BuildDeployPackages(Workspace& ws, const DeployRequest& q,
+                                                       uint32_t version, Progress& progress,
+                                                       std::vector<std::vector<uint8_t>>* bytes);
+// One device: the first package that fits it (host checks per q.host_checks), sent
+// through its agent and recorded (deployment row; a lineage artifact when it took).
+// Refused and failed are outcomes, not errors; an error is the store's.
+Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
+                                        const std::vector<DeployPackage>& packages,
+                                        const std::vector<std::vector<uint8_t>>& bytes,
+                                        const DeviceRecord& device, const DeployRequest& q,
+                                        const std::string& where, Progress& progress);
+// One above the highest version the devices run or confirmed.
+uint32_t NextVersion(const std::vector<DeviceRecord>& devices);
+
 // The registry brought up to date from the broker.
 Result<SyncReport> SyncRegistry(Workspace& ws, const ControlOptions& broker);
 

@@ -87,6 +87,14 @@ nlohmann::json EvaluationJson(const EvaluateRequest& q, const EvaluateOutcome& r
                       {"precision", r.result.precision},
                       {"recall", r.result.recall},
                       {"seconds", r.result.seconds}};
+  // The answers' distribution by the reference interpreter (bit-exact with the devices):
+  // what rollouts and drift compare live telemetry with.
+  const EvalResult& ref = r.result.confidence_bins.empty() ? r.host : r.result;
+  if (!ref.confidence_bins.empty()) {
+    j["confidence_mean"] = ref.confidence_mean;
+    j["confidence_bins"] = ref.confidence_bins;
+    j["predicted"] = ref.predicted;
+  }
   if (q.target != "host") {
     j["host_accuracy"] = r.host.accuracy;
     j["equal_to_host"] = r.equal_to_host;

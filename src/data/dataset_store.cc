@@ -30,6 +30,7 @@ Result<Workspace> OpenWorkspace(const std::string& root, const std::string& db) 
     if (const char* env = std::getenv("TINYMLAAS_DB"); env && *env) spec = env;
   if (spec.empty()) spec = "sqlite:" + ws.root + "/meta.db";
   TML_ASSIGN_OR_RETURN(ws.db, OpenStore(spec));
+  ws.db_spec = spec;
   ws.blobs = BlobStore(ws.root + "/blobs");
   return ws;
 }

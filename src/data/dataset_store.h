@@ -22,6 +22,7 @@ namespace tml {
 
 struct Workspace {
   std::string root;
+  std::string db_spec;  // what db was opened from (OpenStore), for more connections
   std::unique_ptr<MetaStore> db;
   BlobStore blobs{""};
 };

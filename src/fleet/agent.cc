@@ -63,6 +63,7 @@ struct Agent::State {
     size_t device;
     std::string name;
     std::vector<uint8_t> payload;
+    bool automatic = false;  // the agent's own sensing (--sense-every): only telemetry goes out
   };
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -243,7 +244,10 @@ struct Agent::State {
   void Handle(const Command& c) {
     const size_t d = c.device;
     last_link_error = false;
-    if (Status s = EnsureLink(d); !s.ok()) return Event(d, c.name, s.Wrap("device link"));
+    if (Status s = EnsureLink(d); !s.ok()) {
+      if (!c.automatic) Event(d, c.name, s.Wrap("device link"));
+      return;
+    }
     // The commands both kinds of device answer alike; then each kind's own.
     if (c.name == "confirm" || c.name == "rollback") {
       const bool confirm = c.name == "confirm";
@@ -352,7 +356,12 @@ struct Agent::State {
                      Status::Error("sense: the payload must be JSON {\"count\": N, "
                                    "\"capture_below\": X}"));
       auto r = link.Sense(req["count"].get<uint32_t>(), req.value("capture_below", 0.0f));
-      if (!r.ok()) return Event(d, c.name, r.status());
+      if (!r.ok()) {
+        if (r.status().code() == StatusCode::kUnavailable) last_link_error = true;
+        // A device without a sensor or a model has nothing to report on its own.
+        if (!c.automatic) Event(d, c.name, r.status());
+        return;
+      }
       for (const auto& s : *r) {
         const json head = {{"device", ids[d]},
                            {"model_version", s.telemetry.model_version},
@@ -370,7 +379,7 @@ struct Agent::State {
         }
       }
       if (OnTrial(d)) (void)RefreshHello(d);
-      Event(d, c.name, Status::Ok(), {{"samples", r->size()}});
+      if (!c.automatic) Event(d, c.name, Status::Ok(), {{"samples", r->size()}});
     } else {
       Event(d, c.name,
             Status::Errorf("unknown command '{}' (deploy, infer, sense, confirm, rollback, hello)",
@@ -378,12 +387,31 @@ struct Agent::State {
     }
   }
 
+  // A device's main loop, for devices that only infer when told: every sense_every_ms,
+  // when no command waits, each MCU runs sense_count samples of its sensor.
+  void QueueSensing() {
+    const std::string req = json{{"count", opt.sense_count}, {"capture_below", 0}}.dump();
+    for (size_t d = 0; d < ids.size(); ++d)
+      if (!IsHost(d))
+        queue.push_back({d, "sense", std::vector<uint8_t>(req.begin(), req.end()), true});
+  }
+
   void Work() {
+    auto next_sense = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.sense_every_ms);
     for (;;) {
       Command c;
       {
         std::unique_lock<std::mutex> l(mu);
-        cv.wait(l, [&] { return stopping || !queue.empty(); });
+        const auto ready = [&] { return stopping || !queue.empty(); };
+        if (opt.sense_every_ms > 0) {
+          if (!cv.wait_until(l, next_sense, ready)) {
+            QueueSensing();
+            next_sense = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(opt.sense_every_ms);
+          }
+        } else {
+          cv.wait(l, ready);
+        }
         if (stopping) return;
         c = std::move(queue.front());
         queue.pop_front();

@@ -46,6 +46,11 @@ struct AgentOptions {
   // cache_packages are kept.
   std::string cache_dir;
   size_t cache_packages = 8;
+  // A device's main loop for devices that infer only when told (emulated ones): every
+  // sense_every_ms (0: never), while no command waits, each MCU runs sense_count samples
+  // of its sensor and the telemetry goes out as for a sense command.
+  int sense_every_ms = 0;
+  uint32_t sense_count = 1;
   std::vector<std::string> devices;  // device addresses (DeviceLink::Connect)
   std::string prefix = "tinymlaas";
   int connect_timeout_ms = 20000;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/distribution.h"
 #include "interp/interpreter.h"
 
 namespace tml {
@@ -38,11 +39,25 @@ int32_t ArgmaxClass(const Tensor& out, const uint8_t* bytes) {
   return best;
 }
 
+double TopConfidence(const Tensor& out, const uint8_t* bytes) {
+  const int32_t c = ArgmaxClass(out, bytes);
+  if (out.dtype == DType::kFloat32) {
+    float v;
+    std::memcpy(&v, bytes + static_cast<size_t>(c) * sizeof(float), sizeof v);
+    return v;
+  }
+  const float scale = out.quant.scale.empty() ? 1.0f : out.quant.scale[0];
+  const int32_t zp = out.quant.zero_point.empty() ? 0 : static_cast<int32_t>(out.quant.zero_point[0]);
+  return static_cast<float>(static_cast<int32_t>(reinterpret_cast<const int8_t*>(bytes)[c]) - zp) *
+         scale;
+}
+
 namespace {
 
 // Argmax of the scores of samples [begin, end) into pred.
 Status Predict(const Graph& g, const LabeledData& d, int64_t begin, int64_t end,
-               std::vector<int32_t>* pred, std::vector<uint8_t>* outputs) {
+               std::vector<int32_t>* pred, std::vector<double>* confidence,
+               std::vector<uint8_t>* outputs) {
   TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));
   const Tensor& in = g.tensor(g.inputs[0]);
   const Tensor& out = g.tensor(g.outputs[0]);
@@ -52,6 +67,7 @@ Status Predict(const Graph& g, const LabeledData& d, int64_t begin, int64_t end,
     interp->Invoke();
     const auto* y = static_cast<const uint8_t*>(interp->output(0));
     (*pred)[static_cast<size_t>(i)] = ArgmaxClass(out, y);
+    (*confidence)[static_cast<size_t>(i)] = TopConfidence(out, y);
     if (outputs)
       std::copy(y, y + out.nbytes(), outputs->data() + static_cast<size_t>(i) * out.nbytes());
   }
@@ -102,6 +118,7 @@ Result<EvalResult> MetricsFromPredictions(const std::vector<int32_t>& pred, cons
       col += r.confusion[static_cast<size_t>(k)][static_cast<size_t>(c)];
       row += r.confusion[static_cast<size_t>(c)][static_cast<size_t>(k)];
     }
+    r.predicted.push_back(col);
     r.precision.push_back(col ? static_cast<double>(tp) / static_cast<double>(col) : 0.0);
     r.recall.push_back(row ? static_cast<double>(tp) / static_cast<double>(row) : 0.0);
   }
@@ -117,6 +134,7 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int 
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   threads = static_cast<int>(std::min<int64_t>(threads, d.count()));
   std::vector<int32_t> pred(static_cast<size_t>(d.count()));
+  std::vector<double> confidence(pred.size());
   std::vector<uint8_t> outputs;
   if (opts.keep_outputs)
     outputs.resize(static_cast<size_t>(d.count()) * g.tensor(g.outputs[0]).nbytes());
@@ -127,12 +145,17 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& d, int 
     const int64_t b = t * chunk, e = std::min(d.count(), b + chunk);
     pool.emplace_back([&, t, b, e] {
       st[static_cast<size_t>(t)] =
-          Predict(g, d, b, e, &pred, opts.keep_outputs ? &outputs : nullptr);
+          Predict(g, d, b, e, &pred, &confidence, opts.keep_outputs ? &outputs : nullptr);
     });
   }
   for (auto& th : pool) th.join();
   for (const Status& s : st) TML_RETURN_IF_ERROR(s);
   TML_ASSIGN_OR_RETURN(EvalResult r, MetricsFromPredictions(pred, d, classes));
+  r.confidence_bins.assign(kConfidenceBins, 0);
+  for (double c : confidence) {
+    r.confidence_mean += c / static_cast<double>(confidence.size());
+    ++r.confidence_bins[static_cast<size_t>(ConfidenceBin(c))];
+  }
   r.outputs = std::move(outputs);
   r.threads = threads;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -20,6 +20,11 @@ struct EvalResult {
   std::vector<double> precision, recall;        // per class (0 when undefined)
   double seconds = 0;
   int threads = 1;
+  // The top score as a device reports it (dequantized: TopConfidence), over the samples:
+  // the reference a fleet's live answers are compared with (rollouts, drift).
+  double confidence_mean = 0;
+  std::vector<int64_t> confidence_bins;  // core/distribution.h
+  std::vector<int64_t> predicted;        // samples per predicted class
   // Every sample's output bytes in sample order (EvalOptions::keep_outputs; always on a
   // device), so two runners can be compared sample by sample, not only by their counts.
   std::vector<uint8_t> outputs;
@@ -42,6 +47,8 @@ Result<EvalResult> EvaluateClassifier(const Graph& g, const LabeledData& data, i
 Status CheckClassifier(const Graph& g, const LabeledData& data, int classes);
 void EncodeInput(const Tensor& input, const float* x, uint8_t* out);
 int32_t ArgmaxClass(const Tensor& output, const uint8_t* bytes);
+// The top score, dequantized ((q - zero_point) * scale for int8), as devices report it.
+double TopConfidence(const Tensor& output, const uint8_t* bytes);
 Result<EvalResult> MetricsFromPredictions(const std::vector<int32_t>& predicted,
                                           const LabeledData& data, int classes);
 

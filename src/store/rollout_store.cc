@@ -37,10 +37,10 @@ Result<int64_t> AddRollout(MetaStore& db, const RolloutRecord& r,
   const int64_t rollout = id.Int(0, 0);
   for (const RolloutDeviceRecord& d : devices)
     TML_RETURN_IF_ERROR(db.Query("INSERT INTO rollout_devices(rollout, device, stage, status, "
-                                 "package, deployment, installed_ms, message, updated_ms) "
-                                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 "package, deployment, installed_ms, attempts, message, "
+                                 "updated_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  {rollout, d.device, d.stage, d.status, d.package, d.deployment,
-                                  d.installed_ms, d.message, now})
+                                  d.installed_ms, d.attempts, d.message, now})
                             .status());
   TML_RETURN_IF_ERROR(tx.Commit());
   return rollout;
@@ -85,23 +85,23 @@ Result<bool> UpdateRollout(MetaStore& db, int64_t id, const std::vector<std::str
 Result<std::vector<RolloutDeviceRecord>> RolloutDevices(MetaStore& db, int64_t rollout) {
   TML_ASSIGN_OR_RETURN(
       SqlRows r, db.Query("SELECT rollout, device, stage, status, package, deployment, "
-                          "installed_ms, message, updated_ms FROM rollout_devices WHERE rollout = "
-                          "? ORDER BY stage, device",
+                          "installed_ms, attempts, message, updated_ms FROM rollout_devices WHERE "
+                          "rollout = ? ORDER BY stage, device",
                           {rollout}));
   std::vector<RolloutDeviceRecord> out;
   for (size_t i = 0; i < r.size(); ++i)
     out.push_back({r.Int(i, 0), r.Text(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4), r.Int(i, 5),
-                   r.Int(i, 6), r.Text(i, 7), r.Int(i, 8)});
+                   r.Int(i, 6), r.Int(i, 7), r.Text(i, 8), r.Int(i, 9)});
   return out;
 }
 
 Status UpdateRolloutDevice(MetaStore& db, const RolloutDeviceRecord& d) {
   TML_ASSIGN_OR_RETURN(
       SqlRows r, db.Query("UPDATE rollout_devices SET stage = ?, status = ?, package = ?, "
-                          "deployment = ?, installed_ms = ?, message = ?, updated_ms = ? WHERE "
-                          "rollout = ? AND device = ?",
-                          {d.stage, d.status, d.package, d.deployment, d.installed_ms, d.message,
-                           NowMs(), d.rollout, d.device}));
+                          "deployment = ?, installed_ms = ?, attempts = ?, message = ?, updated_ms = "
+                          "? WHERE rollout = ? AND device = ?",
+                          {d.stage, d.status, d.package, d.deployment, d.installed_ms, d.attempts,
+                           d.message, NowMs(), d.rollout, d.device}));
   if (r.changes != 1) return Status::NotFound("rollout {} has no device '{}'", d.rollout, d.device);
   return Status::Ok();
 }

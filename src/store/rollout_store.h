@@ -39,6 +39,7 @@ struct RolloutDeviceRecord {
   std::string package;     // the package artifact it gets
   int64_t deployment = 0;  // the deployment record of its install
   int64_t installed_ms = 0;
+  int64_t attempts = 0;  // sends that broke off (no answer, the link lost) and were retried
   std::string message;
   int64_t updated_ms = 0;
 };

@@ -136,7 +136,8 @@ const std::vector<std::string>& SchemaMigrations() {
     status TEXT NOT NULL CHECK(status IN ('pending', 'sending', 'installed', 'healthy',
                                           'failed', 'rolled_back')),
     package TEXT NOT NULL, deployment INTEGER NOT NULL, installed_ms INTEGER NOT NULL,
-    message TEXT NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY(rollout, device));
+    attempts INTEGER NOT NULL, message TEXT NOT NULL, updated_ms INTEGER NOT NULL,
+    PRIMARY KEY(rollout, device));
   )sql",
   };
   return kAll;

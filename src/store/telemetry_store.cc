@@ -67,11 +67,6 @@ void AddCounts(std::vector<int64_t>& into, const std::vector<int64_t>& add) {
 
 }  // namespace
 
-int ConfidenceBin(double c) {
-  if (!(c > 0)) return 0;  // NaN too
-  return std::min(kConfidenceBins - 1, static_cast<int>(c * kConfidenceBins));
-}
-
 void TelemetryMinute::Merge(const TelemetryMinute& b) {
   inferences += b.inferences;
   confidence_sum += b.confidence_sum;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/distribution.h"
 #include "store/meta_store.h"
 
 namespace tml {
@@ -32,11 +33,6 @@ struct TelemetryRecord {
   std::string data;  // the message as it came (JSON)
 };
 
-// Confidence histogram bins: [0, 0.1), [0.1, 0.2), ..., [0.9, 1] (values outside
-// [0, 1] go to the nearest end).
-inline constexpr int kConfidenceBins = 10;
-int ConfidenceBin(double confidence);
-
 // One device's minute under one model version.
 struct TelemetryMinute {
   std::string device;
@@ -48,7 +44,7 @@ struct TelemetryMinute {
   int64_t errors = 0;                // the device's error counter's rise, and failed commands
   int64_t resets = 0;                // restarts (its boot counter's rise)
   std::vector<int64_t> classes;      // inferences per top class
-  std::vector<int64_t> confidences;  // inferences per confidence bin (kConfidenceBins)
+  std::vector<int64_t> confidences;  // inferences per confidence bin (core/distribution.h)
 
   // Adds b's counts to this one (same device, or a sum over devices).
   void Merge(const TelemetryMinute& b);

@@ -1,0 +1,50 @@
+#include "app/control_loop.h"
+
+#include <chrono>
+#include <thread>
+
+namespace tml {
+
+Status RunControlLoop(Workspace& ws, const ControlLoopOptions& o, const std::atomic<bool>& stop,
+                      Progress& progress) {
+  TML_ASSIGN_OR_RETURN(auto conn, OpenStore(ws.db_spec));
+  TML_ASSIGN_OR_RETURN(auto ingest, TelemetryIngest::Start(std::move(conn), o.ingest));
+  ControlOptions broker = o.broker;
+  broker.on_device_message = ingest->Sink();
+  TML_ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(broker));
+  progress.Log(fmt::format("control plane: broker {}:{}, store {}", broker.broker_host,
+                           broker.broker_port, ws.db_spec));
+  std::string last_error;
+  const auto report = [&](const Status& s) {
+    // Each failure once while it lasts, not at every tick.
+    if (!s.ok() && s.message() != last_error) progress.Log("control plane: " + s.message());
+    last_error = s.ok() ? "" : s.message();
+  };
+  while (!stop.load()) {
+    const auto tick_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.tick_ms);
+    Status st = cp->Sync(*ws.db).status();
+    if (st.ok() && o.rollouts) {
+      for (const std::string status : {"running", "rolling_back"}) {
+        auto rollouts = ListRollouts(*ws.db, status);
+        if (!rollouts.ok()) {
+          st = rollouts.status();
+          break;
+        }
+        for (const RolloutRecord& r : *rollouts) {
+          if (stop.load()) break;
+          // The telemetry a judgement reads is the telemetry that has arrived.
+          (void)ingest->Flush(5000);
+          if (auto a = AdvanceRollout(ws, *cp, r.id, progress); !a.ok())
+            st = a.status().Wrap(fmt::format("rollout {}", r.id));
+        }
+      }
+    }
+    report(st);
+    if (o.on_tick) o.on_tick(ingest->stats());
+    while (!stop.load() && std::chrono::steady_clock::now() < tick_end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ingest->Flush(10000);
+}
+
+}  // namespace tml

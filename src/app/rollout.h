@@ -1,0 +1,84 @@
+// Staged rollouts as a component, behind `tinymlaas rollout` and the control plane's
+// loop (app/control_loop.h): a model for a group, in stages by cohort (a canary of
+// named devices or a count, then cumulative percentages), each advancing when its
+// success condition holds (the share of its devices installed and healthy) and halted
+// when its error condition holds (failed installs, self-test refusals, resets,
+// latency above the profile's prediction, confidence below the evaluation set's). A
+// halt stops new installs; a rollback (asked for, or automatic with rollback_on_halt)
+// sends every device that took the model back to its previous confirmed model.
+//
+// Everything is in the metadata store (store/rollout_store.h) and every step is
+// idempotent: AdvanceRollout after a restart finds each device where it was, and a
+// device whose send broke off is checked against its HELLO before it is sent again,
+// so no device is updated twice. A device offline at its stage is installed when it
+// is back.
+//
+//   RolloutRequest q;  q.model = "kws_v2.onnx";  q.group = "hall";  q.stages = {25, 100};
+//   TML_ASSIGN_OR_RETURN(RolloutRecord r, CreateRollout(ws, q, progress));
+//   while (...) TML_ASSIGN_OR_RETURN(r, AdvanceRollout(ws, cp, r.id, progress));
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "app/deploy.h"
+#include "store/rollout_store.h"
+
+namespace tml {
+
+// When a stage advances, and when a rollout halts (--halt-on).
+struct RolloutConditions {
+  double success_share = 1.0;     // of a stage's devices healthy for it to advance
+  double max_failed_share = 0.0;  // of the devices so far whose install failed: above, halt
+  int64_t max_resets = 0;         // restarts of a device on the new model: above, it failed
+  double max_latency_ratio = 1.5;    // mean ticks / the profile's prediction (0: unchecked)
+  double max_confidence_drop = 0.2;  // below the evaluation's mean confidence by more: failed
+                                     // (checked when the rollout has a reference)
+  int64_t min_inferences = 3;        // a device's, on the new model, before it can be healthy
+  int64_t max_attempts = 3;          // sends that broke off before the install counts as failed
+};
+
+// "failed=0,resets=0,latency=1.5,confidence-drop=0.2,success=100,min-inferences=3" into c
+// (given keys only); the error names the bad key or value.
+Status ParseHaltOn(const std::string& text, RolloutConditions* c);
+
+struct RolloutRequest {
+  DeployRequest deploy;  // the model (and alternatives), group, version, key, broker
+  std::vector<std::string> canary_devices;  // the first stage: these devices,
+  int canary_count = 0;                     // or this many (the first by id)
+  std::vector<double> stages = {10, 50, 100};  // then cumulative percentages of the group
+  RolloutConditions conditions;
+  bool rollback_on_halt = false;
+  // The evaluation set the live confidence is compared with (DATASET[@V][@SPLIT]); "":
+  // no confidence check.
+  std::string reference_data;
+  int64_t reference_samples = 200;
+  // Profile the model on each core of the group (QEMU) for the latency check.
+  bool profile_latency = true;
+};
+
+// Packages the model, fixes the cohorts and records the rollout (status running, stage
+// 0); nothing is sent yet. Refused: an empty group, a device already in a running or
+// paused rollout, stages that are not increasing percentages ending at 100.
+Result<RolloutRecord> CreateRollout(Workspace& ws, const RolloutRequest& request,
+                                    Progress& progress);
+
+// One step of a running (or rolling-back) rollout against the registry as it is (the
+// caller syncs it): sends that broke off are reconciled, installed devices judged,
+// the error condition checked (halt, and rollback if set), pending devices of the
+// stages so far installed, the stage advanced when its success condition holds.
+// Paused, halted and finished rollouts are left as they are.
+Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id,
+                                     Progress& progress);
+
+// pause (running -> paused), resume (paused or halted -> running), halt (running or
+// paused -> halted), rollback (-> rolling_back, carried out by AdvanceRollout).
+Result<RolloutRecord> ControlRollout(MetaStore& db, int64_t id, const std::string& action);
+
+// The one JSON form of a rollout (`rollout status --json`, the API, the dashboard): the
+// record, its plan, per-stage counts and every device.
+Result<nlohmann::json> RolloutJson(MetaStore& db, int64_t id);
+
+}  // namespace tml
