@@ -347,7 +347,7 @@ void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* 
   cr->add_option("--halt-on", a->halt_on,
                  "Conditions, KEY=VALUE comma-separated: failed=PCT (failed installs above this "
                  "share halt; 0), success=PCT (healthy share to advance; 100), resets=N (0), "
-                 "latency=RATIO (ticks over the profile's; 1.5), confidence-drop=D (0.2), "
+                 "latency=RATIO (ticks over the profile's; 3), confidence-drop=D (0.2), "
                  "min-inferences=N (3), attempts=N (3)");
   cr->add_flag("--rollback-on-halt", a->rollback_on_halt,
                "When it halts, send the devices that took the model back to their previous one");

@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "app/control_loop.h"
 #include "app/deploy.h"
 #include "fixtures.h"
 #include "fleet/agent.h"
@@ -25,6 +26,7 @@
 #include "package/package.h"
 #include "package/signing.h"
 #include "pipeline/lineage.h"
+#include "store/telemetry_store.h"
 #include "targets/device_image.h"
 #include "zoo/mlperf_models.h"
 
@@ -1088,6 +1090,176 @@ TEST_F(DeviceTest, DeployGivesEachDeviceTheFirstModelThatFits) {
 }
 
 // The same sources build and run on the other emulated cores.
+// A staged rollout on three emulated MCUs whose agent senses on its own (a device's main
+// loop): v2 through a canary then the rest, each device judged healthy from its
+// telemetry; the control plane killed mid-way and started again updates no device twice;
+// a v3 slower than its profile allows is halted on the canary and rolled back.
+TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
+  auto broker = testing::MqttBroker::Start(*dir_ + "/rollout-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  const Graph conv = OneConv();
+  const std::string sensor = *dir_ + "/rollout-sensor.bin";
+  {
+    std::ofstream f(sensor, std::ios::binary);
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      const auto in = Input(conv, seed);
+      f.write(reinterpret_cast<const char*>(in.data()), static_cast<std::streamsize>(in.size()));
+    }
+  }
+  std::vector<std::unique_ptr<EmulatedDevice>> devices;
+  AgentOptions ao;
+  ao.id = "gw-ro";
+  ao.broker_port = (*broker)->port();
+  ao.sense_every_ms = 300;
+  for (const char* id : {"ro-1", "ro-2", "ro-3"}) {
+    EmulatedDeviceOptions o;
+    o.id = id;
+    o.flash_path = *dir_ + "/" + id + ".flash";
+    o.sensor_path = sensor;
+    o.icount = true;  // ticks that count instructions: the latency check's unit
+    auto d = EmulatedDevice::Start(*image_, o);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    ao.devices.push_back((*d)->address());
+    devices.push_back(std::move(*d));
+  }
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+
+  const std::string root = testing::EmptyWorkDir("rollout-ws");
+  auto ws = OpenWorkspace(root);
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  MetaStore& db = *ws->db;
+  DeployRequest q;
+  q.broker.broker_port = (*broker)->port();
+  q.signing_key = keys_->private_key;
+  q.timeout_ms = 120000;
+  ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
+  for (const char* id : {"ro-1", "ro-2", "ro-3"}) ASSERT_TRUE(db.SetDeviceGroups(id, {"fleet"}).ok());
+  const std::string model = root + "/one_conv.onnx";
+  ASSERT_TRUE(SaveOnnx(conv, model).ok());
+  q.model = model;
+  q.group = "fleet";
+  Progress quiet;
+  auto v1 = tml::Deploy(*ws, q, quiet);
+  ASSERT_TRUE(v1.ok()) << v1.status().message();
+  ASSERT_EQ(v1->active(), 3);
+
+  // The control plane in a thread of its own, on a connection of its own.
+  struct Loop {
+    std::atomic<bool> stop{false};
+    Status status;
+    std::thread t;
+    ~Loop() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  };
+  const auto start_loop = [&](Loop& l) {
+    l.t = std::thread([&l, root, port = (*broker)->port()] {
+      auto w = OpenWorkspace(root);
+      if (!w.ok()) {
+        l.status = w.status();
+        return;
+      }
+      ControlLoopOptions o;
+      o.broker.broker_port = port;
+      o.tick_ms = 300;
+      Progress p;
+      l.status = RunControlLoop(*w, o, l.stop, p);
+    });
+  };
+  const auto stop_loop = [](Loop& l) {
+    l.stop = true;
+    l.t.join();
+    EXPECT_TRUE(l.status.ok()) << l.status.message();
+  };
+  const auto wait_for = [&](int64_t id, const std::function<bool(const RolloutRecord&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+    for (;;) {
+      auto r = GetRollout(db, id);
+      EXPECT_TRUE(r.ok());
+      if (!r.ok() || done(*r)) return r.ok() ? *r : RolloutRecord{};
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "rollout " << id << " still " << r->status << ": " << r->message << "\n"
+                      << RolloutJson(db, id)->dump(2);
+        return *r;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+
+  // v2: the canary (one device), then all.
+  RolloutRequest rq;
+  rq.deploy = q;
+  rq.canary_count = 1;
+  rq.stages = {100};
+  auto v2 = CreateRollout(*ws, rq, quiet);
+  ASSERT_TRUE(v2.ok()) << v2.status().message();
+  const nlohmann::json plan = nlohmann::json::parse(v2->plan);
+  EXPECT_EQ(plan["stages"], nlohmann::json::array({1, 3}));
+  ASSERT_TRUE(plan["predicted_ticks"].contains("cortex-m4")) << plan.dump();
+  // A second rollout for devices that are in one is refused.
+  auto twice = CreateRollout(*ws, rq, quiet);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("is in rollout"), std::string::npos);
+
+  Loop first;
+  start_loop(first);
+  // Killed once the canary passed (the second stage began), started again.
+  wait_for(v2->id, [](const RolloutRecord& r) { return r.stage >= 1 || r.status != "running"; });
+  stop_loop(first);
+  Loop second;
+  start_loop(second);
+  const RolloutRecord done =
+      wait_for(v2->id, [](const RolloutRecord& r) { return r.status != "running"; });
+  EXPECT_EQ(done.status, "done") << done.message;
+  auto members = RolloutDevices(db, v2->id);
+  ASSERT_EQ(members->size(), 3u);
+  for (const RolloutDeviceRecord& m : *members) {
+    EXPECT_EQ(m.status, "healthy") << m.device << ": " << m.message;
+    int sent = 0;  // no device updated twice
+    for (const DeploymentRecord& d : db.ListDeployments(m.device).value()) sent += d.version == 2;
+    EXPECT_EQ(sent, 1) << m.device;
+  }
+  EXPECT_EQ((*members)[0].stage, 0);
+  EXPECT_EQ((*members)[1].stage, 1);
+  // What the devices reported is stored: per minute, on version 2, with their ticks
+  // against the profile's prediction.
+  auto minutes = FindTelemetryMinutes(db, {"ro-2", "", 0, 0, 2});
+  ASSERT_TRUE(minutes.ok() && !minutes->empty());
+  TelemetryMinute sum;
+  for (const auto& m : *minutes) sum.Merge(m);
+  EXPECT_GE(sum.inferences, 3);
+  const double ratio = static_cast<double>(sum.ticks_sum) / static_cast<double>(sum.inferences) /
+                       plan["predicted_ticks"]["cortex-m4"].get<double>();
+  std::cout << "device ticks / profile prediction: " << ratio << "\n";
+  EXPECT_GT(ratio, 1.0);  // the package runtime's overhead over the compiled code
+  EXPECT_LT(ratio, 3.0);
+
+  // v3 held to an impossible latency: the canary fails its judgement, the rollout halts
+  // and rolls it back; the others never get v3.
+  rq.conditions.max_latency_ratio = 0.01;
+  rq.rollback_on_halt = true;
+  rq.deploy.version = 3;
+  auto v3 = CreateRollout(*ws, rq, quiet);
+  ASSERT_TRUE(v3.ok()) << v3.status().message();
+  const RolloutRecord back =
+      wait_for(v3->id, [](const RolloutRecord& r) { return r.status == "rolled_back" || r.status == "done" || r.status == "halted"; });
+  EXPECT_EQ(back.status, "rolled_back") << back.message;
+  EXPECT_NE(back.message.find("latency"), std::string::npos) << RolloutJson(db, v3->id)->dump(2);
+  stop_loop(second);
+  auto m3 = RolloutDevices(db, v3->id);
+  EXPECT_EQ((*m3)[0].status, "rolled_back") << (*m3)[0].message;
+  EXPECT_EQ((*m3)[1].status, "pending");
+  ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
+  for (const char* id : {"ro-1", "ro-2", "ro-3"}) {
+    const auto hello = nlohmann::json::parse(db.GetDevice(id)->capabilities);
+    const size_t a = hello["active_slot"].get<size_t>();
+    EXPECT_EQ(hello["slots"][a]["version"], 2) << id;
+  }
+  EXPECT_FALSE(ControlRollout(db, v3->id, "resume").ok());  // rolled back: over
+}
+
 TEST_F(DeviceTest, CortexM7AndM3DevicesRunTheSamePackagesBitExact) {
   for (const char* target : {"cortex-m7", "cortex-m3"}) {
     auto p = FindTarget(target);

@@ -125,7 +125,9 @@ json PredictTicks(const std::string& model, const std::vector<DeviceRecord>& dev
       progress.Log("latency check off for " + core + ": " + p.status().message());
       continue;
     }
-    out[core] = p->instructions;
+    // In the devices' ticks: the MPS2 boards' 25 MHz timer under QEMU -icount shift=6
+    // counts 40 ticks per 64 instructions (docs/protocol.md).
+    out[core] = p->instructions * 40 / 64;
   }
   return out;
 }
@@ -310,16 +312,21 @@ Status RollBack(Workspace& ws, ControlPlane& cp, Step& s, Progress& progress) {
   MetaStore& db = *ws.db;
   int left = 0;
   for (RolloutDeviceRecord& m : s.members) {
-    if (m.status != "installed" && m.status != "healthy") continue;
+    // Installed, healthy, or judged failed while on the new model.
+    if (m.status != "installed" && m.status != "healthy" && m.status != "failed") continue;
     const auto d = s.registry.find(m.device);
-    if (d == s.registry.end() || !d->second.online) {
-      ++left;
+    const bool on_new =
+        d != s.registry.end() && ActiveVersion(HelloOf(d->second)).first == s.version;
+    if (!on_new) {
+      if (m.status != "failed") {  // it went back on its own (a restart while on trial)
+        m.status = "rolled_back";
+        m.message = "not on the new model any more";
+        TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+      }
       continue;
     }
-    if (ActiveVersion(HelloOf(d->second)).first != s.version) {
-      m.status = "rolled_back";  // it is on another model already (it reverted on its own)
-      m.message = "not on the new model any more";
-      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+    if (!d->second.online) {
+      ++left;  // when it is back
       continue;
     }
     progress.Log(fmt::format("rollout {}: {}: rolling back", s.r.id, m.device));
@@ -328,14 +335,23 @@ Status RollBack(Workspace& ws, ControlPlane& cp, Step& s, Progress& progress) {
       ++left;  // tried again at the next step
       continue;
     }
-    m.status = ev->value("ok", false) ? "rolled_back" : "failed";
-    m.message = ev->value("ok", false) ? "back on its previous model"
-                                       : "rollback: " + ev->value("error", std::string("refused"));
+    const bool ok = ev->value("ok", false);
+    m.message = ok ? "back on its previous model (" + m.message + ")"
+                   : "rollback: " + ev->value("error", std::string("refused"));
+    m.status = ok ? "rolled_back" : "failed";
     TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
   }
+  // Why, in the final message: the first device that failed its judgement, if any.
+  std::string why = "as asked";
+  for (const RolloutDeviceRecord& m : s.members)
+    if (m.message.rfind("back on its previous model (", 0) == 0) {
+      why = "after " + m.device + " failed: " + m.message.substr(28, m.message.size() - 29);
+      break;
+    }
   if (left == 0)
     TML_RETURN_IF_ERROR(
-        SetStatus(db, s, {"rolling_back"}, "rolled_back", s.r.stage, "rolled back").status());
+        SetStatus(db, s, {"rolling_back"}, "rolled_back", s.r.stage, "rolled back " + why)
+            .status());
   else
     TML_RETURN_IF_ERROR(SetStatus(db, s, {"rolling_back"}, "rolling_back", s.r.stage,
                                   fmt::format("rolling back: {} device(s) to go", left))

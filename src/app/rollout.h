@@ -33,7 +33,10 @@ struct RolloutConditions {
   double success_share = 1.0;     // of a stage's devices healthy for it to advance
   double max_failed_share = 0.0;  // of the devices so far whose install failed: above, halt
   int64_t max_resets = 0;         // restarts of a device on the new model: above, it failed
-  double max_latency_ratio = 1.5;    // mean ticks / the profile's prediction (0: unchecked)
+  // Mean ticks over the profile's prediction (0: unchecked). The prediction is the
+  // compiled model's instructions on the emulated board; devices run the package
+  // runtime, which costs more (2.6x on a one-convolution model, less on big ones).
+  double max_latency_ratio = 3.0;
   double max_confidence_drop = 0.2;  // below the evaluation's mean confidence by more: failed
                                      // (checked when the rollout has a reference)
   int64_t min_inferences = 3;        // a device's, on the new model, before it can be healthy
