@@ -55,11 +55,10 @@ struct OpsArgs : BrokerArgs {
 
 // The rollout as a few lines: the record, then one line per stage and per device.
 void PrintRollout(const json& r) {
-  std::cout << fmt::format("rollout {} of {} to group {}: {} (stage {} of {}): {}\n",
-                           r["id"].get<int64_t>(), r["model"].get<std::string>(),
-                           r["group"].get<std::string>(), r["status"].get<std::string>(),
-                           r["stage"].get<int64_t>(), r["stages"].size(),
-                           r["message"].get<std::string>());
+  std::cout << fmt::format(
+      "rollout {} of {} to group {}: {} (stage {} of {}): {}\n", r["id"].get<int64_t>(),
+      r["model"].get<std::string>(), r["group"].get<std::string>(), r["status"].get<std::string>(),
+      r["stage"].get<int64_t>(), r["stages"].size(), r["message"].get<std::string>());
   for (const json& s : r["stages"]) {
     std::string counts;
     for (const auto& [status, n] : s["status"].items())
@@ -122,7 +121,8 @@ int Create(const OpsArgs& a) {
   for (const std::string& p : SplitList(a.stages)) {
     char* end = nullptr;
     q.stages.push_back(std::strtod(p.c_str(), &end));
-    if (!end || *end) return Fail(Status::Errorf("--stages '{}': percentages such as 10,50,100", a.stages));
+    if (!end || *end)
+      return Fail(Status::Errorf("--stages '{}': percentages such as 10,50,100", a.stages));
   }
   if (!a.canary.empty()) {
     char* end = nullptr;
@@ -205,8 +205,8 @@ int Control(const OpsArgs& a) {
   o.broker = *b;
   o.tick_ms = a.tick_ms;
   TerminalProgress progress;
-  std::cout << "control plane: telemetry into " << ws->db_spec
-            << ", rollouts driven every " << a.tick_ms << " ms; Ctrl-C stops" << std::endl;
+  std::cout << "control plane: telemetry into " << ws->db_spec << ", rollouts driven every "
+            << a.tick_ms << " ms; Ctrl-C stops" << std::endl;
   int64_t last = -1;
   o.on_tick = [&](const IngestStats& s) {
     if (s.stored == last) return;
@@ -256,8 +256,8 @@ int Telemetry(const OpsArgs& a) {
     return 0;
   }
   std::cout << fmt::format("{:<17} {:<14} {:>7} {:>10} {:>10} {:>11} {:>6} {:>6}  {}\n",
-                           "MINUTE (UTC)", "DEVICE", "VERSION", "INFERENCES", "CONFIDENCE",
-                           "TICKS", "ERRORS", "RESETS", "CLASSES");
+                           "MINUTE (UTC)", "DEVICE", "VERSION", "INFERENCES", "CONFIDENCE", "TICKS",
+                           "ERRORS", "RESETS", "CLASSES");
   for (const TelemetryMinute& m : *minutes) {
     const std::time_t t = m.minute_ms / 1000;
     std::tm tm{};
@@ -266,12 +266,12 @@ int Telemetry(const OpsArgs& a) {
     std::strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
     std::string classes;
     for (size_t c = 0; c < m.classes.size(); ++c)
-      if (m.classes[c]) classes += fmt::format("{}{}:{}", classes.empty() ? "" : " ", c, m.classes[c]);
-    std::cout << fmt::format("{:<17} {:<14} {:>7} {:>10} {:>10.3f} {:>11} {:>6} {:>6}  {}\n", when,
-                             m.device, m.model_version, m.inferences,
-                             m.inferences ? m.confidence_sum / m.inferences : 0.0,
-                             m.inferences ? m.ticks_sum / m.inferences : 0, m.errors, m.resets,
-                             classes);
+      if (m.classes[c])
+        classes += fmt::format("{}{}:{}", classes.empty() ? "" : " ", c, m.classes[c]);
+    std::cout << fmt::format(
+        "{:<17} {:<14} {:>7} {:>10} {:>10.3f} {:>11} {:>6} {:>6}  {}\n", when, m.device,
+        m.model_version, m.inferences, m.inferences ? m.confidence_sum / m.inferences : 0.0,
+        m.inferences ? m.ticks_sum / m.inferences : 0, m.errors, m.resets, classes);
   }
   return 0;
 }
@@ -296,10 +296,10 @@ int Observe(const OpsArgs& a) {
                                b.value("confidence", 0.0), b.value("ticks", 0))
                 << std::flush;
     } else if (leaf == "events") {
-      std::cout << fmt::format("{} event     {} {}{}\n", device, b.value("command", "?"),
-                               b.contains("ok") ? (b.value("ok", false) ? "ok" : "failed")
-                                                : "progress",
-                               b.contains("error") ? ": " + b.value("error", "") : "")
+      std::cout << fmt::format(
+                       "{} event     {} {}{}\n", device, b.value("command", "?"),
+                       b.contains("ok") ? (b.value("ok", false) ? "ok" : "failed") : "progress",
+                       b.contains("error") ? ": " + b.value("error", "") : "")
                 << std::flush;
     } else if (leaf == "hello") {
       std::cout << fmt::format("{} hello     boots {}, confirmed version {}\n", device,
@@ -366,7 +366,7 @@ void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* 
   std::vector<CLI::App*> acts;
   for (const char* action : {"pause", "resume", "halt", "rollback"}) {
     auto* c = ro->add_subcommand(
-        action, std::string(action) == "pause"      ? "Stop new installs until resumed"
+        action, std::string(action) == "pause"    ? "Stop new installs until resumed"
                 : std::string(action) == "resume" ? "Carry on a paused or halted rollout"
                 : std::string(action) == "halt"   ? "Stop new installs for good"
                                                   : "Send every device that took the model back "

@@ -14,7 +14,6 @@
 namespace tml::cli {
 namespace {
 
-
 struct ServeArgs {
   std::string workspace, db, host = "127.0.0.1", token_name;
   int port = 8080, workers = 1;

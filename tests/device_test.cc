@@ -1134,7 +1134,8 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
   q.signing_key = keys_->private_key;
   q.timeout_ms = 120000;
   ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
-  for (const char* id : {"ro-1", "ro-2", "ro-3"}) ASSERT_TRUE(db.SetDeviceGroups(id, {"fleet"}).ok());
+  for (const char* id : {"ro-1", "ro-2", "ro-3"})
+    ASSERT_TRUE(db.SetDeviceGroups(id, {"fleet"}).ok());
   const std::string model = root + "/one_conv.onnx";
   ASSERT_TRUE(SaveOnnx(conv, model).ok());
   q.model = model;
@@ -1243,8 +1244,9 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
   rq.deploy.version = 3;
   auto v3 = CreateRollout(*ws, rq, quiet);
   ASSERT_TRUE(v3.ok()) << v3.status().message();
-  const RolloutRecord back =
-      wait_for(v3->id, [](const RolloutRecord& r) { return r.status == "rolled_back" || r.status == "done" || r.status == "halted"; });
+  const RolloutRecord back = wait_for(v3->id, [](const RolloutRecord& r) {
+    return r.status == "rolled_back" || r.status == "done" || r.status == "halted";
+  });
   EXPECT_EQ(back.status, "rolled_back") << back.message;
   EXPECT_NE(back.message.find("latency"), std::string::npos) << RolloutJson(db, v3->id)->dump(2);
   stop_loop(second);

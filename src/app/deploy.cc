@@ -193,8 +193,8 @@ Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
                              fs::path(packages[pick].model).filename().string(), fit.message());
     }
     if (!fit.ok() && packages.size() > 1)
-      fit = Status::FailedPrecondition("none of the {} packages fits: {}", packages.size(),
-                                       reasons);
+      fit =
+          Status::FailedPrecondition("none of the {} packages fits: {}", packages.size(), reasons);
   }
   const DeployPackage& p = packages[fit.ok() ? pick : 0];
   r.package = p.package_artifact;
@@ -275,7 +275,8 @@ Result<std::vector<DeployPackage>> BuildDeployPackages(Workspace& ws, const Depl
   bytes->clear();
   for (const std::string& m : models) {
     bytes->emplace_back();
-    TML_ASSIGN_OR_RETURN(DeployPackage p, BuildPackage(ws, q, m, version, progress, &bytes->back()));
+    TML_ASSIGN_OR_RETURN(DeployPackage p,
+                         BuildPackage(ws, q, m, version, progress, &bytes->back()));
     out.push_back(std::move(p));
   }
   return out;
@@ -294,9 +295,9 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
   // Every candidate packaged once, in the order of preference.
   DeployOutcome out;
   std::vector<std::vector<uint8_t>> bytes;
-  TML_ASSIGN_OR_RETURN(out.packages,
-                       BuildDeployPackages(ws, q, q.version ? q.version : NextVersion(targets),
-                                           progress, &bytes));
+  TML_ASSIGN_OR_RETURN(
+      out.packages,
+      BuildDeployPackages(ws, q, q.version ? q.version : NextVersion(targets), progress, &bytes));
   out.package_path = out.packages[0].package_path;
   out.package_artifact = out.packages[0].package_artifact;
   out.model_artifact = out.packages[0].model_artifact;

@@ -280,8 +280,9 @@ Result<std::string> Judge(MetaStore& db, const Step& s, const RolloutDeviceRecor
     const double mean = static_cast<double>(sum.ticks_sum) / static_cast<double>(sum.inferences);
     const double ratio = mean / predicted[core].get<double>();
     if (ratio > s.cond.max_latency_ratio)
-      return fmt::format("latency: {:.0f} ticks per inference, {:.2f}x the profile's {} (at most {}x)",
-                         mean, ratio, predicted[core].get<int64_t>(), s.cond.max_latency_ratio);
+      return fmt::format(
+          "latency: {:.0f} ticks per inference, {:.2f}x the profile's {} (at most {}x)", mean,
+          ratio, predicted[core].get<int64_t>(), s.cond.max_latency_ratio);
   }
   if (s.plan.contains("reference")) {
     const double want = s.plan["reference"].value("confidence_mean", 0.0);
@@ -375,13 +376,13 @@ Result<bool> CheckHalt(Workspace& ws, Step& s, Progress& progress) {
       static_cast<double>(failed) / static_cast<double>(reached) <= s.cond.max_failed_share)
     return false;
   const bool rollback = s.plan.value("rollback_on_halt", false);
-  const std::string why = fmt::format("halted at stage {}: {} of {} device(s) failed ({}){}",
-                                      s.r.stage + 1, failed, reached, first,
-                                      rollback ? "; rolling back" : "");
+  const std::string why =
+      fmt::format("halted at stage {}: {} of {} device(s) failed ({}){}", s.r.stage + 1, failed,
+                  reached, first, rollback ? "; rolling back" : "");
   progress.Log(fmt::format("rollout {}: {}", s.r.id, why));
-  TML_RETURN_IF_ERROR(SetStatus(*ws.db, s, {"running"}, rollback ? "rolling_back" : "halted",
-                                s.r.stage, why)
-                          .status());
+  TML_RETURN_IF_ERROR(
+      SetStatus(*ws.db, s, {"running"}, rollback ? "rolling_back" : "halted", s.r.stage, why)
+          .status());
   return true;
 }
 
@@ -580,10 +581,17 @@ Result<json> RolloutJson(MetaStore& db, int64_t id) {
                        {"attempts", m.attempts},
                        {"installed_ms", m.installed_ms},
                        {"message", m.message}});
-  return json{{"id", r.id},           {"group", r.group},     {"model", r.model},
-              {"status", r.status},   {"stage", r.stage + 1}, {"message", r.message},
-              {"created_ms", r.created_ms}, {"updated_ms", r.updated_ms}, {"plan", plan},
-              {"stages", stages},     {"devices", devices}};
+  return json{{"id", r.id},
+              {"group", r.group},
+              {"model", r.model},
+              {"status", r.status},
+              {"stage", r.stage + 1},
+              {"message", r.message},
+              {"created_ms", r.created_ms},
+              {"updated_ms", r.updated_ms},
+              {"plan", plan},
+              {"stages", stages},
+              {"devices", devices}};
 }
 
 }  // namespace tml

@@ -49,8 +49,8 @@ Status ParseHaltOn(const std::string& text, RolloutConditions* c);
 
 struct RolloutRequest {
   DeployRequest deploy;  // the model (and alternatives), group, version, key, broker
-  std::vector<std::string> canary_devices;  // the first stage: these devices,
-  int canary_count = 0;                     // or this many (the first by id)
+  std::vector<std::string> canary_devices;     // the first stage: these devices,
+  int canary_count = 0;                        // or this many (the first by id)
   std::vector<double> stages = {10, 50, 100};  // then cumulative percentages of the group
   RolloutConditions conditions;
   bool rollback_on_halt = false;

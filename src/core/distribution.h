@@ -19,6 +19,7 @@ int ConfidenceBin(double confidence);
 // PSI = sum over bins of (a - e) * ln(a / e), a and e the two histograms' shares; a bin
 // empty on one side counts as 0.5 observation there (so the index stays finite). The
 // histograms may differ in length (missing bins are empty). 0 when either is empty.
-double PopulationStability(const std::vector<int64_t>& expected, const std::vector<int64_t>& actual);
+double PopulationStability(const std::vector<int64_t>& expected,
+                           const std::vector<int64_t>& actual);
 
 }  // namespace tml

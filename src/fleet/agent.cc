@@ -397,7 +397,8 @@ struct Agent::State {
   }
 
   void Work() {
-    auto next_sense = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.sense_every_ms);
+    auto next_sense =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.sense_every_ms);
     for (;;) {
       Command c;
       {
@@ -406,8 +407,8 @@ struct Agent::State {
         if (opt.sense_every_ms > 0) {
           if (!cv.wait_until(l, next_sense, ready)) {
             QueueSensing();
-            next_sense = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(opt.sense_every_ms);
+            next_sense =
+                std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.sense_every_ms);
           }
         } else {
           cv.wait(l, ready);

@@ -47,7 +47,8 @@ double TopConfidence(const Tensor& out, const uint8_t* bytes) {
     return v;
   }
   const float scale = out.quant.scale.empty() ? 1.0f : out.quant.scale[0];
-  const int32_t zp = out.quant.zero_point.empty() ? 0 : static_cast<int32_t>(out.quant.zero_point[0]);
+  const int32_t zp =
+      out.quant.zero_point.empty() ? 0 : static_cast<int32_t>(out.quant.zero_point[0]);
   return static_cast<float>(static_cast<int32_t>(reinterpret_cast<const int8_t*>(bytes)[c]) - zp) *
          scale;
 }

@@ -97,11 +97,12 @@ Result<std::vector<RolloutDeviceRecord>> RolloutDevices(MetaStore& db, int64_t r
 
 Status UpdateRolloutDevice(MetaStore& db, const RolloutDeviceRecord& d) {
   TML_ASSIGN_OR_RETURN(
-      SqlRows r, db.Query("UPDATE rollout_devices SET stage = ?, status = ?, package = ?, "
-                          "deployment = ?, installed_ms = ?, attempts = ?, message = ?, updated_ms = "
-                          "? WHERE rollout = ? AND device = ?",
-                          {d.stage, d.status, d.package, d.deployment, d.installed_ms, d.attempts,
-                           d.message, NowMs(), d.rollout, d.device}));
+      SqlRows r,
+      db.Query("UPDATE rollout_devices SET stage = ?, status = ?, package = ?, "
+               "deployment = ?, installed_ms = ?, attempts = ?, message = ?, updated_ms = "
+               "? WHERE rollout = ? AND device = ?",
+               {d.stage, d.status, d.package, d.deployment, d.installed_ms, d.attempts, d.message,
+                NowMs(), d.rollout, d.device}));
   if (r.changes != 1) return Status::NotFound("rollout {} has no device '{}'", d.rollout, d.device);
   return Status::Ok();
 }

@@ -118,7 +118,6 @@ Result<std::vector<DeviceRecord>> SqliteFindDevices(sqlite3* db, const std::stri
 Result<int64_t> SqliteAddDeployment(sqlite3* db, const DeploymentRecord& d);
 Status SqliteFinishDeployment(sqlite3* db, int64_t id, const std::string& status,
                               const std::string& message);
-Result<std::vector<DeploymentRecord>> SqliteListDeployments(sqlite3* db,
-                                                            const std::string& device);
+Result<std::vector<DeploymentRecord>> SqliteListDeployments(sqlite3* db, const std::string& device);
 
 }  // namespace tml::sqlite

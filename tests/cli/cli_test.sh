@@ -382,6 +382,26 @@ check "deploy asks for devices or a group before connecting" test "$rc" -eq 1 -a
 set +e; "$TML" deploy "$WORK/kws.onnx" --group lab --workspace "$FWS" --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
 check "deploy without a broker exits 69" test "$rc" -eq 69
 
+# Fleet operations without devices: clear errors (the device tests run real rollouts).
+"$TML" rollout list --workspace "$FWS" > "$WORK/out.txt"
+check "no rollouts yet says how to make one" grep -q "no rollouts (tinymlaas rollout create" "$WORK/out.txt"
+set +e; "$TML" rollout status 7 --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "an unknown rollout is named" test "$rc" -eq 1 -a -n "$(grep "no rollout 7" "$WORK/err.txt")"
+set +e; "$TML" rollout pause 7 --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "pausing an unknown rollout is refused" test "$rc" -eq 1 -a -n "$(grep "no rollout 7" "$WORK/err.txt")"
+set +e; "$TML" rollout create "$WORK/kws.onnx" --group lab --workspace "$FWS" --halt-on fail=3 --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
+check "a bad --halt-on key is named with the valid ones" test "$rc" -eq 1 -a -n "$(grep "unknown key 'fail' (failed, success" "$WORK/err.txt")"
+set +e; "$TML" rollout create "$WORK/kws.onnx" --group lab --workspace "$FWS" --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
+check "rollout create without a broker exits 69" test "$rc" -eq 69
+set +e; "$TML" telemetry --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "telemetry asks for a device or a group" test "$rc" -eq 1 -a -n "$(grep "name a DEVICE or a --group" "$WORK/err.txt")"
+set +e; "$TML" telemetry m4-1 --since 5x --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "a bad --since is named" test "$rc" -eq 1 -a -n "$(grep "since '5x'" "$WORK/err.txt")"
+"$TML" telemetry m4-1 --since 10m --workspace "$FWS" > "$WORK/out.txt"
+check "no telemetry says what stores it" grep -q "a running .tinymlaas control. stores" "$WORK/out.txt"
+set +e; "$TML" control --workspace "$FWS" --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
+check "control without a broker exits 69" test "$rc" -eq 69
+
 "$TML" broker auth --dir "$WORK/broker" --agent gw1 --device m4-1 --device m7-1 > "$WORK/out.txt"
 check "broker auth writes the ACL, hashed passwords and owner-only credentials" test -s "$WORK/broker/acl" -a "$(stat -c %a "$WORK/broker/credentials")" = 600 -a -n "$(grep -c '^m4-1:\$7\$' "$WORK/broker/passwd")"
 check "broker auth prints the mosquitto.conf lines" grep -q "^acl_file $WORK/broker/acl" "$WORK/out.txt"
