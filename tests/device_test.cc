@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "app/capture.h"
 #include "app/control_loop.h"
 #include "app/deploy.h"
 #include "fixtures.h"
@@ -1260,6 +1261,34 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
     EXPECT_EQ(hello["slots"][a]["version"], 2) << id;
   }
   EXPECT_FALSE(ControlRollout(db, v3->id, "resume").ok());  // rolled back: over
+
+  // What the devices see becomes a dataset version: every sensed input (the sensor
+  // replays 4), labeled by the model with its confidence, traced to devices and model.
+  CaptureRequest cq;
+  cq.group = "fleet";
+  cq.dataset = "captured";
+  cq.count = 4;
+  cq.label_by_model = true;
+  cq.broker = q.broker;
+  auto cap = Capture(*ws, cq, quiet);
+  ASSERT_TRUE(cap.ok()) << cap.status().message();
+  EXPECT_EQ(cap->report.added, 4);
+  EXPECT_EQ(cap->report.duplicates, 8);
+  ASSERT_EQ(cap->per_device.size(), 3u);
+  EXPECT_EQ(cap->per_device[0].second, 4);
+  auto captured = db.Members(cap->report.version.id);
+  ASSERT_EQ(captured->size(), 4u);
+  auto sample = db.GetSample((*captured)[0].sample);
+  EXPECT_EQ(sample->source.rfind("device:ro-", 0), 0u) << sample->source;
+  EXPECT_EQ(sample->dtype, "float32");
+  auto notes = db.Annotations((*captured)[0].sample);
+  ASSERT_EQ(notes->size(), 1u);
+  EXPECT_EQ((*notes)[0].author, "model:" + v1->model_artifact);
+  EXPECT_FALSE((*captured)[0].label.empty());
+  auto parents = db.ArtifactEdges(cap->version_artifact, true);
+  ASSERT_TRUE(parents.ok());
+  for (const std::string& p : {std::string("device:ro-1"), v1->model_artifact})
+    EXPECT_NE(std::find(parents->begin(), parents->end(), p), parents->end()) << p;
 }
 
 TEST_F(DeviceTest, CortexM7AndM3DevicesRunTheSamePackagesBitExact) {

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
+#include "app/drift.h"
+#include "core/distribution.h"
 #include "data/dataset_store.h"
 #include "fixtures.h"
 #include "fleet/telemetry_ingest.h"
@@ -210,6 +213,73 @@ TEST_P(FleetStore, RolloutsKeepTheirStateAndDevices) {
   EXPECT_EQ((*ds2)[1].installed_ms, 123);
   d.device = "nope";
   EXPECT_FALSE(UpdateRolloutDevice(db(), d).ok());
+}
+
+// Drift: the population stability index of live histograms against the evaluation's.
+TEST(Distribution, PopulationStabilityIndex) {
+  EXPECT_DOUBLE_EQ(PopulationStability({10, 20, 30}, {1, 2, 3}), 0.0);  // same shares
+  EXPECT_EQ(PopulationStability({}, {1, 2}), 0.0);
+  // Shares (0.5, 0.5) against (0.9, 0.1): 0.4 ln 1.8 + (-0.4) ln 0.2.
+  EXPECT_NEAR(PopulationStability({50, 50}, {90, 10}), 0.4 * std::log(1.8) - 0.4 * std::log(0.2),
+              1e-12);
+  // An empty bin on one side counts as half an observation: finite, and large.
+  const double psi = PopulationStability({100, 0}, {0, 100});
+  EXPECT_TRUE(std::isfinite(psi));
+  EXPECT_GT(psi, 5.0);
+  EXPECT_EQ(ConfidenceBin(-1), 0);
+  EXPECT_EQ(ConfidenceBin(0.55), 5);
+  EXPECT_EQ(ConfidenceBin(1.0), 9);
+  EXPECT_EQ(ConfidenceBin(std::nan("")), 0);
+}
+
+TEST_P(FleetStore, DriftFlagsTheShiftedDeviceAndRecordsAnAlert) {
+  // The model answers classes 0..3 evenly on its evaluation set, mostly confidently.
+  DriftReference ref{"speech@1@test", {25, 25, 25, 25}, {0, 0, 0, 0, 0, 5, 5, 10, 30, 50}, 0.85};
+  TelemetryMinute like;  // a device that sees what the evaluation set holds
+  like.device = "m4";
+  like.minute_ms = kMinute;
+  like.model_version = 2;
+  like.inferences = 100;
+  like.confidence_sum = 85;
+  like.classes = {24, 26, 25, 25};
+  like.confidences = {0, 0, 0, 0, 0, 6, 4, 10, 31, 49};
+  TelemetryMinute shifted = like;  // one whose inputs moved: one class, unsure
+  shifted.device = "m7";
+  shifted.confidence_sum = 40;
+  shifted.classes = {90, 4, 3, 3};
+  shifted.confidences = {0, 0, 5, 30, 40, 20, 5, 0, 0, 0};
+  TelemetryMinute few = like;  // too few to tell
+  few.device = "m3";
+  few.inferences = 5;
+  ASSERT_TRUE(PutTelemetryMinutes(db(), {like, shifted, few}).ok());
+  for (const char* id : {"m3", "m4", "m7"}) {
+    ASSERT_TRUE(db().PutDevice({id, "gw", "{}", {}, false, 0, 0}).ok());
+    ASSERT_TRUE(db().SetDeviceGroups(id, {"hall"}).ok());
+  }
+  DriftQuery q;
+  q.group = "hall";
+  q.since_ms = kMinute;
+  auto r = MeasureDrift(db(), ref, q);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->devices.size(), 4u);  // three devices, then the group
+  EXPECT_EQ(r->devices[0].subject, "device:m3");
+  EXPECT_FALSE(r->devices[0].judged);
+  EXPECT_FALSE(r->devices[1].drift)
+      << r->devices[1].psi_classes << " " << r->devices[1].psi_confidence;
+  EXPECT_LT(r->devices[1].psi_classes, 0.01);
+  EXPECT_TRUE(r->devices[2].drift);
+  EXPECT_GT(r->devices[2].psi_classes, 0.25);
+  EXPECT_EQ(r->devices[3].subject, "group:hall");
+  EXPECT_EQ(r->devices[3].inferences, 205);
+  auto alerts = ListAlerts(db(), "", 10);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(static_cast<int>(alerts->size()), r->drifting);
+  EXPECT_EQ(alerts->back().subject, "device:m7");
+  EXPECT_NE(alerts->back().message.find("speech@1@test"), std::string::npos);
+  EXPECT_EQ(ListAlerts(db(), "device:m4", 10)->size(), 0u);
+  // Only another version's telemetry: nothing to judge.
+  q.model_version = 3;
+  EXPECT_FALSE(MeasureDrift(db(), ref, q)->devices[2].judged);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FleetStore, ::testing::Values("sqlite", "postgres"),

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,12 +81,17 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std:
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     close(log);
     return Status::Errorf("fork: {}", std::strerror(errno));
   }
   if (pid == 0) {
+    // Dies with its parent (a test that crashed leaves no emulator spinning); the parent
+    // may have gone before the call.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     dup2(log, 1);
     dup2(log, 2);
     const int devnull = open("/dev/null", O_RDONLY);

@@ -22,7 +22,9 @@ struct ProcessResult {
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, int timeout_s = 0);
 
 // A program left running in the background (an emulator, a broker), its stdout and
-// stderr in a log file. The destructor kills it if it still runs.
+// stderr in a log file. The destructor kills it if it still runs, and the kernel kills
+// it when the thread that started it ends (PR_SET_PDEATHSIG), so a process that crashes
+// leaves no emulator behind: start it from a thread that outlives it.
 //
 //   TML_ASSIGN_OR_RETURN(auto p, ChildProcess::Start({"qemu-system-arm", ...}, "qemu.log"));
 //   ...  p->Running()  ...  p->Stop();

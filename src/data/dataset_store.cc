@@ -125,6 +125,7 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
       a.sample = ids[i];
       a.kind = "label";
       a.label = s.label;
+      a.confidence = s.confidence;
       a.author = author;
       TML_ASSIGN_OR_RETURN(m.annotation, ws.db->AddAnnotation(a));
       if (std::find(classes.begin(), classes.end(), s.label) == classes.end())

@@ -41,6 +41,7 @@ struct NewSample {
   std::string dtype = "uint8";
   std::string source;          // file, and index inside it
   std::string label;           // "" = unlabeled
+  double confidence = 1.0;     // the label's (a model's labels carry its confidence)
   std::optional<Split> split;  // unset: assigned (stratified) on import
 };
 

@@ -51,7 +51,7 @@ struct ControlPlane::State {
   std::string Topic(const std::string& rest) const { return opt.prefix + "/" + rest; }
   std::vector<std::string> DeviceTopics() const {
     std::vector<std::string> t = {"hello", "events", "result"};
-    if (opt.on_device_message) t.push_back("telemetry");
+    if (opt.on_device_message) t.insert(t.end(), opt.extra_leaves.begin(), opt.extra_leaves.end());
     return t;
   }
 
@@ -105,7 +105,7 @@ struct ControlPlane::State {
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return;  // a malformed message changes nothing
     if (s->opt.on_device_message) s->opt.on_device_message(id, leaf, j);
-    if (leaf == "telemetry") return;
+    if (leaf != "hello" && leaf != "events" && leaf != "result") return;  // extra_leaves'
     std::lock_guard<std::mutex> l(s->mu);
     s->cv.notify_all();
     if (leaf == "hello") {

@@ -29,12 +29,14 @@ struct ControlOptions {
   int timeout_ms = 20000;
   // The devices whose topics are read: one id, or "+" for all.
   std::string devices = "+";
-  // Every device message (hello, events, result, and telemetry, whose topic is then read
-  // too) as it arrives, on the MQTT client's thread: keep it short. The feed of the
-  // telemetry ingest (fleet/telemetry_ingest.h) and of `tinymlaas observe`.
+  // Every device message (hello, events, result, and those of extra_leaves, whose topics
+  // are then read too) as it arrives, on the MQTT client's thread: keep it short. The
+  // feed of the telemetry ingest (fleet/telemetry_ingest.h), `tinymlaas observe` and
+  // data capture (app/capture.h).
   std::function<void(const std::string& device, const std::string& leaf,
                      const nlohmann::json& body)>
       on_device_message;
+  std::vector<std::string> extra_leaves = {"telemetry"};
 };
 
 // "HOST:PORT" or "HOST" (port 1883) into host and port.

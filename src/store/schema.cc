@@ -138,6 +138,10 @@ const std::vector<std::string>& SchemaMigrations() {
     package TEXT NOT NULL, deployment INTEGER NOT NULL, installed_ms INTEGER NOT NULL,
     attempts INTEGER NOT NULL, message TEXT NOT NULL, updated_ms INTEGER NOT NULL,
     PRIMARY KEY(rollout, device));
+  CREATE TABLE alerts(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, subject TEXT NOT NULL,
+    message TEXT NOT NULL, data TEXT NOT NULL, created_ms INTEGER NOT NULL);
+  CREATE INDEX alerts_subject ON alerts(subject, id);
   )sql",
   };
   return kAll;

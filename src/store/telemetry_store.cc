@@ -198,4 +198,28 @@ Result<int64_t> PruneTelemetry(MetaStore& db, const std::string& device, int64_t
   return r.changes;
 }
 
+Result<int64_t> AddAlert(MetaStore& db, const AlertRecord& a) {
+  TML_ASSIGN_OR_RETURN(
+      SqlRows r,
+      db.Query("INSERT INTO alerts(kind, subject, message, data, created_ms) VALUES(?, "
+               "?, ?, ?, ?) RETURNING id",
+               {a.kind, a.subject, a.message, a.data.empty() ? std::string("{}") : a.data,
+                a.created_ms ? a.created_ms : NowMs()}));
+  if (r.empty()) return Status::Internal("database: no id for the new alert");
+  return r.Int(0, 0);
+}
+
+Result<std::vector<AlertRecord>> ListAlerts(MetaStore& db, const std::string& subject,
+                                            int64_t limit) {
+  TML_ASSIGN_OR_RETURN(
+      SqlRows r, db.Query("SELECT id, kind, subject, message, data, created_ms FROM alerts WHERE "
+                          "(? = '' OR subject = ?) ORDER BY id DESC LIMIT ?",
+                          {subject, subject, limit}));
+  std::vector<AlertRecord> out;
+  for (size_t i = 0; i < r.size(); ++i)
+    out.push_back(
+        {r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Text(i, 4), r.Int(i, 5)});
+  return out;
+}
+
 }  // namespace tml

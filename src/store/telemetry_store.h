@@ -72,4 +72,18 @@ Result<int64_t> CountTelemetry(MetaStore& db, const std::string& device);
 // Deletes the device's oldest raw records beyond the newest `keep`; returns how many.
 Result<int64_t> PruneTelemetry(MetaStore& db, const std::string& device, int64_t keep);
 
+// Something the fleet should be told about (a drifting device, ...).
+struct AlertRecord {
+  int64_t id = 0;
+  std::string kind;     // drift
+  std::string subject;  // device:ID, group:G
+  std::string message;
+  std::string data;  // JSON
+  int64_t created_ms = 0;
+};
+Result<int64_t> AddAlert(MetaStore& db, const AlertRecord& a);
+// Newest first; subject "" = any.
+Result<std::vector<AlertRecord>> ListAlerts(MetaStore& db, const std::string& subject,
+                                            int64_t limit);
+
 }  // namespace tml
