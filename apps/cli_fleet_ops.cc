@@ -10,7 +10,9 @@
 #include <mutex>
 #include <thread>
 
+#include "app/capture.h"
 #include "app/control_loop.h"
+#include "app/drift.h"
 #include "apps/cli_broker.h"
 #include "apps/cli_common.h"
 #include "store/telemetry_store.h"
@@ -48,7 +50,9 @@ struct OpsArgs : BrokerArgs {
   int64_t id = 0, reference_samples = 200, count = 0;
   uint32_t version = 0;
   int tick_ms = 1000;
-  double timeout_s = 0;
+  double timeout_s = 0, threshold = 0.25, below = 1e9;
+  std::string dataset, capture_into;
+  bool label_by_model = false;
   bool json = false, wait = false, rollback_on_halt = false, no_profile = false;
   bool skip_host_checks = false;
 };
@@ -322,6 +326,108 @@ int Observe(const OpsArgs& a) {
   return 0;
 }
 
+int RunCapture(const OpsArgs& a) {
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  CaptureRequest q;
+  if (!a.device.empty()) q.devices = SplitList(a.device);
+  q.group = a.group;
+  q.dataset = a.dataset;
+  q.count = a.count > 0 ? a.count : 20;
+  q.below = a.below;
+  q.label_by_model = a.label_by_model;
+  auto o = a.Broker();
+  if (!o.ok()) return Fail(o.status());
+  q.broker = *o;
+  TerminalProgress progress;
+  auto r = Capture(*ws, q, progress);
+  if (!r.ok()) return Fail(r.status());
+  if (a.json) {
+    json per = json::object();
+    for (const auto& [d, n] : r->per_device) per[d] = n;
+    std::cout << json{{"version", r->version_artifact},
+                      {"added", r->report.added},
+                      {"duplicates", r->report.duplicates},
+                      {"members", r->report.version.members},
+                      {"captured", per}}
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{}: {} new samples from {} device(s) ({} seen before); {} members\n",
+                           r->version_artifact, r->report.added, r->per_device.size(),
+                           r->report.duplicates, r->report.version.members);
+  return 0;
+}
+
+int RunDrift(const OpsArgs& a) {
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto since = ParseDuration(a.since);
+  if (!since.ok()) return Fail(since.status());
+  TerminalProgress progress;
+  auto ref = EvaluationReference(*ws, a.models.at(0), a.reference, a.reference_samples, progress);
+  if (!ref.ok()) return Fail(ref.status());
+  DriftQuery q;
+  if (!a.device.empty()) q.devices = SplitList(a.device);
+  q.group = a.group;
+  q.since_ms = NowMs() - *since;
+  q.threshold = a.threshold;
+  if (a.count > 0) q.min_inferences = a.count;
+  auto r = MeasureDrift(*ws->db, *ref, q);
+  if (!r.ok()) return Fail(r.status());
+  if (a.json) {
+    std::cout << DriftJson(*ref, *r, q.threshold).dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("drift against {} (population stability index; above {} drifts):\n",
+                             ref->source, q.threshold);
+    for (const DeviceDrift& d : r->devices)
+      std::cout << fmt::format("  {:<18} {:>6} inferences  confidence {:.3f}  PSI classes {:.3f}  "
+                               "confidence {:.3f}  {}\n",
+                               d.subject, d.inferences, d.confidence_mean, d.psi_classes,
+                               d.psi_confidence,
+                               !d.judged ? "too few to judge" : d.drift ? "DRIFT (alert recorded)" : "ok");
+  }
+  if (r->drifting > 0 && !a.capture_into.empty()) {
+    CaptureRequest c;
+    for (const DeviceDrift& d : r->devices)
+      if (d.drift && d.subject.rfind("device:", 0) == 0) c.devices.push_back(d.subject.substr(7));
+    if (!c.devices.empty()) {
+      c.dataset = a.capture_into;
+      c.below = a.below;
+      c.label_by_model = a.label_by_model;
+      auto o = a.Broker();
+      if (!o.ok()) return Fail(o.status());
+      c.broker = *o;
+      auto cap = Capture(*ws, c, progress);
+      if (!cap.ok()) return Fail(cap.status());
+      std::cout << fmt::format("captured from the drifting devices: {} ({} new samples)\n",
+                               cap->version_artifact, cap->report.added);
+    }
+  }
+  // 3: some device (or the group) drifts.
+  return r->drifting > 0 ? 3 : 0;
+}
+
+int Alerts(const OpsArgs& a) {
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto all = ListAlerts(*ws->db, a.device, a.count > 0 ? a.count : 50);
+  if (!all.ok()) return Fail(all.status());
+  if (a.json) {
+    json arr = json::array();
+    for (const AlertRecord& r : *all)
+      arr.push_back({{"id", r.id}, {"kind", r.kind}, {"subject", r.subject},
+                     {"message", r.message}, {"data", json::parse(r.data, nullptr, false)},
+                     {"created_ms", r.created_ms}});
+    std::cout << arr.dump(2) << "\n";
+    return 0;
+  }
+  if (all->empty()) std::cout << "no alerts\n";
+  for (const AlertRecord& r : *all) std::cout << fmt::format("#{} {} {}\n", r.id, r.kind, r.message);
+  return 0;
+}
+
 }  // namespace
 
 void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* added) {
@@ -432,6 +538,59 @@ void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* 
   AddBrokerOptions(ob, a.get());
   ob->callback([a, exit_code] { *exit_code = Observe(*a); });
   added->push_back(ob);
+
+  auto* ca = app.add_subcommand(
+      "capture",
+      "Devices run their sensor and upload the inputs they saw (all, or those below a\n"
+      "confidence); they become a new version of a dataset, unlabeled or labeled by the model\n"
+      "(author model:ID, its confidence), with lineage to the devices and the model");
+  ca->add_option("--device", a->device, "Device ids (comma-separated)");
+  ca->add_option("--group", a->group, "Every online device of this group");
+  ca->add_option("--dataset", a->dataset, "Dataset the samples join (a new version)")->required();
+  ca->add_option("--count", a->count, "Sensor samples per device (20)");
+  ca->add_option("--below", a->below, "Only samples whose confidence is below this (default: all)");
+  ca->add_flag("--label-by-model", a->label_by_model,
+               "Label each sample with the model's class and confidence");
+  ca->add_option("--workspace", a->workspace, "Workspace directory");
+  ca->add_flag("--json", a->json, "Machine-readable output");
+  AddBrokerOptions(ca, a.get());
+  ca->callback([a, exit_code] { *exit_code = RunCapture(*a); });
+  added->push_back(ca);
+
+  auto* dr = app.add_subcommand(
+      "drift",
+      "Compare devices' live class and confidence histograms with the model's evaluation\n"
+      "(population stability index), per device and for the group; a drift is recorded as an\n"
+      "alert, and with --capture-into the drifting devices' samples are captured. Exit 3: drift");
+  dr->add_option("MODEL", a->models, "The model the devices run (its evaluation is the reference)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  dr->add_option("--reference", a->reference, "Evaluation set DATASET[@V][@SPLIT]")->required();
+  dr->add_option("--reference-samples", a->reference_samples, "Samples of it to evaluate")
+      ->capture_default_str();
+  dr->add_option("--device", a->device, "Device ids (comma-separated)");
+  dr->add_option("--group", a->group, "Every device of this group");
+  dr->add_option("--since", a->since, "Telemetry of how far back: 90s, 10m, 2h, 1d")
+      ->capture_default_str();
+  dr->add_option("--threshold", a->threshold, "PSI above which it drifts")->capture_default_str();
+  dr->add_option("--min-inferences", a->count, "Fewer inferences are not judged (30)");
+  dr->add_option("--capture-into", a->capture_into,
+                 "Capture the drifting devices' samples into this dataset");
+  dr->add_option("--below", a->below, "With --capture-into: only samples below this confidence");
+  dr->add_flag("--label-by-model", a->label_by_model, "With --capture-into: label by the model");
+  dr->add_option("--workspace", a->workspace, "Workspace directory");
+  dr->add_flag("--json", a->json, "Machine-readable output");
+  AddBrokerOptions(dr, a.get());
+  dr->callback([a, exit_code] { *exit_code = RunDrift(*a); });
+  added->push_back(dr);
+
+  auto* al = app.add_subcommand("alerts", "Alerts recorded by drift checks, newest first");
+  al->add_option("--subject", a->device, "Only this subject (device:ID, group:G)");
+  al->add_option("--count", a->count, "At most this many (50)");
+  al->add_option("--workspace", a->workspace, "Workspace directory");
+  al->add_flag("--json", a->json, "Machine-readable output");
+  al->callback([a, exit_code] { *exit_code = Alerts(*a); });
+  added->push_back(al);
 }
 
 }  // namespace tml::cli

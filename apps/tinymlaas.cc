@@ -359,7 +359,8 @@ int main(int argc, char** argv) {
        {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},
       {"5 Deploy to devices",
        {"keys", "package", "emulate", "agent", "broker", "devices", "deploy", "flash"}},
-      {"6 Update and observe", {"rollout", "control", "telemetry", "observe"}},
+      {"6 Update and observe",
+       {"rollout", "control", "telemetry", "observe", "drift", "alerts", "capture"}},
       {"Pipelines, experiments and lineage", {"run", "runs", "lineage"}},
       {"Control plane", {"serve", "worker", "token", "openapi"}}};
   app.formatter(std::make_shared<PhaseFormatter>(phases));

@@ -399,6 +399,12 @@ set +e; "$TML" telemetry m4-1 --since 5x --workspace "$FWS" 2> "$WORK/err.txt"; 
 check "a bad --since is named" test "$rc" -eq 1 -a -n "$(grep "since '5x'" "$WORK/err.txt")"
 "$TML" telemetry m4-1 --since 10m --workspace "$FWS" > "$WORK/out.txt"
 check "no telemetry says what stores it" grep -q "a running .tinymlaas control. stores" "$WORK/out.txt"
+"$TML" alerts --workspace "$FWS" > "$WORK/out.txt"
+check "no alerts yet" grep -q "^no alerts" "$WORK/out.txt"
+set +e; "$TML" capture --dataset seen --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "capture asks for devices or a group" test "$rc" -eq 1 -a -n "$(grep "capture: name devices" "$WORK/err.txt")"
+set +e; "$TML" drift "$WORK/kws.onnx" --reference nope@1 --group lab --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "drift names a missing reference set" test "$rc" -eq 1 -a -n "$(grep "nope" "$WORK/err.txt")"
 set +e; "$TML" control --workspace "$FWS" --broker 127.0.0.1:1 2> "$WORK/err.txt"; rc=$?; set -e
 check "control without a broker exits 69" test "$rc" -eq 69
 
