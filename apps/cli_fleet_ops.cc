@@ -15,18 +15,13 @@
 #include "app/drift.h"
 #include "apps/cli_broker.h"
 #include "apps/cli_common.h"
+#include "core/clock.h"
 #include "store/telemetry_store.h"
 
 namespace tml::cli {
 namespace {
 
 using nlohmann::json;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // "90s", "10m", "2h", "1d" (or a bare number of seconds) in milliseconds.
 Result<int64_t> ParseDuration(const std::string& text) {
@@ -382,11 +377,13 @@ int RunDrift(const OpsArgs& a) {
     std::cout << fmt::format("drift against {} (population stability index; above {} drifts):\n",
                              ref->source, q.threshold);
     for (const DeviceDrift& d : r->devices)
-      std::cout << fmt::format("  {:<18} {:>6} inferences  confidence {:.3f}  PSI classes {:.3f}  "
-                               "confidence {:.3f}  {}\n",
-                               d.subject, d.inferences, d.confidence_mean, d.psi_classes,
-                               d.psi_confidence,
-                               !d.judged ? "too few to judge" : d.drift ? "DRIFT (alert recorded)" : "ok");
+      std::cout << fmt::format(
+          "  {:<18} {:>6} inferences  confidence {:.3f}  PSI classes {:.3f}  "
+          "confidence {:.3f}  {}\n",
+          d.subject, d.inferences, d.confidence_mean, d.psi_classes, d.psi_confidence,
+          !d.judged ? "too few to judge"
+          : d.drift ? "DRIFT (alert recorded)"
+                    : "ok");
   }
   if (r->drifting > 0 && !a.capture_into.empty()) {
     CaptureRequest c;
@@ -417,14 +414,18 @@ int Alerts(const OpsArgs& a) {
   if (a.json) {
     json arr = json::array();
     for (const AlertRecord& r : *all)
-      arr.push_back({{"id", r.id}, {"kind", r.kind}, {"subject", r.subject},
-                     {"message", r.message}, {"data", json::parse(r.data, nullptr, false)},
+      arr.push_back({{"id", r.id},
+                     {"kind", r.kind},
+                     {"subject", r.subject},
+                     {"message", r.message},
+                     {"data", json::parse(r.data, nullptr, false)},
                      {"created_ms", r.created_ms}});
     std::cout << arr.dump(2) << "\n";
     return 0;
   }
   if (all->empty()) std::cout << "no alerts\n";
-  for (const AlertRecord& r : *all) std::cout << fmt::format("#{} {} {}\n", r.id, r.kind, r.message);
+  for (const AlertRecord& r : *all)
+    std::cout << fmt::format("#{} {} {}\n", r.id, r.kind, r.message);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "app/evaluate.h"
+#include "core/clock.h"
 #include "formats/import.h"
 #include "store/telemetry_store.h"
 #include "targets/mcu.h"
@@ -483,9 +484,7 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
     m.message = out.message;
     if (out.status == "active") {
       m.status = "installed";
-      m.installed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+      m.installed_ms = NowMs();
     } else if (out.status == "failed" && ++m.attempts < s.cond.max_attempts) {
       m.status = "pending";  // the link or the broker broke off: sent again
       m.message = fmt::format("attempt {} broke off: {}", m.attempts, out.message);

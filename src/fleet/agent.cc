@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/atomic_file.h"
+#include "core/clock.h"
 #include "core/sha256.h"
 #include "fleet/device_link.h"
 #include "formats/import.h"
@@ -110,9 +111,7 @@ struct Agent::State {
   }
   std::string Stamped(size_t d, json body) {
     body["msg"] = fmt::format("{}-{}", run_id, ++conns[d]->sent);
-    body["sent_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+    body["sent_ms"] = NowMs();
     return body.dump();
   }
 

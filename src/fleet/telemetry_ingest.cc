@@ -10,6 +10,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/clock.h"
 #include "core/sha256.h"
 #include "store/telemetry_store.h"
 
@@ -22,12 +23,6 @@ namespace {
 constexpr int64_t kMaxClass = 4096;         // a class index above is not counted per class
 constexpr size_t kMaxMessageBytes = 16384;  // a bigger message is not telemetry
 constexpr size_t kLatencyBuckets = 10001;   // 1 ms each; the last: 10 s and more
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // body[key] as a number, if it is one.
 template <typename T>

@@ -4,18 +4,13 @@
 
 #include <chrono>
 
+#include "core/clock.h"
 #include "core/sha256.h"
 #include "server/http_server.h"
 
 namespace tml {
 
-namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
+namespace {}  // namespace
 
 Result<std::string> SessionStore::Create(const std::string& user) {
   TML_ASSIGN_OR_RETURN(std::string id, NewToken());

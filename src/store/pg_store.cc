@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "core/clock.h"
 #include "store/device_sql.h"
 #include "store/meta_store.h"
 #include "store/schema.h"
@@ -20,12 +21,6 @@ namespace tml {
 namespace {
 
 using json = nlohmann::json;
-
-int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* kJobColumns =
     "id, kind, params, status, progress, message, result, worker, lease_until_ms, attempts, "
@@ -139,7 +134,7 @@ class PgStore : public MetaStore {
     return Q("INSERT INTO samples(id, kind, shape, dtype, source, created_ms) "
              "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
              s.id, s.kind, json(s.shape).dump(), s.dtype, s.source,
-             s.created_ms ? s.created_ms : Now())
+             s.created_ms ? s.created_ms : NowMs())
         .status();
   }
 
@@ -165,7 +160,7 @@ class PgStore : public MetaStore {
         Q("INSERT INTO annotations(sample, kind, label, geometry, confidence, author, created_ms) "
           "VALUES($1, $2, $3, $4, $5, $6, $7) RETURNING id",
           a.sample, a.kind, a.label, a.geometry, a.confidence, a.author,
-          a.created_ms ? a.created_ms : Now()));
+          a.created_ms ? a.created_ms : NowMs()));
     return r[0][0].as<int64_t>();
   }
 
@@ -183,7 +178,7 @@ class PgStore : public MetaStore {
   Result<DatasetRecord> EnsureDataset(const std::string& name, bool* created = nullptr) override {
     TML_ASSIGN_OR_RETURN(auto ins, Q("INSERT INTO datasets(name, created_ms) VALUES($1, $2) "
                                      "ON CONFLICT (name) DO NOTHING",
-                                     name, Now()));
+                                     name, NowMs()));
     if (created) *created = ins.affected_rows() == 1;
     TML_ASSIGN_OR_RETURN(auto all, QueryDatasets(name));
     if (all.empty()) return Status::Internal("dataset '{}' could not be created", name);
@@ -199,7 +194,7 @@ class PgStore : public MetaStore {
     TML_ASSIGN_OR_RETURN(
         auto r, Q("INSERT INTO dataset_versions(dataset_id, number, parent_id, note, classes, "
                   "created_ms) VALUES($1, $2, NULLIF($3::bigint, 0), $4, $5, $6) RETURNING id",
-                  d.id, d.latest_version + 1, parent_id, note, json(classes).dump(), Now()));
+                  d.id, d.latest_version + 1, parent_id, note, json(classes).dump(), NowMs()));
     const int64_t vid = r[0][0].as<int64_t>();
     // Members in batches of one multi-row INSERT each.
     for (size_t start = 0; start < members.size(); start += 500) {
@@ -274,7 +269,7 @@ class PgStore : public MetaStore {
                   "NULLIF($4::bigint, 0), $5, $6, $7, $8, $9) RETURNING id",
                   r.kind, r.status, r.config, r.dataset_version,
                   r.metrics.empty() ? std::string("{}") : r.metrics, r.output,
-                  r.started_ms ? r.started_ms : Now(), r.duration_ms, r.tool_version));
+                  r.started_ms ? r.started_ms : NowMs(), r.duration_ms, r.tool_version));
     return x[0][0].as<int64_t>();
   }
 
@@ -293,7 +288,8 @@ class PgStore : public MetaStore {
              "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO UPDATE SET pipeline = "
              "excluded.pipeline, step = excluded.step, component = excluded.component, outputs = "
              "excluded.outputs, created_ms = excluded.created_ms",
-             s.key, s.pipeline, s.step, s.component, s.outputs, s.created_ms ? s.created_ms : Now())
+             s.key, s.pipeline, s.step, s.component, s.outputs,
+             s.created_ms ? s.created_ms : NowMs())
         .status();
   }
 
@@ -304,7 +300,7 @@ class PgStore : public MetaStore {
           "label = excluded.label, path = excluded.path, metadata = excluded.metadata "
           "WHERE excluded.metadata <> '{}'",
           a.id, a.kind, a.label, a.path, a.metadata.empty() ? std::string("{}") : a.metadata,
-          a.created_ms ? a.created_ms : Now())
+          a.created_ms ? a.created_ms : NowMs())
             .status());
     for (const std::string& parent : a.parents)
       TML_RETURN_IF_ERROR(Q("INSERT INTO artifact_parents(child, parent) VALUES($1, $2) "
@@ -367,7 +363,7 @@ class PgStore : public MetaStore {
         auto r, Q("INSERT INTO jobs(kind, params, status, progress, message, result, worker, "
                   "lease_until_ms, attempts, max_attempts, created_ms, started_ms, finished_ms) "
                   "VALUES($1, $2, 'queued', 0, '', '{}', '', 0, 0, $3, $4, 0, 0) RETURNING id",
-                  kind, params, std::max(1, max_attempts), Now()));
+                  kind, params, std::max(1, max_attempts), NowMs()));
     return r[0][0].as<int64_t>();
   }
 
@@ -388,7 +384,7 @@ class PgStore : public MetaStore {
     TML_ASSIGN_OR_RETURN(auto r,
                          Q("UPDATE jobs SET lease_until_ms = $1, progress = $2, message = $3 "
                            "WHERE id = $4 AND worker = $5 AND status = 'running'",
-                           Now() + lease_ms, progress, message, id, worker));
+                           NowMs() + lease_ms, progress, message, id, worker));
     if (r.affected_rows() != 1)
       return Status::Errorf("job {} is not running for worker {} (its lease was taken over)", id,
                             worker);
@@ -405,7 +401,7 @@ class PgStore : public MetaStore {
                  : Q("UPDATE jobs SET status = $1, progress = $2, result = $3, message = $4, "
                      "finished_ms = $5 WHERE id = $6 AND worker = $7 AND status = 'running'",
                      std::string(JobEndStatus(end)), end == JobEnd::kDone ? 1.0 : 0.0,
-                     result.empty() ? std::string("{}") : result, message, Now(), id, worker);
+                     result.empty() ? std::string("{}") : result, message, NowMs(), id, worker);
     Status st = r.status();
     if (st.ok() && r->affected_rows() != 1)
       st = Status::Errorf("job {} is not running for worker {} (its lease was taken over)", id,
@@ -429,7 +425,7 @@ class PgStore : public MetaStore {
       TML_RETURN_IF_ERROR(
           (c.at_once ? Q("UPDATE jobs SET status = 'cancelled', message = $1, finished_ms = $2 "
                          "WHERE id = $3",
-                         c.message, Now(), id)
+                         c.message, NowMs(), id)
                      : Q("UPDATE jobs SET cancel_requested = 1, message = $1 WHERE id = $2",
                          c.message, id))
               .status());
@@ -469,7 +465,7 @@ class PgStore : public MetaStore {
     for (int attempt = 0; attempt < 3; ++attempt) {
       st = Q("INSERT INTO job_events(job, seq, time_ms, data) SELECT $1, COALESCE(MAX(seq), 0) "
              "+ 1, $2, $3 FROM job_events WHERE job = $1",
-             job, Now(), data)
+             job, NowMs(), data)
                .status();
       if (st.code() != StatusCode::kAlreadyExists) break;
     }
@@ -507,7 +503,7 @@ class PgStore : public MetaStore {
 
   Status AddToken(const std::string& name, const std::string& token_sha256) override {
     return Q("INSERT INTO api_tokens(sha256, name, created_ms) VALUES($1, $2, $3)", token_sha256,
-             name, Now())
+             name, NowMs())
         .status();
   }
 
@@ -519,14 +515,14 @@ class PgStore : public MetaStore {
 
   Status PutDevice(const DeviceRecord& d) override {
     if (d.id.empty()) return Status::Error("a device needs an id");
-    const int64_t now = d.last_seen_ms ? d.last_seen_ms : Now();
+    const int64_t now = d.last_seen_ms ? d.last_seen_ms : NowMs();
     return Q(Sql(device_sql::kPutDevice), d.id, d.agent,
              d.capabilities.empty() ? std::string("{}") : d.capabilities,
              d.first_seen_ms ? d.first_seen_ms : now, now)
         .status();
   }
   Status SetAgentOnline(const std::string& agent, bool online) override {
-    return Q(Sql(device_sql::kPutAgent), agent, static_cast<int64_t>(online), Now()).status();
+    return Q(Sql(device_sql::kPutAgent), agent, static_cast<int64_t>(online), NowMs()).status();
   }
   Status SetDeviceGroups(const std::string& device,
                          const std::vector<std::string>& groups) override {
@@ -567,12 +563,13 @@ class PgStore : public MetaStore {
   Result<int64_t> AddDeployment(const DeploymentRecord& d) override {
     TML_ASSIGN_OR_RETURN(auto r, Q(Sql(device_sql::kAddDeployment), d.device, d.model, d.package,
                                    d.version, d.status.empty() ? std::string("sending") : d.status,
-                                   d.message, d.created_ms ? d.created_ms : Now()));
+                                   d.message, d.created_ms ? d.created_ms : NowMs()));
     return r[0][0].as<int64_t>();
   }
   Status FinishDeployment(int64_t id, const std::string& status,
                           const std::string& message) override {
-    TML_ASSIGN_OR_RETURN(auto r, Q(Sql(device_sql::kFinishDeployment), status, message, Now(), id));
+    TML_ASSIGN_OR_RETURN(auto r,
+                         Q(Sql(device_sql::kFinishDeployment), status, message, NowMs(), id));
     if (r.affected_rows() != 1) return Status::NotFound("no deployment {}", id);
     return Status::Ok();
   }
@@ -622,7 +619,7 @@ class PgStore : public MetaStore {
  private:
   Result<std::optional<JobRecord>> Claim(const std::string& worker, int64_t lease_ms,
                                          int64_t only_id) {
-    const int64_t now = Now();
+    const int64_t now = NowMs();
     TML_ASSIGN_OR_RETURN(auto expired,
                          Q(fmt::format("SELECT {} FROM jobs WHERE status = 'running' AND "
                                        "lease_until_ms < $1 FOR UPDATE SKIP LOCKED",

@@ -4,15 +4,11 @@
 
 #include <chrono>
 
+#include "core/clock.h"
+
 namespace tml {
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr const char* kRolloutColumns =
     "id, group_name, model, plan, status, stage, message, created_ms, updated_ms";

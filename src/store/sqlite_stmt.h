@@ -1,4 +1,4 @@
-// Internal to the SQLite store: a prepared statement wrapper and the clock.
+// Internal to the SQLite store: a prepared statement wrapper.
 #pragma once
 
 #include <sqlite3.h>
@@ -7,16 +7,11 @@
 #include <optional>
 #include <string>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "store/meta_store.h"
 
 namespace tml::sqlite {
-
-inline int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Runs SQL without results (several statements allowed).
 inline Status ExecSql(sqlite3* db, const char* sql) {

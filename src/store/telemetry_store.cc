@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/clock.h"
+
 namespace tml {
 
 namespace {
@@ -15,12 +17,6 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kRowsPerStatement = 400;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // "(?, ?, ?), (?, ?, ?)" for rows of n columns.
 std::string Placeholders(size_t rows, size_t columns) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/sha256.h"
 #include "formats/export.h"
 #include "formats/import.h"
@@ -15,12 +16,6 @@ namespace tml {
 using json = nlohmann::json;
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string ReadText(const std::string& path) {
   std::ifstream f(path);
