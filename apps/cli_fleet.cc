@@ -9,6 +9,7 @@
 #include "apps/cli_broker.h"
 #include "apps/cli_common.h"
 #include "fleet/broker_auth.h"
+#include "fleet/device_link.h"
 #include "formats/import.h"
 #include "pipeline/lineage.h"
 
@@ -63,11 +64,9 @@ json DeviceJson(const DeviceRecord& d) {
 }
 
 std::string ActiveText(const json& caps) {
-  if (!caps.is_object() || !caps.contains("active_slot") || caps["active_slot"].is_null())
-    return "no model";
-  const size_t slot = caps["active_slot"].get<size_t>();
-  const json& s = caps["slots"][slot];
-  return fmt::format("v{} ({}, slot {})", s.value("version", 0), s.value("state", "?"), slot);
+  const auto a = HelloActiveSlot(caps);
+  if (!a) return "no model";
+  return fmt::format("v{} ({}, slot {})", a->version, a->state.empty() ? "?" : a->state, a->slot);
 }
 
 Result<Workspace> Open(const FleetArgs& a) {

@@ -167,6 +167,14 @@ class DeviceTest : public ::testing::Test {
     ExpectRuns(*link, v == PackageVersion(new_model) ? new_model : old_model, seed);
     return v;
   }
+  // A deploy through the test broker, signed with the suite's key.
+  static DeployRequest Request(int broker_port) {
+    DeployRequest q;
+    q.broker.broker_port = broker_port;
+    q.signing_key = keys_->private_key;
+    q.timeout_ms = 120000;
+    return q;
+  }
   static uint32_t PackageVersion(const Model& m) {
     return InspectPackage(m.package)->model_version;
   }
@@ -540,10 +548,7 @@ TEST_F(DeviceTest, DeployUsesTheRegistryRefusesWhatDoesNotFitAndRecordsLineage) 
   auto ws = OpenWorkspace(testing::EmptyWorkDir("deploy-ws"));
   ASSERT_TRUE(ws.ok()) << ws.status().message();
   MetaStore& db = *ws->db;
-  DeployRequest q;
-  q.broker.broker_port = (*broker)->port();
-  q.signing_key = keys_->private_key;
-  q.timeout_ms = 120000;
+  DeployRequest q = Request((*broker)->port());
   auto sync = SyncRegistry(*ws, q.broker);
   ASSERT_TRUE(sync.ok()) << sync.status().message();
   EXPECT_EQ(sync->online_devices, 2);
@@ -1130,10 +1135,7 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
   auto ws = OpenWorkspace(root);
   ASSERT_TRUE(ws.ok()) << ws.status().message();
   MetaStore& db = *ws->db;
-  DeployRequest q;
-  q.broker.broker_port = (*broker)->port();
-  q.signing_key = keys_->private_key;
-  q.timeout_ms = 120000;
+  DeployRequest q = Request((*broker)->port());
   ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
   for (const char* id : {"ro-1", "ro-2", "ro-3"})
     ASSERT_TRUE(db.SetDeviceGroups(id, {"fleet"}).ok());

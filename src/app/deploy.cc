@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.h"
 #include "core/sha256.h"
+#include "fleet/device_link.h"
 #include "formats/import.h"
 
 namespace tml {
@@ -38,21 +39,6 @@ Result<SyncReport> SyncRegistry(Workspace& ws, const ControlOptions& broker) {
 }
 
 namespace {
-
-struct ActiveSlot {
-  std::string model_id;
-  int64_t version = 0;
-};
-
-std::optional<ActiveSlot> ActiveOf(const json& hello) {
-  if (!hello.contains("active_slot") || !hello["active_slot"].is_number_unsigned())
-    return std::nullopt;
-  const size_t slot = hello["active_slot"].get<size_t>();
-  if (!hello.contains("slots") || !hello["slots"].is_array() || slot >= hello["slots"].size())
-    return std::nullopt;
-  const json& s = hello["slots"][slot];
-  return ActiveSlot{s.value("model_id", ""), s.value("version", int64_t{0})};
-}
 
 // The model's artifact: the one this workspace made (named by content hash), else the
 // file recorded as a model file.
@@ -107,7 +93,7 @@ Result<std::vector<uint8_t>> PackageBytes(Workspace& ws, const DeployRequest& q,
 
 Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const DeviceRecord& d) {
   const json hello = json::parse(d.capabilities, nullptr, false);
-  const auto active = ActiveOf(hello);
+  const auto active = HelloActiveSlot(hello);
   if (!active) return std::optional<DeploymentRecord>();
   TML_ASSIGN_OR_RETURN(auto all, db.ListDeployments(d.id));
   for (const DeploymentRecord& r : all) {
@@ -261,7 +247,7 @@ uint32_t NextVersion(const std::vector<DeviceRecord>& devices) {
   for (const DeviceRecord& d : devices) {
     const json h = json::parse(d.capabilities, nullptr, false);
     if (h.is_object()) version = std::max(version, h.value("confirmed_version", 0u));
-    if (auto a = ActiveOf(h)) version = std::max(version, static_cast<uint32_t>(a->version));
+    if (auto a = HelloActiveSlot(h)) version = std::max(version, static_cast<uint32_t>(a->version));
   }
   return version + 1;
 }

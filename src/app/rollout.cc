@@ -7,6 +7,7 @@
 
 #include "app/evaluate.h"
 #include "core/clock.h"
+#include "fleet/device_link.h"
 #include "formats/import.h"
 #include "store/telemetry_store.h"
 #include "targets/mcu.h"
@@ -85,15 +86,10 @@ json HelloOf(const DeviceRecord& d) {
   return h.is_object() ? h : json::object();
 }
 
-// The active slot's version and state ("confirmed", "trial"), if any.
+// The active model's version (0: none) and its slot's state.
 std::pair<int64_t, std::string> ActiveVersion(const json& hello) {
-  if (!hello.contains("active_slot") || !hello["active_slot"].is_number_unsigned() ||
-      !hello.contains("slots") || !hello["slots"].is_array())
-    return {0, ""};
-  const size_t a = hello["active_slot"].get<size_t>();
-  if (a >= hello["slots"].size() || !hello["slots"][a].is_object()) return {0, ""};
-  const json& s = hello["slots"][a];
-  return {s.value("version", int64_t{0}), s.value("state", std::string())};
+  const auto a = HelloActiveSlot(hello);
+  return a ? std::make_pair(a->version, a->state) : std::make_pair(int64_t{0}, std::string());
 }
 
 // Per core of the group (HELLO "core"), the profile's instructions per inference on its

@@ -175,11 +175,8 @@ struct Agent::State {
   // A model on trial confirms itself after enough good inferences: while one is, each
   // inference may have changed the slots, and the retained HELLO follows.
   bool OnTrial(size_t d) const {
-    const json& h = hellos[d];
-    if (!h.contains("active_slot") || !h["active_slot"].is_number_unsigned()) return false;
-    const size_t a = h["active_slot"].get<size_t>();
-    return h.contains("slots") && a < h["slots"].size() &&
-           h["slots"][a].value("state", "") == "trial";
+    const auto a = HelloActiveSlot(hellos[d]);
+    return a && a->state == "trial";
   }
 
   // A device whose link broke (it restarted, its cable came out) is connected again

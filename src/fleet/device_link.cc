@@ -373,4 +373,20 @@ Result<tml_proto_stats> DeviceLink::Stats() {
   return As<tml_proto_stats>(f, TML_MSG_STATS_INFO);
 }
 
+std::optional<ActiveSlot> HelloActiveSlot(const nlohmann::json& hello) {
+  if (!hello.is_object() || !hello.contains("active_slot") ||
+      !hello["active_slot"].is_number_unsigned() || !hello.contains("slots") ||
+      !hello["slots"].is_array())
+    return std::nullopt;
+  const size_t a = hello["active_slot"].get<size_t>();
+  if (a >= hello["slots"].size() || !hello["slots"][a].is_object()) return std::nullopt;
+  const nlohmann::json& s = hello["slots"][a];
+  const auto text = [&](const char* k) {
+    return s.contains(k) && s[k].is_string() ? s[k].get<std::string>() : std::string();
+  };
+  return ActiveSlot{
+      a, text("model_id"), text("state"),
+      s.contains("version") && s["version"].is_number() ? s["version"].get<int64_t>() : 0};
+}
+
 }  // namespace tml

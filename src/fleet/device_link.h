@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,14 @@ class DeviceLink {
 
 // A HELLO_INFO as JSON: what the registry and the agent's hello topic carry.
 nlohmann::json HelloJson(const tml_proto_hello& h);
+
+// The active slot of a HELLO in that JSON form (none: no model, or a malformed HELLO).
+struct ActiveSlot {
+  size_t slot = 0;
+  std::string model_id, state;  // state: trial, confirmed
+  int64_t version = 0;
+};
+std::optional<ActiveSlot> HelloActiveSlot(const nlohmann::json& hello);
 
 // "replay (expected after 17)", ... : an ERROR reply's payload in words.
 std::string DeviceErrorMessage(const std::vector<uint8_t>& payload);
