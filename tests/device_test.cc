@@ -29,6 +29,7 @@
 #include "pipeline/lineage.h"
 #include "store/telemetry_store.h"
 #include "targets/device_image.h"
+#include "tml_package.h"
 #include "zoo/mlperf_models.h"
 
 namespace tml {
@@ -43,6 +44,15 @@ std::vector<uint8_t> Interpret(const Graph& g, const std::vector<uint8_t>& in) {
   (*interp)->Invoke();
   const auto* o = static_cast<const uint8_t*>((*interp)->output(0));
   return {o, o + (*interp)->output_bytes(0)};
+}
+
+// The index of the largest int8 output (the device's top class of a quantized output).
+int TopClass(const std::vector<uint8_t>& out) {
+  int best = 0;
+  for (size_t c = 1; c < out.size(); ++c)
+    if (static_cast<int8_t>(out[c]) > static_cast<int8_t>(out[static_cast<size_t>(best)]))
+      best = static_cast<int>(c);
+  return best;
 }
 
 std::vector<uint8_t> Input(const Graph& g, uint64_t seed) {
@@ -421,12 +431,7 @@ TEST_F(DeviceTest, TheEmulatedSensorReportsTelemetryAndCapturesSamples) {
   ASSERT_EQ(all->size(), 6u);
   for (size_t i = 0; i < all->size(); ++i) {
     const auto& s = (*all)[i];
-    const auto want = Interpret(m.graph, inputs[i % 4]);
-    int best = 0;
-    for (size_t c = 1; c < want.size(); ++c)
-      if (static_cast<int8_t>(want[c]) > static_cast<int8_t>(want[static_cast<size_t>(best)]))
-        best = static_cast<int>(c);
-    EXPECT_EQ(s.telemetry.top_class, best) << "sample " << i;
+    EXPECT_EQ(s.telemetry.top_class, TopClass(Interpret(m.graph, inputs[i % 4]))) << "sample " << i;
     EXPECT_EQ(s.telemetry.model_version, 1u);
     EXPECT_GT(s.telemetry.ticks, 0u);
     ASSERT_TRUE(s.captured);
@@ -439,6 +444,60 @@ TEST_F(DeviceTest, TheEmulatedSensorReportsTelemetryAndCapturesSamples) {
   ASSERT_TRUE(none.ok()) << none.status().message();
   for (const auto& s : *none) EXPECT_FALSE(s.captured);
   EXPECT_EQ(link->Stats()->inferences, 9u);
+
+  // A shadow: nothing staged yet, then v2 received without activation runs beside v1
+  // on the same samples (the sensor goes on where it stopped: sample 9 is file input 1).
+  ExpectRefusal(link->Sense(1, 0.0f, true).status(), "state");
+  const Model& v2 = *models_[2];
+  ASSERT_TRUE(link->SendPackage(v2.package).ok());
+  auto shadowed = link->Sense(3, 0.0f, true);
+  ASSERT_TRUE(shadowed.ok()) << shadowed.status().message();
+  for (size_t i = 0; i < shadowed->size(); ++i) {
+    const auto& s = (*shadowed)[i];
+    const auto& in = inputs[(10 + i) % 4];
+    ASSERT_TRUE(s.shadowed) << "sample " << i;
+    EXPECT_EQ(s.shadow.model_version, 2u);
+    EXPECT_EQ(s.shadow.active_version, 1u);
+    EXPECT_EQ(s.shadow.top_class, TopClass(Interpret(v2.graph, in))) << "sample " << i;
+    EXPECT_EQ(s.shadow.active_class, TopClass(Interpret(m.graph, in))) << "sample " << i;
+    EXPECT_EQ(s.telemetry.top_class, s.shadow.active_class);
+    EXPECT_EQ(s.telemetry.model_version, 1u);  // the answer served is still v1's
+  }
+  EXPECT_EQ(link->Stats()->model_version, 1u);
+  // Activating the staged package sends nothing again.
+  size_t start = 0;
+  ASSERT_TRUE(link->SendPackage(v2.package,
+                                [&](size_t done, size_t total) {
+                                  if (start == 0) start = done ? done : total + 1;
+                                })
+                  .ok());
+  EXPECT_EQ(start, v2.package.size());
+  ASSERT_TRUE(link->Activate().ok());
+  EXPECT_EQ(link->Stats()->model_version, 2u);
+
+  // A staged package whose self-test fails (signed, so only running it tells) is
+  // refused at its first shadow run, and its slot emptied.
+  auto bad = WritePackage(m.graph, PackageOptions{3});
+  ASSERT_TRUE(bad.ok());
+  std::vector<uint8_t>& p = *bad;
+  const auto get32 = [&](size_t at) {
+    uint32_t v;
+    std::memcpy(&v, p.data() + at, 4);
+    return v;
+  };
+  const uint32_t entry = get32(offsetof(tml_pkg_header, blobs_offset)) +
+                         8 * get32(offsetof(tml_pkg_header, selftest_output));
+  p[get32(entry)] ^= 0x40;
+  p.resize(get32(offsetof(tml_pkg_header, payload_bytes)));
+  AppendTrailer(p, {}, {});
+  auto signed_bad = SignPackage(p, keys_->private_key);
+  ASSERT_TRUE(signed_bad.ok());
+  ASSERT_TRUE(link->SendPackage(*signed_bad).ok());
+  ExpectRefusal(link->Sense(1, 0.0f, true).status(), "selftest");
+  auto h = link->Hello();
+  ASSERT_TRUE(h.ok());
+  for (const auto& slot : h->slots) EXPECT_NE(slot.state, TML_SLOT_READY);
+  EXPECT_EQ(h->slots[h->active_slot].version, 2u);
 }
 
 // The gateway agent bridges two devices to a real Mosquitto broker: retained hello with

@@ -49,6 +49,11 @@ static uint16_t g_last_seq;
 static int g_have_seq;
 static uint32_t g_next_offset, g_xfer_slot = TML_NO_SLOT; /* transfer open in this boot */
 static tml_proto_stats g_stats;
+/* The READY slot's package as a shadow (SENSE with TML_SENSE_SHADOW), once it passed
+ * its self-test in this boot: which slot, and the digest it had then. */
+static tml_pkg g_shadow;
+static uint32_t g_shadow_slot = TML_NO_SLOT;
+static uint8_t g_shadow_digest[32];
 
 static uint32_t rd32(const uint8_t* p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -170,7 +175,11 @@ static void on_xfer_begin(uint16_t seq, const uint8_t* p, uint32_t n) {
     return send_error(seq, TML_E_PACKAGE, TML_PKG_ERR_DOWNGRADE);
   s = g_j.active == TML_NO_SLOT ? 0u : 1u - g_j.active;
   r = &g_j.slot[s];
-  if (r->state == TML_SLOT_RECEIVING && r->bytes == total && same(r->digest, p + 8, 32)) {
+  if (r->state == TML_SLOT_READY && r->bytes == total && same(r->digest, p + 8, 32)) {
+    /* Received and checked already (staged for a shadow run): nothing to send again;
+     * XFER_END checks it once more. */
+    g_next_offset = total;
+  } else if (r->state == TML_SLOT_RECEIVING && r->bytes == total && same(r->digest, p + 8, 32)) {
     /* The same package again: resume where it stopped (in this boot, exactly; after a
      * restart, from the last checkpoint). */
     if (g_xfer_slot != s) g_next_offset = r->received;
@@ -266,26 +275,32 @@ static int confirm(void) {
   return tml_journal_store(0, &g_j);
 }
 
-static uint32_t input_bytes(void) {
+static uint32_t pkg_input_bytes(const tml_pkg* pkg) {
   uint32_t k, need = 0;
-  for (k = 0; k < g_pkg.h->num_inputs; ++k) need += tml_pkg_tensor(&g_pkg, k)->bytes;
+  for (k = 0; k < pkg->h->num_inputs; ++k) need += tml_pkg_tensor(pkg, k)->bytes;
   return need;
 }
+static uint32_t input_bytes(void) {
+  return pkg_input_bytes(&g_pkg);
+}
 
-/* Copies bytes at offset of the inputs seen back to back into their arena places. */
-static void stage_input(uint32_t offset, const uint8_t* p, uint32_t n) {
+/* Copies bytes at offset of a package's inputs seen back to back into their arena places. */
+static void stage_input_of(const tml_pkg* pkg, uint32_t offset, const uint8_t* p, uint32_t n) {
   uint32_t k, start = 0;
-  for (k = 0; k < g_pkg.h->num_inputs && n > 0; ++k) {
-    const uint32_t b = tml_pkg_tensor(&g_pkg, k)->bytes;
+  for (k = 0; k < pkg->h->num_inputs && n > 0; ++k) {
+    const uint32_t b = tml_pkg_tensor(pkg, k)->bytes;
     if (offset < start + b) {
       const uint32_t at = offset - start, len = b - at < n ? b - at : n;
-      copy((uint8_t*)tml_pkg_input(&g_pkg, g_arena, k) + at, p, len);
+      copy((uint8_t*)tml_pkg_input(pkg, g_arena, k) + at, p, len);
       p += len;
       n -= len;
       offset += len;
     }
     start += b;
   }
+}
+static void stage_input(uint32_t offset, const uint8_t* p, uint32_t n) {
+  stage_input_of(&g_pkg, offset, p, n);
 }
 
 static void on_input(uint16_t seq, const uint8_t* p, uint32_t n) {
@@ -299,23 +314,23 @@ static void on_input(uint16_t seq, const uint8_t* p, uint32_t n) {
   send(TML_MSG_ACK, seq, 0, 0);
 }
 
-/* One inference on the staged inputs: timer ticks, the top class of output 0 and its
- * dequantized value; counts towards confirming a trial model. */
-static void run_model(tml_proto_result* res) {
+/* One inference of a package on its staged inputs: timer ticks, the top class of
+ * output 0 and its dequantized value. */
+static void run_pkg(const tml_pkg* pkg, tml_proto_result* res) {
   const tml_pkg_tensor_spec* out;
   uint32_t t0, t1, i, count;
   t0 = tml_timer_ticks();
-  tml_pkg_invoke(&g_pkg, g_arena, g_scratch);
+  tml_pkg_invoke(pkg, g_arena, g_scratch);
   t1 = tml_timer_ticks();
-  out = tml_pkg_tensor(&g_pkg, g_pkg.h->num_inputs);
-  res->model_version = g_pkg.h->model_version;
+  out = tml_pkg_tensor(pkg, pkg->h->num_inputs);
+  res->model_version = pkg->h->model_version;
   res->ticks = t1 - t0;
   res->top_class = -1;
   res->confidence = 0;
   res->output_bytes = out->bytes;
   count = out->dtype == 1 ? out->bytes / 4 : out->dtype == 2 ? out->bytes : 0;
   for (i = 0; i < count; ++i) {
-    const uint8_t* o = (const uint8_t*)tml_pkg_output(&g_pkg, g_arena, 0);
+    const uint8_t* o = (const uint8_t*)tml_pkg_output(pkg, g_arena, 0);
     float v;
     if (out->dtype == 1)
       copy(&v, o + 4 * i, 4);
@@ -326,6 +341,11 @@ static void run_model(tml_proto_result* res) {
       res->confidence = v;
     }
   }
+}
+
+/* The active model on the staged inputs; counts towards confirming a trial model. */
+static void run_model(tml_proto_result* res) {
+  run_pkg(&g_pkg, res);
   ++g_stats.inferences;
   ++g_stats.trial_inferences;
 }
@@ -356,12 +376,54 @@ static int sensor_read(int32_t fd, uint32_t k, uint32_t offset, uint8_t* dst, ui
   return tml_sh_read(fd, dst, (int32_t)n) == (int32_t)n ? 0 : -1;
 }
 
+/* Sample k of the sensor into a package's inputs; 0 on success. */
+static int load_sample(int32_t fd, uint32_t k, const tml_pkg* pkg) {
+  uint32_t off;
+  for (off = 0; off < input_bytes(); off += sizeof g_reply) {
+    const uint32_t m = input_bytes() - off < sizeof g_reply ? input_bytes() - off : sizeof g_reply;
+    if (sensor_read(fd, k, off, g_reply, m) != 0) return -1;
+    stage_input_of(pkg, off, g_reply, m);
+  }
+  return 0;
+}
+
+/* The READY slot's package, ready to run as a shadow: checked, and its self-test passed
+ * once in this boot; a failed check empties the slot. 0, or the error already sent. */
+static int open_shadow(uint16_t seq) {
+  uint32_t s;
+  tml_pkg_status st;
+  for (s = 0; s < 2 && g_j.slot[s].state != TML_SLOT_READY; ++s) {
+  }
+  if (s == 2) {
+    send_error(seq, TML_E_STATE, 0);
+    return -1;
+  }
+  if (g_shadow_slot == s && same(g_shadow_digest, g_j.slot[s].digest, 32)) return 0;
+  g_shadow_slot = TML_NO_SLOT;
+  st = check_slot(s, g_j.slot[s].bytes, &g_shadow);
+  if (st == TML_PKG_OK) st = tml_pkg_self_test(&g_shadow, g_arena, g_scratch);
+  if (st != TML_PKG_OK) {
+    g_j.slot[s].state = TML_SLOT_EMPTY;
+    tml_journal_store(0, &g_j);
+    send_error(seq, TML_E_PACKAGE, st);
+    return -1;
+  }
+  if (pkg_input_bytes(&g_shadow) != input_bytes()) {
+    send_error(seq, TML_E_INPUT, pkg_input_bytes(&g_shadow));
+    return -1;
+  }
+  g_shadow_slot = s;
+  copy(g_shadow_digest, g_j.slot[s].digest, 32);
+  return 0;
+}
+
 /* The emulated sensor: samples from a host file (sensor=PATH), one input after another,
- * from where the last run stopped; a TELEMETRY push per sample, and CAPTURE pushes of the
- * sample when its confidence is below the threshold. */
+ * from where the last run stopped; a TELEMETRY push per sample, CAPTURE pushes of the
+ * sample when its confidence is below the threshold, and with TML_SENSE_SHADOW a SHADOW
+ * push of what the READY slot's package answers for the same sample. */
 static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
   static const uint32_t kPiece = TML_PROTO_MAX_PAYLOAD - sizeof(tml_proto_capture);
-  uint32_t count, samples, r, off;
+  uint32_t count, samples, r, off, flags;
   float below;
   int32_t fd, len;
   if (n < 8) return send_error(seq, TML_E_TRUNCATED, 8);
@@ -369,6 +431,8 @@ static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
   if (!g_sensor[0]) return send_error(seq, TML_E_STATE, 0);
   count = rd32(p);
   copy(&below, p + 4, 4);
+  flags = n >= 12 ? rd32(p + 8) : 0;
+  if ((flags & TML_SENSE_SHADOW) && open_shadow(seq) != 0) return;
   fd = tml_sh_open(g_sensor, 1);
   len = fd < 0 ? -1 : tml_sh_flen(fd);
   samples = len > 0 ? (uint32_t)len / input_bytes() : 0;
@@ -381,13 +445,7 @@ static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
     const uint32_t k = g_sensor_next % samples;
     tml_proto_result res;
     tml_proto_telemetry t;
-    for (off = 0; off < input_bytes(); off += sizeof g_reply) {
-      const uint32_t m =
-          input_bytes() - off < sizeof g_reply ? input_bytes() - off : sizeof g_reply;
-      if (sensor_read(fd, k, off, g_reply, m) != 0) break;
-      stage_input(off, g_reply, m);
-    }
-    if (off < input_bytes()) {
+    if (load_sample(fd, k, &g_pkg) != 0) {
       ++g_stats.errors;
       break;
     }
@@ -414,6 +472,24 @@ static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
         if (sensor_read(fd, k, off, g_reply + sizeof *c, m) != 0) break;
         send(TML_MSG_CAPTURE, seq, g_reply, sizeof *c + m);
       }
+    }
+    if (flags & TML_SENSE_SHADOW) {
+      tml_proto_result sr;
+      tml_proto_shadow sh;
+      if (load_sample(fd, k, &g_shadow) != 0) {
+        ++g_stats.errors;
+        break;
+      }
+      run_pkg(&g_shadow, &sr);
+      sh.model_version = sr.model_version;
+      sh.ticks = sr.ticks;
+      sh.top_class = sr.top_class;
+      sh.confidence = sr.confidence;
+      sh.sample = r;
+      sh.active_version = res.model_version;
+      sh.active_class = res.top_class;
+      sh.active_confidence = res.confidence;
+      send(TML_MSG_SHADOW, seq, &sh, sizeof sh);
     }
     maybe_confirm();
   }

@@ -44,14 +44,16 @@ typedef enum {
   TML_MSG_INFER = 0x08,      /* {input} -> RESULT */
   TML_MSG_STATS = 0x09,      /* -> STATS_INFO */
   TML_MSG_INPUT = 0x0A,      /* {offset u32, data}: input bytes staged for an empty INFER -> ACK */
-  TML_MSG_SENSE = 0x0B,      /* {count u32, capture_below f32}: run on sensor samples -> ACK,
-                                then TELEMETRY (and CAPTURE) pushes per sample */
+  TML_MSG_SENSE = 0x0B,      /* {count u32, capture_below f32[, flags u32]}: run on sensor
+                                samples -> ACK, then TELEMETRY (and CAPTURE, SHADOW) pushes
+                                per sample */
   TML_MSG_HELLO_INFO = 0x41, /* tml_proto_hello */
   TML_MSG_XFER_STATE = 0x42, /* {next_offset u32}: bytes received and programmed */
   TML_MSG_RESULT = 0x48,     /* tml_proto_result, then the output bytes */
   TML_MSG_STATS_INFO = 0x49, /* tml_proto_stats */
   TML_MSG_TELEMETRY = 0x60,  /* device push: tml_proto_telemetry */
   TML_MSG_CAPTURE = 0x61,    /* device push: tml_proto_capture, then a piece of the sample */
+  TML_MSG_SHADOW = 0x62,     /* device push: tml_proto_shadow */
   TML_MSG_ACK = 0x7E,        /* empty */
   TML_MSG_ERROR = 0x7F       /* tml_proto_error */
 } tml_msg_type;
@@ -131,6 +133,23 @@ typedef struct {
   float confidence;
   uint32_t sample; /* its number within the SENSE run */
 } tml_proto_telemetry;
+
+/* SENSE flags. SHADOW: the READY slot's package (received and checked, not active) also
+ * runs on every sample, beside the active model, without serving its answer; it passes
+ * its self-test first (once per boot and package), and a failed one empties the slot
+ * and refuses the SENSE (TML_E_PACKAGE, detail: the tml_pkg_status). */
+#define TML_SENSE_SHADOW 1u
+
+typedef struct {
+  uint32_t model_version; /* the shadow package's */
+  uint32_t ticks;
+  int32_t top_class;
+  float confidence;
+  uint32_t sample;
+  uint32_t active_version; /* and what the active model answered for the same sample */
+  int32_t active_class;
+  float active_confidence;
+} tml_proto_shadow;
 
 typedef struct {
   char device_id[32];

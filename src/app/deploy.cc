@@ -157,13 +157,17 @@ Status HostFit(const DeployPackage& p, const DeviceRecord& d, const json& hello)
 
 }  // namespace
 
-Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
-                                        const std::vector<DeployPackage>& packages,
-                                        const std::vector<std::vector<uint8_t>>& bytes,
-                                        const DeviceRecord& d, const DeployRequest& q,
-                                        const std::string& where, Progress& progress) {
+namespace {
+
+// DeployToDevice, or with stage the same transfer without activation or records.
+Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
+                                      const std::vector<DeployPackage>& packages,
+                                      const std::vector<std::vector<uint8_t>>& bytes,
+                                      const DeviceRecord& d, const DeployRequest& q,
+                                      const std::string& where, Progress& progress, bool stage) {
   MetaStore& db = *ws.db;
-  DeviceDeployment r{d.id, "refused", "", 0, packages[0].info.model_version};
+  const std::string command = stage ? "stage" : "deploy";
+  DeviceDeployment r{d.id, "refused", "", 0, packages[0].info.model_version, false, ""};
   const json hello = json::parse(d.capabilities, nullptr, false);
   // The first package that fits (the host's checks), or every reason.
   Status fit = Status::Ok();
@@ -188,17 +192,21 @@ Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
   if (!fit.ok()) {
     r.message = fit.message();
     progress.Log(where + ": refused: " + r.message);
+    if (stage) return r;
     TML_ASSIGN_OR_RETURN(r.deployment,
                          db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
                                            "refused", r.message, 0, 0}));
     return r;
   }
   const std::vector<uint8_t>& payload = bytes[pick];
-  progress.Log(fmt::format("{}: deploying {} ({} bytes) through agent {}", where,
-                           fs::path(p.model).filename().string(), payload.size(), d.agent));
-  TML_ASSIGN_OR_RETURN(r.deployment,
-                       db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
-                                         "sending", "", 0, 0}));
+  progress.Log(fmt::format("{}: {} {} ({} bytes) through agent {}", where,
+                           stage ? "staging" : "deploying", fs::path(p.model).filename().string(),
+                           payload.size(), d.agent));
+  if (!stage) {
+    TML_ASSIGN_OR_RETURN(r.deployment,
+                         db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
+                                           "sending", "", 0, 0}));
+  }
   const auto on_progress = [&](const json& e) {
     const int64_t done = e.value("done", int64_t{0}), total = e.value("total", int64_t{0});
     if (e.value("start", false) && e.value("from_cache", false)) {
@@ -212,10 +220,10 @@ Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
   // By reference first: the agent may hold the package already (another of its
   // devices took it, or an earlier attempt); the bytes only when it does not.
   const std::string ref = json{{"package", p.digest}}.dump();
-  auto ev = cp.Command(d.id, "deploy", std::vector<uint8_t>(ref.begin(), ref.end()), q.timeout_ms,
+  auto ev = cp.Command(d.id, command, std::vector<uint8_t>(ref.begin(), ref.end()), q.timeout_ms,
                        on_progress);
   if (ev.ok() && ev->value("not_cached", false))
-    ev = cp.Command(d.id, "deploy", payload, q.timeout_ms, on_progress);
+    ev = cp.Command(d.id, command, payload, q.timeout_ms, on_progress);
   if (!ev.ok()) {
     r.status = "failed";
     r.message = ev.status().message();
@@ -223,12 +231,14 @@ Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
     r.status = "failed";
     r.message = ev->value("error", std::string("the device link broke"));
   } else if (ev->value("ok", false)) {
-    r.status = "active";
-    r.message = fmt::format("version {} running", ev->value("model_version", r.version));
+    r.status = stage ? "staged" : "active";
+    r.message = fmt::format("version {} {}", ev->value("model_version", r.version),
+                            stage ? "staged beside the active model" : "running");
   } else {
     r.message = ev->value("error", std::string("the device refused the package"));
   }
   progress.Log(fmt::format("{}: {}: {}", where, r.status, r.message));
+  if (stage) return r;
   TML_RETURN_IF_ERROR(db.FinishDeployment(r.deployment, r.status, r.message));
   if (r.status == "active")
     TML_RETURN_IF_ERROR(
@@ -240,6 +250,24 @@ Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
                         {p.package_artifact},
                         0}));
   return r;
+}
+
+}  // namespace
+
+Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
+                                        const std::vector<DeployPackage>& packages,
+                                        const std::vector<std::vector<uint8_t>>& bytes,
+                                        const DeviceRecord& d, const DeployRequest& q,
+                                        const std::string& where, Progress& progress) {
+  return SendToDevice(ws, cp, packages, bytes, d, q, where, progress, false);
+}
+
+Result<DeviceDeployment> StageOnDevice(Workspace& ws, ControlPlane& cp,
+                                       const std::vector<DeployPackage>& packages,
+                                       const std::vector<std::vector<uint8_t>>& bytes,
+                                       const DeviceRecord& d, const DeployRequest& q,
+                                       const std::string& where, Progress& progress) {
+  return SendToDevice(ws, cp, packages, bytes, d, q, where, progress, true);
 }
 
 uint32_t NextVersion(const std::vector<DeviceRecord>& devices) {

@@ -43,7 +43,7 @@ struct DeployPackage {
 
 struct DeviceDeployment {
   std::string device;
-  std::string status;  // active, refused, failed
+  std::string status;  // active (staged), refused, failed
   std::string message;
   int64_t deployment = 0;  // the record's id (0: nothing recorded)
   int64_t version = 0;
@@ -76,6 +76,14 @@ Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
                                         const std::vector<std::vector<uint8_t>>& bytes,
                                         const DeviceRecord& device, const DeployRequest& q,
                                         const std::string& where, Progress& progress);
+// The same transfer without activation (status "staged"; nothing recorded): the package
+// waits in the device's inactive slot and runs as a shadow on its live inputs
+// (docs/fleet-ops.md); a later DeployToDevice of it sends nothing again.
+Result<DeviceDeployment> StageOnDevice(Workspace& ws, ControlPlane& cp,
+                                       const std::vector<DeployPackage>& packages,
+                                       const std::vector<std::vector<uint8_t>>& bytes,
+                                       const DeviceRecord& device, const DeployRequest& q,
+                                       const std::string& where, Progress& progress);
 // One above the highest version the devices run or confirmed.
 uint32_t NextVersion(const std::vector<DeviceRecord>& devices);
 

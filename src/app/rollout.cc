@@ -46,12 +46,19 @@ Status ParseHaltOn(const std::string& text, RolloutConditions* c) {
       c->min_inferences = static_cast<int64_t>(v);
     else if (key == "attempts")
       c->max_attempts = std::max<int64_t>(1, static_cast<int64_t>(v));
+    else if (key == "disagreement")
+      c->min_agreement = 1 - v / 100;
+    else if (key == "confidence-shift")
+      c->max_confidence_shift = v;
+    else if (key == "shadow-samples")
+      c->shadow_samples = std::max<int64_t>(1, static_cast<int64_t>(v));
     else
       return Status::Errorf(
           "--halt-on '{}': unknown key '{}' (failed, success, resets, latency, "
-          "confidence-drop, min-inferences, attempts)",
+          "confidence-drop, min-inferences, attempts, disagreement, confidence-shift, "
+          "shadow-samples)",
           item, key);
-    if ((key == "failed" || key == "success") && v > 100)
+    if ((key == "failed" || key == "success" || key == "disagreement") && v > 100)
       return Status::Errorf("--halt-on '{}': a percentage from 0 to 100", item);
   }
   return Status::Ok();
@@ -66,7 +73,10 @@ json ConditionsJson(const RolloutConditions& c) {
           {"max_latency_ratio", c.max_latency_ratio},
           {"max_confidence_drop", c.max_confidence_drop},
           {"min_inferences", c.min_inferences},
-          {"max_attempts", c.max_attempts}};
+          {"max_attempts", c.max_attempts},
+          {"min_agreement", c.min_agreement},
+          {"max_confidence_shift", c.max_confidence_shift},
+          {"shadow_samples", c.shadow_samples}};
 }
 
 RolloutConditions ConditionsFrom(const json& j) {
@@ -78,6 +88,9 @@ RolloutConditions ConditionsFrom(const json& j) {
   c.max_confidence_drop = j.value("max_confidence_drop", c.max_confidence_drop);
   c.min_inferences = j.value("min_inferences", c.min_inferences);
   c.max_attempts = j.value("max_attempts", c.max_attempts);
+  c.min_agreement = j.value("min_agreement", c.min_agreement);
+  c.max_confidence_shift = j.value("max_confidence_shift", c.max_confidence_shift);
+  c.shadow_samples = j.value("shadow_samples", c.shadow_samples);
   return c;
 }
 
@@ -160,7 +173,7 @@ Result<RolloutRecord> CreateRollout(Workspace& ws, const RolloutRequest& q, Prog
   // One rollout at a time per device.
   std::set<std::string> in_group;
   for (const DeviceRecord& d : devices) in_group.insert(d.id);
-  for (const std::string& status : {"running", "paused", "rolling_back"}) {
+  for (const char* status : {"running", "paused", "rolling_back"}) {
     TML_ASSIGN_OR_RETURN(auto active, ListRollouts(db, status));
     for (const RolloutRecord& r : active) {
       TML_ASSIGN_OR_RETURN(auto members, RolloutDevices(db, r.id));
@@ -193,6 +206,7 @@ Result<RolloutRecord> CreateRollout(Workspace& ws, const RolloutRequest& q, Prog
                {"stages", sizes},
                {"conditions", ConditionsJson(q.conditions)},
                {"rollback_on_halt", q.rollback_on_halt},
+               {"shadow", q.shadow},
                {"host_checks", q.deploy.host_checks},
                {"packages", json::array()}};
   if (canary > 0) plan["canary"] = canary;
@@ -293,6 +307,63 @@ Result<std::string> Judge(MetaStore& db, const Step& s, const RolloutDeviceRecor
   return std::string();
 }
 
+// A shadowing device judged by what its staged package answered beside the active model
+// since it was staged: "" while too few samples came (*passed false) or once it passed
+// (*passed true), else why it failed. m.shadow gets the summary.
+Result<std::string> JudgeShadow(MetaStore& db, const Step& s, RolloutDeviceRecord& m,
+                                bool* passed) {
+  *passed = false;
+  json sum = json::parse(m.shadow.empty() ? "{}" : m.shadow, nullptr, false);
+  if (!sum.is_object()) sum = json::object();
+  const int64_t since = sum.value("since_ms", int64_t{0});
+  // The staged package refused on the device (its self-test failed), told by the agent.
+  TML_ASSIGN_OR_RETURN(auto events, RecentTelemetry(db, m.device, "event", 50));
+  for (const TelemetryRecord& e : events) {
+    if (e.sent_ms < since) break;
+    const json ev = json::parse(e.data, nullptr, false);
+    if (ev.is_object() && ev.value("command", "") == "shadow" && !ev.value("ok", true))
+      return "shadow: " + ev.value("error", std::string("the staged package was refused"));
+  }
+  TML_ASSIGN_OR_RETURN(auto records, RecentTelemetry(db, m.device, "shadow", 1000));
+  int64_t samples = 0, agree = 0, active_version = 0;
+  double conf = 0, active_conf = 0;
+  for (const TelemetryRecord& r : records) {
+    if (r.sent_ms < since || r.model_version != s.version) continue;
+    const json d = json::parse(r.data, nullptr, false);
+    if (!d.is_object()) continue;
+    ++samples;
+    agree += d.value("active_class", int64_t{-2}) == r.top_class;
+    conf += r.confidence;
+    active_conf += d.value("active_confidence", 0.0);
+    active_version = d.value("active_version", active_version);
+  }
+  if (samples < s.cond.shadow_samples) return std::string();
+  const double agreement = static_cast<double>(agree) / static_cast<double>(samples);
+  const double shift = (conf - active_conf) / static_cast<double>(samples);
+  sum["samples"] = samples;
+  sum["agreement"] = agreement;
+  sum["confidence_shift"] = shift;
+  sum["against_version"] = active_version;
+  std::string failure;
+  if (agreement < s.cond.min_agreement - 1e-9)
+    failure = fmt::format(
+        "shadow: agrees with version {} on {:.0f}% of {} live inputs (at least {:.0f}%)",
+        active_version, 100 * agreement, samples, 100 * s.cond.min_agreement);
+  else if (shift < -s.cond.max_confidence_shift)
+    failure = fmt::format(
+        "shadow: confidence {:+.3f} against version {} over {} live inputs (at most -{})", shift,
+        active_version, samples, s.cond.max_confidence_shift);
+  sum["passed"] = failure.empty();
+  m.shadow = sum.dump();
+  *passed = failure.empty();
+  return failure;
+}
+
+bool ShadowPassed(const RolloutDeviceRecord& m) {
+  const json j = json::parse(m.shadow.empty() ? "{}" : m.shadow, nullptr, false);
+  return j.is_object() && j.value("passed", false);
+}
+
 Result<bool> SetStatus(MetaStore& db, Step& s, const std::vector<std::string>& from,
                        const std::string& status, int64_t stage, const std::string& message) {
   TML_ASSIGN_OR_RETURN(bool changed, UpdateRollout(db, s.r.id, from, status, stage, message));
@@ -310,6 +381,14 @@ Status RollBack(Workspace& ws, ControlPlane& cp, Step& s, Progress& progress) {
   MetaStore& db = *ws.db;
   int left = 0;
   for (RolloutDeviceRecord& m : s.members) {
+    // A shadow stops (best effort: a device that missed it runs its active model anyway).
+    if (m.status == "shadowing" || m.status == "staging") {
+      (void)cp.Command(m.device, "unstage", {}, 10000);
+      m.status = "rolled_back";
+      m.message = "shadow stopped before activation";
+      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+      continue;
+    }
     // Installed, healthy, or judged failed while on the new model.
     if (m.status != "installed" && m.status != "healthy" && m.status != "failed") continue;
     const auto d = s.registry.find(m.device);
@@ -346,6 +425,12 @@ Status RollBack(Workspace& ws, ControlPlane& cp, Step& s, Progress& progress) {
       why = "after " + m.device + " failed: " + m.message.substr(28, m.message.size() - 29);
       break;
     }
+  if (why == "as asked" && s.r.message.rfind("halted at stage ", 0) == 0)
+    for (const RolloutDeviceRecord& m : s.members)
+      if (m.status == "failed") {  // failed in its shadow: it never took the model
+        why = "after " + m.device + " failed: " + m.message;
+        break;
+      }
   if (left == 0)
     TML_RETURN_IF_ERROR(
         SetStatus(db, s, {"rolling_back"}, "rolled_back", s.r.stage, "rolled back " + why)
@@ -428,12 +513,38 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
   // Sends that broke off (the control plane died mid-send): the HELLO tells whether the
   // device took the model; only if not is it sent again.
   for (RolloutDeviceRecord& m : s.members) {
+    if (m.status == "staging") {  // staged again: the device resumes or finds it has it
+      m.status = "pending";
+      m.message = "staging broke off; staged again";
+      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+    }
     if (m.status != "sending") continue;
     const auto d = s.registry.find(m.device);
     const bool took = d != s.registry.end() && ActiveVersion(HelloOf(d->second)).first == s.version;
     m.status = took ? "installed" : "pending";
     m.installed_ms = took ? (m.installed_ms ? m.installed_ms : d->second.last_seen_ms) : 0;
     m.message = took ? "installed (found so after a restart)" : "send broke off; sent again";
+    TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+  }
+  // Devices in their shadow stage: passed (then installed below), still observed, or
+  // failed (the shadow stops).
+  for (RolloutDeviceRecord& m : s.members) {
+    if (m.status != "shadowing") continue;
+    bool passed = false;
+    const std::string before = m.shadow;
+    TML_ASSIGN_OR_RETURN(std::string failure, JudgeShadow(db, s, m, &passed));
+    if (failure.empty() && !passed) continue;
+    m.status = passed ? "pending" : "failed";
+    if (passed) {
+      const json j = json::parse(m.shadow);
+      m.message = fmt::format(
+          "shadow passed: agrees on {:.0f}% of {} live inputs, confidence {:+.3f}",
+          100 * j.value("agreement", 0.0), j.value("samples", 0), j.value("confidence_shift", 0.0));
+    } else {
+      m.message = failure;
+      (void)cp.Command(m.device, "unstage", {}, 10000);
+    }
+    progress.Log(fmt::format("rollout {}: {}: {}", id, m.device, m.message));
     TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
   }
   // Devices on the new model: healthy, still observed, or failed.
@@ -468,6 +579,34 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
     TML_ASSIGN_OR_RETURN(RolloutRecord now, GetRollout(db, id));
     if (now.status != "running") return now;
     if (packages.empty()) TML_RETURN_IF_ERROR(LoadPackages(s.plan, &packages, &bytes));
+    if (s.plan.value("shadow", false) && !ShadowPassed(m) &&
+        !HelloOf(d->second).value("gateway", false)) {
+      m.status = "staging";
+      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+      TML_ASSIGN_OR_RETURN(
+          DeviceDeployment out,
+          StageOnDevice(ws, cp, packages, bytes, d->second, q,
+                        fmt::format("rollout {} stage {}: {}", id, m.stage + 1, m.device),
+                        progress));
+      m.package = out.package;
+      m.message = out.message;
+      if (out.status == "staged") {
+        m.status = "shadowing";
+        m.shadow = json{{"since_ms", NowMs()}}.dump();
+      } else if (out.status == "failed" && ++m.attempts < s.cond.max_attempts) {
+        m.status = "pending";
+        m.message = fmt::format("attempt {} broke off: {}", m.attempts, out.message);
+      } else {
+        m.status = "failed";
+      }
+      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+      TML_ASSIGN_OR_RETURN(bool now_halted, CheckHalt(ws, s, progress));
+      if (now_halted) {
+        if (s.r.status == "rolling_back") TML_RETURN_IF_ERROR(RollBack(ws, cp, s, progress));
+        return s.r;
+      }
+      continue;
+    }
     m.status = "sending";
     TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
     TML_ASSIGN_OR_RETURN(
@@ -501,7 +640,8 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
     if (m.stage > s.r.stage) continue;
     ++in_stage;
     healthy += m.status == "healthy";
-    waiting += m.status == "pending" || m.status == "sending" || m.status == "installed";
+    waiting += m.status == "pending" || m.status == "staging" || m.status == "shadowing" ||
+               m.status == "sending" || m.status == "installed";
   }
   const bool last = static_cast<size_t>(s.r.stage) + 1 >= s.stages;
   const bool met = in_stage > 0 && static_cast<double>(healthy) / static_cast<double>(in_stage) >=
@@ -567,7 +707,8 @@ Result<json> RolloutJson(MetaStore& db, int64_t id) {
     stages.push_back({{"stage", k + 1}, {"devices", sizes[k]}, {"status", counts}});
   }
   json devices = json::array();
-  for (const RolloutDeviceRecord& m : members)
+  for (const RolloutDeviceRecord& m : members) {
+    const json shadow = json::parse(m.shadow.empty() ? "null" : m.shadow, nullptr, false);
     devices.push_back({{"device", m.device},
                        {"stage", m.stage + 1},
                        {"status", m.status},
@@ -575,7 +716,9 @@ Result<json> RolloutJson(MetaStore& db, int64_t id) {
                        {"deployment", m.deployment},
                        {"attempts", m.attempts},
                        {"installed_ms", m.installed_ms},
+                       {"shadow", shadow.is_discarded() ? json() : shadow},
                        {"message", m.message}});
+  }
   return json{{"id", r.id},
               {"group", r.group},
               {"model", r.model},

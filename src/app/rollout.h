@@ -41,10 +41,18 @@ struct RolloutConditions {
                                      // (checked when the rollout has a reference)
   int64_t min_inferences = 3;        // a device's, on the new model, before it can be healthy
   int64_t max_attempts = 3;          // sends that broke off before the install counts as failed
+  // The shadow stage (RolloutRequest::shadow): over shadow_samples live inputs, the new
+  // package's top class must agree with the active model's on at least min_agreement of
+  // them, and its mean confidence may fall below the active one's by at most
+  // max_confidence_shift; otherwise the device fails without ever serving the model.
+  double min_agreement = 0.9;
+  double max_confidence_shift = 0.2;
+  int64_t shadow_samples = 10;
 };
 
-// "failed=0,resets=0,latency=1.5,confidence-drop=0.2,success=100,min-inferences=3" into c
-// (given keys only); the error names the bad key or value.
+// "failed=0,resets=0,latency=1.5,confidence-drop=0.2,success=100,min-inferences=3,
+// disagreement=10,confidence-shift=0.2,shadow-samples=10" into c (given keys only); the
+// error names the bad key or value.
 Status ParseHaltOn(const std::string& text, RolloutConditions* c);
 
 struct RolloutRequest {
@@ -60,6 +68,11 @@ struct RolloutRequest {
   int64_t reference_samples = 200;
   // Profile the model on each core of the group (QEMU) for the latency check.
   bool profile_latency = true;
+  // A shadow stage per device before its install: the package is staged (sent, not
+  // activated) and runs beside the active model on the device's live inputs; the
+  // agreement and confidence shift are judged (RolloutConditions) before activation.
+  // Devices without a sensor of their own (a gateway's device) skip it.
+  bool shadow = false;
 };
 
 // Packages the model, fixes the cohorts and records the rollout (status running, stage
@@ -69,7 +82,8 @@ Result<RolloutRecord> CreateRollout(Workspace& ws, const RolloutRequest& request
                                     Progress& progress);
 
 // One step of a running (or rolling-back) rollout against the registry as it is (the
-// caller syncs it): sends that broke off are reconciled, installed devices judged,
+// caller syncs it): sends that broke off are reconciled, shadowing and installed devices
+// judged,
 // the error condition checked (halt, and rollback if set), pending devices of the
 // stages so far installed, the stage advanced when its success condition holds.
 // Paused, halted and finished rollouts are left as they are.

@@ -59,6 +59,9 @@ struct Agent::State {
   std::unique_ptr<HostDevice> host;                // the last device when there is one
   std::vector<std::string> ids;
   std::vector<json> hellos;
+  // Per device: its READY slot runs as a shadow on every sensed sample (after a "stage"
+  // command, until "unstage", a deploy or a rollback); the worker's own.
+  std::vector<bool> shadowing;
 
   struct Command {
     size_t device;
@@ -245,7 +248,10 @@ struct Agent::State {
       return;
     }
     // The commands both kinds of device answer alike; then each kind's own.
-    if (c.name == "confirm" || c.name == "rollback") {
+    if (c.name == "deploy" || c.name == "rollback" || c.name == "unstage") shadowing[d] = false;
+    if (c.name == "unstage") {
+      Event(d, c.name, Status::Ok());
+    } else if (c.name == "confirm" || c.name == "rollback") {
       const bool confirm = c.name == "confirm";
       const Status s = IsHost(d) ? (confirm ? host->Confirm() : host->Rollback())
                                  : (confirm ? links[d]->Confirm() : links[d]->Rollback());
@@ -295,6 +301,7 @@ struct Agent::State {
                 {"confidence", out->confidence},
                 {"output", HexBytes(out->output)}});
     } else {
+      // No "stage": the gateway's device has no sensor, so a shadow would see no inputs.
       Event(d, c.name,
             Status::Errorf("unknown command '{}' for the gateway's own device (deploy, infer, "
                            "confirm, rollback, hello)",
@@ -304,7 +311,7 @@ struct Agent::State {
 
   void HandleOn(DeviceLink& link, const Command& c) {
     const size_t d = c.device;
-    if (c.name == "deploy") {
+    if (c.name == "deploy" || c.name == "stage") {
       // Progress events (no "ok" field): where the device starts ("start": a resumed
       // transfer starts past 0), then at every tenth of the transfer.
       size_t last_tenth = 0;
@@ -317,7 +324,7 @@ struct Agent::State {
         const size_t tenth = total ? done * 10 / total : 10;
         if (!first && tenth == last_tenth) return;
         last_tenth = tenth;
-        json p = {{"command", "deploy"}, {"agent", opt.id}, {"done", done}, {"total", total}};
+        json p = {{"command", c.name}, {"agent", opt.id}, {"done", done}, {"total", total}};
         if (first) {
           p["start"] = true;
           p["from_cache"] = from_cache;
@@ -325,12 +332,18 @@ struct Agent::State {
         first = false;
         Send(d, "events", std::move(p));
       });
-      if (s.ok()) s = link.Activate();
+      // stage: received and checked, not activated; it runs as a shadow from now on.
+      const bool stage = c.name == "stage";
+      if (s.ok() && !stage) s = link.Activate();
       json extra = json::object();
       if (s.ok()) {
         auto h = link.Hello();
-        if (h.ok() && h->active_slot < 2) extra["model_version"] = h->slots[h->active_slot].version;
+        if (h.ok() && !stage && h->active_slot < 2)
+          extra["model_version"] = h->slots[h->active_slot].version;
+        for (int k = 0; h.ok() && stage && k < 2; ++k)
+          if (h->slots[k].state == TML_SLOT_READY) extra["model_version"] = h->slots[k].version;
       }
+      if (s.ok() && stage) shadowing[d] = true;
       (void)RefreshHello(d);  // first: whoever hears the event finds the new HELLO retained
       Event(d, c.name, s, extra);
     } else if (c.name == "infer") {
@@ -351,9 +364,21 @@ struct Agent::State {
         return Event(d, c.name,
                      Status::Error("sense: the payload must be JSON {\"count\": N, "
                                    "\"capture_below\": X}"));
-      auto r = link.Sense(req["count"].get<uint32_t>(), req.value("capture_below", 0.0f));
+      const bool shadow = shadowing[d] || req.value("shadow", false);
+      auto r = link.Sense(req["count"].get<uint32_t>(), req.value("capture_below", 0.0f), shadow);
       if (!r.ok()) {
         if (r.status().code() == StatusCode::kUnavailable) last_link_error = true;
+        // The staged package failed its self-test (the device emptied its slot), or is
+        // gone: told once, as a "shadow" outcome, and shadowing stops.
+        const std::string& why = r.status().message();
+        if (shadow && r.status().code() == StatusCode::kFailedPrecondition &&
+            (why.find("package") != std::string::npos || why.find("state") != std::string::npos ||
+             why.find("input") != std::string::npos)) {
+          shadowing[d] = false;
+          (void)RefreshHello(d);
+          Event(d, "shadow", r.status().Wrap("shadow"));
+          return;
+        }
         // A device without a sensor or a model has nothing to report on its own.
         if (!c.automatic) Event(d, c.name, r.status());
         return;
@@ -368,6 +393,17 @@ struct Agent::State {
                            {"boots", s.telemetry.boots},
                            {"errors", s.telemetry.errors}};
         Send(d, "telemetry", head);
+        if (s.shadowed)
+          Send(d, "shadow",
+               json{{"device", ids[d]},
+                    {"model_version", s.shadow.model_version},
+                    {"ticks", s.shadow.ticks},
+                    {"class", s.shadow.top_class},
+                    {"confidence", s.shadow.confidence},
+                    {"sample", s.shadow.sample},
+                    {"active_version", s.shadow.active_version},
+                    {"active_class", s.shadow.active_class},
+                    {"active_confidence", s.shadow.active_confidence}});
         if (s.captured) {
           json cap = head;
           cap["bytes"] = HexBytes(s.sample);
@@ -378,7 +414,8 @@ struct Agent::State {
       if (!c.automatic) Event(d, c.name, Status::Ok(), {{"samples", r->size()}});
     } else {
       Event(d, c.name,
-            Status::Errorf("unknown command '{}' (deploy, infer, sense, confirm, rollback, hello)",
+            Status::Errorf("unknown command '{}' (deploy, stage, unstage, infer, sense, confirm, "
+                           "rollback, hello)",
                            c.name));
     }
   }
@@ -516,6 +553,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
   }
   if (s.ids.empty())
     return Status::Error("agent: no devices (--device ADDRESS or --host-device ID)");
+  s.shadowing.assign(s.ids.size(), false);
   // The agent's connection, then one per device; each logs in as itself.
   const auto login = [&](mosquitto* m, const std::string& user, const std::string& password) {
     if (!user.empty())

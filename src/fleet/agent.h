@@ -5,12 +5,15 @@
 //   PREFIX/agents/AGENT/state           "online" | "offline" (retained; the will)
 //   PREFIX/devices/DEV/hello            the device's capabilities, JSON (retained)
 //   PREFIX/devices/DEV/cmd/COMMAND      deploy (package bytes, or {"package": HASH} of
-//                                       one in the agent's cache), infer (input bytes),
-//                                       sense ({"count", "capture_below"}), confirm,
-//                                       rollback, hello
+//                                       one in the agent's cache), stage (the same, not
+//                                       activated: it runs as a shadow), unstage, infer
+//                                       (input bytes), sense ({"count", "capture_below",
+//                                       "shadow"}), confirm, rollback, hello
 //   PREFIX/devices/DEV/events           the outcome of each command, JSON
 //   PREFIX/devices/DEV/result           an inference, JSON
 //   PREFIX/devices/DEV/telemetry        per sensed sample, JSON
+//   PREFIX/devices/DEV/shadow           per sensed sample, what the staged package
+//                                       answered beside the active one, JSON
 //   PREFIX/devices/DEV/capture          a captured sample, JSON with the bytes in hex
 //
 //   AgentOptions o;  o.id = "gw1";  o.broker_port = 1883;  o.devices = {"unix:/tmp/d1.sock"};

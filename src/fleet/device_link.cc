@@ -229,7 +229,7 @@ Result<DeviceLink::Frame> DeviceLink::Call(uint8_t type, const void* payload, si
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     TML_ASSIGN_OR_RETURN(Frame f, ReadFrame(static_cast<int>(std::max<int64_t>(left, 1))));
-    if (f.type == TML_MSG_TELEMETRY || f.type == TML_MSG_CAPTURE) {
+    if (f.type == TML_MSG_TELEMETRY || f.type == TML_MSG_CAPTURE || f.type == TML_MSG_SHADOW) {
       pushed_.push_back(std::move(f));
       continue;
     }
@@ -320,16 +320,19 @@ Result<DeviceLink::Inference> DeviceLink::Infer(const std::vector<uint8_t>& inpu
 }
 
 Result<std::vector<DeviceLink::Sensed>> DeviceLink::Sense(uint32_t count, float capture_below,
-                                                          int timeout_ms) {
-  uint8_t req[8];
+                                                          bool shadow, int timeout_ms) {
+  uint8_t req[12];
+  const uint32_t flags = shadow ? TML_SENSE_SHADOW : 0;
   std::memcpy(req, &count, 4);
   std::memcpy(req + 4, &capture_below, 4);
-  TML_RETURN_IF_ERROR(Call(TML_MSG_SENSE, req, sizeof req).status());
+  std::memcpy(req + 8, &flags, 4);
+  // A self-test of the shadow package may come first.
+  TML_RETURN_IF_ERROR(Call(TML_MSG_SENSE, req, sizeof req, shadow ? 60000 : 10000).status());
   std::vector<Sensed> out(count);
   std::vector<Frame> frames = TakePushed();
-  size_t next = 0, telemetry = 0;
+  size_t next = 0, telemetry = 0, shadows = 0;
   auto complete = [&]() {
-    if (telemetry < count) return false;
+    if (telemetry < count || (shadow && shadows < count)) return false;
     for (const Sensed& s : out)
       if (s.captured && (s.capture.sample_bytes == 0 || s.sample.size() < s.capture.sample_bytes))
         return false;
@@ -354,6 +357,14 @@ Result<std::vector<DeviceLink::Sensed>> DeviceLink::Sense(uint32_t count, float 
       out[t.sample].telemetry = t;
       out[t.sample].captured = t.confidence < capture_below;
       ++telemetry;
+    } else if (f.type == TML_MSG_SHADOW && f.payload.size() >= sizeof(tml_proto_shadow)) {
+      tml_proto_shadow sh;
+      std::memcpy(&sh, f.payload.data(), sizeof sh);
+      if (sh.sample >= count)
+        return Status::Errorf("device: shadow result for sample {}", sh.sample);
+      out[sh.sample].shadow = sh;
+      out[sh.sample].shadowed = true;
+      ++shadows;
     } else if (f.type == TML_MSG_CAPTURE && f.payload.size() >= sizeof(tml_proto_capture)) {
       tml_proto_capture c;
       std::memcpy(&c, f.payload.data(), sizeof c);

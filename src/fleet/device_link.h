@@ -41,6 +41,8 @@ class DeviceLink {
     bool captured = false;
     tml_proto_capture capture{};
     std::vector<uint8_t> sample;
+    bool shadowed = false;  // the READY slot's package ran beside the active one
+    tml_proto_shadow shadow{};
   };
 
   // address: "unix:PATH" or "tcp:HOST:PORT"; retries until timeout_ms (the device may
@@ -63,8 +65,10 @@ class DeviceLink {
   Result<Inference> Infer(const std::vector<uint8_t>& input);
   Result<tml_proto_stats> Stats();
   // Runs count samples of the device's emulated sensor; waits for every sample's
-  // telemetry, and the captured samples (confidence below capture_below) whole.
-  Result<std::vector<Sensed>> Sense(uint32_t count, float capture_below, int timeout_ms = 60000);
+  // telemetry, the captured samples (confidence below capture_below) whole and, with
+  // shadow, what the READY slot's package answered (TML_SENSE_SHADOW).
+  Result<std::vector<Sensed>> Sense(uint32_t count, float capture_below, bool shadow = false,
+                                    int timeout_ms = 60000);
 
   // One request and its reply (an ERROR reply becomes an error Status).
   Result<Frame> Call(uint8_t type, const void* payload, size_t n, int timeout_ms = 10000);

@@ -119,7 +119,7 @@ struct TelemetryIngest::State {
   static bool ToRecord(const Item& it, TelemetryRecord* r) {
     const json& b = it.body;
     r->device = it.device;
-    if (it.leaf == "result" || it.leaf == "telemetry") {
+    if (it.leaf == "result" || it.leaf == "telemetry" || it.leaf == "shadow") {
       r->kind = it.leaf;
       if (!Num(b, "model_version", &r->model_version) || !Num(b, "class", &r->top_class) ||
           !Num(b, "confidence", &r->confidence))
@@ -228,6 +228,9 @@ struct TelemetryIngest::State {
         if (!it.body["ok"].get<bool>()) ++minute(r.device, r.sent_ms, tr.version).errors;
         continue;
       }
+      // A staged package's answers beside the active one: raw records for the rollout's
+      // shadow judgement, not the device's inferences.
+      if (r.kind == "shadow") continue;
       tr.version = r.model_version;
       TelemetryMinute& m = minute(r.device, r.sent_ms, r.model_version);
       ++m.inferences;

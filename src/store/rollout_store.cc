@@ -34,9 +34,9 @@ Result<int64_t> AddRollout(MetaStore& db, const RolloutRecord& r,
   for (const RolloutDeviceRecord& d : devices)
     TML_RETURN_IF_ERROR(db.Query("INSERT INTO rollout_devices(rollout, device, stage, status, "
                                  "package, deployment, installed_ms, attempts, message, "
-                                 "updated_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 "updated_ms, shadow) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  {rollout, d.device, d.stage, d.status, d.package, d.deployment,
-                                  d.installed_ms, d.attempts, d.message, now})
+                                  d.installed_ms, d.attempts, d.message, now, d.shadow})
                             .status());
   TML_RETURN_IF_ERROR(tx.Commit());
   return rollout;
@@ -79,15 +79,16 @@ Result<bool> UpdateRollout(MetaStore& db, int64_t id, const std::vector<std::str
 }
 
 Result<std::vector<RolloutDeviceRecord>> RolloutDevices(MetaStore& db, int64_t rollout) {
-  TML_ASSIGN_OR_RETURN(
-      SqlRows r, db.Query("SELECT rollout, device, stage, status, package, deployment, "
-                          "installed_ms, attempts, message, updated_ms FROM rollout_devices WHERE "
-                          "rollout = ? ORDER BY stage, device",
-                          {rollout}));
+  TML_ASSIGN_OR_RETURN(SqlRows r,
+                       db.Query("SELECT rollout, device, stage, status, package, deployment, "
+                                "installed_ms, attempts, message, updated_ms, shadow FROM "
+                                "rollout_devices WHERE "
+                                "rollout = ? ORDER BY stage, device",
+                                {rollout}));
   std::vector<RolloutDeviceRecord> out;
   for (size_t i = 0; i < r.size(); ++i)
     out.push_back({r.Int(i, 0), r.Text(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4), r.Int(i, 5),
-                   r.Int(i, 6), r.Int(i, 7), r.Text(i, 8), r.Int(i, 9)});
+                   r.Int(i, 6), r.Int(i, 7), r.Text(i, 8), r.Int(i, 9), r.Text(i, 10)});
   return out;
 }
 
@@ -96,9 +97,9 @@ Status UpdateRolloutDevice(MetaStore& db, const RolloutDeviceRecord& d) {
       SqlRows r,
       db.Query("UPDATE rollout_devices SET stage = ?, status = ?, package = ?, "
                "deployment = ?, installed_ms = ?, attempts = ?, message = ?, updated_ms = "
-               "? WHERE rollout = ? AND device = ?",
+               "?, shadow = ? WHERE rollout = ? AND device = ?",
                {d.stage, d.status, d.package, d.deployment, d.installed_ms, d.attempts, d.message,
-                NowMs(), d.rollout, d.device}));
+                NowMs(), d.shadow, d.rollout, d.device}));
   if (r.changes != 1) return Status::NotFound("rollout {} has no device '{}'", d.rollout, d.device);
   return Status::Ok();
 }

@@ -28,9 +28,10 @@ struct RolloutRecord {
   int64_t created_ms = 0, updated_ms = 0;
 };
 
-// status: pending (its stage has not come, or it was offline), sending, installed
-// (running the new model), healthy (confirmed, and its telemetry passed), failed,
-// rolled_back (back on its previous model).
+// status: pending (its stage has not come, or it was offline), staging and shadowing
+// (a rollout with a shadow stage: the package sent without activation, then running
+// beside the active model), sending, installed (running the new model), healthy
+// (confirmed, and its telemetry passed), failed, rolled_back (back on its previous model).
 struct RolloutDeviceRecord {
   int64_t rollout = 0;
   std::string device;
@@ -42,6 +43,9 @@ struct RolloutDeviceRecord {
   int64_t attempts = 0;  // sends that broke off (no answer, the link lost) and were retried
   std::string message;
   int64_t updated_ms = 0;
+  // The shadow stage's summary (JSON: since_ms, samples, agreement, confidence shift,
+  // passed); "" before it.
+  std::string shadow;
 };
 
 // The rollout and its devices in one transaction.

@@ -143,6 +143,22 @@ const std::vector<std::string>& SchemaMigrations() {
     message TEXT NOT NULL, data TEXT NOT NULL, created_ms INTEGER NOT NULL);
   CREATE INDEX alerts_subject ON alerts(subject, id);
   )sql",
+      // Shadow stages: a rollout's device can be staging its package and shadowing (the
+      // package runs beside the active model), with the shadow's summary kept. The
+      // devices' table is rebuilt for its CHECK, as jobs were in migration 6.
+      R"sql(
+  CREATE TABLE rollout_devices_v9(
+    rollout INTEGER NOT NULL REFERENCES rollouts(id), device TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK(status IN ('pending', 'staging', 'shadowing', 'sending',
+                                          'installed', 'healthy', 'failed', 'rolled_back')),
+    package TEXT NOT NULL, deployment INTEGER NOT NULL, installed_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL, message TEXT NOT NULL, updated_ms INTEGER NOT NULL,
+    shadow TEXT NOT NULL DEFAULT '', PRIMARY KEY(rollout, device));
+  INSERT INTO rollout_devices_v9 SELECT *, '' FROM rollout_devices;
+  DROP TABLE rollout_devices;
+  ALTER TABLE rollout_devices_v9 RENAME TO rollout_devices;
+  )sql",
   };
   return kAll;
 }
