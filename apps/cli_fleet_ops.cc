@@ -49,7 +49,7 @@ struct OpsArgs : BrokerArgs {
   std::string dataset, capture_into;
   bool label_by_model = false;
   bool json = false, wait = false, rollback_on_halt = false, no_profile = false;
-  bool skip_host_checks = false;
+  bool skip_host_checks = false, shadow = false;
 };
 
 // The rollout as a few lines: the record, then one line per stage and per device.
@@ -65,10 +65,19 @@ void PrintRollout(const json& r) {
     std::cout << fmt::format("  stage {}: {} device(s) in all; {}\n", s["stage"].get<int64_t>(),
                              s["devices"].get<int64_t>(), counts);
   }
-  for (const json& d : r["devices"])
+  for (const json& d : r["devices"]) {
     std::cout << fmt::format("    {:<14} stage {}  {:<11} {}\n", d["device"].get<std::string>(),
                              d["stage"].get<int64_t>(), d["status"].get<std::string>(),
                              d["message"].get<std::string>());
+    const json& sh = d["shadow"];
+    if (sh.is_object() && sh.contains("samples"))
+      std::cout << fmt::format(
+          "    {:<14} shadow: agrees with version {} on {:.0f}% of {} live inputs, confidence "
+          "{:+.3f} ({})\n",
+          "", sh.value("against_version", 0), 100 * sh.value("agreement", 0.0),
+          sh.value("samples", 0), sh.value("confidence_shift", 0.0),
+          sh.value("passed", false) ? "passed" : "failed");
+  }
 }
 
 // Runs the control loop until the rollout leaves running / rolling back (--wait).
@@ -136,6 +145,7 @@ int Create(const OpsArgs& a) {
   q.reference_data = a.reference;
   q.reference_samples = a.reference_samples;
   q.profile_latency = !a.no_profile;
+  q.shadow = a.shadow;
   TerminalProgress progress;
   // The registry as the broker has it now: the cohorts are fixed from it.
   if (auto s = SyncRegistry(*ws, *o); !s.ok()) return Fail(s.status());
@@ -455,7 +465,14 @@ void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* 
                  "Conditions, KEY=VALUE comma-separated: failed=PCT (failed installs above this "
                  "share halt; 0), success=PCT (healthy share to advance; 100), resets=N (0), "
                  "latency=RATIO (ticks over the profile's; 3), confidence-drop=D (0.2), "
-                 "min-inferences=N (3), attempts=N (3)");
+                 "min-inferences=N (3), attempts=N (3); with --shadow: disagreement=PCT "
+                 "(answers unlike the active model's above this share fail; 10), "
+                 "confidence-shift=D (mean confidence below the active model's by more fails; "
+                 "0.2), shadow-samples=N (live inputs judged; 10)");
+  cr->add_flag("--shadow", a->shadow,
+               "A shadow stage per device: the package is staged and runs beside the active "
+               "model on live inputs without serving its answers; agreement and confidence "
+               "shift are judged before it is activated");
   cr->add_flag("--rollback-on-halt", a->rollback_on_halt,
                "When it halts, send the devices that took the model back to their previous one");
   cr->add_option("--reference", a->reference,

@@ -14,6 +14,7 @@
 #include "app/capture.h"
 #include "app/control_loop.h"
 #include "app/deploy.h"
+#include "core/clock.h"
 #include "fixtures.h"
 #include "fleet/agent.h"
 #include "fleet/broker_auth.h"
@@ -184,6 +185,27 @@ class DeviceTest : public ::testing::Test {
     q.signing_key = keys_->private_key;
     q.timeout_ms = 120000;
     return q;
+  }
+  // A package signed with the suite's key whose expected self-test output is wrong:
+  // only running it tells.
+  static std::vector<uint8_t> FailingSelfTest(const Graph& g, uint32_t version) {
+    auto bad = WritePackage(g, PackageOptions{version});
+    EXPECT_TRUE(bad.ok());
+    if (!bad.ok()) return {};
+    std::vector<uint8_t>& p = *bad;
+    const auto get32 = [&](size_t at) {
+      uint32_t v;
+      std::memcpy(&v, p.data() + at, 4);
+      return v;
+    };
+    const uint32_t entry = get32(offsetof(tml_pkg_header, blobs_offset)) +
+                           8 * get32(offsetof(tml_pkg_header, selftest_output));
+    p[get32(entry)] ^= 0x40;
+    p.resize(get32(offsetof(tml_pkg_header, payload_bytes)));
+    AppendTrailer(p, {}, {});
+    auto signed_bad = SignPackage(p, keys_->private_key);
+    EXPECT_TRUE(signed_bad.ok());
+    return signed_bad.ok() ? *signed_bad : std::vector<uint8_t>();
   }
   static uint32_t PackageVersion(const Model& m) {
     return InspectPackage(m.package)->model_version;
@@ -477,22 +499,9 @@ TEST_F(DeviceTest, TheEmulatedSensorReportsTelemetryAndCapturesSamples) {
 
   // A staged package whose self-test fails (signed, so only running it tells) is
   // refused at its first shadow run, and its slot emptied.
-  auto bad = WritePackage(m.graph, PackageOptions{3});
-  ASSERT_TRUE(bad.ok());
-  std::vector<uint8_t>& p = *bad;
-  const auto get32 = [&](size_t at) {
-    uint32_t v;
-    std::memcpy(&v, p.data() + at, 4);
-    return v;
-  };
-  const uint32_t entry = get32(offsetof(tml_pkg_header, blobs_offset)) +
-                         8 * get32(offsetof(tml_pkg_header, selftest_output));
-  p[get32(entry)] ^= 0x40;
-  p.resize(get32(offsetof(tml_pkg_header, payload_bytes)));
-  AppendTrailer(p, {}, {});
-  auto signed_bad = SignPackage(p, keys_->private_key);
-  ASSERT_TRUE(signed_bad.ok());
-  ASSERT_TRUE(link->SendPackage(*signed_bad).ok());
+  const std::vector<uint8_t> bad = FailingSelfTest(m.graph, 3);
+  ASSERT_FALSE(bad.empty());
+  ASSERT_TRUE(link->SendPackage(bad).ok());
   ExpectRefusal(link->Sense(1, 0.0f, true).status(), "selftest");
   auto h = link->Hello();
   ASSERT_TRUE(h.ok());
@@ -1160,7 +1169,12 @@ TEST_F(DeviceTest, DeployGivesEachDeviceTheFirstModelThatFits) {
 // telemetry; the control plane killed mid-way and started again updates no device twice;
 // a v3 slower than its profile allows is halted on the canary and rolled back.
 TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
-  auto broker = testing::MqttBroker::Start(*dir_ + "/rollout-broker");
+  // A broker that keeps its sessions across a restart, as a production one would.
+  const std::string bdir = *dir_ + "/rollout-broker";
+  fs::create_directories(bdir);
+  fs::permissions(bdir, fs::perms::all);
+  auto broker = testing::MqttBroker::Start(
+      bdir, "allow_anonymous true\npersistence true\npersistence_location " + bdir + "/\n");
   ASSERT_TRUE(broker.ok()) << broker.status().message();
   const Graph conv = OneConv();
   const std::string sensor = *dir_ + "/rollout-sensor.bin";
@@ -1251,11 +1265,15 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
     }
   };
 
-  // v2: the canary (one device), then all.
+  // v2: the canary (one device), then all; each device runs it as a shadow beside v1
+  // first (the same model: it agrees everywhere).
   RolloutRequest rq;
   rq.deploy = q;
+  rq.deploy.timeout_ms = 30000;
   rq.canary_count = 1;
   rq.stages = {100};
+  rq.shadow = true;
+  rq.conditions.shadow_samples = 3;
   auto v2 = CreateRollout(*ws, rq, quiet);
   ASSERT_TRUE(v2.ok()) << v2.status().message();
   const nlohmann::json plan = nlohmann::json::parse(v2->plan);
@@ -1268,8 +1286,28 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
 
   Loop first;
   start_loop(first);
-  // Killed once the canary passed (the second stage began), started again.
   wait_for(v2->id, [](const RolloutRecord& r) { return r.stage >= 1 || r.status != "running"; });
+  // Once the canary passed, the broker restarts: the agent goes on sensing while it is
+  // away, keeps what its devices said and sends it once it is back.
+  int64_t down_ms = 0, up_ms = 0;
+  ASSERT_TRUE((*broker)
+                  ->Restart([&] {
+                    down_ms = NowMs();
+                    const int handled = (*agent)->commands_handled();
+                    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+                    while ((*agent)->commands_handled() < handled + 6 &&
+                           std::chrono::steady_clock::now() < until)
+                      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    up_ms = NowMs();
+                  })
+                  .ok());
+  // The control plane is killed while the second stage is under way, started again.
+  wait_for(v2->id, [&](const RolloutRecord& r) {
+    if (r.status != "running") return true;
+    for (const RolloutDeviceRecord& m : RolloutDevices(db, v2->id).value())
+      if (m.stage == 1 && m.status != "pending") return true;
+    return false;
+  });
   stop_loop(first);
   Loop second;
   start_loop(second);
@@ -1278,12 +1316,29 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
   EXPECT_EQ(done.status, "done") << done.message;
   auto members = RolloutDevices(db, v2->id);
   ASSERT_EQ(members->size(), 3u);
+  bool buffered = false;
   for (const RolloutDeviceRecord& m : *members) {
     EXPECT_EQ(m.status, "healthy") << m.device << ": " << m.message;
     int sent = 0;  // no device updated twice
     for (const DeploymentRecord& d : db.ListDeployments(m.device).value()) sent += d.version == 2;
     EXPECT_EQ(sent, 1) << m.device;
+    // Its shadow stage, judged before activation.
+    const auto shadow = nlohmann::json::parse(m.shadow.empty() ? "{}" : m.shadow);
+    EXPECT_TRUE(shadow.value("passed", false)) << m.device << ": " << m.shadow;
+    EXPECT_GE(shadow.value("samples", 0), 3) << m.shadow;
+    EXPECT_EQ(shadow.value("agreement", 0.0), 1.0) << m.shadow;
+    EXPECT_EQ(shadow.value("against_version", 0), 1) << m.shadow;
+    // Stored once: the per-minute counts are the raw records', redeliveries and the
+    // flush after the broker's restart included.
+    auto raw = RecentTelemetry(db, m.device, "telemetry", 100000);
+    ASSERT_TRUE(raw.ok());
+    for (const TelemetryRecord& t : *raw) buffered |= t.sent_ms > down_ms && t.sent_ms < up_ms;
+    auto all_minutes = FindTelemetryMinutes(db, {m.device, "", 0, 0, -1});
+    int64_t counted = 0;
+    for (const auto& t : *all_minutes) counted += t.inferences;
+    EXPECT_EQ(counted, static_cast<int64_t>(raw->size())) << m.device;
   }
+  EXPECT_TRUE(buffered) << "no telemetry from while the broker was away";
   EXPECT_EQ((*members)[0].stage, 0);
   EXPECT_EQ((*members)[1].stage, 1);
   // What the devices reported is stored: per minute, on version 2, with their ticks
@@ -1322,6 +1377,62 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
     EXPECT_EQ(hello["slots"][a]["version"], 2) << id;
   }
   EXPECT_FALSE(ControlRollout(db, v3->id, "resume").ok());  // rolled back: over
+
+  // v4 answers otherwise (its filters negated): in its shadow stage the canary's
+  // answers disagree with v2's, so it fails without ever serving v4, and the rollout
+  // halts and rolls back on its own.
+  Graph flipped = conv;
+  for (Tensor& t : flipped.tensors)
+    if (t.is_const && t.dtype == DType::kInt8)
+      for (uint8_t& b : t.data)
+        b = static_cast<uint8_t>(static_cast<int8_t>(-std::max<int>(-127, static_cast<int8_t>(b))));
+  const std::string model4 = root + "/one_conv_flipped.onnx";
+  ASSERT_TRUE(SaveOnnx(flipped, model4).ok());
+  rq.deploy.model = model4;
+  rq.deploy.version = 4;
+  rq.conditions.max_latency_ratio = 3.0;
+  Loop third;
+  start_loop(third);
+  auto v4 = CreateRollout(*ws, rq, quiet);
+  ASSERT_TRUE(v4.ok()) << v4.status().message();
+  const RolloutRecord shadow_back = wait_for(v4->id, [](const RolloutRecord& r) {
+    return r.status == "rolled_back" || r.status == "done" || r.status == "halted";
+  });
+  EXPECT_EQ(shadow_back.status, "rolled_back") << shadow_back.message;
+  EXPECT_NE(shadow_back.message.find("shadow: agrees with version 2 on"), std::string::npos)
+      << RolloutJson(db, v4->id)->dump(2);
+  auto m4 = RolloutDevices(db, v4->id);
+  EXPECT_EQ((*m4)[0].status, "failed") << (*m4)[0].message;
+  EXPECT_FALSE(nlohmann::json::parse((*m4)[0].shadow).value("passed", true));
+  EXPECT_EQ((*m4)[1].status, "pending");
+  for (const char* id : {"ro-1", "ro-2", "ro-3"})
+    for (const DeploymentRecord& d : db.ListDeployments(id).value()) EXPECT_NE(d.version, 4) << id;
+  ASSERT_TRUE(SyncRegistry(*ws, q.broker).ok());
+  const auto canary = nlohmann::json::parse(db.GetDevice((*m4)[0].device)->capabilities);
+  EXPECT_EQ(canary["slots"][canary["active_slot"].get<size_t>()]["version"], 2);
+
+  // v5 fails its self-test on the device (sent past the host's checks): its shadow
+  // never starts, the canary fails, the stage halts.
+  const std::string broken = root + "/broken_selftest.tmlp";
+  {
+    const auto bytes = FailingSelfTest(conv, 5);
+    std::ofstream(broken, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  }
+  rq.deploy.model = broken;
+  rq.deploy.version = 5;
+  rq.deploy.host_checks = false;
+  rq.rollback_on_halt = false;
+  auto v5 = CreateRollout(*ws, rq, quiet);
+  ASSERT_TRUE(v5.ok()) << v5.status().message();
+  const RolloutRecord refused =
+      wait_for(v5->id, [](const RolloutRecord& r) { return r.status != "running"; });
+  stop_loop(third);
+  EXPECT_EQ(refused.status, "halted") << refused.message;
+  EXPECT_NE(refused.message.find("selftest"), std::string::npos)
+      << RolloutJson(db, v5->id)->dump(2);
+  EXPECT_EQ(RolloutDevices(db, v5->id)->at(1).status, "pending");
 
   // What the devices see becomes a dataset version: every sensed input (the sensor
   // replays 4), labeled by the model with its confidence, traced to devices and model.

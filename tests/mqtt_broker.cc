@@ -68,8 +68,9 @@ Status MqttBroker::Stop() {
   return Status::Ok();
 }
 
-Status MqttBroker::Restart() {
+Status MqttBroker::Restart(const std::function<void()>& while_down) {
   TML_RETURN_IF_ERROR(Stop());
+  if (while_down) while_down();
   return Launch();
 }
 

@@ -24,9 +24,9 @@ class MqttBroker {
                                                    const std::string& extra_config = "");
   int port() const { return port_; }
   // Stops the broker (SIGTERM: a persistent one saves its sessions) and starts it again
-  // on the same port with the same configuration.
+  // on the same port with the same configuration; while_down runs in between.
   Status Stop();
-  Status Restart();
+  Status Restart(const std::function<void()>& while_down = {});
 
  private:
   Status Launch();

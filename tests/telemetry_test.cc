@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "app/drift.h"
+#include "app/rollout.h"
 #include "core/distribution.h"
 #include "data/dataset_store.h"
 #include "fixtures.h"
@@ -91,14 +92,25 @@ TEST_P(FleetStore, TelemetryIsStoredOnceAndAggregatedPerMinute) {
   in->Add("m4", "telemetry", Telemetry("a-7", kMinute + 5000, 2, 1, 0.85, 1000, 4, 2));
   // The next minute, the next version.
   in->Add("m4", "telemetry", Telemetry("a-8", kMinute + 61000, 3, 2, 1.0, 500, 4, 2));
+  // A staged package's answer beside the active model: kept raw, not an inference.
+  json shadow = Telemetry("a-10", kMinute + 5500, 4, 0, 0.4, 900, 4, 2);
+  shadow["active_version"] = 2;
+  shadow["active_class"] = 1;
+  shadow["active_confidence"] = 0.85;
+  in->Add("m4", "shadow", shadow);
   ASSERT_TRUE(in->Flush(20000).ok());
 
   const IngestStats st = in->stats();
-  EXPECT_EQ(st.received, 10);
-  EXPECT_EQ(st.stored, 6);
+  EXPECT_EQ(st.received, 11);
+  EXPECT_EQ(st.stored, 7);
   EXPECT_EQ(st.duplicates, 1);
   EXPECT_EQ(st.ignored, 2);
-  EXPECT_EQ(CountTelemetry(db(), "m4").value(), 6);
+  EXPECT_EQ(CountTelemetry(db(), "m4").value(), 7);
+  auto shadows = RecentTelemetry(db(), "m4", "shadow", 10);
+  ASSERT_EQ(shadows->size(), 1u);
+  EXPECT_EQ((*shadows)[0].model_version, 4);
+  EXPECT_EQ(json::parse((*shadows)[0].data)["active_class"], 1);
+  EXPECT_TRUE(FindTelemetryMinutes(db(), {"m4", "", 0, 0, 4})->empty());
 
   auto minutes = FindTelemetryMinutes(db(), {"m4", "", kMinute, kMinute + 120000});
   ASSERT_TRUE(minutes.ok()) << minutes.status().message();
@@ -203,6 +215,12 @@ TEST_P(FleetStore, RolloutsKeepTheirStateAndDevices) {
   ASSERT_EQ(ds->size(), 2u);
   RolloutDeviceRecord d = (*ds)[1];
   EXPECT_EQ(d.device, "m4-2");
+  // A shadow stage, then the install.
+  d.status = "shadowing";
+  d.shadow = R"({"since_ms":5})";
+  ASSERT_TRUE(UpdateRolloutDevice(db(), d).ok());
+  EXPECT_EQ(RolloutDevices(db(), *id)->at(1).status, "shadowing");
+  EXPECT_EQ(RolloutDevices(db(), *id)->at(1).shadow, d.shadow);
   d.status = "installed";
   d.deployment = 7;
   d.installed_ms = 123;
@@ -211,8 +229,32 @@ TEST_P(FleetStore, RolloutsKeepTheirStateAndDevices) {
   EXPECT_EQ((*ds2)[1].status, "installed");
   EXPECT_EQ((*ds2)[1].deployment, 7);
   EXPECT_EQ((*ds2)[1].installed_ms, 123);
+  EXPECT_EQ((*ds2)[1].shadow, R"({"since_ms":5})");
+  d.status = "exploded";
+  EXPECT_FALSE(UpdateRolloutDevice(db(), d).ok());  // CHECK
+  d.status = "installed";
   d.device = "nope";
   EXPECT_FALSE(UpdateRolloutDevice(db(), d).ok());
+}
+
+// --halt-on: each key into its condition; bad keys and values named.
+TEST(Rollout, HaltOnConditionsParse) {
+  RolloutConditions c;
+  ASSERT_TRUE(ParseHaltOn("failed=20,latency=1.5,disagreement=25,confidence-shift=0.1,"
+                          "shadow-samples=40",
+                          &c)
+                  .ok());
+  EXPECT_DOUBLE_EQ(c.max_failed_share, 0.2);
+  EXPECT_DOUBLE_EQ(c.max_latency_ratio, 1.5);
+  EXPECT_DOUBLE_EQ(c.min_agreement, 0.75);
+  EXPECT_DOUBLE_EQ(c.max_confidence_shift, 0.1);
+  EXPECT_EQ(c.shadow_samples, 40);
+  EXPECT_EQ(c.max_resets, 0);  // untouched
+  for (const char* bad : {"disagreement=120", "colour=3", "latency", "resets=-1", "failed=x"}) {
+    const Status s = ParseHaltOn(bad, &c);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find(bad), std::string::npos) << s.message();
+  }
 }
 
 // Drift: the population stability index of live histograms against the evaluation's.

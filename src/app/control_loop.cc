@@ -1,7 +1,10 @@
 #include "app/control_loop.h"
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
+
+#include "core/sha256.h"
 
 namespace tml {
 
@@ -11,6 +14,13 @@ Status RunControlLoop(Workspace& ws, const ControlLoopOptions& o, const std::ato
   TML_ASSIGN_OR_RETURN(auto ingest, TelemetryIngest::Start(std::move(conn), o.ingest));
   ControlOptions broker = o.broker;
   broker.on_device_message = ingest->Sink();
+  // One session per workspace that the broker keeps while the control plane is away
+  // (restarted, or the broker restarted): what devices send meanwhile is queued for it.
+  if (broker.client_id.empty()) {
+    const std::string root = std::filesystem::absolute(ws.root).lexically_normal().string();
+    broker.client_id = "tinymlaas-control-" + Sha256Hex(root.data(), root.size()).substr(0, 16);
+    broker.persistent_session = true;
+  }
   TML_ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(broker));
   progress.Log(fmt::format("control plane: broker {}:{}, store {}", broker.broker_host,
                            broker.broker_port, ws.db_spec));

@@ -2,7 +2,9 @@
 // devices report into the store (fleet/telemetry_ingest.h), keeps the device registry
 // in step with the broker, and drives every running rollout (app/rollout.h) one step
 // per tick. All its state is in the metadata store, so a control plane killed and
-// started again carries on where the last one stopped.
+// started again carries on where the last one stopped; its broker session is a
+// persistent one (one per workspace), so device messages sent while it was away are
+// queued by the broker and ingested when it is back.
 //
 //   ControlLoopOptions o;  o.broker.broker_port = 1883;
 //   std::atomic<bool> stop{false};

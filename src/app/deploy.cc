@@ -167,7 +167,10 @@ Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
                                       const std::string& where, Progress& progress, bool stage) {
   MetaStore& db = *ws.db;
   const std::string command = stage ? "stage" : "deploy";
-  DeviceDeployment r{d.id, "refused", "", 0, packages[0].info.model_version, false, ""};
+  DeviceDeployment r;
+  r.device = d.id;
+  r.status = "refused";
+  r.version = packages[0].info.model_version;
   const json hello = json::parse(d.capabilities, nullptr, false);
   // The first package that fits (the host's checks), or every reason.
   Status fit = Status::Ok();
@@ -196,6 +199,12 @@ Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
     TML_ASSIGN_OR_RETURN(r.deployment,
                          db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
                                            "refused", r.message, 0, 0}));
+    return r;
+  }
+  if (!cp.connected()) {  // nothing can leave: not an attempt that broke off
+    r.status = "failed";
+    r.unsent = true;
+    r.message = "the control plane is not connected to the broker (it reconnects on its own)";
     return r;
   }
   const std::vector<uint8_t>& payload = bytes[pick];

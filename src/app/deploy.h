@@ -48,6 +48,7 @@ struct DeviceDeployment {
   int64_t deployment = 0;  // the record's id (0: nothing recorded)
   int64_t version = 0;
   bool from_cache = false;  // the agent had the package: only its hash crossed the broker
+  bool unsent = false;      // failed before anything was sent: the broker is unreachable
   std::string package;      // the package artifact it got (or, refused, the first's)
 };
 

@@ -590,7 +590,9 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
                         progress));
       m.package = out.package;
       m.message = out.message;
-      if (out.status == "staged") {
+      if (out.unsent) {
+        m.status = "pending";
+      } else if (out.status == "staged") {
         m.status = "shadowing";
         m.shadow = json{{"since_ms", NowMs()}}.dump();
       } else if (out.status == "failed" && ++m.attempts < s.cond.max_attempts) {
@@ -617,7 +619,9 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
     m.deployment = out.deployment;
     m.package = out.package;
     m.message = out.message;
-    if (out.status == "active") {
+    if (out.unsent) {
+      m.status = "pending";
+    } else if (out.status == "active") {
       m.status = "installed";
       m.installed_ms = NowMs();
     } else if (out.status == "failed" && ++m.attempts < s.cond.max_attempts) {

@@ -135,12 +135,19 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ControlOptions
     s.opt.client_id =
         fmt::format("tinymlaas-control-{}-{}", getpid(), connections.fetch_add(1) + 1);
   s.barrier_topic = s.Topic("control/" + s.opt.client_id + "/barrier");
-  s.mosq = mosquitto_new(s.opt.client_id.c_str(), true, &s);
+  if (o.persistent_session && o.client_id.empty())
+    return Status::Error("control plane: a persistent session needs a fixed client id");
+  s.mosq = mosquitto_new(s.opt.client_id.c_str(), !o.persistent_session, &s);
   if (!s.mosq) return Status::Internal("control plane: cannot create an MQTT client");
   if (!o.username.empty())
     mosquitto_username_pw_set(s.mosq, o.username.c_str(),
                               o.password.empty() ? nullptr : o.password.c_str());
   mosquitto_connect_callback_set(s.mosq, &State::OnConnect);
+  mosquitto_disconnect_callback_set(s.mosq, [](mosquitto*, void* self, int) {
+    auto* st = static_cast<State*>(self);
+    std::lock_guard<std::mutex> l(st->mu);
+    st->connect_rc = -2;
+  });
   mosquitto_subscribe_callback_set(s.mosq, &State::OnSubscribe);
   mosquitto_message_callback_set(s.mosq, &State::OnMessage);
   const int rc = mosquitto_connect(s.mosq, o.broker_host.c_str(), o.broker_port, 10);
@@ -161,6 +168,11 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ControlOptions
         "control plane: the MQTT broker did not acknowledge the "
         "subscriptions");
   return cp;
+}
+
+bool ControlPlane::connected() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->connect_rc == 0;
 }
 
 ControlPlane::~ControlPlane() {

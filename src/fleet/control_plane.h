@@ -26,6 +26,10 @@ struct ControlOptions {
   std::string username, password;  // the control plane's broker credentials
   std::string prefix = "tinymlaas";
   std::string client_id;  // "" -> tinymlaas-control-PID-N (N counts connections)
+  // A persistent session (clean session off; needs a fixed client_id): the broker keeps
+  // the subscriptions and queues QoS 1 messages while this client is away, across a
+  // broker restart when the broker persists its state.
+  bool persistent_session = false;
   int timeout_ms = 20000;
   // The devices whose topics are read: one id, or "+" for all.
   std::string devices = "+";
@@ -56,6 +60,8 @@ class ControlPlane {
   // since the last sync, written into the registry. A round trip through the broker
   // (a message to this client's own topic) marks the end of the retained messages.
   Result<SyncReport> Sync(MetaStore& db);
+  // Whether the connection to the broker stands now (the client reconnects on its own).
+  bool connected() const;
 
   // Publishes PREFIX/devices/DEV/cmd/NAME and waits up to timeout_ms for the outcome:
   // the command's final event (its "ok" says how it went; an error Status only when no
