@@ -531,7 +531,6 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
   for (RolloutDeviceRecord& m : s.members) {
     if (m.status != "shadowing") continue;
     bool passed = false;
-    const std::string before = m.shadow;
     TML_ASSIGN_OR_RETURN(std::string failure, JudgeShadow(db, s, m, &passed));
     if (failure.empty() && !passed) continue;
     m.status = passed ? "pending" : "failed";
@@ -579,48 +578,25 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
     TML_ASSIGN_OR_RETURN(RolloutRecord now, GetRollout(db, id));
     if (now.status != "running") return now;
     if (packages.empty()) TML_RETURN_IF_ERROR(LoadPackages(s.plan, &packages, &bytes));
-    if (s.plan.value("shadow", false) && !ShadowPassed(m) &&
-        !HelloOf(d->second).value("gateway", false)) {
-      m.status = "staging";
-      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
-      TML_ASSIGN_OR_RETURN(
-          DeviceDeployment out,
-          StageOnDevice(ws, cp, packages, bytes, d->second, q,
-                        fmt::format("rollout {} stage {}: {}", id, m.stage + 1, m.device),
-                        progress));
-      m.package = out.package;
-      m.message = out.message;
-      if (out.unsent) {
-        m.status = "pending";
-      } else if (out.status == "staged") {
-        m.status = "shadowing";
-        m.shadow = json{{"since_ms", NowMs()}}.dump();
-      } else if (out.status == "failed" && ++m.attempts < s.cond.max_attempts) {
-        m.status = "pending";
-        m.message = fmt::format("attempt {} broke off: {}", m.attempts, out.message);
-      } else {
-        m.status = "failed";
-      }
-      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
-      TML_ASSIGN_OR_RETURN(bool now_halted, CheckHalt(ws, s, progress));
-      if (now_halted) {
-        if (s.r.status == "rolling_back") TML_RETURN_IF_ERROR(RollBack(ws, cp, s, progress));
-        return s.r;
-      }
-      continue;
-    }
-    m.status = "sending";
+    // With a shadow stage the package is staged first (the gateway's own device has no
+    // sensor to shadow on); once the shadow passed, installed.
+    const bool stage = s.plan.value("shadow", false) && !ShadowPassed(m) &&
+                       !HelloOf(d->second).value("gateway", false);
+    m.status = stage ? "staging" : "sending";
     TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+    const std::string where = fmt::format("rollout {} stage {}: {}", id, m.stage + 1, m.device);
     TML_ASSIGN_OR_RETURN(
         DeviceDeployment out,
-        DeployToDevice(ws, cp, packages, bytes, d->second, q,
-                       fmt::format("rollout {} stage {}: {}", id, m.stage + 1, m.device),
-                       progress));
-    m.deployment = out.deployment;
+        stage ? StageOnDevice(ws, cp, packages, bytes, d->second, q, where, progress)
+              : DeployToDevice(ws, cp, packages, bytes, d->second, q, where, progress));
+    if (!stage) m.deployment = out.deployment;
     m.package = out.package;
     m.message = out.message;
     if (out.unsent) {
-      m.status = "pending";
+      m.status = "pending";  // nothing left the control plane: not an attempt
+    } else if (out.status == "staged") {
+      m.status = "shadowing";
+      m.shadow = json{{"since_ms", NowMs()}}.dump();
     } else if (out.status == "active") {
       m.status = "installed";
       m.installed_ms = NowMs();

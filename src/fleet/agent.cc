@@ -368,15 +368,15 @@ struct Agent::State {
       auto r = link.Sense(req["count"].get<uint32_t>(), req.value("capture_below", 0.0f), shadow);
       if (!r.ok()) {
         if (r.status().code() == StatusCode::kUnavailable) last_link_error = true;
-        // The staged package failed its self-test (the device emptied its slot), or is
-        // gone: told once, as a "shadow" outcome, and shadowing stops.
-        const std::string& why = r.status().message();
-        if (shadow && r.status().code() == StatusCode::kFailedPrecondition &&
-            (why.find("package") != std::string::npos || why.find("state") != std::string::npos ||
-             why.find("input") != std::string::npos)) {
+        // The staged package failed its checks or self-test (the device emptied its
+        // slot), is gone, or takes other inputs: told once, as a "shadow" outcome, and
+        // shadowing stops.
+        const uint16_t refusal = link.last_refusal();
+        if (shadow &&
+            (refusal == TML_E_PACKAGE || refusal == TML_E_STATE || refusal == TML_E_INPUT)) {
           shadowing[d] = false;
           (void)RefreshHello(d);
-          Event(d, "shadow", r.status().Wrap("shadow"));
+          Event(d, "shadow", r.status());
           return;
         }
         // A device without a sensor or a model has nothing to report on its own.

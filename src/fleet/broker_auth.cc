@@ -53,9 +53,8 @@ std::string Acl(const BrokerAuthRequest& q) {
       q.control_user + "\ntopic readwrite " + p +
       "/#\n\n"
       "# An agent (user = agent id) announces its own state; a device (user = device id)\n"
-      "# publishes its own hello, events, results, telemetry, shadow answers and captures and "
-      "reads its\n"
-      "# own commands. %u is the connecting user.\n"
+      "# publishes its own hello, events, results, telemetry, shadow answers and captures\n"
+      "# and reads its own commands. %u is the connecting user.\n"
       "pattern write " +
       p + "/agents/%u/state\n";
   for (const char* leaf : {"hello", "events", "result", "telemetry", "shadow", "capture"})

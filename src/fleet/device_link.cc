@@ -223,6 +223,7 @@ Result<DeviceLink::Frame> DeviceLink::Call(uint8_t type, const void* payload, si
   const uint32_t len = tml_proto_encode(frame.data(), static_cast<uint32_t>(frame.size()), type,
                                         seq, payload, static_cast<uint32_t>(n));
   if (len == 0) return Status::Errorf("device link: a {}-byte payload does not fit a frame", n);
+  refusal_ = TML_E_NONE;
   TML_RETURN_IF_ERROR(SendRaw(frame.data(), len));
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
@@ -234,8 +235,12 @@ Result<DeviceLink::Frame> DeviceLink::Call(uint8_t type, const void* payload, si
       continue;
     }
     if (f.seq != seq) continue;  // a late reply to an earlier request
-    if (f.type == TML_MSG_ERROR)
+    if (f.type == TML_MSG_ERROR) {
+      tml_proto_error e{};
+      std::memcpy(&e, f.payload.data(), std::min(f.payload.size(), sizeof e));
+      refusal_ = e.code;
       return Status::FailedPrecondition("device refused: {}", DeviceErrorMessage(f.payload));
+    }
     return f;
   }
 }

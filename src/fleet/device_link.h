@@ -79,6 +79,8 @@ class DeviceLink {
   void SetSeq(uint16_t s) { seq_ = s; }
   // Frames the device pushed on its own (telemetry, captures) while waiting for replies.
   std::vector<Frame> TakePushed();
+  // The tml_proto_error_code of the last request's ERROR reply (TML_E_NONE: it had none).
+  uint16_t last_refusal() const { return refusal_; }
 
  private:
   explicit DeviceLink(int fd);
@@ -86,6 +88,7 @@ class DeviceLink {
   uint16_t seq_ = 0;
   std::unique_ptr<tml_proto_rx> rx_;
   std::vector<Frame> pushed_;
+  uint16_t refusal_ = 0;
 };
 
 // A HELLO_INFO as JSON: what the registry and the agent's hello topic carry.
