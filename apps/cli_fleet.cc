@@ -12,6 +12,7 @@
 #include "fleet/device_link.h"
 #include "formats/import.h"
 #include "pipeline/lineage.h"
+#include "store/record_json.h"
 
 namespace tml::cli {
 namespace {
@@ -50,17 +51,6 @@ int RunBrokerAuth(const AuthArgs& a) {
             << "add to mosquitto.conf:\n"
             << BrokerAuthConfig(*r);
   return 0;
-}
-
-json DeviceJson(const DeviceRecord& d) {
-  json caps = json::parse(d.capabilities, nullptr, false);
-  return {{"id", d.id},
-          {"agent", d.agent},
-          {"online", d.online},
-          {"groups", d.groups},
-          {"first_seen_ms", d.first_seen_ms},
-          {"last_seen_ms", d.last_seen_ms},
-          {"capabilities", caps.is_discarded() ? json::object() : caps}};
 }
 
 std::string ActiveText(const json& caps) {
@@ -125,20 +115,10 @@ int Show(const FleetArgs& a) {
     lineage = std::move(*g);
   }
   if (a.json) {
-    json j = DeviceJson(*d);
-    json deps = json::array();
-    for (const auto& r : *deployments)
-      deps.push_back({{"id", r.id},
-                      {"model", r.model},
-                      {"package", r.package},
-                      {"version", r.version},
-                      {"status", r.status},
-                      {"message", r.message},
-                      {"created_ms", r.created_ms}});
-    j["deployments"] = deps;
-    j["active_deployment"] = *active ? json((*active)->id) : json();
-    j["lineage"] = lineage ? LineageJson(*lineage) : json();
-    std::cout << j.dump(2) << "\n";
+    auto j = DeviceDetailJson(*ws->db, a.id);
+    if (!j.ok()) return Fail(j.status());
+    (*j)["lineage"] = lineage ? LineageJson(*lineage) : json();
+    std::cout << j->dump(2) << "\n";
     return 0;
   }
   const json c = json::parse(d->capabilities, nullptr, false);

@@ -16,6 +16,7 @@
 #include "apps/cli_broker.h"
 #include "apps/cli_common.h"
 #include "core/clock.h"
+#include "store/record_json.h"
 #include "store/telemetry_store.h"
 
 namespace tml::cli {
@@ -125,21 +126,7 @@ int Create(const OpsArgs& a) {
   auto o = a.Broker();
   if (!o.ok()) return Fail(o.status());
   q.deploy.broker = *o;
-  q.stages.clear();
-  for (const std::string& p : SplitList(a.stages)) {
-    char* end = nullptr;
-    q.stages.push_back(std::strtod(p.c_str(), &end));
-    if (!end || *end)
-      return Fail(Status::Errorf("--stages '{}': percentages such as 10,50,100", a.stages));
-  }
-  if (!a.canary.empty()) {
-    char* end = nullptr;
-    const long n = std::strtol(a.canary.c_str(), &end, 10);
-    if (end && !*end && n > 0)
-      q.canary_count = static_cast<int>(n);
-    else
-      q.canary_devices = SplitList(a.canary);
-  }
+  if (Status s = ParseStagesAndCanary(a.stages, a.canary, &q); !s.ok()) return Fail(s);
   if (Status s = ParseHaltOn(a.halt_on, &q.conditions); !s.ok()) return Fail(s);
   q.rollback_on_halt = a.rollback_on_halt;
   q.reference_data = a.reference;
@@ -243,18 +230,7 @@ int Telemetry(const OpsArgs& a) {
   if (!minutes.ok()) return Fail(minutes.status());
   if (a.json) {
     json arr = json::array();
-    for (const TelemetryMinute& m : *minutes)
-      arr.push_back({{"device", m.device},
-                     {"minute_ms", m.minute_ms},
-                     {"model_version", m.model_version},
-                     {"inferences", m.inferences},
-                     {"confidence_mean", m.inferences ? m.confidence_sum / m.inferences : 0.0},
-                     {"ticks_mean", m.inferences ? m.ticks_sum / m.inferences : 0},
-                     {"ticks_max", m.ticks_max},
-                     {"errors", m.errors},
-                     {"resets", m.resets},
-                     {"classes", m.classes},
-                     {"confidences", m.confidences}});
+    for (const TelemetryMinute& m : *minutes) arr.push_back(TelemetryMinuteJson(m));
     std::cout << json{{"since_ms", q.since_ms}, {"minutes", arr}}.dump(2) << "\n";
     return 0;
   }
@@ -423,13 +399,7 @@ int Alerts(const OpsArgs& a) {
   if (!all.ok()) return Fail(all.status());
   if (a.json) {
     json arr = json::array();
-    for (const AlertRecord& r : *all)
-      arr.push_back({{"id", r.id},
-                     {"kind", r.kind},
-                     {"subject", r.subject},
-                     {"message", r.message},
-                     {"data", json::parse(r.data, nullptr, false)},
-                     {"created_ms", r.created_ms}});
+    for (const AlertRecord& r : *all) arr.push_back(AlertJson(r));
     std::cout << arr.dump(2) << "\n";
     return 0;
   }

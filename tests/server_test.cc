@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include "app/rollout.h"
+#include "core/clock.h"
 #include "core/scratch_dir.h"
 #include "data/image_io.h"
 #include "jobs/job_spec.h"
@@ -19,6 +21,7 @@
 #include "pg_server.h"
 #include "pipeline/pipeline_spec.h"
 #include "server/http_server.h"
+#include "store/telemetry_store.h"
 
 namespace tml {
 namespace {
@@ -922,6 +925,122 @@ TEST(JobSpec, APipelineJobCanRunAPartOfIt) {
     ASSERT_FALSE(r.ok()) << params.dump();
     EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status().message();
   }
+}
+
+// The fleet's routes over what a control plane would have stored: the registry with a
+// device's version history, its telemetry for the live charts, a rollout paused,
+// resumed, halted and rolled back, drift against the rollout's reference, alerts; and
+// their errors.
+TEST_P(Server, FleetRoutesShowDevicesTelemetryRolloutsAndDrift) {
+  Start(0);
+  {
+    auto ws = OpenWorkspace(dir_.path(), db_);
+    ASSERT_TRUE(ws.ok());
+    MetaStore& db = *ws->db;
+    for (const char* id : {"m4-1", "m4-2"}) {
+      ASSERT_TRUE(db.PutDevice({id, "gw1", R"({"core":"cortex-m4","slots":[]})", {}, true}).ok());
+      ASSERT_TRUE(db.SetDeviceGroups(id, {"hall"}).ok());
+    }
+    ASSERT_TRUE(db.AddDeployment({0, "m4-1", "model:a", "package:a", 1, "active", "", 0, 0}).ok());
+    ASSERT_TRUE(db.AddDeployment({0, "m4-1", "model:b", "package:b", 2, "active", "", 0, 0}).ok());
+    const int64_t now = NowMs();
+    std::vector<TelemetryRecord> raw;
+    for (int i = 0; i < 40; ++i)
+      raw.push_back({0, "m4-1", fmt::format("msg{}", i), "result", 2, i % 4 == 0 ? 1 : 0, 0.9, 1000,
+                     now - 1000, now, "{}"});
+    ASSERT_TRUE(InsertTelemetry(db, raw).ok());
+    TelemetryMinute m;
+    m.device = "m4-1";
+    m.minute_ms = now / 60000 * 60000;
+    m.model_version = 2;
+    m.inferences = 40;
+    m.confidence_sum = 36;
+    m.classes = {30, 10};
+    m.confidences = std::vector<int64_t>(10, 0);
+    m.confidences[9] = 40;
+    ASSERT_TRUE(PutTelemetryMinutes(db, {m}).ok());
+    const json plan = {{"version", 2},
+                       {"stages", {1, 2}},
+                       {"reference",
+                        {{"data", "kws@1@test"},
+                         {"predicted", {10, 30}},
+                         {"confidence_bins", m.confidences},
+                         {"confidence_mean", 0.9}}}};
+    RolloutRecord r;
+    r.group = "hall";
+    r.model = "v2.onnx";
+    r.plan = plan.dump();
+    r.message = "stage 1 of 2";
+    std::vector<RolloutDeviceRecord> members(2);
+    members[0].device = "m4-1";
+    members[1].device = "m4-2";
+    members[1].stage = 1;
+    ASSERT_TRUE(AddRollout(db, r, members).ok());
+    ASSERT_TRUE(AddAlert(db, {0, "drift", "device:m4-1", "drifts", "{}", 0}).ok());
+  }
+  auto c = Client();
+  const json devices = Body(c->Get("/api/devices?group=hall"));
+  ASSERT_EQ(devices.size(), 2u) << devices.dump();
+  EXPECT_EQ(devices[0]["capabilities"]["core"], "cortex-m4");
+  const json one = Body(c->Get("/api/devices/m4-1"));
+  ASSERT_EQ(one["deployments"].size(), 2u) << one.dump();
+  EXPECT_EQ(one["deployments"][0]["version"], 2);  // newest first
+  EXPECT_EQ(c->Get("/api/devices/nobody")->status, 404);
+  const json tel = Body(c->Get("/api/devices/m4-1/telemetry?since_s=600&recent=5"));
+  ASSERT_EQ(tel["minutes"].size(), 1u) << tel.dump();
+  EXPECT_EQ(tel["minutes"][0]["inferences"], 40);
+  EXPECT_EQ(tel["recent"].size(), 5u);
+  EXPECT_EQ(c->Get("/api/devices/m4-1/telemetry?since_s=-4")->status, 400);
+  EXPECT_EQ(c->Get("/api/devices/nobody/telemetry")->status, 404);
+
+  const json list = Body(c->Get("/api/rollouts"));
+  ASSERT_EQ(list.size(), 1u);
+  const int64_t id = list[0]["id"];
+  EXPECT_FALSE(list[0].contains("devices"));
+  const std::string base = fmt::format("/api/rollouts/{}", id);
+  EXPECT_EQ(Body(c->Get(base.c_str()))["devices"].size(), 2u);
+  const auto act = [&](const std::string& a) { return c->Post((base + "/" + a).c_str(), "", ""); };
+  auto paused = act("pause");
+  ASSERT_EQ(paused->status, 200) << paused->body;
+  EXPECT_EQ(Body(paused)["status"], "paused");
+  EXPECT_EQ(act("pause")->status, 409);  // not running
+  EXPECT_EQ(Body(act("resume"))["status"], "running");
+  EXPECT_EQ(Body(act("halt"))["status"], "halted");
+  EXPECT_EQ(Body(act("rollback"))["status"], "rolling_back");
+  EXPECT_EQ(act("explode")->status, 404);
+  EXPECT_EQ(c->Post("/api/rollouts/99/pause", "", "")->status, 404);
+  EXPECT_EQ(c->Post("/api/rollouts/x/pause", "", "")->status, 400);
+
+  // The live answers (class 0: 30, class 1: 10) against the reference's 10 / 30.
+  const json drift = Body(c->Get(fmt::format("/api/drift?rollout={}&since_s=600", id).c_str()));
+  ASSERT_TRUE(drift.contains("devices")) << drift.dump();
+  EXPECT_EQ(drift["devices"][0]["subject"], "device:m4-1");
+  EXPECT_TRUE(drift["devices"][0]["drift"]);
+  EXPECT_GT(drift["devices"][0]["psi_classes"].get<double>(), 0.25);
+  EXPECT_FALSE(drift["devices"][1]["judged"]);        // m4-2 said nothing
+  EXPECT_EQ(Body(c->Get("/api/alerts")).size(), 1u);  // a look records no alert
+  EXPECT_EQ(c->Get("/api/drift?group=hall")->status, 400);
+  EXPECT_EQ(c->Get("/api/drift?rollout=1&threshold=abc")->status, 400);
+
+  // Creating: a model outside the server's directories, unknown artifacts, bad plans.
+  const auto create = [&](const json& b) {
+    return c->Post("/api/rollouts", b.dump(), "application/json");
+  };
+  auto outside = create({{"model", "/etc/passwd"}, {"group", "hall"}});
+  EXPECT_EQ(outside->status, 400) << outside->body;
+  EXPECT_NE(outside->body.find("not a file under"), std::string::npos) << outside->body;
+  EXPECT_EQ(create({{"model", "model:nothing"}, {"group", "hall"}})->status, 404);
+  EXPECT_EQ(create({{"model", "x"}, {"group", "../hall"}})->status, 400);
+  EXPECT_EQ(create({{"model", "x"}, {"group", "hall"}, {"shadow", "yes"}})->status, 400);
+  const std::string file = dir_.path() + "/v3.onnx";
+  std::ofstream(file) << "not a model";
+  auto stages = create({{"model", file}, {"group", "hall"}, {"stages", "10,x"}});
+  EXPECT_EQ(stages->status, 400);
+  EXPECT_NE(stages->body.find("stages '10,x'"), std::string::npos) << stages->body;
+  auto halt = create({{"model", file}, {"group", "hall"}, {"halt_on", "latency"}});
+  EXPECT_EQ(halt->status, 400);
+  auto busy = create({{"model", file}, {"group", "hall"}});  // m4-1 is rolling back
+  EXPECT_EQ(busy->status, 409) << busy->body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Server, ::testing::Values("sqlite", "postgres"),

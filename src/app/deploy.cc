@@ -6,6 +6,7 @@
 #include "core/sha256.h"
 #include "fleet/device_link.h"
 #include "formats/import.h"
+#include "store/record_json.h"
 
 namespace tml {
 
@@ -105,6 +106,17 @@ Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const De
       return std::optional<DeploymentRecord>(r);
   }
   return std::optional<DeploymentRecord>();
+}
+
+Result<json> DeviceDetailJson(MetaStore& db, const std::string& id) {
+  TML_ASSIGN_OR_RETURN(DeviceRecord d, db.GetDevice(id));
+  TML_ASSIGN_OR_RETURN(auto deployments, db.ListDeployments(id));
+  TML_ASSIGN_OR_RETURN(auto active, ActiveDeployment(db, d));
+  json history = json::array();
+  for (const DeploymentRecord& r : deployments) history.push_back(DeploymentJson(r));
+  return json{{"device", DeviceJson(d)},
+              {"deployments", history},
+              {"active_deployment", active ? json(active->id) : json()}};
 }
 
 namespace {

@@ -98,4 +98,8 @@ Result<DeviceBudget> BudgetFromHello(const nlohmann::json& hello);
 // and version), if the registry knows one.
 Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const DeviceRecord& d);
 
+// The one JSON form of a device (`devices show --json`, the API, the dashboard):
+// {device, deployments (newest first: the device's version history), active_deployment}.
+Result<nlohmann::json> DeviceDetailJson(MetaStore& db, const std::string& id);
+
 }  // namespace tml

@@ -29,6 +29,8 @@ DeviceDrift Judge(const std::string& subject, const TelemetryMinute& sum, const 
   d.subject = subject;
   d.inferences = sum.inferences;
   d.confidence_mean = sum.inferences ? sum.confidence_sum / static_cast<double>(sum.inferences) : 0;
+  d.classes = sum.classes;
+  d.confidences = sum.confidences;
   d.judged = sum.inferences >= q.min_inferences;
   if (!d.judged) return d;
   d.psi_classes = PopulationStability(ref.predicted, sum.classes);
@@ -65,6 +67,7 @@ Result<DriftReport> MeasureDrift(MetaStore& db, const DriftReference& ref, const
   for (const DeviceDrift& d : out.devices) {
     if (!d.drift) continue;
     ++out.drifting;
+    if (!q.record_alerts) continue;
     TML_RETURN_IF_ERROR(
         AddAlert(db, {0, "drift", d.subject,
                       fmt::format("{}: drift against {}: PSI {:.3f} on classes, {:.3f} on "
@@ -91,7 +94,9 @@ json DriftJson(const DriftReference& ref, const DriftReport& r, double threshold
                        {"psi_classes", d.psi_classes},
                        {"psi_confidence", d.psi_confidence},
                        {"judged", d.judged},
-                       {"drift", d.drift}});
+                       {"drift", d.drift},
+                       {"classes", d.classes},
+                       {"confidence_bins", d.confidences}});
   return {{"reference",
            {{"source", ref.source},
             {"predicted", ref.predicted},

@@ -39,6 +39,7 @@ struct DriftQuery {
   int64_t model_version = -1;   // -1: any version
   double threshold = 0.25;      // PSI above: drift
   int64_t min_inferences = 30;  // fewer: not judged (too few to tell)
+  bool record_alerts = true;    // false: only measure (a look from the dashboard)
 };
 
 struct DeviceDrift {
@@ -46,6 +47,7 @@ struct DeviceDrift {
   int64_t inferences = 0;
   double psi_classes = 0, psi_confidence = 0, confidence_mean = 0;
   bool judged = false, drift = false;
+  std::vector<int64_t> classes, confidences;  // the live histograms judged
 };
 
 struct DriftReport {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "app/evaluate.h"
 #include "core/clock.h"
@@ -17,6 +18,35 @@ namespace tml {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+Status ParseStagesAndCanary(const std::string& stages, const std::string& canary,
+                            RolloutRequest* q) {
+  const auto items = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    for (std::string item; std::getline(in, item, ',');)
+      if (!item.empty()) out.push_back(item);
+    return out;
+  };
+  q->stages.clear();
+  for (const std::string& p : items(stages)) {
+    char* end = nullptr;
+    const double v = std::strtod(p.c_str(), &end);
+    if (!end || *end || !std::isfinite(v))
+      return Status::Errorf("stages '{}': percentages such as 10,50,100", stages);
+    q->stages.push_back(v);
+  }
+  q->canary_devices.clear();
+  q->canary_count = 0;
+  if (canary.empty()) return Status::Ok();
+  char* end = nullptr;
+  const long n = std::strtol(canary.c_str(), &end, 10);
+  if (end && !*end && n > 0 && n < 1000000)
+    q->canary_count = static_cast<int>(n);
+  else
+    q->canary_devices = items(canary);
+  return Status::Ok();
+}
 
 Status ParseHaltOn(const std::string& text, RolloutConditions* c) {
   size_t at = 0;

@@ -75,6 +75,11 @@ struct RolloutRequest {
   bool shadow = false;
 };
 
+// "--stages 10,50,100" (cumulative percentages) and "--canary 2" (a count) or
+// "--canary m4-1,m4-2" (devices; "" none) into q; the error names the bad item.
+Status ParseStagesAndCanary(const std::string& stages, const std::string& canary,
+                            RolloutRequest* q);
+
 // Packages the model, fixes the cohorts and records the rollout (status running, stage
 // 0); nothing is sent yet. Refused: an empty group, a device already in a running or
 // paused rollout, stages that are not increasing percentages ending at 100.

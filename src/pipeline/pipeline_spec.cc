@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/path_under.h"
 #include "targets/target_profile.h"
 
 namespace tml {
@@ -76,20 +77,6 @@ const std::vector<ComponentSchema>& Components() {
 }
 
 Status CheckFilesUnder(const PipelineSpec& p, const std::vector<std::string>& roots) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> allowed;
-  std::error_code ec;
-  for (const std::string& r : roots) {
-    fs::path c = fs::weakly_canonical(fs::absolute(r, ec), ec);
-    if (!ec) allowed.push_back(c);
-  }
-  auto inside = [&](const fs::path& f) {
-    for (const fs::path& r : allowed) {
-      auto [ri, fi] = std::mismatch(r.begin(), r.end(), f.begin(), f.end());
-      if (ri == r.end()) return true;
-    }
-    return false;
-  };
   for (const StepSpec& s : p.steps) {
     const ComponentSchema* c = nullptr;
     for (const ComponentSchema& k : Components())
@@ -100,8 +87,7 @@ Status CheckFilesUnder(const PipelineSpec& p, const std::vector<std::string>& ro
       if (it == c->params.end() || !it->second.file) continue;
       for (const std::string& v : values) {
         if (!References(v).empty() || v.empty()) continue;
-        const fs::path f = fs::weakly_canonical(fs::absolute(v, ec), ec);
-        if (ec || !inside(f))
+        if (!PathUnder(v, roots))
           return Status::Errorf(
               "step '{}': {} '{}' is outside the directories this server reads files from ({})",
               s.name, name, v, fmt::join(roots, ", "));

@@ -166,7 +166,8 @@ json OpenApiDocument(const std::vector<Route>& routes, const std::string& versio
             {"version", version},
             {"description",
              "Datasets, training runs, models, quantization, compiled artifacts, targets, "
-             "pipelines and sweeps, lineage, and the job queue that runs long work."}}},
+             "pipelines and sweeps, lineage, the job queue that runs long work, and the fleet: "
+             "devices, rollouts, telemetry and drift."}}},
           {"components",
            {{"securitySchemes", {{"token", {{"type", "http"}, {"scheme", "bearer"}}}}},
             {"schemas", {{"Error", error_schema}}}}},
@@ -188,6 +189,7 @@ std::vector<Route> ApiRoutes() {
   AddLineageRoutes(r);
   AddChartRoutes(r);
   AddSessionRoutes(r);
+  AddFleetRoutes(r);
   Route doc{"GET", "/api/openapi.json", "This API's OpenAPI 3 document", "server"};
   doc.auth = false;
   r.push_back(doc);  // its handler needs the table: set by the server

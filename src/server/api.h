@@ -132,5 +132,6 @@ void AddJobRoutes(std::vector<Route>& r);
 void AddLineageRoutes(std::vector<Route>& r);
 void AddChartRoutes(std::vector<Route>& r);
 void AddSessionRoutes(std::vector<Route>& r);
+void AddFleetRoutes(std::vector<Route>& r);
 
 }  // namespace tml

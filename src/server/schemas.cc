@@ -179,4 +179,119 @@ json Spec() {
                          {"uploaded", Bool()}});
 }
 
+json Device() {
+  return Object("Device", {{"id", Str()},
+                           {"agent", Str()},
+                           {"online", Bool()},
+                           {"groups", Array(Str())},
+                           {"first_seen_ms", Int()},
+                           {"last_seen_ms", Int()},
+                           {"capabilities", Any()}});
+}
+
+json Deployment() {
+  return Object("Deployment", {{"id", Int()},
+                               {"device", Str()},
+                               {"model", Str()},
+                               {"package", Str()},
+                               {"version", Int()},
+                               {"status", Str()},
+                               {"message", Str()},
+                               {"created_ms", Int()},
+                               {"finished_ms", Int()}});
+}
+
+json DeviceDetail() {
+  return Object("DeviceDetail", {{"device", Device()},
+                                 {"deployments", Array(Deployment())},
+                                 {"active_deployment", Nullable(Int())}});
+}
+
+json DeviceTelemetry() {
+  const json minute = Object("TelemetryMinute", {{"device", Str()},
+                                                 {"minute_ms", Int()},
+                                                 {"model_version", Int()},
+                                                 {"inferences", Int()},
+                                                 {"confidence_mean", Num()},
+                                                 {"ticks_mean", Int()},
+                                                 {"ticks_max", Int()},
+                                                 {"errors", Int()},
+                                                 {"resets", Int()},
+                                                 {"classes", Array(Int())},
+                                                 {"confidences", Array(Int())}});
+  const json record = Object("TelemetryRecord", {{"id", Int()},
+                                                 {"kind", Str()},
+                                                 {"model_version", Int()},
+                                                 {"top_class", Int()},
+                                                 {"confidence", Num()},
+                                                 {"ticks", Int()},
+                                                 {"sent_ms", Int()},
+                                                 {"stored_ms", Int()}});
+  return Object("DeviceTelemetry", {{"device", Str()},
+                                    {"since_ms", Int()},
+                                    {"minutes", Array(minute)},
+                                    {"recent", Array(record)}});
+}
+
+json Rollout() {
+  const json stage =
+      Object("RolloutStage", {{"stage", Int()}, {"devices", Int()}, {"status", Any()}});
+  const json device = Object("RolloutDevice", {{"device", Str()},
+                                               {"stage", Int()},
+                                               {"status", Str()},
+                                               {"package", Str()},
+                                               {"deployment", Int()},
+                                               {"attempts", Int()},
+                                               {"installed_ms", Int()},
+                                               {"shadow", Any()},
+                                               {"message", Str()}});
+  const json status = {
+      {"type", "string"},
+      {"enum", {"running", "paused", "halted", "rolling_back", "rolled_back", "done"}}};
+  return Object("Rollout",
+                {{"id", Int()},
+                 {"group", Str()},
+                 {"model", Str()},
+                 {"status", status},
+                 {"stage", Int()},
+                 {"message", Str()},
+                 {"created_ms", Int()},
+                 {"updated_ms", Int()},
+                 {"plan", Any()},
+                 {"stages", Array(stage)},
+                 {"devices", Array(device)}},
+                std::vector<std::string>{"id", "group", "model", "status", "stage", "message",
+                                         "created_ms", "updated_ms", "plan", "stages"});
+}
+
+json Drift() {
+  const json reference = Object("DriftReference", {{"source", Str()},
+                                                   {"predicted", Array(Int())},
+                                                   {"confidence_bins", Array(Int())},
+                                                   {"confidence_mean", Num()}});
+  const json subject = Object("DriftSubject", {{"subject", Str()},
+                                               {"inferences", Int()},
+                                               {"confidence_mean", Num()},
+                                               {"psi_classes", Num()},
+                                               {"psi_confidence", Num()},
+                                               {"judged", Bool()},
+                                               {"drift", Bool()},
+                                               {"classes", Array(Int())},
+                                               {"confidence_bins", Array(Int())}});
+  return Object("Drift", {{"reference", reference},
+                          {"threshold", Num()},
+                          {"distance", Str()},
+                          {"drifting", Int()},
+                          {"devices", Array(subject)}});
+}
+
+json Alert() {
+  return Object("Alert", {{"id", Int()},
+                          {"kind", Str()},
+                          {"subject", Str()},
+                          {"message", Str()},
+                          {"data", Any()},
+                          {"created_ms", Int()}});
+}
+
 }  // namespace tml::schema

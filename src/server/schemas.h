@@ -42,5 +42,12 @@ json Artifact();
 json Lineage();
 json Target();
 json Spec();
+json Device();
+json Deployment();
+json DeviceDetail();
+json DeviceTelemetry();
+json Rollout();
+json Drift();
+json Alert();
 
 }  // namespace tml::schema
