@@ -75,7 +75,7 @@ int List(const FleetArgs& a) {
   if (!devices.ok()) return Fail(devices.status());
   if (a.json) {
     json arr = json::array();
-    for (const auto& d : *devices) arr.push_back(DeviceJson(d));
+    for (const auto& d : *devices) arr.push_back(DeviceViewJson(d));
     std::cout << arr.dump(2) << "\n";
     return 0;
   }

@@ -946,8 +946,8 @@ TEST_P(Server, FleetRoutesShowDevicesTelemetryRolloutsAndDrift) {
     const int64_t now = NowMs();
     std::vector<TelemetryRecord> raw;
     for (int i = 0; i < 40; ++i)
-      raw.push_back({0, "m4-1", fmt::format("msg{}", i), "result", 2, i % 4 == 0 ? 1 : 0, 0.9, 1000,
-                     now - 1000, now, "{}"});
+      raw.push_back({0, "m4-1", fmt::format("msg{}", i), i % 2 ? "result" : "telemetry", 2,
+                     i % 4 == 0 ? 1 : 0, 0.9, 1000, now - 1000, now, "{}"});
     ASSERT_TRUE(InsertTelemetry(db, raw).ok());
     TelemetryMinute m;
     m.device = "m4-1";
@@ -982,6 +982,7 @@ TEST_P(Server, FleetRoutesShowDevicesTelemetryRolloutsAndDrift) {
   const json devices = Body(c->Get("/api/devices?group=hall"));
   ASSERT_EQ(devices.size(), 2u) << devices.dump();
   EXPECT_EQ(devices[0]["capabilities"]["core"], "cortex-m4");
+  EXPECT_TRUE(devices[0]["active"].is_null());  // no model in its HELLO
   const json one = Body(c->Get("/api/devices/m4-1"));
   ASSERT_EQ(one["deployments"].size(), 2u) << one.dump();
   EXPECT_EQ(one["deployments"][0]["version"], 2);  // newest first

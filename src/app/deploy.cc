@@ -108,13 +108,24 @@ Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const De
   return std::optional<DeploymentRecord>();
 }
 
+json DeviceViewJson(const DeviceRecord& d) {
+  json j = DeviceJson(d);
+  const auto a = HelloActiveSlot(j["capabilities"]);
+  j["active"] = a ? json{{"slot", a->slot},
+                         {"version", a->version},
+                         {"state", a->state},
+                         {"model_id", a->model_id}}
+                  : json();
+  return j;
+}
+
 Result<json> DeviceDetailJson(MetaStore& db, const std::string& id) {
   TML_ASSIGN_OR_RETURN(DeviceRecord d, db.GetDevice(id));
   TML_ASSIGN_OR_RETURN(auto deployments, db.ListDeployments(id));
   TML_ASSIGN_OR_RETURN(auto active, ActiveDeployment(db, d));
   json history = json::array();
   for (const DeploymentRecord& r : deployments) history.push_back(DeploymentJson(r));
-  return json{{"device", DeviceJson(d)},
+  return json{{"device", DeviceViewJson(d)},
               {"deployments", history},
               {"active_deployment", active ? json(active->id) : json()}};
 }

@@ -98,6 +98,10 @@ Result<DeviceBudget> BudgetFromHello(const nlohmann::json& hello);
 // and version), if the registry knows one.
 Result<std::optional<DeploymentRecord>> ActiveDeployment(MetaStore& db, const DeviceRecord& d);
 
+// A device as the registry has it (DeviceJson) with its active model read from its
+// HELLO: "active": {slot, version, state, model_id}, or null (no model).
+nlohmann::json DeviceViewJson(const DeviceRecord& d);
+
 // The one JSON form of a device (`devices show --json`, the API, the dashboard):
 // {device, deployments (newest first: the device's version history), active_deployment}.
 Result<nlohmann::json> DeviceDetailJson(MetaStore& db, const std::string& id);

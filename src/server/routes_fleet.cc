@@ -4,6 +4,7 @@
 // these routes read and write the same store.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "app/deploy.h"
@@ -62,7 +63,7 @@ void AddDeviceRoutes(std::vector<Route>& r) {
     auto devices = ws->db->ListDevices(QueryText(q, "group"));
     if (!devices.ok()) return FromStatus(devices.status());
     json out = json::array();
-    for (const DeviceRecord& d : *devices) out.push_back(DeviceJson(d));
+    for (const DeviceRecord& d : *devices) out.push_back(DeviceViewJson(d));
     return Json(out);
   };
   list.response = schema::Array(schema::Device());
@@ -98,11 +99,18 @@ void AddDeviceRoutes(std::vector<Route>& r) {
     tq.since_ms = NowMs() - *since * 1000;
     auto minutes = FindTelemetryMinutes(*ws->db, tq);
     if (!minutes.ok()) return FromStatus(minutes.status());
-    auto raw = RecentTelemetry(*ws->db, id, "result", *recent);
-    if (!raw.ok()) return FromStatus(raw.status());
+    // Inferences: the sensor's (telemetry) and those asked for (result), newest first.
+    std::vector<TelemetryRecord> raw;
+    for (const char* kind : {"telemetry", "result"}) {
+      auto got = RecentTelemetry(*ws->db, id, kind, *recent);
+      if (!got.ok()) return FromStatus(got.status());
+      raw.insert(raw.end(), got->begin(), got->end());
+    }
+    std::sort(raw.begin(), raw.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+    if (raw.size() > static_cast<size_t>(*recent)) raw.resize(static_cast<size_t>(*recent));
     json m = json::array(), rec = json::array();
     for (const TelemetryMinute& x : *minutes) m.push_back(TelemetryMinuteJson(x));
-    for (const TelemetryRecord& x : *raw) rec.push_back(TelemetryRecordJson(x));
+    for (const TelemetryRecord& x : raw) rec.push_back(TelemetryRecordJson(x));
     return Json({{"device", id}, {"since_ms", tq.since_ms}, {"minutes", m}, {"recent", rec}});
   };
   tel.response = schema::DeviceTelemetry();

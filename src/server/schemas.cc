@@ -186,7 +186,11 @@ json Device() {
                            {"groups", Array(Str())},
                            {"first_seen_ms", Int()},
                            {"last_seen_ms", Int()},
-                           {"capabilities", Any()}});
+                           {"capabilities", Any()},
+                           {"active", Nullable(Object("ActiveModel", {{"slot", Int()},
+                                                                      {"version", Int()},
+                                                                      {"state", Str()},
+                                                                      {"model_id", Str()}}))}});
 }
 
 json Deployment() {

@@ -46,3 +46,28 @@ export function badge(state: string): HTMLElement {
 export function empty(what: string, next: string, command?: string): HTMLElement {
   return h("div", { class: "empty" }, h("strong", {}, what), next, ...(command ? [" ", h("code", {}, command)] : []));
 }
+
+// Calls `tick` every `ms` while the page that started it is shown (live views); stops on
+// the first navigation away, and never runs two ticks at once.
+export function whileShown(ms: number, tick: () => Promise<void>): void {
+  const hash = location.hash;
+  let busy = false;
+  const timer = window.setInterval(async () => {
+    if (location.hash !== hash) {
+      window.clearInterval(timer);
+      return;
+    }
+    if (busy) return;
+    busy = true;
+    try {
+      await tick();
+    } finally {
+      busy = false;
+    }
+  }, ms);
+}
+
+// A time as the browser's local clock shows it ("" for 0: never).
+export function when(ms: number): string {
+  return ms ? new Date(ms).toLocaleString() : "";
+}

@@ -3,17 +3,22 @@ import { login, session } from "./api";
 import { empty, errorBox } from "./dom";
 import { compile } from "./pages/compile";
 import { data } from "./pages/data";
+import { drift } from "./pages/drift";
+import { fleet } from "./pages/fleet";
 import { home } from "./pages/home";
 import { jobs } from "./pages/jobs";
+import { label } from "./pages/label";
 import { lineage } from "./pages/lineage";
 import { pipelines } from "./pages/pipelines";
+import { rollouts } from "./pages/rollouts";
 import { squeeze } from "./pages/squeeze";
 import { train } from "./pages/train";
 
-const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, train, squeeze, compile, pipelines, jobs, lineage };
+const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, label, train, squeeze, compile, pipelines, jobs, lineage, fleet, rollouts, drift };
 
 // After a navigation the page gets the focus (screen readers announce it, Tab goes on
-// from there); on the first load, tabbing starts at the top of the document.
+// from there), unless the page put it on one of its controls (the labeler); on the
+// first load, tabbing starts at the top of the document.
 async function route(focus = true): Promise<void> {
   const page = document.getElementById("page")!;
   const [name, arg] = location.hash.replace(/^#\//, "").split("?")[0].split("/").map(decodeURIComponent);
@@ -35,7 +40,7 @@ async function route(focus = true): Promise<void> {
   } catch (e) {
     page.append(errorBox(e));
   }
-  if (focus) page.focus();
+  if (focus && !page.contains(document.activeElement)) page.focus();
 }
 
 const form = document.getElementById("login") as HTMLFormElement;

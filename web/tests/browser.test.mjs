@@ -232,7 +232,7 @@ async function keyboardOnly(page, base, files) {
   await page.waitForSelector("h1:text('Home')");
   const order = [];
   const outlined = [];  // focused without an outline
-  const expected = ["TinyMLaaS", "Home", "Data", "Train", "Squeeze", "Compile", "Pipelines", "Jobs", "Lineage", "token", "Use token"];
+  const expected = ["TinyMLaaS", "Home", "Data", "Train", "Squeeze", "Compile", "Pipelines", "Jobs", "Lineage", "Fleet", "Rollouts", "Drift", "token", "Use token"];
   for (let i = 0; i < expected.length; i++) {
     await page.keyboard.press("Tab");
     const f = await page.evaluate(() => {
@@ -283,6 +283,23 @@ async function keyboardOnly(page, base, files) {
   await page.waitForFunction((t) => decodeURIComponent(location.hash) === `#/lineage/${t}`, target);
   await page.waitForSelector("#lineage-graph a.lineage-node");
   check("Enter on a box opens its lineage", (await page.getAttribute("#lineage-graph svg", "aria-label")) === `lineage of ${target}`);
+  // Labeling by keyboard: from the dataset's page to the labeler, a digit gives the
+  // sample that class and moves on, the arrows move back, "n" types a new class.
+  await page.goto(base + "index.html#/data/shapes");
+  await page.focus("#open-labeler");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#labeler:focus");
+  const first = await page.textContent("#label-position");
+  await page.keyboard.press("3");
+  await page.waitForFunction(() => /labeled c2 \(version 11\)/.test(document.querySelector("#label-said")?.textContent ?? ""));
+  check("a digit labels the sample with that class and moves to the next", first.startsWith("sample 1 of 40") && (await page.textContent("#label-position")).startsWith("sample 2 of 40"));
+  await page.keyboard.press("ArrowLeft");
+  check("the arrows move back to it, now labeled", (await page.textContent("#label-current")) === "labeled c2" && (await page.getAttribute("#labeler button[data-class=c2]", "aria-pressed")) === "true");
+  await page.keyboard.press("n");
+  await page.keyboard.type("blurry");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => /labeled blurry \(version 12\)/.test(document.querySelector("#label-said")?.textContent ?? ""));
+  check("n types a new class, which becomes a class button", (await page.locator("#labeler button[data-class=blurry]").count()) === 1 && await page.evaluate(() => document.activeElement?.id === "labeler"));
 
 }
 

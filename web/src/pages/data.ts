@@ -54,5 +54,7 @@ export async function data(page: HTMLElement, name?: string): Promise<void> {
     });
     grid.append(h("figure", {}, img, h("figcaption", {}, label)));
   }
-  page.append(card(`Samples (${samples.total})`, {}, samples.total ? grid : empty("This version has no samples.", "Upload images above.")));
+  page.append(card(`Samples (${samples.total})`, {}, ...(samples.total
+    ? [h("p", {}, h("a", { href: `#/label/${encodeURIComponent(name)}`, id: "open-labeler" }, "Label one at a time, by keyboard"), " (captured samples start at the first unlabeled one)."), grid]
+    : [empty("This version has no samples.", "Upload images above.")])));
 }
