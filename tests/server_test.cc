@@ -447,6 +447,40 @@ TEST_P(Server, UploadListRelabelAndThumbnails) {
       c->Patch("/api/datasets/pets/samples/abc", R"({"label": "fox"})", "application/json");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404) << missing->body;
+
+  // Bounding boxes (pixels of the 28x28 image): a new version, the label kept; a relabel
+  // keeps them; boxes outside the image or malformed are refused with what is wrong.
+  const std::string at = fmt::format("/api/datasets/pets/samples/{}", sample);
+  auto bx = c->Patch(at.c_str(), R"({"boxes": [{"label": "eye", "box": [2, 3, 10, 12]}]})",
+                     "application/json");
+  ASSERT_TRUE(bx);
+  ASSERT_EQ(bx->status, 200) << bx->body;
+  EXPECT_EQ(Body(bx)["version"]["number"], 3);
+  EXPECT_EQ(
+      Body(c->Patch(at.c_str(), R"({"label": "wolf"})", "application/json"))["version"]["number"],
+      4);
+  const json boxed = Body(c->Get("/api/datasets/pets/versions/4/samples?label=wolf"));
+  ASSERT_EQ(boxed["samples"].size(), 1u) << boxed.dump();
+  EXPECT_EQ(boxed["samples"][0]["boxes"],
+            (json::parse(R"([{"label": "eye", "box": [2, 3, 10, 12]}])")));
+  EXPECT_EQ(Body(c->Get("/api/datasets/pets/versions/2/samples?label=fox"))["samples"][0]["boxes"],
+            json::array());  // older versions as they were
+  for (const char* wrong : {R"({"boxes": [{"label": "eye", "box": [2, 3, 29, 12]}]})",
+                            R"({"boxes": [{"label": "eye", "box": [5, 3, 5, 12]}]})",
+                            R"({"boxes": [{"label": "eye", "box": [1, 2, 3]}]})",
+                            R"({"boxes": [{"label": "", "box": [1, 2, 3, 4]}]})",
+                            R"({"label": "x", "boxes": []})", R"({})"}) {
+    auto w = c->Patch(at.c_str(), wrong, "application/json");
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->status, 400) << wrong << " " << w->body;
+  }
+  auto outside = c->Patch(at.c_str(), R"({"boxes": [{"label": "eye", "box": [2, 3, 29, 12]}]})",
+                          "application/json");
+  EXPECT_NE(outside->body.find("not inside the 28x28 image"), std::string::npos) << outside->body;
+  auto cleared = c->Patch(at.c_str(), R"({"boxes": []})", "application/json");
+  ASSERT_EQ(cleared->status, 200) << cleared->body;
+  EXPECT_EQ(Body(c->Get("/api/datasets/pets/versions/5/samples?label=wolf"))["samples"][0]["boxes"],
+            json::array());
 }
 
 TEST_P(Server, AJobStreamsItsProgressAndLeavesLineage) {

@@ -163,8 +163,9 @@ Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const s
     return Status::AlreadyExists("sample {} is already labeled '{}'", sample, label);
   AnnotationRecord a;
   a.sample = sample;
-  a.kind = "label";
+  a.kind = it->boxes.empty() ? "label" : "boxes";  // the boxes stay
   a.label = label;
+  a.geometry = it->boxes;
   a.author = author;
   TML_ASSIGN_OR_RETURN(it->annotation, ws.db->AddAnnotation(a));
   const std::string old = it->label.empty() ? "unlabeled" : "'" + it->label + "'";

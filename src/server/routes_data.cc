@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "core/scratch_dir.h"
+#include "data/boxes.h"
 #include "data/dataset_json.h"
 #include "data/image_io.h"
 #include "data/importers.h"
@@ -200,7 +201,10 @@ void AddDataRoutes(std::vector<Route>& r) {
     for (const Member& m : *members) {
       if (q.query.count("label") && m.label != q.query.at("label")) continue;
       if (total >= offset && total < offset + limit)
-        page.push_back({{"sample", m.sample}, {"label", m.label}, {"split", SplitName(m.split)}});
+        page.push_back({{"sample", m.sample},
+                        {"label", m.label},
+                        {"split", SplitName(m.split)},
+                        {"boxes", BoxesJson(StoredBoxes(m.boxes))}});
       ++total;
     }
     return Json({{"version", VersionJson(*version)}, {"total", total}, {"samples", page}});
@@ -209,16 +213,40 @@ void AddDataRoutes(std::vector<Route>& r) {
   r.push_back(samples);
 
   Route relabel{"PATCH", "/api/datasets/{name}/samples/{sample}",
-                "Relabel one sample: a new version, the label recorded as an annotation", "data"};
+                "Relabel one sample, or set its bounding boxes (pixels of the image): a new "
+                "version, recorded as an annotation by the user",
+                "data"};
+  const json box = {
+      {"type", "object"},
+      {"required", {"label", "box"}},
+      {"additionalProperties", false},
+      {"properties",
+       {{"label", kLabel},
+        {"box", {{"type", "array"}, {"items", {{"type", "integer"}}}, {"maxItems", 4}}}}}};
   relabel.body = {{"type", "object"},
-                  {"required", {"label"}},
                   {"additionalProperties", false},
-                  {"properties", {{"label", kLabel}}}};
+                  {"properties",
+                   {{"label", kLabel},
+                    {"boxes", {{"type", "array"}, {"items", box}, {"maxItems", kMaxBoxes}}}}}};
   relabel.handler = [](ApiContext& c, const ApiRequest& q) {
-    const std::string label = q.body["label"];
-    if (!ValidLabel(label)) return ApiError(400, "label: 1-64 characters, one line");
+    const bool has_label = q.body.contains("label"), has_boxes = q.body.contains("boxes");
+    if (has_label == has_boxes) return ApiError(400, "body: a label or boxes, one of them");
     WorkspacePool::Lease ws = c.pool.Acquire();
-    auto v = Relabel(*ws, q.path.at("name"), q.path.at("sample"), label, q.user);
+    const std::string& name = q.path.at("name");
+    const std::string& sample = q.path.at("sample");
+    if (has_label) {
+      const std::string label = q.body["label"];
+      if (!ValidLabel(label)) return ApiError(400, "label: 1-64 characters, one line");
+      auto v = Relabel(*ws, name, sample, label, q.user);
+      if (!v.ok()) return FromStatus(v.status());
+      return Json({{"version", VersionJson(*v)}});
+    }
+    auto rec = ws->db->GetSample(sample);
+    if (!rec.ok()) return FromStatus(rec.status());
+    if (rec->shape.size() != 3) return ApiError(400, "boxes: the sample is not an image");
+    auto boxes = BoxesFromJson(q.body["boxes"], rec->shape[1], rec->shape[0]);
+    if (!boxes.ok()) return ApiError(400, boxes.status().message());
+    auto v = SetBoxes(*ws, name, sample, *boxes, q.user);
     if (!v.ok()) return FromStatus(v.status());
     return Json({{"version", VersionJson(*v)}});
   };

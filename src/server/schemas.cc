@@ -91,7 +91,11 @@ json SamplePage() {
       {{"version", Version()},
        {"total", Int()},
        {"samples",
-        Array(Object("SampleEntry", {{"sample", Str()}, {"label", Str()}, {"split", Str()}}))}});
+        Array(Object("SampleEntry", {{"sample", Str()},
+                                     {"label", Str()},
+                                     {"split", Str()},
+                                     {"boxes", Array(Object("Box", {{"label", Str()},
+                                                                    {"box", Array(Int())}}))}}))}});
 }
 
 json VersionOnly() {

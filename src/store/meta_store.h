@@ -34,9 +34,9 @@ struct SampleRecord {
 struct AnnotationRecord {
   int64_t id = 0;
   std::string sample;
-  std::string kind;      // label, box, polygon
+  std::string kind;      // label, or boxes (the sample's label and its bounding boxes)
   std::string label;     // class name
-  std::string geometry;  // box / polygon: JSON list of [x, y] points; empty for labels
+  std::string geometry;  // boxes: JSON (data/boxes.h); empty for labels
   double confidence = 1.0;
   std::string author;  // a person, or "model:<id>"
   int64_t created_ms = 0;
@@ -52,6 +52,8 @@ struct Member {
   int64_t annotation = 0;  // 0: unlabeled
   Split split = Split::kTrain;
   std::string label;  // filled by Members() from the annotation
+  // and its boxes: the annotation's geometry when its kind is "boxes" (data/boxes.h)
+  std::string boxes;
 };
 
 struct DatasetRecord {

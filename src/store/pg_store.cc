@@ -245,7 +245,8 @@ class PgStore : public MetaStore {
 
   Result<std::vector<Member>> Members(int64_t version_id) override {
     TML_ASSIGN_OR_RETURN(
-        auto r, Q("SELECT m.sample, COALESCE(m.annotation, 0), m.split, COALESCE(a.label, '') "
+        auto r, Q("SELECT m.sample, COALESCE(m.annotation, 0), m.split, COALESCE(a.label, ''), "
+                  "CASE WHEN a.kind = 'boxes' THEN a.geometry ELSE '' END "
                   "FROM version_members m LEFT JOIN annotations a ON a.id = m.annotation "
                   "WHERE m.version_id = $1 ORDER BY m.pos",
                   version_id));
@@ -257,6 +258,7 @@ class PgStore : public MetaStore {
       m.annotation = row[1].as<int64_t>();
       TML_ASSIGN_OR_RETURN(m.split, ParseSplit(row[2].c_str()));
       m.label = row[3].c_str();
+      m.boxes = row[4].c_str();
       out.push_back(std::move(m));
     }
     return out;

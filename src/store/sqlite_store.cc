@@ -208,7 +208,8 @@ class SqliteStore : public MetaStore {
 
   Result<std::vector<Member>> Members(int64_t version_id) override {
     Stmt s(db_,
-           "SELECT m.sample, COALESCE(m.annotation, 0), m.split, COALESCE(a.label, '') "
+           "SELECT m.sample, COALESCE(m.annotation, 0), m.split, COALESCE(a.label, ''), "
+           "CASE WHEN a.kind = 'boxes' THEN a.geometry ELSE '' END "
            "FROM version_members m LEFT JOIN annotations a ON a.id = m.annotation "
            "WHERE m.version_id = ? ORDER BY m.pos");
     TML_RETURN_IF_ERROR(s.status());
@@ -222,6 +223,7 @@ class SqliteStore : public MetaStore {
       m.annotation = s.Int(1);
       TML_ASSIGN_OR_RETURN(m.split, ParseSplit(s.Text(2)));
       m.label = s.Text(3);
+      m.boxes = s.Text(4);
       out.push_back(std::move(m));
     }
     return out;

@@ -300,6 +300,19 @@ async function keyboardOnly(page, base, files) {
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => /labeled blurry \(version 12\)/.test(document.querySelector("#label-said")?.textContent ?? ""));
   check("n types a new class, which becomes a class button", (await page.locator("#labeler button[data-class=blurry]").count()) === 1 && await page.evaluate(() => document.activeElement?.id === "labeler"));
+  // A bounding box by keyboard: b starts one in the middle (7..21 of 28 pixels), two
+  // steps right, one step larger, class 2, Enter keeps it; Delete removes it again.
+  await page.keyboard.press("b");
+  for (const k of ["ArrowRight", "ArrowRight", "Shift+ArrowDown", "2"]) await page.keyboard.press(k);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => /boxed c1 \(version 13\)/.test(document.querySelector("#label-said")?.textContent ?? ""));
+  const stored = (await (await page.request.get(base + "api/datasets/shapes/versions/13/samples?limit=100")).json()).samples.filter((x) => x.boxes.length);
+  check("a box drawn by keyboard is stored in pixels of the image", stored.length === 1 && stored[0].boxes.length === 1 && stored[0].boxes[0].label === "c1" && stored[0].boxes[0].box.join() === "9,7,23,22", JSON.stringify(stored));
+  check("the box is drawn over the image", (await page.locator("#labeler svg.boxes rect.kept").count()) === 1);
+  await page.keyboard.press("Delete");
+  await page.waitForFunction(() => /lost its last box \(version 14\)/.test(document.querySelector("#label-said")?.textContent ?? ""));
+  check("Delete removes the last box", (await page.locator("#labeler svg.boxes rect").count()) === 0);
+  if (shots) await page.screenshot({ path: join(shots, "label.png"), fullPage: true });
 
 }
 
