@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api screenshots clean format
+.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api bench-fleet screenshots clean format
 
 all: build
 
@@ -69,6 +69,13 @@ bench-startup: build
 
 # The API under concurrent clients and event streams on SQLite and PostgreSQL (req/s, p99),
 # and a six-cell sweep run by one and by two worker processes; results in bench/README.md.
+# 10,000 simulated devices over MQTT into the control plane, and a rollout to all of
+# them, on SQLite then PostgreSQL (about 5 minutes each).
+bench-fleet: build
+	cmake --build $(BUILD) -j $(JOBS) --target tml_fleet_load_bench
+	$(BUILD)/bench/tml_fleet_load_bench --db sqlite
+	$(BUILD)/bench/tml_fleet_load_bench --db postgres
+
 bench-api: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_api_bench
 	$(BUILD)/bench/tml_api_bench 5

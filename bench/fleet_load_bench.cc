@@ -1,0 +1,441 @@
+// Telemetry at scale and a rollout to every device: N simulated devices (protocol
+// simulators, one MQTT connection per device as the agent makes them, A agent threads
+// in this process) publish one telemetry message per second each to a real Mosquitto
+// on loopback for S seconds, while the real control loop (app/control_loop.h: ingest,
+// registry sync, rollouts) stores them on SQLite or PostgreSQL. Then a rollout of a
+// package to all of them, which the simulators install (the agent's topics and answers,
+// docs/fleet.md) while they keep publishing. Prints the ingest rate, the p50/p99/max
+// ingest latency (publish to commit), messages lost (published but not stored; must be
+// 0), and the rollout's time and installs per device (must be 1 each).
+//
+// Usage: tml_fleet_load_bench [--devices N] [--agents A] [--seconds S] [--db sqlite|postgres]
+#include <fmt/format.h>
+#include <mosquitto.h>
+#include <poll.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "app/control_loop.h"
+#include "app/package.h"
+#include "core/clock.h"
+#include "core/scratch_dir.h"
+#include "core/sha256.h"
+#include "fixtures.h"
+#include "mqtt_broker.h"
+#include "package/package.h"
+#include "pg_server.h"
+#include "store/telemetry_store.h"
+
+namespace tml {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Counters {
+  std::atomic<int64_t> published{0}, publish_errors{0}, deploys{0}, not_cached{0}, connected{0};
+};
+
+// One simulated device: its MQTT connection and what its HELLO says.
+struct SimDevice {
+  std::string id;
+  mosquitto* m = nullptr;
+  uint32_t version = 1, previous = 0;
+  int64_t seq = 0, installs = 0;
+  Clock::time_point next;
+};
+
+// An agent's thread: its devices' connections in one poll loop, their telemetry paced
+// to one message per second each, their commands answered.
+class SimAgent {
+ public:
+  SimAgent(std::string id, int port, std::vector<std::string> devices, Counters& c)
+      : id_(std::move(id)), port_(port), c_(c) {
+    for (auto& d : devices) devs_.push_back(std::make_unique<SimDevice>(SimDevice{std::move(d)}));
+  }
+  ~SimAgent() {
+    stop_ = true;
+    if (t_.joinable()) t_.join();
+    for (auto& d : devs_)
+      if (d->m) mosquitto_destroy(d->m);
+    if (self_) mosquitto_destroy(self_);
+  }
+  Status Connect() {
+    self_ = mosquitto_new(("sim-agent-" + id_).c_str(), true, this);
+    const std::string state = "tinymlaas/agents/" + id_ + "/state";
+    mosquitto_will_set(self_, state.c_str(), 7, "offline", 1, true);
+    if (mosquitto_connect(self_, "127.0.0.1", port_, 60) != MOSQ_ERR_SUCCESS)
+      return Status::Errorf("agent {}: cannot connect", id_);
+    mosquitto_publish(self_, nullptr, state.c_str(), 6, "online", 1, true);
+    for (auto& d : devs_) {
+      d->m = mosquitto_new(d->id.c_str(), true, this);
+      mosquitto_connect_callback_set(d->m, &SimAgent::OnConnect);
+      mosquitto_message_callback_set(d->m, &SimAgent::OnMessage);
+      mosquitto_max_inflight_messages_set(d->m, 100);
+      if (int rc = mosquitto_connect(d->m, "127.0.0.1", port_, 60); rc != MOSQ_ERR_SUCCESS)
+        return Status::Errorf("device {}: cannot connect: {}", d->id, mosquitto_strerror(rc));
+    }
+    return Status::Ok();
+  }
+  void Start(bool telemetry) {
+    telemetry_ = telemetry;
+    t_ = std::thread([this] { Loop(); });
+  }
+  void SetTelemetry(bool on) { telemetry_ = on; }
+  // installs per device (for "no device updated twice").
+  std::map<std::string, int64_t> Installs() {
+    std::lock_guard<std::mutex> l(mu_);
+    std::map<std::string, int64_t> out;
+    for (auto& d : devs_) out[d->id] = d->installs;
+    return out;
+  }
+
+ private:
+  static void OnConnect(mosquitto* m, void* self, int rc) {
+    auto* a = static_cast<SimAgent*>(self);
+    SimDevice* d = a->by_mosq_.count(m) ? a->by_mosq_[m] : nullptr;
+    if (rc != 0 || !d) return;
+    ++a->c_.connected;
+    const std::string cmd = "tinymlaas/devices/" + d->id + "/cmd/+";
+    mosquitto_subscribe(m, nullptr, cmd.c_str(), 1);
+    a->Hello(*d);
+  }
+  void Hello(SimDevice& d) {
+    // Slot 0 runs the current version (confirmed at once), slot 1 keeps the one before.
+    const json slots = json::array(
+        {{{"state", "confirmed"}, {"version", d.version}, {"bytes", 4096},
+          {"model_id", fmt::format("sim-model-v{}", d.version)}},
+         {{"state", d.previous ? "confirmed" : "empty"}, {"version", d.previous}, {"bytes", 0},
+          {"model_id", d.previous ? fmt::format("sim-model-v{}", d.previous) : ""}}});
+    const json hello = {{"device_id", d.id},     {"core", "cortex-m4"},   {"firmware", "sim"},
+                        {"isa", json::array()},  {"clock_hz", 64000000},  {"ram_bytes", 262144},
+                        {"flash_bytes", 1 << 20}, {"arena_bytes", 200000}, {"scratch_bytes", 8192},
+                        {"slot_bytes", 262144},   {"package_format", 1},   {"kernel_abi", 1},
+                        {"protocol", 1},          {"active_slot", 0},      {"confirmed_version", d.version},
+                        {"boots", 1},             {"slots", slots},        {"agent", id_}};
+    Publish(d, "hello", hello.dump(), true);
+  }
+  void Publish(SimDevice& d, const std::string& leaf, const std::string& body, bool retain) {
+    const std::string topic = "tinymlaas/devices/" + d.id + "/" + leaf;
+    if (mosquitto_publish(d.m, nullptr, topic.c_str(), static_cast<int>(body.size()), body.data(), 1,
+                          retain) != MOSQ_ERR_SUCCESS)
+      ++c_.publish_errors;
+  }
+  void Event(SimDevice& d, json e) {
+    e["agent"] = id_;
+    e["msg"] = fmt::format("{}-e{}", d.id, ++d.seq);
+    e["sent_ms"] = NowMs();
+    Publish(d, "events", e.dump(), false);
+  }
+  static void OnMessage(mosquitto* m, void* self, const mosquitto_message* msg) {
+    auto* a = static_cast<SimAgent*>(self);
+    SimDevice* d = a->by_mosq_.count(m) ? a->by_mosq_[m] : nullptr;
+    if (!d) return;
+    const std::string topic = msg->topic;
+    const std::string name = topic.substr(topic.rfind('/') + 1);
+    const auto* p = static_cast<const uint8_t*>(msg->payload);
+    const std::vector<uint8_t> bytes(p, p + msg->payloadlen);
+    a->Command(*d, name, bytes);
+  }
+  void Command(SimDevice& d, const std::string& name, const std::vector<uint8_t>& bytes) {
+    if (name == "deploy") {
+      ++c_.deploys;
+      uint32_t version = 0;
+      const json ref = json::parse(bytes.begin(), bytes.end(), nullptr, false);
+      if (ref.is_object() && ref.contains("package")) {
+        auto it = cache_.find(ref.value("package", ""));
+        if (it == cache_.end()) {
+          ++c_.not_cached;
+          Event(d, {{"command", "deploy"}, {"ok", false}, {"not_cached", true},
+                    {"error", "not in the agent's cache"}});
+          return;
+        }
+        version = it->second;
+      } else {
+        auto info = InspectPackage(bytes);
+        if (!info.ok()) {
+          Event(d, {{"command", "deploy"}, {"ok", false}, {"error", info.status().message()}});
+          return;
+        }
+        version = info->model_version;
+        cache_[Sha256Hex(bytes.data(), bytes.size())] = version;
+      }
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        d.previous = d.version;
+        d.version = version;
+        ++d.installs;
+      }
+      Hello(d);
+      Event(d, {{"command", "deploy"}, {"ok", true}, {"model_version", version}});
+    } else if (name == "rollback") {
+      if (d.previous) std::swap(d.version, d.previous);
+      Hello(d);
+      Event(d, {{"command", "rollback"}, {"ok", d.previous != 0}});
+    } else if (name == "hello") {
+      Hello(d);
+    } else {
+      Event(d, {{"command", name}, {"ok", true}});
+    }
+  }
+  void Loop() {
+    for (auto& d : devs_) by_mosq_[d->m] = d.get();
+    const auto start = Clock::now();
+    for (size_t i = 0; i < devs_.size(); ++i)  // spread over the second
+      devs_[i]->next = start + std::chrono::microseconds(1000000 * i / devs_.size());
+    std::vector<pollfd> fds(devs_.size() + 1);
+    auto misc = Clock::now();
+    while (!stop_) {
+      const auto now = Clock::now();
+      if (telemetry_) {
+        for (auto& d : devs_) {
+          if (d->next > now) continue;
+          d->next += std::chrono::seconds(1);
+          if (d->next < now) d->next = now + std::chrono::seconds(1);  // fell behind: no burst
+          const int64_t s = ++d->seq;
+          const json t = {{"device", d->id},        {"model_version", d->version},
+                          {"ticks", 120000},        {"class", static_cast<int>(s % 4)},
+                          {"confidence", 0.8},      {"sample", s},
+                          {"msg", fmt::format("{}-{}", d->id, s)},
+                          {"sent_ms", NowMs()},     {"boots", 1}};
+          Publish(*d, "telemetry", t.dump(), false);
+          ++c_.published;
+        }
+      }
+      for (size_t i = 0; i < devs_.size(); ++i) {
+        fds[i].fd = mosquitto_socket(devs_[i]->m);
+        fds[i].events = static_cast<short>(POLLIN | (mosquitto_want_write(devs_[i]->m) ? POLLOUT : 0));
+        fds[i].revents = 0;
+      }
+      fds.back().fd = mosquitto_socket(self_);
+      fds.back().events = static_cast<short>(POLLIN | (mosquitto_want_write(self_) ? POLLOUT : 0));
+      fds.back().revents = 0;
+      poll(fds.data(), fds.size(), 5);
+      for (size_t i = 0; i < fds.size(); ++i) {
+        mosquitto* m = i < devs_.size() ? devs_[i]->m : self_;
+        if (fds[i].revents & POLLIN) {
+          int rc = mosquitto_loop_read(m, 1);
+          if (rc != 0) fprintf(stderr, "read rc %d %s\n", rc, mosquitto_strerror(rc));
+        }
+        if (fds[i].revents & POLLOUT || mosquitto_want_write(m)) mosquitto_loop_write(m, 1);
+      }
+      if (Clock::now() - misc > std::chrono::seconds(1)) {
+        misc = Clock::now();
+        for (auto& d : devs_) {
+          if (mosquitto_loop_misc(d->m) == MOSQ_ERR_NO_CONN) mosquitto_reconnect(d->m);
+        }
+        mosquitto_loop_misc(self_);
+      }
+    }
+  }
+
+  std::string id_;
+  int port_;
+  Counters& c_;
+  std::vector<std::unique_ptr<SimDevice>> devs_;
+  std::map<mosquitto*, SimDevice*> by_mosq_;
+  std::map<std::string, uint32_t> cache_;  // package digest -> its version
+  mosquitto* self_ = nullptr;
+  std::mutex mu_;
+  std::atomic<bool> stop_{false}, telemetry_{false};
+  std::thread t_;
+};
+
+int Arg(int argc, char** argv, const std::string& name, int def) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (argv[i] == name) return std::atoi(argv[i + 1]);
+  return def;
+}
+std::string ArgText(int argc, char** argv, const std::string& name, const std::string& def) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (argv[i] == name) return argv[i + 1];
+  return def;
+}
+
+int Run(int argc, char** argv) {
+  std::cout << std::unitbuf;  // progress as it happens
+  const int devices = Arg(argc, argv, "--devices", 10000);
+  const int agents = Arg(argc, argv, "--agents", 20);
+  const int seconds = Arg(argc, argv, "--seconds", 60);
+  const std::string backend = ArgText(argc, argv, "--db", "sqlite");
+  rlimit fd{};
+  getrlimit(RLIMIT_NOFILE, &fd);
+  fd.rlim_cur = fd.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &fd);  // the broker inherits it: a socket per device
+  if (fd.rlim_cur < static_cast<rlim_t>(devices) * 2 + 200) {
+    std::cerr << fmt::format("the open file limit ({}) is too low for {} devices\n", fd.rlim_cur,
+                             devices);
+    return 1;
+  }
+  mosquitto_lib_init();
+  ScratchDir dir("", "fleet-load");
+  std::string skip;
+  const std::string db = TestDatabase(backend, &skip);
+  if (!skip.empty()) {
+    std::cerr << skip << "\n";
+    return 1;
+  }
+  auto broker = testing::MqttBroker::Start(dir.path(), "allow_anonymous true\nmax_queued_messages 0\n");
+  if (!broker.ok()) return std::cerr << broker.status().message() << "\n", 1;
+  auto ws = OpenWorkspace(dir.path() + "/ws", db);
+  if (!ws.ok()) return std::cerr << ws.status().message() << "\n", 1;
+  if (auto k = CreateKeys(dir.path() + "/ws/keys"); !k.ok())
+    return std::cerr << k.status().message() << "\n", 1;
+
+  std::cout << fmt::format("fleet load: {} devices behind {} agents, 1 message/s each for {} s, "
+                           "Mosquitto on loopback, store {}\n",
+                           devices, agents, seconds, backend);
+  Counters c;
+  std::vector<std::unique_ptr<SimAgent>> sims;
+  for (int a = 0; a < agents; ++a) {
+    std::vector<std::string> ids;
+    for (int d = a; d < devices; d += agents) ids.push_back(fmt::format("sim-{:05}", d));
+    sims.push_back(std::make_unique<SimAgent>(fmt::format("agent-{:02}", a),
+                                              (*broker)->port(), ids, c));
+  }
+  const auto t_connect = Clock::now();
+  for (auto& s : sims) {
+    if (Status st = s->Connect(); !st.ok()) return std::cerr << st.message() << "\n", 1;
+    s->Start(false);
+  }
+  while (c.connected.load() < devices) {
+    if (Clock::now() - t_connect > std::chrono::seconds(120))
+      return std::cerr << fmt::format("only {} of {} connected\n", c.connected.load(), devices), 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::cout << fmt::format("  {} device connections in {:.1f} s\n", devices,
+                           std::chrono::duration<double>(Clock::now() - t_connect).count());
+
+  // The control loop in a thread, as `tinymlaas control` runs it.
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  IngestStats last;
+  ControlLoopOptions o;
+  o.broker.broker_port = (*broker)->port();
+  o.on_tick = [&](const IngestStats& s) {
+    std::lock_guard<std::mutex> l(mu);
+    last = s;
+  };
+  Status loop_status;
+  Progress quiet;
+  std::thread loop([&] { loop_status = RunControlLoop(*ws, o, stop, quiet); });
+  const auto stats = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return last;
+  };
+  // The registry: every device online, all in one group.
+  for (;;) {
+    auto list = ws->db->ListDevices("");
+    if (list.ok() && static_cast<int>(list->size()) == devices) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  {
+    Transaction tx(*ws->db);
+    for (int d = 0; d < devices; ++d)
+      (void)ws->db->SetDeviceGroups(fmt::format("sim-{:05}", d), {"load"});
+    if (Status s = tx.Commit(); !s.ok()) return std::cerr << s.message() << "\n", 1;
+  }
+
+  // Phase 1: telemetry only.
+  const IngestStats before = stats();
+  const int64_t published_before = c.published.load();
+  const auto t0 = Clock::now();
+  for (auto& s : sims) s->SetTelemetry(true);
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  for (auto& s : sims) s->SetTelemetry(false);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  const int64_t published = c.published.load() - published_before;
+  // Wait until what was published is stored (or 60 s).
+  const auto drain = Clock::now();
+  IngestStats after = stats();
+  while (after.stored + after.duplicates - before.stored - before.duplicates < published &&
+         Clock::now() - drain < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    after = stats();
+  }
+  const int64_t stored = after.stored - before.stored;
+  TelemetryQuery all;
+  all.since_ms = 0;
+  int64_t counted = 0;
+  if (auto minutes = FindTelemetryMinutes(*ws->db, all); minutes.ok())
+    for (const auto& m : *minutes) counted += m.inferences;
+  std::cout << fmt::format(
+      "  telemetry: {} published in {:.1f} s ({:.0f}/s), {} stored, {} duplicates, {} lost, "
+      "{} dropped by the ingest; per-minute aggregates count {}\n",
+      published, elapsed, published / elapsed, stored, after.duplicates - before.duplicates,
+      published - stored, after.dropped, counted);
+  std::cout << fmt::format(
+      "  ingest latency (publish to commit): p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms over "
+      "{} batches\n",
+      after.latency_p50_ms, after.latency_p99_ms, after.latency_max_ms, after.batches);
+
+  // Phase 2: a rollout to all, with telemetry on (health is judged on it).
+  const std::string model = dir.path() + "/tiny_fc.tflite";
+  {
+    const auto bytes = testing::TinyFcTflite();
+    std::ofstream(model, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+  RolloutRequest q;
+  q.deploy.model = model;
+  q.deploy.group = "load";
+  q.deploy.host_checks = false;  // the simulators' HELLOs describe no real runtime
+  q.stages = {1, 10, 100};
+  q.profile_latency = false;
+  q.conditions.min_inferences = 2;
+  for (auto& s : sims) s->SetTelemetry(true);
+  const auto t_roll = Clock::now();
+  auto r = CreateRollout(*ws, q, quiet);
+  if (!r.ok()) return std::cerr << r.status().message() << "\n", 1;
+  std::string status = "running";
+  int64_t last_print = 0;
+  while (status == "running" && Clock::now() - t_roll < std::chrono::minutes(30)) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto now = GetRollout(*ws->db, r->id);
+    if (!now.ok()) continue;
+    status = now->status;
+    const int64_t s = static_cast<int64_t>(std::chrono::duration<double>(Clock::now() - t_roll).count());
+    if (s - last_print >= 15) {
+      last_print = s;
+      std::cout << fmt::format("  rollout: {} s, {} deploy commands, {}\n", s, c.deploys.load(),
+                               now->message)
+                << std::flush;
+    }
+  }
+  const double roll_s = std::chrono::duration<double>(Clock::now() - t_roll).count();
+  for (auto& s : sims) s->SetTelemetry(false);
+  int64_t once = 0, twice = 0, never = 0;
+  for (auto& s : sims)
+    for (const auto& [id, n] : s->Installs()) (n == 1 ? once : n == 0 ? never : twice) += 1;
+  const IngestStats end = stats();
+  std::cout << fmt::format(
+      "  rollout to all: {} in {:.1f} s; devices installed once {}, twice or more {}, never {}; "
+      "{} deploy commands ({} answered not cached: the package crossed the broker once per agent)\n",
+      status, roll_s, once, twice, never, c.deploys.load(), c.not_cached.load());
+  std::cout << fmt::format(
+      "  ingest during the rollout: latency p99 {:.0f} ms (whole run), {} dropped; publish errors "
+      "{}\n",
+      end.latency_p99_ms, end.dropped, c.publish_errors.load());
+  stop = true;
+  loop.join();
+  sims.clear();
+  mosquitto_lib_cleanup();
+  if (!loop_status.ok()) std::cerr << "control loop: " << loop_status.message() << "\n";
+  const bool ok = published == stored && status == "done" && twice == 0 && never == 0;
+  std::cout << (ok ? "fleet load: ok\n" : "fleet load: FAILED (see above)\n");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace tml
+
+int main(int argc, char** argv) { return tml::Run(argc, argv); }
