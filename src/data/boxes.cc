@@ -55,32 +55,17 @@ Result<VersionRecord> SetBoxes(Workspace& ws, const std::string& dataset, const 
   if (rec.kind != "image" || rec.shape.size() != 3)
     return Status::Errorf("sample {} is {}, not an image: it takes no boxes", sample, rec.kind);
   TML_RETURN_IF_ERROR(BoxesFromJson(BoxesJson(boxes), rec.shape[1], rec.shape[0]).status());
-  Transaction tx(*ws.db);
-  TML_RETURN_IF_ERROR(tx.status());
-  TML_ASSIGN_OR_RETURN(VersionRecord prev, ws.db->GetVersion(dataset, 0));
-  TML_ASSIGN_OR_RETURN(std::vector<Member> members, ws.db->Members(prev.id));
-  auto it = std::find_if(members.begin(), members.end(),
-                         [&](const Member& m) { return m.sample == sample; });
-  if (it == members.end())
-    return Status::NotFound("no sample {} in {}@{}", sample, dataset, prev.number);
   const std::string geometry = boxes.empty() ? "" : BoxesJson(boxes).dump();
-  if (it->boxes == geometry)
-    return Status::AlreadyExists("sample {} has these boxes already", sample);
-  AnnotationRecord a;
-  a.sample = sample;
-  a.kind = boxes.empty() ? "label" : "boxes";
-  a.label = it->label;
-  a.geometry = geometry;
-  a.author = author;
-  TML_ASSIGN_OR_RETURN(it->annotation, ws.db->AddAnnotation(a));
-  it->boxes = geometry;
-  TML_ASSIGN_OR_RETURN(VersionRecord v,
-                       ws.db->AddVersion(dataset, prev.id,
-                                         fmt::format("boxes of {}: {} by {}", sample.substr(0, 12),
-                                                     boxes.size(), author),
-                                         prev.classes, members));
-  TML_RETURN_IF_ERROR(tx.Commit());
-  return v;
+  return Reannotate(
+      ws, dataset, sample, [&](const Member& m, AnnotationRecord* a) -> Result<std::string> {
+        if (m.boxes == geometry)
+          return Status::AlreadyExists("sample {} has these boxes already", sample);
+        a->kind = boxes.empty() ? "label" : "boxes";
+        a->label = m.label;
+        a->geometry = geometry;
+        a->author = author;
+        return fmt::format("boxes of {}: {} by {}", sample.substr(0, 12), boxes.size(), author);
+      });
 }
 
 }  // namespace tml

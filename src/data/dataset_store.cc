@@ -148,9 +148,9 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
   return report;
 }
 
-Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const std::string& sample,
-                              const std::string& label, const std::string& author) {
-  if (label.empty()) return Status::Error("the new label is empty");
+Result<VersionRecord> Reannotate(
+    Workspace& ws, const std::string& dataset, const std::string& sample,
+    const std::function<Result<std::string>(const Member&, AnnotationRecord*)>& change) {
   Transaction tx(*ws.db);
   TML_RETURN_IF_ERROR(tx.status());
   TML_ASSIGN_OR_RETURN(VersionRecord prev, ws.db->GetVersion(dataset, 0));
@@ -159,26 +159,35 @@ Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const s
                          [&](const Member& m) { return m.sample == sample; });
   if (it == members.end())
     return Status::NotFound("no sample {} in {}@{}", sample, dataset, prev.number);
-  if (it->label == label)
-    return Status::AlreadyExists("sample {} is already labeled '{}'", sample, label);
   AnnotationRecord a;
   a.sample = sample;
-  a.kind = it->boxes.empty() ? "label" : "boxes";  // the boxes stay
-  a.label = label;
-  a.geometry = it->boxes;
-  a.author = author;
+  TML_ASSIGN_OR_RETURN(const std::string note, change(*it, &a));
   TML_ASSIGN_OR_RETURN(it->annotation, ws.db->AddAnnotation(a));
-  const std::string old = it->label.empty() ? "unlabeled" : "'" + it->label + "'";
-  it->label = label;
+  it->label = a.label;
+  it->boxes = a.kind == "boxes" ? a.geometry : "";
   std::vector<std::string> classes = prev.classes;
-  if (std::find(classes.begin(), classes.end(), label) == classes.end()) classes.push_back(label);
+  if (!a.label.empty() && std::find(classes.begin(), classes.end(), a.label) == classes.end())
+    classes.push_back(a.label);
   TML_ASSIGN_OR_RETURN(VersionRecord v,
-                       ws.db->AddVersion(dataset, prev.id,
-                                         fmt::format("relabel {}: {} -> '{}' by {}",
-                                                     sample.substr(0, 12), old, label, author),
-                                         classes, members));
+                       ws.db->AddVersion(dataset, prev.id, note, classes, members));
   TML_RETURN_IF_ERROR(tx.Commit());
   return v;
+}
+
+Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const std::string& sample,
+                              const std::string& label, const std::string& author) {
+  if (label.empty()) return Status::Error("the new label is empty");
+  return Reannotate(
+      ws, dataset, sample, [&](const Member& m, AnnotationRecord* a) -> Result<std::string> {
+        if (m.label == label)
+          return Status::AlreadyExists("sample {} is already labeled '{}'", sample, label);
+        a->kind = m.boxes.empty() ? "label" : "boxes";  // the boxes stay
+        a->label = label;
+        a->geometry = m.boxes;
+        a->author = author;
+        return fmt::format("relabel {}: {} -> '{}' by {}", sample.substr(0, 12),
+                           m.label.empty() ? "unlabeled" : "'" + m.label + "'", label, author);
+      });
 }
 
 Result<VersionRecord> Resplit(Workspace& ws, const std::string& dataset, int version,

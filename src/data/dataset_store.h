@@ -79,6 +79,14 @@ Result<ImportReport> ImportSamples(Workspace& ws, const std::string& dataset,
 // members where they are and splits the rest between train and val in proportion.
 // A new version in which `sample` (a member of the latest version) carries `label`
 // (recorded as an annotation by `author`); a new label becomes a new class.
+// A new version in which `sample` (a member of the latest version) carries a new
+// annotation: `change` fills it from the member and returns the version's note (or the
+// error that leaves everything as it was); a new label becomes a new class. One
+// transaction. Relabel and SetBoxes (data/boxes.h) are made of it.
+Result<VersionRecord> Reannotate(
+    Workspace& ws, const std::string& dataset, const std::string& sample,
+    const std::function<Result<std::string>(const Member&, AnnotationRecord*)>& change);
+
 Result<VersionRecord> Relabel(Workspace& ws, const std::string& dataset, const std::string& sample,
                               const std::string& label, const std::string& author);
 

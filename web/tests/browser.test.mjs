@@ -8,7 +8,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { greyPng } from "./png.mjs";
 
 const tml = resolve(process.argv[2] ?? "../build/tinymlaas");
@@ -43,11 +43,7 @@ async function main() {
       writeFileSync(f, greyPng(28, 28, (x, y) => (Math.floor((x + y * (k % 3)) / (k + 2)) % 2) * 180 + 20 + 5 * i));
       files.push(f);
     }
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));

@@ -11,7 +11,7 @@ import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync }
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { greyPng } from "./png.mjs";
 
 const tml = resolve(process.argv[2] ?? "../build/tinymlaas");
@@ -35,7 +35,8 @@ const run = (...args) => cli(...args, "--workspace", ws);
 function start(name, cmd, args, ready, seconds) {
   const log = join(work, `${name}.log`);
   const fd = openSync(log, "w");
-  const p = spawn(cmd, args, { stdio: ["ignore", fd, fd] });
+  // The agent keeps its package cache in the workspace it finds ($TINYMLAAS_HOME).
+  const p = spawn(cmd, args, { stdio: ["ignore", fd, fd], cwd: work, env: { ...process.env, TINYMLAAS_HOME: ws } });
   procs.push(p);
   return waitFor(`${name} ready`, seconds, () => {
     if (p.exitCode !== null) throw new Error(`${name} exited ${p.exitCode}:\n${readFileSync(log, "utf8")}`);
@@ -109,11 +110,7 @@ async function main() {
   const base = `http://127.0.0.1:${serve[1]}/`;
   const api = async (path) => (await fetch(base + path.slice(1), { headers: { Authorization: `Bearer ${token}` } })).json();
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
