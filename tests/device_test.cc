@@ -1100,6 +1100,70 @@ TEST_F(DeviceTest, TheControlPlaneTakesOnlyWellFormedMessages) {
       << r->devices[0].message;
 }
 
+// A control plane asked to stop while a device has not answered a deploy gives up at
+// once (not after the deploy's timeout): the device is left pending, not an attempt, for
+// the next control plane to send again.
+TEST_F(DeviceTest, AStoppedControlPlaneGivesUpWaitingForADevice) {
+  auto broker = testing::MqttBroker::Start(*dir_ + "/silent-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto probe = testing::MqttProbe::Connect((*broker)->port(), "silent-probe");
+  ASSERT_TRUE(probe.ok());
+  ASSERT_TRUE((*probe)->Publish("tinymlaas/agents/gw-s/state", "online", true).ok());
+  ASSERT_TRUE((*probe)
+                  ->Publish("tinymlaas/devices/silent/hello",
+                            R"({"agent":"gw-s","arena_bytes":65536,"scratch_bytes":4096,)"
+                            R"("slot_bytes":65536,"opset":3,"package_format":1,"kernel_abi":1,)"
+                            R"("active_slot":null,"slots":[]})",
+                            true)
+                  .ok());
+  const std::string root = testing::EmptyWorkDir("silent-ws");
+  auto ws = OpenWorkspace(root);
+  ASSERT_TRUE(ws.ok());
+  ControlOptions co;
+  co.broker_port = (*broker)->port();
+  ASSERT_TRUE(SyncRegistry(*ws, co).ok());
+  ASSERT_TRUE(ws->db->SetDeviceGroups("silent", {"quiet"}).ok());
+  RolloutRequest rq;
+  rq.deploy.broker = co;
+  rq.deploy.group = "quiet";
+  rq.deploy.host_checks = false;
+  rq.deploy.model = root + "/one_conv.onnx";
+  ASSERT_TRUE(SaveOnnx(OneConv(), rq.deploy.model).ok());
+  rq.stages = {100};
+  rq.profile_latency = false;
+  Progress quiet;
+  auto ro = CreateRollout(*ws, rq, quiet);
+  ASSERT_TRUE(ro.ok()) << ro.status().message();
+
+  std::atomic<bool> stop{false};
+  Status status;
+  std::thread t([&] {
+    ControlLoopOptions o;
+    o.broker = co;
+    o.tick_ms = 200;
+    Progress p;
+    status = RunControlLoop(*ws, o, stop, p);
+  });
+  // The deploy went out (by reference first); nobody answers it.
+  auto sent = (*probe)->WaitFor(
+      "tinymlaas/devices/silent/cmd/deploy", [](const testing::MqttMessage&) { return true; },
+      30000);
+  EXPECT_TRUE(sent.ok()) << sent.status().message();
+  const auto asked = std::chrono::steady_clock::now();
+  stop = true;
+  t.join();
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(5));
+  auto members = RolloutDevices(*ws->db, ro->id);
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].status, "pending");
+  EXPECT_EQ((*members)[0].attempts, 0);
+  auto r = GetRollout(*ws->db, ro->id);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, "running");
+}
+
 // Several candidate models in order of preference: each device gets the first that
 // fits it (the keyword model where the arena allows, the one-convolution model on a
 // 4 KB arena), and a device nothing fits is refused with every reason.

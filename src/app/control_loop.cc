@@ -8,8 +8,30 @@
 
 namespace tml {
 
+namespace {
+
+// Forwards to `inner`, and is cancelled once `stop` is set: a deploy or a rollback
+// waiting for a device's answer gives up when the control plane is asked to stop.
+class StoppableProgress : public Progress {
+ public:
+  StoppableProgress(Progress& inner, const std::atomic<bool>& stop) : inner_(inner), stop_(stop) {}
+  void Log(const std::string& line) override { inner_.Log(line); }
+  void Advance(int64_t done, int64_t total, const std::string& status) override {
+    inner_.Advance(done, total, status);
+  }
+  void Event(const nlohmann::json& event) override { inner_.Event(event); }
+  bool Cancelled() override { return stop_.load() || inner_.Cancelled(); }
+
+ private:
+  Progress& inner_;
+  const std::atomic<bool>& stop_;
+};
+
+}  // namespace
+
 Status RunControlLoop(Workspace& ws, const ControlLoopOptions& o, const std::atomic<bool>& stop,
-                      Progress& progress) {
+                      Progress& outer) {
+  StoppableProgress progress(outer, stop);
   TML_ASSIGN_OR_RETURN(auto conn, OpenStore(ws.db_spec));
   TML_ASSIGN_OR_RETURN(auto ingest, TelemetryIngest::Start(std::move(conn), o.ingest));
   ControlOptions broker = o.broker;

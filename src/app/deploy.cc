@@ -252,13 +252,15 @@ Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
   // By reference first: the agent may hold the package already (another of its
   // devices took it, or an earlier attempt); the bytes only when it does not.
   const std::string ref = json{{"package", p.digest}}.dump();
+  const auto cancelled = [&] { return progress.Cancelled(); };
   auto ev = cp.Command(d.id, command, std::vector<uint8_t>(ref.begin(), ref.end()), q.timeout_ms,
-                       on_progress);
+                       on_progress, cancelled);
   if (ev.ok() && ev->value("not_cached", false))
-    ev = cp.Command(d.id, command, payload, q.timeout_ms, on_progress);
+    ev = cp.Command(d.id, command, payload, q.timeout_ms, on_progress, cancelled);
   if (!ev.ok()) {
     r.status = "failed";
     r.message = ev.status().message();
+    r.cancelled = ev.status().code() == StatusCode::kCancelled;
   } else if (ev->value("link_lost", false)) {
     r.status = "failed";
     r.message = ev->value("error", std::string("the device link broke"));

@@ -49,6 +49,7 @@ struct DeviceDeployment {
   int64_t version = 0;
   bool from_cache = false;  // the agent had the package: only its hash crossed the broker
   bool unsent = false;      // failed before anything was sent: the broker is unreachable
+  bool cancelled = false;   // failed because `progress` was cancelled while waiting
   std::string package;      // the package artifact it got (or, refused, the first's)
 };
 

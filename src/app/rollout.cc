@@ -437,9 +437,10 @@ Status RollBack(Workspace& ws, ControlPlane& cp, Step& s, Progress& progress) {
       continue;
     }
     progress.Log(fmt::format("rollout {}: {}: rolling back", s.r.id, m.device));
-    auto ev = cp.Command(m.device, "rollback", {}, 60000);
+    auto ev = cp.Command(m.device, "rollback", {}, 60000, {}, [&] { return progress.Cancelled(); });
     if (!ev.ok() || ev->value("link_lost", false)) {
       ++left;  // tried again at the next step
+      if (ev.status().code() == StatusCode::kCancelled) break;
       continue;
     }
     const bool ok = ev->value("ok", false);
@@ -622,8 +623,13 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
     if (!stage) m.deployment = out.deployment;
     m.package = out.package;
     m.message = out.message;
-    if (out.unsent) {
-      m.status = "pending";  // nothing left the control plane: not an attempt
+    if (out.unsent || out.cancelled) {
+      // Nothing left the control plane, or it stopped waiting: not an attempt.
+      m.status = "pending";
+      if (out.cancelled) {
+        TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+        return s.r;
+      }
     } else if (out.status == "staged") {
       m.status = "shadowing";
       m.shadow = json{{"since_ms", NowMs()}}.dump();

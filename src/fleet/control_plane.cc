@@ -228,7 +228,8 @@ Result<SyncReport> ControlPlane::Sync(MetaStore& db) {
 
 Result<json> ControlPlane::Command(const std::string& device, const std::string& name,
                                    const std::vector<uint8_t>& payload, int timeout_ms,
-                                   const std::function<void(const json&)>& on_progress) {
+                                   const std::function<void(const json&)>& on_progress,
+                                   const std::function<bool()>& cancelled) {
   if (device.empty() || device.find_first_of("/+#") != std::string::npos)
     return Status::Errorf("device id '{}' must be non-empty, without / + #", device);
   State& s = *s_;
@@ -268,7 +269,18 @@ Result<json> ControlPlane::Command(const std::string& device, const std::string&
     if (std::chrono::steady_clock::now() >= deadline)
       return Status::Unavailable("no answer to '{}' from device {} in {} s (is its agent online?)",
                                  name, device, timeout_ms / 1000);
-    s.cv.wait_until(l, deadline);
+    if (cancelled) {
+      l.unlock();
+      const bool stop = cancelled();
+      l.lock();
+      if (stop)
+        return Status::Cancelled("'{}' to device {}: stopped while waiting for its answer", name,
+                                 device);
+      s.cv.wait_until(
+          l, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
+    } else {
+      s.cv.wait_until(l, deadline);
+    }
   }
 }
 

@@ -65,10 +65,12 @@ class ControlPlane {
 
   // Publishes PREFIX/devices/DEV/cmd/NAME and waits up to timeout_ms for the outcome:
   // the command's final event (its "ok" says how it went; an error Status only when no
-  // answer came), or for "infer" the result. Progress events go to on_progress.
-  Result<nlohmann::json> Command(
-      const std::string& device, const std::string& name, const std::vector<uint8_t>& payload,
-      int timeout_ms, const std::function<void(const nlohmann::json&)>& on_progress = {});
+  // answer came), or for "infer" the result. Progress events go to on_progress. A
+  // cancelled error as soon as `cancelled` (polled while waiting) says so.
+  Result<nlohmann::json> Command(const std::string& device, const std::string& name,
+                                 const std::vector<uint8_t>& payload, int timeout_ms,
+                                 const std::function<void(const nlohmann::json&)>& on_progress = {},
+                                 const std::function<bool()>& cancelled = {});
 
   struct State;
 

@@ -37,9 +37,9 @@ function start(name, cmd, args, ready, seconds) {
   const fd = openSync(log, "w");
   // The agent keeps its package cache in the workspace it finds ($TINYMLAAS_HOME).
   const p = spawn(cmd, args, { stdio: ["ignore", fd, fd], cwd: work, env: { ...process.env, TINYMLAAS_HOME: ws } });
-  procs.push(p);
+  procs.push([name, p]);
   return waitFor(`${name} ready`, seconds, () => {
-    if (p.exitCode !== null) throw new Error(`${name} exited ${p.exitCode}:\n${readFileSync(log, "utf8")}`);
+    if (p.exitCode !== null || p.signalCode !== null) throw new Error(`${name} exited ${p.exitCode ?? p.signalCode}:\n${readFileSync(log, "utf8")}`);
     const m = readFileSync(log, "utf8").match(ready);
     return m ? m : null;
   });
@@ -206,9 +206,20 @@ try {
     } catch { /* not started */ }
   }
 } finally {
-  if (browser) await browser.close();
-  for (const p of procs.reverse()) p.kill("SIGTERM");
-  await Promise.all(procs.map((p) => (p.exitCode !== null ? null : new Promise((ok) => p.on("exit", ok)))));
+  if (browser) await Promise.race([browser.close(), new Promise((ok) => setTimeout(ok, 20000))]);
+  // Every process must stop on SIGTERM; one that does not is a failure (and is killed).
+  for (const [name, p] of procs.reverse()) {
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+    else check(`${name} ran to the end`, false, `exited early (${p.exitCode ?? p.signalCode})\n${readFileSync(join(work, `${name}.log`), "utf8").slice(-2000)}`);
+  }
+  await Promise.all(procs.map(async ([name, p]) => {
+    try {
+      await waitFor(`${name} to stop`, 30, () => p.exitCode !== null || p.signalCode !== null);
+    } catch (e) {
+      check(`${name} stops on SIGTERM`, false, `${e.message}\n${readFileSync(join(work, `${name}.log`), "utf8").slice(-2000)}`);
+      p.kill("SIGKILL");
+    }
+  }));
   rmSync(work, { recursive: true, force: true });
 }
 console.log(failures ? `${failures} check(s) failed` : "all fleet browser checks passed");
