@@ -47,7 +47,7 @@ struct OpsArgs : BrokerArgs {
   uint32_t version = 0;
   int tick_ms = 1000;
   double timeout_s = 0, threshold = 0.25, below = 1e9;
-  std::string dataset, capture_into;
+  std::string dataset, capture_into, drift_every;
   bool label_by_model = false;
   bool json = false, wait = false, rollback_on_halt = false, no_profile = false;
   bool skip_host_checks = false, shadow = false;
@@ -200,6 +200,21 @@ int Control(const OpsArgs& a) {
   if (!b.ok()) return Fail(b.status());
   o.broker = *b;
   o.tick_ms = a.tick_ms;
+  if (!a.drift_every.empty()) {
+    auto every = ParseDuration(a.drift_every);
+    if (!every.ok()) return Fail(every.status().Wrap("--drift-every"));
+    auto window = ParseDuration(a.since);
+    if (!window.ok()) return Fail(window.status().Wrap("--drift-window"));
+    o.drift_every_ms = *every;
+    o.drift_window_ms = *window;
+    o.drift_threshold = a.threshold;
+    if (a.count > 0) o.drift_min_inferences = a.count;
+    o.drift_capture.dataset = a.capture_into;
+    o.drift_capture.below = a.below;
+    o.drift_capture.label_by_model = a.label_by_model;
+  } else if (!a.capture_into.empty()) {
+    return Fail(Status::Error("--capture-into: only with --drift-every"));
+  }
   TerminalProgress progress;
   std::cout << "control plane: telemetry into " << ws->db_spec << ", rollouts driven every "
             << a.tick_ms << " ms; Ctrl-C stops" << std::endl;
@@ -355,8 +370,18 @@ int RunDrift(const OpsArgs& a) {
   q.since_ms = NowMs() - *since;
   q.threshold = a.threshold;
   if (a.count > 0) q.min_inferences = a.count;
-  auto r = MeasureDrift(*ws->db, *ref, q);
-  if (!r.ok()) return Fail(r.status());
+  DriftCapture capture;
+  if (!a.capture_into.empty()) {
+    auto o = a.Broker();
+    if (!o.ok()) return Fail(o.status());
+    capture.broker = *o;
+    capture.dataset = a.capture_into;
+    capture.below = a.below;
+    capture.label_by_model = a.label_by_model;
+  }
+  auto check = CheckDrift(*ws, *ref, q, capture, progress);
+  if (!check.ok()) return Fail(check.status());
+  const DriftReport* r = &check->report;
   if (a.json) {
     std::cout << DriftJson(*ref, *r, q.threshold).dump(2) << "\n";
   } else {
@@ -371,23 +396,9 @@ int RunDrift(const OpsArgs& a) {
           : d.drift ? "DRIFT (alert recorded)"
                     : "ok");
   }
-  if (r->drifting > 0 && !a.capture_into.empty()) {
-    CaptureRequest c;
-    for (const DeviceDrift& d : r->devices)
-      if (d.drift && d.subject.rfind("device:", 0) == 0) c.devices.push_back(d.subject.substr(7));
-    if (!c.devices.empty()) {
-      c.dataset = a.capture_into;
-      c.below = a.below;
-      c.label_by_model = a.label_by_model;
-      auto o = a.Broker();
-      if (!o.ok()) return Fail(o.status());
-      c.broker = *o;
-      auto cap = Capture(*ws, c, progress);
-      if (!cap.ok()) return Fail(cap.status());
-      std::cout << fmt::format("captured from the drifting devices: {} ({} new samples)\n",
-                               cap->version_artifact, cap->report.added);
-    }
-  }
+  if (check->capture)
+    std::cout << fmt::format("captured from the drifting devices: {} ({} new samples)\n",
+                             check->capture->version_artifact, check->capture->report.added);
   // 3: some device (or the group) drifts.
   return r->drifting > 0 ? 3 : 0;
 }
@@ -496,11 +507,28 @@ void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* 
       "control",
       "The control plane: stores what devices report (results, telemetry, command outcomes;\n"
       "each message once, per-minute aggregates kept, raw records bounded), keeps the device\n"
-      "registry in step with the broker and carries out rollouts. Runs until Ctrl-C; start it\n"
-      "again and it carries on where it stopped");
+      "registry in step with the broker, carries out rollouts and, with --drift-every, checks\n"
+      "drift (and captures from drifting devices). Runs until Ctrl-C; start it again and it\n"
+      "carries on where it stopped");
   co->add_option("--workspace", a->workspace, "Workspace directory");
   co->add_option("--tick-ms", a->tick_ms, "Registry sync and rollout steps this often")
       ->capture_default_str();
+  co->add_option("--drift-every", a->drift_every,
+                 "Check drift this often (10m, 1h): each group against its newest finished "
+                 "rollout's reference evaluation; an alert per drifting device or group");
+  co->add_option("--drift-window", a->since,
+                 "With --drift-every: the telemetry judged (and no "
+                 "second alert for a subject within it)")
+      ->capture_default_str();
+  co->add_option("--threshold", a->threshold, "With --drift-every: PSI above which it drifts")
+      ->capture_default_str();
+  co->add_option("--min-inferences", a->count,
+                 "With --drift-every: fewer are not judged (default 30)");
+  co->add_option("--capture-into", a->capture_into,
+                 "With --drift-every: capture samples from each device alerted into a new "
+                 "version of this dataset");
+  co->add_option("--below", a->below, "With --capture-into: only samples below this confidence");
+  co->add_flag("--label-by-model", a->label_by_model, "With --capture-into: label by the model");
   AddBrokerOptions(co, a.get());
   co->callback([a, exit_code] { *exit_code = Control(*a); });
   added->push_back(co);

@@ -1164,6 +1164,78 @@ TEST_F(DeviceTest, AStoppedControlPlaneGivesUpWaitingForADevice) {
   EXPECT_EQ(r->status, "running");
 }
 
+// `tinymlaas control --drift-every`: the group's newest finished rollout's reference
+// against its devices' telemetry, on a schedule; a drifting device is alerted once per
+// window, not at every check; a group whose newest rollout has no reference is left alone.
+TEST_F(DeviceTest, TheControlLoopChecksDriftOnAScheduleAndAlertsOnce) {
+  auto broker = testing::MqttBroker::Start(*dir_ + "/drift-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("drift-ws"));
+  ASSERT_TRUE(ws.ok());
+  MetaStore& db = *ws->db;
+  const int64_t minute = NowMs() / 60000 * 60000;
+  TelemetryMinute shifted;  // one class, unsure: not what the evaluation set holds
+  shifted.device = "dr-1";
+  shifted.minute_ms = minute;
+  shifted.model_version = 2;
+  shifted.inferences = 100;
+  shifted.confidence_sum = 40;
+  shifted.classes = {90, 4, 3, 3};
+  shifted.confidences = {0, 0, 5, 30, 40, 20, 5, 0, 0, 0};
+  TelemetryMinute other = shifted;  // as shifted, in a group without a reference
+  other.device = "dr-2";
+  ASSERT_TRUE(PutTelemetryMinutes(db, {shifted, other}).ok());
+  ASSERT_TRUE(db.PutDevice({"dr-1", "gw", "{}", {}, false, 0, 0}).ok());
+  ASSERT_TRUE(db.PutDevice({"dr-2", "gw", "{}", {}, false, 0, 0}).ok());
+  ASSERT_TRUE(db.SetDeviceGroups("dr-1", {"hall"}).ok());
+  ASSERT_TRUE(db.SetDeviceGroups("dr-2", {"yard"}).ok());
+  const nlohmann::json reference = {{"data", "speech@1@test"},
+                                    {"predicted", {25, 25, 25, 25}},
+                                    {"confidence_bins", {0, 0, 0, 0, 0, 5, 5, 10, 30, 50}},
+                                    {"confidence_mean", 0.85}};
+  // hall: an older rollout, then the newest with a reference; yard: none has one.
+  for (const auto& [group, plan] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"hall", {{"version", 1}}},
+           {"hall", {{"version", 2}, {"reference", reference}}},
+           {"yard", {{"version", 2}}}})
+    ASSERT_TRUE(
+        AddRollout(db, {0, group, "m.onnx", plan.dump(), "done", 0, "done", 0, 0}, {}).ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ticks{0};
+  Status status;
+  std::thread t([&] {
+    ControlLoopOptions o;
+    o.broker.broker_port = (*broker)->port();
+    o.tick_ms = 100;
+    o.drift_every_ms = 200;
+    o.drift_window_ms = 600000;
+    o.on_tick = [&](const IngestStats&) { ++ticks; };
+    Progress p;
+    status = RunControlLoop(*ws, o, stop, p);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (ListAlerts(db, "device:dr-1", 10)->empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Several more checks (a tick is at least 100 ms, a check every second tick).
+  const int seen = ticks.load();
+  while (ticks.load() < seen + 10 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  stop = true;
+  t.join();
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_GE(ticks.load(), seen + 10);
+  auto alerts = ListAlerts(db, "", 50);
+  ASSERT_TRUE(alerts.ok());
+  std::map<std::string, int> per;
+  for (const AlertRecord& a : *alerts) ++per[a.subject];
+  EXPECT_EQ(per["device:dr-1"], 1);
+  EXPECT_EQ(per["group:hall"], 1);
+  EXPECT_EQ(per.count("device:dr-2"), 0u);
+  ASSERT_FALSE(alerts->empty());
+  EXPECT_NE(alerts->back().message.find("speech@1@test"), std::string::npos);
+}
+
 // Several candidate models in order of preference: each device gets the first that
 // fits it (the keyword model where the arena allows, the one-convolution model on a
 // 4 KB arena), and a device nothing fits is refused with every reason.

@@ -319,6 +319,14 @@ TEST_P(FleetStore, DriftFlagsTheShiftedDeviceAndRecordsAnAlert) {
   EXPECT_EQ(alerts->back().subject, "device:m7");
   EXPECT_NE(alerts->back().message.find("speech@1@test"), std::string::npos);
   EXPECT_EQ(ListAlerts(db(), "device:m4", 10)->size(), 0u);
+  EXPECT_TRUE(r->devices[2].alerted);
+  // A check on a schedule: a subject alerted within quiet_ms is not alerted again.
+  q.quiet_ms = 3600000;
+  auto again = MeasureDrift(db(), ref, q);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->devices[2].drift);
+  EXPECT_FALSE(again->devices[2].alerted);
+  EXPECT_EQ(static_cast<int>(ListAlerts(db(), "", 10)->size()), r->drifting);
   // Only another version's telemetry: nothing to judge.
   q.model_version = 3;
   EXPECT_FALSE(MeasureDrift(db(), ref, q)->devices[2].judged);

@@ -1,9 +1,12 @@
 #include "app/control_loop.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/sha256.h"
 
 namespace tml {
@@ -26,6 +29,39 @@ class StoppableProgress : public Progress {
   Progress& inner_;
   const std::atomic<bool>& stop_;
 };
+
+// Each group's newest finished rollout with a reference, checked for drift.
+Status CheckFleetDrift(Workspace& ws, const ControlLoopOptions& o, const ControlOptions& broker,
+                       Progress& progress) {
+  TML_ASSIGN_OR_RETURN(auto done, ListRollouts(*ws.db, "done"));
+  std::map<std::string, int64_t> newest;  // group -> rollout
+  for (const RolloutRecord& r : done) newest[r.group] = std::max(newest[r.group], r.id);
+  for (const auto& [group, id] : newest) {
+    DriftQuery q;
+    auto ref = RolloutReference(*ws.db, id, &q);
+    if (!ref.ok()) continue;  // made without a reference: nothing to compare with
+    q.since_ms = NowMs() - o.drift_window_ms;
+    q.threshold = o.drift_threshold;
+    q.min_inferences = o.drift_min_inferences;
+    q.quiet_ms = o.drift_window_ms;
+    DriftCapture capture = o.drift_capture;
+    capture.broker = broker;
+    capture.broker.client_id.clear();  // a connection of its own
+    capture.broker.persistent_session = false;
+    capture.broker.on_device_message = nullptr;
+    TML_ASSIGN_OR_RETURN(DriftCheck c, CheckDrift(ws, *ref, q, capture, progress));
+    for (const DeviceDrift& d : c.report.devices)
+      if (d.alerted)
+        progress.Log(
+            fmt::format("drift: {} against rollout {}'s reference {}: PSI {:.3f} on "
+                        "classes, {:.3f} on confidence (alert recorded)",
+                        d.subject, id, ref->source, d.psi_classes, d.psi_confidence));
+    if (c.capture)
+      progress.Log(fmt::format("drift: captured {} new sample(s) into {}", c.capture->report.added,
+                               c.capture->version_artifact));
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -52,6 +88,7 @@ Status RunControlLoop(Workspace& ws, const ControlLoopOptions& o, const std::ato
     if (!s.ok() && s.message() != last_error) progress.Log("control plane: " + s.message());
     last_error = s.ok() ? "" : s.message();
   };
+  int64_t next_drift_ms = o.drift_every_ms > 0 ? NowMs() + o.drift_every_ms : 0;
   while (!stop.load()) {
     const auto tick_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.tick_ms);
     Status st = cp->Sync(*ws.db).status();
@@ -70,6 +107,11 @@ Status RunControlLoop(Workspace& ws, const ControlLoopOptions& o, const std::ato
             st = a.status().Wrap(fmt::format("rollout {}", r.id));
         }
       }
+    }
+    if (st.ok() && next_drift_ms && NowMs() >= next_drift_ms) {
+      next_drift_ms = NowMs() + o.drift_every_ms;
+      (void)ingest->Flush(5000);
+      st = CheckFleetDrift(ws, o, broker, progress).Wrap("drift");
     }
     report(st);
     if (o.on_tick) o.on_tick(ingest->stats());

@@ -1,7 +1,11 @@
 #include "app/drift.h"
 
+#include <fmt/ranges.h>
+
 #include "app/evaluate.h"
+#include "core/clock.h"
 #include "core/distribution.h"
+#include "store/rollout_store.h"
 #include "store/telemetry_store.h"
 
 namespace tml {
@@ -64,10 +68,16 @@ Result<DriftReport> MeasureDrift(MetaStore& db, const DriftReference& ref, const
     out.devices.push_back(Judge("device:" + id, sum, ref, q));
   }
   if (!q.group.empty()) out.devices.push_back(Judge("group:" + q.group, all, ref, q));
-  for (const DeviceDrift& d : out.devices) {
+  for (DeviceDrift& d : out.devices) {
     if (!d.drift) continue;
     ++out.drifting;
     if (!q.record_alerts) continue;
+    if (q.quiet_ms > 0) {
+      TML_ASSIGN_OR_RETURN(auto last, ListAlerts(db, d.subject, 1));
+      if (!last.empty() && last[0].kind == "drift" && last[0].created_ms > NowMs() - q.quiet_ms)
+        continue;
+    }
+    d.alerted = true;
     TML_RETURN_IF_ERROR(
         AddAlert(db, {0, "drift", d.subject,
                       fmt::format("{}: drift against {}: PSI {:.3f} on classes, {:.3f} on "
@@ -82,6 +92,43 @@ Result<DriftReport> MeasureDrift(MetaStore& db, const DriftReference& ref, const
                       0})
             .status());
   }
+  return out;
+}
+
+Result<DriftReference> RolloutReference(MetaStore& db, int64_t id, DriftQuery* q) {
+  TML_ASSIGN_OR_RETURN(RolloutRecord ro, GetRollout(db, id));
+  const json plan = json::parse(ro.plan, nullptr, false);
+  if (!plan.is_object() || !plan.contains("reference") || !plan["reference"].is_object())
+    return Status::FailedPrecondition(
+        "rollout {} has no reference evaluation (create it with a reference dataset)", id);
+  const json& pr = plan["reference"];
+  DriftReference ref;
+  ref.source = pr.value("data", "");
+  ref.predicted = pr.value("predicted", std::vector<int64_t>{});
+  ref.confidence = pr.value("confidence_bins", std::vector<int64_t>{});
+  ref.confidence_mean = pr.value("confidence_mean", 0.0);
+  q->group = ro.group;
+  q->model_version = plan.value("version", int64_t{-1});
+  return ref;
+}
+
+Result<DriftCheck> CheckDrift(Workspace& ws, const DriftReference& ref, const DriftQuery& q,
+                              const DriftCapture& capture, Progress& progress) {
+  DriftCheck out;
+  TML_ASSIGN_OR_RETURN(out.report, MeasureDrift(*ws.db, ref, q));
+  if (capture.dataset.empty()) return out;
+  CaptureRequest c;
+  for (const DeviceDrift& d : out.report.devices)
+    if (d.alerted && d.subject.rfind("device:", 0) == 0) c.devices.push_back(d.subject.substr(7));
+  if (c.devices.empty()) return out;
+  c.dataset = capture.dataset;
+  c.count = capture.count;
+  c.below = capture.below;
+  c.label_by_model = capture.label_by_model;
+  c.broker = capture.broker;
+  progress.Log(fmt::format("drift: capturing from {} into dataset {}", fmt::join(c.devices, ", "),
+                           c.dataset));
+  TML_ASSIGN_OR_RETURN(out.capture, Capture(ws, c, progress));
   return out;
 }
 

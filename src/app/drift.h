@@ -2,8 +2,10 @@
 // histograms of devices (telemetry aggregates) against the model's evaluation results,
 // per device and for the group, by the population stability index (core/distribution.h;
 // the usual reading: below 0.1 stable, 0.1 to 0.25 a moderate shift, above 0.25 a
-// significant one). Above the threshold an alert is recorded (store/telemetry_store.h);
-// the CLI can then capture samples from the drifting devices (app/capture.h).
+// significant one). Above the threshold an alert is recorded (store/telemetry_store.h),
+// and CheckDrift can then capture samples from the drifting devices (app/capture.h):
+// what `tinymlaas drift --capture-into` does once, and `tinymlaas control --drift-every`
+// on a schedule against each group's newest finished rollout.
 //
 //   TML_ASSIGN_OR_RETURN(DriftReference ref, EvaluationReference(ws, "fm.onnx", "fashion@2@test",
 //                                                                200, progress));
@@ -12,9 +14,11 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/capture.h"
 #include "core/progress.h"
 #include "data/dataset_store.h"
 
@@ -40,6 +44,9 @@ struct DriftQuery {
   double threshold = 0.25;      // PSI above: drift
   int64_t min_inferences = 30;  // fewer: not judged (too few to tell)
   bool record_alerts = true;    // false: only measure (a look from the dashboard)
+  // A subject alerted less than this long ago is not alerted again (a check on a
+  // schedule); 0: every check that finds drift alerts.
+  int64_t quiet_ms = 0;
 };
 
 struct DeviceDrift {
@@ -47,6 +54,7 @@ struct DeviceDrift {
   int64_t inferences = 0;
   double psi_classes = 0, psi_confidence = 0, confidence_mean = 0;
   bool judged = false, drift = false;
+  bool alerted = false;                       // an alert was recorded for it by this check
   std::vector<int64_t> classes, confidences;  // the live histograms judged
 };
 
@@ -58,6 +66,29 @@ struct DriftReport {
 // Judges each device's (and the group's) telemetry since q.since_ms; records an alert
 // for each that drifts.
 Result<DriftReport> MeasureDrift(MetaStore& db, const DriftReference& ref, const DriftQuery& q);
+
+// What `rollout create --reference` evaluated for rollout `id`, with q's group and model
+// version set to the rollout's; a failed precondition when it was made without one.
+Result<DriftReference> RolloutReference(MetaStore& db, int64_t id, DriftQuery* q);
+
+// What to do about drifting devices: capture samples from each device alerted into a new
+// version of `dataset` ("" none).
+struct DriftCapture {
+  std::string dataset;
+  int64_t count = 20;
+  double below = 1e9;
+  bool label_by_model = false;
+  ControlOptions broker;
+};
+
+struct DriftCheck {
+  DriftReport report;
+  std::optional<CaptureOutcome> capture;  // when some device was captured from
+};
+
+// MeasureDrift, then the capture from the devices it alerted.
+Result<DriftCheck> CheckDrift(Workspace& ws, const DriftReference& ref, const DriftQuery& q,
+                              const DriftCapture& capture, Progress& progress);
 
 // The one JSON form (`drift --json`, the API).
 nlohmann::json DriftJson(const DriftReference& ref, const DriftReport& r, double threshold);

@@ -250,20 +250,9 @@ void AddDriftRoutes(std::vector<Route>& r) {
     if (const std::string rid = QueryText(q, "rollout"); !rid.empty()) {
       auto id = ParseId(rid);
       if (!id.ok()) return ApiError(400, id.status().message());
-      auto ro = GetRollout(*ws->db, *id);
-      if (!ro.ok()) return FromStatus(ro.status());
-      const json plan = json::parse(ro->plan, nullptr, false);
-      if (!plan.is_object() || !plan.contains("reference"))
-        return ApiError(409, fmt::format("rollout {} has no reference evaluation (create it "
-                                         "with a reference dataset)",
-                                         *id));
-      const json& pr = plan["reference"];
-      ref.source = pr.value("data", "");
-      ref.predicted = pr.value("predicted", std::vector<int64_t>{});
-      ref.confidence = pr.value("confidence_bins", std::vector<int64_t>{});
-      ref.confidence_mean = pr.value("confidence_mean", 0.0);
-      dq.group = ro->group;
-      dq.model_version = plan.value("version", int64_t{-1});
+      auto made = RolloutReference(*ws->db, *id, &dq);
+      if (!made.ok()) return FromStatus(made.status());
+      ref = std::move(*made);
     } else {
       const std::string model = QueryText(q, "model"), data = QueryText(q, "data");
       dq.group = QueryText(q, "group");
