@@ -4,7 +4,10 @@
 // on loopback for S seconds, while the real control loop (app/control_loop.h: ingest,
 // registry sync, rollouts) stores them on SQLite or PostgreSQL. Then a rollout of a
 // package to all of them, which the simulators install (the agent's topics and answers,
-// docs/fleet.md) while they keep publishing. Prints the ingest rate, the p50/p99/max
+// docs/fleet.md) while they keep publishing. The simulators run in a child process of
+// their own, driven over two pipes: libmosquitto's network loop (the control plane's)
+// uses select(), which cannot watch a descriptor above 1023, and thousands of device
+// connections in its process would push the control plane's socket past it. Prints the ingest rate, the p50/p99/max
 // ingest latency (publish to commit), messages lost (published but not stored; must be
 // 0), and the rollout's time and installs per device (must be 1 each).
 //
@@ -13,6 +16,8 @@
 #include <mosquitto.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -90,7 +95,12 @@ class SimAgent {
     telemetry_ = telemetry;
     t_ = std::thread([this] { Loop(); });
   }
-  void SetTelemetry(bool on) { telemetry_ = on; }
+  // Off: returns once the loop published its last message (two turns of it later).
+  void SetTelemetry(bool on) {
+    telemetry_ = on;
+    const int64_t turn = turns_.load();
+    while (!on && turns_.load() < turn + 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   // installs per device (for "no device updated twice").
   std::map<std::string, int64_t> Installs() {
     std::lock_guard<std::mutex> l(mu_);
@@ -222,10 +232,7 @@ class SimAgent {
       poll(fds.data(), fds.size(), 5);
       for (size_t i = 0; i < fds.size(); ++i) {
         mosquitto* m = i < devs_.size() ? devs_[i]->m : self_;
-        if (fds[i].revents & POLLIN) {
-          int rc = mosquitto_loop_read(m, 1);
-          if (rc != 0) fprintf(stderr, "read rc %d %s\n", rc, mosquitto_strerror(rc));
-        }
+        if (fds[i].revents & POLLIN) mosquitto_loop_read(m, 1);
         if (fds[i].revents & POLLOUT || mosquitto_want_write(m)) mosquitto_loop_write(m, 1);
       }
       if (Clock::now() - misc > std::chrono::seconds(1)) {
@@ -235,6 +242,7 @@ class SimAgent {
         }
         mosquitto_loop_misc(self_);
       }
+      ++turns_;
     }
   }
 
@@ -247,6 +255,7 @@ class SimAgent {
   mosquitto* self_ = nullptr;
   std::mutex mu_;
   std::atomic<bool> stop_{false}, telemetry_{false};
+  std::atomic<int64_t> turns_{0};
   std::thread t_;
 };
 
@@ -260,6 +269,100 @@ std::string ArgText(int argc, char** argv, const std::string& name, const std::s
     if (argv[i] == name) return argv[i + 1];
   return def;
 }
+
+// The child: connects the simulators, says so, then follows the parent's commands
+// ("telemetry on", "telemetry off", "report", "quit"), one per line on `in`; answers
+// are JSON lines on `out`.
+int Simulate(int port, int devices, int agents, FILE* in, FILE* out) {
+  mosquitto_lib_init();
+  Counters c;
+  std::vector<std::unique_ptr<SimAgent>> sims;
+  for (int a = 0; a < agents; ++a) {
+    std::vector<std::string> ids;
+    for (int d = a; d < devices; d += agents) ids.push_back(fmt::format("sim-{:05}", d));
+    sims.push_back(std::make_unique<SimAgent>(fmt::format("agent-{:02}", a), port, ids, c));
+  }
+  const auto t_connect = Clock::now();
+  for (auto& s : sims) {
+    if (Status st = s->Connect(); !st.ok()) {
+      fmt::print(out, "{}\n", json{{"error", st.message()}}.dump());
+      return 1;
+    }
+    s->Start(false);
+  }
+  while (c.connected.load() < devices) {
+    if (Clock::now() - t_connect > std::chrono::seconds(300)) {
+      fmt::print(out, "{}\n",
+                 json{{"error", fmt::format("only {} of {} devices connected in 300 s",
+                                            c.connected.load(), devices)}}
+                     .dump());
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  fmt::print(out, "{}\n",
+             json{{"connected", devices},
+                  {"seconds", std::chrono::duration<double>(Clock::now() - t_connect).count()}}
+                 .dump());
+  std::fflush(out);
+  char buf[128];
+  while (std::fgets(buf, sizeof buf, in)) {
+    const std::string cmd(buf);
+    if (cmd.rfind("telemetry", 0) == 0) {
+      for (auto& s : sims) s->SetTelemetry(cmd.find(" on") != std::string::npos);
+      fmt::print(out, "{}\n", json{{"ok", true}}.dump());
+    } else if (cmd.rfind("report", 0) == 0) {
+      int64_t once = 0, twice = 0, never = 0;
+      for (auto& s : sims)
+        for (const auto& [id, n] : s->Installs()) (n == 1 ? once : n == 0 ? never : twice) += 1;
+      fmt::print(out, "{}\n",
+                 json{{"published", c.published.load()},
+                      {"publish_errors", c.publish_errors.load()},
+                      {"deploys", c.deploys.load()},
+                      {"not_cached", c.not_cached.load()},
+                      {"once", once},
+                      {"twice", twice},
+                      {"never", never}}
+                     .dump());
+    } else {
+      break;
+    }
+    std::fflush(out);
+  }
+  sims.clear();
+  mosquitto_lib_cleanup();
+  return 0;
+}
+
+// The parent's end of the pipes to the simulators.
+class Simulators {
+ public:
+  Simulators(pid_t pid, FILE* to, FILE* from) : pid_(pid), to_(to), from_(from) {}
+  ~Simulators() {
+    if (to_) {
+      std::fputs("quit\n", to_);
+      std::fclose(to_);
+    }
+    if (from_) std::fclose(from_);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  // The next answer (an error object when the child is gone).
+  json Read() {
+    char buf[1024];
+    if (!std::fgets(buf, sizeof buf, from_)) return {{"error", "the simulators' process ended"}};
+    return json::parse(buf, nullptr, false);
+  }
+  json Ask(const std::string& cmd) {
+    std::fputs((cmd + "\n").c_str(), to_);
+    std::fflush(to_);
+    return Read();
+  }
+
+ private:
+  pid_t pid_;
+  FILE *to_, *from_;
+};
 
 int Run(int argc, char** argv) {
   std::cout << std::unitbuf;  // progress as it happens
@@ -276,7 +379,6 @@ int Run(int argc, char** argv) {
                              devices);
     return 1;
   }
-  mosquitto_lib_init();
   ScratchDir dir("", "fleet-load");
   std::string skip;
   const std::string db = TestDatabase(backend, &skip);
@@ -284,36 +386,38 @@ int Run(int argc, char** argv) {
     std::cerr << skip << "\n";
     return 1;
   }
-  auto broker = testing::MqttBroker::Start(dir.path(), "allow_anonymous true\nmax_queued_messages 0\n");
+  auto broker =
+      testing::MqttBroker::Start(dir.path(), "allow_anonymous true\nmax_queued_messages 0\n");
   if (!broker.ok()) return std::cerr << broker.status().message() << "\n", 1;
+  std::cout << fmt::format("fleet load: {} devices behind {} agents, 1 message/s each for {} s, "
+                           "Mosquitto on loopback, store {}\n",
+                           devices, agents, seconds, backend);
+  int down[2], up[2];
+  if (pipe(down) != 0 || pipe(up) != 0) return std::cerr << "pipe failed\n", 1;
+  const pid_t pid = fork();
+  if (pid < 0) return std::cerr << "fork failed\n", 1;
+  if (pid == 0) {  // the simulators; _exit: the broker and the directory are the parent's
+    close(down[1]);
+    close(up[0]);
+    FILE* in = fdopen(down[0], "r");
+    FILE* out = fdopen(up[1], "w");
+    const int rc = Simulate((*broker)->port(), devices, agents, in, out);
+    std::fflush(out);
+    _exit(rc);
+  }
+  close(down[0]);
+  close(up[1]);
+  Simulators sims(pid, fdopen(down[1], "w"), fdopen(up[0], "r"));
+  const json connected = sims.Read();
+  if (!connected.contains("connected"))
+    return std::cerr << "simulators: " << connected.value("error", connected.dump()) << "\n", 1;
+  std::cout << fmt::format("  {} device connections in {:.1f} s\n", devices,
+                           connected.value("seconds", 0.0));
+  mosquitto_lib_init();
   auto ws = OpenWorkspace(dir.path() + "/ws", db);
   if (!ws.ok()) return std::cerr << ws.status().message() << "\n", 1;
   if (auto k = CreateKeys(dir.path() + "/ws/keys"); !k.ok())
     return std::cerr << k.status().message() << "\n", 1;
-
-  std::cout << fmt::format("fleet load: {} devices behind {} agents, 1 message/s each for {} s, "
-                           "Mosquitto on loopback, store {}\n",
-                           devices, agents, seconds, backend);
-  Counters c;
-  std::vector<std::unique_ptr<SimAgent>> sims;
-  for (int a = 0; a < agents; ++a) {
-    std::vector<std::string> ids;
-    for (int d = a; d < devices; d += agents) ids.push_back(fmt::format("sim-{:05}", d));
-    sims.push_back(std::make_unique<SimAgent>(fmt::format("agent-{:02}", a),
-                                              (*broker)->port(), ids, c));
-  }
-  const auto t_connect = Clock::now();
-  for (auto& s : sims) {
-    if (Status st = s->Connect(); !st.ok()) return std::cerr << st.message() << "\n", 1;
-    s->Start(false);
-  }
-  while (c.connected.load() < devices) {
-    if (Clock::now() - t_connect > std::chrono::seconds(120))
-      return std::cerr << fmt::format("only {} of {} connected\n", c.connected.load(), devices), 1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::cout << fmt::format("  {} device connections in {:.1f} s\n", devices,
-                           std::chrono::duration<double>(Clock::now() - t_connect).count());
 
   // The control loop in a thread, as `tinymlaas control` runs it.
   std::atomic<bool> stop{false};
@@ -327,17 +431,39 @@ int Run(int argc, char** argv) {
   };
   Status loop_status;
   Progress quiet;
-  std::thread loop([&] { loop_status = RunControlLoop(*ws, o, stop, quiet); });
+  std::atomic<bool> loop_ended{false};
+  std::thread loop([&] {
+    loop_status = RunControlLoop(*ws, o, stop, quiet);
+    loop_ended = true;
+  });
   const auto stats = [&] {
     std::lock_guard<std::mutex> l(mu);
     return last;
   };
   // The registry: every device online, all in one group.
-  for (;;) {
+  const auto t_registry = Clock::now();
+  for (int64_t known = 0;;) {
     auto list = ws->db->ListDevices("");
-    if (list.ok() && static_cast<int>(list->size()) == devices) break;
+    if (!list.ok()) return std::cerr << list.status().message() << "\n", 1;
+    int64_t online = 0;
+    for (const auto& d : *list) online += d.online;
+    if (online == devices) break;
+    if (loop_ended) {
+      loop.join();
+      std::ifstream log(dir.path() + "/mosquitto.log");
+      std::string line, tail;
+      while (std::getline(log, line)) tail = (tail.size() > 4000 ? tail.substr(2000) : tail) + line + "\n";
+      return std::cerr << "the control loop ended: " << loop_status.message() << "\nthe broker's log ends:\n" << tail, 1;
+    }
+    if (Clock::now() - t_registry > std::chrono::seconds(120))
+      return std::cerr << fmt::format("the registry has {} of {} devices online after 120 s\n",
+                                      online, devices),
+             1;
+    if (online != known) std::cout << fmt::format("  registry: {} online\n", known = online);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  std::cout << fmt::format("  registry: {} devices online in {:.1f} s\n", devices,
+                           std::chrono::duration<double>(Clock::now() - t_registry).count());
   {
     Transaction tx(*ws->db);
     for (int d = 0; d < devices; ++d)
@@ -347,13 +473,13 @@ int Run(int argc, char** argv) {
 
   // Phase 1: telemetry only.
   const IngestStats before = stats();
-  const int64_t published_before = c.published.load();
+  const int64_t published_before = sims.Ask("report").value("published", int64_t{0});
   const auto t0 = Clock::now();
-  for (auto& s : sims) s->SetTelemetry(true);
+  sims.Ask("telemetry on");
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
-  for (auto& s : sims) s->SetTelemetry(false);
+  sims.Ask("telemetry off");
   const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-  const int64_t published = c.published.load() - published_before;
+  const int64_t published = sims.Ask("report").value("published", int64_t{0}) - published_before;
   // Wait until what was published is stored (or 60 s).
   const auto drain = Clock::now();
   IngestStats after = stats();
@@ -392,7 +518,7 @@ int Run(int argc, char** argv) {
   q.stages = {1, 10, 100};
   q.profile_latency = false;
   q.conditions.min_inferences = 2;
-  for (auto& s : sims) s->SetTelemetry(true);
+  sims.Ask("telemetry on");
   const auto t_roll = Clock::now();
   auto r = CreateRollout(*ws, q, quiet);
   if (!r.ok()) return std::cerr << r.status().message() << "\n", 1;
@@ -406,28 +532,28 @@ int Run(int argc, char** argv) {
     const int64_t s = static_cast<int64_t>(std::chrono::duration<double>(Clock::now() - t_roll).count());
     if (s - last_print >= 15) {
       last_print = s;
-      std::cout << fmt::format("  rollout: {} s, {} deploy commands, {}\n", s, c.deploys.load(),
-                               now->message)
+      std::cout << fmt::format("  rollout: {} s, {} deploy commands, {}\n", s,
+                               sims.Ask("report").value("deploys", int64_t{0}), now->message)
                 << std::flush;
     }
   }
   const double roll_s = std::chrono::duration<double>(Clock::now() - t_roll).count();
-  for (auto& s : sims) s->SetTelemetry(false);
-  int64_t once = 0, twice = 0, never = 0;
-  for (auto& s : sims)
-    for (const auto& [id, n] : s->Installs()) (n == 1 ? once : n == 0 ? never : twice) += 1;
+  sims.Ask("telemetry off");
+  const json rep = sims.Ask("report");
+  const int64_t once = rep.value("once", int64_t{0}), twice = rep.value("twice", int64_t{0}),
+                never = rep.value("never", int64_t{0});
   const IngestStats end = stats();
   std::cout << fmt::format(
       "  rollout to all: {} in {:.1f} s; devices installed once {}, twice or more {}, never {}; "
       "{} deploy commands ({} answered not cached: the package crossed the broker once per agent)\n",
-      status, roll_s, once, twice, never, c.deploys.load(), c.not_cached.load());
+      status, roll_s, once, twice, never, rep.value("deploys", int64_t{0}),
+      rep.value("not_cached", int64_t{0}));
   std::cout << fmt::format(
       "  ingest during the rollout: latency p99 {:.0f} ms (whole run), {} dropped; publish errors "
       "{}\n",
-      end.latency_p99_ms, end.dropped, c.publish_errors.load());
+      end.latency_p99_ms, end.dropped, rep.value("publish_errors", int64_t{0}));
   stop = true;
   loop.join();
-  sims.clear();
   mosquitto_lib_cleanup();
   if (!loop_status.ok()) std::cerr << "control loop: " << loop_status.message() << "\n";
   const bool ok = published == stored && status == "done" && twice == 0 && never == 0;
