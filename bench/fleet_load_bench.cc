@@ -12,6 +12,7 @@
 // 0), and the rollout's time and installs per device (must be 1 each).
 //
 // Usage: tml_fleet_load_bench [--devices N] [--agents A] [--seconds S] [--db sqlite|postgres]
+//                             [--flush-ms MS]   (the ingest's batch interval)
 #include <fmt/format.h>
 #include <mosquitto.h>
 #include <poll.h>
@@ -370,6 +371,7 @@ int Run(int argc, char** argv) {
   const int agents = Arg(argc, argv, "--agents", 20);
   const int seconds = Arg(argc, argv, "--seconds", 60);
   const std::string backend = ArgText(argc, argv, "--db", "sqlite");
+  const int flush_ms = Arg(argc, argv, "--flush-ms", IngestOptions{}.flush_ms);
   rlimit fd{};
   getrlimit(RLIMIT_NOFILE, &fd);
   fd.rlim_cur = fd.rlim_max;
@@ -390,8 +392,8 @@ int Run(int argc, char** argv) {
       testing::MqttBroker::Start(dir.path(), "allow_anonymous true\nmax_queued_messages 0\n");
   if (!broker.ok()) return std::cerr << broker.status().message() << "\n", 1;
   std::cout << fmt::format("fleet load: {} devices behind {} agents, 1 message/s each for {} s, "
-                           "Mosquitto on loopback, store {}\n",
-                           devices, agents, seconds, backend);
+                           "Mosquitto on loopback, store {}, ingest batches every {} ms\n",
+                           devices, agents, seconds, backend, flush_ms);
   int down[2], up[2];
   if (pipe(down) != 0 || pipe(up) != 0) return std::cerr << "pipe failed\n", 1;
   const pid_t pid = fork();
@@ -425,6 +427,7 @@ int Run(int argc, char** argv) {
   IngestStats last;
   ControlLoopOptions o;
   o.broker.broker_port = (*broker)->port();
+  o.ingest.flush_ms = flush_ms;
   o.on_tick = [&](const IngestStats& s) {
     std::lock_guard<std::mutex> l(mu);
     last = s;
