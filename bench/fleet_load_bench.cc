@@ -274,15 +274,19 @@ std::string ArgText(int argc, char** argv, const std::string& name, const std::s
 // The child: connects the simulators, says so, then follows the parent's commands
 // ("telemetry on", "telemetry off", "report", "quit"), one per line on `in`; answers
 // are JSON lines on `out`.
-int Simulate(int port, int devices, int agents, FILE* in, FILE* out) {
+// Child `child` of `children` runs agents child, child + children, ...
+int Simulate(int port, int devices, int agents, int child, int children, FILE* in, FILE* out) {
   mosquitto_lib_init();
   Counters c;
   std::vector<std::unique_ptr<SimAgent>> sims;
-  for (int a = 0; a < agents; ++a) {
+  int mine = 0;
+  for (int a = child; a < agents; a += children) {
     std::vector<std::string> ids;
     for (int d = a; d < devices; d += agents) ids.push_back(fmt::format("sim-{:05}", d));
+    mine += static_cast<int>(ids.size());
     sims.push_back(std::make_unique<SimAgent>(fmt::format("agent-{:02}", a), port, ids, c));
   }
+  devices = mine;
   const auto t_connect = Clock::now();
   for (auto& s : sims) {
     if (Status st = s->Connect(); !st.ok()) {
@@ -372,13 +376,16 @@ int Run(int argc, char** argv) {
   const int seconds = Arg(argc, argv, "--seconds", 60);
   const std::string backend = ArgText(argc, argv, "--db", "sqlite");
   const int flush_ms = Arg(argc, argv, "--flush-ms", IngestOptions{}.flush_ms);
+  // libmosquitto holds three descriptors per client (its socket and a pair to wake its
+  // loop): the simulators are spread over as many processes as the limit needs; the broker
+  // (which inherits the limit) holds one per device.
   rlimit fd{};
   getrlimit(RLIMIT_NOFILE, &fd);
   fd.rlim_cur = fd.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &fd);  // the broker inherits it: a socket per device
-  if (fd.rlim_cur < static_cast<rlim_t>(devices) * 2 + 200) {
-    std::cerr << fmt::format("the open file limit ({}) is too low for {} devices\n", fd.rlim_cur,
-                             devices);
+  setrlimit(RLIMIT_NOFILE, &fd);
+  if (fd.rlim_cur < static_cast<rlim_t>(devices) + 256 || fd.rlim_cur < 1024) {
+    std::cerr << fmt::format("the open file limit ({}) is too low for {} devices (ulimit -n)\n",
+                             fd.rlim_cur, devices);
     return 1;
   }
   ScratchDir dir("", "fleet-load");
@@ -394,27 +401,50 @@ int Run(int argc, char** argv) {
   std::cout << fmt::format("fleet load: {} devices behind {} agents, 1 message/s each for {} s, "
                            "Mosquitto on loopback, store {}, ingest batches every {} ms\n",
                            devices, agents, seconds, backend, flush_ms);
-  int down[2], up[2];
-  if (pipe(down) != 0 || pipe(up) != 0) return std::cerr << "pipe failed\n", 1;
-  const pid_t pid = fork();
-  if (pid < 0) return std::cerr << "fork failed\n", 1;
-  if (pid == 0) {  // the simulators; _exit: the broker and the directory are the parent's
-    close(down[1]);
-    close(up[0]);
-    FILE* in = fdopen(down[0], "r");
-    FILE* out = fdopen(up[1], "w");
-    const int rc = Simulate((*broker)->port(), devices, agents, in, out);
-    std::fflush(out);
-    _exit(rc);
+  // As many simulator processes as the descriptor limit needs (and agents allow).
+  const int per_child = static_cast<int>((fd.rlim_cur - 256) / 3);
+  const int children = std::min(agents, (devices + per_child - 1) / per_child);
+  std::vector<std::unique_ptr<Simulators>> kids;
+  for (int k = 0; k < children; ++k) {
+    int down[2], up[2];
+    if (pipe(down) != 0 || pipe(up) != 0) return std::cerr << "pipe failed\n", 1;
+    const pid_t pid = fork();
+    if (pid < 0) return std::cerr << "fork failed\n", 1;
+    if (pid == 0) {  // the simulators; _exit: the broker and the directory are the parent's
+      close(down[1]);
+      close(up[0]);
+      FILE* in = fdopen(down[0], "r");
+      FILE* out = fdopen(up[1], "w");
+      const int rc = Simulate((*broker)->port(), devices, agents, k, children, in, out);
+      std::fflush(out);
+      _exit(rc);
+    }
+    close(down[0]);
+    close(up[1]);
+    kids.push_back(std::make_unique<Simulators>(pid, fdopen(down[1], "w"), fdopen(up[0], "r")));
   }
-  close(down[0]);
-  close(up[1]);
-  Simulators sims(pid, fdopen(down[1], "w"), fdopen(up[0], "r"));
-  const json connected = sims.Read();
-  if (!connected.contains("connected"))
-    return std::cerr << "simulators: " << connected.value("error", connected.dump()) << "\n", 1;
-  std::cout << fmt::format("  {} device connections in {:.1f} s\n", devices,
-                           connected.value("seconds", 0.0));
+  double connect_s = 0;
+  for (auto& k : kids) {
+    const json connected = k->Read();
+    if (!connected.contains("connected"))
+      return std::cerr << "simulators: " << connected.value("error", connected.dump()) << "\n", 1;
+    connect_s = std::max(connect_s, connected.value("seconds", 0.0));
+  }
+  std::cout << fmt::format("  {} device connections in {:.1f} s ({} simulator process(es))\n",
+                           devices, connect_s, children);
+  // A command to every simulator process; the numbers of their answers summed.
+  struct {
+    std::vector<std::unique_ptr<Simulators>>& kids;
+    json Ask(const std::string& cmd) {
+      json sum = json::object();
+      for (auto& k : kids) {
+        const json answer = k->Ask(cmd);
+        for (const auto& [key, v] : answer.items())
+          if (v.is_number_integer()) sum[key] = sum.value(key, int64_t{0}) + v.get<int64_t>();
+      }
+      return sum;
+    }
+  } sims{kids};
   mosquitto_lib_init();
   auto ws = OpenWorkspace(dir.path() + "/ws", db);
   if (!ws.ok()) return std::cerr << ws.status().message() << "\n", 1;
