@@ -150,6 +150,9 @@ TEST_P(FleetStore, TelemetryIsStoredOnceAndAggregatedPerMinute) {
   again->Add("m4", "telemetry", Telemetry("a-9", kMinute + 6000, 2, 0, 0.15, 1000, 4, 2));
   ASSERT_TRUE(again->Flush(20000).ok());
   EXPECT_EQ(again->stats().duplicates, 1);
+  EXPECT_EQ(CountTelemetryOf(db(), {"m4", "nobody"}).value(),
+            (std::map<std::string, int64_t>{{"m4", 8}}));
+  EXPECT_EQ(CountTelemetry(db(), "").value(), 8);
   auto after = FindTelemetryMinutes(db(), {"m4", "", kMinute, kMinute + 59000});
   ASSERT_EQ(after->size(), 1u);
   EXPECT_EQ((*after)[0].inferences, 5);

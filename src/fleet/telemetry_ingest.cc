@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -181,6 +182,26 @@ struct TelemetryIngest::State {
       const auto known = trackers.find(device);
       return t_trackers[device] = known != trackers.end() ? known->second : Tracker{};
     };
+    // The stored minutes these records fall in that the cache does not hold (a restart,
+    // a new minute, a late message): one query per minute, not one per device.
+    std::map<MinuteKey, TelemetryMinute> stored_minutes;
+    std::set<std::pair<std::string, int64_t>> looked_up;  // (device, minute) read from the store
+    {
+      std::map<int64_t, std::set<std::string>> wanted;
+      for (size_t k = 0; k < records.size(); ++k) {
+        const TelemetryRecord& r = records[k];
+        const int64_t m = r.sent_ms - r.sent_ms % 60000;
+        if (fresh[k] && !minutes.count({r.device, m, r.model_version})) wanted[m].insert(r.device);
+      }
+      for (const auto& [m, devices] : wanted) {
+        TML_ASSIGN_OR_RETURN(
+            std::vector<TelemetryMinute> got,
+            GetTelemetryMinutes(*db, std::vector<std::string>(devices.begin(), devices.end()), m));
+        for (TelemetryMinute& t : got)
+          stored_minutes[{t.device, t.minute_ms, t.model_version}] = std::move(t);
+        for (const std::string& d : devices) looked_up.emplace(d, m);
+      }
+    }
     Status load = Status::Ok();
     const auto minute = [&](const std::string& device, int64_t t_ms,
                             int64_t version) -> TelemetryMinute& {
@@ -188,9 +209,14 @@ struct TelemetryIngest::State {
       auto it = t_minutes.find(key);
       if (it != t_minutes.end()) return it->second;
       TelemetryMinute m;
+      const auto s = stored_minutes.find(key);
       if (const auto c = minutes.find(key); c != minutes.end()) {
         m = c->second;
-      } else if (auto got = GetTelemetryMinute(*db, device, std::get<1>(key), version);
+      } else if (s != stored_minutes.end()) {
+        m = s->second;
+      } else if (auto got = looked_up.count({device, std::get<1>(key)})
+                                ? Result<std::optional<TelemetryMinute>>(std::nullopt)
+                                : GetTelemetryMinute(*db, device, std::get<1>(key), version);
                  got.ok() && got->has_value()) {
         m = **got;
       } else {
@@ -286,15 +312,19 @@ struct TelemetryIngest::State {
     std::map<std::string, int64_t> added_now;
     for (size_t i = 0; i < records.size(); ++i)
       if (fresh[i]) ++added_now[records[i].device];
+    // Devices first seen: counted in one query (their new records included).
+    std::vector<std::string> unknown;
+    for (const auto& [device, n] : added_now)
+      if (!raw_counts.count(device)) unknown.push_back(device);
+    if (!unknown.empty()) {
+      auto counts = CountTelemetryOf(*db, unknown);
+      if (!counts.ok()) return;  // counted when they send again
+      for (const std::string& d : unknown) raw_counts[d] = counts->count(d) ? counts->at(d) : 0;
+      for (const std::string& d : unknown) added_now[d] = 0;
+    }
     for (const auto& [device, n] : added_now) {
       auto it = raw_counts.find(device);
-      if (it == raw_counts.end()) {
-        auto count = CountTelemetry(*db, device);
-        if (!count.ok()) continue;
-        it = raw_counts.emplace(device, *count).first;
-      } else {
-        it->second += n;
-      }
+      it->second += n;
       if (it->second <= opt.raw_per_device + opt.raw_per_device / 10) continue;
       auto pruned = PruneTelemetry(*db, device, opt.raw_per_device);
       if (!pruned.ok()) continue;  // tried again when it grows further

@@ -145,6 +145,25 @@ Result<std::optional<TelemetryMinute>> GetTelemetryMinute(MetaStore& db, const s
   return std::optional<TelemetryMinute>(ReadMinute(r, 0));
 }
 
+Result<std::vector<TelemetryMinute>> GetTelemetryMinutes(MetaStore& db,
+                                                         const std::vector<std::string>& devices,
+                                                         int64_t minute_ms) {
+  std::vector<TelemetryMinute> out;
+  for (size_t at = 0; at < devices.size(); at += kRowsPerStatement) {
+    const size_t n = std::min(kRowsPerStatement, devices.size() - at);
+    std::vector<SqlValue> p = {minute_ms};
+    p.insert(p.end(), devices.begin() + static_cast<long>(at),
+             devices.begin() + static_cast<long>(at + n));
+    TML_ASSIGN_OR_RETURN(
+        SqlRows r, db.Query(fmt::format("SELECT {} FROM telemetry_minutes WHERE minute_ms = ? "
+                                        "AND device IN {}",
+                                        kMinuteColumns, Placeholders(1, n)),
+                            p));
+    for (size_t i = 0; i < r.size(); ++i) out.push_back(ReadMinute(r, i));
+  }
+  return out;
+}
+
 Result<std::vector<TelemetryMinute>> FindTelemetryMinutes(MetaStore& db, const TelemetryQuery& q) {
   const int64_t until = q.until_ms ? q.until_ms : NowMs();
   TML_ASSIGN_OR_RETURN(
@@ -177,10 +196,28 @@ Result<std::vector<TelemetryRecord>> RecentTelemetry(MetaStore& db, const std::s
 }
 
 Result<int64_t> CountTelemetry(MetaStore& db, const std::string& device) {
-  TML_ASSIGN_OR_RETURN(
-      SqlRows r,
-      db.Query("SELECT COUNT(*) FROM telemetry WHERE (? = '' OR device = ?)", {device, device}));
+  // Two statements: an OR in the condition would make every count a scan of the table.
+  TML_ASSIGN_OR_RETURN(SqlRows r,
+                       device.empty()
+                           ? db.Query("SELECT COUNT(*) FROM telemetry", {})
+                           : db.Query("SELECT COUNT(*) FROM telemetry WHERE device = ?", {device}));
   return r.Int(0, 0);
+}
+
+Result<std::map<std::string, int64_t>> CountTelemetryOf(MetaStore& db,
+                                                        const std::vector<std::string>& devices) {
+  std::map<std::string, int64_t> out;
+  for (size_t at = 0; at < devices.size(); at += kRowsPerStatement) {
+    const size_t n = std::min(kRowsPerStatement, devices.size() - at);
+    const std::vector<SqlValue> p(devices.begin() + static_cast<long>(at),
+                                  devices.begin() + static_cast<long>(at + n));
+    TML_ASSIGN_OR_RETURN(SqlRows r, db.Query("SELECT device, COUNT(*) FROM telemetry WHERE device "
+                                             "IN " +
+                                                 Placeholders(1, n) + " GROUP BY device",
+                                             p));
+    for (size_t i = 0; i < r.size(); ++i) out[r.Text(i, 0)] = r.Int(i, 1);
+  }
+  return out;
 }
 
 Result<int64_t> PruneTelemetry(MetaStore& db, const std::string& device, int64_t keep) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,10 @@ Result<std::vector<bool>> InsertTelemetry(MetaStore& db, const std::vector<Telem
 Status PutTelemetryMinutes(MetaStore& db, const std::vector<TelemetryMinute>& minutes);
 Result<std::optional<TelemetryMinute>> GetTelemetryMinute(MetaStore& db, const std::string& device,
                                                           int64_t minute_ms, int64_t model_version);
+// The stored minutes of these devices that start at minute_ms (any model version).
+Result<std::vector<TelemetryMinute>> GetTelemetryMinutes(MetaStore& db,
+                                                         const std::vector<std::string>& devices,
+                                                         int64_t minute_ms);
 
 struct TelemetryQuery {
   std::string device;                  // "" = any
@@ -68,7 +73,10 @@ Result<std::vector<TelemetryMinute>> FindTelemetryMinutes(MetaStore& db, const T
 // The newest raw records of a device (kind "" = any), newest first.
 Result<std::vector<TelemetryRecord>> RecentTelemetry(MetaStore& db, const std::string& device,
                                                      const std::string& kind, int64_t limit);
-Result<int64_t> CountTelemetry(MetaStore& db, const std::string& device);
+Result<int64_t> CountTelemetry(MetaStore& db, const std::string& device);  // "" = all
+// Raw records per device, for these devices (those with none are absent).
+Result<std::map<std::string, int64_t>> CountTelemetryOf(MetaStore& db,
+                                                        const std::vector<std::string>& devices);
 // Deletes the device's oldest raw records beyond the newest `keep`; returns how many.
 Result<int64_t> PruneTelemetry(MetaStore& db, const std::string& device, int64_t keep);
 
