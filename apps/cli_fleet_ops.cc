@@ -45,7 +45,7 @@ struct OpsArgs : BrokerArgs {
   std::vector<std::string> models;
   int64_t id = 0, reference_samples = 200, count = 0;
   uint32_t version = 0;
-  int tick_ms = 1000;
+  int tick_ms = 1000, parallel = 0;
   double timeout_s = 0, threshold = 0.25, below = 1e9;
   std::string dataset, capture_into, drift_every;
   bool label_by_model = false;
@@ -133,6 +133,7 @@ int Create(const OpsArgs& a) {
   q.reference_samples = a.reference_samples;
   q.profile_latency = !a.no_profile;
   q.shadow = a.shadow;
+  q.parallel = a.parallel;
   TerminalProgress progress;
   // The registry as the broker has it now: the cohorts are fixed from it.
   if (auto s = SyncRegistry(*ws, *o); !s.ok()) return Fail(s.status());
@@ -454,6 +455,10 @@ void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* 
                "A shadow stage per device: the package is staged and runs beside the active "
                "model on live inputs without serving its answers; agreement and confidence "
                "shift are judged before it is activated");
+  cr->add_option("--parallel", a->parallel,
+                 "Installs sent at once; the halt condition is judged after each such wave "
+                 "(default 0: a tenth of the stage, 1 to 32)")
+      ->check(CLI::Range(0, 256));
   cr->add_flag("--rollback-on-halt", a->rollback_on_halt,
                "When it halts, send the devices that took the model back to their previous one");
   cr->add_option("--reference", a->reference,

@@ -1410,10 +1410,12 @@ TEST_F(DeviceTest, RolloutsAdvanceByStageJudgeTelemetryHaltAndRollBack) {
   rq.stages = {100};
   rq.shadow = true;
   rq.conditions.shadow_samples = 3;
+  rq.parallel = 2;  // the second stage's two devices staged and installed in one wave
   auto v2 = CreateRollout(*ws, rq, quiet);
   ASSERT_TRUE(v2.ok()) << v2.status().message();
   const nlohmann::json plan = nlohmann::json::parse(v2->plan);
   EXPECT_EQ(plan["stages"], nlohmann::json::array({1, 3}));
+  EXPECT_EQ(plan["parallel"], 2);
   ASSERT_TRUE(plan["predicted_ticks"].contains("cortex-m4")) << plan.dump();
   // A second rollout for devices that are in one is refused.
   auto twice = CreateRollout(*ws, rq, quiet);

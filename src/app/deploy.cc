@@ -1,6 +1,8 @@
 #include "app/deploy.h"
 
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "core/atomic_file.h"
 #include "core/sha256.h"
@@ -182,71 +184,92 @@ Status HostFit(const DeployPackage& p, const DeviceRecord& d, const json& hello)
 
 namespace {
 
-// DeployToDevice, or with stage the same transfer without activation or records.
-Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
-                                      const std::vector<DeployPackage>& packages,
-                                      const std::vector<std::vector<uint8_t>>& bytes,
-                                      const DeviceRecord& d, const DeployRequest& q,
-                                      const std::string& where, Progress& progress, bool stage) {
-  MetaStore& db = *ws.db;
-  const std::string command = stage ? "stage" : "deploy";
+// A send in three parts: the host's checks and the deployment row (the store, one
+// thread), the transfer (the broker only: several at once), the outcome recorded (the
+// store). With stage, the same transfer without activation or records.
+struct Send {
+  const DeviceRecord* d = nullptr;
+  bool stage = false;
+  std::string where;
   DeviceDeployment r;
+  size_t pick = 0;
+  bool transfer = false;  // passed the checks: the bytes go
+};
+
+Status Prepare(Workspace& ws, ControlPlane& cp, const std::vector<DeployPackage>& packages,
+               const DeployRequest& q, Progress& progress, Send& s) {
+  MetaStore& db = *ws.db;
+  const DeviceRecord& d = *s.d;
+  DeviceDeployment& r = s.r;
   r.device = d.id;
   r.status = "refused";
   r.version = packages[0].info.model_version;
   const json hello = json::parse(d.capabilities, nullptr, false);
   // The first package that fits (the host's checks), or every reason.
   Status fit = Status::Ok();
-  size_t pick = 0;
   if (!d.online) {
     fit = Status::Unavailable("offline: its agent '{}' is offline", d.agent);
   } else if (q.host_checks) {
     std::string reasons;
-    for (pick = 0; pick < packages.size(); ++pick) {
-      fit = HostFit(packages[pick], d, hello);
+    for (s.pick = 0; s.pick < packages.size(); ++s.pick) {
+      fit = HostFit(packages[s.pick], d, hello);
       if (fit.ok()) break;
       reasons += fmt::format("{}{}: {}", reasons.empty() ? "" : "; ",
-                             fs::path(packages[pick].model).filename().string(), fit.message());
+                             fs::path(packages[s.pick].model).filename().string(), fit.message());
     }
     if (!fit.ok() && packages.size() > 1)
       fit =
           Status::FailedPrecondition("none of the {} packages fits: {}", packages.size(), reasons);
   }
-  const DeployPackage& p = packages[fit.ok() ? pick : 0];
+  if (!fit.ok()) s.pick = 0;
+  const DeployPackage& p = packages[s.pick];
   r.package = p.package_artifact;
   r.version = p.info.model_version;
   if (!fit.ok()) {
     r.message = fit.message();
-    progress.Log(where + ": refused: " + r.message);
-    if (stage) return r;
+    progress.Log(s.where + ": refused: " + r.message);
+    if (s.stage) return Status::Ok();
     TML_ASSIGN_OR_RETURN(r.deployment,
                          db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
                                            "refused", r.message, 0, 0}));
-    return r;
+    return Status::Ok();
   }
   if (!cp.connected()) {  // nothing can leave: not an attempt that broke off
     r.status = "failed";
     r.unsent = true;
     r.message = "the control plane is not connected to the broker (it reconnects on its own)";
-    return r;
+    return Status::Ok();
   }
-  const std::vector<uint8_t>& payload = bytes[pick];
-  progress.Log(fmt::format("{}: {} {} ({} bytes) through agent {}", where,
-                           stage ? "staging" : "deploying", fs::path(p.model).filename().string(),
-                           payload.size(), d.agent));
-  if (!stage) {
+  s.transfer = true;
+  if (!s.stage) {
     TML_ASSIGN_OR_RETURN(r.deployment,
                          db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
                                            "sending", "", 0, 0}));
   }
+  return Status::Ok();
+}
+
+// The transfer and the device's answer into s.r: the broker only, no store.
+void Transfer(ControlPlane& cp, const std::vector<DeployPackage>& packages,
+              const std::vector<std::vector<uint8_t>>& bytes, const DeployRequest& q,
+              Progress& progress, Send& s) {
+  const DeviceRecord& d = *s.d;
+  DeviceDeployment& r = s.r;
+  const DeployPackage& p = packages[s.pick];
+  const std::vector<uint8_t>& payload = bytes[s.pick];
+  const std::string command = s.stage ? "stage" : "deploy";
+  progress.Log(fmt::format("{}: {} {} ({} bytes) through agent {}", s.where,
+                           s.stage ? "staging" : "deploying", fs::path(p.model).filename().string(),
+                           payload.size(), d.agent));
   const auto on_progress = [&](const json& e) {
     const int64_t done = e.value("done", int64_t{0}), total = e.value("total", int64_t{0});
     if (e.value("start", false) && e.value("from_cache", false)) {
       r.from_cache = true;
-      progress.Log(where + ": the package is in agent " + d.agent + "'s cache");
+      progress.Log(s.where + ": the package is in agent " + d.agent + "'s cache");
     }
     if (e.value("start", false) && done > 0)
-      progress.Log(fmt::format("{}: resuming a cut transfer at byte {} of {}", where, done, total));
+      progress.Log(
+          fmt::format("{}: resuming a cut transfer at byte {} of {}", s.where, done, total));
     progress.Advance(done, total, d.id);
   };
   // By reference first: the agent may hold the package already (another of its
@@ -265,26 +288,75 @@ Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
     r.status = "failed";
     r.message = ev->value("error", std::string("the device link broke"));
   } else if (ev->value("ok", false)) {
-    r.status = stage ? "staged" : "active";
+    r.status = s.stage ? "staged" : "active";
     r.message = fmt::format("version {} {}", ev->value("model_version", r.version),
-                            stage ? "staged beside the active model" : "running");
+                            s.stage ? "staged beside the active model" : "running");
   } else {
     r.message = ev->value("error", std::string("the device refused the package"));
   }
-  progress.Log(fmt::format("{}: {}: {}", where, r.status, r.message));
-  if (stage) return r;
-  TML_RETURN_IF_ERROR(db.FinishDeployment(r.deployment, r.status, r.message));
-  if (r.status == "active")
-    TML_RETURN_IF_ERROR(
-        db.PutArtifact({"deployment:" + std::to_string(r.deployment),
-                        "deployment",
-                        fmt::format("{} v{} on {}", p.info.name, r.version, d.id),
-                        "",
-                        json{{"device", d.id}, {"agent", d.agent}, {"version", r.version}}.dump(),
-                        {p.package_artifact},
-                        0}));
-  return r;
+  progress.Log(fmt::format("{}: {}: {}", s.where, r.status, r.message));
 }
+
+// The outcome of a transfer recorded: the deployment row, and a lineage artifact when
+// the device took the package.
+Status Finish(Workspace& ws, const std::vector<DeployPackage>& packages, const Send& s) {
+  if (s.stage || !s.transfer) return Status::Ok();
+  MetaStore& db = *ws.db;
+  const DeviceDeployment& r = s.r;
+  const DeployPackage& p = packages[s.pick];
+  TML_RETURN_IF_ERROR(db.FinishDeployment(r.deployment, r.status, r.message));
+  if (r.status != "active") return Status::Ok();
+  return db.PutArtifact(
+      {"deployment:" + std::to_string(r.deployment),
+       "deployment",
+       fmt::format("{} v{} on {}", p.info.name, r.version, s.d->id),
+       "",
+       json{{"device", s.d->id}, {"agent", s.d->agent}, {"version", r.version}}.dump(),
+       {p.package_artifact},
+       0});
+}
+
+Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
+                                      const std::vector<DeployPackage>& packages,
+                                      const std::vector<std::vector<uint8_t>>& bytes,
+                                      const DeviceRecord& d, const DeployRequest& q,
+                                      const std::string& where, Progress& progress, bool stage) {
+  Send s;
+  s.d = &d;
+  s.stage = stage;
+  s.where = where;
+  TML_RETURN_IF_ERROR(Prepare(ws, cp, packages, q, progress, s));
+  if (!s.transfer) return s.r;
+  Transfer(cp, packages, bytes, q, progress, s);
+  TML_RETURN_IF_ERROR(Finish(ws, packages, s));
+  return s.r;
+}
+
+// Progress shared by the transfers of several threads: one call at a time.
+class LockedProgress : public Progress {
+ public:
+  explicit LockedProgress(Progress& inner) : inner_(inner) {}
+  void Log(const std::string& line) override {
+    std::lock_guard<std::mutex> l(mu_);
+    inner_.Log(line);
+  }
+  void Advance(int64_t done, int64_t total, const std::string& status) override {
+    std::lock_guard<std::mutex> l(mu_);
+    inner_.Advance(done, total, status);
+  }
+  void Event(const json& event) override {
+    std::lock_guard<std::mutex> l(mu_);
+    inner_.Event(event);
+  }
+  bool Cancelled() override {
+    std::lock_guard<std::mutex> l(mu_);
+    return inner_.Cancelled();
+  }
+
+ private:
+  Progress& inner_;
+  std::mutex mu_;
+};
 
 }  // namespace
 
@@ -302,6 +374,35 @@ Result<DeviceDeployment> StageOnDevice(Workspace& ws, ControlPlane& cp,
                                        const DeviceRecord& d, const DeployRequest& q,
                                        const std::string& where, Progress& progress) {
   return SendToDevice(ws, cp, packages, bytes, d, q, where, progress, true);
+}
+
+Result<std::vector<DeviceDeployment>> SendToDevices(Workspace& ws, ControlPlane& cp,
+                                                    const std::vector<DeployPackage>& packages,
+                                                    const std::vector<std::vector<uint8_t>>& bytes,
+                                                    const std::vector<DeviceSend>& sends,
+                                                    const DeployRequest& q, Progress& progress) {
+  std::vector<Send> all(sends.size());
+  for (size_t i = 0; i < sends.size(); ++i) {
+    all[i].d = &sends[i].device;
+    all[i].stage = sends[i].stage;
+    all[i].where = sends[i].where;
+    TML_RETURN_IF_ERROR(Prepare(ws, cp, packages, q, progress, all[i]));
+  }
+  {
+    // Each transfer waits for its own device's answer; the store stays on this thread.
+    LockedProgress shared(progress);
+    std::vector<std::thread> threads;
+    for (Send& s : all)
+      if (s.transfer)
+        threads.emplace_back([&, p = &s] { Transfer(cp, packages, bytes, q, shared, *p); });
+    for (std::thread& t : threads) t.join();
+  }
+  std::vector<DeviceDeployment> out;
+  for (const Send& s : all) {
+    TML_RETURN_IF_ERROR(Finish(ws, packages, s));
+    out.push_back(s.r);
+  }
+  return out;
 }
 
 uint32_t NextVersion(const std::vector<DeviceRecord>& devices) {

@@ -86,6 +86,20 @@ Result<DeviceDeployment> StageOnDevice(Workspace& ws, ControlPlane& cp,
                                        const std::vector<std::vector<uint8_t>>& bytes,
                                        const DeviceRecord& device, const DeployRequest& q,
                                        const std::string& where, Progress& progress);
+// Several devices at once (a rollout's wave): the checks and records in order on this
+// thread, the transfers concurrently, one thread each (each waits for its own device's
+// answer; progress is called under a lock). out[i] is sends[i]'s outcome, as
+// DeployToDevice's (stage: StageOnDevice's).
+struct DeviceSend {
+  DeviceRecord device;
+  bool stage = false;
+  std::string where;
+};
+Result<std::vector<DeviceDeployment>> SendToDevices(Workspace& ws, ControlPlane& cp,
+                                                    const std::vector<DeployPackage>& packages,
+                                                    const std::vector<std::vector<uint8_t>>& bytes,
+                                                    const std::vector<DeviceSend>& sends,
+                                                    const DeployRequest& q, Progress& progress);
 // One above the highest version the devices run or confirmed.
 uint32_t NextVersion(const std::vector<DeviceRecord>& devices);
 

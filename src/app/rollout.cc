@@ -237,6 +237,7 @@ Result<RolloutRecord> CreateRollout(Workspace& ws, const RolloutRequest& q, Prog
                {"conditions", ConditionsJson(q.conditions)},
                {"rollback_on_halt", q.rollback_on_halt},
                {"shadow", q.shadow},
+               {"parallel", q.parallel},
                {"host_checks", q.deploy.host_checks},
                {"packages", json::array()}};
   if (canary > 0) plan["canary"] = canary;
@@ -596,53 +597,72 @@ Result<RolloutRecord> AdvanceRollout(Workspace& ws, ControlPlane& cp, int64_t id
     return s.r;
   }
 
-  // Installs: the pending devices of the stages so far that are online.
+  // Installs: the pending devices of the stages so far that are online, in waves of
+  // concurrent transfers (plan "parallel", or automatic: a tenth of the stage, at most
+  // 32); the halt condition is judged after each wave.
   std::vector<DeployPackage> packages;
   std::vector<std::vector<uint8_t>> bytes;
   DeployRequest q;
   q.host_checks = s.plan.value("host_checks", true);
+  std::vector<RolloutDeviceRecord*> ready;
+  int64_t in_current = 0;
   for (RolloutDeviceRecord& m : s.members) {
+    in_current += m.stage == s.r.stage;
     if (m.status != "pending" || m.stage > s.r.stage) continue;
     const auto d = s.registry.find(m.device);
-    if (d == s.registry.end() || !d->second.online) continue;
+    if (d != s.registry.end() && d->second.online) ready.push_back(&m);
+  }
+  const int64_t parallel = s.plan.value("parallel", int64_t{0});
+  const size_t wave_size = static_cast<size_t>(
+      parallel > 0 ? parallel : std::min<int64_t>(32, std::max<int64_t>(1, in_current / 10)));
+  for (size_t first = 0; first < ready.size(); first += wave_size) {
     // Paused or halted meanwhile (by a user): no new installs.
     TML_ASSIGN_OR_RETURN(RolloutRecord now, GetRollout(db, id));
     if (now.status != "running") return now;
     if (packages.empty()) TML_RETURN_IF_ERROR(LoadPackages(s.plan, &packages, &bytes));
-    // With a shadow stage the package is staged first (the gateway's own device has no
-    // sensor to shadow on); once the shadow passed, installed.
-    const bool stage = s.plan.value("shadow", false) && !ShadowPassed(m) &&
-                       !HelloOf(d->second).value("gateway", false);
-    m.status = stage ? "staging" : "sending";
-    TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
-    const std::string where = fmt::format("rollout {} stage {}: {}", id, m.stage + 1, m.device);
-    TML_ASSIGN_OR_RETURN(
-        DeviceDeployment out,
-        stage ? StageOnDevice(ws, cp, packages, bytes, d->second, q, where, progress)
-              : DeployToDevice(ws, cp, packages, bytes, d->second, q, where, progress));
-    if (!stage) m.deployment = out.deployment;
-    m.package = out.package;
-    m.message = out.message;
-    if (out.unsent || out.cancelled) {
-      // Nothing left the control plane, or it stopped waiting: not an attempt.
-      m.status = "pending";
-      if (out.cancelled) {
-        TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
-        return s.r;
-      }
-    } else if (out.status == "staged") {
-      m.status = "shadowing";
-      m.shadow = json{{"since_ms", NowMs()}}.dump();
-    } else if (out.status == "active") {
-      m.status = "installed";
-      m.installed_ms = NowMs();
-    } else if (out.status == "failed" && ++m.attempts < s.cond.max_attempts) {
-      m.status = "pending";  // the link or the broker broke off: sent again
-      m.message = fmt::format("attempt {} broke off: {}", m.attempts, out.message);
-    } else {
-      m.status = "failed";
+    const std::vector<RolloutDeviceRecord*> wave(
+        ready.begin() + static_cast<std::ptrdiff_t>(first),
+        ready.begin() + static_cast<std::ptrdiff_t>(std::min(ready.size(), first + wave_size)));
+    std::vector<DeviceSend> sends;
+    for (RolloutDeviceRecord* m : wave) {
+      const DeviceRecord& d = s.registry.at(m->device);
+      // With a shadow stage the package is staged first (the gateway's own device has no
+      // sensor to shadow on); once the shadow passed, installed.
+      const bool stage =
+          s.plan.value("shadow", false) && !ShadowPassed(*m) && !HelloOf(d).value("gateway", false);
+      m->status = stage ? "staging" : "sending";
+      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, *m));
+      sends.push_back(
+          {d, stage, fmt::format("rollout {} stage {}: {}", id, m->stage + 1, m->device)});
     }
-    TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+    TML_ASSIGN_OR_RETURN(std::vector<DeviceDeployment> outs,
+                         SendToDevices(ws, cp, packages, bytes, sends, q, progress));
+    bool cancelled = false;
+    for (size_t i = 0; i < wave.size(); ++i) {
+      RolloutDeviceRecord& m = *wave[i];
+      const DeviceDeployment& out = outs[i];
+      if (!sends[i].stage) m.deployment = out.deployment;
+      m.package = out.package;
+      m.message = out.message;
+      if (out.unsent || out.cancelled) {
+        // Nothing left the control plane, or it stopped waiting: not an attempt.
+        m.status = "pending";
+        cancelled = cancelled || out.cancelled;
+      } else if (out.status == "staged") {
+        m.status = "shadowing";
+        m.shadow = json{{"since_ms", NowMs()}}.dump();
+      } else if (out.status == "active") {
+        m.status = "installed";
+        m.installed_ms = NowMs();
+      } else if (out.status == "failed" && ++m.attempts < s.cond.max_attempts) {
+        m.status = "pending";  // the link or the broker broke off: sent again
+        m.message = fmt::format("attempt {} broke off: {}", m.attempts, out.message);
+      } else {
+        m.status = "failed";
+      }
+      TML_RETURN_IF_ERROR(UpdateRolloutDevice(db, m));
+    }
+    if (cancelled) return s.r;
     TML_ASSIGN_OR_RETURN(bool now_halted, CheckHalt(ws, s, progress));
     if (now_halted) {
       if (s.r.status == "rolling_back") TML_RETURN_IF_ERROR(RollBack(ws, cp, s, progress));

@@ -73,6 +73,9 @@ struct RolloutRequest {
   // agreement and confidence shift are judged (RolloutConditions) before activation.
   // Devices without a sensor of their own (a gateway's device) skip it.
   bool shadow = false;
+  // Installs sent at once (a wave; the halt condition is judged after each): 0 picks a
+  // tenth of the stage, at least 1 and at most 32.
+  int parallel = 0;
 };
 
 // "--stages 10,50,100" (cumulative percentages) and "--canary 2" (a count) or

@@ -164,6 +164,7 @@ void AddRolloutRoutes(std::vector<Route>& r) {
                    {"reference", text},
                    {"version", {{"type", "integer"}, {"minimum", 0}, {"maximum", 4294967295LL}}},
                    {"shadow", {{"type", "boolean"}}},
+                   {"parallel", {{"type", "integer"}, {"minimum", 0}, {"maximum", 256}}},
                    {"rollback_on_halt", {{"type", "boolean"}}},
                    {"profile_latency", {{"type", "boolean"}}}}}};
   create.success = 201;
@@ -183,6 +184,7 @@ void AddRolloutRoutes(std::vector<Route>& r) {
       return ApiError(400, s.message());
     rq.reference_data = b.value("reference", "");
     rq.shadow = b.value("shadow", false);
+    rq.parallel = b.value("parallel", 0);
     rq.rollback_on_halt = b.value("rollback_on_halt", false);
     rq.profile_latency = b.value("profile_latency", false);
     Progress quiet;
