@@ -69,6 +69,10 @@ step "Version 2 of the model: examples/fashion-mnist-v2.yaml (percentile calibra
 v2=$(sed -n 's/^  int8.model = //p' "$OUT/pipeline-v2.txt")
 data=$(sed -n 's/^  data.dataset = //p' "$OUT/pipeline.txt")
 bash scripts/fleet-demo.sh "$BUILD" "$OUT" "$WS" "$int8" "$v2" "$data"
+# Fleet operations (docs/fleet-scenario.md, part 2): four boards and a gateway; staged
+# rollouts, a shadow halt and rollback, drift -> capture -> retrain -> v4.
+v2_float=$(sed -n 's/^  float.model = //p' "$OUT/pipeline-v2.txt")
+bash scripts/fleet-ops-demo.sh "$BUILD" "$OUT" "$WS" "$int8" "$v2" "$v2_float" "$data"
 
 cat <<TXT
 
@@ -79,6 +83,8 @@ Demo finished. Look at:
   $OUT/pipeline.txt      the pipeline's outputs; $OUT/lineage.txt the int8 model's lineage
   $OUT/fleet/            the fleet scenario: registry listings, deployments and refusals,
                          devices' lineage (show-m4-1.txt), agent, boards and broker logs
+  $OUT/fleet-ops/        fleet operations: staged rollouts (rollout-v2.txt), the shadow halt
+                         (rollout-v3.txt), drift and its alert, v4's lineage to the samples
   $OUT/*.profile.txt     per-layer MACs, weight bytes, arena offsets, totals
   $OUT/*.verify*.txt     bit-exactness of the generated C (host and emulated Cortex-M4)
   $OUT/*-cortex-m4.txt   instructions per layer, flash, RAM and fit on the Cortex-M4 board
@@ -86,7 +92,8 @@ Demo finished. Look at:
   $OUT/*.exported.onnx   the models as ONNX (open them in any ONNX viewer)
   $OUT/workspace/        the workspace: meta.db (datasets, runs, steps, artifacts), blobs/,
                          artifacts/ (models, firmware), reports/
-The dashboard on the demo's workspace (datasets, training curves, squeeze, compile, lineage):
+The dashboard on the demo's workspace (datasets, training curves, squeeze, compile, lineage,
+the fleet, rollouts and drift):
   $TML serve --workspace $WS --no-auth
   then open http://127.0.0.1:8080/ (Ctrl-C stops it)
 More: build/tinymlaas run examples/sweep-cortex-m4.yaml (3 models x 2 squeeze configs on the

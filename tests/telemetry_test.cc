@@ -315,7 +315,7 @@ TEST_P(FleetStore, DriftFlagsTheShiftedDeviceAndRecordsAnAlert) {
   EXPECT_TRUE(r->devices[2].drift);
   EXPECT_GT(r->devices[2].psi_classes, 0.25);
   EXPECT_EQ(r->devices[3].subject, "group:hall");
-  EXPECT_EQ(r->devices[3].inferences, 205);
+  EXPECT_EQ(r->devices[3].inferences, 200);  // the devices judged: m3's five are too few
   auto alerts = ListAlerts(db(), "", 10);
   ASSERT_TRUE(alerts.ok());
   ASSERT_EQ(static_cast<int>(alerts->size()), r->drifting);

@@ -64,7 +64,9 @@ Result<DriftReport> MeasureDrift(MetaStore& db, const DriftReference& ref, const
     TML_ASSIGN_OR_RETURN(auto minutes, FindTelemetryMinutes(db, tq));
     TelemetryMinute sum;
     for (const TelemetryMinute& m : minutes) sum.Merge(m);
-    all.Merge(sum);
+    // The group: the devices with enough inferences to judge (a few answers each from
+    // many devices that saw the same moments are no sample of what the group sees).
+    if (sum.inferences >= q.min_inferences) all.Merge(sum);
     out.devices.push_back(Judge("device:" + id, sum, ref, q));
   }
   if (!q.group.empty()) out.devices.push_back(Judge("group:" + q.group, all, ref, q));
