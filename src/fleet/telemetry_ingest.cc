@@ -43,6 +43,7 @@ struct TelemetryIngest::State {
   struct Item {
     std::string device, leaf;
     json body;
+    int64_t arrived_ms = 0;  // handed to the ingest (the MQTT thread)
   };
   mutable std::mutex mu;
   std::condition_variable cv, written_cv;
@@ -52,6 +53,7 @@ struct TelemetryIngest::State {
   Status last_error;
   IngestStats stats;
   std::vector<int64_t> latency = std::vector<int64_t>(kLatencyBuckets, 0);
+  std::vector<int64_t> store_latency = std::vector<int64_t>(kLatencyBuckets, 0);
   std::thread writer;
 
   // The writer's own: per device, what its last message said (to see resets and new
@@ -67,8 +69,13 @@ struct TelemetryIngest::State {
   void Run() {
     std::unique_lock<std::mutex> l(mu);
     for (;;) {
-      cv.wait_for(l, std::chrono::milliseconds(opt.flush_ms),
-                  [&] { return stopping || flush_now || queue.size() >= opt.batch_max; });
+      // Group commit: a batch starts once messages wait and the last one is committed
+      // (what arrives while a batch is written is the next batch), gathering for up to
+      // flush_ms after the first; a full batch or a flush starts at once.
+      cv.wait(l, [&] { return stopping || flush_now || !queue.empty(); });
+      if (opt.flush_ms > 0 && !stopping && !flush_now && queue.size() < opt.batch_max)
+        cv.wait_for(l, std::chrono::milliseconds(opt.flush_ms),
+                    [&] { return stopping || flush_now || queue.size() >= opt.batch_max; });
       flush_now = false;
       if (queue.empty()) {
         if (stopping) return;
@@ -80,8 +87,8 @@ struct TelemetryIngest::State {
       queue.erase(queue.begin(), queue.begin() + static_cast<long>(n));
       l.unlock();
       IngestStats delta;
-      std::vector<int64_t> latencies;
-      Status st = Write(batch, &delta, &latencies);
+      std::vector<int64_t> latencies, store_latencies;
+      Status st = Write(batch, &delta, &latencies, &store_latencies);
       l.lock();
       if (!st.ok()) {
         // Kept for the next attempt, in order (nothing was committed).
@@ -102,6 +109,8 @@ struct TelemetryIngest::State {
       ++stats.batches;
       for (int64_t ms : latencies)
         ++latency[static_cast<size_t>(std::clamp<int64_t>(ms, 0, kLatencyBuckets - 1))];
+      for (int64_t ms : store_latencies)
+        ++store_latency[static_cast<size_t>(std::clamp<int64_t>(ms, 0, kLatencyBuckets - 1))];
       consumed += n;
       written_cv.notify_all();
     }
@@ -151,8 +160,8 @@ struct TelemetryIngest::State {
 
   // One batch in one transaction: the raw records a message id had not stored, and the
   // minutes they fall in. The writer's caches change only once it committed.
-  Status Write(const std::vector<Item>& batch, IngestStats* delta,
-               std::vector<int64_t>* latencies) {
+  Status Write(const std::vector<Item>& batch, IngestStats* delta, std::vector<int64_t>* latencies,
+               std::vector<int64_t>* store_latencies) {
     std::vector<TelemetryRecord> records;
     std::vector<int> record_of(batch.size(), -1);
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -248,6 +257,7 @@ struct TelemetryIngest::State {
       }
       ++delta->stored;
       latencies->push_back(r.stored_ms - r.sent_ms);
+      store_latencies->push_back(r.stored_ms - it.arrived_ms);
       Tracker& tr = tracker(r.device);
       if (r.kind == "event") {
         if (r.model_version > 0) tr.version = r.model_version;
@@ -293,6 +303,7 @@ struct TelemetryIngest::State {
 
     const int64_t committed = NowMs();
     for (int64_t& l : *latencies) l += committed - now;
+    for (int64_t& l : *store_latencies) l += committed - now;
     for (auto& [d, t] : t_trackers) trackers[d] = t;
     int64_t newest = 0;
     for (auto& [key, m] : t_minutes) {
@@ -337,8 +348,9 @@ struct TelemetryIngest::State {
 Result<std::unique_ptr<TelemetryIngest>> TelemetryIngest::Start(std::unique_ptr<MetaStore> db,
                                                                 const IngestOptions& o) {
   if (!db) return Status::Error("telemetry ingest: no store");
-  if (o.batch_max == 0 || o.flush_ms <= 0 || o.raw_per_device <= 0)
-    return Status::Error("telemetry ingest: batch_max, flush_ms and raw_per_device must be > 0");
+  if (o.batch_max == 0 || o.flush_ms < 0 || o.raw_per_device <= 0)
+    return Status::Error(
+        "telemetry ingest: batch_max and raw_per_device must be > 0, flush_ms not negative");
   auto in = std::unique_ptr<TelemetryIngest>(new TelemetryIngest());
   in->s_ = std::make_unique<State>();
   in->s_->opt = o;
@@ -359,11 +371,12 @@ TelemetryIngest::~TelemetryIngest() {
 
 void TelemetryIngest::Add(const std::string& device, const std::string& leaf, const json& body) {
   std::lock_guard<std::mutex> l(s_->mu);
-  s_->queue.push_back({device, leaf, body});
+  const bool was_empty = s_->queue.empty();
+  s_->queue.push_back({device, leaf, body, NowMs()});
   ++s_->added;
   ++s_->stats.received;
   s_->DropOverflow();
-  if (s_->queue.size() >= s_->opt.batch_max) s_->cv.notify_all();
+  if (was_empty || s_->queue.size() >= s_->opt.batch_max) s_->cv.notify_all();
 }
 
 std::function<void(const std::string&, const std::string&, const json&)> TelemetryIngest::Sink() {
@@ -387,24 +400,21 @@ Status TelemetryIngest::Flush(int timeout_ms) {
 IngestStats TelemetryIngest::stats() const {
   std::lock_guard<std::mutex> l(s_->mu);
   IngestStats out = s_->stats;
-  int64_t total = 0;
-  for (int64_t c : s_->latency) total += c;
-  const auto quantile = [&](double q) {
-    int64_t seen = 0;
+  // The q-quantile of a histogram of 1 ms buckets (0 when it is empty).
+  const auto quantile = [](const std::vector<int64_t>& h, double q) {
+    int64_t total = 0, seen = 0;
+    for (int64_t c : h) total += c;
+    if (total == 0) return 0.0;
     const auto want = static_cast<int64_t>(q * static_cast<double>(total - 1)) + 1;
-    for (size_t i = 0; i < s_->latency.size(); ++i)
-      if ((seen += s_->latency[i]) >= want) return static_cast<double>(i);
+    for (size_t i = 0; i < h.size(); ++i)
+      if ((seen += h[i]) >= want) return static_cast<double>(i);
     return 0.0;
   };
-  if (total > 0) {
-    out.latency_p50_ms = quantile(0.5);
-    out.latency_p99_ms = quantile(0.99);
-    for (size_t i = s_->latency.size(); i-- > 0;)
-      if (s_->latency[i]) {
-        out.latency_max_ms = static_cast<double>(i);
-        break;
-      }
-  }
+  out.latency_p50_ms = quantile(s_->latency, 0.5);
+  out.latency_p99_ms = quantile(s_->latency, 0.99);
+  out.latency_max_ms = quantile(s_->latency, 1.0);
+  out.store_p50_ms = quantile(s_->store_latency, 0.5);
+  out.store_p99_ms = quantile(s_->store_latency, 0.99);
   return out;
 }
 
