@@ -166,16 +166,27 @@ Result<std::vector<TelemetryMinute>> GetTelemetryMinutes(MetaStore& db,
 
 Result<std::vector<TelemetryMinute>> FindTelemetryMinutes(MetaStore& db, const TelemetryQuery& q) {
   const int64_t until = q.until_ms ? q.until_ms : NowMs();
-  TML_ASSIGN_OR_RETURN(
-      SqlRows r,
-      db.Query(fmt::format("SELECT {} FROM telemetry_minutes t WHERE (? = '' OR t.device = ?) "
-                           "AND (? = '' OR EXISTS (SELECT 1 FROM device_groups g WHERE g.device "
-                           "= t.device AND g.name = ?)) AND t.minute_ms >= ? AND t.minute_ms <= "
-                           "? AND (? < 0 OR t.model_version = ?) ORDER BY t.minute_ms, t.device, "
-                           "t.model_version",
-                           kMinuteColumns),
-               {q.device, q.device, q.group, q.group, q.since_ms - q.since_ms % 60000, until,
-                q.model_version, q.model_version}));
+  // Only the conditions asked for: "(? = '' OR t.device = ?)" would keep the store from
+  // the (device, minute) key and read the whole table (a rollout asks once per device).
+  std::string where = "t.minute_ms >= ? AND t.minute_ms <= ?";
+  std::vector<SqlValue> p = {q.since_ms - q.since_ms % 60000, until};
+  if (!q.device.empty()) {
+    where += " AND t.device = ?";
+    p.emplace_back(q.device);
+  }
+  if (!q.group.empty()) {
+    where += " AND EXISTS (SELECT 1 FROM device_groups g WHERE g.device = t.device AND g.name = ?)";
+    p.emplace_back(q.group);
+  }
+  if (q.model_version >= 0) {
+    where += " AND t.model_version = ?";
+    p.emplace_back(q.model_version);
+  }
+  TML_ASSIGN_OR_RETURN(SqlRows r,
+                       db.Query(fmt::format("SELECT {} FROM telemetry_minutes t WHERE {} ORDER BY "
+                                            "t.minute_ms, t.device, t.model_version",
+                                            kMinuteColumns, where),
+                                p));
   std::vector<TelemetryMinute> out;
   for (size_t i = 0; i < r.size(); ++i) out.push_back(ReadMinute(r, i));
   return out;
