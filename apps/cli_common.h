@@ -78,9 +78,13 @@ class TerminalProgress : public Progress {
     std::cerr << "\r" << bar << std::flush;
     bar_ = bar.size();
   }
+  // Cancelled once *stop is set (StopOnSignal(): Ctrl-C stops the operation).
+  void StopOn(const std::atomic<bool>* stop) { stop_ = stop; }
+  bool Cancelled() override { return stop_ && stop_->load(); }
 
  private:
   size_t bar_ = 0;  // length of the bar on the current line (0: none)
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 }  // namespace tml::cli

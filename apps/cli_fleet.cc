@@ -221,6 +221,7 @@ int RunDeploy(const FleetArgs& a) {
   if (!o.ok()) return Fail(o.status());
   q.broker = *o;
   TerminalProgress progress;
+  progress.StopOn(&StopOnSignal());  // Ctrl-C: the device being sent to stops waiting
   auto r = Deploy(*ws, q, progress);
   if (!r.ok()) return Fail(r.status());
   if (a.json) {

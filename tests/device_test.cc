@@ -730,6 +730,18 @@ TEST_F(DeviceTest, DeployUsesTheRegistryRefusesWhatDoesNotFitAndRecordsLineage) 
   EXPECT_TRUE(cached->devices[0].from_cache);
   EXPECT_FALSE(tampered->devices[0].from_cache);
 
+  // Stopped (Ctrl-C) before the device's turn: nothing is sent, the error says so.
+  struct Stopped : Progress {
+    bool Cancelled() override { return true; }
+  } stopped;
+  const size_t attempts = db.ListDeployments("dep-m4")->size();
+  auto cancelled = tml::Deploy(*ws, q, stopped);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_EQ(cancelled.status().code(), StatusCode::kCancelled);
+  EXPECT_NE(cancelled.status().message().find("stopped after 0 of 1"), std::string::npos)
+      << cancelled.status().message();
+  EXPECT_EQ(db.ListDeployments("dep-m4")->size(), attempts);
+
   // The agent dies: its devices are offline and a deployment to them is refused.
   (*agent)->Abort();
   q.model = model;

@@ -452,6 +452,7 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
   out.model_artifact = out.packages[0].model_artifact;
   out.info = out.packages[0].info;
   for (size_t i = 0; i < targets.size(); ++i) {
+    if (progress.Cancelled()) break;
     TML_ASSIGN_OR_RETURN(
         DeviceDeployment r,
         DeployToDevice(ws, *cp, out.packages, bytes, targets[i], q,
@@ -459,6 +460,14 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
     out.devices.push_back(std::move(r));
   }
   TML_RETURN_IF_ERROR(cp->Sync(db).status());  // the HELLOs the agents refreshed
+  if (progress.Cancelled()) {
+    std::string done;
+    for (const DeviceDeployment& d : out.devices)
+      done += fmt::format("{}{} {}", done.empty() ? "" : ", ", d.device, d.status);
+    return Status::Cancelled(
+        "deploy: stopped after {} of {} device(s) ({}); the others were not sent to",
+        out.devices.size(), targets.size(), done.empty() ? "none" : done);
+  }
   return out;
 }
 

@@ -62,6 +62,9 @@ struct DeployOutcome {
   int active() const;
 };
 
+// Once progress.Cancelled() says so, the device being sent to stops waiting (its
+// deployment is recorded failed, cancelled; the registry then shows what it runs), no
+// other device is sent to, and the error is a cancelled one naming what was done.
 Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& request, Progress& progress);
 
 // The pieces of Deploy, for rollouts that send one package to one device at a time.
