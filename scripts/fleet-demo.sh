@@ -16,26 +16,8 @@ F="$OUT/fleet"
 rm -rf "$F"
 mkdir -p "$F"
 
-step() { printf '\n==> %s\n' "$*"; }
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
-  wait 2> /dev/null || true
-}
-trap cleanup EXIT
-
-# wait_for FILE PATTERN SECONDS: until the pattern shows in the file, or fail.
-wait_for() {
-  local deadline=$(($(date +%s) + $3))
-  until grep -q -- "$2" "$1" 2> /dev/null; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "fleet demo: no '$2' in $1 within $3 s:"
-      cat "$1"
-      exit 1
-    fi
-    sleep 0.2
-  done
-}
+DEMO_NAME="fleet demo"
+source "$(dirname "$0")/demo-lib.sh"
 # expect RC COMMAND...: runs it, fails the demo unless it exits with RC.
 expect() {
   local want="$1" rc=0

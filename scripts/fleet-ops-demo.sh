@@ -18,25 +18,13 @@ rm -rf "$F"
 mkdir -p "$F"
 NAME="${DATA%@*}"  # the dataset's name (DATA is NAME@VERSION)
 
-step() { printf '\n==> %s\n' "$*"; }
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
-  wait 2> /dev/null || true
-}
-trap cleanup EXIT
+DEMO_NAME="fleet-ops demo"
+source "$(dirname "$0")/demo-lib.sh"
+# On failure: the message, the file waited on, the control plane's and the agent's logs.
 fail() {
-  echo "fleet-ops demo: $*"
-  for l in "$F"/control.log "$F"/agent.log; do [ -f "$l" ] && { echo "--- $l"; tail -20 "$l"; }; done
+  echo "$DEMO_NAME: $1"
+  for l in ${2:-} "$F"/control.log "$F"/agent.log; do [ -f "$l" ] && { echo "--- $l"; tail -20 "$l"; }; done
   exit 1
-}
-# wait_for FILE PATTERN SECONDS: until the pattern shows in the file, or fail.
-wait_for() {
-  local deadline=$(($(date +%s) + $3))
-  until grep -q -- "$2" "$1" 2> /dev/null; do
-    [ "$(date +%s)" -lt "$deadline" ] || fail "no '$2' in $1 within $3 s"
-    sleep 0.2
-  done
 }
 # wait_rollout ID STATUS SECONDS: until the rollout's status is STATUS (the running control
 # plane carries it out), or fail.

@@ -188,9 +188,7 @@ namespace {
 // thread), the transfer (the broker only: several at once), the outcome recorded (the
 // store). With stage, the same transfer without activation or records.
 struct Send {
-  const DeviceRecord* d = nullptr;
-  bool stage = false;
-  std::string where;
+  const DeviceSend* in = nullptr;
   DeviceDeployment r;
   size_t pick = 0;
   bool transfer = false;  // passed the checks: the bytes go
@@ -199,7 +197,7 @@ struct Send {
 Status Prepare(Workspace& ws, ControlPlane& cp, const std::vector<DeployPackage>& packages,
                const DeployRequest& q, Progress& progress, Send& s) {
   MetaStore& db = *ws.db;
-  const DeviceRecord& d = *s.d;
+  const DeviceRecord& d = s.in->device;
   DeviceDeployment& r = s.r;
   r.device = d.id;
   r.status = "refused";
@@ -227,8 +225,8 @@ Status Prepare(Workspace& ws, ControlPlane& cp, const std::vector<DeployPackage>
   r.version = p.info.model_version;
   if (!fit.ok()) {
     r.message = fit.message();
-    progress.Log(s.where + ": refused: " + r.message);
-    if (s.stage) return Status::Ok();
+    progress.Log(s.in->where + ": refused: " + r.message);
+    if (s.in->stage) return Status::Ok();
     TML_ASSIGN_OR_RETURN(r.deployment,
                          db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
                                            "refused", r.message, 0, 0}));
@@ -241,7 +239,7 @@ Status Prepare(Workspace& ws, ControlPlane& cp, const std::vector<DeployPackage>
     return Status::Ok();
   }
   s.transfer = true;
-  if (!s.stage) {
+  if (!s.in->stage) {
     TML_ASSIGN_OR_RETURN(r.deployment,
                          db.AddDeployment({0, d.id, p.model_artifact, p.package_artifact, r.version,
                                            "sending", "", 0, 0}));
@@ -253,23 +251,23 @@ Status Prepare(Workspace& ws, ControlPlane& cp, const std::vector<DeployPackage>
 void Transfer(ControlPlane& cp, const std::vector<DeployPackage>& packages,
               const std::vector<std::vector<uint8_t>>& bytes, const DeployRequest& q,
               Progress& progress, Send& s) {
-  const DeviceRecord& d = *s.d;
+  const DeviceRecord& d = s.in->device;
   DeviceDeployment& r = s.r;
   const DeployPackage& p = packages[s.pick];
   const std::vector<uint8_t>& payload = bytes[s.pick];
-  const std::string command = s.stage ? "stage" : "deploy";
-  progress.Log(fmt::format("{}: {} {} ({} bytes) through agent {}", s.where,
-                           s.stage ? "staging" : "deploying", fs::path(p.model).filename().string(),
-                           payload.size(), d.agent));
+  const std::string command = s.in->stage ? "stage" : "deploy";
+  progress.Log(fmt::format("{}: {} {} ({} bytes) through agent {}", s.in->where,
+                           s.in->stage ? "staging" : "deploying",
+                           fs::path(p.model).filename().string(), payload.size(), d.agent));
   const auto on_progress = [&](const json& e) {
     const int64_t done = e.value("done", int64_t{0}), total = e.value("total", int64_t{0});
     if (e.value("start", false) && e.value("from_cache", false)) {
       r.from_cache = true;
-      progress.Log(s.where + ": the package is in agent " + d.agent + "'s cache");
+      progress.Log(s.in->where + ": the package is in agent " + d.agent + "'s cache");
     }
     if (e.value("start", false) && done > 0)
       progress.Log(
-          fmt::format("{}: resuming a cut transfer at byte {} of {}", s.where, done, total));
+          fmt::format("{}: resuming a cut transfer at byte {} of {}", s.in->where, done, total));
     progress.Advance(done, total, d.id);
   };
   // By reference first: the agent may hold the package already (another of its
@@ -288,19 +286,19 @@ void Transfer(ControlPlane& cp, const std::vector<DeployPackage>& packages,
     r.status = "failed";
     r.message = ev->value("error", std::string("the device link broke"));
   } else if (ev->value("ok", false)) {
-    r.status = s.stage ? "staged" : "active";
+    r.status = s.in->stage ? "staged" : "active";
     r.message = fmt::format("version {} {}", ev->value("model_version", r.version),
-                            s.stage ? "staged beside the active model" : "running");
+                            s.in->stage ? "staged beside the active model" : "running");
   } else {
     r.message = ev->value("error", std::string("the device refused the package"));
   }
-  progress.Log(fmt::format("{}: {}: {}", s.where, r.status, r.message));
+  progress.Log(fmt::format("{}: {}: {}", s.in->where, r.status, r.message));
 }
 
 // The outcome of a transfer recorded: the deployment row, and a lineage artifact when
 // the device took the package.
 Status Finish(Workspace& ws, const std::vector<DeployPackage>& packages, const Send& s) {
-  if (s.stage || !s.transfer) return Status::Ok();
+  if (s.in->stage || !s.transfer) return Status::Ok();
   MetaStore& db = *ws.db;
   const DeviceDeployment& r = s.r;
   const DeployPackage& p = packages[s.pick];
@@ -309,27 +307,12 @@ Status Finish(Workspace& ws, const std::vector<DeployPackage>& packages, const S
   return db.PutArtifact(
       {"deployment:" + std::to_string(r.deployment),
        "deployment",
-       fmt::format("{} v{} on {}", p.info.name, r.version, s.d->id),
+       fmt::format("{} v{} on {}", p.info.name, r.version, s.in->device.id),
        "",
-       json{{"device", s.d->id}, {"agent", s.d->agent}, {"version", r.version}}.dump(),
+       json{{"device", s.in->device.id}, {"agent", s.in->device.agent}, {"version", r.version}}
+           .dump(),
        {p.package_artifact},
        0});
-}
-
-Result<DeviceDeployment> SendToDevice(Workspace& ws, ControlPlane& cp,
-                                      const std::vector<DeployPackage>& packages,
-                                      const std::vector<std::vector<uint8_t>>& bytes,
-                                      const DeviceRecord& d, const DeployRequest& q,
-                                      const std::string& where, Progress& progress, bool stage) {
-  Send s;
-  s.d = &d;
-  s.stage = stage;
-  s.where = where;
-  TML_RETURN_IF_ERROR(Prepare(ws, cp, packages, q, progress, s));
-  if (!s.transfer) return s.r;
-  Transfer(cp, packages, bytes, q, progress, s);
-  TML_RETURN_IF_ERROR(Finish(ws, packages, s));
-  return s.r;
 }
 
 // Progress shared by the transfers of several threads: one call at a time.
@@ -360,22 +343,6 @@ class LockedProgress : public Progress {
 
 }  // namespace
 
-Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
-                                        const std::vector<DeployPackage>& packages,
-                                        const std::vector<std::vector<uint8_t>>& bytes,
-                                        const DeviceRecord& d, const DeployRequest& q,
-                                        const std::string& where, Progress& progress) {
-  return SendToDevice(ws, cp, packages, bytes, d, q, where, progress, false);
-}
-
-Result<DeviceDeployment> StageOnDevice(Workspace& ws, ControlPlane& cp,
-                                       const std::vector<DeployPackage>& packages,
-                                       const std::vector<std::vector<uint8_t>>& bytes,
-                                       const DeviceRecord& d, const DeployRequest& q,
-                                       const std::string& where, Progress& progress) {
-  return SendToDevice(ws, cp, packages, bytes, d, q, where, progress, true);
-}
-
 Result<std::vector<DeviceDeployment>> SendToDevices(Workspace& ws, ControlPlane& cp,
                                                     const std::vector<DeployPackage>& packages,
                                                     const std::vector<std::vector<uint8_t>>& bytes,
@@ -383,18 +350,20 @@ Result<std::vector<DeviceDeployment>> SendToDevices(Workspace& ws, ControlPlane&
                                                     const DeployRequest& q, Progress& progress) {
   std::vector<Send> all(sends.size());
   for (size_t i = 0; i < sends.size(); ++i) {
-    all[i].d = &sends[i].device;
-    all[i].stage = sends[i].stage;
-    all[i].where = sends[i].where;
+    all[i].in = &sends[i];
     TML_RETURN_IF_ERROR(Prepare(ws, cp, packages, q, progress, all[i]));
   }
-  {
+  std::vector<Send*> going;
+  for (Send& s : all)
+    if (s.transfer) going.push_back(&s);
+  if (going.size() == 1) {
+    Transfer(cp, packages, bytes, q, progress, *going[0]);
+  } else {
     // Each transfer waits for its own device's answer; the store stays on this thread.
     LockedProgress shared(progress);
     std::vector<std::thread> threads;
-    for (Send& s : all)
-      if (s.transfer)
-        threads.emplace_back([&, p = &s] { Transfer(cp, packages, bytes, q, shared, *p); });
+    for (Send* s : going)
+      threads.emplace_back([&, s] { Transfer(cp, packages, bytes, q, shared, *s); });
     for (std::thread& t : threads) t.join();
   }
   std::vector<DeviceDeployment> out;
@@ -454,10 +423,12 @@ Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& q, Progress& pr
   for (size_t i = 0; i < targets.size(); ++i) {
     if (progress.Cancelled()) break;
     TML_ASSIGN_OR_RETURN(
-        DeviceDeployment r,
-        DeployToDevice(ws, *cp, out.packages, bytes, targets[i], q,
-                       fmt::format("[{}/{}] {}", i + 1, targets.size(), targets[i].id), progress));
-    out.devices.push_back(std::move(r));
+        std::vector<DeviceDeployment> r,
+        SendToDevices(
+            ws, *cp, out.packages, bytes,
+            {{targets[i], false, fmt::format("[{}/{}] {}", i + 1, targets.size(), targets[i].id)}},
+            q, progress));
+    out.devices.push_back(std::move(r[0]));
   }
   TML_RETURN_IF_ERROR(cp->Sync(db).status());  // the HELLOs the agents refreshed
   if (progress.Cancelled()) {

@@ -67,37 +67,27 @@ struct DeployOutcome {
 // other device is sent to, and the error is a cancelled one naming what was done.
 Result<DeployOutcome> Deploy(Workspace& ws, const DeployRequest& request, Progress& progress);
 
-// The pieces of Deploy, for rollouts that send one package to one device at a time.
+// The pieces of Deploy, which rollouts use too.
 // The model (and alternatives) packaged and signed as `version`, stored and recorded;
 // bytes[i] is packages[i]'s.
 Result<std::vector<DeployPackage>> BuildDeployPackages(Workspace& ws, const DeployRequest& q,
                                                        uint32_t version, Progress& progress,
                                                        std::vector<std::vector<uint8_t>>* bytes);
-// One device: the first package that fits it (host checks per q.host_checks), sent
-// through its agent and recorded (deployment row; a lineage artifact when it took).
-// Refused and failed are outcomes, not errors; an error is the store's.
-Result<DeviceDeployment> DeployToDevice(Workspace& ws, ControlPlane& cp,
-                                        const std::vector<DeployPackage>& packages,
-                                        const std::vector<std::vector<uint8_t>>& bytes,
-                                        const DeviceRecord& device, const DeployRequest& q,
-                                        const std::string& where, Progress& progress);
-// The same transfer without activation (status "staged"; nothing recorded): the package
-// waits in the device's inactive slot and runs as a shadow on its live inputs
-// (docs/fleet-ops.md); a later DeployToDevice of it sends nothing again.
-Result<DeviceDeployment> StageOnDevice(Workspace& ws, ControlPlane& cp,
-                                       const std::vector<DeployPackage>& packages,
-                                       const std::vector<std::vector<uint8_t>>& bytes,
-                                       const DeviceRecord& device, const DeployRequest& q,
-                                       const std::string& where, Progress& progress);
-// Several devices at once (a rollout's wave): the checks and records in order on this
-// thread, the transfers concurrently, one thread each (each waits for its own device's
-// answer; progress is called under a lock). out[i] is sends[i]'s outcome, as
-// DeployToDevice's (stage: StageOnDevice's).
+// Devices to send the packages to. Each gets the first package that fits it (host checks
+// per q.host_checks), sent through its agent and recorded (a deployment row; a lineage
+// artifact when it took). With stage, the same transfer without activation (status
+// "staged", nothing recorded): the package waits in the device's inactive slot and runs
+// as a shadow on its live inputs (docs/fleet-ops.md); a later send of it without stage
+// transfers nothing again.
 struct DeviceSend {
   DeviceRecord device;
   bool stage = false;
-  std::string where;
+  std::string where;  // how progress names it ("rollout 3 stage 2: m4-1")
 };
+// Several devices at once (a rollout's wave): the checks and records in order on this
+// thread, the transfers concurrently, one thread each (each waits for its own device's
+// answer; progress is called under a lock). out[i] is sends[i]'s outcome. Refused and
+// failed are outcomes, not errors; an error is the store's.
 Result<std::vector<DeviceDeployment>> SendToDevices(Workspace& ws, ControlPlane& cp,
                                                     const std::vector<DeployPackage>& packages,
                                                     const std::vector<std::vector<uint8_t>>& bytes,
