@@ -246,15 +246,22 @@ class SimAgent {
       writing[i] = w;
     };
     for (size_t i = 0; i < clients.size(); ++i) watch(i);
-    const auto start = Clock::now();
-    for (size_t i = 0; i < n; ++i)  // spread over the second
-      devs_[i]->next = start + std::chrono::microseconds(1000000 * i / n);
     std::vector<epoll_event> ready(256);
     auto misc = Clock::now();
+    bool sending = false;
     while (!stop_) {
       auto now = Clock::now();
       auto wake = now + std::chrono::milliseconds(50);
-      if (telemetry_) {
+      if (telemetry_ && !sending) {
+        // Each device its own moment in the second, from when telemetry starts; this
+        // agent's phases offset from the others' (as independent devices would be).
+        const auto offset = std::chrono::microseconds(std::hash<std::string>{}(id_) % 1000000);
+        for (size_t i = 0; i < n; ++i)
+          devs_[i]->next = now + (offset + std::chrono::microseconds(1000000 * i / n)) %
+                                     std::chrono::seconds(1);
+      }
+      sending = telemetry_;
+      if (sending) {
         const auto due = now + std::chrono::milliseconds(5);  // sent in 5 ms slices
         for (size_t i = 0; i < n; ++i) {
           SimDevice& d = *devs_[i];
@@ -262,8 +269,10 @@ class SimAgent {
             wake = std::min(wake, d.next);
             continue;
           }
-          d.next += std::chrono::seconds(1);
-          if (d.next < now) d.next = now + std::chrono::seconds(1);  // fell behind: no burst
+          // Fell behind (the machine was busy): the missed seconds are skipped, the phase
+          // kept, so that late devices do not gather into one burst.
+          do d.next += std::chrono::seconds(1);
+          while (d.next < now);
           wake = std::min(wake, d.next);
           const int64_t s = ++d.seq;
           const json t = {{"device", d.id},

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "store/meta_store.h"
@@ -22,6 +23,7 @@ class SqliteStore : public MetaStore {
     // Statements first: sqlite3_close refuses a connection with live statements.
     put_sample_.reset();
     add_annotation_.reset();
+    queries_.clear();
     sqlite3_close(db_);
   }
 
@@ -32,7 +34,11 @@ class SqliteStore : public MetaStore {
     // checkpoints); the database stays consistent after a crash of the process or the
     // machine, and a power cut loses at most the last commits.
     TML_RETURN_IF_ERROR(
-        Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+        Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+             // Up to 32 MiB of pages per connection (2 by default): the telemetry's
+             // indexes take random inserts and outgrow the default at a few hundred
+             // thousand messages.
+             "PRAGMA cache_size=-32768;"));
     sqlite3_busy_timeout(db_, 10000);
     TML_RETURN_IF_ERROR(
         Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
@@ -383,18 +389,32 @@ class SqliteStore : public MetaStore {
   }
 
   Result<SqlRows> Query(const std::string& sql, const std::vector<SqlValue>& params) override {
-    Stmt s(db_, sql.c_str());
-    TML_RETURN_IF_ERROR(s.status());
+    // Prepared once per connection: the ingest's multi-row statements cost more to parse
+    // than to run.
+    auto it = queries_.find(sql);
+    if (it == queries_.end()) {
+      auto fresh = std::make_unique<Stmt>(db_, sql.c_str());
+      TML_RETURN_IF_ERROR(fresh->status());
+      if (queries_.size() >= 64) queries_.clear();
+      it = queries_.emplace(sql, std::move(fresh)).first;
+    }
+    Stmt& s = *it->second;
+    s.Reset();
     for (size_t i = 0; i < params.size(); ++i)
       std::visit([&](const auto& v) { s.Bind(static_cast<int>(i + 1), v); }, params[i]);
     SqlRows out;
     for (;;) {
-      TML_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
+      auto row = s.Step();
+      if (!row.ok()) {
+        s.Reset();
+        return row.status();
+      }
+      if (!*row) break;
       std::vector<std::string>& r = out.rows.emplace_back();
       for (int c = 0; c < s.Columns(); ++c) r.push_back(s.Text(c));
     }
     out.changes = sqlite3_changes(db_);
+    s.Reset();  // no read snapshot kept between calls
     return out;
   }
 
@@ -487,6 +507,7 @@ class SqliteStore : public MetaStore {
 
   sqlite3* db_;
   std::unique_ptr<Stmt> put_sample_, add_annotation_;
+  std::map<std::string, std::unique_ptr<Stmt>> queries_;  // Query's, by their SQL
 };
 
 }  // namespace
