@@ -16,6 +16,7 @@
 #include "apps/cli_pipeline.h"
 #include "apps/cli_runs.h"
 #include "apps/cli_serve.h"
+#include "apps/cli_split.h"
 #include "apps/cli_squeeze.h"
 #include "apps/cli_train.h"
 #include "codegen/codegen.h"
@@ -343,7 +344,8 @@ int main(int argc, char** argv) {
   auto* data = tml::cli::AddDataCommands(app, &sub_exit);
   std::vector<CLI::App*> subs = {
       data, tml::cli::AddTrainCommand(app, &sub_exit), tml::cli::AddRunsCommands(app, &sub_exit),
-      tml::cli::AddRunCommand(app, &sub_exit), tml::cli::AddLineageCommand(app, &sub_exit)};
+      tml::cli::AddRunCommand(app, &sub_exit), tml::cli::AddLineageCommand(app, &sub_exit),
+      tml::cli::AddSplitCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
   tml::cli::AddDeviceCommands(app, &sub_exit, &subs);
@@ -355,7 +357,8 @@ int main(int argc, char** argv) {
       {"1 Collect", {"data"}},
       {"2 Train", {"train"}},
       {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate"}},
-      {"4 Compile, verify and measure",
+      {"4 Split across a node chain", {"split"}},
+      {"5 Compile, verify and measure",
        {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},
       {"5 Deploy to devices",
        {"keys", "package", "emulate", "agent", "broker", "devices", "deploy", "flash"}},

@@ -257,8 +257,8 @@ class SimAgent {
         // agent's phases offset from the others' (as independent devices would be).
         const auto offset = std::chrono::microseconds(std::hash<std::string>{}(id_) % 1000000);
         for (size_t i = 0; i < n; ++i)
-          devs_[i]->next = now + (offset + std::chrono::microseconds(1000000 * i / n)) %
-                                     std::chrono::seconds(1);
+          devs_[i]->next =
+              now + (offset + std::chrono::microseconds(1000000 * i / n)) % std::chrono::seconds(1);
       }
       sending = telemetry_;
       if (sending) {

@@ -62,6 +62,14 @@ int8=$(sed -n 's/^  int8.model = //p' "$OUT/pipeline.txt")
 "$TML" lineage "$int8" --workspace "$WS" | tee "$OUT/lineage.txt"
 report=$(sed -n 's/^report: //p' "$OUT/pipeline.txt")
 
+# Splitting (docs/split.md): the int8 model across the example chain MCU -> gateway ->
+# cloud, each layer measured on the emulated Cortex-M4 and timed on this host.
+step "Split the int8 model across examples/chains/mcu-gateway-cloud.yaml (best 15 of all cuts)"
+"$TML" split "$int8" --chain examples/chains/mcu-gateway-cloud.yaml --out "$OUT/split" \
+  --work-dir "$OUT/split/work" --top 15 | tee "$OUT/split.txt"
+"$TML" split "$int8" --chain examples/chains/mcu-gateway-cloud.yaml --objective device-energy \
+  --out "$OUT/split-device-energy" --top 5 | tee "$OUT/split-device-energy.txt"
+
 # The fleet (docs/fleet-scenario.md): version 2 of the model, then three emulated boards,
 # a gateway agent and a local broker; deployments, refusals, a power cut, lineage.
 step "Version 2 of the model: examples/fashion-mnist-v2.yaml (percentile calibration)"
@@ -81,6 +89,8 @@ Demo finished. Look at:
                          the pipeline's report: training curves, confusion matrix, per-layer
                          SQNR, per-layer instructions on the Cortex-M4, fit verdict, lineage
   $OUT/pipeline.txt      the pipeline's outputs; $OUT/lineage.txt the int8 model's lineage
+  $OUT/split.txt         the int8 model's cuts across MCU -> gateway -> cloud (per-node time,
+                         link bytes and time, energy); $OUT/split/ the sub-models, partition.json
   $OUT/fleet/            the fleet scenario: registry listings, deployments and refusals,
                          devices' lineage (show-m4-1.txt), agent, boards and broker logs
   $OUT/fleet-ops/        fleet operations: staged rollouts (rollout-v2.txt), the shadow halt

@@ -53,6 +53,7 @@ Result<TargetProfile> ParseTargetProfile(const std::string& text, const std::str
     p.board = b["name"] ? b["name"].as<std::string>() : p.name;
     p.mcu = b["mcu"] ? b["mcu"].as<std::string>() : "";
     p.clock_hz = b["clock_hz"] ? b["clock_hz"].as<int64_t>() : 0;
+    p.active_mw = b["active_mw"] ? b["active_mw"].as<double>() : 0.0;
     if (!b["ram_bytes"] || !b["flash_bytes"])
       return Status::Errorf("{}: board.ram_bytes and board.flash_bytes are required", where);
     p.ram_bytes = b["ram_bytes"].as<int64_t>();
@@ -66,6 +67,7 @@ Result<TargetProfile> ParseTargetProfile(const std::string& text, const std::str
   }
   if (p.ram_bytes <= 0 || p.flash_bytes <= 0)
     return Status::Errorf("{}: ram_bytes and flash_bytes must be positive", where);
+  if (p.active_mw < 0) return Status::Errorf("{}: board.active_mw must not be negative", where);
   return p;
 }
 

@@ -19,6 +19,9 @@ struct TargetProfile {
   std::vector<std::string> isa, cflags;
   std::string board, mcu;
   int64_t clock_hz = 0, ram_bytes = 0, flash_bytes = 0;
+  // Typical supply power running code at clock_hz (the MCU's datasheet, run mode from
+  // flash); 0: not given. Energy per instruction = active_mw / clock_hz, one per cycle.
+  double active_mw = 0;
   std::string qemu_machine, firmware;  // empty: not emulated
   bool emulated() const { return !qemu_machine.empty(); }
   bool has(const std::string& feature) const;

@@ -415,6 +415,23 @@ check "the ACL gives devices their own topics" grep -q "pattern read tinymlaas/d
 set +e; "$TML" broker auth --dir "$WORK/broker" --agent m4-1 2> "$WORK/err.txt"; rc=$?; set -e
 check "one name for two identities is refused" test "$rc" -eq 1 -a -n "$(grep "'m4-1' is already a user as device" "$WORK/err.txt")"
 
+# split: a host-only chain (the MCU chain is in tml_mcu_tests), JSON and bad chains.
+"$TML" zoo fc_autoencoder --int8 -o "$WORK/ae8.onnx" > /dev/null
+printf 'nodes:\n  - {name: edge, host: {time_scale: 8, power_w: 2}}\n  - {name: cloud, host: {time_scale: 0.5}}\nlinks:\n  - {profile: wifi}\n' > "$WORK/chain.yaml"
+set +e; "$TML" split "$WORK/ae8.onnx" --chain "$WORK/chain.yaml" --out "$WORK/split" --json > "$WORK/split.json" 2> "$WORK/err.txt"; rc=$?; set -e
+check "split exits 0" test "$rc" -eq 0
+check "split --json has cuts and best" python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert len(j['cuts']) > 2 and j['best'] == j['cuts'][0] and j['host_bit_exact']" "$WORK/split.json"
+check "split writes partition.json" test -s "$WORK/split/partition.json"
+check "split logs the cut count" grep -q "cut(s) costed" "$WORK/err.txt"
+"$TML" split "$WORK/ae8.onnx" --chain "$WORK/chain.yaml" --top 3 --out "$WORK/split" > "$WORK/split.txt" 2>&1
+check "split --top prints 3 rows and the rest counted" grep -q "more cut(s) (--json lists all)" "$WORK/split.txt"
+printf 'nodes:\n  - {name: edge, host: {}}\n  - {name: cloud, host: {}}\nlinks:\n  - {profile: smoke-signals}\n' > "$WORK/bad_chain.yaml"
+set +e; "$TML" split "$WORK/ae8.onnx" --chain "$WORK/bad_chain.yaml" > /dev/null 2> "$WORK/err.txt"; rc=$?; set -e
+check "split refuses an unknown link profile" test "$rc" -ne 0
+check "split error names the chain file and the profile" grep -q "bad_chain.yaml: line 5: link 1 (edge -> cloud): unknown link profile 'smoke-signals'" "$WORK/err.txt"
+set +e; "$TML" split "$WORK/ae8.onnx" --chain "$WORK/chain.yaml" --objective speed > /dev/null 2>&1; rc=$?; set -e
+check "split refuses an unknown objective" test "$rc" -ne 0
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
