@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api bench-fleet screenshots clean format
+.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api bench-fleet bench-split screenshots clean format
 
 all: build
 
@@ -71,6 +71,10 @@ bench-startup: build
 # and a six-cell sweep run by one and by two worker processes; results in bench/README.md.
 # 10,000 simulated devices over MQTT into the control plane, and a rollout to all of
 # them, on SQLite then PostgreSQL (about 5 minutes each).
+bench-split: build
+	cmake --build $(BUILD) -j $(JOBS) --target tml_split_bench
+	$(BUILD)/bench/tml_split_bench
+
 bench-fleet: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_fleet_load_bench
 	$(BUILD)/bench/tml_fleet_load_bench --db sqlite

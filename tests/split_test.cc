@@ -3,10 +3,13 @@
 // against the whole model (bit for bit), budgets, and chain files.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
+#include <cmath>
+#include <cstring>
+#include <random>
 #include <set>
 
+#include "fixtures.h"
+#include "formats/import.h"
 #include "interp/interpreter.h"
 #include "prepare/builder.h"
 #include "split/chain.h"
@@ -307,6 +310,29 @@ TEST_F(SplitChainFiles, BadChainsNameTheFileTheLineAndTheField) {
     EXPECT_NE(c.status().message().find("chain.yaml"), std::string::npos) << c.status().message();
   }
   EXPECT_FALSE(ParseObjective("speed").ok());
+}
+
+// Mutated chain files: an error naming the file or a chain that holds together, never a
+// crash (yaml-cpp's exceptions included).
+TEST_F(SplitChainFiles, MutatedChainsAreRefusedOrWhole) {
+  auto bytes = ReadFile(std::string(TML_SOURCE_DIR) + "/examples/chains/mcu-gateway-cloud.yaml");
+  ASSERT_TRUE(bytes.ok());
+  std::mt19937_64 rng(17);
+  int refused = 0;
+  for (int i = 0; i < 1500; ++i) {
+    std::vector<uint8_t> m = *bytes;
+    testing::MutateBytes(m, rng, 1 + i % 6);
+    auto c = Parse(std::string(m.begin(), m.end()));
+    if (!c.ok()) {
+      ++refused;
+      EXPECT_NE(c.status().message().find("chain.yaml"), std::string::npos)
+          << c.status().message();
+      continue;
+    }
+    EXPECT_EQ(c->links.size() + 1, c->nodes.size());
+    for (const LinkProfile& l : c->links) EXPECT_GT(l.bandwidth_bps, 0);
+  }
+  EXPECT_GT(refused, 300);
 }
 
 }  // namespace
