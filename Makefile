@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api bench-fleet bench-split screenshots clean format
+.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api bench-fleet bench-split bench-cascade screenshots clean format
 
 all: build
 
@@ -74,6 +74,9 @@ bench-startup: build
 bench-split: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_split_bench
 	$(BUILD)/bench/tml_split_bench
+
+bench-cascade: build
+	bash bench/cascade_bench.sh $(BUILD)
 
 bench-fleet: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_fleet_load_bench

@@ -8,9 +8,39 @@
 
 namespace tml::cli {
 
+namespace {
+
+template <typename Args>
+int RunCascadeCommand(Args& a, Progress& progress) {
+  if (a.c.data.empty()) return Fail(Status::Error("split --cascade: --data DATASET is required"));
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  a.c.small = a.cascade[0];
+  a.c.big = a.cascade[1];
+  a.c.chain = a.q.chain;
+  a.c.options.work_dir = a.q.work_dir;
+  auto r = Cascade(*ws, a.c, progress);
+  if (!r.ok()) return Fail(r.status());
+  if (a.json)
+    std::cout << CascadeJson(*r).dump(2) << "\n";
+  else
+    std::cout << fmt::format("cascade {} -> {} on chain {}, {} samples of {}\n", a.c.small, a.c.big,
+                             a.c.chain, r->samples, a.c.data)
+              << CascadeTable(*r)
+              << (r->equal_to_host ? "the board's answers equal the reference interpreter's\n"
+                                   : "WARNING: the board's answers differ from the reference "
+                                     "interpreter's\n");
+  return r->equal_to_host ? 0 : 2;
+}
+
+}  // namespace
+
 CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
   struct Args {
     SplitRequest q;
+    CascadeRequest c;
+    std::vector<std::string> cascade;
+    std::string workspace;
     bool json = false;
     size_t top = 0;
   };
@@ -20,9 +50,28 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
       "Cut a model across a node chain (MCU -> gateway -> cloud): measure each layer on each "
       "node, cost every valid cut (per-node time, link time, energy, budgets), write one "
       "sub-model per node for the best");
-  cmd->add_option("MODEL", a->q.model, "Model file (TFLite or ONNX; int8 for MCU nodes)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* model =
+      cmd->add_option("MODEL", a->q.model, "Model file (TFLite or ONNX; int8 for MCU nodes)")
+          ->check(CLI::ExistingFile);
+  auto* cascade =
+      cmd->add_option("--cascade", a->cascade,
+                      "SMALL BIG: hierarchical inference instead of a cut: SMALL on the first node "
+                      "answers when its top score reaches the threshold, else the sample goes to "
+                      "BIG on the last node; swept over thresholds on --data")
+          ->expected(2)
+          ->check(CLI::ExistingFile)
+          ->excludes(model);
+  cmd->add_option(
+      "--data", a->c.data,
+      "With --cascade: DATASET[@VERSION][@SPLIT] the sweep runs on (default split: test)");
+  cmd->add_option("--samples", a->c.samples,
+                  "With --cascade: this many samples spread over the split (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--thresholds", a->c.options.thresholds,
+                  "With --cascade: the thresholds swept (above 1: always offload)")
+      ->delimiter(',');
+  cmd->add_option("--workspace", a->workspace,
+                  "Workspace holding --data (default $TINYMLAAS_HOME or ./.tinymlaas)");
   cmd->add_option("--chain", a->q.chain, "Chain YAML: nodes, budgets and links (docs/split.md)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -39,10 +88,18 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", a->json,
                 "The whole result as JSON (the table as cuts, the choice as best)");
   a->q.out_dir = "split-out";
-  cmd->callback([a, exit_code] {
+  cmd->callback([a, exit_code, cascade] {
     TerminalProgress progress;
     progress.StopOn(&StopOnSignal());
-    auto r = Split(a->q, progress);
+    if (*cascade) {
+      *exit_code = RunCascadeCommand(*a, progress);
+      return;
+    }
+    if (a->q.model.empty()) {
+      *exit_code = Fail(Status::Error("split: give MODEL, or --cascade SMALL BIG"));
+      return;
+    }
+    auto r = SplitModel(a->q, progress);
     if (!r.ok()) {
       *exit_code = Fail(r.status());
       return;

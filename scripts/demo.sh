@@ -3,7 +3,9 @@
 # Fashion-MNIST as a pipeline (examples/fashion-mnist.yaml: import, train, quantize,
 # compile for the M4, evaluate on the emulated board, HTML report), then the fleet
 # scenario (scripts/fleet-demo.sh, docs/fleet-scenario.md): the model deployed over the
-# air to emulated boards through a gateway agent and a local MQTT broker. It generates the
+# air to emulated boards through a gateway agent and a local MQTT broker, fleet operations
+# (scripts/fleet-ops-demo.sh), and splitting (docs/split.md): the int8 model's cuts across
+# MCU -> gateway -> cloud and a cascade of a tiny MLP and the CNN. It generates the
 # MLPerf Tiny DS-CNN keyword-spotting architecture (seeded weights) as ONNX,
 # and, when ../shared/models is present, also takes the published int8 TFLite
 # model; each is profiled, compiled to C, verified bit-exact against the
@@ -62,14 +64,6 @@ int8=$(sed -n 's/^  int8.model = //p' "$OUT/pipeline.txt")
 "$TML" lineage "$int8" --workspace "$WS" | tee "$OUT/lineage.txt"
 report=$(sed -n 's/^report: //p' "$OUT/pipeline.txt")
 
-# Splitting (docs/split.md): the int8 model across the example chain MCU -> gateway ->
-# cloud, each layer measured on the emulated Cortex-M4 and timed on this host.
-step "Split the int8 model across examples/chains/mcu-gateway-cloud.yaml (best 15 of all cuts)"
-"$TML" split "$int8" --chain examples/chains/mcu-gateway-cloud.yaml --out "$OUT/split" \
-  --work-dir "$OUT/split/work" --top 15 | tee "$OUT/split.txt"
-"$TML" split "$int8" --chain examples/chains/mcu-gateway-cloud.yaml --objective device-energy \
-  --out "$OUT/split-device-energy" --top 5 | tee "$OUT/split-device-energy.txt"
-
 # The fleet (docs/fleet-scenario.md): version 2 of the model, then three emulated boards,
 # a gateway agent and a local broker; deployments, refusals, a power cut, lineage.
 step "Version 2 of the model: examples/fashion-mnist-v2.yaml (percentile calibration)"
@@ -82,6 +76,24 @@ bash scripts/fleet-demo.sh "$BUILD" "$OUT" "$WS" "$int8" "$v2" "$data"
 v2_float=$(sed -n 's/^  float.model = //p' "$OUT/pipeline-v2.txt")
 bash scripts/fleet-ops-demo.sh "$BUILD" "$OUT" "$WS" "$int8" "$v2" "$v2_float" "$data"
 
+# Splitting (docs/split.md): the int8 model across the example chain MCU -> gateway ->
+# cloud, each layer measured on the emulated Cortex-M4 and timed on this host.
+step "Split the int8 model across examples/chains/mcu-gateway-cloud.yaml (best 15 of all cuts)"
+"$TML" split "$int8" --chain examples/chains/mcu-gateway-cloud.yaml --out "$OUT/split" \
+  --work-dir "$OUT/split/work" --top 15 | tee "$OUT/split.txt"
+"$TML" split "$int8" --chain examples/chains/mcu-gateway-cloud.yaml --objective device-energy \
+  --out "$OUT/split-device-energy" --top 5 | tee "$OUT/split-device-energy.txt"
+step "A cascade: a tiny MLP on the emulated M4 answers when sure, the pipeline's CNN in the cloud takes the rest"
+fm=$(sed -n 's/^  data.dataset = //p' "$OUT/pipeline.txt")
+float=$(sed -n 's/^  float.model = //p' "$OUT/pipeline.txt")
+"$TML" train --model examples/models/tiny_mlp.yaml --data "$fm" -o "$OUT/tiny_mlp.onnx" \
+  --epochs 2 --batch 128 --lr 0.003 --workspace "$WS" | tail -1
+"$TML" quantize "$OUT/tiny_mlp.onnx" --calibration "$fm@train" -o "$OUT/tiny_mlp_int8.onnx" \
+  --workspace "$WS" > "$OUT/tiny_mlp_int8.txt"
+echo "quantized: $OUT/tiny_mlp_int8.onnx (per-layer SQNR in $OUT/tiny_mlp_int8.txt)"
+"$TML" split --cascade "$OUT/tiny_mlp_int8.onnx" "$float" --chain examples/chains/mcu-gateway-cloud.yaml \
+  --data "$fm@test" --samples 1000 --workspace "$WS" | tee "$OUT/cascade.txt"
+
 cat <<TXT
 
 Demo finished. Look at:
@@ -90,7 +102,8 @@ Demo finished. Look at:
                          SQNR, per-layer instructions on the Cortex-M4, fit verdict, lineage
   $OUT/pipeline.txt      the pipeline's outputs; $OUT/lineage.txt the int8 model's lineage
   $OUT/split.txt         the int8 model's cuts across MCU -> gateway -> cloud (per-node time,
-                         link bytes and time, energy); $OUT/split/ the sub-models, partition.json
+                         link bytes and time, energy); $OUT/split/ the sub-models, partition.json;
+                         $OUT/cascade.txt accuracy / offload / latency / energy per threshold
   $OUT/fleet/            the fleet scenario: registry listings, deployments and refusals,
                          devices' lineage (show-m4-1.txt), agent, boards and broker logs
   $OUT/fleet-ops/        fleet operations: staged rollouts (rollout-v2.txt), the shadow halt

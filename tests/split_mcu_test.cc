@@ -5,10 +5,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "app/split.h"
 #include "formats/export.h"
 #include "formats/import.h"
+#include "interp/evaluate.h"
+#include "prepare/builder.h"
+#include "split/cascade.h"
 #include "targets/verify.h"
 #include "zoo/mlperf_models.h"
 
@@ -49,7 +53,7 @@ TEST_F(SplitOnMcu, MeasuredCutsAndAnMcuPartThatVerifiesOnItsBoard) {
   q.model = *dir_ + "/ae.onnx";
   q.chain = Chain("lora", "");
   q.out_dir = *dir_ + "/out";
-  auto r = Split(q, NoProgress());
+  auto r = SplitModel(q, NoProgress());
   ASSERT_TRUE(r.ok()) << r.status().message();
   const size_t layers = r->layer_names.size();
   // Measured: every layer of the MCU has instructions, the total near the whole model's.
@@ -87,7 +91,7 @@ TEST_F(SplitOnMcu, BudgetsNoCutMeetsAreRefusedNamingTheNodeAndTheBytes) {
   SplitRequest q;
   q.model = *dir_ + "/ae.onnx";
   q.chain = Chain("tight", ", ram_bytes: 64");
-  auto r = Split(q, NoProgress());
+  auto r = SplitModel(q, NoProgress());
   ASSERT_FALSE(r.ok());
   const std::string m = r.status().message();
   EXPECT_NE(m.find("no cut of"), std::string::npos) << m;
@@ -95,6 +99,65 @@ TEST_F(SplitOnMcu, BudgetsNoCutMeetsAreRefusedNamingTheNodeAndTheBytes) {
   EXPECT_TRUE(m.find("mcu needs") != std::string::npos ||
               m.find("cloud needs") != std::string::npos)
       << m;
+}
+
+// A small and a big classifier on the same 8x8 images; the labels are the big model's
+// own answers, so it is right on every sample and the small one where it agrees.
+Graph Classifier(int convs, uint64_t seed) {
+  GraphBuilder b(convs == 1 ? "small" : "big", seed);
+  int x = b.Input("x", DType::kFloat32, {1, 8, 8, 1});
+  for (int k = 0; k < convs; ++k) x = b.Conv2D(x, 4, 3, 1, true, Act::kRelu);
+  b.Output(b.Softmax(b.Dense(b.Flatten(x), 3)));
+  auto f = b.Finish();
+  EXPECT_TRUE(f.ok());
+  auto q = zoo::QuantizeSynthetic(*f, seed);
+  EXPECT_TRUE(q.ok()) << q.status().message();
+  return std::move(*q);
+}
+
+TEST_F(SplitOnMcu, CascadeSweepsFromSmallOnlyToBigOnly) {
+  const Graph small = Classifier(1, 3), big = Classifier(3, 4);
+  LabeledData d;
+  d.shape = {8, 8, 1};
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int i = 0; i < 60; ++i)
+    for (int k = 0; k < 64; ++k) d.x.push_back(u(rng));
+  d.y.assign(60, 0);
+  EvalOptions o;
+  o.keep_outputs = true;
+  auto truth = EvaluateClassifier(big, d, 3, o);
+  ASSERT_TRUE(truth.ok()) << truth.status().message();
+  const Tensor& out = big.tensor(big.outputs[0]);
+  for (int i = 0; i < 60; ++i)
+    d.y[static_cast<size_t>(i)] = ArgmaxClass(out, truth->outputs.data() + i * out.nbytes());
+  auto chain = LoadChain(Chain("cascade", ""));
+  ASSERT_TRUE(chain.ok()) << chain.status().message();
+  CascadeOptions opt;
+  opt.thresholds = {0.0, 0.4, 0.6, 0.8, 1.01};
+  auto r = RunCascade(small, big, *chain, d, 3, opt, NoProgress());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->equal_to_host);  // the small model's answers came from the board
+  EXPECT_EQ(r->small_on, "mcu");
+  EXPECT_EQ(r->big_on, "cloud");
+  EXPECT_DOUBLE_EQ(r->big_accuracy, 1.0);
+  ASSERT_EQ(r->points.size(), 5u);
+  EXPECT_EQ(r->points.front().offload_rate, 0.0);
+  EXPECT_DOUBLE_EQ(r->points.front().accuracy, r->small_accuracy);
+  EXPECT_EQ(r->points.back().offload_rate, 1.0);
+  EXPECT_DOUBLE_EQ(r->points.back().accuracy, 1.0);
+  EXPECT_LT(r->small_accuracy, 1.0) << "two random models should disagree somewhere";
+  EXPECT_GT(r->small_s, 0);
+  EXPECT_EQ(r->offload_bytes, 64);  // an int8 8x8 image over LoRa
+  for (size_t i = 1; i < r->points.size(); ++i) {
+    EXPECT_GE(r->points[i].offload_rate, r->points[i - 1].offload_rate);
+    EXPECT_GE(r->points[i].accuracy, r->points[i - 1].accuracy);  // big is always right
+  }
+  const CascadePoint& all = r->points.back();
+  EXPECT_NEAR(all.latency_s, r->small_s + r->link_s[0] + r->big_s, 1e-12);
+  EXPECT_NEAR(all.device_energy_j, r->small_j + r->link_j[0], 1e-15);
+  EXPECT_NE(CascadeTable(*r).find("all"), std::string::npos);
+  EXPECT_EQ(CascadeJson(*r)["points"].size(), 5u);
 }
 
 }  // namespace

@@ -325,8 +325,7 @@ TEST_F(SplitChainFiles, MutatedChainsAreRefusedOrWhole) {
     auto c = Parse(std::string(m.begin(), m.end()));
     if (!c.ok()) {
       ++refused;
-      EXPECT_NE(c.status().message().find("chain.yaml"), std::string::npos)
-          << c.status().message();
+      EXPECT_NE(c.status().message().find("chain.yaml"), std::string::npos) << c.status().message();
       continue;
     }
     EXPECT_EQ(c->links.size() + 1, c->nodes.size());

@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/scratch_dir.h"
+#include "data/loader.h"
 #include "formats/export.h"
 #include "formats/import.h"
 #include "interp/interpreter.h"
@@ -44,7 +45,7 @@ std::string Bytes(int64_t b) {
 
 }  // namespace
 
-Result<SplitOutcome> Split(const SplitRequest& q, Progress& progress) {
+Result<SplitOutcome> SplitModel(const SplitRequest& q, Progress& progress) {
   TML_ASSIGN_OR_RETURN(SplitObjective objective, ParseObjective(q.objective));
   TML_ASSIGN_OR_RETURN(Chain chain, LoadChain(q.chain));
   TML_ASSIGN_OR_RETURN(Graph g, LoadModel(q.model));
@@ -117,6 +118,18 @@ Result<SplitOutcome> Split(const SplitRequest& q, Progress& progress) {
                                             text.data(), text.size()));
   }
   return r;
+}
+
+Result<CascadeResult> Cascade(Workspace& ws, const CascadeRequest& q, Progress& progress) {
+  TML_ASSIGN_OR_RETURN(Chain chain, LoadChain(q.chain));
+  TML_ASSIGN_OR_RETURN(Graph small, LoadModel(q.small));
+  TML_ASSIGN_OR_RETURN(Graph big, LoadModel(q.big));
+  TML_ASSIGN_OR_RETURN(LoadedSplit split, LoadSplitRef(ws, q.data, Split::kTest));
+  const LabeledData d = q.samples > 0 ? Spread(split.data, q.samples) : split.data;
+  ScratchDir work(q.options.work_dir, "cascade");
+  CascadeOptions o = q.options;
+  o.work_dir = work.path();
+  return RunCascade(small, big, chain, d, static_cast<int>(split.classes.size()), o, progress);
 }
 
 nlohmann::json SplitJson(const SplitRequest& q, const SplitOutcome& r) {

@@ -6,7 +6,7 @@
 //
 //   SplitRequest q;  q.model = "kws.tflite";  q.chain = "examples/chains/mcu-gateway-cloud.yaml";
 //   q.out_dir = "out/split";
-//   TML_ASSIGN_OR_RETURN(SplitOutcome r, Split(q, progress));
+//   TML_ASSIGN_OR_RETURN(SplitOutcome r, SplitModel(q, progress));
 //   // r.cuts[r.best], r.part_files, r.host_bit_exact
 #pragma once
 
@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "core/progress.h"
+#include "data/dataset_store.h"
+#include "split/cascade.h"
 #include "split/chain.h"
 #include "split/cost.h"
 
@@ -43,7 +45,18 @@ struct SplitOutcome {
   nlohmann::json cuts_json, best_json;
 };
 
-Result<SplitOutcome> Split(const SplitRequest& request, Progress& progress);
+Result<SplitOutcome> SplitModel(const SplitRequest& request, Progress& progress);
+
+// `split --cascade SMALL BIG`: the small model on the chain's first node, the big one on
+// its last, swept over thresholds on a dataset split (split/cascade.h).
+struct CascadeRequest {
+  std::string small, big, chain;
+  std::string data;     // DATASET[@VERSION][@SPLIT]; the test split by default
+  int64_t samples = 0;  // 0: the whole split; else this many, spread over it
+  CascadeOptions options;
+};
+
+Result<CascadeResult> Cascade(Workspace& ws, const CascadeRequest& request, Progress& progress);
 
 // The one JSON form: {model, chain, objective, exact, layers, cuts, best, parts, host_bit_exact}.
 nlohmann::json SplitJson(const SplitRequest& request, const SplitOutcome& r);
