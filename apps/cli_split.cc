@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "app/split.h"
+#include "app/split_run.h"
+#include "apps/cli_broker.h"
 #include "apps/cli_common.h"
 
 namespace tml::cli {
@@ -33,6 +35,30 @@ int RunCascadeCommand(Args& a, Progress& progress) {
   return r->equal_to_host ? 0 : 2;
 }
 
+template <typename Args>
+int RunOnFleetCommand(Args& a, Progress& progress) {
+  auto ws = OpenWorkspace(a.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  auto broker = a.broker.Broker();
+  if (!broker.ok()) return Fail(broker.status());
+  a.run.model = a.q.model;
+  a.run.chain = a.q.chain;
+  a.run.objective = a.q.objective;
+  a.run.work_dir = a.q.work_dir;
+  a.run.devices = a.run_on;
+  for (std::string& d : a.run.devices)
+    if (d == "-") d.clear();
+  a.run.broker = *broker;
+  a.run.samples = a.c.samples > 0 ? static_cast<int>(a.c.samples) : 5;
+  auto r = RunSplitOnFleet(*ws, a.run, progress);
+  if (!r.ok()) return Fail(r.status());
+  if (a.json)
+    std::cout << SplitRunJson(*r).dump(2) << "\n";
+  else
+    std::cout << SplitRunText(*r);
+  return r->bit_exact ? 0 : 2;
+}
+
 }  // namespace
 
 CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
@@ -41,6 +67,9 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
     CascadeRequest c;
     std::vector<std::string> cascade;
     std::string workspace;
+    SplitRunRequest run;
+    std::vector<std::string> run_on;
+    BrokerArgs broker;
     bool json = false;
     size_t top = 0;
   };
@@ -65,13 +94,30 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
       "--data", a->c.data,
       "With --cascade: DATASET[@VERSION][@SPLIT] the sweep runs on (default split: test)");
   cmd->add_option("--samples", a->c.samples,
-                  "With --cascade: this many samples spread over the split (0: all)")
+                  "With --cascade: this many samples spread over the split (0: all); with "
+                  "--run-on: this many seeded random inputs (0: 5)")
       ->capture_default_str();
   cmd->add_option("--thresholds", a->c.options.thresholds,
                   "With --cascade: the thresholds swept (above 1: always offload)")
       ->delimiter(',');
+  auto* run_on =
+      cmd->add_option("--run-on", a->run_on,
+                      "Run the cut over the fleet path: per chain node the device that runs its "
+                      "part, comma-separated, - for this process (m4-1,gw1-host,-): each part "
+                      "is deployed, then each sample goes device to device over MQTT")
+          ->delimiter(',')
+          ->excludes(cascade);
+  cmd->add_option("--layers", a->run.layers,
+                  "With --run-on: layers per node, contiguous in execution order (2,1,5); "
+                  "default: the best cut whose device parts carry one tensor each way")
+      ->delimiter(',');
+  cmd->add_option("--key", a->run.signing_key,
+                  "With --run-on: the signing key for the parts' packages (default: the "
+                  "workspace's keys/signing.key)");
+  AddBrokerOptions(cmd, &a->broker);
   cmd->add_option("--workspace", a->workspace,
-                  "Workspace holding --data (default $TINYMLAAS_HOME or ./.tinymlaas)");
+                  "Workspace: --data for --cascade, the registry and deployments for --run-on "
+                  "(default $TINYMLAAS_HOME or ./.tinymlaas)");
   cmd->add_option("--chain", a->q.chain, "Chain YAML: nodes, budgets and links (docs/split.md)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -88,7 +134,7 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", a->json,
                 "The whole result as JSON (the table as cuts, the choice as best)");
   a->q.out_dir = "split-out";
-  cmd->callback([a, exit_code, cascade] {
+  cmd->callback([a, exit_code, cascade, run_on] {
     TerminalProgress progress;
     progress.StopOn(&StopOnSignal());
     if (*cascade) {
@@ -97,6 +143,10 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
     }
     if (a->q.model.empty()) {
       *exit_code = Fail(Status::Error("split: give MODEL, or --cascade SMALL BIG"));
+      return;
+    }
+    if (*run_on) {
+      *exit_code = RunOnFleetCommand(*a, progress);
       return;
     }
     auto r = SplitModel(a->q, progress);

@@ -143,6 +143,11 @@ step "Lineage: v4 <- training run <- $CAPTURED <- m4-b's samples and the model t
 "$TML" lineage "$V4" --workspace "$WS" | tee "$F/lineage-v4.txt"
 grep -q "device:m4-b" "$F/lineage-v4.txt" || fail "v4's lineage does not reach device:m4-b"
 
+step "v1 split over the fleet path (docs/split.md): m4-a runs 6 layers, gw2-host 1, this process the last"
+"$TML" split "$V1" --chain examples/chains/mcu-gateway-cloud.yaml --run-on m4-a,gw2-host,- \
+  --layers 6,1,1 --samples 5 --workspace "$WS" "${B[@]}" | tee "$F/split-run.txt"
+grep -q "^bit-exact" "$F/split-run.txt" || fail "the split run is not bit-exact with the whole model"
+
 cat << TXT
 
 Fleet-operations scenario finished (docs/fleet-scenario.md). Look at:
@@ -150,6 +155,7 @@ Fleet-operations scenario finished (docs/fleet-scenario.md). Look at:
   $F/rollout-v3.txt      v3: halted in its shadow stage (disagreement with v2), rolled back
   $F/drift.txt, $F/alerts.txt   m4-b's drift, the alert, the capture into $CAPTURED
   $F/lineage-v4.txt      v4's lineage back to m4-b's samples
+  $F/split-run.txt       v1 cut in three and run board -> gateway -> this process, bit-exact
   $F/control.log, $F/agent.log, $F/devices-*.log   the control plane, the gateway, the boards
 The fleet pages on this workspace: $TML serve --workspace $WS --no-auth, then
   http://127.0.0.1:8080/#/fleet, #/rollouts, #/drift

@@ -14,6 +14,7 @@
 #include "app/capture.h"
 #include "app/control_loop.h"
 #include "app/deploy.h"
+#include "app/split_run.h"
 #include "core/clock.h"
 #include "fixtures.h"
 #include "fleet/agent.h"
@@ -28,6 +29,7 @@
 #include "package/package.h"
 #include "package/signing.h"
 #include "pipeline/lineage.h"
+#include "prepare/builder.h"
 #include "store/telemetry_store.h"
 #include "targets/device_image.h"
 #include "tml_package.h"
@@ -1747,6 +1749,82 @@ TEST_F(DeviceTest, RandomPowerCutsThroughALargeUpdateLeaveAValidModel) {
   EXPECT_TRUE(done) << "the update never completed";
   EXPECT_GE(cuts, 2);
   EXPECT_GT(resumed_at, 0u) << "every round started the transfer from the beginning";
+}
+
+// A model cut in three runs over the fleet path: its first part on an emulated M4 behind
+// a gateway agent, the second on the gateway's own device, the last in this process; the
+// cut tensors travel as infer commands and results over MQTT and the device protocol.
+TEST_F(DeviceTest, ASplitModelRunsOverTheFleetPathBitExact) {
+  auto broker = testing::MqttBroker::Start(*dir_ + "/split-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  auto m4 = StartDevice("split-m4");
+  auto point = LoadPublicKey(keys_->public_key);
+  ASSERT_TRUE(point.ok());
+  AgentOptions ao;
+  ao.id = "gw-split";
+  ao.broker_port = (*broker)->port();
+  ao.devices = {m4->address()};
+  ao.host.id = "gw-split-host";
+  ao.host.dir = *dir_ + "/gw-split-host";
+  ao.host.trusted_key = *point;
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("split-ws"));
+  ASSERT_TRUE(ws.ok());
+  const DeployRequest base = Request((*broker)->port());
+  ASSERT_TRUE(SyncRegistry(*ws, base.broker).ok());
+
+  GraphBuilder b("mlp_split", 7);
+  int x = b.Input("x", DType::kFloat32, {1, 32});
+  x = b.Dense(x, 24, Act::kRelu);
+  x = b.Dense(x, 8, Act::kRelu);  // the narrow tensor a cut after layer 2 sends
+  x = b.Dense(x, 16, Act::kRelu);
+  b.Output(b.Softmax(b.Dense(x, 4)));
+  auto f = b.Finish();
+  ASSERT_TRUE(f.ok());
+  auto g = zoo::QuantizeSynthetic(*f, 7);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  SplitRunRequest q;
+  q.model = ws->root + "/mlp_split.onnx";
+  ASSERT_TRUE(SaveOnnx(*g, q.model).ok());
+  q.chain = ws->root + "/chain.yaml";
+  std::ofstream(q.chain) << "nodes:\n  - {name: mcu, target: cortex-m4}\n"
+                            "  - {name: gateway, host: {time_scale: 4}}\n"
+                            "  - {name: cloud, host: {}}\n"
+                            "links:\n  - {profile: ble-1m}\n  - {profile: ethernet}\n";
+  q.devices = {"split-m4", "gw-split-host", ""};
+  const int layers = static_cast<int>(g->nodes.size());
+  ASSERT_GE(layers, 5);
+  q.layers = {2, 1, layers - 3};
+  q.broker = base.broker;
+  q.signing_key = base.signing_key;
+  q.samples = 3;
+  Progress quiet;
+  auto r = RunSplitOnFleet(*ws, q, quiet);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->bit_exact) << r->first_difference;
+  EXPECT_EQ(r->samples, 3);
+  ASSERT_EQ(r->runs_on.size(), 3u);
+  EXPECT_EQ(r->runs_on[0], "mcu: device split-m4");
+  EXPECT_EQ(r->runs_on[1], "gateway: device gw-split-host");
+  EXPECT_EQ(r->runs_on[2], "cloud: this process");
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_GT(r->latency_ms[static_cast<size_t>(k)], 0);
+    EXPECT_EQ(r->part_ms[static_cast<size_t>(k)].size(), 3u);
+  }
+  EXPECT_EQ(r->cut.layers, (std::vector<int>{2, 1, layers - 3}));
+  EXPECT_NE(SplitRunText(*r).find("bit-exact"), std::string::npos);
+  // The devices now run their parts: the registry says so.
+  ASSERT_TRUE(SyncRegistry(*ws, base.broker).ok());
+  auto caps = nlohmann::json::parse(ws->db->GetDevice("split-m4")->capabilities);
+  EXPECT_GE(caps["confirmed_version"].get<int>(), 1) << caps.dump();
+  // A part that would take two tensors is refused before anything is sent.
+  q.layers = {2, 1};
+  auto bad = RunSplitOnFleet(*ws, q, quiet);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--layers gives 2 counts for 3 nodes"), std::string::npos)
+      << bad.status().message();
+  (*agent)->Stop();
 }
 
 }  // namespace

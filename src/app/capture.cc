@@ -8,6 +8,7 @@
 #include <set>
 
 #include "app/deploy.h"
+#include "fleet/agent.h"
 #include "formats/import.h"
 #include "package/package.h"
 
@@ -22,20 +23,6 @@ struct Captured {
   double confidence = 0;
   std::vector<uint8_t> bytes;
 };
-
-bool Unhex(const std::string& hex, std::vector<uint8_t>* out) {
-  if (hex.size() % 2) return false;
-  out->clear();
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const auto nibble = [](char c) {
-      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    };
-    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<uint8_t>(hi * 16 + lo));
-  }
-  return true;
-}
 
 // What a device's active model takes: its package's first input, and the model artifact.
 struct DeviceModel {
@@ -99,7 +86,7 @@ Result<CaptureOutcome> Capture(Workspace& ws, const CaptureRequest& q, Progress&
   o.on_device_message = [&](const std::string& device, const std::string& leaf, const json& b) {
     if (leaf != "capture" || !b.contains("bytes") || !b["bytes"].is_string()) return;
     Captured c;
-    if (!Unhex(b["bytes"].get<std::string>(), &c.bytes)) return;
+    if (!ParseHexBytes(b["bytes"].get<std::string>(), &c.bytes)) return;
     c.model_version = b.value("model_version", int64_t{0});
     c.top_class = b.value("class", int64_t{-1});
     c.confidence = b.value("confidence", 0.0);

@@ -19,24 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The whole model's outputs for `inputs` (samples back to back), from the interpreter.
-Result<std::vector<std::vector<uint8_t>>> WholeModel(const Graph& g,
-                                                     const std::vector<uint8_t>& in) {
-  TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));
-  size_t at = 0;
-  for (size_t i = 0; i < g.inputs.size(); ++i) {
-    std::memcpy(interp->input(i), in.data() + at, interp->input_bytes(i));
-    at += interp->input_bytes(i);
-  }
-  interp->Invoke();
-  std::vector<std::vector<uint8_t>> out;
-  for (size_t o = 0; o < g.outputs.size(); ++o) {
-    const auto* d = static_cast<const uint8_t*>(interp->output(o));
-    out.emplace_back(d, d + interp->output_bytes(o));
-  }
-  return out;
-}
-
 std::string Bytes(int64_t b) {
   if (b >= 10 * 1024 * 1024) return fmt::format("{:.1f} MB", static_cast<double>(b) / 1048576.0);
   if (b >= 10 * 1024) return fmt::format("{:.1f} KB", static_cast<double>(b) / 1024.0);
@@ -98,7 +80,7 @@ Result<SplitOutcome> SplitModel(const SplitRequest& q, Progress& progress) {
   for (int k = 0; k < std::max(q.check_samples, 1); ++k) {
     const std::vector<uint8_t> one(in.begin() + static_cast<long>(k * per),
                                    in.begin() + static_cast<long>((k + 1) * per));
-    TML_ASSIGN_OR_RETURN(auto whole, WholeModel(g, one));
+    TML_ASSIGN_OR_RETURN(auto whole, RunWholeModel(g, one));
     TML_ASSIGN_OR_RETURN(auto split, RunPartition(part, one));
     r.host_bit_exact &= whole == split;
   }

@@ -34,6 +34,20 @@ std::string HexBytes(const std::vector<uint8_t>& bytes) {
   return s;
 }
 
+bool ParseHexBytes(const std::string& hex, std::vector<uint8_t>* out) {
+  if (hex.size() % 2) return false;
+  out->clear();
+  const auto nibble = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<uint8_t>(hi * 16 + lo));
+  }
+  return true;
+}
+
 struct Agent::State {
   AgentOptions opt;
   mosquitto* mosq = nullptr;  // the agent's own connection: its state and will

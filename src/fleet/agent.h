@@ -82,7 +82,8 @@ class Agent {
   std::unique_ptr<State> s_;
 };
 
-// "aabb..." for bytes, and back.
+// "aabb..." for bytes, and back (false for odd lengths and characters other than 0-9 a-f).
 std::string HexBytes(const std::vector<uint8_t>& bytes);
+bool ParseHexBytes(const std::string& hex, std::vector<uint8_t>* out);
 
 }  // namespace tml

@@ -62,6 +62,9 @@ class DeviceLink {
   Status Activate();
   Status Confirm();
   Status Rollback();
+  // An output above kMaxInferOutputBytes comes back empty: the RESULT frame holds the
+  // result and the output bytes only when they fit one frame.
+  static constexpr size_t kMaxInferOutputBytes = TML_PROTO_MAX_PAYLOAD - sizeof(tml_proto_result);
   Result<Inference> Infer(const std::vector<uint8_t>& input);
   Result<tml_proto_stats> Stats();
   // Runs count samples of the device's emulated sensor; waits for every sample's

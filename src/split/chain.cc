@@ -68,10 +68,7 @@ Result<YAML::Node> ParseYaml(const std::string& text, const std::string& where) 
 }  // namespace
 
 std::vector<std::string> LinkDirs() {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("TINYMLAAS_LINKS_DIR")) dirs.push_back(env);
-  dirs.push_back(std::string(TML_SOURCE_DIR) + "/links");
-  return dirs;
+  return ProfileDirs("TINYMLAAS_LINKS_DIR", "links");
 }
 
 Result<LinkProfile> ParseLinkProfile(const std::string& text, const std::string& where) {
@@ -94,19 +91,11 @@ Result<LinkProfile> ParseLinkProfile(const std::string& text, const std::string&
 Result<std::vector<LinkProfile>> LoadLinkProfiles() {
   std::vector<LinkProfile> all;
   std::set<std::string> seen;
-  for (const std::string& dir : LinkDirs()) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) continue;
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().extension() == ".yaml") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const fs::path& f : files) {
-      TML_ASSIGN_OR_RETURN(auto bytes, ReadFile(f.string()));
-      TML_ASSIGN_OR_RETURN(LinkProfile l,
-                           ParseLinkProfile(std::string(bytes.begin(), bytes.end()), f.string()));
-      if (seen.insert(l.name).second) all.push_back(std::move(l));  // earlier directories win
-    }
+  for (const std::string& f : YamlFilesIn(LinkDirs())) {
+    TML_ASSIGN_OR_RETURN(auto bytes, ReadFile(f));
+    TML_ASSIGN_OR_RETURN(LinkProfile l,
+                         ParseLinkProfile(std::string(bytes.begin(), bytes.end()), f));
+    if (seen.insert(l.name).second) all.push_back(std::move(l));  // earlier directories win
   }
   return all;
 }

@@ -66,6 +66,25 @@ Result<Partition> MakePartition(const Graph& g, const Placement& p, int stages) 
   return part;
 }
 
+Result<std::vector<std::vector<uint8_t>>> RunWholeModel(const Graph& g,
+                                                        const std::vector<uint8_t>& inputs) {
+  TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));
+  size_t at = 0;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    if (at + interp->input_bytes(i) > inputs.size())
+      return Status::Errorf("split: {} input bytes, the model takes more", inputs.size());
+    std::memcpy(interp->input(i), inputs.data() + at, interp->input_bytes(i));
+    at += interp->input_bytes(i);
+  }
+  interp->Invoke();
+  std::vector<std::vector<uint8_t>> out;
+  for (size_t o = 0; o < g.outputs.size(); ++o) {
+    const auto* d = static_cast<const uint8_t*>(interp->output(o));
+    out.emplace_back(d, d + interp->output_bytes(o));
+  }
+  return out;
+}
+
 Result<std::vector<std::vector<uint8_t>>> RunPartition(const Partition& part,
                                                        const std::vector<uint8_t>& inputs) {
   std::map<int, std::vector<uint8_t>> have;  // whole-model tensor -> its bytes

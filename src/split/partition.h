@@ -33,6 +33,11 @@ struct Partition {
 // Fails on an invalid placement (naming the node).
 Result<Partition> MakePartition(const Graph& g, const Placement& p, int stages);
 
+// The whole model's outputs for `inputs` (its inputs back to back), by the interpreter:
+// what a partition's outputs must equal.
+Result<std::vector<std::vector<uint8_t>>> RunWholeModel(const Graph& g,
+                                                        const std::vector<uint8_t>& inputs);
+
 // Runs the parts in chain order with the reference interpreter, carrying each tensor to
 // the parts that need it; returns the whole model's outputs, in order, as bytes.
 // `inputs`: the model's inputs, back to back.

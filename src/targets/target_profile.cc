@@ -16,11 +16,29 @@ bool TargetProfile::has(const std::string& feature) const {
   return std::find(isa.begin(), isa.end(), feature) != isa.end();
 }
 
-std::vector<std::string> TargetDirs() {
+std::vector<std::string> ProfileDirs(const char* env_var, const char* folder) {
   std::vector<std::string> dirs;
-  if (const char* env = std::getenv("TINYMLAAS_TARGETS_DIR")) dirs.push_back(env);
-  dirs.push_back(std::string(TML_SOURCE_DIR) + "/targets");
+  if (const char* env = std::getenv(env_var)) dirs.push_back(env);
+  dirs.push_back(std::string(TML_SOURCE_DIR) + "/" + folder);
   return dirs;
+}
+
+std::vector<std::string> TargetDirs() {
+  return ProfileDirs("TINYMLAAS_TARGETS_DIR", "targets");
+}
+
+std::vector<std::string> YamlFilesIn(const std::vector<std::string>& dirs) {
+  std::vector<std::string> out;
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ".yaml") files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    out.insert(out.end(), files.begin(), files.end());
+  }
+  return out;
 }
 
 Result<TargetProfile> ParseTargetProfile(const std::string& text, const std::string& where) {
@@ -74,19 +92,11 @@ Result<TargetProfile> ParseTargetProfile(const std::string& text, const std::str
 Result<std::vector<TargetProfile>> LoadTargets() {
   std::vector<TargetProfile> all;
   std::set<std::string> seen;
-  for (const auto& dir : TargetDirs()) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) continue;
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().extension() == ".yaml") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      TML_ASSIGN_OR_RETURN(auto bytes, ReadFile(f.string()));
-      TML_ASSIGN_OR_RETURN(TargetProfile p,
-                           ParseTargetProfile(std::string(bytes.begin(), bytes.end()), f.string()));
-      if (seen.insert(p.name).second) all.push_back(std::move(p));  // earlier directories win
-    }
+  for (const std::string& f : YamlFilesIn(TargetDirs())) {
+    TML_ASSIGN_OR_RETURN(auto bytes, ReadFile(f));
+    TML_ASSIGN_OR_RETURN(TargetProfile p,
+                         ParseTargetProfile(std::string(bytes.begin(), bytes.end()), f));
+    if (seen.insert(p.name).second) all.push_back(std::move(p));  // earlier directories win
   }
   return all;
 }
