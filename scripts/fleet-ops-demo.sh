@@ -42,7 +42,7 @@ wait_rollout() {
 
 step "A local broker (anonymous, loopback only: the devices scenario showed users and ACLs)"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n' "$PORT" > "$F/mosquitto.conf"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nlog_dest stderr\n' "$PORT" > "$F/mosquitto.conf"
 mosquitto -c "$F/mosquitto.conf" 2> "$F/mosquitto.log" &
 pids+=($!)
 wait_for "$F/mosquitto.log" "running" 20

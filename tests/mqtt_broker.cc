@@ -41,6 +41,7 @@ Result<std::unique_ptr<MqttBroker>> MqttBroker::Start(const std::string& dir,
     b->port_ = FreeLoopbackPort();
     std::ofstream(b->conf_) << "listener " << b->port_ << " 127.0.0.1\n"
                             << "persistence false\n"
+                            << "set_tcp_nodelay true\n"
                             << (extra_config.empty() ? "allow_anonymous true\n" : extra_config);
     const Status s = b->Launch();
     if (s.ok()) return b;

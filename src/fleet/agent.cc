@@ -575,6 +575,8 @@ Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
   };
   s.mosq = mosquitto_new(("tinymlaas-agent-" + o.id).c_str(), true, &s);
   if (!s.mosq) return Status::Internal("agent: cannot create an MQTT client");
+  // Small commands and answers: no Nagle delay (control_plane.cc says why).
+  mosquitto_int_option(s.mosq, MOSQ_OPT_TCP_NODELAY, 1);
   login(s.mosq, o.username, o.password);
   const std::string offline = "offline";
   mosquitto_will_set(s.mosq, s.StateTopic().c_str(), static_cast<int>(offline.size()),
@@ -586,6 +588,7 @@ Result<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& o) {
     c->d = d;
     c->mosq = mosquitto_new(("tinymlaas-agent-" + o.id + "-" + s.ids[d]).c_str(), true, c.get());
     if (!c->mosq) return Status::Internal("agent: cannot create an MQTT client");
+    mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     const auto own = o.device_passwords.find(s.ids[d]);
     c->hello = s.hellos[d].dump();
     c->user = own != o.device_passwords.end() ? s.ids[d] : o.username;

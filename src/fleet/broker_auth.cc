@@ -168,8 +168,10 @@ Result<BrokerAuth> WriteBrokerAuth(const BrokerAuthRequest& q) {
 }
 
 std::string BrokerAuthConfig(const BrokerAuth& a) {
+  // set_tcp_nodelay: commands and their answers are small; without it each waits for
+  // the peer's delayed ACK (about 40 ms a hop).
   return "allow_anonymous false\npassword_file " + a.password_file + "\nacl_file " + a.acl_file +
-         "\n";
+         "\nset_tcp_nodelay true\n";
 }
 
 }  // namespace tml

@@ -139,6 +139,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ControlOptions
     return Status::Error("control plane: a persistent session needs a fixed client id");
   s.mosq = mosquitto_new(s.opt.client_id.c_str(), !o.persistent_session, &s);
   if (!s.mosq) return Status::Internal("control plane: cannot create an MQTT client");
+  // Commands and answers are small messages each way: without TCP_NODELAY, Nagle's
+  // algorithm meets the peer's delayed ACK and each one waits about 40 ms.
+  mosquitto_int_option(s.mosq, MOSQ_OPT_TCP_NODELAY, 1);
   if (!o.username.empty())
     mosquitto_username_pw_set(s.mosq, o.username.c_str(),
                               o.password.empty() ? nullptr : o.password.c_str());
