@@ -342,10 +342,12 @@ int main(int argc, char** argv) {
 
   int sub_exit = 1;
   auto* data = tml::cli::AddDataCommands(app, &sub_exit);
-  std::vector<CLI::App*> subs = {
-      data, tml::cli::AddTrainCommand(app, &sub_exit), tml::cli::AddRunsCommands(app, &sub_exit),
-      tml::cli::AddRunCommand(app, &sub_exit), tml::cli::AddLineageCommand(app, &sub_exit),
-      tml::cli::AddSplitCommand(app, &sub_exit)};
+  std::vector<CLI::App*> subs = {data,
+                                 tml::cli::AddTrainCommand(app, &sub_exit),
+                                 tml::cli::AddRunsCommands(app, &sub_exit),
+                                 tml::cli::AddRunCommand(app, &sub_exit),
+                                 tml::cli::AddLineageCommand(app, &sub_exit),
+                                 tml::cli::AddSplitCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
   tml::cli::AddDeviceCommands(app, &sub_exit, &subs);
