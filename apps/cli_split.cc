@@ -160,7 +160,9 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
       std::cout << fmt::format(
           "{} on chain {} ({}), objective {}: {} cut(s){}\n", r->model, r->chain.name,
           r->chain.source_file, a->q.objective, r->cuts.size(),
-          r->exact ? ", every valid one" : ", contiguous ones only (too many)");
+          r->exact ? ", every valid one"
+                   : fmt::format(", too many to list: the contiguous ones and {} minimum cut(s)",
+                                 r->min_cuts));
       for (size_t i = 0; i < r->chain.nodes.size(); ++i)
         std::cout << fmt::format("  {}: {}\n", r->chain.nodes[i].name, r->costs.nodes[i].how);
       std::cout << SplitTable(*r, a->top);

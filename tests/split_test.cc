@@ -1,6 +1,7 @@
 // Model splitting: cut enumeration against brute force on graphs with residual and
 // parallel branches, the tensors each link carries, the partition run part by part
-// against the whole model (bit for bit), budgets, and chain files.
+// against the whole model (bit for bit), budgets, minimum cuts against the exhaustive
+// search, and chain files.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "split/chain.h"
 #include "split/cost.h"
 #include "split/cuts.h"
+#include "split/min_cut.h"
 #include "split/partition.h"
 #include "targets/verify.h"
 #include "zoo/mlperf_models.h"
@@ -241,6 +243,129 @@ TEST(SplitCost, LinkTimeEnergyAndBudgetsNameTheNodeAndTheBytes) {
   auto fits = CostOfCut(g, tight, lc, up);
   ASSERT_TRUE(fits.ok());
   EXPECT_TRUE(fits->fits);
+}
+
+// Three nodes with random per-layer costs (node 0 slow, each next one faster, with
+// noise) and links of different speeds and energies.
+struct RandomChain {
+  Chain chain;
+  LayerCosts costs;
+};
+
+RandomChain MakeRandomChain(const Graph& g, int stages, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.2, 1.8);
+  RandomChain r;
+  r.chain.name = "random";
+  for (int s = 0; s < stages; ++s) {
+    ChainNode node;
+    node.name = fmt::format("n{}", s);
+    r.chain.nodes.push_back(node);
+    NodeLayerCosts nc;
+    for (size_t v = 0; v < g.nodes.size(); ++v) {
+      nc.seconds.push_back(1e-3 * u(rng) / (1 + 4 * s));
+      nc.joules.push_back(1e-4 * u(rng) * (s == 0 ? 1 : 3));
+    }
+    r.costs.nodes.push_back(nc);
+  }
+  for (int l = 0; l + 1 < stages; ++l) {
+    LinkProfile link;
+    link.name = fmt::format("l{}", l);
+    link.bandwidth_bps = 1e5 * u(rng) * (1 + 10 * l);
+    link.latency_ms = 2 * u(rng);
+    link.energy_nj_per_byte = 50 * u(rng);
+    r.chain.links.push_back(link);
+  }
+  return r;
+}
+
+double BestOf(const Graph& g, const RandomChain& rc, const std::vector<Placement>& ps,
+              SplitObjective o) {
+  double best = std::numeric_limits<double>::infinity();
+  for (const Placement& p : ps) {
+    auto c = CostOfCut(g, rc.chain, rc.costs, p);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    if (c.ok() && c->fits) best = std::min(best, ObjectiveValue(*c, o));
+  }
+  return best;
+}
+
+// The minimum cuts find the exhaustive search's best, for every objective, on random
+// costs over residual and branching graphs.
+TEST(SplitMinCut, FindsTheExhaustiveBestOnRandomCosts) {
+  int cases = 0, not_contiguous = 0;
+  for (const Graph& g : {Residual(), TwoBranchesTwoOutputs()}) {
+    for (int stages : {2, 3}) {
+      auto all = EnumeratePlacements(g, stages);
+      ASSERT_TRUE(all.ok());
+      for (uint32_t seed = 1; seed <= 6; ++seed) {
+        const RandomChain rc = MakeRandomChain(g, stages, seed);
+        for (SplitObjective o :
+             {SplitObjective::kLatency, SplitObjective::kEnergy, SplitObjective::kDeviceEnergy}) {
+          auto mc = MinCutPlacements(g, rc.chain, rc.costs, o);
+          ASSERT_TRUE(mc.ok()) << mc.status().message();
+          std::vector<Placement> cand = *mc;
+          cand.push_back(Placement(g.nodes.size(), 0));  // nothing sent: SplitModel's too
+          const double want = BestOf(g, rc, all->placements, o), got = BestOf(g, rc, cand, o);
+          EXPECT_NEAR(got, want, 1e-9 * want) << g.name << " " << stages << " seed " << seed;
+          for (const Placement& p : *mc) {
+            EXPECT_TRUE(ValidPlacement(g, p, stages));
+            not_contiguous += !std::is_sorted(p.begin(), p.end());
+          }
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 72);
+  EXPECT_GT(not_contiguous, 0) << "branches: some optimum runs a branch upstream early";
+}
+
+// Beyond the enumeration cap: a deep residual model (40 blocks) on three nodes, where the
+// minimum cut is at least as good as every contiguous cut, and a flash budget on the
+// first node that the unconstrained optimum breaks is met by a penalized one.
+TEST(SplitMinCut, BeyondTheCapAndUnderABudget) {
+  GraphBuilder b("deep", 9);
+  int x = b.Input("x", DType::kFloat32, {1, 16, 16, 2});  // 2 KB; each block's tensors 256 B
+  x = b.Conv2D(x, 4, 3, 4, true, Act::kRelu);
+  for (int k = 0; k < 40; ++k) {
+    int y = b.Conv2D(x, 4, 3, 1, true, Act::kRelu);
+    x = b.Add(x, b.Conv2D(y, 4, 1, 1, true), Act::kRelu);
+  }
+  b.Output(b.Dense(b.Flatten(x), 3));
+  auto g = b.Finish();
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  auto contiguous = EnumeratePlacements(*g, 3, /*cap=*/1000);
+  ASSERT_TRUE(contiguous.ok());
+  ASSERT_FALSE(contiguous->exact);
+  RandomChain rc = MakeRandomChain(*g, 3, 42);
+  auto mc = MinCutPlacements(*g, rc.chain, rc.costs, SplitObjective::kLatency);
+  ASSERT_TRUE(mc.ok()) << mc.status().message();
+  const double best_contiguous = BestOf(*g, rc, contiguous->placements, SplitObjective::kLatency);
+  EXPECT_LE(BestOf(*g, rc, *mc, SplitObjective::kLatency), best_contiguous * (1 + 1e-12));
+
+  // Node 0 fast and its link slow: the optimum keeps all but the last layers there. Then
+  // a flash budget of a quarter of that: sending the input (2 KB) is the worst way out.
+  for (size_t v = 0; v < g->nodes.size(); ++v) rc.costs.nodes[0].seconds[v] = 1e-6;
+  rc.chain.links[0].bandwidth_bps = 1e3;
+  auto free_best = MinCutPlacement(*g, rc.chain, rc.costs, SplitObjective::kLatency, 2);
+  ASSERT_TRUE(free_best.ok());
+  auto free_cost = CostOfCut(*g, rc.chain, rc.costs, *free_best);
+  ASSERT_TRUE(free_cost.ok());
+  ASSERT_GT(free_cost->node_flash_bytes[0], 0);
+  rc.chain.nodes[0].flash_bytes = free_cost->node_flash_bytes[0] / 4;
+  auto budgeted = MinCutPlacements(*g, rc.chain, rc.costs, SplitObjective::kLatency);
+  ASSERT_TRUE(budgeted.ok()) << budgeted.status().message();
+  auto upstream = CostOfCut(*g, rc.chain, rc.costs, Placement(g->nodes.size(), 1));
+  ASSERT_TRUE(upstream.ok());
+  bool fits = false;
+  for (const Placement& p : *budgeted) {
+    auto c = CostOfCut(*g, rc.chain, rc.costs, p);
+    ASSERT_TRUE(c.ok());
+    if (c->fits && c->layers[0] > 0 && c->latency_s < upstream->latency_s) fits = true;
+  }
+  EXPECT_TRUE(fits) << "a penalized minimum cut keeps layers on node 0 within its flash";
+  EXPECT_FALSE(MinCutPlacement(*g, rc.chain, rc.costs, SplitObjective::kLatency, 3).ok());
 }
 
 class SplitChainFiles : public ::testing::Test {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "core/atomic_file.h"
 #include "core/scratch_dir.h"
@@ -10,6 +11,7 @@
 #include "formats/export.h"
 #include "formats/import.h"
 #include "interp/interpreter.h"
+#include "split/min_cut.h"
 #include "split/partition.h"
 #include "targets/verify.h"
 
@@ -45,6 +47,21 @@ Result<SplitOutcome> SplitModel(const SplitRequest& q, Progress& progress) {
   progress.Log(fmt::format("split: {} {} cut(s) of {} layers over {} nodes",
                            search.placements.size(), search.exact ? "valid" : "contiguous",
                            g.nodes.size(), stages));
+  if (!search.exact) {
+    // Too many to list: the minimum cuts of the cost model join the contiguous ones.
+    TML_ASSIGN_OR_RETURN(std::vector<Placement> best,
+                         MinCutPlacements(g, chain, r.costs, objective));
+    const std::set<Placement> have(search.placements.begin(), search.placements.end());
+    size_t added = 0;
+    for (Placement& p : best)
+      if (!have.count(p)) {
+        search.placements.push_back(std::move(p));
+        ++added;
+      }
+    r.min_cuts = best.size();
+    progress.Log(fmt::format("split: {} minimum cut(s) of the cost model, {} not contiguous",
+                             best.size(), added));
+  }
   int64_t done = 0;
   for (const Placement& p : search.placements) {
     TML_ASSIGN_OR_RETURN(CutCost c, CostOfCut(g, chain, r.costs, p));
@@ -133,6 +150,7 @@ nlohmann::json SplitJson(const SplitRequest& q, const SplitOutcome& r) {
           {"chain", {{"name", r.chain.name}, {"nodes", nodes}, {"links", links}}},
           {"objective", q.objective},
           {"exact", r.exact},
+          {"search", r.exact ? "every valid cut" : "contiguous cuts and minimum cuts"},
           {"layers", r.layer_names},
           {"cuts", r.cuts_json},
           {"best", r.best_json},

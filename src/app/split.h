@@ -36,9 +36,10 @@ struct SplitOutcome {
   Chain chain;
   LayerCosts costs;
   std::vector<std::string> layer_names;
-  bool exact = true;                    // every valid cut was considered (else contiguous ones)
-  std::vector<CutCost> cuts;            // fitting ones first, each group by the objective
-  int best = -1;                        // index in cuts
+  bool exact = true;          // every valid cut was considered (else contiguous ones and min_cuts)
+  size_t min_cuts = 0;        // placements from minimum cuts of the cost model (split/min_cut.h)
+  std::vector<CutCost> cuts;  // fitting ones first, each group by the objective
+  int best = -1;              // index in cuts
   std::vector<std::string> part_files;  // per chain node that runs something
   bool host_bit_exact = false;          // the parts in turn computed the whole model's bytes
   // CutCostJson of each cut (what --json prints as `cuts`), kept with the outcome.
@@ -58,7 +59,8 @@ struct CascadeRequest {
 
 Result<CascadeResult> Cascade(Workspace& ws, const CascadeRequest& request, Progress& progress);
 
-// The one JSON form: {model, chain, objective, exact, layers, cuts, best, parts, host_bit_exact}.
+// The one JSON form: {model, chain, objective, exact, search, layers, cuts, best, parts,
+// host_bit_exact}.
 nlohmann::json SplitJson(const SplitRequest& request, const SplitOutcome& r);
 // The cut table as text: one row per cut, the best marked.
 std::string SplitTable(const SplitOutcome& r, size_t max_rows = 0);

@@ -26,7 +26,8 @@ struct CutSearch {
 };
 
 // Every valid placement of g's nodes onto `stages` chain nodes (2 or 3), in a fixed
-// order; beyond `cap` placements, the contiguous ones only.
+// order; beyond `cap` placements, the contiguous ones only (split/min_cut.h finds the best
+// of the others).
 Result<CutSearch> EnumeratePlacements(const Graph& g, int stages, size_t cap = 200000);
 
 // Whether p is valid for g on `stages` chain nodes; if not, why (naming the node).
