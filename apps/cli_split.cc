@@ -118,9 +118,10 @@ CLI::App* AddSplitCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--workspace", a->workspace,
                   "Workspace: --data for --cascade, the registry and deployments for --run-on "
                   "(default $TINYMLAAS_HOME or ./.tinymlaas)");
-  cmd->add_option("--chain", a->q.chain, "Chain YAML: nodes, budgets and links (docs/split.md)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  cmd->add_option("--chain", a->q.chain,
+                  "Chain YAML (nodes, budgets and links, docs/split.md), or the name of a shipped "
+                  "one (examples/chains: mcu-gateway-cloud)")
+      ->required();
   cmd->add_option("--objective", a->q.objective,
                   "What the best cut minimizes: latency (one inference end to end), energy "
                   "(all nodes and links) or device-energy (the first node's compute and sending)")

@@ -114,6 +114,14 @@ TEST_P(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
       {"job parameters checked at submission", "POST", "/api/jobs",
        "{\"kind\": \"train\", \"params\": {\"spec\": \"s.yaml\", \"epochs\": \"many\"}}",
        "application/json", 400, "'epochs' must be an integer"},
+      {"a chain file outside the server's directories", "POST", "/api/jobs",
+       "{\"kind\": \"split\", \"params\": {\"model\": \"/etc/m.onnx\", \"chain\": "
+       "\"/etc/passwd\"}}",
+       "application/json", 400, "chain '/etc/passwd' is outside the directories"},
+      {"a chain name, not a path: the model is checked next", "POST", "/api/jobs",
+       "{\"kind\": \"split\", \"params\": {\"model\": \"/etc/m.onnx\", \"chain\": "
+       "\"mcu-gateway-cloud\"}}",
+       "application/json", 400, "model '/etc/m.onnx' is outside the directories"},
       {"not JSON", "POST", "/api/datasets", "name=a", "text/plain", 415, "must be JSON"},
       {"JSON over the JSON limit", "POST", "/api/datasets", "{\"name\": \"" + big + "\"}",
        "application/json", 413, "the limit is"},
@@ -151,6 +159,21 @@ TEST_P(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   auto ok = c->Post("/api/datasets", "{\"name\": \"after\"}", "application/json");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 201);
+}
+
+TEST_P(Server, ShippedChainsAreListed) {
+  Start(0);
+  auto c = Client();
+  const json chains = Body(c->Get("/api/chains"));
+  ASSERT_TRUE(chains.is_array()) << chains.dump();
+  const auto it = std::find_if(chains.begin(), chains.end(),
+                               [](const json& k) { return k["name"] == "mcu-gateway-cloud"; });
+  ASSERT_NE(it, chains.end()) << chains.dump();
+  ASSERT_EQ((*it)["nodes"].size(), 3u);
+  EXPECT_EQ((*it)["nodes"][0]["target"], "cortex-m4");
+  EXPECT_GT((*it)["nodes"][0]["ram_bytes"].get<int64_t>(), 0);  // the board's budget
+  EXPECT_EQ((*it)["links"][0]["profile"], "ble-1m");
+  EXPECT_EQ(Client(false)->Get("/api/chains")->status, 401);
 }
 
 TEST_P(Server, OpenApiDocumentDescribesEveryRoute) {

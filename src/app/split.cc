@@ -31,7 +31,7 @@ std::string Bytes(int64_t b) {
 
 Result<SplitOutcome> SplitModel(const SplitRequest& q, Progress& progress) {
   TML_ASSIGN_OR_RETURN(SplitObjective objective, ParseObjective(q.objective));
-  TML_ASSIGN_OR_RETURN(Chain chain, LoadChain(q.chain));
+  TML_ASSIGN_OR_RETURN(Chain chain, FindChain(q.chain));
   TML_ASSIGN_OR_RETURN(Graph g, LoadModel(q.model));
   if (g.inputs.empty() || g.outputs.empty())
     return Status::Errorf("split: {} has no inputs or no outputs", q.model);
@@ -120,7 +120,7 @@ Result<SplitOutcome> SplitModel(const SplitRequest& q, Progress& progress) {
 }
 
 Result<CascadeResult> Cascade(Workspace& ws, const CascadeRequest& q, Progress& progress) {
-  TML_ASSIGN_OR_RETURN(Chain chain, LoadChain(q.chain));
+  TML_ASSIGN_OR_RETURN(Chain chain, FindChain(q.chain));
   TML_ASSIGN_OR_RETURN(Graph small, LoadModel(q.small));
   TML_ASSIGN_OR_RETURN(Graph big, LoadModel(q.big));
   TML_ASSIGN_OR_RETURN(LoadedSplit split, LoadSplitRef(ws, q.data, Split::kTest));

@@ -24,7 +24,7 @@ namespace tml {
 
 struct SplitRequest {
   std::string model;                  // any model file tinymlaas reads
-  std::string chain;                  // chain YAML
+  std::string chain;                  // chain YAML, or a shipped chain's name
   std::string objective = "latency";  // latency | energy | device-energy
   std::string out_dir;                // the best cut's sub-models and partition.json ("": none)
   std::string work_dir;               // firmware builds for measuring ("": a temporary one)

@@ -72,6 +72,22 @@ const std::vector<ComponentSchema>& Components() {
        "accuracy on a dataset split, on the host or an emulated board",
        {{"model", P{S, true, true}}, {"data", P{S, true}}, {"target", P{S}}, {"samples", P{I}}},
        {"accuracy", "host_accuracy"}},
+      {"split",
+       "the best cut of a model over a node chain (MCU, gateway, cloud) and one sub-model per node",
+       {{"model", P{S, true, true}},
+        {"chain", P{S, true, true, true}},
+        {"objective", P{S}},
+        {"check_samples", P{I}}},
+       {"partition"}},
+      {"cascade",
+       "a small model on the chain's first node, a big one on its last: accuracy, offload rate, "
+       "latency and energy per confidence threshold",
+       {{"small", P{S, true, true}},
+        {"big", P{S, true, true}},
+        {"chain", P{S, true, true, true}},
+        {"data", P{S, true}},
+        {"samples", P{I}}},
+       {"curve"}},
   };
   return kAll;
 }
@@ -87,6 +103,7 @@ Status CheckFilesUnder(const PipelineSpec& p, const std::vector<std::string>& ro
       if (it == c->params.end() || !it->second.file) continue;
       for (const std::string& v : values) {
         if (!References(v).empty() || v.empty()) continue;
+        if (it->second.named && v.find_first_of("/.") == std::string::npos) continue;
         if (!PathUnder(v, roots))
           return Status::Errorf(
               "step '{}': {} '{}' is outside the directories this server reads files from ({})",

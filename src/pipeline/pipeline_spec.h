@@ -30,7 +30,8 @@ enum class ParamType { kString, kInt, kNumber, kBool, kStringList };
 struct ParamSchema {
   ParamType type;
   bool required = false;
-  bool file = false;  // a path the step reads (unless it is a ${step.output} reference)
+  bool file = false;   // a path the step reads (unless it is a ${step.output} reference)
+  bool named = false;  // file: or the name of a shipped one (no '/' or '.'), not a path
 };
 
 struct ComponentSchema {

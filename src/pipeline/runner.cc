@@ -10,6 +10,7 @@
 #include "core/sha256.h"
 #include "pipeline/report.h"
 #include "pipeline/steps.h"
+#include "split/chain.h"
 
 namespace tml {
 namespace {
@@ -24,6 +25,16 @@ bool IsFileParam(const std::string& component, const std::string& k) {
     if (c.name == component) {
       auto it = c.params.find(k);
       return it != c.params.end() && it->second.file && k != "folder";
+    }
+  return false;
+}
+
+// File parameters that may instead name a shipped file (a chain).
+bool IsNamedParam(const std::string& component, const std::string& k) {
+  for (const ComponentSchema& c : Components())
+    if (c.name == component) {
+      auto it = c.params.find(k);
+      return it != c.params.end() && it->second.named;
     }
   return false;
 }
@@ -116,6 +127,11 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts, Fi
           if (!pinned.ok()) return pinned.status().Wrap(where);
           v = pinned->first;
           inputs[k].push_back(pinned->second);
+        }
+        if (refs.empty() && IsNamedParam(s.component, k) && IsChainName(v)) {
+          auto path = ChainPath(v);  // a shipped chain: its file, hashed like any input
+          if (!path.ok()) return path.status().Wrap(where);
+          v = *path;
         }
         if (refs.empty() && IsFileParam(s.component, k)) {  // an input file
           auto fh = hashes.Sha256(v);

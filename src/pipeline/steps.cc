@@ -10,6 +10,8 @@
 #include "app/import.h"
 #include "app/prune.h"
 #include "app/quantize.h"
+#include "app/split.h"
+#include "core/atomic_file.h"
 #include "core/sha256.h"
 #include "data/dataset_store.h"
 #include "targets/profile.h"
@@ -269,6 +271,61 @@ Result<StepResult> RunEvaluate(StepContext& ctx) {
   return out;
 }
 
+// The best cut and its sub-models; the artifact holds the table's first rows (the whole
+// table is in partition.json beside the sub-models).
+Result<StepResult> RunSplit(StepContext& ctx) {
+  SplitRequest q;
+  q.model = One(ctx.params, "model");
+  q.chain = One(ctx.params, "chain");
+  q.objective = One(ctx.params, "objective", "latency");
+  q.check_samples = std::stoi(One(ctx.params, "check_samples", "4"));
+  q.out_dir = ctx.ws.root + "/artifacts/split-" + ctx.key.substr(0, 16);
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(SplitOutcome r, SplitModel(q, progress));
+  if (!r.host_bit_exact)
+    return Status::Errorf("split: the parts of the best cut differ from the whole model on {}",
+                          q.model);
+  json meta = SplitJson(q, r);
+  constexpr size_t kRows = 50;
+  meta["cut_count"] = r.cuts.size();
+  if (meta["cuts"].size() > kRows)
+    meta["cuts"].erase(meta["cuts"].begin() + kRows, meta["cuts"].end());
+  const CutCost& best = r.cuts[static_cast<size_t>(r.best)];
+  std::string layers;
+  for (int n : best.layers) layers += (layers.empty() ? "" : "/") + std::to_string(n);
+  const std::string path = q.out_dir + "/partition.json";
+  TML_ASSIGN_OR_RETURN(std::string h, Sha256File(path));
+  return Single("partition", path,
+                ArtifactRecord{
+                    "split:" + h.substr(0, 32), "split",
+                    fmt::format("{} on {}: layers {}, {:.2f} ms", fs::path(q.model).stem().string(),
+                                r.chain.name, layers, 1e3 * best.latency_s),
+                    path, meta.dump(), ctx.AllInputs(), 0});
+}
+
+Result<StepResult> RunCascade(StepContext& ctx) {
+  CascadeRequest q;
+  q.small = One(ctx.params, "small");
+  q.big = One(ctx.params, "big");
+  q.chain = One(ctx.params, "chain");
+  q.data = One(ctx.params, "data");
+  q.samples = std::stoll(One(ctx.params, "samples", "0"));
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(CascadeResult r, Cascade(ctx.ws, q, progress));
+  if (!r.equal_to_host)
+    return Status::Error("cascade: the MCU's answers differ from the host interpreter's");
+  const std::string path = ctx.ws.root + "/artifacts/cascade-" + ctx.key.substr(0, 16) + ".json";
+  const json curve = CascadeJson(r);
+  const std::string text = curve.dump(2) + "\n";
+  TML_RETURN_IF_ERROR(WriteFileAtomically(path, text.data(), text.size()));
+  return Single("curve", path,
+                ArtifactRecord{"cascade:" + ctx.key.substr(0, 32), "cascade",
+                               fmt::format("cascade {} -> {} on {}, {} samples",
+                                           fs::path(q.small).stem().string(),
+                                           fs::path(q.big).stem().string(), q.chain, r.samples),
+                               path, curve.dump(), ctx.AllInputs(), 0});
+}
+
 }  // namespace
 
 Result<StepResult> RunStep(const std::string& component, StepContext& ctx) {
@@ -278,6 +335,8 @@ Result<StepResult> RunStep(const std::string& component, StepContext& ctx) {
   if (component == "prune") return RunPrune(ctx);
   if (component == "compile") return RunCompile(ctx);
   if (component == "evaluate") return RunEvaluate(ctx);
+  if (component == "split") return RunSplit(ctx);
+  if (component == "cascade") return RunCascade(ctx);
   return Status::Errorf("component '{}' has no runner yet", component);
 }
 

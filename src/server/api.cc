@@ -166,8 +166,9 @@ json OpenApiDocument(const std::vector<Route>& routes, const std::string& versio
             {"version", version},
             {"description",
              "Datasets, training runs, models, quantization, compiled artifacts, targets, "
-             "pipelines and sweeps, lineage, the job queue that runs long work, and the fleet: "
-             "devices, rollouts, telemetry and drift."}}},
+             "pipelines and sweeps, lineage, the job queue that runs long work, the fleet: "
+             "devices, rollouts, telemetry and drift, and the node chains models are split "
+             "over."}}},
           {"components",
            {{"securitySchemes", {{"token", {{"type", "http"}, {"scheme", "bearer"}}}}},
             {"schemas", {{"Error", error_schema}}}}},
@@ -190,6 +191,7 @@ std::vector<Route> ApiRoutes() {
   AddChartRoutes(r);
   AddSessionRoutes(r);
   AddFleetRoutes(r);
+  AddSplitRoutes(r);
   Route doc{"GET", "/api/openapi.json", "This API's OpenAPI 3 document", "server"};
   doc.auth = false;
   r.push_back(doc);  // its handler needs the table: set by the server

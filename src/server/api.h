@@ -133,5 +133,6 @@ void AddLineageRoutes(std::vector<Route>& r);
 void AddChartRoutes(std::vector<Route>& r);
 void AddSessionRoutes(std::vector<Route>& r);
 void AddFleetRoutes(std::vector<Route>& r);
+void AddSplitRoutes(std::vector<Route>& r);
 
 }  // namespace tml

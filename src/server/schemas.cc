@@ -162,6 +162,19 @@ json Lineage() {
                  {"edges", Array(Object("LineageEdge", {{"parent", Str()}, {"child", Str()}}))}});
 }
 
+json Chain() {
+  return Object("Chain", {{"name", Str()},
+                          {"title", Str()},
+                          {"nodes", Array(Object("ChainNode", {{"name", Str()},
+                                                               {"target", Str()},
+                                                               {"ram_bytes", Int()},
+                                                               {"flash_bytes", Int()}}))},
+                          {"links", Array(Object("ChainLink", {{"profile", Str()},
+                                                               {"bandwidth_bps", Num()},
+                                                               {"latency_ms", Num()},
+                                                               {"energy_nj_per_byte", Num()}}))}});
+}
+
 json Target() {
   return Object("Target", {{"name", Str()},
                            {"core", Str()},

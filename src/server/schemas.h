@@ -27,6 +27,7 @@ json Object(const std::string& title, std::vector<std::pair<std::string, json>> 
             std::optional<std::vector<std::string>> required = std::nullopt);
 
 json Health();
+json Chain();
 json Session();
 json Dataset();
 json Version();

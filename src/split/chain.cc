@@ -205,4 +205,39 @@ Result<Chain> LoadChain(const std::string& path) {
   return ParseChain(std::string(bytes.begin(), bytes.end()), path);
 }
 
+std::vector<std::string> ChainDirs() {
+  return ProfileDirs("TINYMLAAS_CHAINS_DIR", "examples/chains");
+}
+
+Result<std::vector<Chain>> ShippedChains() {
+  std::vector<Chain> all;
+  std::set<std::string> seen;
+  for (const std::string& f : YamlFilesIn(ChainDirs())) {
+    TML_ASSIGN_OR_RETURN(Chain c, LoadChain(f));
+    if (seen.insert(fs::path(f).stem().string()).second) all.push_back(std::move(c));
+  }
+  return all;
+}
+
+bool IsChainName(const std::string& s) {
+  return !s.empty() && s.find_first_of("/.") == std::string::npos;
+}
+
+Result<std::string> ChainPath(const std::string& name_or_path) {
+  if (!IsChainName(name_or_path)) return name_or_path;
+  std::vector<std::string> names;
+  for (const std::string& f : YamlFilesIn(ChainDirs())) {
+    const std::string stem = fs::path(f).stem().string();
+    if (stem == name_or_path) return f;
+    names.push_back(stem);
+  }
+  return Status::Errorf("split: no chain named '{}' (shipped: {}; or give a file)", name_or_path,
+                        names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
+}
+
+Result<Chain> FindChain(const std::string& name_or_path) {
+  TML_ASSIGN_OR_RETURN(std::string path, ChainPath(name_or_path));
+  return LoadChain(path);
+}
+
 }  // namespace tml

@@ -52,4 +52,13 @@ Result<LinkProfile> ParseLinkProfile(const std::string& yaml_text, const std::st
 Result<Chain> ParseChain(const std::string& yaml_text, const std::string& where);
 Result<Chain> LoadChain(const std::string& path);
 
+// Chains shipped with the project or beside it: $TINYMLAAS_CHAINS_DIR, then examples/chains.
+std::vector<std::string> ChainDirs();
+Result<std::vector<Chain>> ShippedChains();
+// A name without '/' or '.' ("mcu-gateway-cloud") is a shipped chain's (its file's stem);
+// anything else is a path.
+bool IsChainName(const std::string& name_or_path);
+Result<std::string> ChainPath(const std::string& name_or_path);  // the file
+Result<Chain> FindChain(const std::string& name_or_path);
+
 }  // namespace tml

@@ -429,6 +429,9 @@ printf 'nodes:\n  - {name: edge, host: {}}\n  - {name: cloud, host: {}}\nlinks:\
 set +e; "$TML" split "$WORK/ae8.onnx" --chain "$WORK/bad_chain.yaml" > /dev/null 2> "$WORK/err.txt"; rc=$?; set -e
 check "split refuses an unknown link profile" test "$rc" -ne 0
 check "split error names the chain file and the profile" grep -q "bad_chain.yaml: line 5: link 1 (edge -> cloud): unknown link profile 'smoke-signals'" "$WORK/err.txt"
+set +e; "$TML" split "$WORK/ae8.onnx" --chain smoke-signals > /dev/null 2> "$WORK/err.txt"; rc=$?; set -e
+check "split refuses an unknown chain name" test "$rc" -ne 0
+check "the error lists the shipped chains" grep -q "no chain named 'smoke-signals' (shipped: .*mcu-gateway-cloud" "$WORK/err.txt"
 set +e; "$TML" split "$WORK/ae8.onnx" --chain "$WORK/chain.yaml" --objective speed > /dev/null 2>&1; rc=$?; set -e
 check "split refuses an unknown objective" test "$rc" -ne 0
 

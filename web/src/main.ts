@@ -11,10 +11,11 @@ import { label } from "./pages/label";
 import { lineage } from "./pages/lineage";
 import { pipelines } from "./pages/pipelines";
 import { rollouts } from "./pages/rollouts";
+import { split } from "./pages/split";
 import { squeeze } from "./pages/squeeze";
 import { train } from "./pages/train";
 
-const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, label, train, squeeze, compile, pipelines, jobs, lineage, fleet, rollouts, drift };
+const pages: Record<string, (page: HTMLElement, arg?: string) => Promise<void>> = { home, data, label, train, squeeze, split, compile, pipelines, jobs, lineage, fleet, rollouts, drift };
 
 // After a navigation the page gets the focus (screen readers announce it, Tab goes on
 // from there), unless the page put it on one of its controls (the labeler); on the

@@ -1,6 +1,7 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core):
 // upload images into a new dataset, upload a model spec and train it while its curves
-// update, quantize, compile for cortex-m4 (fit verdict, arena timeline), run a sweep,
+// update, quantize, compile for cortex-m4 (fit verdict, arena timeline), split it over a
+// node chain and sweep a cascade, run a sweep,
 // open the lineage graph, then the same pages by keyboard alone. Fails on any browser
 // console error. Screenshots of every page with a second argument.
 // Usage: node tests/browser.test.mjs TINYMLAAS [SCREENSHOT_DIR]
@@ -150,6 +151,36 @@ async function main() {
   const fwNodes = await page.$$eval("#lineage-graph a.lineage-node", (as) => as.map((a) => a.getAttribute("aria-label")));
   check("its graph shows the uploaded spec and the calibration data", fwNodes.some((n) => /^model spec: .*browser_cnn/.test(n)) && fwNodes.filter((n) => n.startsWith("dataset version")).length >= 1, fwNodes.join(" | "));
 
+  // Split: the int8 model over the shipped MCU -> gateway -> cloud chain (the MCU's
+  // layers measured in QEMU): the chain with the chosen cut, the table of cuts; then a
+  // cascade of the model with itself on the test split, its accuracy / offload curve.
+  await page.goto(base + "index.html#/split");
+  await page.waitForSelector("#split select[name=model] option", { state: "attached" });
+  await page.selectOption("#split select[name=chain]", "mcu-gateway-cloud");
+  await page.click("#split button");
+  await page.waitForSelector("#split-status[data-state]", { timeout: 180000 });
+  check("the split job finished", (await page.getAttribute("#split-status", "data-state")) === "done", await page.textContent("#split-status"));
+  const chainNodes = await page.$$eval("#split-chain .chain-node", (ns) => ns.map((n) => n.getAttribute("aria-label")));
+  const chainLinks = await page.locator("#split-chain .chain-link").count();
+  check("the chain view shows the three nodes and the two links", chainNodes.join() === "node mcu,node gateway,node cloud" && chainLinks === 2, `${chainNodes.join()} ${chainLinks}`);
+  const layerCounts = await page.$$eval("#split-chain .chain-layers", (ns) => ns.map((n) => parseInt(n.textContent ?? "", 10)));
+  const cutRows = await page.$$eval("#split-cuts tbody tr", (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+  const bestRows = cutRows.filter((r) => r[0].endsWith("(best)"));
+  check("the cut table lists the cuts, the best marked once, its layers as the chain view's",
+    cutRows.length >= 5 && bestRows.length === 1 && bestRows[0].at(-2) === layerCounts.join("/"), `${cutRows.length} rows, best ${JSON.stringify(bestRows)} vs ${layerCounts.join("/")}`);
+  const bestText = await page.textContent("#split-best");
+  check("the best cut's latency is the table's", bestRows.length === 1 && (bestText ?? "").includes(bestRows[0][1 + 3 + 2]), `${bestText} vs ${bestRows[0]?.[6]}`);
+  await page.selectOption("#cascade select[name=data]", "shapes");
+  await page.fill("#cascade input[name=samples]", "8");
+  await page.click("#cascade button");
+  await page.waitForSelector("#cascade-status[data-state]", { timeout: 180000 });
+  check("the cascade job finished", (await page.getAttribute("#cascade-status", "data-state")) === "done", await page.textContent("#cascade-status"));
+  const offloads = await page.$$eval("#cascade-points tbody tr", (rs) => rs.map((r) => parseFloat(r.children[1].textContent ?? "")));
+  check("the cascade table has a row per threshold, offload rising from 0 to 100 %",
+    offloads.length === 12 && offloads[0] === 0 && offloads.at(-1) === 100 && offloads.every((o, i) => i === 0 || o >= offloads[i - 1]), offloads.join(","));
+  check("the cascade curve is drawn", (await page.locator("#cascade-curve svg polyline, #cascade-curve svg path").count()) >= 1);
+  if (shots) await page.screenshot({ path: join(shots, "split.png"), fullPage: true });
+
   // Pipelines: a small sweep (one model x one squeeze config on cortex-m4) from YAML.
   await page.goto(base + "index.html#/pipelines");
   await page.waitForSelector("#pipeline textarea");
@@ -228,7 +259,7 @@ async function keyboardOnly(page, base, files) {
   await page.waitForSelector("h1:text('Home')");
   const order = [];
   const outlined = [];  // focused without an outline
-  const expected = ["TinyMLaaS", "Home", "Data", "Train", "Squeeze", "Compile", "Pipelines", "Jobs", "Lineage", "Fleet", "Rollouts", "Drift", "token", "Use token"];
+  const expected = ["TinyMLaaS", "Home", "Data", "Train", "Squeeze", "Split", "Compile", "Pipelines", "Jobs", "Lineage", "Fleet", "Rollouts", "Drift", "token", "Use token"];
   for (let i = 0; i < expected.length; i++) {
     await page.keyboard.press("Tab");
     const f = await page.evaluate(() => {
