@@ -2,14 +2,20 @@
 // parallel branches, the tensors each link carries, the partition run part by part
 // against the whole model (bit for bit), budgets, minimum cuts against the exhaustive
 // search, and chain files.
+#include "app/split.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 
+#include "core/scratch_dir.h"
 #include "fixtures.h"
+#include "formats/export.h"
 #include "formats/import.h"
 #include "interp/interpreter.h"
 #include "prepare/builder.h"
@@ -366,6 +372,36 @@ TEST(SplitMinCut, BeyondTheCapAndUnderABudget) {
   }
   EXPECT_TRUE(fits) << "a penalized minimum cut keeps layers on node 0 within its flash";
   EXPECT_FALSE(MinCutPlacement(*g, rc.chain, rc.costs, SplitObjective::kLatency, 3).ok());
+}
+
+// SplitModel past its enumeration cap: contiguous cuts plus minimum cuts, of which the
+// best is chosen, at least as good as every contiguous cut and run bit-exact.
+TEST(SplitMinCut, SplitModelBeyondItsCapUsesThem) {
+  ScratchDir dir("", "split-mincut");
+  std::filesystem::create_directories(dir.path());
+  const std::string model = dir.path() + "/branches.onnx", chain = dir.path() + "/chain.yaml";
+  const Status saved = SaveOnnx(Residual(), model);
+  ASSERT_TRUE(saved.ok()) << saved.message();
+  std::ofstream(chain) << "nodes:\n  - {name: a, host: {time_scale: 20}}\n"
+                          "  - {name: b, host: {time_scale: 1}}\n"
+                          "  - {name: c, host: {time_scale: 0.2}}\n"
+                          "links:\n  - {profile: ble-1m}\n  - {profile: ethernet}\n";
+  SplitRequest q;
+  q.model = model;
+  q.chain = chain;
+  q.exhaustive_cap = 10;
+  Progress quiet;
+  auto r = SplitModel(q, quiet);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->exact);
+  EXPECT_GT(r->min_cuts, 0u);
+  EXPECT_TRUE(r->host_bit_exact);
+  double best_contiguous = 1e30;
+  for (const CutCost& c : r->cuts)
+    if (std::is_sorted(c.placement.begin(), c.placement.end()))
+      best_contiguous = std::min(best_contiguous, c.latency_s);
+  EXPECT_LE(r->cuts[static_cast<size_t>(r->best)].latency_s, best_contiguous);
+  EXPECT_EQ(SplitJson(q, *r)["search"], "contiguous cuts and minimum cuts");
 }
 
 class SplitChainFiles : public ::testing::Test {

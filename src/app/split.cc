@@ -42,7 +42,7 @@ Result<SplitOutcome> SplitModel(const SplitRequest& q, Progress& progress) {
   const int stages = static_cast<int>(chain.nodes.size());
   ScratchDir work(q.work_dir, "split");
   TML_ASSIGN_OR_RETURN(r.costs, MeasureLayerCosts(g, chain, work.path(), progress));
-  TML_ASSIGN_OR_RETURN(CutSearch search, EnumeratePlacements(g, stages));
+  TML_ASSIGN_OR_RETURN(CutSearch search, EnumeratePlacements(g, stages, q.exhaustive_cap));
   r.exact = search.exact;
   progress.Log(fmt::format("split: {} {} cut(s) of {} layers over {} nodes",
                            search.placements.size(), search.exact ? "valid" : "contiguous",

@@ -29,6 +29,7 @@ struct SplitRequest {
   std::string out_dir;                // the best cut's sub-models and partition.json ("": none)
   std::string work_dir;               // firmware builds for measuring ("": a temporary one)
   int check_samples = 4;              // random inputs the host run of the partition is checked on
+  size_t exhaustive_cap = 200000;     // more valid cuts: contiguous ones and minimum cuts
 };
 
 struct SplitOutcome {
