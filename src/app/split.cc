@@ -116,6 +116,7 @@ Result<SplitOutcome> SplitModel(const SplitRequest& q, Progress& progress) {
     TML_RETURN_IF_ERROR(WriteFileAtomically((fs::path(q.out_dir) / "partition.json").string(),
                                             text.data(), text.size()));
   }
+  r.graph = std::move(g);
   return r;
 }
 

@@ -34,6 +34,7 @@ struct SplitRequest {
 
 struct SplitOutcome {
   std::string model;
+  Graph graph;  // the model as loaded
   Chain chain;
   LayerCosts costs;
   std::vector<std::string> layer_names;

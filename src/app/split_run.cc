@@ -32,20 +32,28 @@ bool OneInOneOut(const StageGraph& sg) {
 
 Result<SplitRunOutcome> RunSplitOnFleet(Workspace& ws, const SplitRunRequest& q,
                                         Progress& progress) {
-  SplitRequest sq;
-  sq.model = q.model;
-  sq.chain = q.chain;
-  sq.objective = q.objective;
-  sq.work_dir = q.work_dir;
-  TML_ASSIGN_OR_RETURN(SplitOutcome split, SplitModel(sq, progress));
-  const Chain& chain = split.chain;
+  TML_ASSIGN_OR_RETURN(const Chain chain, FindChain(q.chain));
   const int stages = static_cast<int>(chain.nodes.size());
   if (q.devices.size() != chain.nodes.size())
     return Status::Errorf(
         "split run: {} device(s) given for the {} nodes of chain {} (\"\" for "
         "a node this process runs)",
         q.devices.size(), chain.nodes.size(), chain.name);
-  TML_ASSIGN_OR_RETURN(Graph g, LoadModel(q.model));
+  // A cut given: only its layers' costs are needed; else every cut, best first.
+  SplitOutcome split;
+  if (q.layers.empty()) {
+    SplitRequest sq;
+    sq.model = q.model;
+    sq.chain = q.chain;
+    sq.objective = q.objective;
+    sq.work_dir = q.work_dir;
+    TML_ASSIGN_OR_RETURN(split, SplitModel(sq, progress));
+  } else {
+    TML_ASSIGN_OR_RETURN(split.graph, LoadModel(q.model));
+    ScratchDir work(q.work_dir, "split");
+    TML_ASSIGN_OR_RETURN(split.costs, MeasureLayerCosts(split.graph, chain, work.path(), progress));
+  }
+  const Graph& g = split.graph;
   SplitRunOutcome r;
   // The cut: the one asked for, or the best whose device parts carry one tensor each way.
   std::optional<Partition> part;
