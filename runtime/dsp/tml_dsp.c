@@ -1,0 +1,293 @@
+/* DSP front ends (tml_dsp.h). Float variant; the tables in double, without libm. */
+#include "tml_dsp.h"
+
+#include <math.h> /* sqrtf only: IEEE-754 requires it correctly rounded */
+
+#include "tml_math.h"
+
+static const double kPi = 3.14159265358979311600;
+/* pi / 2 in two parts: the first has 33 significant bits, so k x it is exact for |k| < 2^20. */
+static const double kPio2Hi = 1.57079632673412561417;
+static const double kPio2Lo = 6.07710050650619224932e-11;
+
+static double poly_cos(double r) { /* |r| <= pi / 4 */
+  const double r2 = r * r;
+  double term = 1.0, sum = 1.0;
+  for (int i = 1; i <= 11; ++i) {
+    term = -term * r2 / (double)((2 * i - 1) * (2 * i));
+    sum += term;
+  }
+  return sum;
+}
+
+static double poly_sin(double r) {
+  const double r2 = r * r;
+  double term = r, sum = r;
+  for (int i = 1; i <= 11; ++i) {
+    term = -term * r2 / (double)((2 * i) * (2 * i + 1));
+    sum += term;
+  }
+  return sum;
+}
+
+double tml_dsp_cos(double x) {
+  const double q = x / (kPi / 2);
+  long long k = (long long)(q + (q >= 0 ? 0.5 : -0.5)); /* nearest quadrant */
+  const double r = (x - (double)k * kPio2Hi) - (double)k * kPio2Lo;
+  switch ((int)(k & 3)) {
+    case 0:
+      return poly_cos(r);
+    case 1:
+      return -poly_sin(r);
+    case 2:
+      return -poly_cos(r);
+    default:
+      return poly_sin(r);
+  }
+}
+
+double tml_dsp_log(double x) {
+  union {
+    double d;
+    uint64_t u;
+  } v;
+  v.d = x;
+  int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+  v.u = (v.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull; /* m in [1, 2) */
+  double m = v.d;
+  if (m > 1.41421356237309504880) {
+    m *= 0.5;
+    ++e;
+  }
+  /* ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172 */
+  const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+  double term = s, sum = s;
+  for (int i = 1; i <= 13; ++i) {
+    term *= s2;
+    sum += term / (double)(2 * i + 1);
+  }
+  return 2.0 * sum + (double)e * 0.69314718055994530942;
+}
+
+static double sqrt_d(double a) { /* a > 0: Newton from a power-of-two guess */
+  double x = 1.0;
+  while (x * x < a) x *= 2.0;
+  while (x * x > 4.0 * a) x *= 0.5;
+  for (int i = 0; i < 8; ++i) x = 0.5 * (x + a / x);
+  return x;
+}
+
+void tml_dsp_window(int kind, int n, float* w) {
+  for (int i = 0; i < n; ++i) {
+    const double c = tml_dsp_cos(2.0 * kPi * (double)i / (double)n);
+    w[i] = kind == TML_WINDOW_HANN      ? (float)(0.5 - 0.5 * c)
+           : kind == TML_WINDOW_HAMMING ? (float)(0.54 - 0.46 * c)
+                                        : 1.0f;
+  }
+}
+
+static int log2_of(int n) {
+  int b = 0;
+  if (n < 2) return -1;
+  while ((1 << b) < n) ++b;
+  return (1 << b) == n && b <= 16 ? b : -1;
+}
+
+void tml_dsp_twiddles(int n, float* tw) {
+  for (int k = 0; k < n / 2; ++k) {
+    const double a = 2.0 * kPi * (double)k / (double)n;
+    tw[2 * k] = (float)tml_dsp_cos(a);
+    tw[2 * k + 1] = (float)-tml_dsp_cos(a - kPi / 2); /* -sin a */
+  }
+}
+
+int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
+  const int bits = log2_of(n);
+  if (bits < 0) return -1;
+  for (int i = 0; i < n; ++i) { /* bit-reversed order */
+    int j = 0;
+    for (int b = 0; b < bits; ++b) j |= ((i >> b) & 1) << (bits - 1 - b);
+    if (j > i) {
+      float t = re[i];
+      re[i] = re[j];
+      re[j] = t;
+      t = im[i];
+      im[i] = im[j];
+      im[j] = t;
+    }
+  }
+  for (int len = 2; len <= n; len <<= 1) {
+    const int half = len >> 1, step = n / len;
+    for (int i = 0; i < n; i += len) {
+      for (int j = 0; j < half; ++j) {
+        const float wr = tw[2 * j * step], wi = tw[2 * j * step + 1];
+        const int a = i + j, b = a + half;
+        const float tr = wr * re[b] - wi * im[b];
+        const float ti = wr * im[b] + wi * re[b];
+        re[b] = re[a] - tr;
+        im[b] = im[a] - ti;
+        re[a] = re[a] + tr;
+        im[a] = im[a] + ti;
+      }
+    }
+  }
+  return 0;
+}
+
+int tml_dsp_spectrum(int n, const float* tw, const float* x, int n_in, const float* w, int power,
+                     float* scratch, float* out) {
+  float *re = scratch, *im = scratch + n;
+  if (n_in > n) return -1;
+  for (int i = 0; i < n; ++i) {
+    re[i] = i < n_in ? (w ? x[i] * w[i] : x[i]) : 0.0f;
+    im[i] = 0.0f;
+  }
+  if (tml_dsp_fft(n, tw, re, im) != 0) return -1;
+  for (int k = 0; k <= n / 2; ++k) {
+    const float p = re[k] * re[k] + im[k] * im[k];
+    out[k] = power ? p : sqrtf(p);
+  }
+  return 0;
+}
+
+int tml_dsp_mel_weight_count(int n_fft, int num_mel) {
+  (void)num_mel;
+  return 2 * (n_fft / 2 + 1);
+}
+
+static double hz_to_mel(double hz) {
+  return 1127.0 * tml_dsp_log(1.0 + hz / 700.0);
+}
+
+int tml_dsp_mel_bank(int n_fft, int sample_rate, int num_mel, double lower_hz, double upper_hz,
+                     int32_t* index, float* weights, tml_mel_bank* bank) {
+  const int bins = n_fft / 2 + 1;
+  if (num_mel < 1 || bins < 2 || lower_hz < 0 || upper_hz <= lower_hz ||
+      upper_hz > sample_rate / 2.0)
+    return -1;
+  int32_t *first = index, *count = index + num_mel, *offset = index + 2 * num_mel;
+  const double lo = hz_to_mel(lower_hz), hi = hz_to_mel(upper_hz);
+  const double step = (hi - lo) / (double)(num_mel + 1);
+  int used = 0;
+  for (int b = 0; b < num_mel; ++b) {
+    const double left = lo + step * b, center = lo + step * (b + 1), right = lo + step * (b + 2);
+    first[b] = 0;
+    count[b] = 0;
+    offset[b] = used;
+    for (int k = 1; k < bins; ++k) { /* the DC bin is excluded */
+      const double mel = hz_to_mel((double)k * sample_rate / (double)n_fft);
+      const double up = (mel - left) / (center - left), down = (right - mel) / (right - center);
+      const double wt = up < down ? up : down;
+      if (wt <= 0) {
+        if (count[b] > 0) break;
+        continue;
+      }
+      if (count[b] == 0) first[b] = k;
+      if (used >= tml_dsp_mel_weight_count(n_fft, num_mel)) return -1;
+      weights[used++] = (float)wt;
+      ++count[b];
+    }
+  }
+  bank->num_mel = num_mel;
+  bank->num_bins = bins;
+  bank->first = first;
+  bank->count = count;
+  bank->offset = offset;
+  bank->weights = weights;
+  return 0;
+}
+
+void tml_dsp_mel_apply(const tml_mel_bank* bank, const float* spectrum, float* out) {
+  for (int b = 0; b < bank->num_mel; ++b) {
+    const float* w = bank->weights + bank->offset[b];
+    const float* s = spectrum + bank->first[b];
+    float acc = 0.0f;
+    for (int i = 0; i < bank->count[b]; ++i) acc += s[i] * w[i];
+    out[b] = acc;
+  }
+}
+
+void tml_dsp_dct_table(int n, int num_out, float* table) {
+  const double scale = 2.0 / sqrt_d(2.0 * n);
+  for (int k = 0; k < num_out; ++k)
+    for (int i = 0; i < n; ++i)
+      table[k * n + i] =
+          (float)(scale * tml_dsp_cos(kPi * (double)k * (double)(2 * i + 1) / (double)(2 * n)));
+}
+
+void tml_dsp_dct(int n, int num_out, const float* table, const float* x, float* out) {
+  for (int k = 0; k < num_out; ++k) {
+    const float* t = table + k * n;
+    float acc = 0.0f;
+    for (int i = 0; i < n; ++i) acc += x[i] * t[i];
+    out[k] = acc;
+  }
+}
+
+tml_mfcc_config tml_mfcc_mlperf_kws(void) {
+  tml_mfcc_config c;
+  c.sample_rate = 16000;
+  c.frame_length = 480;
+  c.frame_step = 320;
+  c.fft_length = 512;
+  c.window = TML_WINDOW_HANN;
+  c.power = 0;
+  c.num_mel = 40;
+  c.lower_hz = 20.0f;
+  c.upper_hz = 4000.0f;
+  c.log_offset = 1e-6f;
+  c.num_mfcc = 10;
+  return c;
+}
+
+void tml_mfcc_sizes(const tml_mfcc_config* c, size_t* table_floats, size_t* index_ints,
+                    size_t* scratch_floats) {
+  const size_t n = (size_t)c->fft_length;
+  if (table_floats)
+    *table_floats = (size_t)c->frame_length + n +
+                    (size_t)tml_dsp_mel_weight_count(c->fft_length, c->num_mel) +
+                    (size_t)c->num_mfcc * (size_t)c->num_mel;
+  if (index_ints) *index_ints = 3 * (size_t)c->num_mel;
+  if (scratch_floats) *scratch_floats = 2 * n + (n / 2 + 1) + (size_t)c->num_mel;
+}
+
+int tml_mfcc_init(const tml_mfcc_config* c, float* tables, int32_t* index, tml_mfcc_plan* plan) {
+  if (c->frame_length < 1 || c->frame_step < 1 || c->fft_length < c->frame_length ||
+      log2_of(c->fft_length) < 0 || c->num_mfcc < 0 || c->num_mfcc > c->num_mel ||
+      !(c->log_offset > 0.0f))
+    return -1;
+  plan->c = *c;
+  float* at = tables;
+  tml_dsp_window(c->window, c->frame_length, at);
+  plan->window = at;
+  at += c->frame_length;
+  tml_dsp_twiddles(c->fft_length, at);
+  plan->twiddles = at;
+  at += c->fft_length;
+  if (tml_dsp_mel_bank(c->fft_length, c->sample_rate, c->num_mel, c->lower_hz, c->upper_hz, index,
+                       at, &plan->mel) != 0)
+    return -1;
+  at += tml_dsp_mel_weight_count(c->fft_length, c->num_mel);
+  tml_dsp_dct_table(c->num_mel, c->num_mfcc, at);
+  plan->dct = at;
+  return 0;
+}
+
+int tml_mfcc_frames(const tml_mfcc_config* c, long n) {
+  return n < c->frame_length ? 0 : (int)((n - c->frame_length) / c->frame_step + 1);
+}
+
+void tml_mfcc_frame(const tml_mfcc_plan* plan, const float* frame, float* scratch, float* out) {
+  const tml_mfcc_config* c = &plan->c;
+  float* spectrum = scratch + 2 * c->fft_length;
+  float* mel = spectrum + c->fft_length / 2 + 1;
+  tml_dsp_spectrum(c->fft_length, plan->twiddles, frame, c->frame_length, plan->window, c->power,
+                   scratch, spectrum);
+  tml_dsp_mel_apply(&plan->mel, spectrum, mel);
+  for (int b = 0; b < c->num_mel; ++b) mel[b] = tml_logf(mel[b] + c->log_offset);
+  if (c->num_mfcc == 0) {
+    for (int b = 0; b < c->num_mel; ++b) out[b] = mel[b];
+    return;
+  }
+  tml_dsp_dct(c->num_mel, c->num_mfcc, plan->dct, mel, out);
+}

@@ -1,0 +1,111 @@
+/* DSP front ends for audio and signals, C99, identical on the host and the device:
+ * windows, a real FFT, power and magnitude spectra, a mel filterbank, log and DCT-II
+ * (MFCC). Float variant: built only from IEEE-754 single-precision add, multiply,
+ * divide and square root (tml_math.h's log), compiled with -ffp-contract=off, so every
+ * platform computes the same bits. Tables (window, twiddles, mel weights, DCT) are
+ * computed once in double from add, multiply and divide only (no libm), so they are
+ * the same bits everywhere too.
+ *
+ *   tml_mfcc_config c = tml_mfcc_mlperf_kws();
+ *   tml_mfcc_plan plan;
+ *   float tables[...]; int32_t index[...];   sizes: tml_mfcc_table_sizes(&c, ...)
+ *   tml_mfcc_init(&c, tables, index, &plan);
+ *   tml_mfcc_frame(&plan, frame, scratch, out);   one frame: frame_length samples in
+ */
+#ifndef TML_DSP_H
+#define TML_DSP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { TML_WINDOW_HANN = 0, TML_WINDOW_HAMMING = 1, TML_WINDOW_NONE = 2 };
+
+/* cos(x) in double from add, multiply and divide (|error| < 1e-15 for |x| < 1e6). */
+double tml_dsp_cos(double x);
+/* ln(x) in double, x > 0 (relative error < 1e-15). */
+double tml_dsp_log(double x);
+
+/* A periodic window of n points (as for spectral analysis: w[n] would equal w[0]). */
+void tml_dsp_window(int kind, int n, float* w);
+
+/* Twiddle factors of an n-point FFT (n a power of two, 2..65536): n floats,
+ * cos and sin of -2 pi k / n for k < n / 2, interleaved. */
+void tml_dsp_twiddles(int n, float* tw);
+/* In-place complex FFT of n points (re, im: n floats each), radix 2, decimation in
+ * time; tw from tml_dsp_twiddles(n). Returns 0, or -1 when n is not a power of two. */
+int tml_dsp_fft(int n, const float* tw, float* re, float* im);
+/* |X[k]|^2 (power = 1) or |X[k]| for k = 0 .. n / 2 of the real frame x (length
+ * n_in <= n, zero padded to n), after multiplying it by window w (n_in floats, or
+ * NULL). scratch: 2 n floats. out: n / 2 + 1 floats. */
+int tml_dsp_spectrum(int n, const float* tw, const float* x, int n_in, const float* w, int power,
+                     float* scratch, float* out);
+
+/* The mel filterbank of TensorFlow's linear_to_mel_weight_matrix: num_mel triangular
+ * bands evenly spaced on the mel scale (1127 ln(1 + f / 700)) between lower_hz and
+ * upper_hz, over the bins of an n_fft-point spectrum at sample_rate (the DC bin
+ * excluded). Each band is stored as its first bin and its weights. */
+typedef struct {
+  int num_mel, num_bins;
+  const int32_t* first;  /* num_mel: first bin with a nonzero weight */
+  const int32_t* count;  /* num_mel: how many bins */
+  const int32_t* offset; /* num_mel: where its weights start in weights */
+  const float* weights;
+} tml_mel_bank;
+
+/* Weights needed (an upper bound) for the bank's table. */
+int tml_dsp_mel_weight_count(int n_fft, int num_mel);
+/* index: 3 num_mel ints; weights: tml_dsp_mel_weight_count floats. Returns 0 or -1
+ * (bad parameters: num_mel < 1, lower_hz < 0, upper_hz <= lower_hz or above Nyquist). */
+int tml_dsp_mel_bank(int n_fft, int sample_rate, int num_mel, double lower_hz, double upper_hz,
+                     int32_t* index, float* weights, tml_mel_bank* bank);
+/* out[b] = sum of spectrum[k] x weight over band b's bins. */
+void tml_dsp_mel_apply(const tml_mel_bank* bank, const float* spectrum, float* out);
+
+/* DCT-II as TensorFlow's mfccs_from_log_mel_spectrograms: out[k] = sum_n x[n] 2 cos(pi k
+ * (2n + 1) / 2N) / sqrt(2N), k < num_out. table: num_out x n floats. */
+void tml_dsp_dct_table(int n, int num_out, float* table);
+void tml_dsp_dct(int n, int num_out, const float* table, const float* x, float* out);
+
+/* A whole MFCC (or log-mel) front end for one frame. */
+typedef struct {
+  int sample_rate;  /* Hz */
+  int frame_length; /* samples per frame */
+  int frame_step;   /* samples between frame starts */
+  int fft_length;   /* a power of two >= frame_length */
+  int window;       /* TML_WINDOW_* */
+  int power;        /* 1: power spectrum, 0: magnitude */
+  int num_mel;
+  float lower_hz, upper_hz;
+  float log_offset; /* log(mel + log_offset) */
+  int num_mfcc;     /* 0: the log-mel energies are the features */
+} tml_mfcc_config;
+
+/* MLPerf Tiny KWS: 16 kHz, 30 ms Hann window, 20 ms stride, 512-point FFT, magnitude,
+ * 40 mel bins from 20 to 4000 Hz, log(mel + 1e-6), 10 MFCCs. */
+tml_mfcc_config tml_mfcc_mlperf_kws(void);
+
+typedef struct {
+  tml_mfcc_config c;
+  const float *window, *twiddles, *dct;
+  tml_mel_bank mel;
+} tml_mfcc_plan;
+
+/* Sizes of init's buffers, and of a frame's scratch (floats). */
+void tml_mfcc_sizes(const tml_mfcc_config* c, size_t* table_floats, size_t* index_ints,
+                    size_t* scratch_floats);
+/* Returns 0, or -1 for a bad configuration. */
+int tml_mfcc_init(const tml_mfcc_config* c, float* tables, int32_t* index, tml_mfcc_plan* plan);
+/* Features of frames: frame count for n samples (0 when n < frame_length). */
+int tml_mfcc_frames(const tml_mfcc_config* c, long n);
+/* One frame (frame_length samples) -> num_mfcc (or num_mel) features. */
+void tml_mfcc_frame(const tml_mfcc_plan* plan, const float* frame, float* scratch, float* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,191 @@
+// DSP front ends (runtime/dsp): each block against hand-computed values and a float64
+// reference written here with libm, and the MLPerf Tiny KWS front end against a float64
+// implementation of the same parameters (max and RMS error printed).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <complex>
+#include <random>
+#include <vector>
+
+#include "tml_dsp.h"
+
+namespace {
+
+const double kPi = 3.14159265358979323846;
+
+TEST(Dsp, CosAndLogWithoutLibmMatchLibm) {
+  double worst_cos = 0, worst_log = 0;
+  for (double x = -200.0; x <= 200.0; x += 0.0137)
+    worst_cos = std::max(worst_cos, std::fabs(tml_dsp_cos(x) - std::cos(x)));
+  for (double x = 1e-300; x < 1e300; x *= 1.37)
+    worst_log = std::max(worst_log,
+                         std::fabs(tml_dsp_log(x) - std::log(x)) / std::fabs(std::log(x) + 1e-300));
+  EXPECT_LT(worst_cos, 1e-14);
+  EXPECT_LT(worst_log, 1e-14);
+  EXPECT_NEAR(tml_dsp_log(1.0), 0.0, 1e-16);
+  EXPECT_NEAR(tml_dsp_cos(kPi), -1.0, 1e-16);
+}
+
+TEST(Dsp, PeriodicWindowsByHand) {
+  float w[4];
+  tml_dsp_window(TML_WINDOW_HANN, 4, w);
+  const float hann[4] = {0.0f, 0.5f, 1.0f, 0.5f};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(w[i], hann[i], 1e-7f) << i;
+  tml_dsp_window(TML_WINDOW_HAMMING, 4, w);
+  const float hamming[4] = {0.08f, 0.54f, 1.0f, 0.54f};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(w[i], hamming[i], 1e-7f) << i;
+}
+
+TEST(Dsp, FftAgainstTheDefinition) {
+  const int n = 512;
+  std::vector<float> tw(n), re(n), im(n, 0.0f);
+  tml_dsp_twiddles(n, tw.data());
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (float& v : re) v = g(rng);
+  const std::vector<float> x = re;
+  ASSERT_EQ(tml_dsp_fft(n, tw.data(), re.data(), im.data()), 0);
+  double worst = 0;
+  for (int k = 0; k < n; ++k) {
+    std::complex<double> want = 0;
+    for (int t = 0; t < n; ++t) want += double(x[t]) * std::polar(1.0, -2 * kPi * k * t / n);
+    worst = std::max(worst, std::abs(want - std::complex<double>(re[k], im[k])));
+  }
+  EXPECT_LT(worst, 1e-4) << "|X| is about 22 here";
+  // An impulse: every bin 1, exactly.
+  std::fill(re.begin(), re.end(), 0.0f);
+  std::fill(im.begin(), im.end(), 0.0f);
+  re[0] = 1.0f;
+  ASSERT_EQ(tml_dsp_fft(n, tw.data(), re.data(), im.data()), 0);
+  for (int k = 0; k < n; ++k) ASSERT_EQ(re[k], 1.0f) << k;
+  EXPECT_EQ(tml_dsp_fft(100, tw.data(), re.data(), im.data()), -1);
+}
+
+TEST(Dsp, SpectrumOfACosineAtABinIsThatBin) {
+  const int n = 64;
+  std::vector<float> tw(n), x(n), scratch(2 * n), p(n / 2 + 1);
+  tml_dsp_twiddles(n, tw.data());
+  for (int i = 0; i < n; ++i) x[i] = static_cast<float>(std::cos(2 * kPi * 5 * i / n));
+  ASSERT_EQ(tml_dsp_spectrum(n, tw.data(), x.data(), n, nullptr, 0, scratch.data(), p.data()), 0);
+  for (int k = 0; k <= n / 2; ++k) EXPECT_NEAR(p[k], k == 5 ? n / 2.0 : 0.0, 1e-4) << k;
+}
+
+// TensorFlow's linear_to_mel_weight_matrix, in double.
+std::vector<std::vector<double>> MelReference(int n_fft, int rate, int num_mel, double lo,
+                                              double hi) {
+  const auto mel = [](double f) { return 1127.0 * std::log(1.0 + f / 700.0); };
+  const int bins = n_fft / 2 + 1;
+  std::vector<std::vector<double>> w(static_cast<size_t>(num_mel), std::vector<double>(bins, 0.0));
+  const double mlo = mel(lo), step = (mel(hi) - mlo) / (num_mel + 1);
+  for (int b = 0; b < num_mel; ++b)
+    for (int k = 1; k < bins; ++k) {
+      const double m = mel(double(k) * rate / n_fft), l = mlo + step * b, c = l + step,
+                   r = c + step;
+      w[b][k] = std::max(0.0, std::min((m - l) / (c - l), (r - m) / (r - c)));
+    }
+  return w;
+}
+
+TEST(Dsp, MelBankIsTensorFlowsMatrix) {
+  const int n_fft = 512, rate = 16000, num_mel = 40;
+  std::vector<int32_t> index(3 * num_mel);
+  std::vector<float> weights(tml_dsp_mel_weight_count(n_fft, num_mel));
+  tml_mel_bank bank;
+  ASSERT_EQ(tml_dsp_mel_bank(n_fft, rate, num_mel, 20, 4000, index.data(), weights.data(), &bank),
+            0);
+  const auto want = MelReference(n_fft, rate, num_mel, 20, 4000);
+  for (int b = 0; b < num_mel; ++b) {
+    ASSERT_GT(bank.count[b], 0) << "band " << b << " is empty";
+    for (int k = 0; k < bank.num_bins; ++k) {
+      const int i = k - bank.first[b];
+      const double got = i >= 0 && i < bank.count[b] ? bank.weights[bank.offset[b] + i] : 0.0;
+      ASSERT_NEAR(got, want[b][k], 1e-6) << "band " << b << " bin " << k;
+    }
+  }
+  EXPECT_EQ(tml_dsp_mel_bank(n_fft, rate, num_mel, 20, 9000, index.data(), weights.data(), &bank),
+            -1);
+  EXPECT_EQ(tml_dsp_mel_bank(n_fft, rate, 0, 20, 4000, index.data(), weights.data(), &bank), -1);
+}
+
+TEST(Dsp, DctOfAConstantIsItsFirstCoefficient) {
+  const int n = 40, k = 10;
+  std::vector<float> table(n * k), x(n, 3.0f), y(k);
+  tml_dsp_dct_table(n, k, table.data());
+  tml_dsp_dct(n, k, table.data(), x.data(), y.data());
+  EXPECT_NEAR(y[0], 3.0 * 2 * n / std::sqrt(2.0 * n), 1e-4);
+  for (int i = 1; i < k; ++i) EXPECT_NEAR(y[i], 0.0, 1e-4) << i;
+}
+
+// The MLPerf Tiny KWS features of one second against the same computation in double.
+TEST(Dsp, MlperfKwsFrontEndAgainstAFloat64Implementation) {
+  const tml_mfcc_config c = tml_mfcc_mlperf_kws();
+  size_t nt = 0, ni = 0, ns = 0;
+  tml_mfcc_sizes(&c, &nt, &ni, &ns);
+  std::vector<float> tables(nt), scratch(ns);
+  std::vector<int32_t> index(ni);
+  tml_mfcc_plan plan;
+  ASSERT_EQ(tml_mfcc_init(&c, tables.data(), index.data(), &plan), 0);
+  std::vector<float> audio(16000);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> noise(0.0f, 0.01f);
+  for (size_t i = 0; i < audio.size(); ++i)
+    audio[i] = static_cast<float>(0.3 * std::sin(2 * kPi * 440 * i / 16000.0) *
+                                      (0.5 + 0.5 * std::sin(2 * kPi * 3 * i / 16000.0)) +
+                                  0.1 * std::sin(2 * kPi * 1700 * i / 16000.0)) +
+               noise(rng);
+  const int frames = tml_mfcc_frames(&c, static_cast<long>(audio.size()));
+  ASSERT_EQ(frames, 49);
+  const auto mel_w = MelReference(512, 16000, 40, 20, 4000);
+  double worst = 0, sq = 0;
+  int count = 0;
+  for (int f = 0; f < frames; ++f) {
+    std::vector<float> got(10);
+    tml_mfcc_frame(&plan, audio.data() + f * c.frame_step, scratch.data(), got.data());
+    std::vector<double> mag(257), logmel(40);
+    for (int k = 0; k <= 256; ++k) {
+      std::complex<double> s = 0;
+      for (int t = 0; t < 480; ++t)
+        s += double(audio[f * 320 + t]) * (0.5 - 0.5 * std::cos(2 * kPi * t / 480)) *
+             std::polar(1.0, -2 * kPi * k * t / 512);
+      mag[k] = std::abs(s);
+    }
+    for (int b = 0; b < 40; ++b) {
+      double m = 0;
+      for (int k = 0; k <= 256; ++k) m += mag[k] * mel_w[b][k];
+      logmel[b] = std::log(m + 1e-6);
+    }
+    for (int k = 0; k < 10; ++k) {
+      double want = 0;
+      for (int n = 0; n < 40; ++n) want += logmel[n] * 2 * std::cos(kPi * k * (2 * n + 1) / 80.0);
+      want /= std::sqrt(80.0);
+      const double e = std::fabs(want - got[k]);
+      worst = std::max(worst, e);
+      sq += e * e;
+      ++count;
+    }
+  }
+  const double rms = std::sqrt(sq / count);
+  std::printf("float MFCC vs float64: max error %.3g, RMS %.3g over %d values\n", worst, rms,
+              count);
+  EXPECT_LT(worst, 1e-3);
+}
+
+TEST(Dsp, BadConfigurationsAreRefused) {
+  tml_mfcc_config c = tml_mfcc_mlperf_kws();
+  std::vector<float> tables(1 << 16);
+  std::vector<int32_t> index(1024);
+  tml_mfcc_plan plan;
+  c.fft_length = 500;
+  EXPECT_EQ(tml_mfcc_init(&c, tables.data(), index.data(), &plan), -1);
+  c = tml_mfcc_mlperf_kws();
+  c.fft_length = 256;  // shorter than the frame
+  EXPECT_EQ(tml_mfcc_init(&c, tables.data(), index.data(), &plan), -1);
+  c = tml_mfcc_mlperf_kws();
+  c.num_mfcc = 41;
+  EXPECT_EQ(tml_mfcc_init(&c, tables.data(), index.data(), &plan), -1);
+  EXPECT_EQ(tml_mfcc_frames(&c, 479), 0);
+  EXPECT_EQ(tml_mfcc_frames(&c, 480), 1);
+}
+
+}  // namespace
