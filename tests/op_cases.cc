@@ -146,6 +146,26 @@ Result<Graph> MeanCase(DType t) {
   return b.Finish();
 }
 
+// A small front end (8 kHz, 25 ms frames every 10 ms, 256-point FFT) over 0.2 s.
+Result<Graph> MfccCase(int window, int power, int num_mfcc) {
+  GraphBuilder b("mfcc");
+  int x = b.Input("audio", DType::kFloat32, {1, 1600});
+  Attrs a;
+  a.Set("sample_rate", 8000);
+  a.Set("frame_length", 200);
+  a.Set("frame_step", 80);
+  a.Set("fft_length", 256);
+  a.Set("window", window);
+  a.Set("power", power);
+  a.Set("num_mel", 20);
+  a.Set("num_mfcc", num_mfcc);
+  a.Set("lower_hz", 60.0f);
+  a.Set("upper_hz", 3800.0f);
+  a.Set("log_offset", 1e-3f);
+  b.Output(b.Op(OpType::kMfcc, {x}, a, DType::kFloat32));
+  return b.Finish();
+}
+
 Result<Graph> ShapeOp(OpType op, DType t) {
   GraphBuilder b(OpName(op));
   const bool q = t == DType::kInt8;
@@ -323,6 +343,8 @@ std::vector<OpCase> Build() {
     c.push_back({std::string(OpName(op)) + "_s8", op, [op] { return ShapeOp(op, T::kInt8); }});
   }
   c.push_back({"identity_f32", OpType::kIdentity, IdentityCase});
+  c.push_back({"mfcc_hann_magnitude", OpType::kMfcc, [] { return MfccCase(0, 0, 13); }});
+  c.push_back({"logmel_hamming_power", OpType::kMfcc, [] { return MfccCase(1, 1, 0); }});
   c.push_back(
       {"quantize_per_tensor", OpType::kQuantize, [] { return QuantizeCase(false, false); }});
   c.push_back(

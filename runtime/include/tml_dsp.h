@@ -99,6 +99,9 @@ void tml_mfcc_sizes(const tml_mfcc_config* c, size_t* table_floats, size_t* inde
                     size_t* scratch_floats);
 /* Returns 0, or -1 for a bad configuration. */
 int tml_mfcc_init(const tml_mfcc_config* c, float* tables, int32_t* index, tml_mfcc_plan* plan);
+/* The plan over tables and index that tml_mfcc_init filled for c (nothing computed). */
+void tml_mfcc_bind(const tml_mfcc_config* c, const float* tables, const int32_t* index,
+                   tml_mfcc_plan* plan);
 /* Features of frames: frame count for n samples (0 when n < frame_length). */
 int tml_mfcc_frames(const tml_mfcc_config* c, long n);
 /* One frame (frame_length samples) -> num_mfcc (or num_mel) features. */

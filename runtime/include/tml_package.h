@@ -70,7 +70,8 @@ extern "C" {
   K(31, PAD, tml_pad, tml_pad_params, P2)                                    \
   K(32, TRANSPOSE, tml_transpose, tml_transpose_params, P2)                  \
   K(33, CONCAT, tml_concat, tml_concat_params, LIST)                         \
-  K(34, COPY, tml_copy, tml_copy_params, COPY)
+  K(34, COPY, tml_copy, tml_copy_params, COPY)                               \
+  K(35, MFCC_F32, tml_mfcc_f32, tml_mfcc_params, P5)
 
 typedef enum {
   TML_K_NONE = 0,

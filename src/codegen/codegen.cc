@@ -338,7 +338,8 @@ Result<CodegenResult> GenerateC(const Graph& g, const std::string& out_dir,
   TML_RETURN_IF_ERROR(WriteText(out / (P + ".c"), c.str(), res.files));
   res.sources.push_back((out / (P + ".c")).string());
   const fs::path rt = RuntimeDir();
-  for (const char* hdr : {"tml_kernels.h", "tml_fixedpoint.h", "tml_math.h", "tml_simd.h"}) {
+  for (const char* hdr :
+       {"tml_kernels.h", "tml_fixedpoint.h", "tml_math.h", "tml_simd.h", "tml_dsp.h"}) {
     fs::copy_file(rt / "include" / hdr, out / "kernels" / hdr, fs::copy_options::overwrite_existing,
                   ec);
     if (ec) return Status::Errorf("copying {}: {}", hdr, ec.message());

@@ -44,6 +44,7 @@ class OnnxExporter {
   void Pad(const Node& n, std::string& out);
   void Concat(const Node& n, std::string& out);
   void Quantize(const Node& n, std::string& out);
+  void Mfcc(const Node& n, std::string& out);
 
  private:
   std::string Name(int t) const { return names_[static_cast<size_t>(t)]; }
@@ -159,6 +160,7 @@ class OnnxExporter {
   std::map<int, std::string> float_of_;
   std::map<int, std::string> const_name_;
   int counter_ = 0;
+  bool uses_tml_domain_ = false;  // an opset import for kTmlDomain is needed
 };
 
 std::string OnnxExporter::Float(int t) {
@@ -356,6 +358,17 @@ void OnnxExporter::Quantize(const Node& n, std::string& out) {
   out = Float(n.inputs[0]);
 }
 
+// In the project's domain (the importer reads it back), attributes as the IR has them.
+void OnnxExporter::Mfcc(const Node& n, std::string& out) {
+  onnx::NodeProto* p = Add("Mfcc", {Float(n.inputs[0])}, {out});
+  p->set_domain(kTmlDomain);
+  for (const auto& [name, v] : n.attrs.all()) {
+    if (const auto* i = std::get_if<int64_t>(&v)) AttrInt(p, name, *i);
+    if (const auto* f = std::get_if<float>(&v)) AttrFloat(p, name, *f);
+  }
+  uses_tml_domain_ = true;
+}
+
 struct ExportRule {
   OpType op;
   void (OnnxExporter::*emit)(const Node&, std::string&);
@@ -386,6 +399,7 @@ constexpr ExportRule kExports[] = {
     {OpType::kQuantize, &OnnxExporter::Quantize},
     {OpType::kDequantize, &OnnxExporter::Identity},
     {OpType::kIdentity, &OnnxExporter::Identity},
+    {OpType::kMfcc, &OnnxExporter::Mfcc},
 };
 
 const ExportRule* FindExport(OpType op) {
@@ -432,6 +446,11 @@ Result<onnx::ModelProto> OnnxExporter::Run() {
   for (int t : g_.inputs) value_info(gp_->add_input(), t);
   for (const Node& n : g_.nodes) TML_RETURN_IF_ERROR(Emit(n));
   for (int t : g_.outputs) value_info(gp_->add_output(), t);
+  if (uses_tml_domain_) {
+    auto* own = m.add_opset_import();
+    own->set_domain(kTmlDomain);
+    own->set_version(1);
+  }
   return m;
 }
 

@@ -73,6 +73,12 @@ class OnnxImporter {
   Status ImportIdentity(const onnx::NodeProto& n);
   Status ImportClip(const onnx::NodeProto& n);
   Status ImportUnary(const onnx::NodeProto& n, OpType op);
+  Status ImportMfcc(const onnx::NodeProto& n);
+  // A node's rule name: the op type, prefixed "domain::" outside the default domain.
+  static std::string RuleKey(const onnx::NodeProto& n) {
+    const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
+    return default_domain ? n.op_type() : n.domain() + "::" + n.op_type();
+  }
   Status ImportConv(const onnx::NodeProto& n);
   Status ImportPool(const onnx::NodeProto& n);
   Status ImportGemm(const onnx::NodeProto& n);
@@ -105,9 +111,8 @@ class OnnxImporter {
 Status OnnxImporter::CheckSupported() {
   std::map<std::string, std::vector<std::string>> unsupported;
   for (const auto& n : m_.graph().node()) {
-    const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
-    if (default_domain && FindRule(n.op_type())) continue;
-    const std::string key = default_domain ? n.op_type() : n.domain() + "::" + n.op_type();
+    const std::string key = RuleKey(n);
+    if (FindRule(key)) continue;
     unsupported[key].push_back(fmt::format("'{}'", n.name().empty() ? n.output(0) : n.name()));
   }
   if (unsupported.empty()) return Status::Ok();
@@ -893,6 +898,24 @@ Status OnnxImporter::ImportClip(const onnx::NodeProto& n) {
   return Status::Ok();
 }
 
+// The project's own front end (domain ai.tinymlaas, written by onnx_export.cc): the
+// attributes are tml_mfcc_params' fields; the op checks them when shapes are inferred.
+Status OnnxImporter::ImportMfcc(const onnx::NodeProto& n) {
+  TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
+  Attrs a;
+  for (const auto& at : n.attribute()) {
+    if (at.type() == onnx::AttributeProto::INT)
+      a.Set(at.name(), static_cast<int64_t>(at.i()));
+    else if (at.type() == onnx::AttributeProto::FLOAT)
+      a.Set(at.name(), at.f());
+    else
+      return Status::Errorf("{}: attribute '{}' must be an int or a float", Where(n), at.name());
+  }
+  TML_ASSIGN_OR_RETURN(int y, AddOp(OpType::kMfcc, n.output(0), {x.t}, a, DType::kFloat32, {}));
+  Define(n, 0, y, false);
+  return Status::Ok();
+}
+
 // Element-wise ops keep the layout.
 Status OnnxImporter::ImportUnary(const onnx::NodeProto& n, OpType op) {
   TML_ASSIGN_OR_RETURN(Value x, Get(n, 0));
@@ -963,6 +986,9 @@ const std::vector<OnnxImporter::Rule>& OnnxImporter::Rules() {
        {OpType::kLogistic},
        [](I i, N n) { return i.ImportUnary(n, OpType::kLogistic); }},
       {"Tanh", {OpType::kTanh}, [](I i, N n) { return i.ImportUnary(n, OpType::kTanh); }},
+      {std::string(kTmlDomain) + "::Mfcc",
+       {OpType::kMfcc},
+       [](I i, N n) { return i.ImportMfcc(n); }},
   };
   return rules;
 }
@@ -975,7 +1001,7 @@ const OnnxImporter::Rule* OnnxImporter::FindRule(const std::string& op) {
 
 Status OnnxImporter::ImportNode(const onnx::NodeProto& n) {
   if (n.output_size() < 1) return Status::Errorf("{}: has no outputs", Where(n));
-  const Rule* rule = FindRule(n.op_type());
+  const Rule* rule = FindRule(RuleKey(n));
   if (!rule) return Status::Errorf("{}: unsupported operator", Where(n));
   return rule->import(*this, n);
 }

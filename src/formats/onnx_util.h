@@ -12,6 +12,9 @@
 
 namespace tml {
 
+// The domain of the project's own operators (the Mfcc front end).
+inline constexpr const char* kTmlDomain = "ai.tinymlaas";
+
 // Axis permutations between the IR's NHWC and ONNX's NCHW.
 inline const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
 inline const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};

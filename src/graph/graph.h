@@ -115,7 +115,8 @@ struct Tensor {
   X(kSlice, "Slice")                     \
   X(kQuantize, "Quantize")               \
   X(kDequantize, "Dequantize")           \
-  X(kIdentity, "Identity")
+  X(kIdentity, "Identity")               \
+  X(kMfcc, "Mfcc")
 
 enum class OpType : uint16_t {
 #define TML_ENUM(e, s) e,

@@ -95,5 +95,6 @@ void RegisterMeanOps(std::vector<OpSchema>& r);
 void RegisterShapeOps(std::vector<OpSchema>& r);
 void RegisterQuantizeOps(std::vector<OpSchema>& r);
 void RegisterSliceOps(std::vector<OpSchema>& r);
+void RegisterDspOps(std::vector<OpSchema>& r);
 
 }  // namespace tml

@@ -17,6 +17,7 @@ std::vector<OpSchema> BuildRegistry() {
   RegisterShapeOps(r);
   RegisterQuantizeOps(r);
   RegisterSliceOps(r);
+  RegisterDspOps(r);
   std::vector<OpSchema> by_op(static_cast<size_t>(OpType::kCount));
   for (auto& s : r) by_op[static_cast<size_t>(s.op)] = s;
   return by_op;

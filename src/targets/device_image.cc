@@ -139,6 +139,7 @@ Result<DeviceImage> BuildDeviceImage(const TargetProfile& p, const std::string& 
   for (const auto& h :
        {fw + "/device/flash.h", fw + "/device/journal.h", rt + "/include/tml_package.h",
         rt + "/include/tml_proto.h", rt + "/include/tml_params.h", rt + "/include/tml_kernels.h",
+        rt + "/include/tml_dsp.h",
         dir + "/signing_key.h"})
     key.Update(Slurp(h));
   const std::string stamp = key.HexDigest();

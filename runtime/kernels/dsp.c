@@ -1,8 +1,8 @@
 /* DSP front ends (tml_dsp.h). Float variant; the tables in double, without libm. */
-#include "tml_dsp.h"
-
 #include <math.h> /* sqrtf only: IEEE-754 requires it correctly rounded */
 
+#include "tml_dsp.h"
+#include "tml_kernels.h"
 #include "tml_math.h"
 
 static const double kPi = 3.14159265358979311600;
@@ -252,25 +252,56 @@ void tml_mfcc_sizes(const tml_mfcc_config* c, size_t* table_floats, size_t* inde
 }
 
 int tml_mfcc_init(const tml_mfcc_config* c, float* tables, int32_t* index, tml_mfcc_plan* plan) {
+  tml_mel_bank bank;
+  float* mel_weights = tables + c->frame_length + c->fft_length;
   if (c->frame_length < 1 || c->frame_step < 1 || c->fft_length < c->frame_length ||
       log2_of(c->fft_length) < 0 || c->num_mfcc < 0 || c->num_mfcc > c->num_mel ||
       !(c->log_offset > 0.0f))
     return -1;
-  plan->c = *c;
-  float* at = tables;
-  tml_dsp_window(c->window, c->frame_length, at);
-  plan->window = at;
-  at += c->frame_length;
-  tml_dsp_twiddles(c->fft_length, at);
-  plan->twiddles = at;
-  at += c->fft_length;
   if (tml_dsp_mel_bank(c->fft_length, c->sample_rate, c->num_mel, c->lower_hz, c->upper_hz, index,
-                       at, &plan->mel) != 0)
+                       mel_weights, &bank) != 0)
     return -1;
-  at += tml_dsp_mel_weight_count(c->fft_length, c->num_mel);
-  tml_dsp_dct_table(c->num_mel, c->num_mfcc, at);
-  plan->dct = at;
+  tml_dsp_window(c->window, c->frame_length, tables);
+  tml_dsp_twiddles(c->fft_length, tables + c->frame_length);
+  tml_dsp_dct_table(c->num_mel, c->num_mfcc,
+                    mel_weights + tml_dsp_mel_weight_count(c->fft_length, c->num_mel));
+  tml_mfcc_bind(c, tables, index, plan);
   return 0;
+}
+
+void tml_mfcc_bind(const tml_mfcc_config* c, const float* tables, const int32_t* index,
+                   tml_mfcc_plan* plan) {
+  plan->c = *c;
+  plan->window = tables;
+  plan->twiddles = tables + c->frame_length;
+  plan->mel.num_mel = c->num_mel;
+  plan->mel.num_bins = c->fft_length / 2 + 1;
+  plan->mel.first = index;
+  plan->mel.count = index + c->num_mel;
+  plan->mel.offset = index + 2 * c->num_mel;
+  plan->mel.weights = plan->twiddles + c->fft_length;
+  plan->dct = plan->mel.weights + tml_dsp_mel_weight_count(c->fft_length, c->num_mel);
+}
+
+void tml_mfcc_f32(const tml_mfcc_params* p, const float* in, const float* tables,
+                  const int32_t* index, float* out, float* scratch) {
+  tml_mfcc_config c;
+  tml_mfcc_plan plan;
+  const int per = p->num_mfcc > 0 ? p->num_mfcc : p->num_mel;
+  c.sample_rate = p->sample_rate;
+  c.frame_length = p->frame_length;
+  c.frame_step = p->frame_step;
+  c.fft_length = p->fft_length;
+  c.window = p->window;
+  c.power = p->power;
+  c.num_mel = p->num_mel;
+  c.num_mfcc = p->num_mfcc;
+  c.lower_hz = p->lower_hz;
+  c.upper_hz = p->upper_hz;
+  c.log_offset = p->log_offset;
+  tml_mfcc_bind(&c, tables, index, &plan);
+  for (int f = 0; f < p->frames; ++f)
+    tml_mfcc_frame(&plan, in + (long)f * p->frame_step, scratch, out + (long)f * per);
 }
 
 int tml_mfcc_frames(const tml_mfcc_config* c, long n) {

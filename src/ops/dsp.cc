@@ -1,0 +1,183 @@
+// Signal front ends as graph ops, so that a model fed raw samples carries its feature
+// extractor: Mfcc turns [1, samples] float audio into [1, frames, features] MFCCs (or
+// log-mel energies) with the C99 blocks of runtime/kernels/dsp.c. The tables (window,
+// FFT twiddles, mel weights, DCT) are computed once on the host and travel with the call
+// as constants, so the device only runs the per-frame arithmetic the host ran.
+//
+// Attributes (as tml_mfcc_params): sample_rate, frame_length, frame_step, fft_length,
+// window (0 Hann, 1 Hamming, 2 none), power (1 power spectrum, 0 magnitude), num_mel,
+// num_mfcc (0: log-mel features), lower_hz, upper_hz, log_offset.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/lower_util.h"
+#include "tml_dsp.h"
+
+namespace tml {
+namespace {
+
+constexpr int64_t kMaxFft = 4096, kMaxMel = 256;
+
+tml_mfcc_config MfccConfig(const Node& n) {
+  tml_mfcc_config c{};
+  const auto i32 = [&](const char* k, int64_t def) {
+    return static_cast<int>(std::clamp<int64_t>(n.attrs.Int(k, def), -1, kMaxFft * 64));
+  };
+  c.sample_rate = i32("sample_rate", 16000);
+  c.frame_length = i32("frame_length", 480);
+  c.frame_step = i32("frame_step", 320);
+  c.fft_length = i32("fft_length", 512);
+  c.window = i32("window", TML_WINDOW_HANN);
+  c.power = i32("power", 0);
+  c.num_mel = i32("num_mel", 40);
+  c.num_mfcc = i32("num_mfcc", 10);
+  c.lower_hz = n.attrs.Float("lower_hz", 20.0f);
+  c.upper_hz = n.attrs.Float("upper_hz", 4000.0f);
+  c.log_offset = n.attrs.Float("log_offset", 1e-6f);
+  return c;
+}
+
+// The tables and bin index tml_mfcc_init computes, or an error naming the bad setting.
+struct MfccTables {
+  tml_mfcc_config c{};
+  std::vector<float> tables;
+  std::vector<int32_t> index;
+  size_t scratch_floats = 0;
+};
+
+Result<MfccTables> MakeTables(const Node& n) {
+  MfccTables t;
+  t.c = MfccConfig(n);
+  const tml_mfcc_config& c = t.c;
+  const std::string where = NodeWhere(n);
+  if (c.fft_length < 2 || c.fft_length > kMaxFft || (c.fft_length & (c.fft_length - 1)) != 0)
+    return Status::Errorf("{}: fft_length {} is not a power of two in 2..{}", where, c.fft_length,
+                          kMaxFft);
+  if (c.frame_length < 1 || c.frame_length > c.fft_length)
+    return Status::Errorf("{}: frame_length {} must be 1..fft_length ({})", where, c.frame_length,
+                          c.fft_length);
+  if (c.frame_step < 1) return Status::Errorf("{}: frame_step must be at least 1", where);
+  if (c.window < TML_WINDOW_HANN || c.window > TML_WINDOW_NONE)
+    return Status::Errorf("{}: window {} is not 0 (Hann), 1 (Hamming) or 2 (none)", where,
+                          c.window);
+  if (c.power != 0 && c.power != 1) return Status::Errorf("{}: power must be 0 or 1", where);
+  if (c.num_mel < 1 || c.num_mel > kMaxMel)
+    return Status::Errorf("{}: num_mel {} must be 1..{}", where, c.num_mel, kMaxMel);
+  if (c.num_mfcc < 0 || c.num_mfcc > c.num_mel)
+    return Status::Errorf("{}: num_mfcc {} must be 0..num_mel ({})", where, c.num_mfcc, c.num_mel);
+  if (c.sample_rate < 1) return Status::Errorf("{}: sample_rate must be positive", where);
+  if (!(c.lower_hz >= 0.0f) || !(c.upper_hz > c.lower_hz) || c.upper_hz > c.sample_rate / 2.0f)
+    return Status::Errorf("{}: mel range {}..{} Hz must be increasing and within 0..{} Hz", where,
+                          c.lower_hz, c.upper_hz, c.sample_rate / 2.0);
+  if (!(c.log_offset > 0.0f) || !std::isfinite(c.log_offset))
+    return Status::Errorf("{}: log_offset must be positive", where);
+  size_t floats = 0, ints = 0;
+  tml_mfcc_sizes(&c, &floats, &ints, &t.scratch_floats);
+  t.tables.resize(floats);
+  t.index.resize(ints);
+  tml_mfcc_plan plan;
+  if (tml_mfcc_init(&c, t.tables.data(), t.index.data(), &plan) != 0)
+    return Status::Errorf(
+        "{}: the mel filterbank has an empty band (too many mel bins for {} FFT "
+        "bins?)",
+        where, c.fft_length / 2 + 1);
+  return t;
+}
+
+// Samples of the input: its last dimension, every other dimension 1.
+Result<int64_t> SampleCount(const Tensor& x, const Node& n) {
+  if (x.dtype != DType::kFloat32)
+    return Status::Errorf("{}: input must be float32 samples, not {}", NodeWhere(n),
+                          DTypeName(x.dtype));
+  if (x.shape.empty()) return Status::Errorf("{}: input has no samples", NodeWhere(n));
+  for (size_t d = 0; d + 1 < x.shape.size(); ++d)
+    if (x.shape[d] != 1)
+      return Status::Errorf("{}: input {} must be [1, samples]", NodeWhere(n), ShapeStr(x.shape));
+  return x.shape.back();
+}
+
+int PerFrame(const tml_mfcc_config& c) {
+  return c.num_mfcc > 0 ? c.num_mfcc : c.num_mel;
+}
+
+Status InferMfcc(Graph& g, const Node& n) {
+  TML_ASSIGN_OR_RETURN(int64_t samples, SampleCount(In(g, n, 0), n));
+  TML_ASSIGN_OR_RETURN(MfccTables t, MakeTables(n));
+  const int frames = tml_mfcc_frames(&t.c, static_cast<long>(samples));
+  if (frames < 1)
+    return Status::Errorf("{}: {} samples are fewer than one frame ({})", NodeWhere(n), samples,
+                          t.c.frame_length);
+  Tensor& y = Out(g, n);
+  y.shape = {1, frames, PerFrame(t.c)};
+  y.dtype = DType::kFloat32;
+  return Status::Ok();
+}
+
+// Multiply-adds per frame: the FFT's butterflies (4 per complex product), the mel
+// weights and the DCT.
+int64_t MfccMacs(const Graph& g, const Node& n) {
+  const tml_mfcc_config c = MfccConfig(n);
+  const Tensor& y = g.tensor(n.outputs[0]);
+  if (y.shape.size() != 3 || c.fft_length < 2) return 0;
+  int64_t log2 = 0;
+  while ((int64_t{1} << log2) < c.fft_length) ++log2;
+  const int64_t per = 2 * c.fft_length * log2 + tml_dsp_mel_weight_count(c.fft_length, c.num_mel) +
+                      static_cast<int64_t>(c.num_mfcc) * c.num_mel;
+  return y.shape[1] * per;
+}
+
+class MfccOp : public LoweredOp {
+ public:
+  MfccTables t;
+  tml_mfcc_params p{};
+  void Run(const KernelIO& io) const override {
+    std::vector<float> scratch(t.scratch_floats);
+    tml_mfcc_f32(&p, static_cast<const float*>(io.in[0]), t.tables.data(), t.index.data(),
+                 static_cast<float*>(io.out[0]), scratch.data());
+  }
+  KernelCall Call(bool) const override {
+    KernelCall k;
+    k.kernel = TML_K_MFCC_F32;
+    k.params = p;
+    const int tables = k.Array("tables", t.tables), index = k.Array("index", t.index);
+    k.args = {CallArg::In(0), CallArg::Const(tables), CallArg::Const(index), CallArg::Out(),
+              CallArg::Scratch()};
+    return k;
+  }
+  std::vector<std::string> Sources() const override { return {"dsp.c"}; }
+  int64_t ScratchBytes(bool) const override {
+    return static_cast<int64_t>(t.scratch_floats * sizeof(float));
+  }
+};
+
+Result<std::unique_ptr<LoweredOp>> LowerMfcc(const Graph& g, const Node& n) {
+  auto op = std::make_unique<MfccOp>();
+  TML_ASSIGN_OR_RETURN(op->t, MakeTables(n));
+  const tml_mfcc_config& c = op->t.c;
+  const Tensor& y = g.tensor(n.outputs[0]);
+  tml_mfcc_params& p = op->p;
+  p.sample_rate = c.sample_rate;
+  p.frame_length = c.frame_length;
+  p.frame_step = c.frame_step;
+  p.fft_length = c.fft_length;
+  p.window = c.window;
+  p.power = c.power;
+  p.num_mel = c.num_mel;
+  p.num_mfcc = c.num_mfcc;
+  p.frames = static_cast<int32_t>(y.shape.size() == 3 ? y.shape[1] : 0);
+  p.lower_hz = c.lower_hz;
+  p.upper_hz = c.upper_hz;
+  p.log_offset = c.log_offset;
+  return std::unique_ptr<LoweredOp>(std::move(op));
+}
+
+}  // namespace
+
+void RegisterDspOps(std::vector<OpSchema>& r) {
+  r.push_back({OpType::kMfcc, 1, 1, InferMfcc, LowerMfcc, MfccMacs, Inplace::kNone,
+               QuantRule::kNone, false});
+}
+
+}  // namespace tml
