@@ -13,6 +13,7 @@
 #include "apps/cli_devices.h"
 #include "apps/cli_fleet.h"
 #include "apps/cli_fleet_ops.h"
+#include "apps/cli_frontend.h"
 #include "apps/cli_pipeline.h"
 #include "apps/cli_runs.h"
 #include "apps/cli_serve.h"
@@ -347,7 +348,8 @@ int main(int argc, char** argv) {
                                  tml::cli::AddRunsCommands(app, &sub_exit),
                                  tml::cli::AddRunCommand(app, &sub_exit),
                                  tml::cli::AddLineageCommand(app, &sub_exit),
-                                 tml::cli::AddSplitCommand(app, &sub_exit)};
+                                 tml::cli::AddSplitCommand(app, &sub_exit),
+                                 tml::cli::AddFrontEndCommands(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
   tml::cli::AddDeviceCommands(app, &sub_exit, &subs);
@@ -357,7 +359,7 @@ int main(int argc, char** argv) {
   // --help lists the commands by lifecycle phase.
   const std::vector<std::pair<const char*, std::vector<const char*>>> phases = {
       {"1 Collect", {"data"}},
-      {"2 Train", {"train"}},
+      {"2 Train", {"frontend", "train"}},
       {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate"}},
       {"4 Split across a node chain", {"split"}},
       {"5 Compile, verify and measure",

@@ -7,6 +7,7 @@
 
 #include "fixtures.h"
 #include "formats/import.h"
+#include "frontend/frontend.h"
 #include "op_cases.h"
 #include "prepare/passes.h"
 #include "targets/target_profile.h"
@@ -158,6 +159,27 @@ TEST_P(McuArchitecture, PublishedModelsBitExact) {
     ASSERT_TRUE(r.ok()) << f << ": " << r.status().message();
     EXPECT_TRUE(r->bit_exact) << f << ": " << r->ToText();
   }
+}
+
+// A keyword model fed raw audio: the MLPerf KWS front end (float FFT, mel, log, DCT) and
+// the int8 DS-CNN behind it, on boards with a single-precision FPU (M4, M7) and without
+// one (M3: soft float): the device computes the host's features bit for bit.
+TEST_P(McuArchitecture, KwsModelWithItsFrontEndBitExact) {
+  auto fe = FindFrontEnd("mlperf-kws");
+  ASSERT_TRUE(fe.ok()) << fe.status().message();
+  auto ds = zoo::MlperfModels()[0].build(3);
+  ASSERT_TRUE(ds.ok());
+  auto q = zoo::QuantizeSynthetic(*ds, 3, 4);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  auto audio_model = AttachFrontEnd(*q, *fe);
+  ASSERT_TRUE(audio_model.ok()) << audio_model.status().message();
+  VerifyOptions o;
+  o.target = GetParam();
+  o.inputs = 2;
+  o.work_dir = testing::WorkDir(GetParam() + "_kws_frontend");
+  auto r = Verify(*audio_model, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->bit_exact) << r->ToText();
 }
 
 INSTANTIATE_TEST_SUITE_P(Boards, McuArchitecture,

@@ -14,35 +14,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Status UnknownKeys(const YAML::Node& map, const std::set<std::string>& known,
-                   const std::string& where, const std::string& what) {
-  for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
-    if (!known.count(key)) {
-      std::string names;
-      for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
-      return Status::Errorf("{}: line {}: {}: unknown key '{}' (known: {})", where,
-                            kv.first.Mark().line + 1, what, key, names);
-    }
-  }
-  return Status::Ok();
-}
-
 // A non-negative number at map[key] (def when absent).
 Result<double> Number(const YAML::Node& map, const char* key, double def, const std::string& where,
                       const std::string& what) {
-  const YAML::Node v = map[key];
-  if (!v) return def;
-  double d = 0;
-  try {
-    d = v.as<double>();
-  } catch (const YAML::Exception&) {
-    return Status::Errorf("{}: line {}: {}: {} must be a number", where, v.Mark().line + 1, what,
-                          key);
-  }
+  TML_ASSIGN_OR_RETURN(double d, YamlNumber(map, key, def, where, what));
   if (!(d >= 0))
-    return Status::Errorf("{}: line {}: {}: {} must not be negative", where, v.Mark().line + 1,
-                          what, key);
+    return Status::Errorf("{}: line {}: {}: {} must not be negative", where,
+                          map[key].Mark().line + 1, what, key);
   return d;
 }
 
@@ -55,14 +33,6 @@ Status LinkFigures(const YAML::Node& y, LinkProfile* l, const std::string& where
   if (l->bandwidth_bps <= 0)
     return Status::Errorf("{}: {}: bandwidth_bps must be given and positive", where, what);
   return Status::Ok();
-}
-
-Result<YAML::Node> ParseYaml(const std::string& text, const std::string& where) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return Status::Errorf("{}: line {}: {}", where, e.mark.line + 1, e.msg);
-  }
 }
 
 }  // namespace
@@ -220,19 +190,13 @@ Result<std::vector<Chain>> ShippedChains() {
 }
 
 bool IsChainName(const std::string& s) {
-  return !s.empty() && s.find_first_of("/.") == std::string::npos;
+  return IsShippedName(s);
 }
 
 Result<std::string> ChainPath(const std::string& name_or_path) {
-  if (!IsChainName(name_or_path)) return name_or_path;
-  std::vector<std::string> names;
-  for (const std::string& f : YamlFilesIn(ChainDirs())) {
-    const std::string stem = fs::path(f).stem().string();
-    if (stem == name_or_path) return f;
-    names.push_back(stem);
-  }
-  return Status::Errorf("split: no chain named '{}' (shipped: {}; or give a file)", name_or_path,
-                        names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
+  auto path = ShippedFilePath(name_or_path, ChainDirs(), "chain");
+  if (!path.ok()) return Status::Errorf("split: {}", path.status().message());
+  return path;
 }
 
 Result<Chain> FindChain(const std::string& name_or_path) {

@@ -16,29 +16,8 @@ bool TargetProfile::has(const std::string& feature) const {
   return std::find(isa.begin(), isa.end(), feature) != isa.end();
 }
 
-std::vector<std::string> ProfileDirs(const char* env_var, const char* folder) {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv(env_var)) dirs.push_back(env);
-  dirs.push_back(std::string(TML_SOURCE_DIR) + "/" + folder);
-  return dirs;
-}
-
 std::vector<std::string> TargetDirs() {
   return ProfileDirs("TINYMLAAS_TARGETS_DIR", "targets");
-}
-
-std::vector<std::string> YamlFilesIn(const std::vector<std::string>& dirs) {
-  std::vector<std::string> out;
-  for (const auto& dir : dirs) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) continue;
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().extension() == ".yaml") files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-    out.insert(out.end(), files.begin(), files.end());
-  }
-  return out;
 }
 
 Result<TargetProfile> ParseTargetProfile(const std::string& text, const std::string& where) {

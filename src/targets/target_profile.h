@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/yaml_fields.h"
 
 namespace tml {
 
@@ -29,10 +30,6 @@ struct TargetProfile {
 
 // Directories searched, in order: $TINYMLAAS_TARGETS_DIR, then the project's targets/.
 std::vector<std::string> TargetDirs();
-// $ENV_VAR (when set), then the project's FOLDER: where data files of a kind live.
-std::vector<std::string> ProfileDirs(const char* env_var, const char* folder);
-// The .yaml files of each directory (missing ones skipped), sorted within each, in order.
-std::vector<std::string> YamlFilesIn(const std::vector<std::string>& dirs);
 Result<TargetProfile> ParseTargetProfile(const std::string& yaml_text, const std::string& where);
 Result<std::vector<TargetProfile>> LoadTargets();
 Result<TargetProfile> FindTarget(const std::string& name);

@@ -435,6 +435,25 @@ check "the error lists the shipped chains" grep -q "no chain named 'smoke-signal
 set +e; "$TML" split "$WORK/ae8.onnx" --chain "$WORK/chain.yaml" --objective speed > /dev/null 2>&1; rc=$?; set -e
 check "split refuses an unknown objective" test "$rc" -ne 0
 
+# frontend: list, attach to the zoo's DS-CNN (49 x 10 MFCCs), show the attached one, errors.
+"$TML" frontend list --json > "$WORK/fe.json"
+check "frontend list has mlperf-kws with 49 frames" python3 -c "import json,sys; j={f['name']: f for f in json.load(open(sys.argv[1]))}; assert j['mlperf-kws']['frames'] == 49 and j['mlperf-kws']['features'] == 10" "$WORK/fe.json"
+"$TML" frontend attach "$WORK/kws.onnx" --frontend mlperf-kws -o "$WORK/kws_audio.onnx" > "$WORK/out.txt"
+check "frontend attach says the new input" grep -q "input 'audio' float \[1,16000\] fed by mlperf-kws" "$WORK/out.txt"
+"$TML" frontend show "$WORK/kws_audio.onnx" --json > "$WORK/fe.json"
+check "frontend show finds the attached front end" python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['name'] == 'attached' and j['frame_length'] == 480 and j['mfcc'] == 10 and j['samples'] == 16000" "$WORK/fe.json"
+"$TML" verify "$WORK/kws_audio.onnx" --inputs 3 > "$WORK/out.txt"
+check "the audio model verifies bit-exact in generated C" grep -q "^bit-exact" "$WORK/out.txt"
+set +e; "$TML" frontend attach "$WORK/kws_audio.onnx" --frontend mlperf-kws -o "$WORK/twice.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
+check "frontend attach refuses a second front end" grep -q "already has a front end attached" "$WORK/err.txt"
+printf 'kind: mfcc\nsample_rate: 16000\nmel_bins: 20\nmfcc: 30\n' > "$WORK/bad_fe.yaml"
+set +e; "$TML" frontend attach "$WORK/kws.onnx" --frontend "$WORK/bad_fe.yaml" -o "$WORK/x.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
+check "a bad front end exits 1" test "$rc" -eq 1
+check "the error names the file and the setting" grep -q "bad_fe.yaml: front end: .*num_mfcc 30 must be 0..num_mel (20)" "$WORK/err.txt"
+set +e; "$TML" frontend attach "$WORK/kws.onnx" --frontend log-mel-16k -o "$WORK/x.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
+check "a size mismatch says both sizes" grep -q "61 frames x 32 features = 1952 values, but the model input .* takes 490" "$WORK/err.txt"
+check "nothing written on error" test ! -e "$WORK/x.onnx"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do

@@ -1,0 +1,10 @@
+// `tinymlaas frontend`: feature front ends (docs/frontends.md).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tml::cli {
+
+CLI::App* AddFrontEndCommands(CLI::App& app, int* exit_code);
+
+}  // namespace tml::cli

@@ -1,0 +1,67 @@
+// Feature front ends (docs/frontends.md): how raw samples become a model's input,
+// described in YAML and attached to the model as graph ops (an Mfcc node, a Reshape and,
+// for int8 models, a Quantize with the model's input scale and zero point). The attached
+// model then travels as one: generated C, model packages and the Arduino library all run
+// the front end, so a device is fed raw samples and computes the host's features.
+//
+//   TML_ASSIGN_OR_RETURN(FrontEnd fe, FindFrontEnd("mlperf-kws"));
+//   TML_ASSIGN_OR_RETURN(Graph audio_model, AttachFrontEnd(kws_model, fe));
+//   // audio_model's input: float [1, 16000] samples in -1..1
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "graph/graph.h"
+
+namespace tml {
+
+struct FrontEnd {
+  std::string name = "custom";  // a shipped file's stem, or the file's own name field
+  bool mfcc = true;             // false: log-mel energies are the features
+  int sample_rate = 16000;
+  int frame_length = 480, frame_step = 320;  // samples
+  int fft_length = 512;
+  std::string window = "hann";  // hann | hamming | none
+  bool power = false;           // power spectrum; false: magnitude
+  int mel_bins = 40;
+  float lower_hz = 20.0f, upper_hz = 4000.0f;
+  float log_offset = 1e-6f;
+  int num_mfcc = 10;
+  int64_t samples = 16000;  // samples per inference (the clip)
+  std::string source_file;
+
+  int frames() const;    // feature frames per clip
+  int features() const;  // per frame
+  // The Mfcc node's attributes (src/ops/dsp.cc).
+  Attrs OpAttrs() const;
+};
+
+// $TINYMLAAS_FRONTENDS_DIR, then the project's examples/frontends.
+std::vector<std::string> FrontEndDirs();
+// A front end from a YAML mapping (a file's root, or a pipeline step's field); where
+// names the file in errors. Every setting is checked here (the Mfcc op's own checks).
+Result<FrontEnd> FrontEndFromYaml(const YAML::Node& y, const std::string& where);
+Result<FrontEnd> LoadFrontEnd(const std::string& path);
+// A shipped front end by name ("mlperf-kws") or a file.
+Result<FrontEnd> FindFrontEnd(const std::string& name_or_path);
+Result<std::vector<FrontEnd>> ShippedFrontEnds();
+
+// audio float [1, samples] -> features float [1, frames, features].
+Result<Graph> FrontEndGraph(const FrontEnd& fe);
+// The model fed by the front end: its one input replaced by float [1, samples] audio.
+// The front end's frames x features must equal the model input's element count; an int8
+// (or uint8) input is quantized with its own scale and zero point.
+Result<Graph> AttachFrontEnd(const Graph& model, const FrontEnd& fe);
+// The front end that feeds a model, when its input is an attached one (an Mfcc node
+// reading the graph input); the recovered settings carry name "attached".
+Result<FrontEnd> AttachedFrontEnd(const Graph& model);
+
+// One-line summary: "mfcc 16000 Hz, 480/320 samples, 512-point FFT, hann, magnitude, ..."
+std::string FrontEndSummary(const FrontEnd& fe);
+
+}  // namespace tml
