@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api bench-fleet bench-split bench-cascade screenshots clean format
+.PHONY: all deps build test test-asan test-tsan demo bench bench-package bench-train bench-startup bench-api bench-fleet bench-split bench-cascade bench-frontend screenshots clean format
 
 all: build
 
@@ -71,6 +71,11 @@ bench-startup: build
 # and a six-cell sweep run by one and by two worker processes; results in bench/README.md.
 # 10,000 simulated devices over MQTT into the control plane, and a rollout to all of
 # them, on SQLite then PostgreSQL (about 5 minutes each).
+# Front ends on the emulated boards (instructions per frame and per second of audio).
+bench-frontend: build
+	cmake --build $(BUILD) -j $(JOBS) --target tml_frontend_bench
+	$(BUILD)/bench/tml_frontend_bench
+
 bench-split: build
 	cmake --build $(BUILD) -j $(JOBS) --target tml_split_bench
 	$(BUILD)/bench/tml_split_bench
