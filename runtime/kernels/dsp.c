@@ -1,6 +1,15 @@
 /* DSP front ends (tml_dsp.h). Float variant; the tables in double, without libm. */
 #include <math.h> /* sqrtf only: IEEE-754 requires it correctly rounded */
 
+/* The FPU's square root where there is one (VSQRT.F32, SQRTSS): firmware is built with
+ * -fno-builtin, which would otherwise call the C library's bit-by-bit sqrtf. Both are
+ * correctly rounded, so every target gets the same bits. */
+#if defined(__GNUC__)
+#define dsp_sqrtf(x) __builtin_sqrtf(x)
+#else
+#define dsp_sqrtf(x) sqrtf(x)
+#endif
+
 #include "tml_dsp.h"
 #include "tml_kernels.h"
 #include "tml_math.h"
@@ -101,13 +110,11 @@ void tml_dsp_twiddles(int n, float* tw) {
   }
 }
 
-int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
-  const int bits = log2_of(n);
-  if (bits < 0) return -1;
-  for (int i = 0; i < n; ++i) { /* bit-reversed order */
-    int j = 0;
-    for (int b = 0; b < bits; ++b) j |= ((i >> b) & 1) << (bits - 1 - b);
-    if (j > i) {
+/* The FFT of n points whose twiddles are every stride-th of tw (an FFT of n / 2 points
+ * reads a table made for n with stride 2). */
+static void fft_strided(int n, const float* tw, int stride, float* re, float* im) {
+  for (int i = 0, j = 0; i < n - 1; ++i) { /* bit-reversed order, j counted in reverse */
+    if (i < j) {
       float t = re[i];
       re[i] = re[j];
       re[j] = t;
@@ -115,13 +122,19 @@ int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
       im[i] = im[j];
       im[j] = t;
     }
+    int m = n >> 1;
+    while (m >= 1 && j >= m) {
+      j -= m;
+      m >>= 1;
+    }
+    j += m;
   }
   for (int len = 2; len <= n; len <<= 1) {
-    const int half = len >> 1, step = n / len;
-    for (int i = 0; i < n; i += len) {
-      for (int j = 0; j < half; ++j) {
-        const float wr = tw[2 * j * step], wi = tw[2 * j * step + 1];
-        const int a = i + j, b = a + half;
+    const int half = len >> 1, step = 2 * stride * (n / len);
+    for (int j = 0; j < half; ++j) {
+      const float wr = tw[j * step], wi = tw[j * step + 1];
+      for (int a = j; a < n; a += len) {
+        const int b = a + half;
         const float tr = wr * re[b] - wi * im[b];
         const float ti = wr * im[b] + wi * re[b];
         re[b] = re[a] - tr;
@@ -131,21 +144,43 @@ int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
       }
     }
   }
+}
+
+int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
+  if (log2_of(n) < 0) return -1;
+  fft_strided(n, tw, 1, re, im);
   return 0;
 }
 
+/* A real frame of n points as the complex FFT of n / 2 points z[m] = x[2m] + i x[2m+1],
+ * then X[k] = E[k] + W^k O[k] with E = (Z[k] + conj Z[n/2-k]) / 2 and
+ * O = (Z[k] - conj Z[n/2-k]) / 2i, W = e^(-2 pi i / n). */
 int tml_dsp_spectrum(int n, const float* tw, const float* x, int n_in, const float* w, int power,
                      float* scratch, float* out) {
-  float *re = scratch, *im = scratch + n;
-  if (n_in > n) return -1;
-  for (int i = 0; i < n; ++i) {
-    re[i] = i < n_in ? (w ? x[i] * w[i] : x[i]) : 0.0f;
-    im[i] = 0.0f;
+  const int h = n / 2;
+  float *re = scratch, *im = scratch + h;
+  if (n_in > n || log2_of(n) < 1) return -1;
+  for (int m = 0; m < h; ++m) {
+    const int e = 2 * m, o = e + 1;
+    re[m] = e < n_in ? (w ? x[e] * w[e] : x[e]) : 0.0f;
+    im[m] = o < n_in ? (w ? x[o] * w[o] : x[o]) : 0.0f;
   }
-  if (tml_dsp_fft(n, tw, re, im) != 0) return -1;
-  for (int k = 0; k <= n / 2; ++k) {
-    const float p = re[k] * re[k] + im[k] * im[k];
-    out[k] = power ? p : sqrtf(p);
+  fft_strided(h, tw, 2, re, im);
+  for (int k = 0; k <= h; ++k) {
+    float xr, xi;
+    if (k == 0 || k == h) { /* Z[n/2] = Z[0]; W^0 = 1, W^(n/2) = -1 */
+      xr = k == 0 ? re[0] + im[0] : re[0] - im[0];
+      xi = 0.0f;
+    } else {
+      const float zr = re[k], zi = im[k], cr = re[h - k], ci = -im[h - k];
+      const float er = 0.5f * (zr + cr), ei = 0.5f * (zi + ci);
+      const float or_ = 0.5f * (zi - ci), oi = -0.5f * (zr - cr); /* (z - c) / 2i */
+      const float wr = tw[2 * k], wi = tw[2 * k + 1];
+      xr = er + (wr * or_ - wi * oi);
+      xi = ei + (wr * oi + wi * or_);
+    }
+    const float p = xr * xr + xi * xi;
+    out[k] = power ? p : dsp_sqrtf(p);
   }
   return 0;
 }
