@@ -24,6 +24,8 @@ PACKAGES=(
   libmbedtls-dev mosquitto mosquitto-clients libmosquitto-dev
   # The dashboard's browser tests drive Debian's Chromium (playwright-core from npm).
   chromium
+  # Audio: keyword datasets from speech synthesis (data synth-speech) and resampling.
+  espeak-ng libsoxr-dev
 )
 
 missing=()

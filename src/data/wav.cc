@@ -4,6 +4,8 @@
 // subformat GUID, whose first two bytes are the real format tag); "data" the samples.
 #include "data/wav.h"
 
+#include <soxr.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -117,27 +119,17 @@ std::vector<float> ToMono(const Audio& a) {
 }
 
 std::vector<float> Resample(const std::vector<float>& x, int from, int to) {
-  if (from == to || x.empty()) return x;
+  if (from == to || x.empty() || from <= 0 || to <= 0) return x;
   const double ratio = static_cast<double>(to) / from;
-  const double cutoff = std::min(1.0, ratio);  // of the input Nyquist frequency
-  const int half = 16;                         // zero crossings each side
-  const double support = half / cutoff;        // in input samples
   const size_t n = static_cast<size_t>(std::llround(static_cast<double>(x.size()) * ratio));
   std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double t = static_cast<double>(i) / ratio;  // position in input samples
-    const int64_t lo = static_cast<int64_t>(std::ceil(t - support));
-    const int64_t hi = static_cast<int64_t>(std::floor(t + support));
-    double acc = 0, norm = 0;
-    for (int64_t k = std::max<int64_t>(lo, 0); k <= hi && k < static_cast<int64_t>(x.size()); ++k) {
-      const double u = (static_cast<double>(k) - t) * cutoff;
-      const double sinc = u == 0 ? 1.0 : std::sin(M_PI * u) / (M_PI * u);
-      const double w = 0.5 + 0.5 * std::cos(M_PI * u / half);  // Hann
-      acc += x[static_cast<size_t>(k)] * sinc * w;
-      norm += sinc * w;
-    }
-    out[i] = static_cast<float>(norm != 0 ? acc / norm : 0);
-  }
+  size_t done = 0;
+  const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  const soxr_error_t err = soxr_oneshot(from, to, 1, x.data(), x.size(), nullptr, out.data(), n,
+                                        &done, &io, &quality, nullptr);
+  out.resize(err ? 0 : done);
+  out.resize(n, 0.0f);  // the last fraction of a sample soxr may hold back
   return out;
 }
 

@@ -25,7 +25,8 @@ Result<Audio> ParseWav(const uint8_t* data, size_t size, const std::string& name
                        int64_t max_samples = int64_t{1} << 28);
 Status WriteWav(const std::string& path, const Audio& a);
 std::vector<float> ToMono(const Audio& a);  // average of the channels, in int16 units
-// Band-limited resampling (Hann-windowed sinc, cut-off at the lower Nyquist frequency).
+// Band-limited resampling by libsoxr (high quality: flat to 0.91 of the lower Nyquist
+// frequency, aliasing below -100 dB), x.size() x to / from samples out.
 std::vector<float> Resample(const std::vector<float>& x, int from_rate, int to_rate);
 // Centre-crops or zero-pads to n samples and rounds to int16 (saturating).
 std::vector<int16_t> FitLength(const std::vector<float>& x, int64_t n);
