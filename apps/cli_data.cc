@@ -26,7 +26,37 @@ struct DataOptions {
   bool keep_test = false, json = false;
   std::string model, output;  // data sensor
   int64_t samples = 0;
+  SynthSpeechOptions synth;  // data synth-speech
+  std::string words, set, unknown_words;
 };
+
+int SynthSpeechCommand(DataOptions& o) {
+  if (o.words.empty() == o.set.empty())
+    return Fail(Status::Error("synth-speech: give --words W1,W2,... or --set mlperf-ten|digits"));
+  if (!o.set.empty()) {
+    auto words = KeywordSet(o.set);
+    if (!words.ok()) return Fail(words.status());
+    o.synth.words = *words;
+  } else {
+    o.synth.words = SplitList(o.words);
+  }
+  if (!o.unknown_words.empty()) o.synth.unknown_words = SplitList(o.unknown_words);
+  ImportRequest q;
+  q.dataset = o.name;
+  q.synth = o.synth;
+  q.note = o.note;
+  q.author = "synth-speech";
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  TerminalProgress progress;
+  auto r = ImportDataset(*ws, q, progress);
+  if (!r.ok()) return Fail(r.status());
+  const ImportReport& rep = r->report;
+  std::cout << fmt::format("{}@{}: {} samples added; {} members, {} classes ({:.1f} s)\n", o.name,
+                           rep.version.number, rep.added, rep.version.members,
+                           rep.version.classes.size(), r->seconds);
+  return 0;
+}
 
 int Import(const DataOptions& o) {
   ImportRequest q;
@@ -224,6 +254,41 @@ CLI::App* AddDataCommands(CLI::App& app, int* exit_code) {
   AddFractions(imp, o.get());
   AddWorkspace(imp, o.get());
   imp->callback([o, exit_code] { *exit_code = Import(*o); });
+
+  auto* syn = data->add_subcommand(
+      "synth-speech",
+      "A keyword dataset from speech synthesis (espeak-ng): every word in many voices (an\n"
+      "English accent with a voice variant) at varied speed and pitch, shifted in time, mixed\n"
+      "with noise at a random SNR, some through a synthetic room; plus 'unknown' (other words)\n"
+      "and 'silence' (noise). Speakers are split, so val and test voices never occur in train");
+  syn->add_option("NAME", o->name, "Dataset name")->required();
+  syn->add_option("--words", o->words, "Keywords, comma-separated (yes,no,...)");
+  syn->add_option("--set", o->set,
+                  "A keyword set instead: mlperf-ten (yes no up down left right on off stop go) "
+                  "or digits (zero .. nine)");
+  syn->add_option("--unknown-words", o->unknown_words,
+                  "Words of the 'unknown' class (default: a built-in list of 30)");
+  syn->add_option("--speakers", o->synth.speakers, "Voices drawn from espeak-ng's")
+      ->capture_default_str();
+  syn->add_option("--takes", o->synth.takes, "Takes per word and speaker")->capture_default_str();
+  syn->add_option("--val", o->synth.val, "Share of the speakers for validation")
+      ->capture_default_str();
+  syn->add_option("--test", o->synth.test, "Share of the speakers for testing")
+      ->capture_default_str();
+  syn->add_option("--noise-dir", o->synth.noise_dir,
+                  "Folder of WAV noise clips mixed in half of the time (else generated "
+                  "white, pink or brown noise)");
+  syn->add_option("--snr", o->synth.snr_min_db, "Lowest signal-to-noise ratio (dB)")
+      ->capture_default_str();
+  syn->add_option("--reverb", o->synth.reverb, "Share of takes through the synthetic room")
+      ->capture_default_str();
+  syn->add_option("--rate", o->synth.rate, "Sample rate (Hz)")->capture_default_str();
+  syn->add_option("--seconds", o->synth.seconds, "Clip length")->capture_default_str();
+  syn->add_option("--seed", o->synth.seed, "Seed of the voices and every draw")
+      ->capture_default_str();
+  syn->add_option("--note", o->note, "Note stored with the version");
+  AddWorkspace(syn, o.get());
+  syn->callback([o, exit_code] { *exit_code = SynthSpeechCommand(*o); });
 
   auto* list = data->add_subcommand("list", "Datasets with their latest version");
   list->add_flag("--json", o->json, "Machine-readable output");

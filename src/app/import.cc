@@ -1,6 +1,7 @@
 #include "app/import.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 
@@ -9,6 +10,9 @@ namespace tml {
 namespace {
 
 std::string Source(const ImportRequest& q) {
+  if (q.synth)
+    return fmt::format("synth-speech ({} words, {} speakers, seed {})", q.synth->words.size(),
+                       q.synth->speakers, q.synth->seed);
   return !q.idx.empty() ? q.idx[0] : q.folder + q.labels;
 }
 
@@ -17,9 +21,9 @@ std::string Source(const ImportRequest& q) {
 Result<ImportOutcome> ImportDataset(Workspace& ws, const ImportRequest& q, Progress& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   if (q.dataset.empty()) return Status::Error("a dataset import needs a dataset name");
-  if (!q.idx.empty() + !q.folder.empty() + !q.labels.empty() != 1)
+  if (!q.idx.empty() + !q.folder.empty() + !q.labels.empty() + q.synth.has_value() != 1)
     return Status::Error(
-        "give exactly one source: idx [IMAGES, LABELS], folder DIR or labels FILE");
+        "give exactly one source: idx [IMAGES, LABELS], folder DIR, labels FILE or synth-speech");
   if (!q.idx.empty() && q.idx.size() != 2) return Status::Error("idx: give [IMAGES, LABELS]");
   std::optional<Split> split;
   if (!q.split.empty() && q.split != "auto") {
@@ -28,7 +32,13 @@ Result<ImportOutcome> ImportDataset(Workspace& ws, const ImportRequest& q, Progr
   ImportOutcome r;
   std::vector<NewSample> samples;
   std::vector<std::string> classes = q.classes;
-  if (!q.idx.empty()) {
+  if (q.synth) {
+    TML_ASSIGN_OR_RETURN(SynthSpeech speech, SynthesizeSpeech(*q.synth, progress));
+    for (const auto& [s, voices] : speech.speakers)
+      progress.Log(fmt::format("{} speakers: {}", SplitName(s), fmt::join(voices, ", ")));
+    samples = std::move(speech.samples);
+    if (classes.empty()) classes = speech.classes;
+  } else if (!q.idx.empty()) {
     progress.Log(fmt::format("reading {} and {}", q.idx[0], q.idx[1]));
     TML_ASSIGN_OR_RETURN(samples, ReadIdxSamples(q.idx[0], q.idx[1], classes, split));
   } else {

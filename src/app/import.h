@@ -1,6 +1,7 @@
-// The dataset import operation as one component, behind `data import` and the
-// pipeline's dataset step: read samples from IDX files, a folder per class or a
-// label file, and store them as a new version of a named dataset.
+// The dataset import operation as one component, behind `data import`, `data
+// synth-speech` and the pipeline's dataset step: read samples from IDX files, a folder
+// per class or a label file (or synthesize keywords), and store them as a new version of
+// a named dataset.
 //
 //   ImportRequest q;  q.dataset = "fashion";  q.idx = {"imgs.gz", "labels.gz"};
 //   TML_ASSIGN_OR_RETURN(ImportOutcome r, ImportDataset(ws, q, progress));
@@ -14,15 +15,17 @@
 #include "core/progress.h"
 #include "data/dataset_store.h"
 #include "data/importers.h"
+#include "data/synth_speech.h"
 
 namespace tml {
 
 struct ImportRequest {
-  std::string dataset;               // the dataset's name
-  std::vector<std::string> idx;      // [IMAGES, LABELS] IDX files, or
-  std::string folder;                // one folder per class, or
-  std::string labels;                // a file of "path label" lines
-  SampleFormat format;               // what images and audio are converted to
+  std::string dataset;                      // the dataset's name
+  std::vector<std::string> idx;             // [IMAGES, LABELS] IDX files, or
+  std::string folder;                       // one folder per class, or
+  std::string labels;                       // a file of "path label" lines, or
+  std::optional<SynthSpeechOptions> synth;  // keywords spoken by espeak-ng (splits by speaker)
+  SampleFormat format;                      // what images and audio are converted to
   std::string split;                 // train, val or test for every sample; "" or auto: assign
   SplitFractions fractions;          // how auto assigns
   std::vector<std::string> classes;  // class order (IDX: names of labels 0, 1, ...)

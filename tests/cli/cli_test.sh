@@ -454,6 +454,15 @@ set +e; "$TML" frontend attach "$WORK/kws.onnx" --frontend log-mel-16k -o "$WORK
 check "a size mismatch says both sizes" grep -q "61 frames x 32 features = 1952 values, but the model input .* takes 490" "$WORK/err.txt"
 check "nothing written on error" test ! -e "$WORK/x.onnx"
 
+# data synth-speech: keywords from espeak-ng, speakers split.
+"$TML" data synth-speech kw --words yes,no --speakers 4 --takes 1 --workspace "$WORK/ws_kw" > "$WORK/out.txt" 2> "$WORK/err.txt"
+check "synth-speech makes kw@1 with 4 classes" grep -q "kw@1: 16 samples added; 16 members, 4 classes" "$WORK/out.txt"
+check "synth-speech names the test speakers" grep -q "test speakers: espeak-ng:en" "$WORK/err.txt"
+set +e; "$TML" data synth-speech kw2 --words yes,yes --workspace "$WORK/ws_kw" > /dev/null 2> "$WORK/err.txt"; rc=$?; set -e
+check "synth-speech refuses a repeated word" grep -q "'yes' given twice" "$WORK/err.txt"
+set +e; "$TML" data synth-speech kw2 --set colours --workspace "$WORK/ws_kw" > /dev/null 2> "$WORK/err.txt"; rc=$?; set -e
+check "synth-speech names the known sets" grep -q "known: mlperf-ten, digits" "$WORK/err.txt"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
