@@ -13,6 +13,9 @@
 #include "formats/export.h"
 #include "formats/import.h"
 #include "interp/interpreter.h"
+#include "squeeze/calibrate.h"
+#include "squeeze/quantize.h"
+#include "targets/verify.h"
 #include "tml_dsp.h"
 #include "zoo/mlperf_models.h"
 
@@ -208,6 +211,58 @@ TEST(FrontEnd, TravelsThroughOnnxAndIsRecognized) {
   auto twice = AttachFrontEnd(*back, *kws);
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.status().message().find("already has a front end"), std::string::npos);
+}
+
+// Quantizing a float model with its front end: the front end stays float, the model
+// behind it becomes int8 with its input quantized from the calibrated features; the same
+// as quantizing the model alone with those ranges and attaching the front end after.
+TEST(FrontEnd, QuantizingKeepsTheFrontEndFloat) {
+  auto kws = FindFrontEnd("mlperf-kws");
+  ASSERT_TRUE(kws.ok());
+  auto ds = zoo::MlperfModels()[0].build(3);
+  ASSERT_TRUE(ds.ok());
+  auto audio_model = AttachFrontEnd(*ds, *kws);
+  ASSERT_TRUE(audio_model.ok());
+  std::vector<std::vector<std::vector<float>>> samples;
+  for (int k = 0; k < 4; ++k) samples.push_back({TestAudio(16000, 16000, 20 + k)});
+  auto ranges = Calibrate(*audio_model, samples, {});
+  ASSERT_TRUE(ranges.ok()) << ranges.status().message();
+  auto q = QuantizeGraph(*audio_model, *ranges, {});
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  auto fe = AttachedFrontEnd(*q);
+  ASSERT_TRUE(fe.ok()) << fe.status().message();
+  EXPECT_EQ(fe->frames(), 49);
+  int int8_convs = 0;
+  for (const Node& n : q->nodes)
+    if (n.op == OpType::kConv2D || n.op == OpType::kDepthwiseConv2D)
+      int8_convs += q->tensor(n.inputs[0]).dtype == DType::kInt8;
+  EXPECT_GT(int8_convs, 4);
+  auto body = DetachFrontEnd(*audio_model);
+  ASSERT_TRUE(body.ok()) << body.status().message();
+  auto qbody = QuantizeGraph(body->body, *ranges, {});
+  ASSERT_TRUE(qbody.ok()) << qbody.status().message();
+  auto reattached = AttachFrontEnd(*qbody, *kws);
+  ASSERT_TRUE(reattached.ok()) << reattached.status().message();
+  for (int k = 0; k < 2; ++k) {
+    const auto audio = TestAudio(16000, 16000, 40 + k);
+    EXPECT_EQ(RunGraph(*q, audio.data(), audio.size() * 4),
+              RunGraph(*reattached, audio.data(), audio.size() * 4));
+  }
+  VerifyOptions o;
+  o.inputs = 2;
+  auto v = Verify(*q, o);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_TRUE(v->bit_exact) << v->ToText();
+  const std::vector<float> audio = TestAudio(16000, 16000, 7);
+  auto features = ComputeFeatures(*kws, audio.data(), 16000);
+  ASSERT_TRUE(features.ok());
+  auto g = FrontEndGraph(*kws);
+  ASSERT_TRUE(g.ok());
+  const auto op = RunGraph(*g, audio.data(), audio.size() * 4);
+  ASSERT_EQ(op.size(), features->size() * 4);
+  EXPECT_EQ(std::memcmp(op.data(), features->data(), op.size()), 0)
+      << "ComputeFeatures differs from the Mfcc op";
+  EXPECT_FALSE(ComputeFeatures(*kws, audio.data(), 15999).ok());
 }
 
 TEST(FrontEnd, AShapeMismatchSaysBothSizes) {

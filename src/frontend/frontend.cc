@@ -278,6 +278,65 @@ Result<FrontEnd> AttachedFrontEnd(const Graph& g) {
   return Status::Error("the model's input feeds no front end");
 }
 
+Result<Detached> DetachFrontEnd(const Graph& model) {
+  TML_ASSIGN_OR_RETURN(FrontEnd fe, AttachedFrontEnd(model));
+  Graph g = model;
+  const int audio = g.inputs[0];
+  // Walk from the audio input through Mfcc, Reshape (and Quantize) while each node
+  // is the only reader of the tensor before it.
+  std::vector<int> readers(g.tensors.size(), 0);
+  for (const Node& n : g.nodes)
+    for (int t : n.inputs)
+      if (t >= 0) ++readers[static_cast<size_t>(t)];
+  std::vector<bool> drop(g.nodes.size(), false);
+  int t = audio;
+  for (OpType want : {OpType::kMfcc, OpType::kReshape}) {
+    size_t k = 0;
+    while (k < g.nodes.size() &&
+           !(g.nodes[k].op == want && !g.nodes[k].inputs.empty() && g.nodes[k].inputs[0] == t))
+      ++k;
+    if (k == g.nodes.size() || readers[static_cast<size_t>(t)] != 1)
+      return Status::Errorf("the front end of model '{}' is not Mfcc -> Reshape", model.name);
+    drop[k] = true;
+    t = g.nodes[k].outputs[0];
+  }
+  std::vector<Node> kept;
+  for (size_t k = 0; k < g.nodes.size(); ++k)
+    if (!drop[k]) kept.push_back(std::move(g.nodes[k]));
+  g.nodes = std::move(kept);
+  g.inputs[0] = t;
+  return Detached{std::move(g), std::move(fe)};
+}
+
+Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audio, int64_t n) {
+  if (n != fe.samples)
+    return Status::Errorf("front end '{}' takes {} samples, got {}", fe.name, fe.samples, n);
+  tml_mfcc_config c{};
+  c.sample_rate = fe.sample_rate;
+  c.frame_length = fe.frame_length;
+  c.frame_step = fe.frame_step;
+  c.fft_length = fe.fft_length;
+  c.window = WindowCode(fe.window);
+  c.power = fe.power ? 1 : 0;
+  c.num_mel = fe.mel_bins;
+  c.num_mfcc = fe.mfcc ? fe.num_mfcc : 0;
+  c.lower_hz = fe.lower_hz;
+  c.upper_hz = fe.upper_hz;
+  c.log_offset = fe.log_offset;
+  size_t floats = 0, ints = 0, scratch = 0;
+  tml_mfcc_sizes(&c, &floats, &ints, &scratch);
+  std::vector<float> tables(floats), work(scratch);
+  std::vector<int32_t> index(ints);
+  tml_mfcc_plan plan;
+  if (c.window < 0 || tml_mfcc_init(&c, tables.data(), index.data(), &plan) != 0)
+    return Status::Errorf("front end '{}': invalid settings", fe.name);
+  std::vector<float> out(static_cast<size_t>(fe.frames()) * static_cast<size_t>(fe.features()));
+  for (int f = 0; f < fe.frames(); ++f)
+    tml_mfcc_frame(&plan, audio + static_cast<int64_t>(f) * fe.frame_step, work.data(),
+                   out.data() + static_cast<size_t>(f) * static_cast<size_t>(fe.features()));
+  return out;
+}
+
 std::string FrontEndSummary(const FrontEnd& fe) {
   std::string features = fe.mfcc ? fmt::format("{} MFCCs of {} mel bins", fe.num_mfcc, fe.mel_bins)
                                  : fmt::format("{} log-mel energies", fe.mel_bins);

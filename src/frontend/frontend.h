@@ -61,6 +61,20 @@ Result<Graph> AttachFrontEnd(const Graph& model, const FrontEnd& fe);
 // reading the graph input); the recovered settings carry name "attached".
 Result<FrontEnd> AttachedFrontEnd(const Graph& model);
 
+// The model behind an attached front end: the same tensors (so per-tensor data such as
+// calibration ranges still lines up), without the Mfcc and Reshape nodes, its input the
+// tensor the front end fed (float), or, for an int8 model, the float tensor the front end's
+// Quantize read. Fails when no front end is attached.
+struct Detached {
+  Graph body;
+  FrontEnd frontend;
+};
+Result<Detached> DetachFrontEnd(const Graph& model);
+
+// The features of one clip (fe.samples floats in -1..1): frames x features floats, the
+// values the Mfcc op computes (the same C code and tables).
+Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audio, int64_t n);
+
 // One-line summary: "mfcc 16000 Hz, 480/320 samples, 512-point FFT, hann, magnitude, ..."
 std::string FrontEndSummary(const FrontEnd& fe);
 

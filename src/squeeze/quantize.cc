@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
+#include "frontend/frontend.h"
 #include "ops/op.h"
 #include "prepare/passes.h"
 
@@ -75,12 +77,20 @@ class Quantizer {
     if (ranges_.size() != g_.tensors.size())
       return Status::Errorf("calibration ranges cover {} tensors, the graph has {}", ranges_.size(),
                             g_.tensors.size());
+    // A feature front end stays float: the model behind it is quantized, then the front
+    // end is attached again, quantized into the model's new input.
+    std::optional<FrontEnd> front;
+    if (auto d = DetachFrontEnd(g_); d.ok()) {
+      g_ = std::move(d->body);
+      front = std::move(d->frontend);
+    }
     for (int in : g_.inputs) TML_RETURN_IF_ERROR(SetActivation(in));
     const size_t original_nodes = g_.nodes.size();
     for (size_t i = 0; i < original_nodes; ++i) TML_RETURN_IF_ERROR(QuantizeNode(i));
     if (opts.float_io) AddFloatEdges();
     TML_RETURN_IF_ERROR(g_.TopoSort());
     TML_RETURN_IF_ERROR(PrepareGraph(g_));
+    if (front) return AttachFrontEnd(g_, *front);
     return std::move(g_);
   }
 
