@@ -3,10 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
+
+#include "core/yaml_fields.h"
 
 namespace tml {
 
@@ -330,9 +333,11 @@ Result<ModelSpec> ParseSpecUnchecked(const std::string& yaml_text, const std::st
     return Status::Errorf("{}: a model spec is a map (name, input, classes, layers)", file);
   for (const auto& e : y) {
     const std::string key = e.first.as<std::string>();
-    if (key != "name" && key != "input" && key != "classes" && key != "layers" && key != "width")
-      return c.Err(e.first,
-                   fmt::format("unknown key '{}' (name, input, classes, width, layers)", key));
+    if (key != "name" && key != "input" && key != "classes" && key != "layers" && key != "width" &&
+        key != "frontend")
+      return c.Err(
+          e.first,
+          fmt::format("unknown key '{}' (name, input, classes, width, frontend, layers)", key));
   }
   ModelSpec spec;
   spec.file = file;
@@ -356,6 +361,27 @@ Result<ModelSpec> ParseSpecUnchecked(const std::string& yaml_text, const std::st
     }
     if (!(spec.width > 0 && spec.width <= 8)) return c.Err(w, "'width' must be in (0, 8]");
     ScaleFilters(spec.layers, spec.width);
+  }
+  if (const YAML::Node f = y["frontend"]) {
+    // A shipped name, or a file relative to the spec's folder.
+    std::string name;
+    try {
+      name = f.as<std::string>();
+    } catch (const YAML::Exception&) {
+      return c.Err(f, "'frontend' names a front end (mlperf-kws) or a YAML file");
+    }
+    if (!IsShippedName(name) && !std::filesystem::path(name).is_absolute())
+      name = (std::filesystem::path(file).parent_path() / name).string();
+    auto fe = FindFrontEnd(name);
+    if (!fe.ok()) return c.Err(f, fe.status().message());
+    int64_t in = 1;
+    for (int64_t d : spec.input) in *= d;
+    if (in != static_cast<int64_t>(fe->frames()) * fe->features())
+      return c.Err(
+          f, fmt::format("front end '{}' gives {} frames x {} features, the input [{}] "
+                         "takes {} values",
+                         fe->name, fe->frames(), fe->features(), fmt::join(spec.input, ", "), in));
+    spec.frontend = std::move(*fe);
   }
   TML_RETURN_IF_ERROR(CheckModelSpec(spec));
   return spec;
@@ -423,8 +449,13 @@ void LayersToYaml(const std::vector<LayerSpec>& layers, const std::string& inden
 }  // namespace
 
 std::string SpecToYaml(const ModelSpec& spec) {
-  std::string out = fmt::format("name: {}\ninput: [{}]\nclasses: {}\nlayers:\n", spec.name,
+  std::string out = fmt::format("name: {}\ninput: [{}]\nclasses: {}\n", spec.name,
                                 fmt::join(spec.input, ", "), spec.classes);
+  if (spec.frontend)
+    out += fmt::format("frontend: {}\n", spec.frontend->source_file.empty()
+                                             ? spec.frontend->name
+                                             : spec.frontend->source_file);
+  out += "layers:\n";
   LayersToYaml(spec.layers, "  ", &out);
   return out;
 }

@@ -14,10 +14,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "frontend/frontend.h"
 
 namespace tml {
 
@@ -60,6 +62,9 @@ struct ModelSpec {
   // Width multiplier (MobileNet's alpha): every conv2d's filters are scaled by it
   // (rounded, at least 1) when the spec is read; 1 leaves them as written.
   double width = 1.0;
+  // The feature front end the model is trained behind (docs/frontends.md): training
+  // computes its features from the dataset's audio, and the trained model carries it.
+  std::optional<FrontEnd> frontend;
   std::vector<LayerSpec> layers;
 };
 

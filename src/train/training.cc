@@ -55,6 +55,30 @@ TrainCallbacks ProgressCallbacks(Progress& progress, int epochs, bool has_val) {
   return cb;
 }
 
+// A split's audio clips as the front end's features, shaped as the model's input.
+Status ToFeatures(const FrontEnd& fe, const std::vector<int64_t>& input, LabeledData& d,
+                  const std::string& what, Progress& progress) {
+  if (d.count() == 0) return Status::Ok();
+  int64_t per = 1;
+  for (int64_t x : d.shape) per *= x;
+  if (per != fe.samples)
+    return Status::Errorf("{}: samples of [{}] values, front end '{}' takes {} audio samples", what,
+                          fmt::join(d.shape, ", "), fe.name, fe.samples);
+  const size_t out_per = static_cast<size_t>(fe.frames()) * static_cast<size_t>(fe.features());
+  std::vector<float> x(static_cast<size_t>(d.count()) * out_per);
+  for (int64_t k = 0; k < d.count(); ++k) {
+    if (progress.Cancelled()) return Status::Cancelled("training cancelled");
+    TML_ASSIGN_OR_RETURN(std::vector<float> f,
+                         ComputeFeatures(fe, d.x.data() + k * per, fe.samples));
+    std::copy(f.begin(), f.end(), x.begin() + static_cast<std::ptrdiff_t>(k * out_per));
+    if (k % 256 == 255 || k + 1 == d.count())
+      progress.Advance(k + 1, d.count(), what + " features");
+  }
+  d.x = std::move(x);
+  d.shape = input;
+  return Status::Ok();
+}
+
 Result<TrainOutcome> Train(Workspace& ws, const TrainRequest& q, Progress& progress) {
   TrainOptions o = q.options;
   TML_ASSIGN_OR_RETURN(o.augment, ParseAugmentation(q.augment));
@@ -70,6 +94,17 @@ Result<TrainOutcome> Train(Workspace& ws, const TrainRequest& q, Progress& progr
     return Status::Errorf("{} has {} classes, {} has {}", q.spec, spec.classes, version,
                           train.classes.size());
   const bool has_val = val.data.count() > 0;
+  if (spec.frontend) {
+    if (o.augment.any() || !q.noise.empty())
+      return Status::Errorf(
+          "{}: augment and noise work on the model's input; with a front end "
+          "({}) the input is features: augment the audio in the dataset "
+          "instead (data synth-speech does)",
+          q.spec, spec.frontend->name);
+    progress.Log(fmt::format("computing features: {}", FrontEndSummary(*spec.frontend)));
+    TML_RETURN_IF_ERROR(ToFeatures(*spec.frontend, spec.input, train.data, "train", progress));
+    TML_RETURN_IF_ERROR(ToFeatures(*spec.frontend, spec.input, val.data, "val", progress));
+  }
   if (!q.noise.empty()) {
     TML_ASSIGN_OR_RETURN(DatasetRef nref, ParseDatasetRef(q.noise));
     auto bank = LoadSplit(ws, nref.name, nref.version, nref.split);
@@ -147,6 +182,10 @@ Result<TrainOutcome> Train(Workspace& ws, const TrainRequest& q, Progress& progr
   if (!q.init.empty()) out.metrics["init_copied"] = out.init.copied;
   auto g = SpecToGraph(spec, out.result.params);
   if (!g.ok()) return fail(g.status());
+  if (spec.frontend) {  // the trained model carries its front end
+    g = AttachFrontEnd(*g, *spec.frontend);
+    if (!g.ok()) return fail(g.status());
+  }
   out.graph = std::move(g).value();
   auto path = SaveOnnxByContent(out.graph, ws.root + "/artifacts");
   if (!path.ok()) return fail(path.status());
