@@ -94,6 +94,14 @@ echo "quantized: $OUT/tiny_mlp_int8.onnx (per-layer SQNR in $OUT/tiny_mlp_int8.t
 "$TML" split --cascade "$OUT/tiny_mlp_int8.onnx" "$float" --chain examples/chains/mcu-gateway-cloud.yaml \
   --data "$fm@test" --samples 1000 --workspace "$WS" | tee "$OUT/cascade.txt"
 
+# Keywords on raw audio (docs/frontends.md): espeak-ng voices, the MLPerf KWS front end
+# carried by the model, int8 on the emulated Cortex-M4 fed raw samples.
+step "Keyword spotting: examples/keywords.yaml (synthesized speech, DS-CNN behind the MFCC front end)"
+"$TML" run examples/keywords.yaml --workspace "$WS" | tee "$OUT/keywords.txt" | tail -12
+kws=$(sed -n 's/^  int8.model = //p' "$OUT/keywords.txt")
+"$TML" frontend show "$kws" | tee "$OUT/keywords-frontend.txt"
+"$TML" verify "$kws" --target cortex-m4 --inputs 3 | tee "$OUT/keywords.verify-cortex-m4.txt"
+
 cat <<TXT
 
 Demo finished. Look at:
@@ -104,6 +112,8 @@ Demo finished. Look at:
   $OUT/split.txt         the int8 model's cuts across MCU -> gateway -> cloud (per-node time,
                          link bytes and time, energy); $OUT/split/ the sub-models, partition.json;
                          $OUT/cascade.txt accuracy / offload / latency / energy per threshold
+  $OUT/keywords.txt      keyword spotting from synthesized voices: accuracy on held-out voices
+                         (host and emulated Cortex-M4, which computes the MFCCs itself)
   $OUT/fleet/            the fleet scenario: registry listings, deployments and refusals,
                          devices' lineage (show-m4-1.txt), agent, boards and broker logs
   $OUT/fleet-ops/        fleet operations: staged rollouts (rollout-v2.txt), the shadow halt

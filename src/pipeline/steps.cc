@@ -99,6 +99,15 @@ class StepProgress : public Progress {
   StepContext& ctx_;
 };
 
+// A dataset step's output: the version, its classes and size as the artifact's metadata.
+Result<StepResult> DatasetVersionResult(StepContext& ctx, const std::string& dataset, int version) {
+  const std::string name = dataset + "@" + std::to_string(version);
+  TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(dataset, version));
+  json meta = {{"classes", v.classes}, {"members", v.members}, {"note", v.note}};
+  return Single("dataset", name,
+                {"dataset:" + name, "dataset version", name, "", meta.dump(), ctx.AllInputs(), 0});
+}
+
 Result<StepResult> RunDataset(StepContext& ctx) {
   const StepParams& p = ctx.params;
   ImportRequest q;
@@ -130,11 +139,38 @@ Result<StepResult> RunDataset(StepContext& ctx) {
                          Resplit(ctx.ws, ref.name, version, {1 - v, v, 0, 0}, true));
     version = rv.number;
   }
-  const std::string name = ref.name + "@" + std::to_string(version);
-  TML_ASSIGN_OR_RETURN(VersionRecord v, ctx.ws.db->GetVersion(ref.name, version));
-  json meta = {{"classes", v.classes}, {"members", v.members}, {"note", v.note}};
-  return Single("dataset", name,
-                {"dataset:" + name, "dataset version", name, "", meta.dump(), ctx.AllInputs(), 0});
+  return DatasetVersionResult(ctx, ref.name, version);
+}
+
+Result<StepResult> RunSynthSpeech(StepContext& ctx) {
+  const StepParams& p = ctx.params;
+  SynthSpeechOptions o;
+  if (p.count("words") == p.count("set"))
+    return Status::Error("a synth-speech step needs words or set (mlperf-ten, digits)");
+  if (p.count("set")) {
+    TML_ASSIGN_OR_RETURN(o.words, KeywordSet(One(p, "set")));
+  } else {
+    o.words = p.at("words");
+  }
+  if (p.count("unknown_words")) o.unknown_words = p.at("unknown_words");
+  o.speakers = std::stoi(One(p, "speakers", std::to_string(o.speakers)));
+  o.takes = std::stoi(One(p, "takes", std::to_string(o.takes)));
+  o.val = std::stod(One(p, "val", std::to_string(o.val)));
+  o.test = std::stod(One(p, "test", std::to_string(o.test)));
+  o.noise_dir = One(p, "noise_dir");
+  o.snr_min_db = std::stod(One(p, "snr", std::to_string(o.snr_min_db)));
+  o.reverb = std::stod(One(p, "reverb", std::to_string(o.reverb)));
+  o.seed = std::stoull(One(p, "seed", "1"));
+  ImportRequest q;
+  TML_ASSIGN_OR_RETURN(DatasetRef ref, ParseDatasetRef(One(p, "dataset")));
+  q.dataset = ref.name;
+  q.synth = o;
+  q.author = "synth-speech";
+  q.note = "pipeline synth-speech";
+  q.nothing_new_ok = true;
+  StepProgress progress(ctx);
+  TML_ASSIGN_OR_RETURN(ImportOutcome r, ImportDataset(ctx.ws, q, progress));
+  return DatasetVersionResult(ctx, ref.name, r.report.version.number);
 }
 
 Result<StepResult> RunTrain(StepContext& ctx) {
@@ -330,6 +366,7 @@ Result<StepResult> RunCascade(StepContext& ctx) {
 
 Result<StepResult> RunStep(const std::string& component, StepContext& ctx) {
   if (component == "dataset") return RunDataset(ctx);
+  if (component == "synth-speech") return RunSynthSpeech(ctx);
   if (component == "train") return RunTrain(ctx);
   if (component == "quantize") return RunQuantize(ctx);
   if (component == "prune") return RunPrune(ctx);
