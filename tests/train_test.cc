@@ -5,11 +5,14 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
+#include "app/import.h"
 #include "fixtures.h"
 #include "formats/export.h"
 #include "formats/import.h"
+#include "frontend/frontend.h"
 #include "interp/evaluate.h"
 #include "interp/interpreter.h"
 #include "prepare/builder.h"
@@ -20,6 +23,7 @@
 #include "train/model_spec.h"
 #include "train/prune.h"
 #include "train/trainer.h"
+#include "train/training.h"
 
 namespace tml {
 namespace {
@@ -496,6 +500,60 @@ TEST(Evaluate, HandCheckedConfusionMatrix) {
   EXPECT_DOUBLE_EQ(r->precision[0], 0.5);
   EXPECT_DOUBLE_EQ(r->recall[1], 2.0 / 3.0);
   EXPECT_FALSE(EvaluateClassifier(*g, d, 3, {}).ok()) << "3 classes, 2 scores";
+}
+
+// A spec with a front end trains on the features of a synthesized keyword set and the
+// trained model takes the audio; the spec's input must match the front end, and batch
+// augmentation (which would act on features) is refused.
+TEST(Training, AFrontEndSpecTrainsOnFeaturesAndTheModelTakesAudio) {
+  const std::string dir = testing::EmptyWorkDir("train_frontend");
+  auto ws = OpenWorkspace(dir + "/ws");
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  ImportRequest q;
+  q.dataset = "kw";
+  SynthSpeechOptions o;
+  o.words = {"yes", "no"};
+  o.speakers = 5;
+  o.takes = 2;
+  q.synth = o;
+  auto imported = ImportDataset(*ws, q, NoProgress());
+  ASSERT_TRUE(imported.ok()) << imported.status().message();
+  const std::string spec = dir + "/kw_tiny.yaml";
+  {
+    std::ofstream f(spec);
+    f << "name: kw_tiny\nfrontend: mlperf-kws\ninput: [49, 10, 1]\nclasses: 4\nlayers:\n"
+         "  - conv2d: {filters: 4, kernel: 3, stride: 2}\n  - activation: relu\n"
+         "  - global_avg_pool: {}\n  - flatten: {}\n  - dense: {units: 4}\n";
+  }
+  TrainRequest t;
+  t.spec = spec;
+  t.data = "kw";
+  t.options.epochs = 2;
+  t.options.threads = 2;
+  auto r = Train(*ws, t, NoProgress());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->graph.tensor(r->graph.inputs[0]).shape, (Shape{1, 16000}));
+  auto fe = AttachedFrontEnd(r->graph);
+  ASSERT_TRUE(fe.ok()) << fe.status().message();
+  EXPECT_EQ(fe->frames(), 49);
+  auto saved = LoadModel(r->model_path);
+  ASSERT_TRUE(saved.ok()) << saved.status().message();
+  EXPECT_TRUE(AttachedFrontEnd(*saved).ok()) << "the saved model lost its front end";
+  t.augment = "time_shift=0.1";
+  auto augmented = Train(*ws, t, NoProgress());
+  ASSERT_FALSE(augmented.ok());
+  EXPECT_NE(augmented.status().message().find("augment the audio in the dataset"),
+            std::string::npos)
+      << augmented.status().message();
+  auto bad = ParseModelSpec(
+      "name: x\ninput: [28, 28, 1]\nclasses: 2\nfrontend: mlperf-kws\nlayers:\n"
+      "  - flatten: {}\n  - dense: {units: 2}\n",
+      "x.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("x.yaml:4"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("49 frames x 10 features, the input [28, 28, 1] takes 784"),
+            std::string::npos)
+      << bad.status().message();
 }
 
 }  // namespace
