@@ -30,6 +30,22 @@ struct DataOptions {
   std::string words, set, unknown_words;
 };
 
+// Runs an import request and prints the version it made.
+int RunImport(const DataOptions& o, const ImportRequest& q) {
+  auto ws = OpenWorkspace(o.workspace);
+  if (!ws.ok()) return Fail(ws.status());
+  TerminalProgress progress;
+  auto r = ImportDataset(*ws, q, progress);
+  if (!r.ok()) return Fail(r.status());
+  const ImportReport& rep = r->report;
+  std::cout << fmt::format(
+      "{}@{}: {} samples added, {} duplicates skipped; {} members, {} classes "
+      "({:.1f} s)\n",
+      o.name, rep.version.number, rep.added, rep.duplicates, rep.version.members,
+      rep.version.classes.size(), r->seconds);
+  return 0;
+}
+
 int SynthSpeechCommand(DataOptions& o) {
   if (o.words.empty() == o.set.empty())
     return Fail(Status::Error("synth-speech: give --words W1,W2,... or --set mlperf-ten|digits"));
@@ -46,16 +62,7 @@ int SynthSpeechCommand(DataOptions& o) {
   q.synth = o.synth;
   q.note = o.note;
   q.author = "synth-speech";
-  auto ws = OpenWorkspace(o.workspace);
-  if (!ws.ok()) return Fail(ws.status());
-  TerminalProgress progress;
-  auto r = ImportDataset(*ws, q, progress);
-  if (!r.ok()) return Fail(r.status());
-  const ImportReport& rep = r->report;
-  std::cout << fmt::format("{}@{}: {} samples added; {} members, {} classes ({:.1f} s)\n", o.name,
-                           rep.version.number, rep.added, rep.version.members,
-                           rep.version.classes.size(), r->seconds);
-  return 0;
+  return RunImport(o, q);
 }
 
 int Import(const DataOptions& o) {
@@ -73,18 +80,7 @@ int Import(const DataOptions& o) {
   q.fractions = o.fractions;
   if (!o.classes.empty()) q.classes = SplitList(o.classes);
   q.note = o.note;
-  auto ws = OpenWorkspace(o.workspace);
-  if (!ws.ok()) return Fail(ws.status());
-  TerminalProgress progress;
-  auto r = ImportDataset(*ws, q, progress);
-  if (!r.ok()) return Fail(r.status());
-  const ImportReport& rep = r->report;
-  std::cout << fmt::format(
-      "{}@{}: {} samples added, {} duplicates skipped; {} members, {} classes "
-      "({:.1f} s)\n",
-      o.name, rep.version.number, rep.added, rep.duplicates, rep.version.members,
-      rep.version.classes.size(), r->seconds);
-  return 0;
+  return RunImport(o, q);
 }
 
 struct Opened {

@@ -192,7 +192,8 @@ void tml_mean_s8(const tml_mean_params* p, const int8_t* in, int8_t* out);
 /* An MFCC (or log-mel) front end over raw samples (tml_dsp.h): frames x num_out
  * features from frames x frame_step + frame_length - frame_step samples. tables and
  * index: what tml_mfcc_init computed for this configuration (window, twiddles, mel
- * weights, DCT; the mel bands' bins); scratch: tml_mfcc_sizes' scratch floats. */
+ * weights, DCT; the mel bands' bins); scratch: tml_mfcc_sizes' scratch floats (the
+ * shared kernel scratch, aligned for floats). */
 typedef struct {
   int32_t sample_rate, frame_length, frame_step, fft_length, window, power, num_mel, num_mfcc;
   int32_t frames;
@@ -200,7 +201,7 @@ typedef struct {
 } tml_mfcc_params;
 
 void tml_mfcc_f32(const tml_mfcc_params* p, const float* in, const float* tables,
-                  const int32_t* index, float* out, float* scratch);
+                  const int32_t* index, float* out, void* scratch);
 
 /* Data movement, element size in bytes, any type. */
 typedef struct {

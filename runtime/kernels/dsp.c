@@ -319,7 +319,7 @@ void tml_mfcc_bind(const tml_mfcc_config* c, const float* tables, const int32_t*
 }
 
 void tml_mfcc_f32(const tml_mfcc_params* p, const float* in, const float* tables,
-                  const int32_t* index, float* out, float* scratch) {
+                  const int32_t* index, float* out, void* scratch) {
   tml_mfcc_config c;
   tml_mfcc_plan plan;
   const int per = p->num_mfcc > 0 ? p->num_mfcc : p->num_mel;

@@ -453,10 +453,19 @@ check "the error names the file and the setting" grep -q "bad_fe.yaml: front end
 set +e; "$TML" frontend attach "$WORK/kws.onnx" --frontend log-mel-16k -o "$WORK/x.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
 check "a size mismatch says both sizes" grep -q "61 frames x 32 features = 1952 values, but the model input .* takes 490" "$WORK/err.txt"
 check "nothing written on error" test ! -e "$WORK/x.onnx"
+"$TML" export "$WORK/kws_audio.onnx" --format arduino --name kwsaudio -o "$WORK/kwsaudio.zip" > /dev/null
+python3 -m zipfile -e "$WORK/kwsaudio.zip" "$WORK/arduino_audio"
+check "the Arduino library of the audio model carries the front end" test -s "$WORK/arduino_audio/TinyMLaaS_kwsaudio/src/dsp.c"
+ok=1
+for c in "$WORK"/arduino_audio/TinyMLaaS_kwsaudio/src/*.c; do
+  arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -Wall -Werror \
+    -c "$c" -o "$c.o" || ok=0
+done
+check "its sources, front end included, compile with arm-none-eabi-gcc" test "$ok" -eq 1
 
 # data synth-speech: keywords from espeak-ng, speakers split.
 "$TML" data synth-speech kw --words yes,no --speakers 4 --takes 1 --workspace "$WORK/ws_kw" > "$WORK/out.txt" 2> "$WORK/err.txt"
-check "synth-speech makes kw@1 with 4 classes" grep -q "kw@1: 16 samples added; 16 members, 4 classes" "$WORK/out.txt"
+check "synth-speech makes kw@1 with 4 classes" grep -q "kw@1: 16 samples added, 0 duplicates skipped; 16 members, 4 classes" "$WORK/out.txt"
 check "synth-speech names the test speakers" grep -q "test speakers: espeak-ng:en" "$WORK/err.txt"
 set +e; "$TML" data synth-speech kw2 --words yes,yes --workspace "$WORK/ws_kw" > /dev/null 2> "$WORK/err.txt"; rc=$?; set -e
 check "synth-speech refuses a repeated word" grep -q "'yes' given twice" "$WORK/err.txt"
