@@ -171,6 +171,76 @@ TEST(Dsp, MlperfKwsFrontEndAgainstAFloat64Implementation) {
   EXPECT_LT(worst, 1e-3);
 }
 
+TEST(Dsp, DeltasAndNormalizationByHand) {
+  const float x[4] = {0, 1, 4, 9};
+  float d[4];
+  tml_dsp_deltas(4, 1, 1, x, 1, d, 1);
+  const float w1[4] = {0.5f, 2.0f, 4.0f, 2.5f};
+  for (int t = 0; t < 4; ++t) EXPECT_FLOAT_EQ(d[t], w1[t]) << t;
+  tml_dsp_deltas(4, 1, 2, x, 1, d, 1);
+  const float w2[4] = {0.9f, 2.2f, 2.6f, 2.1f};
+  for (int t = 0; t < 4; ++t) EXPECT_FLOAT_EQ(d[t], w2[t]) << t;
+  // Two features per frame: each is its own sequence.
+  const float xy[6] = {0, 10, 1, 20, 4, 40};
+  float dxy[6];
+  tml_dsp_deltas(3, 2, 1, xy, 2, dxy, 2);
+  EXPECT_FLOAT_EQ(dxy[0], 0.5f);
+  EXPECT_FLOAT_EQ(dxy[1], 5.0f);
+  EXPECT_FLOAT_EQ(dxy[5], 10.0f);
+  const float mean[2] = {1, 20}, inv_std[2] = {0.5f, 0.1f};
+  float n[6];
+  tml_dsp_normalize(3, 2, mean, inv_std, xy, n);
+  const float want[6] = {-0.5f, -1.0f, 0.0f, 0.0f, 1.5f, 2.0f};
+  for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(n[i], want[i]) << i;
+}
+
+// Two tones on bins of a 128-point window at 100 Hz (0.78125 Hz per bin) over an offset:
+// the RMS without the offset, both peaks at their frequencies with the magnitudes A n / 2,
+// and the band powers against a float64 DFT.
+TEST(Dsp, SpectralFeaturesOfTwoTones) {
+  const int n = 128, rate = 100;
+  std::vector<float> x(n), tw(n), scratch(3 * n + 2);
+  for (int i = 0; i < n; ++i) {
+    const double t = static_cast<double>(i) / rate;
+    x[i] = static_cast<float>(3.0 + 2.0 * std::sin(2 * kPi * 12.5 * t) +
+                              0.5 * std::sin(2 * kPi * 25.0 * t));
+  }
+  tml_dsp_twiddles(n, tw.data());
+  const float edges[4] = {0.0f, 10.0f, 20.0f, 50.1f};
+  std::vector<float> out(1 + 2 * 3 + 3);
+  ASSERT_EQ(tml_dsp_spectral_features(n, tw.data(), x.data(), n, rate, 3, 3, edges, scratch.data(),
+                                      out.data()),
+            0);
+  EXPECT_NEAR(out[0], std::sqrt(2.125), 1e-5);
+  EXPECT_FLOAT_EQ(out[1], 12.5f);
+  EXPECT_NEAR(out[2], 128.0f, 1e-3);
+  EXPECT_FLOAT_EQ(out[3], 25.0f);
+  EXPECT_NEAR(out[4], 32.0f, 1e-3);
+  EXPECT_LT(out[6], 1e-3f) << "no third peak above the rounding noise";
+  // float64 reference: mean power per band of the centred window's DFT.
+  double mean = 0;
+  for (float v : x) mean += v;
+  mean /= n;
+  for (int b = 0; b < 3; ++b) {
+    double sum = 0;
+    int count = 0;
+    for (int k = 0; k <= n / 2; ++k) {
+      const double f = static_cast<double>(k) * rate / n;
+      if (f < edges[b] || f >= edges[b + 1]) continue;
+      std::complex<double> acc = 0;
+      for (int i = 0; i < n; ++i) acc += (x[i] - mean) * std::polar(1.0, -2 * kPi * k * i / n);
+      sum += std::norm(acc);
+      ++count;
+    }
+    const double want = sum / count / n;
+    EXPECT_NEAR(out[7 + b], want, 1e-4 * std::max(1.0, want)) << "band " << b;
+  }
+  EXPECT_GT(out[8], 100 * out[7]) << "the 12.5 Hz tone's band dominates";
+  EXPECT_EQ(tml_dsp_spectral_features(n, tw.data(), x.data(), n + 1, rate, 3, 3, edges,
+                                      scratch.data(), out.data()),
+            -1);
+}
+
 TEST(Dsp, BadConfigurationsAreRefused) {
   tml_mfcc_config c = tml_mfcc_mlperf_kws();
   std::vector<float> tables(1 << 16);

@@ -89,6 +89,7 @@ TEST(FrontEnd, BadSettingsNameTheFileAndTheSetting) {
       {"mel_bins: 2.5\n", "mel_bins must be a whole number"},
       {"log_offset: 0\n", "log_offset must be positive"},
       {"- a list\n", "mapping"},
+      {"deltas: 12\n", "deltas must be a whole number in 0..9"},
   };
   for (const Case& c : cases) {
     auto fe = FromText(c.yaml);
@@ -263,6 +264,30 @@ TEST(FrontEnd, QuantizingKeepsTheFrontEndFloat) {
   EXPECT_EQ(std::memcmp(op.data(), features->data(), op.size()), 0)
       << "ComputeFeatures differs from the Mfcc op";
   EXPECT_FALSE(ComputeFeatures(*kws, audio.data(), 15999).ok());
+}
+
+// deltas: N doubles the features: each frame's MFCCs, then their regression deltas over
+// the clip (edges repeated), computed the same by the op and by ComputeFeatures.
+TEST(FrontEnd, DeltasFollowEachFramesFeatures) {
+  auto fe = FromText("mfcc: 10\nupper_hz: 4000\nstride_ms: 20\nframe_ms: 30\ndeltas: 2\n");
+  ASSERT_TRUE(fe.ok()) << fe.status().message();
+  EXPECT_EQ(fe->features(), 20);
+  auto g = FrontEndGraph(*fe);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const auto audio = TestAudio(16000, 16000, 9);
+  const auto bytes = RunGraph(*g, audio.data(), audio.size() * 4);
+  auto direct = ComputeFeatures(*fe, audio.data(), 16000);
+  ASSERT_TRUE(direct.ok());
+  ASSERT_EQ(bytes.size(), direct->size() * 4);
+  EXPECT_EQ(std::memcmp(bytes.data(), direct->data(), bytes.size()), 0);
+  const float* f = direct->data();
+  const auto at = [&](int t, int i) { return f[std::clamp(t, 0, fe->frames() - 1) * 20 + i]; };
+  for (int t : {0, 1, 20, 48})
+    for (int i : {0, 9}) {
+      const float want =
+          (1 * (at(t + 1, i) - at(t - 1, i)) + 2 * (at(t + 2, i) - at(t - 2, i))) / 10;
+      EXPECT_NEAR(at(t, 10 + i), want, 1e-5f * (1 + std::fabs(want))) << t << " " << i;
+    }
 }
 
 TEST(FrontEnd, AShapeMismatchSaysBothSizes) {

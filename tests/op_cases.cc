@@ -147,7 +147,7 @@ Result<Graph> MeanCase(DType t) {
 }
 
 // A small front end (8 kHz, 25 ms frames every 10 ms, 256-point FFT) over 0.2 s.
-Result<Graph> MfccCase(int window, int power, int num_mfcc) {
+Result<Graph> MfccCase(int window, int power, int num_mfcc, int deltas = 0) {
   GraphBuilder b("mfcc");
   int x = b.Input("audio", DType::kFloat32, {1, 1600});
   Attrs a;
@@ -162,6 +162,7 @@ Result<Graph> MfccCase(int window, int power, int num_mfcc) {
   a.Set("lower_hz", 60.0f);
   a.Set("upper_hz", 3800.0f);
   a.Set("log_offset", 1e-3f);
+  if (deltas) a.Set("deltas", deltas);
   b.Output(b.Op(OpType::kMfcc, {x}, a, DType::kFloat32));
   return b.Finish();
 }
@@ -345,6 +346,7 @@ std::vector<OpCase> Build() {
   c.push_back({"identity_f32", OpType::kIdentity, IdentityCase});
   c.push_back({"mfcc_hann_magnitude", OpType::kMfcc, [] { return MfccCase(0, 0, 13); }});
   c.push_back({"logmel_hamming_power", OpType::kMfcc, [] { return MfccCase(1, 1, 0); }});
+  c.push_back({"mfcc_with_deltas", OpType::kMfcc, [] { return MfccCase(0, 0, 12, 2); }});
   c.push_back(
       {"quantize_per_tensor", OpType::kQuantize, [] { return QuantizeCase(false, false); }});
   c.push_back(

@@ -70,6 +70,27 @@ void tml_dsp_mel_apply(const tml_mel_bank* bank, const float* spectrum, float* o
 void tml_dsp_dct_table(int n, int num_out, float* table);
 void tml_dsp_dct(int n, int num_out, const float* table, const float* x, float* out);
 
+/* Deltas of a feature sequence (frames of n features, rows x_stride and out_stride floats
+ * apart), the regression of HTK and librosa: d[t] = sum_{k=1..width} k (x[t+k] - x[t-k]) /
+ * (2 sum k^2), frames beyond the edges repeating the first and last. */
+void tml_dsp_deltas(int frames, int n, int width, const float* x, int x_stride, float* out,
+                    int out_stride);
+/* Per-feature normalization: out[t][i] = (x[t][i] - mean[i]) * inv_std[i]. */
+void tml_dsp_normalize(int frames, int n, const float* mean, const float* inv_std, const float* x,
+                       float* out);
+
+/* Spectral features of one axis of a sensor window (accelerometer style, after Edge
+ * Impulse's spectral analysis): x (n_in samples at sample_rate) minus its mean; then
+ * out[0] = RMS; out[1 + 2j], out[2 + 2j] = frequency (Hz) and magnitude of the j-th highest
+ * local maximum of the magnitude spectrum (n-point FFT of the zero-padded window, DC
+ * excluded; zeros when there are fewer), j < num_peaks; then the mean power spectrum
+ * |X[k]|^2 / n_in over the bins of each band [edges_hz[b], edges_hz[b+1]), b < num_bands.
+ * tw: tml_dsp_twiddles(n); scratch: 3 n + 2 floats. out: 1 + 2 num_peaks + num_bands floats.
+ * Returns 0, or -1 for bad parameters. */
+int tml_dsp_spectral_features(int n, const float* tw, const float* x, int n_in, int sample_rate,
+                              int num_peaks, int num_bands, const float* edges_hz, float* scratch,
+                              float* out);
+
 /* A whole MFCC (or log-mel) front end for one frame. */
 typedef struct {
   int sample_rate;  /* Hz */
@@ -82,6 +103,7 @@ typedef struct {
   float lower_hz, upper_hz;
   float log_offset; /* log(mel + log_offset) */
   int num_mfcc;     /* 0: the log-mel energies are the features */
+  int deltas;       /* > 0: each frame's features followed by their deltas of this width */
 } tml_mfcc_config;
 
 /* MLPerf Tiny KWS: 16 kHz, 30 ms Hann window, 20 ms stride, 512-point FFT, magnitude,

@@ -196,7 +196,7 @@ void tml_mean_s8(const tml_mean_params* p, const int8_t* in, int8_t* out);
  * shared kernel scratch, aligned for floats). */
 typedef struct {
   int32_t sample_rate, frame_length, frame_step, fft_length, window, power, num_mel, num_mfcc;
-  int32_t frames;
+  int32_t frames, deltas; /* deltas > 0: each frame's features, then their deltas */
   float lower_hz, upper_hz, log_offset;
 } tml_mfcc_params;
 

@@ -261,6 +261,7 @@ void tml_dsp_dct(int n, int num_out, const float* table, const float* x, float* 
 
 tml_mfcc_config tml_mfcc_mlperf_kws(void) {
   tml_mfcc_config c;
+  c.deltas = 0;
   c.sample_rate = 16000;
   c.frame_length = 480;
   c.frame_step = 320;
@@ -334,9 +335,90 @@ void tml_mfcc_f32(const tml_mfcc_params* p, const float* in, const float* tables
   c.lower_hz = p->lower_hz;
   c.upper_hz = p->upper_hz;
   c.log_offset = p->log_offset;
+  c.deltas = p->deltas;
   tml_mfcc_bind(&c, tables, index, &plan);
-  for (int f = 0; f < p->frames; ++f)
-    tml_mfcc_frame(&plan, in + (long)f * p->frame_step, scratch, out + (long)f * per);
+  {
+    const int row = p->deltas > 0 ? 2 * per : per;
+    for (int f = 0; f < p->frames; ++f)
+      tml_mfcc_frame(&plan, in + (long)f * p->frame_step, (float*)scratch, out + (long)f * row);
+    if (p->deltas > 0) tml_dsp_deltas(p->frames, per, p->deltas, out, row, out + per, row);
+  }
+}
+
+void tml_dsp_deltas(int frames, int n, int width, const float* x, int x_stride, float* out,
+                    int out_stride) {
+  float denom = 0.0f;
+  for (int k = 1; k <= width; ++k) denom += (float)(k * k);
+  denom *= 2.0f;
+  for (int t = 0; t < frames; ++t)
+    for (int i = 0; i < n; ++i) {
+      float acc = 0.0f;
+      for (int k = 1; k <= width; ++k) {
+        const int a = t + k < frames ? t + k : frames - 1, b = t - k >= 0 ? t - k : 0;
+        acc += (float)k * (x[a * x_stride + i] - x[b * x_stride + i]);
+      }
+      out[t * out_stride + i] = width > 0 ? acc / denom : 0.0f;
+    }
+}
+
+void tml_dsp_normalize(int frames, int n, const float* mean, const float* inv_std, const float* x,
+                       float* out) {
+  for (int t = 0; t < frames; ++t)
+    for (int i = 0; i < n; ++i) out[t * n + i] = (x[t * n + i] - mean[i]) * inv_std[i];
+}
+
+int tml_dsp_spectral_features(int n, const float* tw, const float* x, int n_in, int sample_rate,
+                              int num_peaks, int num_bands, const float* edges_hz, float* scratch,
+                              float* out) {
+  float *centred = scratch + 2 * n, *mag = centred; /* centred: n_in <= n floats, then mag */
+  const int bins = n / 2 + 1;
+  float mean = 0.0f, power = 0.0f;
+  if (n_in < 1 || n_in > n || num_peaks < 0 || num_bands < 0 || sample_rate < 1 || log2_of(n) < 1)
+    return -1;
+  for (int i = 0; i < n_in; ++i) mean += x[i];
+  mean /= (float)n_in;
+  for (int i = 0; i < n_in; ++i) {
+    centred[i] = x[i] - mean;
+    power += centred[i] * centred[i];
+  }
+  out[0] = dsp_sqrtf(power / (float)n_in);
+  /* The spectrum's scratch (2 n floats) ends where centred begins; the magnitudes then
+   * overwrite centred, which the spectrum has read by then. */
+  if (tml_dsp_spectrum(n, tw, centred, n_in, 0, 1, scratch, mag) != 0) return -1;
+  {
+    float* peaks = out + 1;
+    for (int j = 0; j < 2 * num_peaks; ++j) peaks[j] = 0.0f;
+    for (int k = 1; k < bins; ++k) {
+      const float m = mag[k]; /* power, compared as such; magnitude reported */
+      const int is_peak = m > mag[k - 1] && (k + 1 >= bins || m >= mag[k + 1]);
+      if (!is_peak) continue;
+      for (int j = 0; j < num_peaks; ++j) {
+        const float h = peaks[2 * j + 1];
+        if (m > h * h) {
+          for (int q = num_peaks - 1; q > j; --q) {
+            peaks[2 * q] = peaks[2 * q - 2];
+            peaks[2 * q + 1] = peaks[2 * q - 1];
+          }
+          peaks[2 * j] = (float)k * (float)sample_rate / (float)n;
+          peaks[2 * j + 1] = dsp_sqrtf(m);
+          break;
+        }
+      }
+    }
+  }
+  for (int b = 0; b < num_bands; ++b) {
+    float sum = 0.0f;
+    int count = 0;
+    for (int k = 0; k < bins; ++k) {
+      const float f = (float)k * (float)sample_rate / (float)n;
+      if (f >= edges_hz[b] && f < edges_hz[b + 1]) {
+        sum += mag[k];
+        ++count;
+      }
+    }
+    out[1 + 2 * num_peaks + b] = count ? sum / (float)count / (float)n_in : 0.0f;
+  }
+  return 0;
 }
 
 int tml_mfcc_frames(const tml_mfcc_config* c, long n) {

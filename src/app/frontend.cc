@@ -50,6 +50,7 @@ nlohmann::json FrontEndJson(const FrontEnd& fe) {
           {"upper_hz", fe.upper_hz},
           {"log_offset", fe.log_offset},
           {"mfcc", fe.mfcc ? fe.num_mfcc : 0},
+          {"deltas", fe.deltas},
           {"samples", fe.samples},
           {"frames", fe.frames()},
           {"features", fe.features()},

@@ -90,7 +90,7 @@ int FrontEnd::frames() const {
 }
 
 int FrontEnd::features() const {
-  return mfcc ? num_mfcc : mel_bins;
+  return (mfcc ? num_mfcc : mel_bins) * (deltas > 0 ? 2 : 1);
 }
 
 Attrs FrontEnd::OpAttrs() const {
@@ -106,6 +106,7 @@ Attrs FrontEnd::OpAttrs() const {
   a.Set("lower_hz", lower_hz);
   a.Set("upper_hz", upper_hz);
   a.Set("log_offset", log_offset);
+  if (deltas > 0) a.Set("deltas", deltas);
   return a;
 }
 
@@ -119,7 +120,7 @@ Result<FrontEnd> FrontEndFromYaml(const YAML::Node& y, const std::string& where)
       UnknownKeys(y,
                   {"name", "kind", "sample_rate", "frame_length", "frame_ms", "frame_step",
                    "stride_ms", "fft_length", "window", "spectrum", "mel_bins", "lower_hz",
-                   "upper_hz", "log_offset", "mfcc", "samples", "clip_ms"},
+                   "upper_hz", "log_offset", "mfcc", "deltas", "samples", "clip_ms"},
                   where, "front end"));
   FrontEnd fe;
   fe.source_file = where;
@@ -164,6 +165,8 @@ Result<FrontEnd> FrontEndFromYaml(const YAML::Node& y, const std::string& where)
         where);
   TML_ASSIGN_OR_RETURN(int64_t nm, Whole(y, "mfcc", std::min<int64_t>(13, mel), 1, 100000, where));
   fe.num_mfcc = static_cast<int>(nm);
+  TML_ASSIGN_OR_RETURN(int64_t deltas, Whole(y, "deltas", 0, 0, 9, where));
+  fe.deltas = static_cast<int>(deltas);
   // The op's own checks, so that the file is refused here rather than when attached.
   auto g = FrontEndGraph(fe);
   if (!g.ok()) return Status::Errorf("{}: front end: {}", where, g.status().message());
@@ -272,6 +275,7 @@ Result<FrontEnd> AttachedFrontEnd(const Graph& g) {
     fe.lower_hz = a.Float("lower_hz", fe.lower_hz);
     fe.upper_hz = a.Float("upper_hz", fe.upper_hz);
     fe.log_offset = a.Float("log_offset", fe.log_offset);
+    fe.deltas = static_cast<int>(a.Int("deltas", 0));
     fe.samples = g.tensor(g.inputs[0]).numel();
     return fe;
   }
@@ -323,6 +327,7 @@ Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audi
   c.lower_hz = fe.lower_hz;
   c.upper_hz = fe.upper_hz;
   c.log_offset = fe.log_offset;
+  c.deltas = fe.deltas;
   size_t floats = 0, ints = 0, scratch = 0;
   tml_mfcc_sizes(&c, &floats, &ints, &scratch);
   std::vector<float> tables(floats), work(scratch);
@@ -330,10 +335,13 @@ Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audi
   tml_mfcc_plan plan;
   if (c.window < 0 || tml_mfcc_init(&c, tables.data(), index.data(), &plan) != 0)
     return Status::Errorf("front end '{}': invalid settings", fe.name);
-  std::vector<float> out(static_cast<size_t>(fe.frames()) * static_cast<size_t>(fe.features()));
+  const int row = fe.features(), per = fe.mfcc ? fe.num_mfcc : fe.mel_bins;
+  std::vector<float> out(static_cast<size_t>(fe.frames()) * static_cast<size_t>(row));
   for (int f = 0; f < fe.frames(); ++f)
     tml_mfcc_frame(&plan, audio + static_cast<int64_t>(f) * fe.frame_step, work.data(),
-                   out.data() + static_cast<size_t>(f) * static_cast<size_t>(fe.features()));
+                   out.data() + static_cast<size_t>(f) * static_cast<size_t>(row));
+  if (fe.deltas > 0)
+    tml_dsp_deltas(fe.frames(), per, fe.deltas, out.data(), row, out.data() + per, row);
   return out;
 }
 
@@ -342,10 +350,11 @@ std::string FrontEndSummary(const FrontEnd& fe) {
                                  : fmt::format("{} log-mel energies", fe.mel_bins);
   return fmt::format(
       "{}: {} samples at {} Hz -> {} frames x {} ({} samples every {}, {}-point FFT, {} window, "
-      "{} spectrum, {} from {} to {} Hz, log(mel + {}))",
+      "{} spectrum, {} from {} to {} Hz, log(mel + {}){})",
       fe.name, fe.samples, fe.sample_rate, fe.frames(), fe.features(), fe.frame_length,
       fe.frame_step, fe.fft_length, fe.window, fe.power ? "power" : "magnitude", features,
-      fe.lower_hz, fe.upper_hz, fe.log_offset);
+      fe.lower_hz, fe.upper_hz, fe.log_offset,
+      fe.deltas > 0 ? fmt::format(", and their deltas (width {})", fe.deltas) : "");
 }
 
 }  // namespace tml

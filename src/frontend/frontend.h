@@ -32,11 +32,12 @@ struct FrontEnd {
   float lower_hz = 20.0f, upper_hz = 4000.0f;
   float log_offset = 1e-6f;
   int num_mfcc = 10;
+  int deltas = 0;           // > 0: each frame's features followed by their deltas (this width)
   int64_t samples = 16000;  // samples per inference (the clip)
   std::string source_file;
 
   int frames() const;    // feature frames per clip
-  int features() const;  // per frame
+  int features() const;  // per frame (deltas included)
   // The Mfcc node's attributes (src/ops/dsp.cc).
   Attrs OpAttrs() const;
 };

@@ -6,7 +6,8 @@
 //
 // Attributes (as tml_mfcc_params): sample_rate, frame_length, frame_step, fft_length,
 // window (0 Hann, 1 Hamming, 2 none), power (1 power spectrum, 0 magnitude), num_mel,
-// num_mfcc (0: log-mel features), lower_hz, upper_hz, log_offset.
+// num_mfcc (0: log-mel features), lower_hz, upper_hz, log_offset, deltas (> 0: every
+// frame's features followed by their deltas of that regression width).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -36,6 +37,7 @@ tml_mfcc_config MfccConfig(const Node& n) {
   c.lower_hz = n.attrs.Float("lower_hz", 20.0f);
   c.upper_hz = n.attrs.Float("upper_hz", 4000.0f);
   c.log_offset = n.attrs.Float("log_offset", 1e-6f);
+  c.deltas = i32("deltas", 0);
   return c;
 }
 
@@ -68,6 +70,7 @@ Result<MfccTables> MakeTables(const Node& n) {
   if (c.num_mfcc < 0 || c.num_mfcc > c.num_mel)
     return Status::Errorf("{}: num_mfcc {} must be 0..num_mel ({})", where, c.num_mfcc, c.num_mel);
   if (c.sample_rate < 1) return Status::Errorf("{}: sample_rate must be positive", where);
+  if (c.deltas < 0 || c.deltas > 9) return Status::Errorf("{}: deltas must be 0..9", where);
   if (!(c.lower_hz >= 0.0f) || !(c.upper_hz > c.lower_hz) || c.upper_hz > c.sample_rate / 2.0f)
     return Status::Errorf("{}: mel range {}..{} Hz must be increasing and within 0..{} Hz", where,
                           c.lower_hz, c.upper_hz, c.sample_rate / 2.0);
@@ -99,7 +102,7 @@ Result<int64_t> SampleCount(const Tensor& x, const Node& n) {
 }
 
 int PerFrame(const tml_mfcc_config& c) {
-  return c.num_mfcc > 0 ? c.num_mfcc : c.num_mel;
+  return (c.num_mfcc > 0 ? c.num_mfcc : c.num_mel) * (c.deltas > 0 ? 2 : 1);
 }
 
 Status InferMfcc(Graph& g, const Node& n) {
@@ -170,6 +173,7 @@ Result<std::unique_ptr<LoweredOp>> LowerMfcc(const Graph& g, const Node& n) {
   p.lower_hz = c.lower_hz;
   p.upper_hz = c.upper_hz;
   p.log_offset = c.log_offset;
+  p.deltas = c.deltas;
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 
