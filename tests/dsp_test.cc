@@ -3,8 +3,10 @@
 // implementation of the same parameters (max and RMS error printed).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -239,6 +241,80 @@ TEST(Dsp, SpectralFeaturesOfTwoTones) {
   EXPECT_EQ(tml_dsp_spectral_features(n, tw.data(), x.data(), n + 1, rate, 3, 3, edges,
                                       scratch.data(), out.data()),
             -1);
+}
+
+// A 3 s signal pushed in chunks of odd sizes: every sliding window of 49 frames equals the
+// batch front end's frames at that position, bit for bit, with one frame computed per stride.
+TEST(Dsp, StreamingFeaturesEqualTheBatchFrontEnd) {
+  for (int deltas : {0, 2}) {
+    tml_mfcc_config c = tml_mfcc_mlperf_kws();
+    c.deltas = deltas;
+    size_t tf = 0, ti = 0, sf = 0;
+    tml_mfcc_sizes(&c, &tf, &ti, &sf);
+    std::vector<float> tables(tf), scratch(sf);
+    std::vector<int32_t> index(ti);
+    tml_mfcc_plan plan;
+    ASSERT_EQ(tml_mfcc_init(&c, tables.data(), index.data(), &plan), 0);
+    const int n = 48000, window = 49, per = 10, row = deltas ? 20 : 10;
+    std::mt19937 rng(4);
+    std::normal_distribution<float> g(0.0f, 0.2f);
+    std::vector<float> x(n);
+    for (int i = 0; i < n; ++i)
+      x[i] = 0.3f * static_cast<float>(std::sin(0.01 * i + 1e-7 * i * i)) + g(rng);
+    const int frames = tml_mfcc_frames(&c, n);
+    std::vector<float> batch(static_cast<size_t>(frames) * per);
+    for (int f = 0; f < frames; ++f)
+      tml_mfcc_frame(&plan, x.data() + f * c.frame_step, scratch.data(), batch.data() + f * per);
+    std::vector<float> samples(c.frame_length), ring(window * per), win(window * row);
+    tml_mfcc_stream st;
+    tml_mfcc_stream_init(&st, &plan, samples.data(), ring.data(), window);
+    const int chunks[] = {1, 7, 333, 320, 4000, 19};
+    int pos = 0, computed = 0, windows = 0;
+    for (int k = 0; pos < n; ++k) {
+      const int len = std::min(chunks[k % 6], n - pos);
+      computed += tml_mfcc_stream_push(&st, x.data() + pos, len, scratch.data());
+      pos += len;
+      EXPECT_EQ(computed, tml_mfcc_frames(&c, pos)) << "frames after " << pos << " samples";
+      if (!tml_mfcc_stream_window(&st, win.data())) {
+        EXPECT_LT(computed, window);
+        continue;
+      }
+      ++windows;
+      const int first = computed - window;
+      std::vector<float> want(static_cast<size_t>(window) * row);
+      for (int f = 0; f < window; ++f)
+        std::memcpy(want.data() + f * row, batch.data() + (first + f) * per, per * 4);
+      if (deltas)
+        tml_dsp_deltas(window, per, deltas, want.data(), row, want.data() + per, row);
+      ASSERT_EQ(std::memcmp(win.data(), want.data(), want.size() * 4), 0)
+          << "window at frame " << first << ", deltas " << deltas;
+    }
+    EXPECT_EQ(computed, frames);
+    EXPECT_GT(windows, 20);
+  }
+}
+
+TEST(Dsp, DetectorSmoothsFiresOnceAndIgnoresNonKeywords) {
+  const uint8_t keyword[3] = {1, 1, 0};  // yes, no, unknown
+  std::vector<float> history(3 * 3);
+  tml_kws_detector d;
+  tml_kws_detector_init(&d, 3, 3, 2, 0.55f, keyword, history.data());
+  const float posts[][3] = {
+      {0.9f, 0.0f, 0.1f},  // mean yes 0.9 -> fires
+      {0.9f, 0.0f, 0.1f},  // quiet (refractory 2)
+      {0.9f, 0.0f, 0.1f},  // quiet
+      {0.0f, 0.1f, 0.9f},  // yes mean (0.9 + 0.9 + 0) / 3 = 0.6 >= 0.55 -> fires again
+      {0.0f, 0.0f, 1.0f},  // quiet
+      {0.0f, 0.0f, 1.0f},  // quiet
+      {0.0f, 0.0f, 1.0f},  // the last three are unknown: no keyword near 0.55
+      {0.0f, 0.95f, 0.05f}, {0.0f, 0.95f, 0.05f},  // no mean 0.317, 0.633 -> fires
+  };
+  const int want[] = {0, -1, -1, 0, -1, -1, -1, -1, 1};
+  for (int k = 0; k < 9; ++k) {
+    float score = 0;
+    EXPECT_EQ(tml_kws_detect(&d, posts[k], &score), want[k]) << "posterior " << k;
+    if (want[k] >= 0) EXPECT_GE(score, 0.55f);
+  }
 }
 
 TEST(Dsp, BadConfigurationsAreRefused) {

@@ -129,6 +129,49 @@ int tml_mfcc_frames(const tml_mfcc_config* c, long n);
 /* One frame (frame_length samples) -> num_mfcc (or num_mel) features. */
 void tml_mfcc_frame(const tml_mfcc_plan* plan, const float* frame, float* scratch, float* out);
 
+/* Streaming features: samples arrive in chunks of any size; every frame is computed once,
+ * when its last sample arrives (frame f covers samples f * frame_step ..), and kept in a
+ * ring of the last window_frames frames, so a sliding window costs one frame per stride
+ * instead of all of them. The frames are those of tml_mfcc_frame on the same samples.
+ *
+ *   tml_mfcc_stream s;
+ *   tml_mfcc_stream_init(&s, &plan, samples, ring, 49);   samples: frame_length floats,
+ *                                                          ring: 49 x per-frame floats
+ *   n = tml_mfcc_stream_push(&s, chunk, 320, scratch);    new frames in this chunk
+ *   if (tml_mfcc_stream_window(&s, window)) ...           49 frames, oldest first */
+typedef struct {
+  const tml_mfcc_plan* plan;
+  float* samples; /* frame_length: the samples of the frame being filled */
+  int have;       /* samples in it */
+  float* ring;    /* window_frames x per (tml_mfcc_frame's features) */
+  int window_frames, next, frames; /* next row to write; frames computed so far */
+} tml_mfcc_stream;
+
+void tml_mfcc_stream_init(tml_mfcc_stream* s, const tml_mfcc_plan* plan, float* samples,
+                          float* ring, int window_frames);
+/* Returns the number of frames computed from these n samples. scratch: as tml_mfcc_frame. */
+int tml_mfcc_stream_push(tml_mfcc_stream* s, const float* x, long n, float* scratch);
+/* The last window_frames frames, oldest first, window_frames x per floats (then, with the
+ * plan's deltas, each row followed by its deltas over the window: rows of 2 x per).
+ * Returns 0 while fewer frames than the window have been computed, else 1. */
+int tml_mfcc_stream_window(const tml_mfcc_stream* s, float* out);
+
+/* Keyword detection from a stream of posteriors (one per inference): the mean of the last
+ * `smooth` posteriors per class, a detection when a keyword class's mean reaches the
+ * threshold, then none for `refractory` inferences (one utterance, one detection). */
+typedef struct {
+  int classes, smooth, refractory;
+  float threshold;
+  const uint8_t* keyword; /* classes: 1 for a keyword, 0 for silence, unknown, ... */
+  float* history;         /* smooth x classes */
+  int pos, count, quiet;
+} tml_kws_detector;
+
+void tml_kws_detector_init(tml_kws_detector* d, int classes, int smooth, int refractory,
+                           float threshold, const uint8_t* keyword, float* history);
+/* The class detected at this posterior, or -1; *score: the winning class's smoothed mean. */
+int tml_kws_detect(tml_kws_detector* d, const float* posterior, float* score);
+
 #ifdef __cplusplus
 }
 #endif

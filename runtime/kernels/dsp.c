@@ -439,3 +439,101 @@ void tml_mfcc_frame(const tml_mfcc_plan* plan, const float* frame, float* scratc
   }
   tml_dsp_dct(c->num_mel, c->num_mfcc, plan->dct, mel, out);
 }
+
+static int frame_features(const tml_mfcc_config* c) {
+  return c->num_mfcc > 0 ? c->num_mfcc : c->num_mel;
+}
+
+void tml_mfcc_stream_init(tml_mfcc_stream* s, const tml_mfcc_plan* plan, float* samples,
+                          float* ring, int window_frames) {
+  s->plan = plan;
+  s->samples = samples;
+  s->have = 0;
+  s->ring = ring;
+  s->window_frames = window_frames;
+  s->next = 0;
+  s->frames = 0;
+}
+
+int tml_mfcc_stream_push(tml_mfcc_stream* s, const float* x, long n, float* scratch) {
+  const tml_mfcc_config* c = &s->plan->c;
+  const int per = frame_features(c), keep = c->frame_length - c->frame_step;
+  int made = 0;
+  for (long i = 0; i < n;) {
+    if (s->have < 0) { /* frames further apart than long: samples between them skipped */
+      long k = -s->have;
+      if (k > n - i) k = n - i;
+      s->have += (int)k;
+      i += k;
+      continue;
+    }
+    {
+      long take = c->frame_length - s->have;
+      if (take > n - i) take = n - i;
+      for (long k = 0; k < take; ++k) s->samples[s->have + k] = x[i + k];
+      s->have += (int)take;
+      i += take;
+    }
+    if (s->have < c->frame_length) break;
+    tml_mfcc_frame(s->plan, s->samples, scratch, s->ring + (long)s->next * per);
+    s->next = (s->next + 1) % s->window_frames;
+    ++s->frames;
+    ++made;
+    /* The overlap stays for the next frame: it is not computed again. */
+    for (int k = 0; k < keep; ++k) s->samples[k] = s->samples[c->frame_step + k];
+    s->have = keep;
+  }
+  return made;
+}
+
+int tml_mfcc_stream_window(const tml_mfcc_stream* s, float* out) {
+  const tml_mfcc_config* c = &s->plan->c;
+  const int per = frame_features(c), row = c->deltas > 0 ? 2 * per : per;
+  if (s->frames < s->window_frames) return 0;
+  for (int f = 0; f < s->window_frames; ++f) {
+    const float* src = s->ring + (long)((s->next + f) % s->window_frames) * per;
+    for (int k = 0; k < per; ++k) out[(long)f * row + k] = src[k];
+  }
+  if (c->deltas > 0) tml_dsp_deltas(s->window_frames, per, c->deltas, out, row, out + per, row);
+  return 1;
+}
+
+void tml_kws_detector_init(tml_kws_detector* d, int classes, int smooth, int refractory,
+                           float threshold, const uint8_t* keyword, float* history) {
+  d->classes = classes;
+  d->smooth = smooth < 1 ? 1 : smooth;
+  d->refractory = refractory;
+  d->threshold = threshold;
+  d->keyword = keyword;
+  d->history = history;
+  d->pos = 0;
+  d->count = 0;
+  d->quiet = 0;
+}
+
+int tml_kws_detect(tml_kws_detector* d, const float* posterior, float* score) {
+  int best = -1;
+  float best_mean = 0.0f;
+  for (int j = 0; j < d->classes; ++j) d->history[(long)d->pos * d->classes + j] = posterior[j];
+  d->pos = (d->pos + 1) % d->smooth;
+  if (d->count < d->smooth) ++d->count;
+  for (int j = 0; j < d->classes; ++j) {
+    float sum = 0.0f;
+    for (int k = 0; k < d->count; ++k) sum += d->history[(long)k * d->classes + j];
+    {
+      const float mean = sum / (float)d->count;
+      if (d->keyword[j] && (best < 0 || mean > best_mean)) {
+        best = j;
+        best_mean = mean;
+      }
+    }
+  }
+  if (score) *score = best_mean;
+  if (d->quiet > 0) {
+    --d->quiet;
+    return -1;
+  }
+  if (best < 0 || best_mean < d->threshold) return -1;
+  d->quiet = d->refractory;
+  return best;
+}
