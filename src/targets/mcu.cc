@@ -18,10 +18,11 @@ namespace tml {
 
 namespace fs = std::filesystem;
 
-namespace {
 std::string FirmwareDir() {
   return std::string(TML_SOURCE_DIR) + "/firmware";
 }
+
+namespace {
 
 // The harness speaks the default "model" API; map it onto the chosen prefix.
 std::vector<std::string> PrefixDefines(const CodegenOptions& opt) {
@@ -58,12 +59,9 @@ std::string BoardDir(const TargetProfile& p) {
   return FirmwareDir() + "/" + (p.firmware.empty() ? "mps2" : p.firmware);
 }
 
-namespace {
-
-// Compiles the generated code of `b` with the board support into `elf`; profiling
-// adds the per-layer timer probes and the stack painter.
-Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling,
-                    const std::string& elf) {
+Status LinkFirmwareWith(const TargetBuild& b, const TargetProfile& p,
+                        const std::vector<std::string>& harness, bool profiling,
+                        const std::string& elf) {
   const std::string& dir = b.dir;
   const std::string fw = FirmwareDir();
   const std::string board = BoardDir(p);
@@ -73,10 +71,10 @@ Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling
   argv.push_back("-ffile-prefix-map=" + fs::absolute(dir).lexically_normal().string() + "=build");
   argv.push_back("-ffile-prefix-map=" + dir + "=build");
   for (auto& d : PrefixDefines(b.options)) argv.push_back(d);
-  argv.insert(argv.end(),
-              {"-I" + dir, "-I" + b.code.include_dir, "-nostartfiles", "-T", board + "/mps2.ld",
-               "--specs=nosys.specs", "-Wl,--gc-sections", board + "/startup.c",
-               fw + "/common/semihost.c", fw + "/common/harness_main.c"});
+  argv.insert(argv.end(), {"-I" + dir, "-I" + b.code.include_dir, "-nostartfiles", "-T",
+                           board + "/mps2.ld", "--specs=nosys.specs", "-Wl,--gc-sections",
+                           board + "/startup.c", fw + "/common/semihost.c"});
+  argv.insert(argv.end(), harness.begin(), harness.end());
   if (profiling) argv.insert(argv.end(), {"-DTML_PROFILE", board + "/timer.c"});
   for (const auto& s : b.code.sources) argv.push_back(s);
   argv.insert(argv.end(), {"-lm", "-o", elf});
@@ -85,6 +83,15 @@ Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling
     return Status::Errorf("building firmware for {} in {} failed (exit {}):\n{}", p.name, dir,
                           r.exit_code, r.output);
   return Status::Ok();
+}
+
+namespace {
+
+// Compiles the generated code of `b` with the board support and the harness into `elf`;
+// profiling adds the per-layer timer probes and the stack painter.
+Status LinkFirmware(const TargetBuild& b, const TargetProfile& p, bool profiling,
+                    const std::string& elf) {
+  return LinkFirmwareWith(b, p, {FirmwareDir() + "/common/harness_main.c"}, profiling, elf);
 }
 
 }  // namespace
@@ -106,20 +113,9 @@ Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const 
   return b;
 }
 
-Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
-                          bool trace, bool icount) {
+Result<ProcessResult> RunQemuCommand(const TargetBuild& b, const std::string& cmdline,
+                                     bool icount) {
   if (b.qemu_machine.empty()) return Status::Errorf("target '{}' is not emulated", b.target);
-  const std::string in = (fs::path(b.dir) / "run_inputs.bin").string();
-  const std::string out = (fs::path(b.dir) / "run_outputs.bin").string();
-  const std::string tr = (fs::path(b.dir) / "run_trace.bin").string();
-  {
-    std::ofstream f(in, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(inputs.data()),
-            static_cast<std::streamsize>(inputs.size()));
-    if (!f) return Status::Errorf("{}: write failed", in);
-  }
-  std::string cmdline = std::to_string(samples) + " " + in + " " + out;
-  if (trace) cmdline += " " + tr;
   std::vector<std::string> argv = {"qemu-system-arm",
                                    "-M",
                                    b.qemu_machine,
@@ -140,6 +136,23 @@ Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inpu
   if (r.exit_code != 0)
     return Status::Errorf("{} on {} (qemu {}) failed with exit code {}: {}", b.executable, b.target,
                           b.qemu_machine, r.exit_code, r.output);
+  return r;
+}
+
+Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
+                          bool trace, bool icount) {
+  const std::string in = (fs::path(b.dir) / "run_inputs.bin").string();
+  const std::string out = (fs::path(b.dir) / "run_outputs.bin").string();
+  const std::string tr = (fs::path(b.dir) / "run_trace.bin").string();
+  {
+    std::ofstream f(in, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(inputs.data()),
+            static_cast<std::streamsize>(inputs.size()));
+    if (!f) return Status::Errorf("{}: write failed", in);
+  }
+  std::string cmdline = std::to_string(samples) + " " + in + " " + out;
+  if (trace) cmdline += " " + tr;
+  TML_RETURN_IF_ERROR(RunQemuCommand(b, cmdline, icount).status());
   HostRun run;
   TML_ASSIGN_OR_RETURN(run.outputs, ReadFile(out));
   if (trace) {
@@ -174,8 +187,6 @@ Result<HostRun> RunOnTarget(const TargetBuild& b, const std::vector<uint8_t>& in
 
 namespace tml {
 
-namespace {
-
 constexpr int64_t kNsPerInstruction = 64;  // -icount shift=6
 constexpr int64_t kNsPerTick = 40;         // 25 MHz timer
 
@@ -184,6 +195,8 @@ constexpr int64_t kNsPerTick = 40;         // 25 MHz timer
 int64_t TicksToInstructions(uint32_t t) {
   return (static_cast<int64_t>(t) * kNsPerTick + kNsPerInstruction - 1) / kNsPerInstruction;
 }
+
+namespace {
 
 Result<std::map<std::string, int64_t>> SectionSizes(const std::string& elf) {
   TML_ASSIGN_OR_RETURN(ProcessResult r, RunProcess({"arm-none-eabi-size", "-A", "-d", elf}, 60));

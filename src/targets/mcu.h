@@ -7,6 +7,7 @@
 //   TML_ASSIGN_OR_RETURN(HostRun r, RunOnQemu(b, inputs, samples, /*trace=*/true));
 #pragma once
 
+#include "core/process.h"
 #include "targets/host.h"
 #include "targets/target_profile.h"
 
@@ -15,6 +16,17 @@ namespace tml {
 // profiling: build with per-layer timer probes, a stack painter and timer0.
 Result<TargetBuild> BuildFirmware(const Graph& g, const TargetProfile& p, const std::string& dir,
                                   const CodegenOptions& opt = {}, bool profiling = false);
+// The project's firmware/ folder (board support, harnesses).
+std::string FirmwareDir();
+// Links b's generated code with the board support and a harness of one's own (its
+// sources: a main() speaking semihosting); BuildFirmware uses firmware/common/harness_main.c.
+Status LinkFirmwareWith(const TargetBuild& b, const TargetProfile& p,
+                        const std::vector<std::string>& harness, bool profiling,
+                        const std::string& elf);
+// Runs b.executable in QEMU with a semihosting command line; an error unless it exits 0.
+Result<ProcessResult> RunQemuCommand(const TargetBuild& b, const std::string& cmdline, bool icount);
+// Instructions executed by the time timer0 read t under icount (the board's timer.c).
+int64_t TicksToInstructions(uint32_t t);
 // icount: deterministic virtual time, one fixed step per instruction.
 Result<HostRun> RunOnQemu(const TargetBuild& b, const std::vector<uint8_t>& inputs, int samples,
                           bool trace, bool icount = false);

@@ -1,0 +1,115 @@
+// Streaming keyword spotting (src/app/stream): the emulated board, fed a long recording
+// one stride at a time, computes each frame once, runs the model every hop frames and
+// reports the same detections as the host; the published KWS model finds synthesized
+// keywords in a stream (hits, misses, false alarms against the stream's truth).
+#include "app/stream.h"
+
+#include <gtest/gtest.h>
+
+#include "fixtures.h"
+#include "formats/import.h"
+#include "frontend/frontend.h"
+#include "zoo/mlperf_models.h"
+
+namespace tml {
+namespace {
+
+std::vector<std::string> KwsClasses() {
+  auto words = KeywordSet("mlperf-ten");
+  std::vector<std::string> c = words.ok() ? *words : std::vector<std::string>{};
+  c.push_back("silence");
+  c.push_back("unknown");
+  return c;
+}
+
+KeywordStream Stream(int speakers, uint64_t seed) {
+  SynthSpeechOptions o;
+  o.words = KeywordSet("mlperf-ten").value();
+  o.speakers = speakers;
+  o.takes = 1;
+  o.silence_share = 0;
+  o.unknown_share = 1;
+  o.seed = seed;
+  auto s = SynthesizeSpeech(o, NoProgress());
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  std::vector<NewSample> takes;
+  if (s.ok())
+    for (size_t k = 0; k < s->samples.size(); k += 4) takes.push_back(s->samples[k]);
+  return MakeKeywordStream(takes, 16000, 0.5, seed);
+}
+
+// Seeded weights: the detections mean nothing, but they must be the same on the board.
+TEST(Stream, TheBoardDetectsWhatTheHostDetects) {
+  auto fe = FindFrontEnd("mlperf-kws");
+  ASSERT_TRUE(fe.ok());
+  auto ds = zoo::MlperfModels()[0].build(3);
+  ASSERT_TRUE(ds.ok());
+  auto q = zoo::QuantizeSynthetic(*ds, 3, 4);
+  ASSERT_TRUE(q.ok());
+  auto model = AttachFrontEnd(*q, *fe);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const KeywordStream k = Stream(3, 5);
+  ASSERT_GT(k.audio.size(), 5u * 16000);
+  StreamRequest r;
+  r.model = *model;
+  r.classes = KwsClasses();
+  r.options.threshold = 0.2f;  // the seeded model's posteriors are flat
+  r.options.refractory = 2;
+  auto host = RunStream(r, k.audio);
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  r.target = "cortex-m4";
+  r.work_dir = testing::EmptyWorkDir("stream_m4");
+  auto board = RunStream(r, k.audio);
+  ASSERT_TRUE(board.ok()) << board.status().message();
+  EXPECT_EQ(board->frames, host->frames);
+  EXPECT_EQ(board->frames, static_cast<int64_t>((k.audio.size() - 480) / 320 + 1));
+  EXPECT_EQ(board->inferences, host->inferences);
+  EXPECT_GT(host->events.size(), 0u) << "no detection to compare";
+  EXPECT_EQ(board->events, host->events);
+  // One frame per stride: the features cost about one frame's work per stride, not 49.
+  const double per_frame =
+      static_cast<double>(board->feature_instructions) / static_cast<double>(board->frames);
+  std::cout << board->frames << " frames, " << board->inferences
+            << " inferences on cortex-m4: " << per_frame << " feature instructions per frame, "
+            << board->model_instructions / std::max<int64_t>(1, board->inferences)
+            << " per inference; " << host->events.size() << " detections, equal to the host's\n";
+  EXPECT_GT(per_frame, 10000);
+  EXPECT_LT(per_frame, 120000);
+  EXPECT_GT(board->model_instructions, board->inferences * 1000000);
+  StreamRequest bad = r;
+  bad.classes.pop_back();
+  EXPECT_FALSE(RunStream(bad, k.audio).ok());
+  StreamRequest no_front = r;
+  no_front.model = *q;
+  auto refused = RunStream(no_front, k.audio);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("attached front end"), std::string::npos);
+}
+
+TEST(Stream, ThePublishedModelFindsSynthesizedKeywordsInAStream) {
+  const std::string path = testing::SharedModel("kws_ref_model.tflite");
+  if (path.empty()) GTEST_SKIP() << "../shared/models is absent";
+  auto m = LoadModel(path);
+  ASSERT_TRUE(m.ok());
+  auto fe = FindFrontEnd("mlperf-kws");
+  ASSERT_TRUE(fe.ok());
+  auto model = AttachFrontEnd(*m, *fe);
+  ASSERT_TRUE(model.ok());
+  const KeywordStream k = Stream(6, 8);
+  StreamRequest r;
+  r.model = *model;
+  r.classes = KwsClasses();
+  r.options.hop = 5;
+  auto host = RunStream(r, k.audio);
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  const StreamScore s = ScoreStream(*host, k.truth, r.classes, 16000, 320, 480, 1.0);
+  std::cout << "stream of " << k.audio.size() / 16000.0 << " s, " << s.keywords
+            << " keywords: " << s.hits << " hits, " << s.misses << " misses, " << s.false_alarms
+            << " false alarms (" << s.false_alarms_per_hour() << " per hour)\n";
+  EXPECT_GE(s.keywords, 10);
+  EXPECT_GT(s.hits, s.keywords / 3);
+  EXPECT_LT(s.false_alarms, s.hits);
+}
+
+}  // namespace
+}  // namespace tml
