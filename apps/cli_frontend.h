@@ -6,5 +6,7 @@
 namespace tml::cli {
 
 CLI::App* AddFrontEndCommands(CLI::App& app, int* exit_code);
+// `tinymlaas stream`: keyword spotting on a long recording, on the host or a board.
+CLI::App* AddStreamCommand(CLI::App& app, int* exit_code);
 
 }  // namespace tml::cli

@@ -349,7 +349,8 @@ int main(int argc, char** argv) {
                                  tml::cli::AddRunCommand(app, &sub_exit),
                                  tml::cli::AddLineageCommand(app, &sub_exit),
                                  tml::cli::AddSplitCommand(app, &sub_exit),
-                                 tml::cli::AddFrontEndCommands(app, &sub_exit)};
+                                 tml::cli::AddFrontEndCommands(app, &sub_exit),
+                                 tml::cli::AddStreamCommand(app, &sub_exit)};
   tml::cli::AddSqueezeCommands(app, &sub_exit, &subs);
   tml::cli::AddServeCommands(app, &sub_exit, &subs);
   tml::cli::AddDeviceCommands(app, &sub_exit, &subs);
@@ -360,7 +361,7 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<const char*, std::vector<const char*>>> phases = {
       {"1 Collect", {"data"}},
       {"2 Train", {"frontend", "train"}},
-      {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate"}},
+      {"3 Squeeze and evaluate", {"quantize", "prune", "evaluate", "stream"}},
       {"4 Split across a node chain", {"split"}},
       {"5 Compile, verify and measure",
        {"inspect", "compile", "verify", "profile", "infer", "export", "zoo"}},

@@ -101,6 +101,10 @@ step "Keyword spotting: examples/keywords.yaml (synthesized speech, DS-CNN behin
 kws=$(sed -n 's/^  int8.model = //p' "$OUT/keywords.txt")
 "$TML" frontend show "$kws" | tee "$OUT/keywords-frontend.txt"
 "$TML" verify "$kws" --target cortex-m4 --inputs 3 | tee "$OUT/keywords.verify-cortex-m4.txt"
+kwdata=$(sed -n 's/^  data.dataset = //p' "$OUT/keywords.txt")
+step "Streaming on the emulated Cortex-M4: the test voices' clips in a row, as from a microphone"
+"$TML" stream "$kws" --data "$kwdata@test" --words 40 --target cortex-m4 --workspace "$WS" \
+  | tee "$OUT/keywords-stream.txt" | tail -4
 
 cat <<TXT
 
@@ -113,7 +117,8 @@ Demo finished. Look at:
                          link bytes and time, energy); $OUT/split/ the sub-models, partition.json;
                          $OUT/cascade.txt accuracy / offload / latency / energy per threshold
   $OUT/keywords.txt      keyword spotting from synthesized voices: accuracy on held-out voices
-                         (host and emulated Cortex-M4, which computes the MFCCs itself)
+                         (host and emulated Cortex-M4, which computes the MFCCs itself);
+                         $OUT/keywords-stream.txt the board's detections on a stream, scored
   $OUT/fleet/            the fleet scenario: registry listings, deployments and refusals,
                          devices' lineage (show-m4-1.txt), agent, boards and broker logs
   $OUT/fleet-ops/        fleet operations: staged rollouts (rollout-v2.txt), the shadow halt

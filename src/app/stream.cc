@@ -1,7 +1,10 @@
 #include "app/stream.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +13,7 @@
 #include "codegen/codegen.h"
 #include "core/c_writer.h"
 #include "core/scratch_dir.h"
+#include "data/loader.h"
 #include "frontend/frontend.h"
 #include "interp/interpreter.h"
 #include "targets/mcu.h"
@@ -241,7 +245,7 @@ KeywordStream MakeKeywordStream(const std::vector<NewSample>& takes, int rate, d
   std::normal_distribution<float> noise(0.0f, 0.002f);
   const size_t gap = static_cast<size_t>(gap_s * rate);
   for (const NewSample& t : takes) {
-    if (t.dtype != "int16" || t.label == "silence") continue;
+    if (t.label == "silence") continue;
     const auto* pcm = reinterpret_cast<const int16_t*>(t.bytes.data());
     const size_t n = t.bytes.size() / 2;
     // The word's extent in the clip: first to last sample above 10 % of its peak.
@@ -261,6 +265,29 @@ KeywordStream MakeKeywordStream(const std::vector<NewSample>& takes, int rate, d
     for (size_t i = 0; i < gap; ++i) k.audio.push_back(noise(rng));
   }
   return k;
+}
+
+Result<DatasetStream> StreamFromDataset(Workspace& ws, const std::string& ref, int64_t words,
+                                        double gap_s, uint64_t seed) {
+  TML_ASSIGN_OR_RETURN(LoadedSplit split, LoadSplitRef(ws, ref, Split::kTest));
+  const LabeledData d = Spread(split.data, words > 0 ? words : split.data.count());
+  int64_t per = 1;
+  for (int64_t x : d.shape) per *= x;
+  if (d.shape.size() != 1)
+    return Status::Errorf("stream: {} holds samples of shape [{}], not audio clips", ref,
+                          fmt::join(d.shape, ", "));
+  std::vector<NewSample> takes;
+  for (int64_t k = 0; k < d.count(); ++k) {
+    NewSample t;
+    t.label = split.classes[static_cast<size_t>(d.y[static_cast<size_t>(k)])];
+    std::vector<int16_t> pcm(static_cast<size_t>(per));
+    for (int64_t i = 0; i < per; ++i)
+      pcm[static_cast<size_t>(i)] = static_cast<int16_t>(std::lround(
+          std::clamp(d.x[static_cast<size_t>(k * per + i)] * 32768.0f, -32768.0f, 32767.0f)));
+    t.bytes.assign(reinterpret_cast<const char*>(pcm.data()), pcm.size() * 2);
+    takes.push_back(std::move(t));
+  }
+  return DatasetStream{MakeKeywordStream(takes, 16000, gap_s, seed), split.classes};
 }
 
 StreamScore ScoreStream(const StreamRun& run, const std::vector<TruthWord>& truth,

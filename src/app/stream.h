@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/progress.h"
+#include "data/dataset_store.h"
 #include "data/synth_speech.h"
 #include "graph/graph.h"
 
@@ -66,6 +67,15 @@ struct KeywordStream {
 // The samples of speech in order, each followed by a gap of gap_s seconds of quiet noise.
 KeywordStream MakeKeywordStream(const std::vector<NewSample>& takes, int rate, double gap_s,
                                 uint64_t seed);
+
+// The stream of up to `words` samples spread over a dataset split (DATASET[@V][@SPLIT],
+// default split test) with its classes; silence samples are left out.
+struct DatasetStream {
+  KeywordStream stream;
+  std::vector<std::string> classes;
+};
+Result<DatasetStream> StreamFromDataset(Workspace& ws, const std::string& ref, int64_t words,
+                                        double gap_s, uint64_t seed);
 
 struct StreamScore {
   int hits = 0, misses = 0, false_alarms = 0, keywords = 0;

@@ -472,6 +472,15 @@ check "synth-speech refuses a repeated word" grep -q "'yes' given twice" "$WORK/
 set +e; "$TML" data synth-speech kw2 --set colours --workspace "$WORK/ws_kw" > /dev/null 2> "$WORK/err.txt"; rc=$?; set -e
 check "synth-speech names the known sets" grep -q "known: mlperf-ten, digits" "$WORK/err.txt"
 
+# stream: a model with a front end over a dataset's clips (the seeded DS-CNN: flat scores).
+"$TML" zoo ds_cnn_kws --int8 -o "$WORK/kws8.onnx" > /dev/null
+"$TML" frontend attach "$WORK/kws8.onnx" --frontend mlperf-kws -o "$WORK/kws8_audio.onnx" > /dev/null
+"$TML" data synth-speech kw12 --set mlperf-ten --speakers 3 --takes 1 --workspace "$WORK/ws_kw" > /dev/null 2>&1
+"$TML" stream "$WORK/kws8_audio.onnx" --data kw12@1@test --words 6 --threshold 0.1 --workspace "$WORK/ws_kw" --json > "$WORK/stream.json"
+check "stream --json scores the detections" python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['frames'] > 300 and j['inferences'] > 30 and j['hits'] + j['false_alarms'] == len(j['detections'])" "$WORK/stream.json"
+set +e; "$TML" stream "$WORK/kws8.onnx" --data kw12 --workspace "$WORK/ws_kw" 2> "$WORK/err.txt"; rc=$?; set -e
+check "stream refuses a model without a front end" grep -q "feeds no front end" "$WORK/err.txt"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
