@@ -49,22 +49,13 @@ void tml_host_trace(int layer, const void* data, long bytes) {
   if (g_trace >= 0) tml_sh_write(g_trace, data, (int32_t)bytes);
 }
 
-static char* next_token(char** p) {
-  while (**p == ' ') ++*p;
-  if (!**p) return 0;
-  char* start = *p;
-  while (**p && **p != ' ') ++*p;
-  if (**p) *(*p)++ = 0;
-  return start;
-}
-
 int main(void) {
   static char cmdline[512];
   if (tml_sh_cmdline(cmdline, sizeof cmdline) != 0) return 2;
   char* p = cmdline;
   char* args[6] = {0};
   int argc = 0;
-  for (char* t; argc < 6 && (t = next_token(&p));) args[argc++] = t;
+  for (char* t; argc < 6 && (t = tml_sh_token(&p));) args[argc++] = t;
   /* QEMU passes the kernel path first. */
   int base = (argc > 0 && args[0][0] != 0 && (args[0][0] < '0' || args[0][0] > '9')) ? 1 : 0;
   if (argc - base < 3) return 2;

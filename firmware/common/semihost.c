@@ -56,3 +56,12 @@ void tml_sh_exit(int32_t code) {
   uint32_t block[2] = {0x20026u, (uint32_t)code}; /* ADP_Stopped_ApplicationExit */
   for (;;) tml_sh_call(0x20, block);
 }
+
+char* tml_sh_token(char** p) {
+  while (**p == ' ') ++*p;
+  if (!**p) return 0;
+  char* start = *p;
+  while (**p && **p != ' ') ++*p;
+  if (**p) *(*p)++ = 0;
+  return start;
+}

@@ -30,15 +30,6 @@ void tml_host_trace(int layer, const void* data, long bytes) {
   (void)layer, (void)data, (void)bytes;
 }
 
-static char* next_token(char** p) {
-  while (**p == ' ') ++*p;
-  if (!**p) return 0;
-  char* start = *p;
-  while (**p && **p != ' ') ++*p;
-  if (**p) *(*p)++ = 0;
-  return start;
-}
-
 static void put(int32_t fd, int32_t v) {
   tml_sh_write(fd, &v, 4);
 }
@@ -49,7 +40,7 @@ int main(void) {
   int argc = 0;
   if (tml_sh_cmdline(cmdline, sizeof cmdline) != 0) return 2;
   char* p = cmdline;
-  for (char* t; argc < 4 && (t = next_token(&p));) args[argc++] = t;
+  for (char* t; argc < 4 && (t = tml_sh_token(&p));) args[argc++] = t;
   const int base = argc == 3 ? 1 : 0; /* QEMU passes the kernel path first */
   if (argc - base != 2) return 2;
   const int32_t in = tml_sh_open(args[base], 1);

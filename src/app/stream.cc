@@ -62,20 +62,7 @@ Result<StreamPlan> MakePlan(const StreamRequest& q) {
   if (o.hop < 1 || o.smooth < 1 || o.refractory < 0 || !(o.threshold > 0 && o.threshold <= 1))
     return Status::Error("stream: hop and smooth must be at least 1, threshold in (0, 1]");
   const FrontEnd& fe = s.fe;
-  s.c.sample_rate = fe.sample_rate;
-  s.c.frame_length = fe.frame_length;
-  s.c.frame_step = fe.frame_step;
-  s.c.fft_length = fe.fft_length;
-  s.c.window = fe.window == "hann"
-                   ? TML_WINDOW_HANN
-                   : (fe.window == "hamming" ? TML_WINDOW_HAMMING : TML_WINDOW_NONE);
-  s.c.power = fe.power ? 1 : 0;
-  s.c.num_mel = fe.mel_bins;
-  s.c.num_mfcc = fe.mfcc ? fe.num_mfcc : 0;
-  s.c.lower_hz = fe.lower_hz;
-  s.c.upper_hz = fe.upper_hz;
-  s.c.log_offset = fe.log_offset;
-  s.c.deltas = fe.deltas;
+  s.c = MfccConfigOf(fe);
   size_t floats = 0, ints = 0;
   tml_mfcc_sizes(&s.c, &floats, &ints, &s.scratch);
   s.tables.resize(floats);

@@ -312,9 +312,7 @@ Result<Detached> DetachFrontEnd(const Graph& model) {
   return Detached{std::move(g), std::move(fe)};
 }
 
-Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audio, int64_t n) {
-  if (n != fe.samples)
-    return Status::Errorf("front end '{}' takes {} samples, got {}", fe.name, fe.samples, n);
+tml_mfcc_config MfccConfigOf(const FrontEnd& fe) {
   tml_mfcc_config c{};
   c.sample_rate = fe.sample_rate;
   c.frame_length = fe.frame_length;
@@ -328,6 +326,13 @@ Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audi
   c.upper_hz = fe.upper_hz;
   c.log_offset = fe.log_offset;
   c.deltas = fe.deltas;
+  return c;
+}
+
+Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audio, int64_t n) {
+  if (n != fe.samples)
+    return Status::Errorf("front end '{}' takes {} samples, got {}", fe.name, fe.samples, n);
+  const tml_mfcc_config c = MfccConfigOf(fe);
   size_t floats = 0, ints = 0, scratch = 0;
   tml_mfcc_sizes(&c, &floats, &ints, &scratch);
   std::vector<float> tables(floats), work(scratch);

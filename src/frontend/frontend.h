@@ -17,6 +17,7 @@
 
 #include "core/status.h"
 #include "graph/graph.h"
+#include "tml_dsp.h"
 
 namespace tml {
 
@@ -71,6 +72,9 @@ struct Detached {
   FrontEnd frontend;
 };
 Result<Detached> DetachFrontEnd(const Graph& model);
+
+// The front end as the C blocks' configuration (window -1 when the name is unknown).
+tml_mfcc_config MfccConfigOf(const FrontEnd& fe);
 
 // The features of one clip (fe.samples floats in -1..1): frames x features floats, the
 // values the Mfcc op computes (the same C code and tables).

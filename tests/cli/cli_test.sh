@@ -12,6 +12,14 @@ check() {  # check NAME CONDITION-COMMAND...
   if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
 }
 
+compiles_for_m4() {  # compiles_for_m4 DIR: every .c file in DIR, warnings as errors
+  local c
+  for c in "$1"/*.c; do
+    arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -Wall \
+      -Werror -c "$c" -o "$c.o" || return 1
+  done
+}
+
 # --help explains every subcommand.
 "$TML" --help > "$WORK/help.txt" 2>&1
 check "help lists subcommands" grep -q "verify" "$WORK/help.txt"
@@ -349,12 +357,7 @@ check "package refuses a model that does not fit, with the reason" test "$rc" -e
 python3 -m zipfile -e "$WORK/kws_arduino.zip" "$WORK/arduino"
 check "the Arduino library has library.properties naming it" grep -q "^name=TinyMLaaS_kws$" "$WORK/arduino/TinyMLaaS_kws/library.properties"
 check "the Arduino library has an example sketch" test -s "$WORK/arduino/TinyMLaaS_kws/examples/RunTinyMLaaS_kws/RunTinyMLaaS_kws.ino"
-ok=1
-for c in "$WORK"/arduino/TinyMLaaS_kws/src/*.c; do
-  arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -Wall -Werror \
-    -c "$c" -o "$c.o" || ok=0
-done
-check "the Arduino library's sources compile with arm-none-eabi-gcc" test "$ok" -eq 1
+check "the Arduino library's sources compile with arm-none-eabi-gcc" compiles_for_m4 "$WORK/arduino/TinyMLaaS_kws/src"
 "$TML" export "$WORK/kws.onnx" --format cmake --target cortex-m7 --name kws -o "$WORK/kws_cmake" > /dev/null
 cmake -S "$WORK/kws_cmake" -B "$WORK/kws_cmake/build" -DCMAKE_TOOLCHAIN_FILE="$WORK/kws_cmake/cmake/arm-none-eabi.cmake" > /dev/null
 cmake --build "$WORK/kws_cmake/build" > /dev/null
@@ -456,12 +459,7 @@ check "nothing written on error" test ! -e "$WORK/x.onnx"
 "$TML" export "$WORK/kws_audio.onnx" --format arduino --name kwsaudio -o "$WORK/kwsaudio.zip" > /dev/null
 python3 -m zipfile -e "$WORK/kwsaudio.zip" "$WORK/arduino_audio"
 check "the Arduino library of the audio model carries the front end" test -s "$WORK/arduino_audio/TinyMLaaS_kwsaudio/src/dsp.c"
-ok=1
-for c in "$WORK"/arduino_audio/TinyMLaaS_kwsaudio/src/*.c; do
-  arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -Wall -Werror \
-    -c "$c" -o "$c.o" || ok=0
-done
-check "its sources, front end included, compile with arm-none-eabi-gcc" test "$ok" -eq 1
+check "its sources, front end included, compile with arm-none-eabi-gcc" compiles_for_m4 "$WORK/arduino_audio/TinyMLaaS_kwsaudio/src"
 
 # data synth-speech: keywords from espeak-ng, speakers split.
 "$TML" data synth-speech kw --words yes,no --speakers 4 --takes 1 --workspace "$WORK/ws_kw" > "$WORK/out.txt" 2> "$WORK/err.txt"
