@@ -102,7 +102,7 @@ CLI::App* AddFrontEndCommands(CLI::App& app, int* exit_code) {
 
 CLI::App* AddStreamCommand(CLI::App& app, int* exit_code) {
   struct Args {
-    std::string model, data, wav, classes, workspace, work_dir;
+    std::string model, data, wav, classes, workspace;
     int64_t words = 40;
     double gap = 0.5;
     StreamRequest q;
@@ -158,7 +158,7 @@ CLI::App* AddStreamCommand(CLI::App& app, int* exit_code) {
       if (!a->data.empty()) {
         auto ws = OpenWorkspace(a->workspace);
         if (!ws.ok()) return Fail(ws.status());
-        auto d = StreamFromDataset(*ws, a->data, a->words, a->gap, 1);
+        auto d = StreamFromDataset(*ws, a->data, a->words, fe->sample_rate, a->gap, 1);
         if (!d.ok()) return Fail(d.status());
         audio = std::move(d->stream.audio);
         truth = std::move(d->stream.truth);

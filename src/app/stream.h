@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "core/progress.h"
 #include "data/dataset_store.h"
 #include "data/synth_speech.h"
 #include "graph/graph.h"
@@ -69,13 +68,14 @@ KeywordStream MakeKeywordStream(const std::vector<NewSample>& takes, int rate, d
                                 uint64_t seed);
 
 // The stream of up to `words` samples spread over a dataset split (DATASET[@V][@SPLIT],
-// default split test) with its classes; silence samples are left out.
+// default split test) with its classes, at `rate` (the front end's); silence samples are
+// left out.
 struct DatasetStream {
   KeywordStream stream;
   std::vector<std::string> classes;
 };
 Result<DatasetStream> StreamFromDataset(Workspace& ws, const std::string& ref, int64_t words,
-                                        double gap_s, uint64_t seed);
+                                        int rate, double gap_s, uint64_t seed);
 
 struct StreamScore {
   int hits = 0, misses = 0, false_alarms = 0, keywords = 0;

@@ -59,13 +59,16 @@ std::vector<float> ColouredNoise(const std::string& colour, size_t n, std::mt199
   if (colour == "white") {
     for (auto& v : out) v = static_cast<float>(g(rng));
   } else if (colour == "pink") {
-    double state[7] = {0};
+    double state[7] = {0}, pole[7], gain[7];
+    for (int k = 0; k < 7; ++k) {  // once, not per sample
+      pole[k] = std::exp(-2.0 * M_PI * 20.0 * std::pow(2.0, 1.6 * k) / 16000.0);
+      gain[k] = (1 - pole[k]) * std::pow(2.0, 0.8 * k);
+    }
     for (auto& v : out) {
       const double w = g(rng);
       double sum = 0;
       for (int k = 0; k < 7; ++k) {
-        const double a = std::exp(-2.0 * M_PI * 20.0 * std::pow(2.0, 1.6 * k) / 16000.0);
-        state[k] = a * state[k] + (1 - a) * w * std::pow(2.0, 0.8 * k);
+        state[k] = pole[k] * state[k] + gain[k] * w;
         sum += state[k];
       }
       v = static_cast<float>(sum + 0.1 * w);

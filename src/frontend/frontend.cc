@@ -312,8 +312,10 @@ Result<Detached> DetachFrontEnd(const Graph& model) {
   return Detached{std::move(g), std::move(fe)};
 }
 
-tml_mfcc_config MfccConfigOf(const FrontEnd& fe) {
-  tml_mfcc_config c{};
+Result<FeatureTables> FeatureTables::Make(const FrontEnd& fe) {
+  FeatureTables t;
+  t.fe_ = fe;
+  tml_mfcc_config& c = t.c_;
   c.sample_rate = fe.sample_rate;
   c.frame_length = fe.frame_length;
   c.frame_step = fe.frame_step;
@@ -326,27 +328,41 @@ tml_mfcc_config MfccConfigOf(const FrontEnd& fe) {
   c.upper_hz = fe.upper_hz;
   c.log_offset = fe.log_offset;
   c.deltas = fe.deltas;
-  return c;
+  size_t floats = 0, ints = 0;
+  tml_mfcc_sizes(&c, &floats, &ints, &t.scratch_);
+  t.tables_.resize(floats);
+  t.index_.resize(ints);
+  tml_mfcc_plan plan;
+  if (c.window < 0 || tml_mfcc_init(&c, t.tables_.data(), t.index_.data(), &plan) != 0)
+    return Status::Errorf("front end '{}': invalid settings", fe.name);
+  return t;
+}
+
+tml_mfcc_plan FeatureTables::Plan() const {
+  tml_mfcc_plan plan;
+  tml_mfcc_bind(&c_, tables_.data(), index_.data(), &plan);
+  return plan;
+}
+
+Status FeatureTables::Compute(const float* audio, int64_t n, float* out,
+                              std::vector<float>& scratch) const {
+  if (n != fe_.samples)
+    return Status::Errorf("front end '{}' takes {} samples, got {}", fe_.name, fe_.samples, n);
+  scratch.resize(scratch_);
+  const tml_mfcc_plan plan = Plan();
+  const int row = fe_.features(), per = fe_.mfcc ? fe_.num_mfcc : fe_.mel_bins;
+  for (int f = 0; f < fe_.frames(); ++f)
+    tml_mfcc_frame(&plan, audio + static_cast<int64_t>(f) * fe_.frame_step, scratch.data(),
+                   out + static_cast<size_t>(f) * static_cast<size_t>(row));
+  if (fe_.deltas > 0) tml_dsp_deltas(fe_.frames(), per, fe_.deltas, out, row, out + per, row);
+  return Status::Ok();
 }
 
 Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audio, int64_t n) {
-  if (n != fe.samples)
-    return Status::Errorf("front end '{}' takes {} samples, got {}", fe.name, fe.samples, n);
-  const tml_mfcc_config c = MfccConfigOf(fe);
-  size_t floats = 0, ints = 0, scratch = 0;
-  tml_mfcc_sizes(&c, &floats, &ints, &scratch);
-  std::vector<float> tables(floats), work(scratch);
-  std::vector<int32_t> index(ints);
-  tml_mfcc_plan plan;
-  if (c.window < 0 || tml_mfcc_init(&c, tables.data(), index.data(), &plan) != 0)
-    return Status::Errorf("front end '{}': invalid settings", fe.name);
-  const int row = fe.features(), per = fe.mfcc ? fe.num_mfcc : fe.mel_bins;
-  std::vector<float> out(static_cast<size_t>(fe.frames()) * static_cast<size_t>(row));
-  for (int f = 0; f < fe.frames(); ++f)
-    tml_mfcc_frame(&plan, audio + static_cast<int64_t>(f) * fe.frame_step, work.data(),
-                   out.data() + static_cast<size_t>(f) * static_cast<size_t>(row));
-  if (fe.deltas > 0)
-    tml_dsp_deltas(fe.frames(), per, fe.deltas, out.data(), row, out.data() + per, row);
+  TML_ASSIGN_OR_RETURN(FeatureTables t, FeatureTables::Make(fe));
+  std::vector<float> out(static_cast<size_t>(fe.frames()) * static_cast<size_t>(fe.features()));
+  std::vector<float> scratch;
+  TML_RETURN_IF_ERROR(t.Compute(audio, n, out.data(), scratch));
   return out;
 }
 

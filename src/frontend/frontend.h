@@ -73,11 +73,31 @@ struct Detached {
 };
 Result<Detached> DetachFrontEnd(const Graph& model);
 
-// The front end as the C blocks' configuration (window -1 when the name is unknown).
-tml_mfcc_config MfccConfigOf(const FrontEnd& fe);
+// The front end as the C blocks' configuration with the tables and bin index its plan
+// reads (tml_mfcc_init), made once and used for any number of clips or streams.
+class FeatureTables {
+ public:
+  static Result<FeatureTables> Make(const FrontEnd& fe);
+  const FrontEnd& frontend() const { return fe_; }
+  const tml_mfcc_config& config() const { return c_; }
+  const std::vector<float>& tables() const { return tables_; }
+  const std::vector<int32_t>& index() const { return index_; }
+  size_t scratch_floats() const { return scratch_; }
+  // A plan over these tables (valid while this object lives).
+  tml_mfcc_plan Plan() const;
+  // The features of one clip (fe.samples floats in -1..1) into out (frames x features
+  // floats): the values the Mfcc op computes (the same C code and tables).
+  Status Compute(const float* audio, int64_t n, float* out, std::vector<float>& scratch) const;
 
-// The features of one clip (fe.samples floats in -1..1): frames x features floats, the
-// values the Mfcc op computes (the same C code and tables).
+ private:
+  FrontEnd fe_;
+  tml_mfcc_config c_{};
+  std::vector<float> tables_;
+  std::vector<int32_t> index_;
+  size_t scratch_ = 0;
+};
+
+// One clip's features (FeatureTables made for this call).
 Result<std::vector<float>> ComputeFeatures(const FrontEnd& fe, const float* audio, int64_t n);
 
 // One-line summary: "mfcc 16000 Hz, 480/320 samples, 512-point FFT, hann, magnitude, ..."

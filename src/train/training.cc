@@ -65,12 +65,12 @@ Status ToFeatures(const FrontEnd& fe, const std::vector<int64_t>& input, Labeled
     return Status::Errorf("{}: samples of [{}] values, front end '{}' takes {} audio samples", what,
                           fmt::join(d.shape, ", "), fe.name, fe.samples);
   const size_t out_per = static_cast<size_t>(fe.frames()) * static_cast<size_t>(fe.features());
-  std::vector<float> x(static_cast<size_t>(d.count()) * out_per);
+  std::vector<float> x(static_cast<size_t>(d.count()) * out_per), scratch;
+  TML_ASSIGN_OR_RETURN(FeatureTables tables, FeatureTables::Make(fe));  // once per split
   for (int64_t k = 0; k < d.count(); ++k) {
     if (progress.Cancelled()) return Status::Cancelled("training cancelled");
-    TML_ASSIGN_OR_RETURN(std::vector<float> f,
-                         ComputeFeatures(fe, d.x.data() + k * per, fe.samples));
-    std::copy(f.begin(), f.end(), x.begin() + static_cast<std::ptrdiff_t>(k * out_per));
+    TML_RETURN_IF_ERROR(tables.Compute(d.x.data() + k * per, fe.samples,
+                                       x.data() + static_cast<size_t>(k) * out_per, scratch));
     if (k % 256 == 255 || k + 1 == d.count())
       progress.Advance(k + 1, d.count(), what + " features");
   }
