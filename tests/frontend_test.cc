@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -137,20 +138,35 @@ TEST(FrontEnd, GraphMatchesTheDspBlocksCalledDirectly) {
   }
 }
 
+// The clip as the attached model's input takes it: floats, or int16 for fixed point.
+std::vector<uint8_t> AudioBytes(const FrontEnd& fe, const std::vector<float>& audio) {
+  std::vector<uint8_t> b(audio.size() * (fe.fixed_point ? 2 : 4));
+  if (!fe.fixed_point) {
+    std::memcpy(b.data(), audio.data(), b.size());
+    return b;
+  }
+  for (size_t i = 0; i < audio.size(); ++i) {
+    const auto q = static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f,
+                                                   32767.0f));
+    std::memcpy(b.data() + 2 * i, &q, 2);
+  }
+  return b;
+}
+
 // Features -> quantize with the input's scale and zero point (TFLite: round half away
 // from zero, clamp) -> the original model, against the attached model on the audio.
 void ExpectAttachedComputesTheSame(const Graph& model, const FrontEnd& fe, int clips) {
   auto attached = AttachFrontEnd(model, fe);
   ASSERT_TRUE(attached.ok()) << attached.status().message();
   EXPECT_EQ(attached->tensor(attached->inputs[0]).shape, (Shape{1, fe.samples}));
-  EXPECT_EQ(attached->tensor(attached->inputs[0]).dtype, DType::kFloat32);
+  EXPECT_EQ(attached->tensor(attached->inputs[0]).dtype, AudioDType(fe));
   auto features = FrontEndGraph(fe);
   ASSERT_TRUE(features.ok());
   const Tensor& x = model.tensor(model.inputs[0]);
   for (int k = 0; k < clips; ++k) {
-    const auto audio = TestAudio(fe.samples, fe.sample_rate, 10 + k);
-    const auto got = RunGraph(*attached, audio.data(), audio.size() * 4);
-    const auto f = RunGraph(*features, audio.data(), audio.size() * 4);
+    const auto audio = AudioBytes(fe, TestAudio(fe.samples, fe.sample_rate, 10 + k));
+    const auto got = RunGraph(*attached, audio.data(), audio.size());
+    const auto f = RunGraph(*features, audio.data(), audio.size());
     std::vector<uint8_t> in = f;
     if (x.dtype == DType::kInt8) {
       in.resize(f.size() / 4);
@@ -176,6 +192,65 @@ TEST(FrontEnd, AttachedToFloatAndInt8DsCnn) {
   auto q = zoo::QuantizeSynthetic(*ds, 3, 4);
   ASSERT_TRUE(q.ok()) << q.status().message();
   ExpectAttachedComputesTheSame(*q, *kws, 2);
+}
+
+// arithmetic: fixed: the model takes int16 samples and the fixed-point kernel computes
+// the features, within 2e-3 of the float front end's; ComputeFeatures (training's path)
+// gives the op's bits; the setting survives ONNX and quantization.
+TEST(FrontEnd, FixedPointArithmetic) {
+  auto fixed = FindFrontEnd("mlperf-kws-fixed");
+  ASSERT_TRUE(fixed.ok()) << fixed.status().message();
+  EXPECT_TRUE(fixed->fixed_point);
+  EXPECT_NE(FrontEndSummary(*fixed).find("fixed point"), std::string::npos);
+  auto bad = FromText("arithmetic: double\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("arithmetic must be one of fixed, float"),
+            std::string::npos)
+      << bad.status().message();
+  auto ds = zoo::MlperfModels()[0].build(3);
+  ASSERT_TRUE(ds.ok());
+  auto q = zoo::QuantizeSynthetic(*ds, 3, 4);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  ExpectAttachedComputesTheSame(*q, *fixed, 2);
+
+  auto kws = FindFrontEnd("mlperf-kws");
+  ASSERT_TRUE(kws.ok());
+  std::vector<float> audio = TestAudio(16000, 16000, 3);
+  for (float& v : audio) v = std::round(v * 32768.0f) / 32768.0f;  // both see the same samples
+  auto f = ComputeFeatures(*kws, audio.data(), 16000);
+  auto x = ComputeFeatures(*fixed, audio.data(), 16000);
+  ASSERT_TRUE(f.ok() && x.ok());
+  double worst = 0;
+  for (size_t i = 0; i < f->size(); ++i) worst = std::max(worst, double(std::fabs((*f)[i] - (*x)[i])));
+  EXPECT_LT(worst, 2e-3);
+  EXPECT_GT(worst, 0.0) << "the fixed-point features are computed by other arithmetic";
+  auto g = FrontEndGraph(*fixed);
+  ASSERT_TRUE(g.ok());
+  const auto pcm = AudioBytes(*fixed, audio);
+  const auto op = RunGraph(*g, pcm.data(), pcm.size());
+  ASSERT_EQ(op.size(), x->size() * 4);
+  EXPECT_EQ(std::memcmp(op.data(), x->data(), op.size()), 0);
+
+  // Through ONNX, and through calibration and quantization of the float model.
+  auto attached = AttachFrontEnd(*ds, *fixed);
+  ASSERT_TRUE(attached.ok()) << attached.status().message();
+  auto bytes = ExportOnnx(*attached);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  auto back = ImportOnnxBuffer(bytes->data(), bytes->size(), "fixed.onnx");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  auto recovered = AttachedFrontEnd(*back);
+  ASSERT_TRUE(recovered.ok());
+  EXPECT_TRUE(recovered->fixed_point);
+  std::vector<std::vector<std::vector<float>>> samples;
+  for (int k = 0; k < 3; ++k) samples.push_back({TestAudio(16000, 16000, 60 + k)});
+  auto ranges = Calibrate(*attached, samples, {});
+  ASSERT_TRUE(ranges.ok()) << ranges.status().message();
+  auto quantized = QuantizeGraph(*attached, *ranges, {});
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  EXPECT_EQ(quantized->tensor(quantized->inputs[0]).dtype, DType::kInt16);
+  auto after = AttachedFrontEnd(*quantized);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->fixed_point);
 }
 
 TEST(FrontEnd, AttachedToThePublishedKwsModel) {

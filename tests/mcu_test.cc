@@ -182,6 +182,27 @@ TEST_P(McuArchitecture, KwsModelWithItsFrontEndBitExact) {
   EXPECT_TRUE(r->bit_exact) << r->ToText();
 }
 
+// The fixed-point front end (int16 samples, integer DSP) with the int8 model behind it: the
+// same bits on every core, the M3 without an FPU included.
+TEST_P(McuArchitecture, KwsModelWithAFixedPointFrontEndBitExact) {
+  auto fe = FindFrontEnd("mlperf-kws-fixed");
+  ASSERT_TRUE(fe.ok()) << fe.status().message();
+  auto ds = zoo::MlperfModels()[0].build(3);
+  ASSERT_TRUE(ds.ok());
+  auto q = zoo::QuantizeSynthetic(*ds, 3, 4);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  auto audio_model = AttachFrontEnd(*q, *fe);
+  ASSERT_TRUE(audio_model.ok()) << audio_model.status().message();
+  ASSERT_EQ(audio_model->tensor(audio_model->inputs[0]).dtype, DType::kInt16);
+  VerifyOptions o;
+  o.target = GetParam();
+  o.inputs = 2;
+  o.work_dir = testing::WorkDir(GetParam() + "_kws_fixed_frontend");
+  auto r = Verify(*audio_model, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->bit_exact) << r->ToText();
+}
+
 INSTANTIATE_TEST_SUITE_P(Boards, McuArchitecture,
                          ::testing::Values("cortex-m4", "cortex-m7", "cortex-m3"),
                          [](const auto& info) {

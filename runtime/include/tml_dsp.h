@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tml_kernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -116,6 +118,11 @@ typedef struct {
   tml_mel_bank mel;
 } tml_mfcc_plan;
 
+/* The configuration a kernel call's parameters describe. */
+void tml_mfcc_config_of(const tml_mfcc_params* p, tml_mfcc_config* c);
+/* ... and the parameters of a call over frames frames. */
+void tml_mfcc_params_of(const tml_mfcc_config* c, int frames, tml_mfcc_params* p);
+
 /* Sizes of init's buffers, and of a frame's scratch (floats). */
 void tml_mfcc_sizes(const tml_mfcc_config* c, size_t* table_floats, size_t* index_ints,
                     size_t* scratch_floats);
@@ -171,6 +178,54 @@ void tml_kws_detector_init(tml_kws_detector* d, int classes, int smooth, int ref
                            float threshold, const uint8_t* keyword, float* history);
 /* The class detected at this posterior, or -1; *score: the winning class's smoothed mean. */
 int tml_kws_detect(tml_kws_detector* d, const float* posterior, float* score);
+
+/* Fixed-point variant (dsp_fixed.c), for cores without an FPU: int16 samples (the real
+ * value is q / 32768), a Q15 window, a block-scaled int32 FFT (one exponent per frame,
+ * chosen so the FFT cannot overflow, about 21 significant bits), Q30 twiddles, magnitudes
+ * by an integer square root (rounded, 16 significant bits), Q15 mel weights, a base-2 log
+ * from the exponent and a 257-entry table with linear interpolation, a Q26 DCT; features
+ * in Q24 (the real value is q / 2^24). Integer arithmetic only, so every core computes the
+ * same bits; the tables are made on the host (tml_mfccq_init) in double.
+ *
+ *   tml_mfccq_plan plan; int32_t tables[...], index[...];   sizes: tml_mfccq_sizes
+ *   tml_mfccq_init(&c, tables, index, &plan);
+ *   tml_mfccq_frame(&plan, frame, scratch, out_q24); */
+#define TML_MFCCQ_FRAC_BITS 24 /* features: Q24 */
+#define TML_MFCCQ_LOG_TABLE 257
+
+typedef struct {
+  tml_mfcc_config c;
+  const int32_t *window;   /* frame_length, Q15 */
+  const int32_t *twiddles; /* fft_length: cos, -sin of 2 pi k / n interleaved, Q30 */
+  const int32_t *mel_w;    /* the bank's weights, Q15 */
+  const int32_t *dct;      /* num_mfcc x num_mel, Q26 */
+  const int32_t *log2_t;   /* TML_MFCCQ_LOG_TABLE: log2(1 + i / 256), Q30 */
+  const int32_t *offset;   /* log_offset = offset[0] x 2^offset[1], offset[0] in [2^30, 2^31) */
+  const int32_t *delta_r;  /* round(2^24 / (2 sum k^2)) for the deltas */
+  const int32_t *first, *count, *band_offset; /* the mel bank's bins (tml_dsp_mel_bank) */
+} tml_mfccq_plan;
+
+/* Table and index ints, and a frame's scratch in int32 words. */
+void tml_mfccq_sizes(const tml_mfcc_config* c, size_t* table_ints, size_t* index_ints,
+                     size_t* scratch_ints);
+/* Returns 0, or -1 for a bad configuration (as tml_mfcc_init; log_offset below 1e-30 too). */
+int tml_mfccq_init(const tml_mfcc_config* c, int32_t* tables, int32_t* index, tml_mfccq_plan* plan);
+void tml_mfccq_bind(const tml_mfcc_config* c, const int32_t* tables, const int32_t* index,
+                    tml_mfccq_plan* plan);
+/* One frame (frame_length int16 samples) -> num_mfcc (or num_mel) Q24 features. */
+void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* scratch,
+                     int32_t* out);
+/* Deltas of Q24 features, as tml_dsp_deltas (rows x_stride and out_stride ints apart). */
+void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32_t* x,
+                      int x_stride, int32_t* out, int out_stride);
+
+/* The blocks of the fixed-point front end, exposed for their tests. */
+/* floor(sqrt(v) + 0.5) of a 64-bit value, from 16 significant bits of a 32-bit root. */
+uint32_t tml_dspq_magnitude(uint64_t power);
+/* ln(m x 2^-e + offset) in Q24 (plan's log table and offset); m = 0 gives ln(offset). */
+int32_t tml_dspq_log(const tml_mfccq_plan* plan, uint64_t m, int e);
+/* The int32 complex FFT of n points in place, tw: Q30 twiddles made for n x stride. */
+void tml_dspq_fft(int n, const int32_t* tw, int stride, int32_t* re, int32_t* im);
 
 #ifdef __cplusplus
 }

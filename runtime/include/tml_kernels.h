@@ -202,6 +202,11 @@ typedef struct {
 
 void tml_mfcc_f32(const tml_mfcc_params* p, const float* in, const float* tables,
                   const int32_t* index, float* out, void* scratch);
+/* The fixed-point variant: int16 samples (q / 32768), tables and index from
+ * tml_mfccq_init, features as floats (exactly the Q24 values / 2^24); scratch:
+ * tml_mfccq_sizes' frame ints plus frames x features ints. */
+void tml_mfcc_q15(const tml_mfcc_params* p, const int16_t* in, const int32_t* tables,
+                  const int32_t* index, float* out, void* scratch);
 
 /* Data movement, element size in bytes, any type. */
 typedef struct {

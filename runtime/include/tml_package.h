@@ -71,7 +71,8 @@ extern "C" {
   K(32, TRANSPOSE, tml_transpose, tml_transpose_params, P2)                  \
   K(33, CONCAT, tml_concat, tml_concat_params, LIST)                         \
   K(34, COPY, tml_copy, tml_copy_params, COPY)                               \
-  K(35, MFCC_F32, tml_mfcc_f32, tml_mfcc_params, P5)
+  K(35, MFCC_F32, tml_mfcc_f32, tml_mfcc_params, P5)                       \
+  K(36, MFCC_Q15, tml_mfcc_q15, tml_mfcc_params, P5)
 
 typedef enum {
   TML_K_NONE = 0,
@@ -109,7 +110,7 @@ typedef struct {
 /* Input / output tensor: where it lives in the arena and how to read it. */
 typedef struct {
   uint32_t arena_offset, bytes;
-  uint8_t dtype, rank, reserved[2]; /* dtype: 1 float32, 2 int8, 3 uint8, 4 int32 */
+  uint8_t dtype, rank, reserved[2]; /* 1 float32, 2 int8, 3 uint8, 4 int32, 5 int16 */
   int32_t shape[6];
   float scale; /* 0 when not quantized */
   int32_t zero_point;

@@ -319,23 +319,43 @@ void tml_mfcc_bind(const tml_mfcc_config* c, const float* tables, const int32_t*
   plan->dct = plan->mel.weights + tml_dsp_mel_weight_count(c->fft_length, c->num_mel);
 }
 
+void tml_mfcc_config_of(const tml_mfcc_params* p, tml_mfcc_config* c) {
+  c->sample_rate = p->sample_rate;
+  c->frame_length = p->frame_length;
+  c->frame_step = p->frame_step;
+  c->fft_length = p->fft_length;
+  c->window = p->window;
+  c->power = p->power;
+  c->num_mel = p->num_mel;
+  c->num_mfcc = p->num_mfcc;
+  c->lower_hz = p->lower_hz;
+  c->upper_hz = p->upper_hz;
+  c->log_offset = p->log_offset;
+  c->deltas = p->deltas;
+}
+
+void tml_mfcc_params_of(const tml_mfcc_config* c, int frames, tml_mfcc_params* p) {
+  p->sample_rate = c->sample_rate;
+  p->frame_length = c->frame_length;
+  p->frame_step = c->frame_step;
+  p->fft_length = c->fft_length;
+  p->window = c->window;
+  p->power = c->power;
+  p->num_mel = c->num_mel;
+  p->num_mfcc = c->num_mfcc;
+  p->frames = frames;
+  p->deltas = c->deltas;
+  p->lower_hz = c->lower_hz;
+  p->upper_hz = c->upper_hz;
+  p->log_offset = c->log_offset;
+}
+
 void tml_mfcc_f32(const tml_mfcc_params* p, const float* in, const float* tables,
                   const int32_t* index, float* out, void* scratch) {
   tml_mfcc_config c;
   tml_mfcc_plan plan;
   const int per = p->num_mfcc > 0 ? p->num_mfcc : p->num_mel;
-  c.sample_rate = p->sample_rate;
-  c.frame_length = p->frame_length;
-  c.frame_step = p->frame_step;
-  c.fft_length = p->fft_length;
-  c.window = p->window;
-  c.power = p->power;
-  c.num_mel = p->num_mel;
-  c.num_mfcc = p->num_mfcc;
-  c.lower_hz = p->lower_hz;
-  c.upper_hz = p->upper_hz;
-  c.log_offset = p->log_offset;
-  c.deltas = p->deltas;
+  tml_mfcc_config_of(p, &c);
   tml_mfcc_bind(&c, tables, index, &plan);
   {
     const int row = p->deltas > 0 ? 2 * per : per;

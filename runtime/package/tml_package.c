@@ -186,7 +186,7 @@ tml_pkg_status tml_pkg_open(tml_pkg* pkg, const void* data, uint32_t size) {
       return fail(pkg, TML_PKG_ERR_BOUNDS, 0);
     t = (const tml_pkg_tensor_spec*)(const void*)(pkg->base + h->tensors_offset);
     for (i = 0; i < h->num_inputs + h->num_outputs; ++i) {
-      if (t[i].dtype < 1 || t[i].dtype > 4 || t[i].rank > 6 ||
+      if (t[i].dtype < 1 || t[i].dtype > 5 || t[i].rank > 6 ||
           !within(t[i].arena_offset, t[i].bytes, h->arena_bytes))
         return fail(pkg, TML_PKG_ERR_BOUNDS, i);
       if (i < h->num_inputs)

@@ -40,6 +40,10 @@ Result<StreamPlan> MakePlan(const StreamRequest& q) {
   if (!d.ok())
     return Status::Errorf("stream: the model needs an attached front end ({})",
                           d.status().message());
+  if (d->frontend.fixed_point)
+    return Status::Error(
+        "stream: streaming runs the float front end only so far; this model's front end is "
+        "fixed point (arithmetic: fixed)");
   TML_ASSIGN_OR_RETURN(s.features, FeatureTables::Make(d->frontend));
   s.body = std::move(d->body);
   TML_RETURN_IF_ERROR(s.body.Validate());

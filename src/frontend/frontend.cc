@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -120,7 +121,7 @@ Result<FrontEnd> FrontEndFromYaml(const YAML::Node& y, const std::string& where)
       UnknownKeys(y,
                   {"name", "kind", "sample_rate", "frame_length", "frame_ms", "frame_step",
                    "stride_ms", "fft_length", "window", "spectrum", "mel_bins", "lower_hz",
-                   "upper_hz", "log_offset", "mfcc", "deltas", "samples", "clip_ms"},
+                   "upper_hz", "log_offset", "mfcc", "deltas", "samples", "clip_ms", "arithmetic"},
                   where, "front end"));
   FrontEnd fe;
   fe.source_file = where;
@@ -167,6 +168,9 @@ Result<FrontEnd> FrontEndFromYaml(const YAML::Node& y, const std::string& where)
   fe.num_mfcc = static_cast<int>(nm);
   TML_ASSIGN_OR_RETURN(int64_t deltas, Whole(y, "deltas", 0, 0, 9, where));
   fe.deltas = static_cast<int>(deltas);
+  TML_ASSIGN_OR_RETURN(std::string arithmetic,
+                       OneOf(y, "arithmetic", "float", {"float", "fixed"}, where));
+  fe.fixed_point = arithmetic == "fixed";
   // The op's own checks, so that the file is refused here rather than when attached.
   auto g = FrontEndGraph(fe);
   if (!g.ok()) return Status::Errorf("{}: front end: {}", where, g.status().message());
@@ -200,12 +204,16 @@ Result<std::vector<FrontEnd>> ShippedFrontEnds() {
   return all;
 }
 
+DType AudioDType(const FrontEnd& fe) {
+  return fe.fixed_point ? DType::kInt16 : DType::kFloat32;
+}
+
 Result<Graph> FrontEndGraph(const FrontEnd& fe) {
   if (WindowCode(fe.window) < 0)
     return Status::Errorf("window '{}' is not hann, hamming or none", fe.window);
   Graph g;
   g.name = "frontend_" + fe.name;
-  const int audio = g.AddTensor(Tensor::Make("audio", DType::kFloat32, {1, fe.samples}));
+  const int audio = g.AddTensor(Tensor::Make("audio", AudioDType(fe), {1, fe.samples}));
   const int y = g.AddTensor(Tensor::Make("features", DType::kFloat32, {}));
   g.AddNode(OpType::kMfcc, "frontend/" + std::string(fe.mfcc ? "mfcc" : "logmel"), {audio}, {y})
       .attrs = fe.OpAttrs();
@@ -237,7 +245,7 @@ Result<Graph> AttachFrontEnd(const Graph& model, const FrontEnd& fe) {
   if (quantized && xt.quant.scale.size() != 1)
     return Status::Errorf("model input '{}' must be quantized per tensor", xt.name);
   const int audio =
-      g.AddTensor(Tensor::Make(UniqueName(g, "audio"), DType::kFloat32, {1, fe.samples}));
+      g.AddTensor(Tensor::Make(UniqueName(g, "audio"), AudioDType(fe), {1, fe.samples}));
   const int feats = g.AddTensor(Tensor::Make(UniqueName(g, "frontend/features"), DType::kFloat32,
                                              {1, fe.frames(), fe.features()}));
   g.AddNode(OpType::kMfcc, g.tensor(feats).name, {audio}, {feats}).attrs = fe.OpAttrs();
@@ -277,6 +285,7 @@ Result<FrontEnd> AttachedFrontEnd(const Graph& g) {
     fe.log_offset = a.Float("log_offset", fe.log_offset);
     fe.deltas = static_cast<int>(a.Int("deltas", 0));
     fe.samples = g.tensor(g.inputs[0]).numel();
+    fe.fixed_point = g.tensor(g.inputs[0]).dtype == DType::kInt16;
     return fe;
   }
   return Status::Error("the model's input feeds no front end");
@@ -328,13 +337,23 @@ Result<FeatureTables> FeatureTables::Make(const FrontEnd& fe) {
   c.upper_hz = fe.upper_hz;
   c.log_offset = fe.log_offset;
   c.deltas = fe.deltas;
-  size_t floats = 0, ints = 0;
-  tml_mfcc_sizes(&c, &floats, &ints, &t.scratch_);
-  t.tables_.resize(floats);
-  t.index_.resize(ints);
-  tml_mfcc_plan plan;
-  if (c.window < 0 || tml_mfcc_init(&c, t.tables_.data(), t.index_.data(), &plan) != 0)
-    return Status::Errorf("front end '{}': invalid settings", fe.name);
+  size_t words = 0, ints = 0;
+  int rc = -1;
+  if (c.window >= 0 && fe.fixed_point) {
+    tml_mfccq_sizes(&c, &words, &ints, &t.scratch_);
+    t.scratch_ += static_cast<size_t>(fe.frames()) * static_cast<size_t>(fe.features());
+    t.qtables_.resize(words);
+    t.index_.resize(ints);
+    tml_mfccq_plan plan;
+    rc = tml_mfccq_init(&c, t.qtables_.data(), t.index_.data(), &plan);
+  } else if (c.window >= 0) {
+    tml_mfcc_sizes(&c, &words, &ints, &t.scratch_);
+    t.tables_.resize(words);
+    t.index_.resize(ints);
+    tml_mfcc_plan plan;
+    rc = tml_mfcc_init(&c, t.tables_.data(), t.index_.data(), &plan);
+  }
+  if (rc != 0) return Status::Errorf("front end '{}': invalid settings", fe.name);
   return t;
 }
 
@@ -349,6 +368,16 @@ Status FeatureTables::Compute(const float* audio, int64_t n, float* out,
   if (n != fe_.samples)
     return Status::Errorf("front end '{}' takes {} samples, got {}", fe_.name, fe_.samples, n);
   scratch.resize(scratch_);
+  if (fe_.fixed_point) {  // the op's kernel itself, on the samples as int16
+    std::vector<int16_t> pcm(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      pcm[static_cast<size_t>(i)] = static_cast<int16_t>(
+          std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
+    tml_mfcc_params p{};
+    tml_mfcc_params_of(&c_, fe_.frames(), &p);
+    tml_mfcc_q15(&p, pcm.data(), qtables_.data(), index_.data(), out, scratch.data());
+    return Status::Ok();
+  }
   const tml_mfcc_plan plan = Plan();
   const int row = fe_.features(), per = fe_.mfcc ? fe_.num_mfcc : fe_.mel_bins;
   for (int f = 0; f < fe_.frames(); ++f)
@@ -371,11 +400,12 @@ std::string FrontEndSummary(const FrontEnd& fe) {
                                  : fmt::format("{} log-mel energies", fe.mel_bins);
   return fmt::format(
       "{}: {} samples at {} Hz -> {} frames x {} ({} samples every {}, {}-point FFT, {} window, "
-      "{} spectrum, {} from {} to {} Hz, log(mel + {}){})",
+      "{} spectrum, {} from {} to {} Hz, log(mel + {}){}{})",
       fe.name, fe.samples, fe.sample_rate, fe.frames(), fe.features(), fe.frame_length,
       fe.frame_step, fe.fft_length, fe.window, fe.power ? "power" : "magnitude", features,
       fe.lower_hz, fe.upper_hz, fe.log_offset,
-      fe.deltas > 0 ? fmt::format(", and their deltas (width {})", fe.deltas) : "");
+      fe.deltas > 0 ? fmt::format(", and their deltas (width {})", fe.deltas) : "",
+      fe.fixed_point ? "; fixed point, int16 samples" : "");
 }
 
 }  // namespace tml

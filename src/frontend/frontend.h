@@ -34,6 +34,7 @@ struct FrontEnd {
   float log_offset = 1e-6f;
   int num_mfcc = 10;
   int deltas = 0;           // > 0: each frame's features followed by their deltas (this width)
+  bool fixed_point = false;  // arithmetic: fixed: int16 samples, integer DSP (dsp_fixed.c)
   int64_t samples = 16000;  // samples per inference (the clip)
   std::string source_file;
 
@@ -53,9 +54,11 @@ Result<FrontEnd> LoadFrontEnd(const std::string& path);
 Result<FrontEnd> FindFrontEnd(const std::string& name_or_path);
 Result<std::vector<FrontEnd>> ShippedFrontEnds();
 
-// audio float [1, samples] -> features float [1, frames, features].
+// The audio input's type: float samples in -1..1, or int16 (q / 32768) for fixed point.
+DType AudioDType(const FrontEnd& fe);
+// audio [1, samples] -> features float [1, frames, features].
 Result<Graph> FrontEndGraph(const FrontEnd& fe);
-// The model fed by the front end: its one input replaced by float [1, samples] audio.
+// The model fed by the front end: its one input replaced by [1, samples] audio.
 // The front end's frames x features must equal the model input's element count; an int8
 // (or uint8) input is quantized with its own scale and zero point.
 Result<Graph> AttachFrontEnd(const Graph& model, const FrontEnd& fe);
@@ -80,19 +83,22 @@ class FeatureTables {
   static Result<FeatureTables> Make(const FrontEnd& fe);
   const FrontEnd& frontend() const { return fe_; }
   const tml_mfcc_config& config() const { return c_; }
-  const std::vector<float>& tables() const { return tables_; }
+  const std::vector<float>& tables() const { return tables_; }    // float variant
+  const std::vector<int32_t>& qtables() const { return qtables_; }  // fixed point
   const std::vector<int32_t>& index() const { return index_; }
   size_t scratch_floats() const { return scratch_; }
-  // A plan over these tables (valid while this object lives).
+  // A plan over these tables (valid while this object lives); float variant.
   tml_mfcc_plan Plan() const;
   // The features of one clip (fe.samples floats in -1..1) into out (frames x features
-  // floats): the values the Mfcc op computes (the same C code and tables).
+  // floats): the values the Mfcc op computes (the same C code and tables; for a fixed-point
+  // front end, of the samples rounded to int16).
   Status Compute(const float* audio, int64_t n, float* out, std::vector<float>& scratch) const;
 
  private:
   FrontEnd fe_;
   tml_mfcc_config c_{};
   std::vector<float> tables_;
+  std::vector<int32_t> qtables_;
   std::vector<int32_t> index_;
   size_t scratch_ = 0;
 };

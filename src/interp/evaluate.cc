@@ -15,11 +15,21 @@ void EncodeInput(const Tensor& in, const float* x, uint8_t* out) {
     std::memcpy(out, x, static_cast<size_t>(per) * sizeof(float));
     return;
   }
-  const float scale = in.quant.scale.empty() ? 1.0f : in.quant.scale[0];
+  // An int16 input without quantization holds PCM samples (q / 32768, the Mfcc op's).
+  const float scale = !in.quant.scale.empty()     ? in.quant.scale[0]
+                      : in.dtype == DType::kInt16 ? 1.0f / 32768.0f
+                                                  : 1.0f;
   const float zp = in.quant.zero_point.empty() ? 0.0f : static_cast<float>(in.quant.zero_point[0]);
   for (int64_t k = 0; k < per; ++k) {
     const float v = std::round(x[k] / scale) + zp;  // half away from zero
-    out[k] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f)));
+    if (in.dtype == DType::kInt16) {
+      const auto q = static_cast<int16_t>(std::clamp(v, -32768.0f, 32767.0f));
+      std::memcpy(out + 2 * k, &q, 2);
+    } else if (in.dtype == DType::kUInt8) {
+      out[k] = static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f));
+    } else {
+      out[k] = static_cast<uint8_t>(static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f)));
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 // Signal front ends as graph ops, so that a model fed raw samples carries its feature
-// extractor: Mfcc turns [1, samples] float audio into [1, frames, features] MFCCs (or
-// log-mel energies) with the C99 blocks of runtime/kernels/dsp.c. The tables (window,
+// extractor: Mfcc turns [1, samples] audio into [1, frames, features] float MFCCs (or
+// log-mel energies) with the C99 blocks of runtime/kernels/dsp.c: float audio (-1..1)
+// runs the float variant, int16 audio (q / 32768) the fixed-point one (dsp_fixed.c),
+// integer arithmetic only up to the features' last conversion to float. The tables (window,
 // FFT twiddles, mel weights, DCT) are computed once on the host and travel with the call
 // as constants, so the device only runs the per-frame arithmetic the host ran.
 //
@@ -44,14 +46,17 @@ tml_mfcc_config MfccConfig(const Node& n) {
 // The tables and bin index tml_mfcc_init computes, or an error naming the bad setting.
 struct MfccTables {
   tml_mfcc_config c{};
-  std::vector<float> tables;
+  bool fixed = false;          // int16 samples: the fixed-point variant
+  std::vector<float> tables;   // float variant
+  std::vector<int32_t> qtables;  // fixed-point variant
   std::vector<int32_t> index;
-  size_t scratch_floats = 0;
+  size_t scratch_words = 0;  // per frame (floats or int32)
 };
 
-Result<MfccTables> MakeTables(const Node& n) {
+Result<MfccTables> MakeTables(const Node& n, bool fixed) {
   MfccTables t;
   t.c = MfccConfig(n);
+  t.fixed = fixed;
   const tml_mfcc_config& c = t.c;
   const std::string where = NodeWhere(n);
   if (c.fft_length < 2 || c.fft_length > kMaxFft || (c.fft_length & (c.fft_length - 1)) != 0)
@@ -76,12 +81,25 @@ Result<MfccTables> MakeTables(const Node& n) {
                           c.lower_hz, c.upper_hz, c.sample_rate / 2.0);
   if (!(c.log_offset > 0.0f) || !std::isfinite(c.log_offset))
     return Status::Errorf("{}: log_offset must be positive", where);
-  size_t floats = 0, ints = 0;
-  tml_mfcc_sizes(&c, &floats, &ints, &t.scratch_floats);
-  t.tables.resize(floats);
-  t.index.resize(ints);
-  tml_mfcc_plan plan;
-  if (tml_mfcc_init(&c, t.tables.data(), t.index.data(), &plan) != 0)
+  if (fixed && !(c.log_offset >= 1e-30f))
+    return Status::Errorf("{}: log_offset {} is below the fixed-point variant's 1e-30", where,
+                          c.log_offset);
+  size_t words = 0, ints = 0;
+  int rc;
+  if (fixed) {
+    tml_mfccq_sizes(&c, &words, &ints, &t.scratch_words);
+    t.qtables.resize(words);
+    t.index.resize(ints);
+    tml_mfccq_plan plan;
+    rc = tml_mfccq_init(&c, t.qtables.data(), t.index.data(), &plan);
+  } else {
+    tml_mfcc_sizes(&c, &words, &ints, &t.scratch_words);
+    t.tables.resize(words);
+    t.index.resize(ints);
+    tml_mfcc_plan plan;
+    rc = tml_mfcc_init(&c, t.tables.data(), t.index.data(), &plan);
+  }
+  if (rc != 0)
     return Status::Errorf(
         "{}: the mel filterbank has an empty band (too many mel bins for {} FFT "
         "bins?)",
@@ -91,8 +109,8 @@ Result<MfccTables> MakeTables(const Node& n) {
 
 // Samples of the input: its last dimension, every other dimension 1.
 Result<int64_t> SampleCount(const Tensor& x, const Node& n) {
-  if (x.dtype != DType::kFloat32)
-    return Status::Errorf("{}: input must be float32 samples, not {}", NodeWhere(n),
+  if (x.dtype != DType::kFloat32 && x.dtype != DType::kInt16)
+    return Status::Errorf("{}: input must be float32 or int16 samples, not {}", NodeWhere(n),
                           DTypeName(x.dtype));
   if (x.shape.empty()) return Status::Errorf("{}: input has no samples", NodeWhere(n));
   for (size_t d = 0; d + 1 < x.shape.size(); ++d)
@@ -107,7 +125,7 @@ int PerFrame(const tml_mfcc_config& c) {
 
 Status InferMfcc(Graph& g, const Node& n) {
   TML_ASSIGN_OR_RETURN(int64_t samples, SampleCount(In(g, n, 0), n));
-  TML_ASSIGN_OR_RETURN(MfccTables t, MakeTables(n));
+  TML_ASSIGN_OR_RETURN(MfccTables t, MakeTables(n, In(g, n, 0).dtype == DType::kInt16));
   const int frames = tml_mfcc_frames(&t.c, static_cast<long>(samples));
   if (frames < 1)
     return Status::Errorf("{}: {} samples are fewer than one frame ({})", NodeWhere(n), samples,
@@ -136,44 +154,41 @@ class MfccOp : public LoweredOp {
   MfccTables t;
   tml_mfcc_params p{};
   void Run(const KernelIO& io) const override {
-    std::vector<float> scratch(t.scratch_floats);
-    tml_mfcc_f32(&p, static_cast<const float*>(io.in[0]), t.tables.data(), t.index.data(),
-                 static_cast<float*>(io.out[0]), scratch.data());
+    std::vector<int32_t> scratch(static_cast<size_t>(ScratchBytes(false)) / 4);
+    if (t.fixed)
+      tml_mfcc_q15(&p, static_cast<const int16_t*>(io.in[0]), t.qtables.data(), t.index.data(),
+                   static_cast<float*>(io.out[0]), scratch.data());
+    else
+      tml_mfcc_f32(&p, static_cast<const float*>(io.in[0]), t.tables.data(), t.index.data(),
+                   static_cast<float*>(io.out[0]), scratch.data());
   }
   KernelCall Call(bool) const override {
     KernelCall k;
-    k.kernel = TML_K_MFCC_F32;
+    k.kernel = t.fixed ? TML_K_MFCC_Q15 : TML_K_MFCC_F32;
     k.params = p;
-    const int tables = k.Array("tables", t.tables), index = k.Array("index", t.index);
+    const int tables = t.fixed ? k.Array("tables", t.qtables) : k.Array("tables", t.tables);
+    const int index = k.Array("index", t.index);
     k.args = {CallArg::In(0), CallArg::Const(tables), CallArg::Const(index), CallArg::Out(),
               CallArg::Scratch()};
     return k;
   }
-  std::vector<std::string> Sources() const override { return {"dsp.c"}; }
+  std::vector<std::string> Sources() const override {
+    if (t.fixed) return {"dsp.c", "dsp_fixed.c"};
+    return {"dsp.c"};
+  }
   int64_t ScratchBytes(bool) const override {
-    return static_cast<int64_t>(t.scratch_floats * sizeof(float));
+    // The fixed-point variant keeps every frame's Q24 features until the deltas are done.
+    const int64_t features = t.fixed ? static_cast<int64_t>(p.frames) * PerFrame(t.c) : 0;
+    return static_cast<int64_t>(t.scratch_words) * 4 + features * 4;
   }
 };
 
 Result<std::unique_ptr<LoweredOp>> LowerMfcc(const Graph& g, const Node& n) {
   auto op = std::make_unique<MfccOp>();
-  TML_ASSIGN_OR_RETURN(op->t, MakeTables(n));
+  TML_ASSIGN_OR_RETURN(op->t, MakeTables(n, g.tensor(n.inputs[0]).dtype == DType::kInt16));
   const tml_mfcc_config& c = op->t.c;
   const Tensor& y = g.tensor(n.outputs[0]);
-  tml_mfcc_params& p = op->p;
-  p.sample_rate = c.sample_rate;
-  p.frame_length = c.frame_length;
-  p.frame_step = c.frame_step;
-  p.fft_length = c.fft_length;
-  p.window = c.window;
-  p.power = c.power;
-  p.num_mel = c.num_mel;
-  p.num_mfcc = c.num_mfcc;
-  p.frames = static_cast<int32_t>(y.shape.size() == 3 ? y.shape[1] : 0);
-  p.lower_hz = c.lower_hz;
-  p.upper_hz = c.upper_hz;
-  p.log_offset = c.log_offset;
-  p.deltas = c.deltas;
+  tml_mfcc_params_of(&c, static_cast<int>(y.shape.size() == 3 ? y.shape[1] : 0), &op->p);
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 

@@ -66,15 +66,17 @@ uint8_t PackageDType(DType t) {
       return 3;
     case DType::kInt32:
       return 4;
+    case DType::kInt16:
+      return 5;
     default:
       return 0;
   }
 }
 
 DType FromPackageDType(uint8_t t) {
-  static const DType kTypes[] = {DType::kFloat32, DType::kFloat32, DType::kInt8, DType::kUInt8,
-                                 DType::kInt32};
-  return t < 5 ? kTypes[t] : DType::kInt8;
+  static const DType kTypes[] = {DType::kFloat32, DType::kFloat32, DType::kInt8,
+                                 DType::kUInt8,   DType::kInt32,   DType::kInt16};
+  return t < 6 ? kTypes[t] : DType::kInt8;
 }
 
 void Put32(std::vector<uint8_t>& out, uint32_t v) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "interp/evaluate.h"
 #include "interp/interpreter.h"
 
 namespace tml {
@@ -28,6 +29,10 @@ Status RunSample(Interpreter& interp, const Graph& g, const std::vector<std::vec
     if (static_cast<int64_t>(sample[i].size()) != t.numel())
       return Status::Errorf("calibration input '{}' has {} values, expected {} for shape {}",
                             t.name, sample[i].size(), t.numel(), ShapeStr(t.shape));
+    if (t.dtype == DType::kInt16) {  // PCM samples feeding a fixed-point front end
+      EncodeInput(t, sample[i].data(), static_cast<uint8_t*>(interp.input(i)));
+      continue;
+    }
     std::memcpy(interp.input(i), sample[i].data(), t.nbytes());
     visit(g.inputs[i], sample[i].data(), t.numel());
   }
@@ -95,7 +100,7 @@ Result<std::vector<TensorRange>> Calibrate(
     const CalibrationOptions& opts) {
   if (samples.empty()) return Status::Error("calibration needs at least one sample");
   for (int in : g.inputs)
-    if (g.tensor(in).dtype != DType::kFloat32)
+    if (g.tensor(in).dtype != DType::kFloat32 && g.tensor(in).dtype != DType::kInt16)
       return Status::Errorf("calibration needs a float model; input '{}' is {}", g.tensor(in).name,
                             DTypeName(g.tensor(in).dtype));
   TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(g));

@@ -1,0 +1,359 @@
+/* DSP front ends, fixed-point variant (tml_dsp.h): integer arithmetic only on the device,
+ * for cores without an FPU. The tables are made on the host in double (tml_mfccq_init).
+ *
+ * Scales, for a frame whose windowed samples were shifted left by s (the block exponent):
+ * data = real x 2^(30 + s) through the FFT; the split pass keeps 2 X, so a magnitude is
+ * real |X| x 2^(31 + s) and a power real |X|^2 x 2^(62 + 2 s); the mel sums then carry
+ * 2^(46 + s) (magnitude x Q15) or 2^(61 + 2 s) (power >> 16 x Q15). */
+#include <string.h>
+
+#include "tml_dsp.h"
+#include "tml_kernels.h"
+
+static const double kPi = 3.14159265358979311600;
+static const int32_t kLn2Q30 = 744261118; /* round(ln 2 x 2^30) */
+
+static int clz32(uint32_t x) { /* x != 0 */
+#if defined(__GNUC__)
+  return __builtin_clz(x);
+#else
+  int n = 0;
+  while (!(x & 0x80000000u)) {
+    x <<= 1;
+    ++n;
+  }
+  return n;
+#endif
+}
+
+static int clz64(uint64_t x) { /* x != 0 */
+  const uint32_t hi = (uint32_t)(x >> 32);
+  return hi ? clz32(hi) : 32 + clz32((uint32_t)x);
+}
+
+static int log2_exact(int n) {
+  int b = 0;
+  if (n < 2) return -1;
+  while ((1 << b) < n) ++b;
+  return (1 << b) == n && b <= 16 ? b : -1;
+}
+
+static int64_t round_half_away(double x) {
+  return x >= 0 ? (int64_t)(x + 0.5) : -(int64_t)(-x + 0.5);
+}
+
+/* Rounding arithmetic shift right by k >= 1. */
+static int64_t rshift_round(int64_t v, int k) {
+  return (v + ((int64_t)1 << (k - 1))) >> k;
+}
+
+static uint32_t isqrt32(uint32_t v) { /* floor(sqrt(v)): Newton from above */
+  uint32_t x, y;
+  if (v == 0) return 0;
+  x = 1u << ((33 - clz32(v)) / 2); /* 2^ceil(bits / 2) >= sqrt(v) */
+  for (;;) {
+    y = (x + v / x) >> 1;
+    if (y >= x) return x;
+    x = y;
+  }
+}
+
+uint32_t tml_dspq_magnitude(uint64_t power) {
+  int k = 0;
+  uint32_t v, r;
+  if (power >> 32) k = (64 - clz64(power) - 31) / 2; /* v keeps 31 or 32 bits */
+  v = (uint32_t)(power >> (2 * k));
+  r = isqrt32(v);
+  if ((uint64_t)v - (uint64_t)r * r > r) ++r; /* round to nearest: (r + 1/2)^2 = r^2 + r + 1/4 */
+  return r << k;
+}
+
+int32_t tml_dspq_log(const tml_mfccq_plan* plan, uint64_t m, int e) {
+  const uint32_t mo = (uint32_t)plan->offset[0];
+  const int eo = plan->offset[1];
+  uint64_t sum;
+  int ex;
+  if (m == 0) {
+    sum = mo;
+    ex = eo;
+  } else {
+    const int lz = clz64(m);
+    const uint32_t top = (uint32_t)((m << lz) >> 33); /* [2^30, 2^31) */
+    const int ea = 33 - lz - e;
+    if (ea >= eo) {
+      const int d = ea - eo;
+      sum = (uint64_t)top + (d == 0 ? mo : d < 32 ? (mo + (1u << (d - 1))) >> d : 0u);
+      ex = ea;
+    } else {
+      const int d = eo - ea;
+      sum = (uint64_t)mo + (d < 32 ? (top + (1u << (d - 1))) >> d : 0u);
+      ex = eo;
+    }
+    if (sum >> 31) {
+      sum >>= 1;
+      ++ex;
+    }
+  }
+  {
+    /* value = sum x 2^ex, sum in [2^30, 2^31): log2 = ex + 30 + log2(sum / 2^30) */
+    const uint32_t s = (uint32_t)sum;
+    const int idx = (int)((s >> 22) & 255u);
+    const int32_t frac = (int32_t)(s & ((1u << 22) - 1));
+    const int32_t* t = plan->log2_t;
+    const int32_t l = t[idx] + (int32_t)rshift_round((int64_t)(t[idx + 1] - t[idx]) * frac, 22);
+    const int64_t l2 = (int64_t)(ex + 30) * (1 << 24) + rshift_round(l, 6); /* Q24 */
+    return (int32_t)rshift_round(l2 * kLn2Q30, 30);
+  }
+}
+
+void tml_dspq_fft(int n, const int32_t* tw, int stride, int32_t* re, int32_t* im) {
+  for (int i = 0, j = 0; i < n - 1; ++i) { /* bit-reversed order, as the float FFT */
+    if (i < j) {
+      int32_t t = re[i];
+      re[i] = re[j];
+      re[j] = t;
+      t = im[i];
+      im[i] = im[j];
+      im[j] = t;
+    }
+    int m = n >> 1;
+    while (m >= 1 && j >= m) {
+      j -= m;
+      m >>= 1;
+    }
+    j += m;
+  }
+  for (int len = 2; len <= n; len <<= 1) {
+    const int half = len >> 1, step = 2 * stride * (n / len);
+    for (int j = 0; j < half; ++j) {
+      const int64_t wr = tw[j * step], wi = tw[j * step + 1];
+      for (int a = j; a < n; a += len) {
+        const int b = a + half;
+        const int32_t tr = (int32_t)rshift_round(wr * re[b] - wi * im[b], 30);
+        const int32_t ti = (int32_t)rshift_round(wr * im[b] + wi * re[b], 30);
+        re[b] = re[a] - tr;
+        im[b] = im[a] - ti;
+        re[a] = re[a] + tr;
+        im[a] = im[a] + ti;
+      }
+    }
+  }
+}
+
+static size_t mel_weights(const tml_mfcc_config* c) {
+  return (size_t)tml_dsp_mel_weight_count(c->fft_length, c->num_mel);
+}
+
+void tml_mfccq_sizes(const tml_mfcc_config* c, size_t* table_ints, size_t* index_ints,
+                     size_t* scratch_ints) {
+  const size_t n = (size_t)c->fft_length;
+  if (table_ints)
+    *table_ints = (size_t)c->frame_length + n + mel_weights(c) +
+                  (size_t)c->num_mfcc * (size_t)c->num_mel + TML_MFCCQ_LOG_TABLE + 3;
+  if (index_ints) *index_ints = 3 * (size_t)c->num_mel;
+  if (scratch_ints) *scratch_ints = n + 2 * (n / 2 + 1) + (size_t)c->num_mel;
+}
+
+void tml_mfccq_bind(const tml_mfcc_config* c, const int32_t* tables, const int32_t* index,
+                    tml_mfccq_plan* plan) {
+  plan->c = *c;
+  plan->window = tables;
+  plan->twiddles = plan->window + c->frame_length;
+  plan->mel_w = plan->twiddles + c->fft_length;
+  plan->dct = plan->mel_w + mel_weights(c);
+  plan->log2_t = plan->dct + c->num_mfcc * c->num_mel;
+  plan->offset = plan->log2_t + TML_MFCCQ_LOG_TABLE;
+  plan->delta_r = plan->offset + 2;
+  plan->first = index;
+  plan->count = index + c->num_mel;
+  plan->band_offset = index + 2 * c->num_mel;
+}
+
+int tml_mfccq_init(const tml_mfcc_config* c, int32_t* tables, int32_t* index,
+                   tml_mfccq_plan* plan) {
+  tml_mel_bank bank;
+  int32_t *window = tables, *tw = window + c->frame_length, *mel_w = tw + c->fft_length;
+  int32_t *dct = mel_w + mel_weights(c), *log2_t = dct + c->num_mfcc * c->num_mel;
+  int32_t* offset = log2_t + TML_MFCCQ_LOG_TABLE;
+  const double ln2 = tml_dsp_log(2.0);
+  if (c->frame_length < 1 || c->frame_step < 1 || c->fft_length < c->frame_length ||
+      log2_exact(c->fft_length) < 1 || c->num_mfcc < 0 || c->num_mfcc > c->num_mel ||
+      !(c->log_offset >= 1e-30f) || c->deltas < 0 || c->deltas > 9)
+    return -1;
+  /* The bank's float weights first, in the int32 table's memory, then Q15 in place. */
+  if (tml_dsp_mel_bank(c->fft_length, c->sample_rate, c->num_mel, c->lower_hz, c->upper_hz, index,
+                       (float*)(void*)mel_w, &bank) != 0)
+    return -1;
+  for (size_t i = 0; i < mel_weights(c); ++i) {
+    float w;
+    memcpy(&w, &mel_w[i], sizeof w);
+    mel_w[i] = (int32_t)round_half_away((double)w * 32768.0);
+  }
+  for (int i = 0; i < c->frame_length; ++i) {
+    const double k = tml_dsp_cos(2.0 * kPi * (double)i / (double)c->frame_length);
+    const double w = c->window == TML_WINDOW_HANN      ? 0.5 - 0.5 * k
+                     : c->window == TML_WINDOW_HAMMING ? 0.54 - 0.46 * k
+                                                       : 1.0;
+    window[i] = (int32_t)round_half_away(w * 32768.0);
+  }
+  for (int k = 0; k < c->fft_length / 2; ++k) {
+    const double a = 2.0 * kPi * (double)k / (double)c->fft_length;
+    tw[2 * k] = (int32_t)round_half_away(tml_dsp_cos(a) * 1073741824.0);
+    tw[2 * k + 1] = (int32_t)round_half_away(-tml_dsp_cos(a - kPi / 2) * 1073741824.0);
+  }
+  {
+    double two_n = 2.0 * c->num_mel, root = 1.0; /* sqrt(2 N) by Newton */
+    while (root * root < two_n) root *= 2.0;
+    for (int i = 0; i < 8; ++i) root = 0.5 * (root + two_n / root);
+    for (int k = 0; k < c->num_mfcc; ++k)
+      for (int i = 0; i < c->num_mel; ++i)
+        dct[k * c->num_mel + i] = (int32_t)round_half_away(
+            2.0 / root *
+            tml_dsp_cos(kPi * (double)k * (double)(2 * i + 1) / (double)(2 * c->num_mel)) *
+            67108864.0);
+  }
+  for (int i = 0; i < TML_MFCCQ_LOG_TABLE; ++i)
+    log2_t[i] = (int32_t)round_half_away(tml_dsp_log(1.0 + i / 256.0) / ln2 * 1073741824.0);
+  {
+    double m = c->log_offset;
+    int e = 0;
+    while (m < 1073741824.0) {
+      m *= 2.0;
+      --e;
+    }
+    while (m >= 2147483648.0) {
+      m *= 0.5;
+      ++e;
+    }
+    int64_t q = round_half_away(m);
+    if (q >= 2147483648LL) {
+      q >>= 1;
+      ++e;
+    }
+    offset[0] = (int32_t)q;
+    offset[1] = e;
+  }
+  {
+    int denom = 0;
+    for (int k = 1; k <= c->deltas; ++k) denom += 2 * k * k;
+    offset[2] = denom ? (int32_t)round_half_away(16777216.0 / denom) : 0;
+  }
+  tml_mfccq_bind(c, tables, index, plan);
+  return 0;
+}
+
+void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* scratch,
+                     int32_t* out) {
+  const tml_mfcc_config* c = &plan->c;
+  const int n = c->fft_length, h = n / 2, len = c->frame_length;
+  int32_t *re = scratch, *im = scratch + h;
+  uint32_t* spec = (uint32_t*)(im + h); /* h + 1 magnitudes, or h + 1 (lo, hi) powers */
+  int32_t* logmel = (int32_t*)(spec + 2 * (h + 1));
+  uint32_t bits_or = 0;
+  int s = 0, e;
+  for (int m = 0; m < h; ++m) {
+    const int ev = 2 * m, od = ev + 1;
+    re[m] = ev < len ? (int32_t)frame[ev] * plan->window[ev] : 0;
+    im[m] = od < len ? (int32_t)frame[od] * plan->window[od] : 0;
+    bits_or |= (uint32_t)(re[m] < 0 ? -re[m] : re[m]) | (uint32_t)(im[m] < 0 ? -im[m] : im[m]);
+  }
+  if (bits_or) { /* the block exponent: the largest |value| below 2^(28 - log2 h) */
+    int target = 28, hh = h;
+    while (hh > 1) {
+      hh >>= 1;
+      --target;
+    }
+    s = target - (32 - clz32(bits_or));
+    if (s > 0)
+      for (int m = 0; m < h; ++m) {
+        re[m] = (int32_t)((uint32_t)re[m] << s);
+        im[m] = (int32_t)((uint32_t)im[m] << s);
+      }
+    else if (s < 0)
+      for (int m = 0; m < h; ++m) {
+        re[m] = (int32_t)rshift_round(re[m], -s);
+        im[m] = (int32_t)rshift_round(im[m], -s);
+      }
+  }
+  tml_dspq_fft(h, plan->twiddles, 2, re, im);
+  for (int k = 0; k <= h; ++k) { /* 2 X[k] from the half-size transform (as the float path) */
+    int64_t xr, xi;
+    if (k == 0 || k == h) {
+      xr = 2 * (k == 0 ? (int64_t)re[0] + im[0] : (int64_t)re[0] - im[0]);
+      xi = 0;
+    } else {
+      const int64_t zr = re[k], zi = im[k], cr = re[h - k], ci = -(int64_t)im[h - k];
+      const int64_t er = zr + cr, ei = zi + ci, or_ = zi - ci, oi = cr - zr;
+      const int64_t wr = plan->twiddles[2 * k], wi = plan->twiddles[2 * k + 1];
+      xr = er + rshift_round(wr * or_ - wi * oi, 30);
+      xi = ei + rshift_round(wr * oi + wi * or_, 30);
+    }
+    {
+      const uint64_t p = (uint64_t)(xr * xr) + (uint64_t)(xi * xi);
+      if (c->power) {
+        spec[2 * k] = (uint32_t)p;
+        spec[2 * k + 1] = (uint32_t)(p >> 32);
+      } else {
+        spec[k] = tml_dspq_magnitude(p);
+      }
+    }
+  }
+  e = c->power ? 61 + 2 * s : 46 + s;
+  for (int b = 0; b < c->num_mel; ++b) {
+    const int32_t* w = plan->mel_w + plan->band_offset[b];
+    const int first = plan->first[b], count = plan->count[b];
+    uint64_t acc = 0;
+    if (c->power)
+      for (int i = 0; i < count; ++i) {
+        const int k = first + i;
+        const uint64_t p = ((uint64_t)spec[2 * k + 1] << 32) | spec[2 * k];
+        acc += (p >> 16) * (uint64_t)w[i];
+      }
+    else
+      for (int i = 0; i < count; ++i) acc += (uint64_t)spec[first + i] * (uint64_t)w[i];
+    logmel[b] = tml_dspq_log(plan, acc, e);
+  }
+  if (c->num_mfcc == 0) {
+    for (int b = 0; b < c->num_mel; ++b) out[b] = logmel[b];
+    return;
+  }
+  for (int k = 0; k < c->num_mfcc; ++k) {
+    const int32_t* t = plan->dct + k * c->num_mel;
+    int64_t acc = 0;
+    for (int b = 0; b < c->num_mel; ++b) acc += (int64_t)logmel[b] * t[b];
+    out[k] = (int32_t)rshift_round(acc, 26);
+  }
+}
+
+void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32_t* x,
+                      int x_stride, int32_t* out, int out_stride) {
+  const int width = plan->c.deltas;
+  for (int t = 0; t < frames; ++t)
+    for (int i = 0; i < n; ++i) {
+      int64_t acc = 0;
+      for (int k = 1; k <= width; ++k) {
+        const int a = t + k < frames ? t + k : frames - 1, b = t - k >= 0 ? t - k : 0;
+        acc += (int64_t)k * ((int64_t)x[a * x_stride + i] - x[b * x_stride + i]);
+      }
+      out[t * out_stride + i] = width > 0 ? (int32_t)rshift_round(acc * plan->delta_r[0], 24) : 0;
+    }
+}
+
+void tml_mfcc_q15(const tml_mfcc_params* p, const int16_t* in, const int32_t* tables,
+                  const int32_t* index, float* out, void* scratch) {
+  tml_mfcc_config c;
+  tml_mfccq_plan plan;
+  size_t frame_ints = 0;
+  const int per = p->num_mfcc > 0 ? p->num_mfcc : p->num_mel, row = p->deltas > 0 ? 2 * per : per;
+  tml_mfcc_config_of(p, &c);
+  tml_mfccq_bind(&c, tables, index, &plan);
+  tml_mfccq_sizes(&c, 0, 0, &frame_ints);
+  {
+    int32_t* q = (int32_t*)scratch + frame_ints; /* frames x row Q24 features */
+    const long total = (long)p->frames * row;
+    for (int f = 0; f < p->frames; ++f)
+      tml_mfccq_frame(&plan, in + (long)f * p->frame_step, (int32_t*)scratch, q + (long)f * row);
+    if (p->deltas > 0) tml_mfccq_deltas(&plan, p->frames, per, q, row, q + per, row);
+    for (long i = 0; i < total; ++i) out[i] = (float)q[i] * (1.0f / 16777216.0f);
+  }
+}
