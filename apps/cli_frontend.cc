@@ -35,7 +35,8 @@ CLI::App* AddFrontEndCommands(CLI::App& app, int* exit_code) {
   show->add_flag("--json", a->json, "As JSON");
   auto* attach = fe->add_subcommand(
       "attach",
-      "Write MODEL fed by the front end as ONNX: its input becomes float [1, samples] audio; "
+      "Write MODEL fed by the front end as ONNX: its input becomes [1, samples] audio (float "
+      "in -1..1, or int16 for a front end with arithmetic: fixed); "
       "the front end's frames x features must match the model input, which an int8 model gets "
       "quantized with its own scale and zero point");
   attach->add_option("MODEL", a->attach.model, "Model file (.onnx or .tflite)")
@@ -89,11 +90,12 @@ CLI::App* AddFrontEndCommands(CLI::App& app, int* exit_code) {
     if (a->json) {
       nlohmann::json j = FrontEndJson(r->frontend);
       j["model"] = a->attach.out;
-      j["input"] = {{"name", in.name}, {"shape", in.shape}};
+      j["input"] = {{"name", in.name}, {"shape", in.shape}, {"dtype", DTypeName(in.dtype)}};
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << fmt::format("wrote {}: input '{}' float {} fed by {}\n", a->attach.out, in.name,
-                               ShapeStr(in.shape), FrontEndSummary(r->frontend));
+      std::cout << fmt::format("wrote {}: input '{}' {} {} fed by {}\n", a->attach.out, in.name,
+                               DTypeName(in.dtype), ShapeStr(in.shape),
+                               FrontEndSummary(r->frontend));
     }
     *exit_code = 0;
   });

@@ -180,8 +180,9 @@ void tml_kws_detector_init(tml_kws_detector* d, int classes, int smooth, int ref
 int tml_kws_detect(tml_kws_detector* d, const float* posterior, float* score);
 
 /* Fixed-point variant (dsp_fixed.c), for cores without an FPU: int16 samples (the real
- * value is q / 32768), a Q15 window, a block-scaled int32 FFT (one exponent per frame,
- * chosen so the FFT cannot overflow, about 21 significant bits), Q30 twiddles, magnitudes
+ * value is q / 32768), a Q15 window, a block-scaled int32 FFT (one exponent per frame: the
+ * largest value just below 2^28; every stage halves, so none can overflow), Q31 twiddles
+ * (high words of 32 x 32 products), magnitudes
  * by an integer square root (rounded, 16 significant bits), Q15 mel weights, a base-2 log
  * from the exponent and a 257-entry table with linear interpolation, a Q26 DCT; features
  * in Q24 (the real value is q / 2^24). Integer arithmetic only, so every core computes the
@@ -196,7 +197,7 @@ int tml_kws_detect(tml_kws_detector* d, const float* posterior, float* score);
 typedef struct {
   tml_mfcc_config c;
   const int32_t *window;   /* frame_length, Q15 */
-  const int32_t *twiddles; /* fft_length: cos, -sin of 2 pi k / n interleaved, Q30 */
+  const int32_t *twiddles; /* fft_length: cos, -sin of 2 pi k / n interleaved, Q31 */
   const int32_t *mel_w;    /* the bank's weights, Q15 */
   const int32_t *dct;      /* num_mfcc x num_mel, Q26 */
   const int32_t *log2_t;   /* TML_MFCCQ_LOG_TABLE: log2(1 + i / 256), Q30 */
@@ -224,8 +225,9 @@ void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32
 uint32_t tml_dspq_magnitude(uint64_t power);
 /* ln(m x 2^-e + offset) in Q24 (plan's log table and offset); m = 0 gives ln(offset). */
 int32_t tml_dspq_log(const tml_mfccq_plan* plan, uint64_t m, int e);
-/* The int32 complex FFT of n points in place, tw: Q30 twiddles made for n x stride. */
-void tml_dspq_fft(int n, const int32_t* tw, int stride, int32_t* re, int32_t* im);
+/* The int32 complex FFT of n points in place, divided by n (each stage halves); z: n
+ * (re, im) pairs; tw: Q31 twiddles made for n x stride. */
+void tml_dspq_fft(int n, const int32_t* tw, int stride, int32_t* z);
 
 #ifdef __cplusplus
 }

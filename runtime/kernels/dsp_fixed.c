@@ -2,9 +2,11 @@
  * for cores without an FPU. The tables are made on the host in double (tml_mfccq_init).
  *
  * Scales, for a frame whose windowed samples were shifted left by s (the block exponent):
- * data = real x 2^(30 + s) through the FFT; the split pass keeps 2 X, so a magnitude is
- * real |X| x 2^(31 + s) and a power real |X|^2 x 2^(62 + 2 s); the mel sums then carry
- * 2^(46 + s) (magnitude x Q15) or 2^(61 + 2 s) (power >> 16 x Q15). */
+ * data = real x 2^(30 + s); the FFT's L = log2(n / 2) stages each halve (so no stage can
+ * overflow: every value stays below sqrt 2 x 2^28), giving real x 2^(30 + s - L); the split
+ * pass keeps 2 X, so a magnitude is real |X| x 2^(31 + s - L) and a power real |X|^2 x
+ * 2^(62 + 2 (s - L)); the mel sums then carry 2^(46 + s - L) (magnitude x Q15) or
+ * 2^(61 + 2 (s - L)) (power >> 16 x Q15). */
 #include <string.h>
 
 #include "tml_dsp.h"
@@ -106,38 +108,62 @@ int32_t tml_dspq_log(const tml_mfccq_plan* plan, uint64_t m, int e) {
   }
 }
 
-void tml_dspq_fft(int n, const int32_t* tw, int stride, int32_t* re, int32_t* im) {
-  for (int i = 0, j = 0; i < n - 1; ++i) { /* bit-reversed order, as the float FFT */
-    if (i < j) {
-      int32_t t = re[i];
-      re[i] = re[j];
-      re[j] = t;
-      t = im[i];
-      im[i] = im[j];
-      im[j] = t;
-    }
-    int m = n >> 1;
-    while (m >= 1 && j >= m) {
-      j -= m;
-      m >>= 1;
-    }
-    j += m;
+/* High word of a 32 x 32 product: SMULL on every ARMv7-M core. */
+static int32_t mul_hi(int32_t a, int32_t b) {
+  return (int32_t)(((int64_t)a * b) >> 32);
+}
+
+/* The next index in bit-reversed order of n points: j reversed, plus one. */
+static int next_reversed(int j, int n) {
+  int m = n >> 1;
+  while (m >= 1 && j >= m) {
+    j -= m;
+    m >>= 1;
   }
+  return j + m;
+}
+
+/* The butterflies, on input already in bit-reversed order. */
+static void fft_stages(int n, const int32_t* tw, int stride, int32_t* z) {
   for (int len = 2; len <= n; len <<= 1) {
     const int half = len >> 1, step = 2 * stride * (n / len);
-    for (int j = 0; j < half; ++j) {
-      const int64_t wr = tw[j * step], wi = tw[j * step + 1];
+    for (int a = 0; a < n; a += len) { /* twiddle 1: t / 2 = b / 2, exactly */
+      int32_t* pa = z + 2 * a;
+      int32_t* pb = pa + 2 * half;
+      const int32_t ar = pa[0] >> 1, ai = pa[1] >> 1, tr = pb[0] >> 1, ti = pb[1] >> 1;
+      pa[0] = ar + tr;
+      pa[1] = ai + ti;
+      pb[0] = ar - tr;
+      pb[1] = ai - ti;
+    }
+    for (int j = 1; j < half; ++j) {
+      const int32_t wr = tw[j * step], wi = tw[j * step + 1];
       for (int a = j; a < n; a += len) {
-        const int b = a + half;
-        const int32_t tr = (int32_t)rshift_round(wr * re[b] - wi * im[b], 30);
-        const int32_t ti = (int32_t)rshift_round(wr * im[b] + wi * re[b], 30);
-        re[b] = re[a] - tr;
-        im[b] = im[a] - ti;
-        re[a] = re[a] + tr;
-        im[a] = im[a] + ti;
+        int32_t* pa = z + 2 * a;
+        int32_t* pb = pa + 2 * half;
+        const int32_t br = pb[0], bi = pb[1];
+        const int32_t tr = mul_hi(wr, br) - mul_hi(wi, bi); /* (w b) / 2 */
+        const int32_t ti = mul_hi(wr, bi) + mul_hi(wi, br);
+        const int32_t ar = pa[0] >> 1, ai = pa[1] >> 1;
+        pa[0] = ar + tr;
+        pa[1] = ai + ti;
+        pb[0] = ar - tr;
+        pb[1] = ai - ti;
       }
     }
   }
+}
+
+void tml_dspq_fft(int n, const int32_t* tw, int stride, int32_t* z) {
+  for (int i = 0, j = 0; i < n; ++i, j = next_reversed(j, n)) /* as the float FFT */
+    if (i < j) {
+      const int32_t r = z[2 * i], m = z[2 * i + 1];
+      z[2 * i] = z[2 * j];
+      z[2 * i + 1] = z[2 * j + 1];
+      z[2 * j] = r;
+      z[2 * j + 1] = m;
+    }
+  fft_stages(n, tw, stride, z);
 }
 
 static size_t mel_weights(const tml_mfcc_config* c) {
@@ -198,8 +224,10 @@ int tml_mfccq_init(const tml_mfcc_config* c, int32_t* tables, int32_t* index,
   }
   for (int k = 0; k < c->fft_length / 2; ++k) {
     const double a = 2.0 * kPi * (double)k / (double)c->fft_length;
-    tw[2 * k] = (int32_t)round_half_away(tml_dsp_cos(a) * 1073741824.0);
-    tw[2 * k + 1] = (int32_t)round_half_away(-tml_dsp_cos(a - kPi / 2) * 1073741824.0);
+    const int64_t re = round_half_away(tml_dsp_cos(a) * 2147483648.0);
+    const int64_t im = round_half_away(-tml_dsp_cos(a - kPi / 2) * 2147483648.0);
+    tw[2 * k] = (int32_t)(re > 2147483647 ? 2147483647 : re); /* 1 as 1 - 2^-31 */
+    tw[2 * k + 1] = (int32_t)(im < -2147483647 ? -2147483647 : im > 2147483647 ? 2147483647 : im);
   }
   {
     double two_n = 2.0 * c->num_mel, root = 1.0; /* sqrt(2 N) by Newton */
@@ -246,47 +274,48 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
                      int32_t* out) {
   const tml_mfcc_config* c = &plan->c;
   const int n = c->fft_length, h = n / 2, len = c->frame_length;
-  int32_t *re = scratch, *im = scratch + h;
-  uint32_t* spec = (uint32_t*)(im + h); /* h + 1 magnitudes, or h + 1 (lo, hi) powers */
+  int32_t* z = scratch; /* h complex values, interleaved */
+  uint32_t* spec = (uint32_t*)(z + 2 * h); /* h + 1 magnitudes, or h + 1 (lo, hi) powers */
   int32_t* logmel = (int32_t*)(spec + 2 * (h + 1));
   uint32_t bits_or = 0;
-  int s = 0, e;
-  for (int m = 0; m < h; ++m) {
-    const int ev = 2 * m, od = ev + 1;
-    re[m] = ev < len ? (int32_t)frame[ev] * plan->window[ev] : 0;
-    im[m] = od < len ? (int32_t)frame[od] * plan->window[od] : 0;
-    bits_or |= (uint32_t)(re[m] < 0 ? -re[m] : re[m]) | (uint32_t)(im[m] < 0 ? -im[m] : im[m]);
+  int s = 0, e, stages = 0;
+  for (int hh = h; hh > 1; hh >>= 1) ++stages;
+  /* z[m] = x[2m] + i x[2m+1], written straight to m's bit-reversed place. */
+  for (int m = 0, j = 0; m < h; ++m, j = next_reversed(j, h)) {
+    const int ev = 2 * m;
+    const int32_t r = ev < len ? (int32_t)frame[ev] * plan->window[ev] : 0;
+    const int32_t i = ev + 1 < len ? (int32_t)frame[ev + 1] * plan->window[ev + 1] : 0;
+    z[2 * j] = r;
+    z[2 * j + 1] = i;
+    bits_or |= (uint32_t)(r < 0 ? -r : r) | (uint32_t)(i < 0 ? -i : i);
   }
-  if (bits_or) { /* the block exponent: the largest |value| below 2^(28 - log2 h) */
-    int target = 28, hh = h;
-    while (hh > 1) {
-      hh >>= 1;
-      --target;
-    }
-    s = target - (32 - clz32(bits_or));
+  if (bits_or) { /* the block exponent: the largest |value| below 2^28 */
+    s = 28 - (32 - clz32(bits_or));
     if (s > 0)
-      for (int m = 0; m < h; ++m) {
-        re[m] = (int32_t)((uint32_t)re[m] << s);
-        im[m] = (int32_t)((uint32_t)im[m] << s);
-      }
+      for (int i = 0; i < 2 * h; ++i) z[i] = (int32_t)((uint32_t)z[i] << s);
     else if (s < 0)
-      for (int m = 0; m < h; ++m) {
-        re[m] = (int32_t)rshift_round(re[m], -s);
-        im[m] = (int32_t)rshift_round(im[m], -s);
-      }
+      for (int i = 0; i < 2 * h; ++i) z[i] = (int32_t)rshift_round(z[i], -s);
   }
-  tml_dspq_fft(h, plan->twiddles, 2, re, im);
-  for (int k = 0; k <= h; ++k) { /* 2 X[k] from the half-size transform (as the float path) */
+  fft_stages(h, plan->twiddles, 2, z); /* Z / h: every stage halves */
+  int lo = h, hi = -1; /* only the bins the mel bands read */
+  for (int b = 0; b < c->num_mel; ++b)
+    if (plan->count[b] > 0) {
+      if (plan->first[b] < lo) lo = plan->first[b];
+      if (plan->first[b] + plan->count[b] - 1 > hi) hi = plan->first[b] + plan->count[b] - 1;
+    }
+  for (int k = lo; k <= hi; ++k) { /* 2 X[k] from the half-size transform (as the float path) */
     int64_t xr, xi;
     if (k == 0 || k == h) {
-      xr = 2 * (k == 0 ? (int64_t)re[0] + im[0] : (int64_t)re[0] - im[0]);
+      xr = 2 * (k == 0 ? (int64_t)z[0] + z[1] : (int64_t)z[0] - z[1]);
       xi = 0;
     } else {
-      const int64_t zr = re[k], zi = im[k], cr = re[h - k], ci = -(int64_t)im[h - k];
-      const int64_t er = zr + cr, ei = zi + ci, or_ = zi - ci, oi = cr - zr;
-      const int64_t wr = plan->twiddles[2 * k], wi = plan->twiddles[2 * k + 1];
-      xr = er + rshift_round(wr * or_ - wi * oi, 30);
-      xi = ei + rshift_round(wr * oi + wi * or_, 30);
+      /* |Z| < sqrt 2 x 2^28, so these sums fit in 32 bits, and 2 X < 2^30.5 */
+      const int32_t zr = z[2 * k], zi = z[2 * k + 1], cr = z[2 * (h - k)],
+                    ci = -z[2 * (h - k) + 1];
+      const int32_t er = zr + cr, ei = zi + ci, or_ = zi - ci, oi = cr - zr;
+      const int32_t wr = plan->twiddles[2 * k], wi = plan->twiddles[2 * k + 1];
+      xr = er + 2 * (int64_t)(mul_hi(wr, or_) - mul_hi(wi, oi)); /* W 2 O, via (W 2 O) / 2 */
+      xi = ei + 2 * (int64_t)(mul_hi(wr, oi) + mul_hi(wi, or_));
     }
     {
       const uint64_t p = (uint64_t)(xr * xr) + (uint64_t)(xi * xi);
@@ -298,7 +327,7 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
       }
     }
   }
-  e = c->power ? 61 + 2 * s : 46 + s;
+  e = c->power ? 61 + 2 * (s - stages) : 46 + s - stages;
   for (int b = 0; b < c->num_mel; ++b) {
     const int32_t* w = plan->mel_w + plan->band_offset[b];
     const int first = plan->first[b], count = plan->count[b];

@@ -51,6 +51,7 @@ nlohmann::json FrontEndJson(const FrontEnd& fe) {
           {"log_offset", fe.log_offset},
           {"mfcc", fe.mfcc ? fe.num_mfcc : 0},
           {"deltas", fe.deltas},
+          {"arithmetic", fe.fixed_point ? "fixed" : "float"},
           {"samples", fe.samples},
           {"frames", fe.frames()},
           {"features", fe.features()},

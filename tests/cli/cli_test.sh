@@ -447,6 +447,10 @@ check "frontend attach says the new input" grep -q "input 'audio' float \[1,1600
 check "frontend show finds the attached front end" python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['name'] == 'attached' and j['frame_length'] == 480 and j['mfcc'] == 10 and j['samples'] == 16000" "$WORK/fe.json"
 "$TML" verify "$WORK/kws_audio.onnx" --inputs 3 > "$WORK/out.txt"
 check "the audio model verifies bit-exact in generated C" grep -q "^bit-exact" "$WORK/out.txt"
+"$TML" frontend attach "$WORK/kws.onnx" --frontend mlperf-kws-fixed -o "$WORK/kws_fixed.onnx" > "$WORK/out.txt"
+check "frontend attach of a fixed-point front end takes int16 samples" grep -q "input 'audio' int16 \[1,16000\] fed by mlperf-kws-fixed" "$WORK/out.txt"
+"$TML" frontend show "$WORK/kws_fixed.onnx" --json > "$WORK/fe.json"
+check "frontend show recovers fixed-point arithmetic" python3 -c "import json,sys; assert json.load(open(sys.argv[1]))['arithmetic'] == 'fixed'" "$WORK/fe.json"
 set +e; "$TML" frontend attach "$WORK/kws_audio.onnx" --frontend mlperf-kws -o "$WORK/twice.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
 check "frontend attach refuses a second front end" grep -q "already has a front end attached" "$WORK/err.txt"
 printf 'kind: mfcc\nsample_rate: 16000\nmel_bins: 20\nmfcc: 30\n' > "$WORK/bad_fe.yaml"
