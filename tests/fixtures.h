@@ -15,6 +15,10 @@ std::vector<uint8_t> UnsupportedOpsTflite();
 std::vector<uint8_t> UnsupportedOpsOnnx();
 // A small valid int8 model: FC -> RELU -> SOFTMAX.
 std::vector<uint8_t> TinyFcTflite();
+// SVDF (TFLite's SVDF with a variable state): x [1, 8] -> 6 filters of rank 2 over 5
+// frames -> y [1, 3], seeded weights; float (ReLU fused), or int8 with int16 time weights
+// and state (TFLite's integer scheme).
+std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed);
 // Applies 1..max_edits random bit flips, byte overwrites or truncations.
 void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits);
 // A scratch directory for one test, private to this process (parallel runs of

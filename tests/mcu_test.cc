@@ -203,6 +203,23 @@ TEST_P(McuArchitecture, KwsModelWithAFixedPointFrontEndBitExact) {
   EXPECT_TRUE(r->bit_exact) << r->ToText();
 }
 
+// SVDF keeps its state in the arena between invocations: the inputs run one after the
+// other, so every output after the first depends on the state, on the host and the board.
+TEST_P(McuArchitecture, SvdfStateCarriesAcrossInvocationsBitExact) {
+  for (bool int8 : {false, true}) {
+    const auto bytes = testing::SvdfTflite(int8, 9);
+    auto g = ImportTfliteBuffer(bytes.data(), bytes.size(), "svdf.tflite");
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    VerifyOptions o;
+    o.target = GetParam();
+    o.inputs = 6;
+    o.work_dir = testing::WorkDir(GetParam() + (int8 ? "_svdf_int8" : "_svdf_float"));
+    auto r = Verify(*g, o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_TRUE(r->bit_exact) << r->ToText();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Boards, McuArchitecture,
                          ::testing::Values("cortex-m4", "cortex-m7", "cortex-m3"),
                          [](const auto& info) {

@@ -35,6 +35,7 @@ std::string JsonModel::Json() const {
       q = fmt::format(
           ", quantization: {{ scale: [{}], zero_point: [{}], quantized_dimension: {} }}",
           fmt::join(t.scale, ", "), fmt::join(t.zero_point, ", "), t.quantized_dimension);
+    if (t.is_variable) q += ", is_variable: true";
     j +=
         fmt::format("      {{ name: \"{}\", type: \"{}\", shape: [{}], buffer: {}{} }}{}\n", t.name,
                     t.type, fmt::join(t.shape, ", "), buffer, q, i + 1 < tensors.size() ? "," : "");

@@ -26,6 +26,7 @@ struct JsonTensor {
   std::vector<float> scale;   // quantization (empty: none)
   std::vector<int64_t> zero_point;
   int quantized_dimension = 0;
+  bool is_variable = false;  // a variable tensor (recurrent state)
 };
 
 struct JsonOp {

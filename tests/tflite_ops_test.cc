@@ -152,6 +152,29 @@ std::vector<OpCase> Cases() {
                  EXPECT_EQ(g.nodes[1].op, OpType::kReshape);
                  EXPECT_EQ(g.nodes[1].attrs.Ints("shape"), (std::vector<int64_t>{2, 3, 5}));
                }});
+  c.push_back({"SVDF",
+               [] {
+                 JsonModel m;
+                 const int x = m.Tensor({"x", "FLOAT32", {1, 4}});
+                 const int wf = m.Tensor(Floats("weights_feature", {6, 4}));
+                 const int wt = m.Tensor(Floats("weights_time", {6, 5}));
+                 const int b = m.Tensor(Floats("bias", {3}));
+                 testing::JsonTensor st{"state", "FLOAT32", {1, 30}};
+                 st.is_variable = true;
+                 const int s = m.Tensor(st);
+                 const int y = m.Tensor({"y", "FLOAT32", {1, 3}});
+                 m.Op({"SVDF", "SVDFOptions", "rank: 2, fused_activation_function: \"RELU\"",
+                       {x, wf, wt, b, s}, {y}});
+                 m.inputs = {x};
+                 m.outputs = {y};
+                 return m;
+               },
+               [](const Graph& g) {
+                 EXPECT_EQ(First(g).op, OpType::kSvdf);
+                 EXPECT_EQ(First(g).attrs.Int("rank"), 2);
+                 EXPECT_EQ(First(g).attrs.Float("act_min", kNoMin), 0.0f);
+                 EXPECT_TRUE(g.tensor(First(g).inputs[4]).is_state);
+               }});
   c.push_back({"CONCATENATION",
                [] {
                  return Single("CONCATENATION", "ConcatenationOptions", "axis: -1", {2, 3}, {2, 7},

@@ -50,6 +50,7 @@ std::vector<uint8_t> TfliteWriter::Finish(const std::vector<int32_t>& inputs,
     b.AddElement<uint32_t>(F(2), buffer_of[i], 0);
     b.AddOffset(F(3), name);
     if (!t.scale.empty()) b.AddOffset(F(4), quant);
+    if (t.is_variable) b.AddElement<uint8_t>(F(5), 1, 0);
     tensors.push_back(flatbuffers::Offset<void>(b.EndTable(s)));
   }
   // Operator codes, one per distinct (builtin, custom) pair.

@@ -19,6 +19,7 @@ class TfliteWriter {
     std::vector<float> scale;
     std::vector<int64_t> zero_point;
     std::vector<uint8_t> data;  // constant bytes, empty for activations
+    bool is_variable = false;   // a variable tensor (recurrent state)
   };
   struct OpSpec {
     int32_t builtin = 0;

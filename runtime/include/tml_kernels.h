@@ -208,6 +208,25 @@ void tml_mfcc_f32(const tml_mfcc_params* p, const float* in, const float* tables
 void tml_mfcc_q15(const tml_mfcc_params* p, const int16_t* in, const int32_t* tables,
                   const int32_t* index, float* out, void* scratch);
 
+/* SVDF (svdf.c; TFLite's operator): input [batch, input_size], weights_feature [filters,
+ * input_size], weights_time [filters, memory], bias [units] or NULL, state [batch, filters x
+ * memory] kept in the arena between invocations (zero at start), output [batch, units],
+ * units = filters / rank. int8: int8 input and feature weights, int16 time weights and
+ * state (symmetric), int32 bias; mult1/shift1 take a projection to the state's scale
+ * (input x feature / state), mult2/shift2 a unit to the output's (state x time / output),
+ * as TFLite's integer reference (no activation but the int8 clamp act_min..act_max).
+ * scratch: filters floats or int32. */
+typedef struct {
+  int32_t batch, input_size, filters, memory, rank, units;
+  int32_t in_zero_point, out_zero_point, mult1, shift1, mult2, shift2, act_min, act_max;
+  float act_min_f, act_max_f;
+} tml_svdf_params;
+
+void tml_svdf_f32(const tml_svdf_params* p, const float* in, const float* wf, const float* wt,
+                  const float* bias, float* state, float* out, void* scratch);
+void tml_svdf_s8(const tml_svdf_params* p, const int8_t* in, const int8_t* wf, const int16_t* wt,
+                 const int32_t* bias, int16_t* state, int8_t* out, void* scratch);
+
 /* Data movement, element size in bytes, any type. */
 typedef struct {
   int32_t rank, elem_size;

@@ -32,6 +32,7 @@ extern "C" {
 
 /* Argument shapes after the parameter pointer:
  *   P2: (p, in, out)   P3: (p, a, b, out)   P4: (p, in, w, b, out)   P5: (.., scratch)
+ *   P7: (p, in, w1, w2, b, state, out, scratch)
  *   LIST: (p, inputs[], out) with the inputs as the leading arguments
  *   COPY: (in, out, p.bytes) */
 /* Every kernel a package may call: K(id, NAME, function, params, shape). Ids are part of
@@ -72,7 +73,9 @@ extern "C" {
   K(33, CONCAT, tml_concat, tml_concat_params, LIST)                         \
   K(34, COPY, tml_copy, tml_copy_params, COPY)                               \
   K(35, MFCC_F32, tml_mfcc_f32, tml_mfcc_params, P5)                       \
-  K(36, MFCC_Q15, tml_mfcc_q15, tml_mfcc_params, P5)
+  K(36, MFCC_Q15, tml_mfcc_q15, tml_mfcc_params, P5)                       \
+  K(37, SVDF_F32, tml_svdf_f32, tml_svdf_params, P7)                       \
+  K(38, SVDF_S8, tml_svdf_s8, tml_svdf_params, P7)
 
 typedef enum {
   TML_K_NONE = 0,

@@ -79,6 +79,13 @@
   I(fft_length) I(window) I(power) I(num_mel) I(num_mfcc) I(frames) I(deltas) F(lower_hz) \
       F(upper_hz) F(log_offset)
 
+#define TML_SVDF_FIELDS(I, F, P, A, B, S)                                                      \
+  I(batch)                                                                                     \
+  I(input_size)                                                                                \
+  I(filters)                                                                                   \
+  I(memory) I(rank) I(units) I(in_zero_point) I(out_zero_point) I(mult1) I(shift1) I(mult2)    \
+      I(shift2) I(act_min) I(act_max) F(act_min_f) F(act_max_f)
+
 #define TML_PAD_FIELDS(I, F, P, A, B, S) \
   I(rank)                                \
   I(elem_size)                           \
@@ -109,6 +116,7 @@ typedef struct {
   X(tml_transpose_params, TML_TRANSPOSE_FIELDS) \
   X(tml_concat_params, TML_CONCAT_FIELDS)       \
   X(tml_copy_params, TML_COPY_FIELDS)           \
-  X(tml_mfcc_params, TML_MFCC_FIELDS)
+  X(tml_mfcc_params, TML_MFCC_FIELDS)           \
+  X(tml_svdf_params, TML_SVDF_FIELDS)
 
 #endif /* TML_PARAMS_H */

@@ -115,6 +115,7 @@ class TfliteImporter {
   Status Conv(const OpView& v);
   Status Pool(const OpView& v);
   Status FullyConnected(const OpView& v);
+  Status Svdf(const OpView& v);
   Status Binary(const OpView& v);
   Status Concatenation(const OpView& v);
   Status Relu(const OpView& v);
@@ -410,6 +411,25 @@ Status TfliteImporter::FullyConnected(const OpView& v) {
   return Status::Ok();
 }
 
+// SVDF: input, weights_feature, weights_time, bias (optional), activation_state (a
+// variable tensor: our state tensor, kept between invocations).
+Status TfliteImporter::Svdf(const OpView& v) {
+  TML_RETURN_IF_ERROR(NeedInputs(v, 5));
+  const auto* o = OptionsOf<tflite::SVDFOptions>(v.op);
+  const int state = v.in[4];
+  if (state < 0) return Status::Errorf("{}: the activation state (input 5) is missing", v.where);
+  Tensor& st = g_.tensor(state);
+  if (st.is_const)
+    return Status::Errorf("{}: the activation state '{}' is a constant, not a variable", v.where,
+                          st.name);
+  st.is_state = true;
+  Node& n = g_.AddNode(OpType::kSvdf, g_.tensor(v.out[0]).name,
+                       {v.in[0], v.in[1], v.in[2], v.in[3], state}, {v.out[0]});
+  n.attrs.Set("rank", static_cast<int64_t>(o->rank()));
+  if (g_.tensor(v.in[0]).dtype == DType::kInt8) return Status::Ok();  // int8: clamp only
+  return SetFusedActivation(n, o->fused_activation_function(), v.where);
+}
+
 Status TfliteImporter::Binary(const OpView& v) {
   TML_RETURN_IF_ERROR(NeedInputs(v, 2));
   tflite::ActivationFunctionType act = tflite::ActivationFunctionType_NONE;
@@ -683,6 +703,8 @@ constexpr OpEntry kOps[] = {
      &TfliteImporter::Pool, OpType::kAveragePool2D},
     {tflite::BuiltinOperator_MAX_POOL_2D, tflite::BuiltinOptions_Pool2DOptions,
      &TfliteImporter::Pool, OpType::kMaxPool2D},
+    {tflite::BuiltinOperator_SVDF, tflite::BuiltinOptions_SVDFOptions, &TfliteImporter::Svdf,
+     OpType::kSvdf},
     {tflite::BuiltinOperator_FULLY_CONNECTED, tflite::BuiltinOptions_FullyConnectedOptions,
      &TfliteImporter::FullyConnected, OpType::kFullyConnected, OpType::kReshape},
     {tflite::BuiltinOperator_CONCATENATION, tflite::BuiltinOptions_ConcatenationOptions,
@@ -784,6 +806,8 @@ Result<Graph> TfliteImporter::Run() {
   for (size_t i = 0; sg->operators() && i < sg->operators()->size(); ++i)
     TML_RETURN_IF_ERROR(
         ImportOperator(i, sg->operators()->Get(static_cast<flatbuffers::uoffset_t>(i))));
+  // Older converters list variable tensors among the inputs: state is not fed by the caller.
+  std::erase_if(g_.inputs, [&](int t) { return g_.tensor(t).is_state; });
   return std::move(g_);
 }
 

@@ -244,7 +244,8 @@ Status Graph::Validate() const {
   const int nt = static_cast<int>(tensors.size());
   std::vector<char> available(tensors.size(), 0);
   for (int i = 0; i < nt; ++i)
-    if (tensors[static_cast<size_t>(i)].is_const) available[static_cast<size_t>(i)] = 1;
+    if (tensors[static_cast<size_t>(i)].is_const || tensors[static_cast<size_t>(i)].is_state)
+      available[static_cast<size_t>(i)] = 1;
   for (int i : inputs) {
     if (i < 0 || i >= nt) return Status::Errorf("graph input index {} out of range", i);
     available[static_cast<size_t>(i)] = 1;
@@ -263,7 +264,8 @@ Status Graph::Validate() const {
       if (t < 0 || t >= nt)
         return Status::Errorf("node '{}' ({}): output tensor index {} out of range", n.name,
                               OpName(n.op), t);
-      if (produced[static_cast<size_t>(t)] || tensors[static_cast<size_t>(t)].is_const)
+      if (produced[static_cast<size_t>(t)] || tensors[static_cast<size_t>(t)].is_const ||
+          tensors[static_cast<size_t>(t)].is_state)
         return Status::Errorf("node '{}' ({}): tensor '{}' is written more than once", n.name,
                               OpName(n.op), tensors[static_cast<size_t>(t)].name);
       produced[static_cast<size_t>(t)] = available[static_cast<size_t>(t)] = 1;

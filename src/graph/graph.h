@@ -67,6 +67,9 @@ struct Tensor {
   Shape shape;
   QuantParams quant;
   bool is_const = false;
+  // A recurrent op's state (TFLite's variable tensors, SVDF's activation state): read and
+  // written in place by its one op, kept in the arena between invocations, zero at start.
+  bool is_state = false;
   std::vector<uint8_t> data;  // bytes of a constant, little-endian
 
   static Tensor Make(std::string name, DType dtype, Shape shape) {
@@ -116,7 +119,8 @@ struct Tensor {
   X(kQuantize, "Quantize")               \
   X(kDequantize, "Dequantize")           \
   X(kIdentity, "Identity")               \
-  X(kMfcc, "Mfcc")
+  X(kMfcc, "Mfcc")                       \
+  X(kSvdf, "Svdf")
 
 enum class OpType : uint16_t {
 #define TML_ENUM(e, s) e,

@@ -96,5 +96,6 @@ void RegisterShapeOps(std::vector<OpSchema>& r);
 void RegisterQuantizeOps(std::vector<OpSchema>& r);
 void RegisterSliceOps(std::vector<OpSchema>& r);
 void RegisterDspOps(std::vector<OpSchema>& r);
+void RegisterSvdfOps(std::vector<OpSchema>& r);
 
 }  // namespace tml

@@ -42,10 +42,19 @@ Result<MemoryPlan> PlanMemory(const Graph& g, int64_t alignment) {
     for (int t : g.nodes[static_cast<size_t>(s)].outputs) touch(t, s);
   }
   for (int t : g.outputs) touch(t, end);
+  // Recurrent state lives through every invocation: no other tensor may ever share it.
+  std::vector<int> states;
+  for (int t = 0; t < static_cast<int>(nt); ++t)
+    if (g.tensor(t).is_state && first[static_cast<size_t>(t)] >= 0) {
+      first[static_cast<size_t>(t)] = 0;
+      last[static_cast<size_t>(t)] = end;
+      states.push_back(t);
+    }
 
   std::vector<char> is_graph_io(nt, 0);
   for (int t : g.inputs) is_graph_io[static_cast<size_t>(t)] = 1;
   for (int t : g.outputs) is_graph_io[static_cast<size_t>(t)] = 1;
+  for (int t : states) is_graph_io[static_cast<size_t>(t)] = 1;
 
   std::vector<Buffer> buffers;
   auto new_buffer = [&](int t) {
@@ -54,6 +63,7 @@ Result<MemoryPlan> PlanMemory(const Graph& g, int64_t alignment) {
     buffers.push_back({static_cast<int64_t>(g.tensor(t).nbytes()), first[i], last[i], -1});
   };
   for (int t : g.inputs) new_buffer(t);
+  for (int t : states) new_buffer(t);
   for (int s = 0; s < end; ++s) {
     const Node& n = g.nodes[static_cast<size_t>(s)];
     const Inplace mode = Schema(n.op).inplace;
