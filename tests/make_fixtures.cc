@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   };
   const bool ok = write("unsupported.tflite", tml::testing::UnsupportedOpsTflite()) &&
                   write("unsupported.onnx", tml::testing::UnsupportedOpsOnnx()) &&
-                  write("tiny_fc.tflite", tml::testing::TinyFcTflite());
+                  write("tiny_fc.tflite", tml::testing::TinyFcTflite()) &&
+                  write("svdf_int8.tflite", tml::testing::SvdfTflite(true, 3));
   return ok ? 0 : 1;
 }

@@ -92,6 +92,12 @@ TEST(OnnxRoundTrip, EveryOpCaseRoundTrips) {
   for (const auto& c : testing::AllOpCases()) {
     auto g = c.build();
     ASSERT_TRUE(g.ok()) << c.name;
+    if (c.op == OpType::kSvdf) {  // recurrent state: no ONNX form, refused by name
+      auto refused = ExportOnnx(*g);
+      ASSERT_FALSE(refused.ok()) << c.name;
+      EXPECT_NE(refused.status().message().find("recurrent state"), std::string::npos);
+      continue;
+    }
     auto back = RoundTrip(*g);
     ASSERT_TRUE(back.ok()) << c.name << ": " << back.status().message();
     ExpectSameOutputs(*g, *back, 3);

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "fixtures.h"
+#include "formats/import.h"
 #include "prepare/builder.h"
 
 namespace tml::testing {
@@ -343,6 +345,11 @@ std::vector<OpCase> Build() {
     c.push_back({std::string(OpName(op)) + "_f32", op, [op] { return ShapeOp(op, T::kFloat32); }});
     c.push_back({std::string(OpName(op)) + "_s8", op, [op] { return ShapeOp(op, T::kInt8); }});
   }
+  for (bool int8 : {false, true})
+    c.push_back({int8 ? "svdf_s8_rank2" : "svdf_f32_rank2_relu", OpType::kSvdf, [int8] {
+                   const auto bytes = SvdfTflite(int8, 4);
+                   return ImportTfliteBuffer(bytes.data(), bytes.size(), "svdf.tflite");
+                 }});
   c.push_back({"identity_f32", OpType::kIdentity, IdentityCase});
   c.push_back({"mfcc_hann_magnitude", OpType::kMfcc, [] { return MfccCase(0, 0, 13); }});
   c.push_back({"logmel_hamming_power", OpType::kMfcc, [] { return MfccCase(1, 1, 0); }});

@@ -30,7 +30,8 @@ TEST(OpRegistry, EveryRegisteredOpHasTestCases) {
 
 // Each op's format facts: an ONNX export rule, an ONNX import rule and a TFLite
 // import rule that produce it (Identity is the IR's own no-op and Mfcc the project's own
-// front end: TFLite has neither).
+// front end: TFLite has neither; Svdf keeps recurrent state, for which ONNX has no tensor:
+// ONNX export refuses such a model by name, tests/cli/cli_test.sh).
 // The round trip of every case through ONNX is tests/onnx_roundtrip_test.cc.
 TEST(OpRegistry, EveryOpCanBeImportedAndExported) {
   std::map<OpType, std::vector<std::string>> onnx, tflite;
@@ -40,8 +41,10 @@ TEST(OpRegistry, EveryOpCanBeImportedAndExported) {
     for (OpType op : f.produces) tflite[op].push_back(f.name);
   for (int i = 0; i < static_cast<int>(OpType::kCount); ++i) {
     const OpType op = static_cast<OpType>(i);
-    EXPECT_TRUE(OnnxExports(op)) << OpName(op) << " has no ONNX export rule";
-    EXPECT_TRUE(onnx.count(op)) << OpName(op) << " is produced by no ONNX import rule";
+    if (op != OpType::kSvdf) {
+      EXPECT_TRUE(OnnxExports(op)) << OpName(op) << " has no ONNX export rule";
+      EXPECT_TRUE(onnx.count(op)) << OpName(op) << " is produced by no ONNX import rule";
+    }
     if (op != OpType::kIdentity && op != OpType::kMfcc)
       EXPECT_TRUE(tflite.count(op)) << OpName(op) << " is produced by no TFLite import rule";
   }

@@ -461,6 +461,12 @@ bool OnnxExports(OpType op) {
 }
 
 Result<std::vector<uint8_t>> ExportOnnx(const Graph& g) {
+  for (const Tensor& t : g.tensors)
+    if (t.is_state)
+      return Status::Errorf(
+          "ONNX export: '{}' is recurrent state (SVDF), which ONNX has no form for yet; keep "
+          "the model as .tflite",
+          t.name);
   OnnxExporter e(g);
   TML_ASSIGN_OR_RETURN(onnx::ModelProto m, e.Run());
   std::string bytes;

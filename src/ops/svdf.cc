@@ -4,8 +4,8 @@
 // [batch, filters x memory] (a state tensor: kept in the arena between invocations, zero
 // at start). Output [batch, units], units = filters / rank (attribute rank). Float, or
 // int8 with int16 time weights and state and int32 bias (TFLite's integer scheme).
-// Attributes: rank; act_min / act_max (fused activation, float only: the integer
-// reference clamps to int8 and nothing else).
+// Attributes: rank; act_min / act_max (fused activation; TFLite's integer reference
+// applies none, so the importer sets none for int8).
 #include <fmt/format.h>
 
 #include "ops/lower_util.h"
@@ -142,8 +142,9 @@ Result<std::unique_ptr<LoweredOp>> LowerSvdf(const Graph& g, const Node& n) {
   p.shift2 = s2;
   p.in_zero_point = static_cast<int32_t>(x.quant.zero_point[0]);
   p.out_zero_point = static_cast<int32_t>(y.quant.zero_point[0]);
-  p.act_min = -128;
-  p.act_max = 127;
+  // TFLite's integer reference clamps to int8 only (the importer sets no activation); an
+  // activation set here clamps to its quantized range.
+  QuantizedActivationRange(act.lo, act.hi, y.quant, &p.act_min, &p.act_max);
   return std::unique_ptr<LoweredOp>(std::move(op));
 }
 

@@ -187,6 +187,12 @@ std::string PackageStatusMessage(int status, uint32_t bad_index) {
 }
 
 Result<std::vector<uint8_t>> WritePackage(const Graph& g, const PackageOptions& opt) {
+  for (const Tensor& t : g.tensors)
+    if (t.is_state)
+      return Status::Errorf(
+          "package: '{}' is recurrent state (SVDF), which model packages do not carry yet: "
+          "the device runtime would not zero it; deploy the model as generated C instead",
+          t.name);
   TML_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(g));
   std::vector<std::vector<uint8_t>> blobs;
   auto add_blob = [&](const void* data, size_t n) {

@@ -483,6 +483,15 @@ check "stream --json scores the detections" python3 -c "import json,sys; j=json.
 set +e; "$TML" stream "$WORK/kws8.onnx" --data kw12 --workspace "$WORK/ws_kw" 2> "$WORK/err.txt"; rc=$?; set -e
 check "stream refuses a model without a front end" grep -q "feeds no front end" "$WORK/err.txt"
 
+# SVDF: recurrent state kept between invocations, bit-exact on the M3; what cannot carry it
+# says so.
+"$TML" verify "$WORK/svdf_int8.tflite" --target cortex-m3 --inputs 5 > "$WORK/out.txt"
+check "an SVDF model verifies bit-exact on cortex-m3" grep -q "^bit-exact" "$WORK/out.txt"
+set +e; "$TML" package "$WORK/svdf_int8.tflite" -o "$WORK/svdf.tmlp" --target cortex-m4 --key "$WORK/keys/signing.key" 2> "$WORK/err.txt"; rc=$?; set -e
+check "package refuses recurrent state" grep -q "recurrent state" "$WORK/err.txt"
+set +e; "$TML" export "$WORK/svdf_int8.tflite" -o "$WORK/svdf.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
+check "ONNX export refuses recurrent state" grep -q "recurrent state" "$WORK/err.txt"
+
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
   for m in kws_ref_model ad01_int8 kws_ref_model_float32 ad01_fp32; do
