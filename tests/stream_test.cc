@@ -86,6 +86,41 @@ TEST(Stream, TheBoardDetectsWhatTheHostDetects) {
   EXPECT_NE(refused.status().message().find("attached front end"), std::string::npos);
 }
 
+// The fixed-point front end streams on the Cortex-M3 (no FPU): int16 samples in, integer
+// features, the same detections as the host, at a fraction of the float variant's cost.
+TEST(Stream, AFixedPointFrontEndStreamsOnTheM3AsOnTheHost) {
+  auto fe = FindFrontEnd("mlperf-kws-fixed");
+  ASSERT_TRUE(fe.ok());
+  auto ds = zoo::MlperfModels()[0].build(3);
+  ASSERT_TRUE(ds.ok());
+  auto q = zoo::QuantizeSynthetic(*ds, 3, 4);
+  ASSERT_TRUE(q.ok());
+  auto model = AttachFrontEnd(*q, *fe);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  KeywordStream k = Stream(3, 7);
+  k.audio.resize(std::min<size_t>(k.audio.size(), 6 * 16000));
+  StreamRequest r;
+  r.model = *model;
+  r.classes = KwsClasses();
+  r.options.threshold = 0.2f;
+  r.options.refractory = 2;
+  auto host = RunStream(r, k.audio);
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  r.target = "cortex-m3";
+  r.work_dir = testing::EmptyWorkDir("stream_m3_fixed");
+  auto board = RunStream(r, k.audio);
+  ASSERT_TRUE(board.ok()) << board.status().message();
+  EXPECT_EQ(board->frames, host->frames);
+  EXPECT_EQ(board->inferences, host->inferences);
+  EXPECT_GT(host->events.size(), 0u) << "no detection to compare";
+  EXPECT_EQ(board->events, host->events);
+  const double per_frame =
+      static_cast<double>(board->feature_instructions) / static_cast<double>(board->frames);
+  std::cout << board->frames << " frames on cortex-m3 (fixed point): " << per_frame
+            << " feature instructions per frame\n";
+  EXPECT_LT(per_frame, 120000) << "the soft-float variant takes 900 k";
+}
+
 TEST(Stream, ThePublishedModelFindsSynthesizedKeywordsInAStream) {
   const std::string path = testing::SharedModel("kws_ref_model.tflite");
   if (path.empty()) GTEST_SKIP() << "../shared/models is absent";

@@ -1,6 +1,7 @@
 /* Streaming keyword spotting on an emulated board: the "microphone" is a file of float
- * samples read through semihosting one stride at a time; each stride's new feature frame
- * is computed once (tml_mfcc_stream), every TML_STREAM_HOP frames the model runs on the
+ * samples (int16 for a fixed-point front end, TML_STREAM_FIXED) read through semihosting
+ * one stride at a time; each stride's new feature frame is computed once (tml_mfcc_stream,
+ * tml_mfccq_stream), every TML_STREAM_HOP frames the model runs on the
  * last window of frames, its posteriors go through the detector, and each detection is
  * written as a record to the events file. Command line: AUDIO EVENTS.
  *
@@ -18,10 +19,31 @@
 void tml_timer_start(void);
 uint32_t tml_timer_ticks(void);
 
-static float g_samples[TML_STREAM_FRAME_LENGTH];
-static float g_ring[TML_STREAM_WINDOW * TML_STREAM_PER];
-static float g_scratch[TML_STREAM_SCRATCH];
-static float g_chunk[TML_STREAM_STEP];
+#if TML_STREAM_FIXED /* the fixed-point front end: int16 samples, Q24 frames */
+typedef int16_t sample_t;
+typedef int32_t word_t;
+typedef tml_mfccq_plan plan_t;
+typedef tml_mfccq_stream stream_t;
+#define BIND tml_mfccq_bind
+#define STREAM_INIT tml_mfccq_stream_init
+#define STREAM_PUSH tml_mfccq_stream_push
+static int32_t g_work[TML_STREAM_WINDOW * TML_STREAM_ROW];
+#define STREAM_WINDOW(s, out) tml_mfccq_stream_window(s, g_work, out)
+#else
+typedef float sample_t;
+typedef float word_t;
+typedef tml_mfcc_plan plan_t;
+typedef tml_mfcc_stream stream_t;
+#define BIND tml_mfcc_bind
+#define STREAM_INIT tml_mfcc_stream_init
+#define STREAM_PUSH tml_mfcc_stream_push
+#define STREAM_WINDOW(s, out) tml_mfcc_stream_window(s, out)
+#endif
+
+static sample_t g_samples[TML_STREAM_FRAME_LENGTH];
+static word_t g_ring[TML_STREAM_WINDOW * TML_STREAM_PER];
+static word_t g_scratch[TML_STREAM_SCRATCH];
+static sample_t g_chunk[TML_STREAM_STEP];
 static float g_history[TML_STREAM_SMOOTH * TML_STREAM_CLASSES];
 static float g_post[TML_STREAM_CLASSES];
 
@@ -47,10 +69,10 @@ int main(void) {
   const int32_t out = tml_sh_open(args[base + 1], 5);
   if (in < 0 || out < 0) return 3;
 
-  tml_mfcc_plan plan;
-  tml_mfcc_bind(&tml_stream_config, tml_stream_tables, tml_stream_index, &plan);
-  tml_mfcc_stream s;
-  tml_mfcc_stream_init(&s, &plan, g_samples, g_ring, TML_STREAM_WINDOW);
+  plan_t plan;
+  BIND(&tml_stream_config, tml_stream_tables, tml_stream_index, &plan);
+  stream_t s;
+  STREAM_INIT(&s, &plan, g_samples, g_ring, TML_STREAM_WINDOW);
   tml_kws_detector d;
   tml_kws_detector_init(&d, TML_STREAM_CLASSES, TML_STREAM_SMOOTH, TML_STREAM_REFRACTORY,
                         TML_STREAM_THRESHOLD, tml_stream_keyword, g_history);
@@ -61,12 +83,12 @@ int main(void) {
     const int32_t got = tml_sh_read(in, g_chunk, (int32_t)sizeof g_chunk);
     if (got <= 0) break;
     const uint32_t t0 = tml_timer_ticks();
-    const int made = tml_mfcc_stream_push(&s, g_chunk, got / 4, g_scratch);
+    const int made = STREAM_PUSH(&s, g_chunk, got / (int32_t)sizeof(sample_t), g_scratch);
     feature_ticks += tml_timer_ticks() - t0;
     since += made;
     if (made == 0 || since < TML_STREAM_HOP) continue;
     const uint32_t t1 = tml_timer_ticks();
-    if (!tml_mfcc_stream_window(&s, (float*)model_input(0))) continue;
+    if (!STREAM_WINDOW(&s, (float*)model_input(0))) continue;
     since = 0;
     model_invoke();
     {

@@ -220,6 +220,24 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
 void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32_t* x,
                       int x_stride, int32_t* out, int out_stride);
 
+/* Streaming with the fixed-point front end: as tml_mfcc_stream (each frame computed once,
+ * when its last sample arrives, kept in a ring of the window's frames), on int16 samples,
+ * the ring in Q24. window: the last window_frames frames, oldest first, as floats (the
+ * Q24 values / 2^24; with deltas, each row followed by its deltas, computed in Q24 in
+ * work: window_frames x 2 x per ints). */
+typedef struct {
+  const tml_mfccq_plan* plan;
+  int16_t* samples; /* frame_length */
+  int have;
+  int32_t* ring; /* window_frames x per */
+  int window_frames, next, frames;
+} tml_mfccq_stream;
+
+void tml_mfccq_stream_init(tml_mfccq_stream* s, const tml_mfccq_plan* plan, int16_t* samples,
+                           int32_t* ring, int window_frames);
+int tml_mfccq_stream_push(tml_mfccq_stream* s, const int16_t* x, long n, int32_t* scratch);
+int tml_mfccq_stream_window(const tml_mfccq_stream* s, int32_t* work, float* out);
+
 /* The blocks of the fixed-point front end, exposed for their tests. */
 /* floor(sqrt(v) + 0.5) of a 64-bit value, from 16 significant bits of a 32-bit root. */
 uint32_t tml_dspq_magnitude(uint64_t power);

@@ -386,3 +386,59 @@ void tml_mfcc_q15(const tml_mfcc_params* p, const int16_t* in, const int32_t* ta
     for (long i = 0; i < total; ++i) out[i] = (float)q[i] * (1.0f / 16777216.0f);
   }
 }
+
+void tml_mfccq_stream_init(tml_mfccq_stream* s, const tml_mfccq_plan* plan, int16_t* samples,
+                           int32_t* ring, int window_frames) {
+  s->plan = plan;
+  s->samples = samples;
+  s->have = 0;
+  s->ring = ring;
+  s->window_frames = window_frames;
+  s->next = 0;
+  s->frames = 0;
+}
+
+int tml_mfccq_stream_push(tml_mfccq_stream* s, const int16_t* x, long n, int32_t* scratch) {
+  const tml_mfcc_config* c = &s->plan->c;
+  const int per = c->num_mfcc > 0 ? c->num_mfcc : c->num_mel, keep = c->frame_length - c->frame_step;
+  int made = 0;
+  for (long i = 0; i < n;) {
+    if (s->have < 0) { /* frames further apart than long: samples between them skipped */
+      long k = -s->have;
+      if (k > n - i) k = n - i;
+      s->have += (int)k;
+      i += k;
+      continue;
+    }
+    {
+      long take = c->frame_length - s->have;
+      if (take > n - i) take = n - i;
+      for (long k = 0; k < take; ++k) s->samples[s->have + k] = x[i + k];
+      s->have += (int)take;
+      i += take;
+    }
+    if (s->have < c->frame_length) break;
+    tml_mfccq_frame(s->plan, s->samples, scratch, s->ring + (long)s->next * per);
+    s->next = (s->next + 1) % s->window_frames;
+    ++s->frames;
+    ++made;
+    for (int k = 0; k < keep; ++k) s->samples[k] = s->samples[c->frame_step + k];
+    s->have = keep;
+  }
+  return made;
+}
+
+int tml_mfccq_stream_window(const tml_mfccq_stream* s, int32_t* work, float* out) {
+  const tml_mfcc_config* c = &s->plan->c;
+  const int per = c->num_mfcc > 0 ? c->num_mfcc : c->num_mel, row = c->deltas > 0 ? 2 * per : per;
+  if (s->frames < s->window_frames) return 0;
+  for (int f = 0; f < s->window_frames; ++f) {
+    const int32_t* src = s->ring + (long)((s->next + f) % s->window_frames) * per;
+    for (int k = 0; k < per; ++k) work[(long)f * row + k] = src[k];
+  }
+  if (c->deltas > 0)
+    tml_mfccq_deltas(s->plan, s->window_frames, per, work, row, work + per, row);
+  for (long i = 0; i < (long)s->window_frames * row; ++i)
+    out[i] = (float)work[i] * (1.0f / 16777216.0f);
+  return 1;
+}

@@ -40,10 +40,6 @@ Result<StreamPlan> MakePlan(const StreamRequest& q) {
   if (!d.ok())
     return Status::Errorf("stream: the model needs an attached front end ({})",
                           d.status().message());
-  if (d->frontend.fixed_point)
-    return Status::Error(
-        "stream: streaming runs the float front end only so far; this model's front end is "
-        "fixed point (arithmetic: fixed)");
   TML_ASSIGN_OR_RETURN(s.features, FeatureTables::Make(d->frontend));
   s.body = std::move(d->body);
   TML_RETURN_IF_ERROR(s.body.Validate());
@@ -68,20 +64,70 @@ int PerFrame(const tml_mfcc_config& c) {
   return c.num_mfcc > 0 ? c.num_mfcc : c.num_mel;
 }
 
+// The samples as the front end takes them: floats, or int16 for fixed point.
+std::vector<int16_t> Pcm16(const std::vector<float>& audio) {
+  std::vector<int16_t> pcm(audio.size());
+  for (size_t i = 0; i < audio.size(); ++i)
+    pcm[i] = static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
+  return pcm;
+}
+
+// The C blocks' feature stream of either variant (tml_mfcc_stream, tml_mfccq_stream).
+class FeatureStream {
+ public:
+  explicit FeatureStream(const FeatureTables& t) : fixed_(t.frontend().fixed_point) {
+    const tml_mfcc_config& c = t.config();
+    const int window = t.frontend().frames(), per = PerFrame(c);
+    scratch_.resize(t.scratch_floats());
+    ring_.resize(static_cast<size_t>(window * per));
+    if (fixed_) {
+      qplan_ = t.QPlan();
+      pcm_.resize(static_cast<size_t>(c.frame_length));
+      work_.resize(static_cast<size_t>(window) * static_cast<size_t>(t.frontend().features()));
+      tml_mfccq_stream_init(&q_, &qplan_, pcm_.data(),
+                            reinterpret_cast<int32_t*>(ring_.data()), window);
+    } else {
+      plan_ = t.Plan();
+      samples_.resize(static_cast<size_t>(c.frame_length));
+      tml_mfcc_stream_init(&f_, &plan_, samples_.data(), ring_.data(), window);
+    }
+  }
+  // n samples from audio (floats) or pcm (int16) at pos: the frames made.
+  int Push(const std::vector<float>& audio, const std::vector<int16_t>& pcm, size_t pos, long n) {
+    if (fixed_)
+      return tml_mfccq_stream_push(&q_, pcm.data() + pos, n,
+                                   reinterpret_cast<int32_t*>(scratch_.data()));
+    return tml_mfcc_stream_push(&f_, audio.data() + pos, n, scratch_.data());
+  }
+  bool Window(float* out) {
+    return fixed_ ? tml_mfccq_stream_window(&q_, work_.data(), out) != 0
+                  : tml_mfcc_stream_window(&f_, out) != 0;
+  }
+  int frames() const { return fixed_ ? q_.frames : f_.frames; }
+
+ private:
+  bool fixed_;
+  tml_mfcc_plan plan_{};
+  tml_mfccq_plan qplan_{};
+  tml_mfcc_stream f_{};
+  tml_mfccq_stream q_{};
+  std::vector<float> samples_, scratch_, ring_;  // ring_, scratch_: int32 words when fixed
+  std::vector<int16_t> pcm_;
+  std::vector<int32_t> work_;
+};
+
 // The host: the same C blocks, the interpreter for the model, the same order of work as
 // the firmware (chunks of one stride).
 Result<StreamRun> RunOnHost(const StreamRequest& q, const StreamPlan& s,
                             const std::vector<float>& audio) {
   TML_ASSIGN_OR_RETURN(auto interp, Interpreter::Create(s.body));
   const tml_mfcc_config& c = s.features.config();
-  const tml_mfcc_plan plan = s.features.Plan();
-  const int window = s.features.frontend().frames(), per = PerFrame(c),
-            classes = static_cast<int>(q.classes.size());
-  std::vector<float> samples(static_cast<size_t>(c.frame_length)),
-      ring(static_cast<size_t>(window * per)), scratch(s.features.scratch_floats()),
-      history(static_cast<size_t>(q.options.smooth * classes)), post(static_cast<size_t>(classes));
-  tml_mfcc_stream st;
-  tml_mfcc_stream_init(&st, &plan, samples.data(), ring.data(), window);
+  const int classes = static_cast<int>(q.classes.size());
+  std::vector<float> history(static_cast<size_t>(q.options.smooth * classes)),
+      post(static_cast<size_t>(classes));
+  const std::vector<int16_t> pcm =
+      s.features.frontend().fixed_point ? Pcm16(audio) : std::vector<int16_t>{};
+  FeatureStream st(s.features);
   tml_kws_detector d;
   tml_kws_detector_init(&d, classes, q.options.smooth, q.options.refractory, q.options.threshold,
                         s.keyword.data(), history.data());
@@ -89,10 +135,10 @@ Result<StreamRun> RunOnHost(const StreamRequest& q, const StreamPlan& s,
   int since = 0;
   for (size_t pos = 0; pos < audio.size(); pos += static_cast<size_t>(c.frame_step)) {
     const long n = static_cast<long>(std::min<size_t>(c.frame_step, audio.size() - pos));
-    const int made = tml_mfcc_stream_push(&st, audio.data() + pos, n, scratch.data());
+    const int made = st.Push(audio, pcm, pos, n);
     since += made;
     if (made == 0 || since < q.options.hop) continue;
-    if (!tml_mfcc_stream_window(&st, static_cast<float*>(interp->input(0)))) continue;
+    if (!st.Window(static_cast<float*>(interp->input(0)))) continue;
     since = 0;
     interp->Invoke();
     const auto* out = static_cast<const int8_t*>(interp->output(0));
@@ -101,9 +147,9 @@ Result<StreamRun> RunOnHost(const StreamRequest& q, const StreamPlan& s,
     float score = 0;
     const int hit = tml_kws_detect(&d, post.data(), &score);
     ++run.inferences;
-    if (hit >= 0) run.events.push_back({st.frames, hit, score});
+    if (hit >= 0) run.events.push_back({st.frames(), hit, score});
   }
-  run.frames = st.frames;
+  run.frames = st.frames();
   return run;
 }
 
@@ -120,6 +166,8 @@ std::string ConfigHeader(const StreamRequest& q, const StreamPlan& s) {
   def("TML_STREAM_STEP", CInt(c.frame_step));
   def("TML_STREAM_WINDOW", CInt(s.features.frontend().frames()));
   def("TML_STREAM_PER", CInt(per));
+  def("TML_STREAM_ROW", CInt(s.features.frontend().features()));
+  def("TML_STREAM_FIXED", s.features.frontend().fixed_point ? "1" : "0");
   def("TML_STREAM_SCRATCH", CInt(static_cast<int64_t>(s.features.scratch_floats())));
   def("TML_STREAM_HOP", CInt(q.options.hop));
   def("TML_STREAM_SMOOTH", CInt(q.options.smooth));
@@ -133,9 +181,16 @@ std::string ConfigHeader(const StreamRequest& q, const StreamPlan& s) {
       "{}, {}}};",
       c.sample_rate, c.frame_length, c.frame_step, c.fft_length, c.window, c.power, c.num_mel,
       CFloat(c.lower_hz), CFloat(c.upper_hz), CFloat(c.log_offset), c.num_mfcc, c.deltas));
-  std::string t = "static const float tml_stream_tables[] = {";
-  const std::vector<float>& tables = s.features.tables();
-  for (size_t k = 0; k < tables.size(); ++k) t += (k ? ", " : "") + CFloat(tables[k]);
+  std::string t;
+  if (s.features.frontend().fixed_point) {
+    t = "static const int32_t tml_stream_tables[] = {";
+    const std::vector<int32_t>& tables = s.features.qtables();
+    for (size_t k = 0; k < tables.size(); ++k) t += (k ? ", " : "") + CInt(tables[k]);
+  } else {
+    t = "static const float tml_stream_tables[] = {";
+    const std::vector<float>& tables = s.features.tables();
+    for (size_t k = 0; k < tables.size(); ++k) t += (k ? ", " : "") + CFloat(tables[k]);
+  }
   w.Line(t + "};");
   std::string i = "static const int32_t tml_stream_index[] = {";
   const std::vector<int32_t>& index = s.features.index();
@@ -164,9 +219,13 @@ Result<StreamRun> RunOnBoard(const StreamRequest& q, const StreamPlan& s,
     f << ConfigHeader(q, s);
     if (!f) return Status::Errorf("{}/stream_config.h: write failed", dir);
   }
-  bool has_dsp = false;
-  for (const auto& src : b.code.sources) has_dsp |= fs::path(src).filename() == "dsp.c";
-  if (!has_dsp) b.code.sources.push_back(RuntimeDir() + "/kernels/dsp.c");
+  const bool fixed = s.features.frontend().fixed_point;
+  for (const char* file : {"dsp.c", "dsp_fixed.c"}) {
+    if (!fixed && std::string(file) == "dsp_fixed.c") continue;
+    bool has = false;
+    for (const auto& src : b.code.sources) has |= fs::path(src).filename() == file;
+    if (!has) b.code.sources.push_back(RuntimeDir() + "/kernels/" + file);
+  }
   b.executable = dir + "/stream.elf";
   const std::string fw = FirmwareDir();
   TML_RETURN_IF_ERROR(LinkFirmwareWith(b, p,
@@ -176,8 +235,14 @@ Result<StreamRun> RunOnBoard(const StreamRequest& q, const StreamPlan& s,
   const std::string in = dir + "/audio.f32", out = dir + "/events.bin";
   {
     std::ofstream f(in, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(audio.data()),
-            static_cast<std::streamsize>(audio.size() * sizeof(float)));
+    if (fixed) {
+      const std::vector<int16_t> pcm = Pcm16(audio);
+      f.write(reinterpret_cast<const char*>(pcm.data()),
+              static_cast<std::streamsize>(pcm.size() * sizeof(int16_t)));
+    } else {
+      f.write(reinterpret_cast<const char*>(audio.data()),
+              static_cast<std::streamsize>(audio.size() * sizeof(float)));
+    }
     if (!f) return Status::Errorf("{}: write failed", in);
   }
   TML_RETURN_IF_ERROR(RunQemuCommand(b, in + " " + out, /*icount=*/true).status());

@@ -363,6 +363,12 @@ tml_mfcc_plan FeatureTables::Plan() const {
   return plan;
 }
 
+tml_mfccq_plan FeatureTables::QPlan() const {
+  tml_mfccq_plan plan;
+  tml_mfccq_bind(&c_, qtables_.data(), index_.data(), &plan);
+  return plan;
+}
+
 Status FeatureTables::Compute(const float* audio, int64_t n, float* out,
                               std::vector<float>& scratch) const {
   if (n != fe_.samples)

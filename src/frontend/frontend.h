@@ -89,6 +89,8 @@ class FeatureTables {
   size_t scratch_floats() const { return scratch_; }
   // A plan over these tables (valid while this object lives); float variant.
   tml_mfcc_plan Plan() const;
+  // ... fixed-point variant.
+  tml_mfccq_plan QPlan() const;
   // The features of one clip (fe.samples floats in -1..1) into out (frames x features
   // floats): the values the Mfcc op computes (the same C code and tables; for a fixed-point
   // front end, of the samples rounded to int16).

@@ -442,7 +442,7 @@ check "split refuses an unknown objective" test "$rc" -ne 0
 "$TML" frontend list --json > "$WORK/fe.json"
 check "frontend list has mlperf-kws with 49 frames" python3 -c "import json,sys; j={f['name']: f for f in json.load(open(sys.argv[1]))}; assert j['mlperf-kws']['frames'] == 49 and j['mlperf-kws']['features'] == 10" "$WORK/fe.json"
 "$TML" frontend attach "$WORK/kws.onnx" --frontend mlperf-kws -o "$WORK/kws_audio.onnx" > "$WORK/out.txt"
-check "frontend attach says the new input" grep -q "input 'audio' float \[1,16000\] fed by mlperf-kws" "$WORK/out.txt"
+check "frontend attach says the new input" grep -q "input 'audio' float32 \[1,16000\] fed by mlperf-kws" "$WORK/out.txt"
 "$TML" frontend show "$WORK/kws_audio.onnx" --json > "$WORK/fe.json"
 check "frontend show finds the attached front end" python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['name'] == 'attached' and j['frame_length'] == 480 and j['mfcc'] == 10 and j['samples'] == 16000" "$WORK/fe.json"
 "$TML" verify "$WORK/kws_audio.onnx" --inputs 3 > "$WORK/out.txt"
