@@ -79,6 +79,11 @@ const std::vector<ComponentSchema>& Components() {
         {"ratio", P{N}},
         {"epochs", P{I}}},
        {"model", "spec"}},
+      {"frontend",
+       "attach a feature front end (a shipped name or a YAML file) to a model: it then takes "
+       "raw samples",
+       {{"model", P{S, true, true}}, {"frontend", P{S, true, true, true}}},
+       {"model"}},
       {"compile",
        "C sources and firmware for a target",
        {{"model", P{S, true, true}}, {"target", P{S, true}}},

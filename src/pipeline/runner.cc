@@ -8,6 +8,8 @@
 
 #include "core/file_hash_cache.h"
 #include "core/sha256.h"
+#include "core/yaml_fields.h"
+#include "frontend/frontend.h"
 #include "pipeline/report.h"
 #include "pipeline/steps.h"
 #include "split/chain.h"
@@ -29,7 +31,7 @@ bool IsFileParam(const std::string& component, const std::string& k) {
   return false;
 }
 
-// File parameters that may instead name a shipped file (a chain).
+// File parameters that may instead name a shipped file (a chain, a front end).
 bool IsNamedParam(const std::string& component, const std::string& k) {
   for (const ComponentSchema& c : Components())
     if (c.name == component) {
@@ -128,8 +130,10 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts, Fi
           v = pinned->first;
           inputs[k].push_back(pinned->second);
         }
-        if (refs.empty() && IsNamedParam(s.component, k) && IsChainName(v)) {
-          auto path = ChainPath(v);  // a shipped chain: its file, hashed like any input
+        if (refs.empty() && IsNamedParam(s.component, k) && IsShippedName(v)) {
+          // A shipped chain or front end: its file, hashed like any input.
+          auto path = k == "frontend" ? ShippedFilePath(v, FrontEndDirs(), "front end")
+                                      : ChainPath(v);
           if (!path.ok()) return path.status().Wrap(where);
           v = *path;
         }

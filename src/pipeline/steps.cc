@@ -7,6 +7,7 @@
 
 #include "app/compile.h"
 #include "app/evaluate.h"
+#include "app/frontend.h"
 #include "app/import.h"
 #include "app/prune.h"
 #include "app/quantize.h"
@@ -249,6 +250,21 @@ Result<StepResult> RunPrune(StepContext& ctx) {
   return out;
 }
 
+Result<StepResult> RunFrontEnd(StepContext& ctx) {
+  AttachRequest q;
+  q.model = One(ctx.params, "model");
+  q.frontend = One(ctx.params, "frontend");
+  q.out = ctx.ws.root + "/artifacts/frontend-" + ctx.key.substr(0, 16) + ".onnx";
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(q.out).parent_path(), ec);
+  TML_ASSIGN_OR_RETURN(AttachOutcome r, AttachFrontEndToModel(q));
+  if (ctx.log) ctx.log("front end: " + FrontEndSummary(r.frontend));
+  TML_ASSIGN_OR_RETURN(ArtifactRecord a,
+                       ModelArtifact(r.graph, q.out, "model with front end", ctx.AllInputs(),
+                                     json{{"frontend", FrontEndJson(r.frontend)}}));
+  return Single("model", q.out, std::move(a));
+}
+
 Result<StepResult> RunCompile(StepContext& ctx) {
   CompileRequest q;
   q.model = One(ctx.params, "model");
@@ -370,6 +386,7 @@ Result<StepResult> RunStep(const std::string& component, StepContext& ctx) {
   if (component == "train") return RunTrain(ctx);
   if (component == "quantize") return RunQuantize(ctx);
   if (component == "prune") return RunPrune(ctx);
+  if (component == "frontend") return RunFrontEnd(ctx);
   if (component == "compile") return RunCompile(ctx);
   if (component == "evaluate") return RunEvaluate(ctx);
   if (component == "split") return RunSplit(ctx);

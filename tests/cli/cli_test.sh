@@ -451,6 +451,17 @@ check "the audio model verifies bit-exact in generated C" grep -q "^bit-exact" "
 check "frontend attach of a fixed-point front end takes int16 samples" grep -q "input 'audio' int16 \[1,16000\] fed by mlperf-kws-fixed" "$WORK/out.txt"
 "$TML" frontend show "$WORK/kws_fixed.onnx" --json > "$WORK/fe.json"
 check "frontend show recovers fixed-point arithmetic" python3 -c "import json,sys; assert json.load(open(sys.argv[1]))['arithmetic'] == 'fixed'" "$WORK/fe.json"
+cat > "$WORK/fe_pipe.yaml" <<YAML
+name: fe-pipe
+steps:
+  - name: audio
+    component: frontend
+    with: {model: $WORK/kws.onnx, frontend: mlperf-kws-fixed}
+YAML
+"$TML" run "$WORK/fe_pipe.yaml" --workspace "$WORK/pws" > "$WORK/fr.txt"
+fe_model=$(sed -n 's/^  audio.model = //p' "$WORK/fr.txt")
+"$TML" frontend show "$fe_model" --json > "$WORK/fe.json"
+check "a frontend pipeline step attaches the front end" python3 -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['arithmetic'] == 'fixed' and j['frames'] == 49" "$WORK/fe.json"
 set +e; "$TML" frontend attach "$WORK/kws_audio.onnx" --frontend mlperf-kws -o "$WORK/twice.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
 check "frontend attach refuses a second front end" grep -q "already has a front end attached" "$WORK/err.txt"
 printf 'kind: mfcc\nsample_rate: 16000\nmel_bins: 20\nmfcc: 30\n' > "$WORK/bad_fe.yaml"
