@@ -10,6 +10,7 @@
 #include "formats/import.h"
 #include "frontend/frontend.h"
 #include "zoo/mlperf_models.h"
+#include "zoo/streaming_models.h"
 
 namespace tml {
 namespace {
@@ -119,6 +120,48 @@ TEST(Stream, AFixedPointFrontEndStreamsOnTheM3AsOnTheHost) {
   std::cout << board->frames << " frames on cortex-m3 (fixed point): " << per_frame
             << " feature instructions per frame\n";
   EXPECT_LT(per_frame, 120000) << "the soft-float variant takes 900 k";
+}
+
+// A streaming SVDF model: one frame of features per invocation (a front end whose clip is
+// one frame), every stride, its layers' state carrying the last second; the board keeps
+// that state in its arena as the host does and reports the same detections.
+TEST(Stream, AnSvdfModelKeepsItsStateAcrossFramesOnTheBoard) {
+  auto fe = FindFrontEnd("mlperf-kws");
+  ASSERT_TRUE(fe.ok());
+  fe->samples = fe->frame_length;  // one frame per inference
+  auto f = zoo::SvdfKws(3);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  auto q = zoo::QuantizeSynthetic(*f, 3, 16);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  int int8_svdf = 0;
+  for (const Node& n : q->nodes)
+    int8_svdf += n.op == OpType::kSvdf && q->tensor(n.inputs[4]).dtype == DType::kInt16;
+  EXPECT_EQ(int8_svdf, 2);
+  auto model = AttachFrontEnd(*q, *fe);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  KeywordStream k = Stream(3, 9);
+  k.audio.resize(std::min<size_t>(k.audio.size(), 5 * 16000));
+  StreamRequest r;
+  r.model = *model;
+  r.classes = KwsClasses();
+  r.options.hop = 1;
+  r.options.smooth = 5;
+  r.options.threshold = 0.1f;
+  r.options.refractory = 10;
+  auto host = RunStream(r, k.audio);
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  EXPECT_EQ(host->inferences, host->frames) << "one inference per frame";
+  r.target = "cortex-m4";
+  r.work_dir = testing::EmptyWorkDir("stream_svdf");
+  auto board = RunStream(r, k.audio);
+  ASSERT_TRUE(board.ok()) << board.status().message();
+  EXPECT_EQ(board->frames, host->frames);
+  EXPECT_EQ(board->inferences, host->inferences);
+  EXPECT_GT(host->events.size(), 0u) << "no detection to compare";
+  EXPECT_EQ(board->events, host->events);
+  std::cout << board->inferences << " SVDF inferences on cortex-m4: "
+            << board->model_instructions / std::max<int64_t>(1, board->inferences)
+            << " instructions each; " << host->events.size() << " detections, as the host's\n";
 }
 
 TEST(Stream, ThePublishedModelFindsSynthesizedKeywordsInAStream) {

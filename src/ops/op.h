@@ -57,6 +57,7 @@ enum class QuantRule : uint8_t {
   kConcat,        // calibrated output, inputs requantized to it where they differ
   kFixedSigmoid,  // TFLite's fixed output parameters 1/256, -128 (softmax, logistic)
   kFixedTanh,     // 1/128, 0
+  kSvdf,          // TFLite's integer SVDF: int8 feature weights, int16 time weights and state
 };
 
 struct OpSchema {

@@ -152,7 +152,7 @@ Result<std::unique_ptr<LoweredOp>> LowerSvdf(const Graph& g, const Node& n) {
 
 void RegisterSvdfOps(std::vector<OpSchema>& r) {
   OpSchema s{OpType::kSvdf, 5, 5, InferSvdf, LowerSvdf, SvdfMacs, Inplace::kNone,
-              QuantRule::kNone, false};
+              QuantRule::kSvdf, false};
   s.fused_activation = true;
   r.push_back(s);
 }

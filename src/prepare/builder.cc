@@ -126,6 +126,23 @@ int GraphBuilder::Dense(int x, int out, Act act) {
   return Op(OpType::kFullyConnected, {x, w, b}, a);
 }
 
+int GraphBuilder::Svdf(int x, int units, int rank, int memory, Act act) {
+  const Shape in = g_.tensor(x).shape;  // a copy: adding tensors moves them
+  const int64_t filters = static_cast<int64_t>(units) * rank;
+  const int wf = RandomConst(Name("svdf_wf"), {filters, in.back()},
+                             std::sqrt(2.0f / static_cast<float>(in.back())));
+  const int wt = RandomConst(Name("svdf_wt"), {filters, memory},
+                             std::sqrt(1.0f / static_cast<float>(memory)));
+  const int b = RandomConst(Name("svdf_b"), {units}, 0.05f);
+  Tensor state = Tensor::Make(Name("svdf_state"), DType::kFloat32, {in[0], filters * memory});
+  state.is_state = true;
+  const int st = g_.AddTensor(std::move(state));
+  Attrs a;
+  a.Set("rank", static_cast<int64_t>(rank));
+  SetAct(a, act);
+  return Op(OpType::kSvdf, {x, wf, wt, b, st}, a);
+}
+
 int GraphBuilder::AvgPool(int x, int kh, int kw, int stride) {
   Attrs a;
   a.Set("kernel_h", kh);

@@ -38,6 +38,8 @@ class GraphBuilder {
   int Conv2D(int x, int out_c, int kh, int kw, int stride, bool same, Act act);
   int DepthwiseConv2D(int x, int k, int stride, bool same, Act act = Act::kNone);
   int Dense(int x, int out, Act act = Act::kNone);
+  // SVDF over the last `memory` invocations (its state a state tensor, zero at start).
+  int Svdf(int x, int units, int rank, int memory, Act act = Act::kNone);
   int AvgPool(int x, int k, int stride) { return AvgPool(x, k, k, stride); }
   int AvgPool(int x, int kh, int kw, int stride);
   int MaxPool(int x, int k, int stride);

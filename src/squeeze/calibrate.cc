@@ -41,6 +41,10 @@ Status RunSample(Interpreter& interp, const Graph& g, const std::vector<std::vec
     if (g.tensor(out).dtype == DType::kFloat32)
       visit(out, static_cast<const float*>(data), static_cast<int64_t>(bytes / sizeof(float)));
   });
+  // Recurrent state (SVDF's): its values after the invocation.
+  for (int t = 0; t < static_cast<int>(g.tensors.size()); ++t)
+    if (g.tensor(t).is_state && g.tensor(t).dtype == DType::kFloat32)
+      visit(t, static_cast<const float*>(interp.tensor_data(t)), g.tensor(t).numel());
   return Status::Ok();
 }
 

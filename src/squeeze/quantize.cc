@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "frontend/frontend.h"
@@ -120,7 +121,7 @@ class Quantizer {
     const std::string where = fmt::format("node '{}' ({})", n.name, OpName(n.op));
     for (int in : n.inputs)
       if (in >= 0 && g_.tensor(in).is_const && Schema(n.op).quant != QuantRule::kWeighted &&
-          g_.tensor(in).dtype == DType::kFloat32)
+          Schema(n.op).quant != QuantRule::kSvdf && g_.tensor(in).dtype == DType::kFloat32)
         TML_RETURN_IF_ERROR(QuantizeConstInput(in, where));
     const int y = n.outputs[0];
     switch (Schema(n.op).quant) {
@@ -156,10 +157,55 @@ class Quantizer {
       }
       case QuantRule::kActivation:
         return SetActivation(y);
+      case QuantRule::kSvdf:
+        TML_RETURN_IF_ERROR(QuantizeSvdf(n, where));
+        return SetActivation(y);
       case QuantRule::kNone:
         break;
     }
     return Status::Errorf("{}: no int8 quantization rule for this op", where);
+  }
+
+  // SVDF as TFLite's integer scheme: int8 feature weights, int16 time weights, an int16
+  // state scaled to its calibrated range (symmetric), the bias in int32 at state x time.
+  Status QuantizeSvdf(const Node& n, const std::string& where) {
+    const auto symmetric = [&](int t, DType type, double top) -> Result<float> {
+      Tensor& c = g_.tensor(t);
+      if (!c.is_const || c.dtype != DType::kFloat32)
+        return Status::Errorf("{}: '{}' must be a float constant", where, c.name);
+      double m = 0;
+      for (int64_t k = 0; k < c.numel(); ++k) m = std::max(m, std::fabs(double(c.as<float>()[k])));
+      const float scale = static_cast<float>(m > 0 ? m / top : 1.0 / top);
+      std::vector<uint8_t> bytes(static_cast<size_t>(c.numel()) * DTypeSize(type));
+      for (int64_t k = 0; k < c.numel(); ++k) {
+        const int64_t q = std::clamp<int64_t>(RoundHalfAway(c.as<float>()[k] / scale),
+                                              -static_cast<int64_t>(top), static_cast<int64_t>(top));
+        const auto q16 = static_cast<int16_t>(q);
+        if (type == DType::kInt8)
+          bytes[static_cast<size_t>(k)] = static_cast<uint8_t>(static_cast<int8_t>(q));
+        else
+          std::memcpy(bytes.data() + 2 * k, &q16, 2);
+      }
+      c.data = std::move(bytes);
+      c.dtype = type;
+      c.quant = FixedQuant(scale, 0);
+      return scale;
+    };
+    TML_RETURN_IF_ERROR(symmetric(n.inputs[1], DType::kInt8, 127).status());
+    TML_ASSIGN_OR_RETURN(float wt_scale, symmetric(n.inputs[2], DType::kInt16, 32767));
+    Tensor& st = g_.tensor(n.inputs[4]);
+    const TensorRange& r = ranges_[static_cast<size_t>(n.inputs[4])];
+    const double m = r.seen ? std::max(std::fabs(r.lo), std::fabs(r.hi)) : 0.0;
+    const float st_scale = static_cast<float>(m > 0 ? m / 32767 : 1.0 / 32767);
+    st.dtype = DType::kInt16;
+    st.quant = FixedQuant(st_scale, 0);
+    if (n.inputs[3] >= 0) {
+      Tensor& b = g_.tensor(n.inputs[3]);
+      if (!b.is_const || b.dtype != DType::kFloat32)
+        return Status::Errorf("{}: bias '{}' must be a float constant", where, b.name);
+      QuantizeBias(b, st_scale, {wt_scale});
+    }
+    return Status::Ok();
   }
 
   // A float constant operand (e.g. of Add): per-tensor asymmetric int8.
