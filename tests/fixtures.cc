@@ -28,7 +28,9 @@ std::vector<uint8_t> UnsupportedOpsTflite() {
   return w.Finish({x}, {e});
 }
 
-std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed) {
+std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed, int input, int filters, int memory,
+                                int rank) {
+  const int units = filters / rank;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const auto bytes = [](const auto& v) {
@@ -38,33 +40,33 @@ std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed) {
   TfliteWriter w;
   int x, wf, wt, b, st, y;
   if (!int8) {
-    std::vector<float> f(6 * 8), t(6 * 5), bias(3);
+    std::vector<float> f(filters * input), t(filters * memory), bias(units);
     for (float& v : f) v = u(rng);
     for (float& v : t) v = 0.5f * u(rng);
     for (float& v : bias) v = 0.2f * u(rng);
-    x = w.AddTensor({"x", 0, {1, 8}, {}, {}, {}});
-    wf = w.AddTensor({"weights_feature", 0, {6, 8}, {}, {}, bytes(f)});
-    wt = w.AddTensor({"weights_time", 0, {6, 5}, {}, {}, bytes(t)});
-    b = w.AddTensor({"bias", 0, {3}, {}, {}, bytes(bias)});
-    st = w.AddTensor({"state", 0, {1, 30}, {}, {}, {}, true});
-    y = w.AddTensor({"y", 0, {1, 3}, {}, {}, {}});
-    w.AddOp({27, "", {x, wf, wt, b, st}, {y}, 6, {{0, 2}, {1, 1}}});  // SVDF, rank 2, RELU
+    x = w.AddTensor({"x", 0, {1, input}, {}, {}, {}});
+    wf = w.AddTensor({"weights_feature", 0, {filters, input}, {}, {}, bytes(f)});
+    wt = w.AddTensor({"weights_time", 0, {filters, memory}, {}, {}, bytes(t)});
+    b = w.AddTensor({"bias", 0, {units}, {}, {}, bytes(bias)});
+    st = w.AddTensor({"state", 0, {1, filters * memory}, {}, {}, {}, true});
+    y = w.AddTensor({"y", 0, {1, units}, {}, {}, {}});
+    w.AddOp({27, "", {x, wf, wt, b, st}, {y}, 6, {{0, rank}, {1, 1}}});  // SVDF, RELU
     return w.Finish({x}, {y});
   }
-  std::vector<int8_t> f(6 * 8);
-  std::vector<int16_t> t(6 * 5);
-  std::vector<int32_t> bias(3);
+  std::vector<int8_t> f(filters * input);
+  std::vector<int16_t> t(filters * memory);
+  std::vector<int32_t> bias(units);
   for (int8_t& v : f) v = static_cast<int8_t>(127 * u(rng));
   for (int16_t& v : t) v = static_cast<int16_t>(16000 * u(rng));
   for (int32_t& v : bias) v = static_cast<int32_t>(2000000 * u(rng));
   const float sx = 1.0f / 64, sf = 0.01f, ss = 1.0f / 1024, swt = 1.0f / 32768;
-  x = w.AddTensor({"x", 9, {1, 8}, {sx}, {3}, {}});
-  wf = w.AddTensor({"weights_feature", 9, {6, 8}, {sf}, {0}, bytes(f)});
-  wt = w.AddTensor({"weights_time", 7, {6, 5}, {swt}, {0}, bytes(t)});
-  b = w.AddTensor({"bias", 2, {3}, {ss * swt}, {0}, bytes(bias)});
-  st = w.AddTensor({"state", 7, {1, 30}, {ss}, {0}, {}, true});
-  y = w.AddTensor({"y", 9, {1, 3}, {0.1f}, {-3}, {}});
-  w.AddOp({27, "", {x, wf, wt, b, st}, {y}, 6, {{0, 2}, {1, 1}}});
+  x = w.AddTensor({"x", 9, {1, input}, {sx}, {3}, {}});
+  wf = w.AddTensor({"weights_feature", 9, {filters, input}, {sf}, {0}, bytes(f)});
+  wt = w.AddTensor({"weights_time", 7, {filters, memory}, {swt}, {0}, bytes(t)});
+  b = w.AddTensor({"bias", 2, {units}, {ss * swt}, {0}, bytes(bias)});
+  st = w.AddTensor({"state", 7, {1, filters * memory}, {ss}, {0}, {}, true});
+  y = w.AddTensor({"y", 9, {1, units}, {0.1f}, {-3}, {}});
+  w.AddOp({27, "", {x, wf, wt, b, st}, {y}, 6, {{0, rank}, {1, 1}}});
   return w.Finish({x}, {y});
 }
 

@@ -15,10 +15,11 @@ std::vector<uint8_t> UnsupportedOpsTflite();
 std::vector<uint8_t> UnsupportedOpsOnnx();
 // A small valid int8 model: FC -> RELU -> SOFTMAX.
 std::vector<uint8_t> TinyFcTflite();
-// SVDF (TFLite's SVDF with a variable state): x [1, 8] -> 6 filters of rank 2 over 5
-// frames -> y [1, 3], seeded weights; float (ReLU fused), or int8 with int16 time weights
-// and state (TFLite's integer scheme).
-std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed);
+// SVDF (TFLite's SVDF with a variable state): x [1, input] -> filters of rank `rank` over
+// `memory` frames -> y [1, filters / rank], seeded weights; float (ReLU fused), or int8 with
+// int16 time weights and state (TFLite's integer scheme).
+std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed, int input = 8, int filters = 6,
+                                int memory = 5, int rank = 2);
 // Applies 1..max_edits random bit flips, byte overwrites or truncations.
 void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits);
 // A scratch directory for one test, private to this process (parallel runs of

@@ -206,14 +206,21 @@ TEST_P(McuArchitecture, KwsModelWithAFixedPointFrontEndBitExact) {
 // SVDF keeps its state in the arena between invocations: the inputs run one after the
 // other, so every output after the first depends on the state, on the host and the board.
 TEST_P(McuArchitecture, SvdfStateCarriesAcrossInvocationsBitExact) {
-  for (bool int8 : {false, true}) {
-    const auto bytes = testing::SvdfTflite(int8, 9);
+  struct Shape4 {
+    int input, filters, memory, rank;
+  };
+  // The optimized kernel's word and four-byte steps with and without tails.
+  const Shape4 shapes[] = {{8, 6, 5, 2}, {13, 5, 7, 1}, {3, 4, 49, 2}};
+  for (int k = 0; k < 4; ++k) {
+    const bool int8 = k > 0;
+    const Shape4 s = shapes[k > 0 ? k - 1 : 0];
+    const auto bytes = testing::SvdfTflite(int8, 9, s.input, s.filters, s.memory, s.rank);
     auto g = ImportTfliteBuffer(bytes.data(), bytes.size(), "svdf.tflite");
     ASSERT_TRUE(g.ok()) << g.status().message();
     VerifyOptions o;
     o.target = GetParam();
     o.inputs = 6;
-    o.work_dir = testing::WorkDir(GetParam() + (int8 ? "_svdf_int8" : "_svdf_float"));
+    o.work_dir = testing::WorkDir(GetParam() + "_svdf" + std::to_string(k));
     auto r = Verify(*g, o);
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_TRUE(r->bit_exact) << r->ToText();

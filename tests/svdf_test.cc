@@ -13,8 +13,10 @@
 #include "fixtures.h"
 #include "formats/import.h"
 #include "interp/interpreter.h"
+#include "ops/quant_util.h"
 #include "prepare/passes.h"
 #include "prepare/planner.h"
+#include "tml_kernels.h"
 
 namespace tml {
 namespace {
@@ -155,6 +157,61 @@ TEST(Svdf, StateHasItsOwnArenaBufferForTheWholeRun) {
   EXPECT_EQ(plan->buffers[static_cast<size_t>(b)].last, static_cast<int>(g.nodes.size()));
   for (int t = 0; t < static_cast<int>(g.tensors.size()); ++t)
     if (t != state) EXPECT_NE(plan->buffer[static_cast<size_t>(t)], b) << g.tensor(t).name;
+}
+
+// The optimized int8 kernel against the reference over a grid of shapes (inputs below, at
+// and above its four-byte step, odd memories for its word step, rank 1 and 2, two batches,
+// input zero points), several invocations each: outputs and states identical.
+TEST(Svdf, OptimizedKernelEqualsTheReferenceOverAGrid) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> i8(-128, 127), i16(-32768, 32767);
+  int cases = 0;
+  for (int input : {1, 3, 4, 5, 8, 13})
+    for (int filters : {2, 4, 6})
+      for (int memory : {1, 2, 7, 49})
+        for (int rank : {1, 2})
+          for (int batch : {1, 2}) {
+            tml_svdf_params p{};
+            p.batch = batch;
+            p.input_size = input;
+            p.filters = filters;
+            p.memory = memory;
+            p.rank = rank;
+            p.units = filters / rank;
+            p.in_zero_point = i8(rng) / 4;
+            p.out_zero_point = i8(rng) / 4;
+            int s1 = 0, s2 = 0;
+            QuantizeMultiplier(0.004 + 0.001 * (cases % 7), &p.mult1, &s1);
+            QuantizeMultiplier(0.00002 * (1 + cases % 5), &p.mult2, &s2);
+            p.shift1 = s1;
+            p.shift2 = s2;
+            p.act_min = -128;
+            p.act_max = 127;
+            std::vector<int8_t> wf(static_cast<size_t>(filters * input));
+            std::vector<int16_t> wt(static_cast<size_t>(filters * memory));
+            std::vector<int32_t> bias(static_cast<size_t>(p.units));
+            for (auto& v : wf) v = static_cast<int8_t>(i8(rng));
+            for (auto& v : wt) v = static_cast<int16_t>(i16(rng));
+            for (auto& v : bias) v = i16(rng) * 8;
+            const size_t n_state = static_cast<size_t>(batch * filters * memory);
+            std::vector<int16_t> s_ref(n_state, 0), s_fast(n_state, 0);
+            std::vector<int32_t> scratch(static_cast<size_t>(filters + input + 8));
+            for (int step = 0; step < 4; ++step) {
+              std::vector<int8_t> x(static_cast<size_t>(batch * input));
+              for (auto& v : x) v = static_cast<int8_t>(i8(rng));
+              std::vector<int8_t> y_ref(static_cast<size_t>(batch * p.units)), y_fast = y_ref;
+              tml_svdf_s8(&p, x.data(), wf.data(), wt.data(), step % 2 ? nullptr : bias.data(),
+                          s_ref.data(), y_ref.data(), scratch.data());
+              tml_svdf_s8_fast(&p, x.data(), wf.data(), wt.data(),
+                               step % 2 ? nullptr : bias.data(), s_fast.data(), y_fast.data(),
+                               scratch.data());
+              ASSERT_EQ(y_fast, y_ref) << input << " " << filters << " " << memory << " " << rank
+                                       << " " << batch << " step " << step;
+              ASSERT_EQ(s_fast, s_ref) << "state differs";
+            }
+            ++cases;
+          }
+  EXPECT_EQ(cases, 6 * 3 * 4 * 2 * 2);
 }
 
 TEST(Svdf, MalformedModelsAreRefusedWithTheReason) {

@@ -226,6 +226,10 @@ void tml_svdf_f32(const tml_svdf_params* p, const float* in, const float* wf, co
                   const float* bias, float* state, float* out, void* scratch);
 void tml_svdf_s8(const tml_svdf_params* p, const int8_t* in, const int8_t* wf, const int16_t* wt,
                  const int32_t* bias, int16_t* state, int8_t* out, void* scratch);
+/* The same bits, optimized (svdf_fast.c); scratch: filters int32, then input_size + 3 int16. */
+void tml_svdf_s8_fast(const tml_svdf_params* p, const int8_t* in, const int8_t* wf,
+                      const int16_t* wt, const int32_t* bias, int16_t* state, int8_t* out,
+                      void* scratch);
 
 /* Data movement, element size in bytes, any type. */
 typedef struct {

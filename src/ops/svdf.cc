@@ -98,16 +98,22 @@ class SvdfOp : public LoweredOp {
                    static_cast<float*>(const_cast<void*>(io.in[4])),
                    static_cast<float*>(io.out[0]), scratch.data());
   }
-  KernelCall Call(bool) const override {
+  KernelCall Call(bool reference_kernels) const override {
     KernelCall k;
-    k.kernel = int8 ? TML_K_SVDF_S8 : TML_K_SVDF_F32;
+    k.kernel = !int8 ? TML_K_SVDF_F32 : reference_kernels ? TML_K_SVDF_S8 : TML_K_SVDF_S8_FAST;
     k.params = p;
     k.args = {CallArg::In(0), CallArg::In(1), CallArg::In(2), CallArg::In(3),
               CallArg::In(4), CallArg::Out(),  CallArg::Scratch()};
     return k;
   }
-  std::vector<std::string> Sources() const override { return {"svdf.c"}; }
-  int64_t ScratchBytes(bool) const override { return 4 * static_cast<int64_t>(p.filters); }
+  std::vector<std::string> Sources() const override {
+    // Both: the call depends on reference_kernels.
+    if (int8) return {"svdf.c", "svdf_fast.c"};
+    return {"svdf.c"};
+  }
+  int64_t ScratchBytes(bool) const override {
+    return 4 * static_cast<int64_t>(p.filters) + 2 * (static_cast<int64_t>(p.input_size) + 3);
+  }
 };
 
 Result<std::unique_ptr<LoweredOp>> LowerSvdf(const Graph& g, const Node& n) {
