@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
         if (audio->nodes[k].op == tml::OpType::kMfcc) fe_instr += d.layer_instructions[k];
       std::cout << fmt::format("| {} + ds_cnn_kws (int8) | {} | {} | {} | {:.1f} % | {} | {} |\n",
                                name, t, d.instructions, fe_instr,
-                               100.0 * static_cast<double>(d.instructions) * 50 / 64e6,
-                               d.ram_bytes, d.flash_bytes);
+                               100.0 * static_cast<double>(d.instructions) * 50 / 64e6, d.ram_bytes,
+                               d.flash_bytes);
       std::cout.flush();
     }
   }
@@ -105,10 +105,11 @@ int main(int argc, char** argv) {
       if (streaming->nodes[k].op == tml::OpType::kMfcc) fe_instr += d.layer_instructions[k];
       if (streaming->nodes[k].op == tml::OpType::kSvdf) svdf_instr += d.layer_instructions[k];
     }
-    std::cout << fmt::format("| mlperf-kws-fixed (1 frame) + svdf_kws (int8) | {} | {} | {} | {} | "
-                             "{:.2f} % | {} |\n",
-                             t, d.instructions, fe_instr, svdf_instr,
-                             100.0 * static_cast<double>(d.instructions) * 50 / 64e6, d.ram_bytes);
+    std::cout << fmt::format(
+        "| mlperf-kws-fixed (1 frame) + svdf_kws (int8) | {} | {} | {} | {} | "
+        "{:.2f} % | {} |\n",
+        t, d.instructions, fe_instr, svdf_instr,
+        100.0 * static_cast<double>(d.instructions) * 50 / 64e6, d.ram_bytes);
     std::cout.flush();
   }
   return failures ? 1 : 0;

@@ -109,7 +109,8 @@ TEST(DspFixed, FftAgainstTheDefinition) {
     for (int k = 0; k < n; ++k) {
       std::complex<double> want = 0;
       for (int t = 0; t < n; ++t)
-        want += std::complex<double>(x[2 * t], x[2 * t + 1]) * std::polar(1.0, -2 * kPi * k * t / n);
+        want +=
+            std::complex<double>(x[2 * t], x[2 * t + 1]) * std::polar(1.0, -2 * kPi * k * t / n);
       want /= n;  // every stage halves
       err.Add(std::abs(want - std::complex<double>(z[2 * k], z[2 * k + 1])));
     }

@@ -19,7 +19,6 @@ using tml_test::FrameFeatures64;
 using tml_test::kPi;
 using tml_test::MelReference;
 
-
 TEST(Dsp, CosAndLogWithoutLibmMatchLibm) {
   double worst_cos = 0, worst_log = 0;
   for (double x = -200.0; x <= 200.0; x += 0.0137)
@@ -258,8 +257,7 @@ TEST(Dsp, StreamingFeaturesEqualTheBatchFrontEnd) {
       std::vector<float> want(static_cast<size_t>(window) * row);
       for (int f = 0; f < window; ++f)
         std::memcpy(want.data() + f * row, batch.data() + (first + f) * per, per * 4);
-      if (deltas)
-        tml_dsp_deltas(window, per, deltas, want.data(), row, want.data() + per, row);
+      if (deltas) tml_dsp_deltas(window, per, deltas, want.data(), row, want.data() + per, row);
       ASSERT_EQ(std::memcmp(win.data(), want.data(), want.size() * 4), 0)
           << "window at frame " << first << ", deltas " << deltas;
     }

@@ -146,8 +146,8 @@ std::vector<uint8_t> AudioBytes(const FrontEnd& fe, const std::vector<float>& au
     return b;
   }
   for (size_t i = 0; i < audio.size(); ++i) {
-    const auto q = static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f,
-                                                   32767.0f));
+    const auto q =
+        static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
     std::memcpy(b.data() + 2 * i, &q, 2);
   }
   return b;
@@ -221,7 +221,8 @@ TEST(FrontEnd, FixedPointArithmetic) {
   auto x = ComputeFeatures(*fixed, audio.data(), 16000);
   ASSERT_TRUE(f.ok() && x.ok());
   double worst = 0;
-  for (size_t i = 0; i < f->size(); ++i) worst = std::max(worst, double(std::fabs((*f)[i] - (*x)[i])));
+  for (size_t i = 0; i < f->size(); ++i)
+    worst = std::max(worst, double(std::fabs((*f)[i] - (*x)[i])));
   EXPECT_LT(worst, 2e-3);
   EXPECT_GT(worst, 0.0) << "the fixed-point features are computed by other arithmetic";
   auto g = FrontEndGraph(*fixed);

@@ -164,8 +164,9 @@ TEST_P(McuArchitecture, PublishedModelsBitExact) {
 // A keyword model fed raw audio: the MLPerf KWS front end (float FFT, mel, log, DCT) and
 // the int8 DS-CNN behind it, on boards with a single-precision FPU (M4, M7) and without
 // one (M3: soft float): the device computes the host's features bit for bit.
-TEST_P(McuArchitecture, KwsModelWithItsFrontEndBitExact) {
-  auto fe = FindFrontEnd("mlperf-kws");
+// The zoo's int8 DS-CNN behind a shipped front end, verified on the board.
+void ExpectKwsWithFrontEndBitExact(const std::string& frontend, const std::string& target) {
+  auto fe = FindFrontEnd(frontend);
   ASSERT_TRUE(fe.ok()) << fe.status().message();
   auto ds = zoo::MlperfModels()[0].build(3);
   ASSERT_TRUE(ds.ok());
@@ -173,34 +174,24 @@ TEST_P(McuArchitecture, KwsModelWithItsFrontEndBitExact) {
   ASSERT_TRUE(q.ok()) << q.status().message();
   auto audio_model = AttachFrontEnd(*q, *fe);
   ASSERT_TRUE(audio_model.ok()) << audio_model.status().message();
+  ASSERT_EQ(audio_model->tensor(audio_model->inputs[0]).dtype, AudioDType(*fe));
   VerifyOptions o;
-  o.target = GetParam();
+  o.target = target;
   o.inputs = 2;
-  o.work_dir = testing::WorkDir(GetParam() + "_kws_frontend");
+  o.work_dir = testing::WorkDir(target + "_" + frontend);
   auto r = Verify(*audio_model, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->bit_exact) << r->ToText();
 }
 
+TEST_P(McuArchitecture, KwsModelWithItsFrontEndBitExact) {
+  ExpectKwsWithFrontEndBitExact("mlperf-kws", GetParam());
+}
+
 // The fixed-point front end (int16 samples, integer DSP) with the int8 model behind it: the
 // same bits on every core, the M3 without an FPU included.
 TEST_P(McuArchitecture, KwsModelWithAFixedPointFrontEndBitExact) {
-  auto fe = FindFrontEnd("mlperf-kws-fixed");
-  ASSERT_TRUE(fe.ok()) << fe.status().message();
-  auto ds = zoo::MlperfModels()[0].build(3);
-  ASSERT_TRUE(ds.ok());
-  auto q = zoo::QuantizeSynthetic(*ds, 3, 4);
-  ASSERT_TRUE(q.ok()) << q.status().message();
-  auto audio_model = AttachFrontEnd(*q, *fe);
-  ASSERT_TRUE(audio_model.ok()) << audio_model.status().message();
-  ASSERT_EQ(audio_model->tensor(audio_model->inputs[0]).dtype, DType::kInt16);
-  VerifyOptions o;
-  o.target = GetParam();
-  o.inputs = 2;
-  o.work_dir = testing::WorkDir(GetParam() + "_kws_fixed_frontend");
-  auto r = Verify(*audio_model, o);
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_TRUE(r->bit_exact) << r->ToText();
+  ExpectKwsWithFrontEndBitExact("mlperf-kws-fixed", GetParam());
 }
 
 // SVDF keeps its state in the arena between invocations: the inputs run one after the

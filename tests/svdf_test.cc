@@ -202,9 +202,8 @@ TEST(Svdf, OptimizedKernelEqualsTheReferenceOverAGrid) {
               std::vector<int8_t> y_ref(static_cast<size_t>(batch * p.units)), y_fast = y_ref;
               tml_svdf_s8(&p, x.data(), wf.data(), wt.data(), step % 2 ? nullptr : bias.data(),
                           s_ref.data(), y_ref.data(), scratch.data());
-              tml_svdf_s8_fast(&p, x.data(), wf.data(), wt.data(),
-                               step % 2 ? nullptr : bias.data(), s_fast.data(), y_fast.data(),
-                               scratch.data());
+              tml_svdf_s8_fast(&p, x.data(), wf.data(), wt.data(), step % 2 ? nullptr : bias.data(),
+                               s_fast.data(), y_fast.data(), scratch.data());
               ASSERT_EQ(y_fast, y_ref) << input << " " << filters << " " << memory << " " << rank
                                        << " " << batch << " step " << step;
               ASSERT_EQ(s_fast, s_ref) << "state differs";

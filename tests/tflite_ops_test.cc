@@ -163,8 +163,11 @@ std::vector<OpCase> Cases() {
                  st.is_variable = true;
                  const int s = m.Tensor(st);
                  const int y = m.Tensor({"y", "FLOAT32", {1, 3}});
-                 m.Op({"SVDF", "SVDFOptions", "rank: 2, fused_activation_function: \"RELU\"",
-                       {x, wf, wt, b, s}, {y}});
+                 m.Op({"SVDF",
+                       "SVDFOptions",
+                       "rank: 2, fused_activation_function: \"RELU\"",
+                       {x, wf, wt, b, s},
+                       {y}});
                  m.inputs = {x};
                  m.outputs = {y};
                  return m;

@@ -148,9 +148,9 @@ void tml_mfcc_frame(const tml_mfcc_plan* plan, const float* frame, float* scratc
  *   if (tml_mfcc_stream_window(&s, window)) ...           49 frames, oldest first */
 typedef struct {
   const tml_mfcc_plan* plan;
-  float* samples; /* frame_length: the samples of the frame being filled */
-  int have;       /* samples in it */
-  float* ring;    /* window_frames x per (tml_mfcc_frame's features) */
+  float* samples;                  /* frame_length: the samples of the frame being filled */
+  int have;                        /* samples in it */
+  float* ring;                     /* window_frames x per (tml_mfcc_frame's features) */
   int window_frames, next, frames; /* next row to write; frames computed so far */
 } tml_mfcc_stream;
 
@@ -196,13 +196,13 @@ int tml_kws_detect(tml_kws_detector* d, const float* posterior, float* score);
 
 typedef struct {
   tml_mfcc_config c;
-  const int32_t *window;   /* frame_length, Q15 */
-  const int32_t *twiddles; /* fft_length: cos, -sin of 2 pi k / n interleaved, Q31 */
-  const int32_t *mel_w;    /* the bank's weights, Q15 */
-  const int32_t *dct;      /* num_mfcc x num_mel, Q26 */
-  const int32_t *log2_t;   /* TML_MFCCQ_LOG_TABLE: log2(1 + i / 256), Q30 */
-  const int32_t *offset;   /* log_offset = offset[0] x 2^offset[1], offset[0] in [2^30, 2^31) */
-  const int32_t *delta_r;  /* round(2^24 / (2 sum k^2)) for the deltas */
+  const int32_t* window;   /* frame_length, Q15 */
+  const int32_t* twiddles; /* fft_length: cos, -sin of 2 pi k / n interleaved, Q31 */
+  const int32_t* mel_w;    /* the bank's weights, Q15 */
+  const int32_t* dct;      /* num_mfcc x num_mel, Q26 */
+  const int32_t* log2_t;   /* TML_MFCCQ_LOG_TABLE: log2(1 + i / 256), Q30 */
+  const int32_t* offset;   /* log_offset = offset[0] x 2^offset[1], offset[0] in [2^30, 2^31) */
+  const int32_t* delta_r;  /* round(2^24 / (2 sum k^2)) for the deltas */
   const int32_t *first, *count, *band_offset; /* the mel bank's bins (tml_dsp_mel_bank) */
 } tml_mfccq_plan;
 
@@ -217,8 +217,8 @@ void tml_mfccq_bind(const tml_mfcc_config* c, const int32_t* tables, const int32
 void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* scratch,
                      int32_t* out);
 /* Deltas of Q24 features, as tml_dsp_deltas (rows x_stride and out_stride ints apart). */
-void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32_t* x,
-                      int x_stride, int32_t* out, int out_stride);
+void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32_t* x, int x_stride,
+                      int32_t* out, int out_stride);
 
 /* Streaming with the fixed-point front end: as tml_mfcc_stream (each frame computed once,
  * when its last sample arrives, kept in a ring of the window's frames), on int16 samples,

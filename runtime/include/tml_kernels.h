@@ -226,6 +226,9 @@ void tml_svdf_f32(const tml_svdf_params* p, const float* in, const float* wf, co
                   const float* bias, float* state, float* out, void* scratch);
 void tml_svdf_s8(const tml_svdf_params* p, const int8_t* in, const int8_t* wf, const int16_t* wt,
                  const int32_t* bias, int16_t* state, int8_t* out, void* scratch);
+/* Units from the filters' time products (acc): rank sums, bias, requantized (svdf.c). */
+void tml_svdf_units_s8(const tml_svdf_params* p, const int32_t* acc, const int32_t* bias,
+                       int8_t* out);
 /* The same bits, optimized (svdf_fast.c); scratch: filters int32, then input_size + 3 int16. */
 void tml_svdf_s8_fast(const tml_svdf_params* p, const int8_t* in, const int8_t* wf,
                       const int16_t* wt, const int32_t* bias, int16_t* state, int8_t* out,

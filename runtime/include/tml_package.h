@@ -72,10 +72,10 @@ extern "C" {
   K(32, TRANSPOSE, tml_transpose, tml_transpose_params, P2)                  \
   K(33, CONCAT, tml_concat, tml_concat_params, LIST)                         \
   K(34, COPY, tml_copy, tml_copy_params, COPY)                               \
-  K(35, MFCC_F32, tml_mfcc_f32, tml_mfcc_params, P5)                       \
-  K(36, MFCC_Q15, tml_mfcc_q15, tml_mfcc_params, P5)                       \
-  K(37, SVDF_F32, tml_svdf_f32, tml_svdf_params, P7)                       \
-  K(38, SVDF_S8, tml_svdf_s8, tml_svdf_params, P7)                         \
+  K(35, MFCC_F32, tml_mfcc_f32, tml_mfcc_params, P5)                         \
+  K(36, MFCC_Q15, tml_mfcc_q15, tml_mfcc_params, P5)                         \
+  K(37, SVDF_F32, tml_svdf_f32, tml_svdf_params, P7)                         \
+  K(38, SVDF_S8, tml_svdf_s8, tml_svdf_params, P7)                           \
   K(39, SVDF_S8_FAST, tml_svdf_s8_fast, tml_svdf_params, P7)
 
 typedef enum {

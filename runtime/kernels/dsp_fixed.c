@@ -274,7 +274,7 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
                      int32_t* out) {
   const tml_mfcc_config* c = &plan->c;
   const int n = c->fft_length, h = n / 2, len = c->frame_length;
-  int32_t* z = scratch; /* h complex values, interleaved */
+  int32_t* z = scratch;                    /* h complex values, interleaved */
   uint32_t* spec = (uint32_t*)(z + 2 * h); /* h + 1 magnitudes, or h + 1 (lo, hi) powers */
   int32_t* logmel = (int32_t*)(spec + 2 * (h + 1));
   uint32_t bits_or = 0;
@@ -297,7 +297,7 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
       for (int i = 0; i < 2 * h; ++i) z[i] = (int32_t)rshift_round(z[i], -s);
   }
   fft_stages(h, plan->twiddles, 2, z); /* Z / h: every stage halves */
-  int lo = h, hi = -1; /* only the bins the mel bands read */
+  int lo = h, hi = -1;                 /* only the bins the mel bands read */
   for (int b = 0; b < c->num_mel; ++b)
     if (plan->count[b] > 0) {
       if (plan->first[b] < lo) lo = plan->first[b];
@@ -310,8 +310,7 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
       xi = 0;
     } else {
       /* |Z| < sqrt 2 x 2^28, so these sums fit in 32 bits, and 2 X < 2^30.5 */
-      const int32_t zr = z[2 * k], zi = z[2 * k + 1], cr = z[2 * (h - k)],
-                    ci = -z[2 * (h - k) + 1];
+      const int32_t zr = z[2 * k], zi = z[2 * k + 1], cr = z[2 * (h - k)], ci = -z[2 * (h - k) + 1];
       const int32_t er = zr + cr, ei = zi + ci, or_ = zi - ci, oi = cr - zr;
       const int32_t wr = plan->twiddles[2 * k], wi = plan->twiddles[2 * k + 1];
       xr = er + 2 * (int64_t)(mul_hi(wr, or_) - mul_hi(wi, oi)); /* W 2 O, via (W 2 O) / 2 */
@@ -354,8 +353,8 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
   }
 }
 
-void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32_t* x,
-                      int x_stride, int32_t* out, int out_stride) {
+void tml_mfccq_deltas(const tml_mfccq_plan* plan, int frames, int n, const int32_t* x, int x_stride,
+                      int32_t* out, int out_stride) {
   const int width = plan->c.deltas;
   for (int t = 0; t < frames; ++t)
     for (int i = 0; i < n; ++i) {
@@ -400,7 +399,8 @@ void tml_mfccq_stream_init(tml_mfccq_stream* s, const tml_mfccq_plan* plan, int1
 
 int tml_mfccq_stream_push(tml_mfccq_stream* s, const int16_t* x, long n, int32_t* scratch) {
   const tml_mfcc_config* c = &s->plan->c;
-  const int per = c->num_mfcc > 0 ? c->num_mfcc : c->num_mel, keep = c->frame_length - c->frame_step;
+  const int per = c->num_mfcc > 0 ? c->num_mfcc : c->num_mel,
+            keep = c->frame_length - c->frame_step;
   int made = 0;
   for (long i = 0; i < n;) {
     if (s->have < 0) { /* frames further apart than long: samples between them skipped */
@@ -436,8 +436,7 @@ int tml_mfccq_stream_window(const tml_mfccq_stream* s, int32_t* work, float* out
     const int32_t* src = s->ring + (long)((s->next + f) % s->window_frames) * per;
     for (int k = 0; k < per; ++k) work[(long)f * row + k] = src[k];
   }
-  if (c->deltas > 0)
-    tml_mfccq_deltas(s->plan, s->window_frames, per, work, row, work + per, row);
+  if (c->deltas > 0) tml_mfccq_deltas(s->plan, s->window_frames, per, work, row, work + per, row);
   for (long i = 0; i < (long)s->window_frames * row; ++i)
     out[i] = (float)work[i] * (1.0f / 16777216.0f);
   return 1;

@@ -43,7 +43,7 @@ void tml_svdf_f32(const tml_svdf_params* p, const float* in, const float* wf, co
 
 void tml_svdf_s8(const tml_svdf_params* p, const int8_t* in, const int8_t* wf, const int16_t* wt,
                  const int32_t* bias, int16_t* state, int8_t* out, void* scratch) {
-  const int F = p->filters, M = p->memory, U = p->units, R = p->rank;
+  const int F = p->filters, M = p->memory, U = p->units;
   int32_t* acc = (int32_t*)scratch; /* filters */
   {
     const long n = (long)p->batch * F * M;
@@ -55,7 +55,8 @@ void tml_svdf_s8(const tml_svdf_params* p, const int8_t* in, const int8_t* wf, c
     for (int f = 0; f < F; ++f) { /* the newest column, int16 (symmetric state) */
       const int8_t* w = wf + (long)f * p->input_size;
       int32_t d = 0;
-      for (int i = 0; i < p->input_size; ++i) d += (int32_t)w[i] * ((int32_t)x[i] - p->in_zero_point);
+      for (int i = 0; i < p->input_size; ++i)
+        d += (int32_t)w[i] * ((int32_t)x[i] - p->in_zero_point);
       d = tml_mul_by_quantized_multiplier(d, p->mult1, p->shift1);
       st[(long)f * M + M - 1] = (int16_t)tml_clamp_i32(d, -32768, 32767);
     }
@@ -66,12 +67,17 @@ void tml_svdf_s8(const tml_svdf_params* p, const int8_t* in, const int8_t* wf, c
       for (int j = 0; j < M; ++j) d += (int32_t)w[j] * s[j];
       acc[f] = d;
     }
-    for (int u = 0; u < U; ++u) {
-      int32_t v = 0;
-      for (int r = 0; r < R; ++r) v += acc[u * R + r];
-      if (bias) v += bias[u];
-      v = tml_mul_by_quantized_multiplier(v, p->mult2, p->shift2) + p->out_zero_point;
-      out[(long)b * U + u] = (int8_t)tml_clamp_i32(v, p->act_min, p->act_max);
-    }
+    tml_svdf_units_s8(p, acc, bias, out + (long)b * U);
+  }
+}
+
+void tml_svdf_units_s8(const tml_svdf_params* p, const int32_t* acc, const int32_t* bias,
+                       int8_t* out) {
+  for (int u = 0; u < p->units; ++u) {
+    int32_t v = 0;
+    for (int r = 0; r < p->rank; ++r) v += acc[u * p->rank + r];
+    if (bias) v += bias[u];
+    v = tml_mul_by_quantized_multiplier(v, p->mult2, p->shift2) + p->out_zero_point;
+    out[u] = (int8_t)tml_clamp_i32(v, p->act_min, p->act_max);
   }
 }

@@ -25,8 +25,7 @@ static int32_t dot_s16(const int16_t* a, const int16_t* b, int n) {
   int k = 0;
 #ifdef TML_HAVE_DSP
   for (; k + 2 <= n; k += 2)
-    acc = __smlad(*(const pair_t*)(const void*)(a + k),
-                  *(const pair_t*)(const void*)(b + k), acc);
+    acc = __smlad(*(const pair_t*)(const void*)(a + k), *(const pair_t*)(const void*)(b + k), acc);
 #endif
   for (; k < n; ++k) acc += (int32_t)a[k] * b[k];
   return acc;
@@ -54,9 +53,9 @@ static int32_t dot_s8_s16(const int8_t* w, const int16_t* xp, int n) {
 void tml_svdf_s8_fast(const tml_svdf_params* p, const int8_t* in, const int8_t* wf,
                       const int16_t* wt, const int32_t* bias, int16_t* state, int8_t* out,
                       void* scratch) {
-  const int F = p->filters, M = p->memory, U = p->units, R = p->rank, n_in = p->input_size;
-  int32_t* acc = (int32_t*)scratch;                  /* filters */
-  int16_t* xp = (int16_t*)(void*)(acc + F);          /* input_size, SXTB16 order */
+  const int F = p->filters, M = p->memory, n_in = p->input_size;
+  int32_t* acc = (int32_t*)scratch;         /* filters */
+  int16_t* xp = (int16_t*)(void*)(acc + F); /* input_size, SXTB16 order */
   shift_left_one(state, (long)p->batch * F * M);
   for (int b = 0; b < p->batch; ++b) {
     const int8_t* x = in + (long)b * n_in;
@@ -75,12 +74,6 @@ void tml_svdf_s8_fast(const tml_svdf_params* p, const int8_t* in, const int8_t* 
       st[(long)f * M + M - 1] = (int16_t)tml_clamp_i32(d, -32768, 32767);
     }
     for (int f = 0; f < F; ++f) acc[f] = dot_s16(wt + (long)f * M, st + (long)f * M, M);
-    for (int u = 0; u < U; ++u) {
-      int32_t v = 0;
-      for (int r = 0; r < R; ++r) v += acc[u * R + r];
-      if (bias) v += bias[u];
-      v = tml_mul_by_quantized_multiplier(v, p->mult2, p->shift2) + p->out_zero_point;
-      out[(long)b * U + u] = (int8_t)tml_clamp_i32(v, p->act_min, p->act_max);
-    }
+    tml_svdf_units_s8(p, acc, bias, out + (long)b * p->units);
   }
 }

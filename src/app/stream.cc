@@ -84,8 +84,8 @@ class FeatureStream {
       qplan_ = t.QPlan();
       pcm_.resize(static_cast<size_t>(c.frame_length));
       work_.resize(static_cast<size_t>(window) * static_cast<size_t>(t.frontend().features()));
-      tml_mfccq_stream_init(&q_, &qplan_, pcm_.data(),
-                            reinterpret_cast<int32_t*>(ring_.data()), window);
+      tml_mfccq_stream_init(&q_, &qplan_, pcm_.data(), reinterpret_cast<int32_t*>(ring_.data()),
+                            window);
     } else {
       plan_ = t.Plan();
       samples_.resize(static_cast<size_t>(c.frame_length));

@@ -377,8 +377,8 @@ Status FeatureTables::Compute(const float* audio, int64_t n, float* out,
   if (fe_.fixed_point) {  // the op's kernel itself, on the samples as int16
     std::vector<int16_t> pcm(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i)
-      pcm[static_cast<size_t>(i)] = static_cast<int16_t>(
-          std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
+      pcm[static_cast<size_t>(i)] =
+          static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
     tml_mfcc_params p{};
     tml_mfcc_params_of(&c_, fe_.frames(), &p);
     tml_mfcc_q15(&p, pcm.data(), qtables_.data(), index_.data(), out, scratch.data());

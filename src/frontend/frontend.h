@@ -33,9 +33,9 @@ struct FrontEnd {
   float lower_hz = 20.0f, upper_hz = 4000.0f;
   float log_offset = 1e-6f;
   int num_mfcc = 10;
-  int deltas = 0;           // > 0: each frame's features followed by their deltas (this width)
+  int deltas = 0;            // > 0: each frame's features followed by their deltas (this width)
   bool fixed_point = false;  // arithmetic: fixed: int16 samples, integer DSP (dsp_fixed.c)
-  int64_t samples = 16000;  // samples per inference (the clip)
+  int64_t samples = 16000;   // samples per inference (the clip)
   std::string source_file;
 
   int frames() const;    // feature frames per clip
@@ -83,7 +83,7 @@ class FeatureTables {
   static Result<FeatureTables> Make(const FrontEnd& fe);
   const FrontEnd& frontend() const { return fe_; }
   const tml_mfcc_config& config() const { return c_; }
-  const std::vector<float>& tables() const { return tables_; }    // float variant
+  const std::vector<float>& tables() const { return tables_; }      // float variant
   const std::vector<int32_t>& qtables() const { return qtables_; }  // fixed point
   const std::vector<int32_t>& index() const { return index_; }
   size_t scratch_floats() const { return scratch_; }

@@ -46,8 +46,8 @@ tml_mfcc_config MfccConfig(const Node& n) {
 // The tables and bin index tml_mfcc_init computes, or an error naming the bad setting.
 struct MfccTables {
   tml_mfcc_config c{};
-  bool fixed = false;          // int16 samples: the fixed-point variant
-  std::vector<float> tables;   // float variant
+  bool fixed = false;            // int16 samples: the fixed-point variant
+  std::vector<float> tables;     // float variant
   std::vector<int32_t> qtables;  // fixed-point variant
   std::vector<int32_t> index;
   size_t scratch_words = 0;  // per frame (floats or int32)

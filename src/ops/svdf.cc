@@ -23,8 +23,8 @@ Result<SvdfDims> Dims(const Graph& g, const Node& n) {
     return Status::Errorf("{}: takes input, weights_feature, weights_time, bias, state", where);
   const Tensor &x = In(g, n, 0), &wf = In(g, n, 1), &wt = In(g, n, 2), &st = In(g, n, 4);
   if (x.shape.size() != 2 || wf.shape.size() != 2 || wt.shape.size() != 2)
-    return Status::Errorf("{}: input {}, weights_feature {} and weights_time {} must be 2-D",
-                          where, ShapeStr(x.shape), ShapeStr(wf.shape), ShapeStr(wt.shape));
+    return Status::Errorf("{}: input {}, weights_feature {} and weights_time {} must be 2-D", where,
+                          ShapeStr(x.shape), ShapeStr(wf.shape), ShapeStr(wt.shape));
   SvdfDims d{x.shape[0], x.shape[1], wf.shape[0], wt.shape[1], n.attrs.Int("rank", 1), 0};
   if (wf.shape[1] != d.input_size)
     return Status::Errorf("{}: weights_feature {} does not take input {}", where,
@@ -95,15 +95,15 @@ class SvdfOp : public LoweredOp {
     else
       tml_svdf_f32(&p, static_cast<const float*>(io.in[0]), static_cast<const float*>(io.in[1]),
                    static_cast<const float*>(io.in[2]), static_cast<const float*>(io.in[3]),
-                   static_cast<float*>(const_cast<void*>(io.in[4])),
-                   static_cast<float*>(io.out[0]), scratch.data());
+                   static_cast<float*>(const_cast<void*>(io.in[4])), static_cast<float*>(io.out[0]),
+                   scratch.data());
   }
   KernelCall Call(bool reference_kernels) const override {
     KernelCall k;
     k.kernel = !int8 ? TML_K_SVDF_F32 : reference_kernels ? TML_K_SVDF_S8 : TML_K_SVDF_S8_FAST;
     k.params = p;
-    k.args = {CallArg::In(0), CallArg::In(1), CallArg::In(2), CallArg::In(3),
-              CallArg::In(4), CallArg::Out(),  CallArg::Scratch()};
+    k.args = {CallArg::In(0), CallArg::In(1), CallArg::In(2),    CallArg::In(3),
+              CallArg::In(4), CallArg::Out(), CallArg::Scratch()};
     return k;
   }
   std::vector<std::string> Sources() const override {
@@ -157,8 +157,8 @@ Result<std::unique_ptr<LoweredOp>> LowerSvdf(const Graph& g, const Node& n) {
 }  // namespace
 
 void RegisterSvdfOps(std::vector<OpSchema>& r) {
-  OpSchema s{OpType::kSvdf, 5, 5, InferSvdf, LowerSvdf, SvdfMacs, Inplace::kNone,
-              QuantRule::kSvdf, false};
+  OpSchema s{OpType::kSvdf,    5,    5, InferSvdf, LowerSvdf, SvdfMacs, Inplace::kNone,
+             QuantRule::kSvdf, false};
   s.fused_activation = true;
   r.push_back(s);
 }

@@ -132,8 +132,8 @@ Status RunSteps(const PipelineSpec& p, Workspace& ws, const RunOptions& opts, Fi
         }
         if (refs.empty() && IsNamedParam(s.component, k) && IsShippedName(v)) {
           // A shipped chain or front end: its file, hashed like any input.
-          auto path = k == "frontend" ? ShippedFilePath(v, FrontEndDirs(), "front end")
-                                      : ChainPath(v);
+          auto path =
+              k == "frontend" ? ShippedFilePath(v, FrontEndDirs(), "front end") : ChainPath(v);
           if (!path.ok()) return path.status().Wrap(where);
           v = *path;
         }

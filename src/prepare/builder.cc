@@ -131,8 +131,8 @@ int GraphBuilder::Svdf(int x, int units, int rank, int memory, Act act) {
   const int64_t filters = static_cast<int64_t>(units) * rank;
   const int wf = RandomConst(Name("svdf_wf"), {filters, in.back()},
                              std::sqrt(2.0f / static_cast<float>(in.back())));
-  const int wt = RandomConst(Name("svdf_wt"), {filters, memory},
-                             std::sqrt(1.0f / static_cast<float>(memory)));
+  const int wt =
+      RandomConst(Name("svdf_wt"), {filters, memory}, std::sqrt(1.0f / static_cast<float>(memory)));
   const int b = RandomConst(Name("svdf_b"), {units}, 0.05f);
   Tensor state = Tensor::Make(Name("svdf_state"), DType::kFloat32, {in[0], filters * memory});
   state.is_state = true;

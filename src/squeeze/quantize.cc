@@ -178,8 +178,9 @@ class Quantizer {
       const float scale = static_cast<float>(m > 0 ? m / top : 1.0 / top);
       std::vector<uint8_t> bytes(static_cast<size_t>(c.numel()) * DTypeSize(type));
       for (int64_t k = 0; k < c.numel(); ++k) {
-        const int64_t q = std::clamp<int64_t>(RoundHalfAway(c.as<float>()[k] / scale),
-                                              -static_cast<int64_t>(top), static_cast<int64_t>(top));
+        const int64_t q =
+            std::clamp<int64_t>(RoundHalfAway(c.as<float>()[k] / scale), -static_cast<int64_t>(top),
+                                static_cast<int64_t>(top));
         const auto q16 = static_cast<int16_t>(q);
         if (type == DType::kInt8)
           bytes[static_cast<size_t>(k)] = static_cast<uint8_t>(static_cast<int8_t>(q));
