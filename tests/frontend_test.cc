@@ -145,11 +145,8 @@ std::vector<uint8_t> AudioBytes(const FrontEnd& fe, const std::vector<float>& au
     std::memcpy(b.data(), audio.data(), b.size());
     return b;
   }
-  for (size_t i = 0; i < audio.size(); ++i) {
-    const auto q =
-        static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
-    std::memcpy(b.data() + 2 * i, &q, 2);
-  }
+  const std::vector<int16_t> pcm = ToPcm16(audio.data(), audio.size());
+  std::memcpy(b.data(), pcm.data(), b.size());
   return b;
 }
 

@@ -64,14 +64,6 @@ int PerFrame(const tml_mfcc_config& c) {
   return c.num_mfcc > 0 ? c.num_mfcc : c.num_mel;
 }
 
-// The samples as the front end takes them: floats, or int16 for fixed point.
-std::vector<int16_t> Pcm16(const std::vector<float>& audio) {
-  std::vector<int16_t> pcm(audio.size());
-  for (size_t i = 0; i < audio.size(); ++i)
-    pcm[i] = static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
-  return pcm;
-}
-
 // The C blocks' feature stream of either variant (tml_mfcc_stream, tml_mfccq_stream).
 class FeatureStream {
  public:
@@ -125,8 +117,9 @@ Result<StreamRun> RunOnHost(const StreamRequest& q, const StreamPlan& s,
   const int classes = static_cast<int>(q.classes.size());
   std::vector<float> history(static_cast<size_t>(q.options.smooth * classes)),
       post(static_cast<size_t>(classes));
-  const std::vector<int16_t> pcm =
-      s.features.frontend().fixed_point ? Pcm16(audio) : std::vector<int16_t>{};
+  const std::vector<int16_t> pcm = s.features.frontend().fixed_point
+                                       ? ToPcm16(audio.data(), audio.size())
+                                       : std::vector<int16_t>{};
   FeatureStream st(s.features);
   tml_kws_detector d;
   tml_kws_detector_init(&d, classes, q.options.smooth, q.options.refractory, q.options.threshold,
@@ -236,7 +229,7 @@ Result<StreamRun> RunOnBoard(const StreamRequest& q, const StreamPlan& s,
   {
     std::ofstream f(in, std::ios::binary);
     if (fixed) {
-      const std::vector<int16_t> pcm = Pcm16(audio);
+      const std::vector<int16_t> pcm = ToPcm16(audio.data(), audio.size());
       f.write(reinterpret_cast<const char*>(pcm.data()),
               static_cast<std::streamsize>(pcm.size() * sizeof(int16_t)));
     } else {

@@ -208,6 +208,13 @@ DType AudioDType(const FrontEnd& fe) {
   return fe.fixed_point ? DType::kInt16 : DType::kFloat32;
 }
 
+std::vector<int16_t> ToPcm16(const float* audio, size_t n) {
+  std::vector<int16_t> pcm(n);
+  for (size_t i = 0; i < n; ++i)
+    pcm[i] = static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
+  return pcm;
+}
+
 Result<Graph> FrontEndGraph(const FrontEnd& fe) {
   if (WindowCode(fe.window) < 0)
     return Status::Errorf("window '{}' is not hann, hamming or none", fe.window);
@@ -375,10 +382,7 @@ Status FeatureTables::Compute(const float* audio, int64_t n, float* out,
     return Status::Errorf("front end '{}' takes {} samples, got {}", fe_.name, fe_.samples, n);
   scratch.resize(scratch_);
   if (fe_.fixed_point) {  // the op's kernel itself, on the samples as int16
-    std::vector<int16_t> pcm(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-      pcm[static_cast<size_t>(i)] =
-          static_cast<int16_t>(std::clamp(std::round(audio[i] * 32768.0f), -32768.0f, 32767.0f));
+    const std::vector<int16_t> pcm = ToPcm16(audio, static_cast<size_t>(n));
     tml_mfcc_params p{};
     tml_mfcc_params_of(&c_, fe_.frames(), &p);
     tml_mfcc_q15(&p, pcm.data(), qtables_.data(), index_.data(), out, scratch.data());

@@ -56,6 +56,8 @@ Result<std::vector<FrontEnd>> ShippedFrontEnds();
 
 // The audio input's type: float samples in -1..1, or int16 (q / 32768) for fixed point.
 DType AudioDType(const FrontEnd& fe);
+// Samples in -1..1 as int16 (round half away from zero, clamped): a fixed-point front end's.
+std::vector<int16_t> ToPcm16(const float* audio, size_t n);
 // audio [1, samples] -> features float [1, frames, features].
 Result<Graph> FrontEndGraph(const FrontEnd& fe);
 // The model fed by the front end: its one input replaced by [1, samples] audio.
