@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -68,6 +70,94 @@ std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed, int input, int filters
   y = w.AddTensor({"y", 9, {1, units}, {0.1f}, {-3}, {}});
   w.AddOp({27, "", {x, wf, wt, b, st}, {y}, 6, {{0, rank}, {1, 1}}});
   return w.Finish({x}, {y});
+}
+
+std::vector<uint8_t> LstmTflite(int form, uint32_t seed, int time, int batch, int input, int units,
+                                bool time_major, float cell_clip, const std::string& unsupported) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const auto bytes = [](const auto& v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+    return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
+  };
+  const std::vector<int32_t> xs = time_major ? std::vector<int32_t>{time, batch, input}
+                                             : std::vector<int32_t>{batch, time, input};
+  const std::vector<int32_t> ys = time_major ? std::vector<int32_t>{time, batch, units}
+                                             : std::vector<int32_t>{batch, time, units};
+  const auto gate_scale = [](int cols, int k) {  // int8 weights: one scale per gate
+    return 1.0f / std::sqrt(static_cast<float>(cols)) / 127 * (0.7f + 0.1f * static_cast<float>(k));
+  };
+  TfliteWriter w;
+  const int8_t act = form == 0 ? 0 : form == 1 ? 9 : 7;  // FLOAT32, INT8, INT16
+  const float sx = form == 1 ? 1.0f / 64 : 1.0f / 4096, sh = form == 1 ? 1.0f / 128 : 1.0f / 32768;
+  const int64_t zx = form == 1 ? 5 : 0, zh = form == 1 ? -2 : 0;
+  std::vector<int32_t> in(24, -1);
+  in[0] =
+      form ? w.AddTensor({"x", act, xs, {sx}, {zx}, {}}) : w.AddTensor({"x", 0, xs, {}, {}, {}});
+  const char* gates[4] = {"input", "forget", "cell", "output"};
+  for (int kind = 0; kind < 2; ++kind)  // input-to-gate, recurrent-to-gate weights
+    for (int k = 0; k < 4; ++k) {
+      const int cols = kind == 0 ? input : units;
+      const std::string name =
+          std::string(kind == 0 ? "input_to_" : "recurrent_to_") + gates[k] + "_weights";
+      const float range = 1.0f / std::sqrt(static_cast<float>(cols));
+      if (form == 0) {
+        std::vector<float> v(static_cast<size_t>(units * cols));
+        for (float& e : v) e = range * u(rng);
+        in[1 + 4 * kind + k] = w.AddTensor({name, 0, {units, cols}, {}, {}, bytes(v)});
+      } else {
+        std::vector<int8_t> v(static_cast<size_t>(units * cols));
+        for (int8_t& e : v) e = static_cast<int8_t>(127 * u(rng));
+        in[1 + 4 * kind + k] =
+            w.AddTensor({name, 9, {units, cols}, {gate_scale(cols, k)}, {0}, bytes(v)});
+      }
+    }
+  for (int k = 0; k < 4; ++k) {
+    const std::string name = std::string(gates[k]) + "_gate_bias";
+    const float b = k == 1 ? 1.0f : 0.0f;  // Keras' unit forget bias
+    if (form == 0) {
+      std::vector<float> v(static_cast<size_t>(units));
+      for (float& e : v) e = b + 0.2f * u(rng);
+      in[12 + k] = w.AddTensor({name, 0, {units}, {}, {}, bytes(v)});
+      continue;
+    }
+    const float bs = sx * gate_scale(input, k);  // input x weight
+    std::vector<double> real(static_cast<size_t>(units));
+    for (double& e : real) e = (b + 0.2f * u(rng)) / bs;
+    if (form == 1) {
+      std::vector<int32_t> v(real.begin(), real.end());
+      in[12 + k] = w.AddTensor({name, 2, {units}, {bs}, {0}, bytes(v)});
+    } else {
+      std::vector<int64_t> v(real.begin(), real.end());
+      in[12 + k] = w.AddTensor({name, 4, {units}, {bs}, {0}, bytes(v)});
+    }
+  }
+  if (form == 0) {
+    in[18] = w.AddTensor({"hidden_state", 0, {batch, units}, {}, {}, {}, true});
+    in[19] = w.AddTensor({"cell_state", 0, {batch, units}, {}, {}, {}, true});
+  } else {
+    in[18] = w.AddTensor({"hidden_state", act, {batch, units}, {sh}, {zh}, {}, true});
+    in[19] = w.AddTensor({"cell_state", 7, {batch, units}, {1.0f / 2048}, {0}, {}, true});
+  }
+  const int y =
+      form ? w.AddTensor({"y", act, ys, {sh}, {zh}, {}}) : w.AddTensor({"y", 0, ys, {}, {}, {}});
+  const auto ones = [](int64_t n) { return std::vector<float>(static_cast<size_t>(n), 1.0f); };
+  const auto extra = [&](const char* name, std::vector<int32_t> shape) {
+    const int64_t n = shape.size() == 1 ? shape[0] : int64_t{shape[0]} * shape[1];
+    return w.AddTensor({name, 0, std::move(shape), {}, {}, bytes(ones(n))});
+  };
+  if (unsupported == "peephole") in[9] = extra("cell_to_input", {units});
+  if (unsupported == "projection") in[16] = extra("projection", {units, units});
+  if (unsupported == "layer_norm") in[20] = extra("input_layer_norm", {units});
+  if (unsupported == "cifg") in[1] = in[5] = in[12] = -1;
+  if (unsupported == "const_state")
+    in[18] =
+        w.AddTensor({"hidden_state", 0, {batch, units}, {}, {}, bytes(ones(batch * units)), true});
+  int32_t clip_bits = 0;
+  std::memcpy(&clip_bits, &cell_clip, 4);
+  const int32_t activation = unsupported == "relu" ? 1 : 4;  // RELU, TANH
+  w.AddOp({44, "", in, {y}, 71, {{0, activation}, {1, clip_bits}, {3, time_major ? 1 : 0}}});
+  return w.Finish({in[0]}, {y});
 }
 
 std::vector<uint8_t> UnsupportedOpsOnnx() {

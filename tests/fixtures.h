@@ -20,6 +20,14 @@ std::vector<uint8_t> TinyFcTflite();
 // int16 time weights and state (TFLite's integer scheme).
 std::vector<uint8_t> SvdfTflite(bool int8, uint32_t seed, int input = 8, int filters = 6,
                                 int memory = 5, int rank = 2);
+// A one-operator UNIDIRECTIONAL_SEQUENCE_LSTM model with TFLite's 24 inputs (no peepholes,
+// projection or layer norm; tanh) and random weights. form 0: float; 1: int8 ("8x8_16",
+// one scale per gate); 2: int16 activations ("16x8", int64 bias). Input [batch, time,
+// input] or [time, batch, input]. unsupported: a form the importer must refuse (peephole,
+// projection, layer_norm, cifg, relu, const_state).
+std::vector<uint8_t> LstmTflite(int form, uint32_t seed, int time = 3, int batch = 1, int input = 5,
+                                int units = 4, bool time_major = false, float cell_clip = 0.0f,
+                                const std::string& unsupported = "");
 // Applies 1..max_edits random bit flips, byte overwrites or truncations.
 void MutateBytes(std::vector<uint8_t>& m, std::mt19937_64& rng, int max_edits);
 // A scratch directory for one test, private to this process (parallel runs of

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   const bool ok = write("unsupported.tflite", tml::testing::UnsupportedOpsTflite()) &&
                   write("unsupported.onnx", tml::testing::UnsupportedOpsOnnx()) &&
                   write("tiny_fc.tflite", tml::testing::TinyFcTflite()) &&
-                  write("svdf_int8.tflite", tml::testing::SvdfTflite(true, 3));
+                  write("svdf_int8.tflite", tml::testing::SvdfTflite(true, 3)) &&
+                  write("lstm_16x8.tflite", tml::testing::LstmTflite(2, 3, 4, 1, 6, 5));
   return ok ? 0 : 1;
 }

@@ -218,6 +218,31 @@ TEST_P(McuArchitecture, SvdfStateCarriesAcrossInvocationsBitExact) {
   }
 }
 
+// LSTM's hidden and cell states stay in the arena between invocations: float, int8
+// (8x8_16, also time-major with two batches and a cell clip) and 16x8.
+TEST_P(McuArchitecture, LstmStateCarriesAcrossInvocationsBitExact) {
+  struct Case {
+    int form, time, batch, input, units;
+    bool time_major;
+    float clip;
+  };
+  const Case cases[] = {
+      {0, 3, 1, 5, 4, false, 0.0f}, {1, 4, 2, 7, 6, true, 0.5f}, {2, 3, 1, 5, 4, false, 0.0f}};
+  for (const Case& c : cases) {
+    const auto bytes =
+        testing::LstmTflite(c.form, 4, c.time, c.batch, c.input, c.units, c.time_major, c.clip);
+    auto g = ImportTfliteBuffer(bytes.data(), bytes.size(), "lstm.tflite");
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    VerifyOptions o;
+    o.target = GetParam();
+    o.inputs = 5;
+    o.work_dir = testing::WorkDir(GetParam() + "_lstm" + std::to_string(c.form));
+    auto r = Verify(*g, o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_TRUE(r->bit_exact) << r->ToText();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Boards, McuArchitecture,
                          ::testing::Values("cortex-m4", "cortex-m7", "cortex-m3"),
                          [](const auto& info) {

@@ -350,6 +350,14 @@ std::vector<OpCase> Build() {
                    const auto bytes = SvdfTflite(int8, 4);
                    return ImportTfliteBuffer(bytes.data(), bytes.size(), "svdf.tflite");
                  }});
+  for (int form : {0, 1, 2})
+    c.push_back({form == 0   ? "lstm_f32"
+                 : form == 1 ? "lstm_s8_8x8_16"
+                             : "lstm_s16_16x8",
+                 OpType::kLstm, [form] {
+                   const auto bytes = LstmTflite(form, 6, 3, 2, 5, 4, form == 1);
+                   return ImportTfliteBuffer(bytes.data(), bytes.size(), "lstm.tflite");
+                 }});
   c.push_back({"identity_f32", OpType::kIdentity, IdentityCase});
   c.push_back({"mfcc_hann_magnitude", OpType::kMfcc, [] { return MfccCase(0, 0, 13); }});
   c.push_back({"logmel_hamming_power", OpType::kMfcc, [] { return MfccCase(1, 1, 0); }});

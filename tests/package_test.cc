@@ -74,7 +74,7 @@ TEST(Package, EveryOpCaseRunsBitExactWithTheInterpreter) {
   for (const auto& c : testing::AllOpCases()) {
     auto g = c.build();
     ASSERT_TRUE(g.ok()) << c.name;
-    if (c.op == OpType::kSvdf) {  // recurrent state: packages refuse it by name for now
+    if (c.op == OpType::kSvdf || c.op == OpType::kLstm) {  // recurrent state: refused for now
       auto refused = WritePackage(*g);
       ASSERT_FALSE(refused.ok()) << c.name;
       EXPECT_NE(refused.status().message().find("recurrent state"), std::string::npos);

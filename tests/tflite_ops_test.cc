@@ -178,6 +178,39 @@ std::vector<OpCase> Cases() {
                  EXPECT_EQ(First(g).attrs.Float("act_min", kNoMin), 0.0f);
                  EXPECT_TRUE(g.tensor(First(g).inputs[4]).is_state);
                }});
+  c.push_back({"UNIDIRECTIONAL_SEQUENCE_LSTM",
+               [] {
+                 JsonModel m;
+                 std::vector<int> in(24, -1);
+                 in[0] = m.Tensor({"x", "FLOAT32", {3, 1, 4}});  // time-major
+                 for (int k = 0; k < 4; ++k) {
+                   in[1 + k] = m.Tensor(Floats("wi" + std::to_string(k), {2, 4}));
+                   in[5 + k] = m.Tensor(Floats("wr" + std::to_string(k), {2, 2}));
+                   in[12 + k] = m.Tensor(Floats("b" + std::to_string(k), {2}));
+                 }
+                 for (int k : {18, 19}) {
+                   testing::JsonTensor st{k == 18 ? "h" : "c", "FLOAT32", {1, 2}};
+                   st.is_variable = true;
+                   in[k] = m.Tensor(st);
+                 }
+                 const int y = m.Tensor({"y", "FLOAT32", {3, 1, 2}});
+                 m.Op({"UNIDIRECTIONAL_SEQUENCE_LSTM",
+                       "UnidirectionalSequenceLSTMOptions",
+                       "fused_activation_function: \"TANH\", cell_clip: 0.5, time_major: true",
+                       in,
+                       {y}});
+                 m.inputs = {in[0]};
+                 m.outputs = {y};
+                 return m;
+               },
+               [](const Graph& g) {
+                 EXPECT_EQ(First(g).op, OpType::kLstm);
+                 EXPECT_EQ(First(g).attrs.Int("time_major"), 1);
+                 EXPECT_EQ(First(g).attrs.Float("cell_clip"), 0.5f);
+                 EXPECT_EQ(g.tensor(First(g).inputs[1]).shape, (Shape{8, 4}));
+                 EXPECT_TRUE(g.tensor(First(g).inputs[4]).is_state);
+                 EXPECT_TRUE(g.tensor(First(g).inputs[5]).is_state);
+               }});
   c.push_back({"CONCATENATION",
                [] {
                  return Single("CONCATENATION", "ConcatenationOptions", "axis: -1", {2, 3}, {2, 7},

@@ -234,6 +234,40 @@ void tml_svdf_s8_fast(const tml_svdf_params* p, const int8_t* in, const int8_t* 
                       const int16_t* wt, const int32_t* bias, int16_t* state, int8_t* out,
                       void* scratch);
 
+/* UNIDIRECTIONAL_SEQUENCE_LSTM (lstm.c; TFLite's operator as Keras builds it: no peepholes,
+ * projection, layer norm or CIFG, tanh): input [time, batch, input] (time_major) or [batch,
+ * time, input], the four gates' weights stacked in TFLite's order (input, forget, cell,
+ * output): w_in [4 units, input], w_rec [4 units, units], bias [4 units]; hidden state h and
+ * cell state c [batch, units], kept in the arena between invocations; output [.., units]
+ * (each step's h). Integer variants as TFLite's integer LSTM: in/rec mult and shift take
+ * each gate's products to int16 Q3.12; cell scale 2^cell_power; fc (f x c -> c), ig (i x g ->
+ * c) and h (tanh(c) x o -> h) requantize the element-wise products; th_mult / th_shift scale
+ * c for the int16 tanh; cell_clip quantized (0 = none). scratch: 4 units int16 (or float),
+ * then units int32. */
+typedef struct {
+  int32_t time, batch, input_size, units, time_major;
+  int32_t in_zero_point, h_zero_point, h_min, h_max;
+  int32_t in_mult[4], in_shift[4], rec_mult[4], rec_shift[4];
+  int32_t fc_mult, fc_shift, ig_mult, ig_shift, h_mult, h_shift, th_mult, th_shift, cell_clip;
+  float cell_clip_f;
+} tml_lstm_params;
+
+void tml_lstm_f32(const tml_lstm_params* p, const float* in, const float* w_in, const float* w_rec,
+                  const float* bias, float* h, float* c, float* out, void* scratch);
+/* int8 input and hidden state ("8x8_16": int8 weights, int32 bias, int16 cell). */
+void tml_lstm_s8(const tml_lstm_params* p, const int8_t* in, const int8_t* w_in,
+                 const int8_t* w_rec, const int32_t* bias, int8_t* h, int16_t* c, int8_t* out,
+                 void* scratch);
+/* int16 input and hidden state ("16x8": int8 weights, int64 bias, int16 cell). */
+void tml_lstm_s16(const tml_lstm_params* p, const int16_t* in, const int8_t* w_in,
+                  const int8_t* w_rec, const int64_t* bias, int16_t* h, int16_t* c, int16_t* out,
+                  void* scratch);
+/* TFLite's int16 sigmoid (Q3.12 in) and tanh (x * mult >> shift rounded, then Q3.12), both
+ * to Q0.15, through its 256-entry table of sigmoid(i / 24) (lstm.c). */
+int16_t tml_sigmoid_q15(int32_t x);
+int16_t tml_tanh_q15(int32_t x, int32_t mult, int32_t shift);
+const uint16_t* tml_sigmoid_table(void);
+
 /* Data movement, element size in bytes, any type. */
 typedef struct {
   int32_t rank, elem_size;

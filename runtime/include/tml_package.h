@@ -33,6 +33,7 @@ extern "C" {
 /* Argument shapes after the parameter pointer:
  *   P2: (p, in, out)   P3: (p, a, b, out)   P4: (p, in, w, b, out)   P5: (.., scratch)
  *   P7: (p, in, w1, w2, b, state, out, scratch)
+ *   P8: (p, in, w1, w2, b, state1, state2, out, scratch)
  *   LIST: (p, inputs[], out) with the inputs as the leading arguments
  *   COPY: (in, out, p.bytes) */
 /* Every kernel a package may call: K(id, NAME, function, params, shape). Ids are part of
@@ -76,7 +77,10 @@ extern "C" {
   K(36, MFCC_Q15, tml_mfcc_q15, tml_mfcc_params, P5)                         \
   K(37, SVDF_F32, tml_svdf_f32, tml_svdf_params, P7)                         \
   K(38, SVDF_S8, tml_svdf_s8, tml_svdf_params, P7)                           \
-  K(39, SVDF_S8_FAST, tml_svdf_s8_fast, tml_svdf_params, P7)
+  K(39, SVDF_S8_FAST, tml_svdf_s8_fast, tml_svdf_params, P7)                 \
+  K(40, LSTM_F32, tml_lstm_f32, tml_lstm_params, P8)                         \
+  K(41, LSTM_S8, tml_lstm_s8, tml_lstm_params, P8)                           \
+  K(42, LSTM_S16, tml_lstm_s16, tml_lstm_params, P8)
 
 typedef enum {
   TML_K_NONE = 0,

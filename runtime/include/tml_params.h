@@ -25,41 +25,44 @@
   I(output_offset)                           \
   I(act_min) I(act_max) P(int32_t, multiplier) P(int32_t, shift) I(per_channel) P(int32_t, fast)
 
-#define TML_CONV_FIELDS(I, F, P, A, B, S)                                                       \
-  I(batch)                                                                                      \
-  I(in_h)                                                                                       \
-  I(in_w)                                                                                       \
-  I(in_c)                                                                                       \
-  I(out_h) I(out_w) I(out_c) I(k_h) I(k_w) I(stride_h) I(stride_w) I(dil_h) I(dil_w) I(pad_top) \
-      I(pad_left) I(depth_multiplier) F(act_min) F(act_max) S(tml_requant, q, TML_REQUANT_FIELDS)
+#define TML_CONV_FIELDS(I, F, P, A, B, S)                                                          \
+  I(batch)                                                                                         \
+  I(in_h)                                                                                          \
+  I(in_w)                                                                                          \
+  I(in_c)                                                                                          \
+  I(out_h)                                                                                         \
+  I(out_w) I(out_c) I(k_h) I(k_w) I(stride_h) I(stride_w) I(dil_h) I(dil_w) I(pad_top) I(pad_left) \
+      I(depth_multiplier) F(act_min) F(act_max) S(tml_requant, q, TML_REQUANT_FIELDS)
 
 #define TML_FC_FIELDS(I, F, P, A, B, S) \
   I(batch)                              \
   I(in_features) I(out_features) F(act_min) F(act_max) S(tml_requant, q, TML_REQUANT_FIELDS)
 
-#define TML_POOL_FIELDS(I, F, P, A, B, S)                                                          \
-  I(batch)                                                                                         \
-  I(in_h)                                                                                          \
-  I(in_w)                                                                                          \
-  I(channels)                                                                                      \
-  I(out_h) I(out_w) I(k_h) I(k_w) I(stride_h) I(stride_w) I(dil_h) I(dil_w) I(pad_top) I(pad_left) \
+#define TML_POOL_FIELDS(I, F, P, A, B, S)                                                 \
+  I(batch)                                                                                \
+  I(in_h)                                                                                 \
+  I(in_w)                                                                                 \
+  I(channels)                                                                             \
+  I(out_h)                                                                                \
+  I(out_w) I(k_h) I(k_w) I(stride_h) I(stride_w) I(dil_h) I(dil_w) I(pad_top) I(pad_left) \
       I(count_include_pad) F(act_min) F(act_max) I(q_act_min) I(q_act_max)
 
-#define TML_BINARY_FIELDS(I, F, P, A, B, S)                                                  \
-  I(kind)                                                                                    \
-  A(out_shape, TML_MAX_DIMS)                                                                 \
-  A(a_stride, TML_MAX_DIMS)                                                                  \
-  A(b_stride, TML_MAX_DIMS)                                                                  \
-  I(flat) I(count) F(act_min) F(act_max) I(a_offset) I(b_offset) I(out_offset) I(left_shift) \
-      I(a_mult) I(a_shift) I(b_mult) I(b_shift) I(out_mult) I(out_shift) I(q_act_min) I(q_act_max)
+#define TML_BINARY_FIELDS(I, F, P, A, B, S)                                                    \
+  I(kind)                                                                                      \
+  A(out_shape, TML_MAX_DIMS)                                                                   \
+  A(a_stride, TML_MAX_DIMS)                                                                    \
+  A(b_stride, TML_MAX_DIMS)                                                                    \
+  I(flat)                                                                                      \
+  I(count) F(act_min) F(act_max) I(a_offset) I(b_offset) I(out_offset) I(left_shift) I(a_mult) \
+      I(a_shift) I(b_mult) I(b_shift) I(out_mult) I(out_shift) I(q_act_min) I(q_act_max)
 
-#define TML_UNARY_FIELDS(I, F, P, A, B, S)                                                    \
-  I(kind)                                                                                     \
-  I(count)                                                                                    \
-  F(min)                                                                                      \
-  F(max)                                                                                      \
-  F(alpha) I(in_zero_point) I(out_zero_point) I(mult) I(shift) I(input_range_radius) I(q_min) \
-      I(q_max)
+#define TML_UNARY_FIELDS(I, F, P, A, B, S) \
+  I(kind)                                  \
+  I(count)                                 \
+  F(min)                                   \
+  F(max)                                   \
+  F(alpha)                                 \
+  I(in_zero_point) I(out_zero_point) I(mult) I(shift) I(input_range_radius) I(q_min) I(q_max)
 
 #define TML_SOFTMAX_FIELDS(I, F, P, A, B, S) \
   I(outer) I(depth) F(beta) I(input_multiplier) I(input_left_shift) I(diff_min) I(log)
@@ -74,21 +77,32 @@
 #define TML_MEAN_FIELDS(I, F, P, A, B, S) \
   I(outer) I(reduce) I(inner) I(in_zero_point) I(out_zero_point) I(mult) I(shift)
 
-#define TML_MFCC_FIELDS(I, F, P, A, B, S)                                               \
-  I(sample_rate)                                                                        \
-  I(frame_length)                                                                       \
-  I(frame_step)                                                                         \
-  I(fft_length)                                                                         \
-  I(window) I(power) I(num_mel) I(num_mfcc) I(frames) I(deltas) F(lower_hz) F(upper_hz) \
-      F(log_offset)
+#define TML_MFCC_FIELDS(I, F, P, A, B, S) \
+  I(sample_rate)                          \
+  I(frame_length)                         \
+  I(frame_step)                           \
+  I(fft_length)                           \
+  I(window)                               \
+  I(power) I(num_mel) I(num_mfcc) I(frames) I(deltas) F(lower_hz) F(upper_hz) F(log_offset)
 
-#define TML_SVDF_FIELDS(I, F, P, A, B, S)                                                   \
-  I(batch)                                                                                  \
-  I(input_size)                                                                             \
-  I(filters)                                                                                \
-  I(memory)                                                                                 \
-  I(rank) I(units) I(in_zero_point) I(out_zero_point) I(mult1) I(shift1) I(mult2) I(shift2) \
-      I(act_min) I(act_max) F(act_min_f) F(act_max_f)
+#define TML_SVDF_FIELDS(I, F, P, A, B, S)                                                      \
+  I(batch)                                                                                     \
+  I(input_size)                                                                                \
+  I(filters)                                                                                   \
+  I(memory)                                                                                    \
+  I(rank)                                                                                      \
+  I(units) I(in_zero_point) I(out_zero_point) I(mult1) I(shift1) I(mult2) I(shift2) I(act_min) \
+      I(act_max) F(act_min_f) F(act_max_f)
+
+#define TML_LSTM_FIELDS(I, F, P, A, B, S)                                                        \
+  I(time)                                                                                        \
+  I(batch)                                                                                       \
+  I(input_size)                                                                                  \
+  I(units)                                                                                       \
+  I(time_major)                                                                                  \
+  I(in_zero_point) I(h_zero_point) I(h_min) I(h_max) A(in_mult, 4) A(in_shift, 4) A(rec_mult, 4) \
+      A(rec_shift, 4) I(fc_mult) I(fc_shift) I(ig_mult) I(ig_shift) I(h_mult) I(h_shift)         \
+          I(th_mult) I(th_shift) I(cell_clip) F(cell_clip_f)
 
 #define TML_PAD_FIELDS(I, F, P, A, B, S) \
   I(rank)                                \
@@ -121,6 +135,7 @@ typedef struct {
   X(tml_concat_params, TML_CONCAT_FIELDS)       \
   X(tml_copy_params, TML_COPY_FIELDS)           \
   X(tml_mfcc_params, TML_MFCC_FIELDS)           \
-  X(tml_svdf_params, TML_SVDF_FIELDS)
+  X(tml_svdf_params, TML_SVDF_FIELDS)           \
+  X(tml_lstm_params, TML_LSTM_FIELDS)
 
 #endif /* TML_PARAMS_H */

@@ -93,6 +93,7 @@ TML_PARAM_STRUCTS(CHECKER)
 #define SHAPE_ARGS_P4 4
 #define SHAPE_ARGS_P5 5
 #define SHAPE_ARGS_P7 7
+#define SHAPE_ARGS_P8 8
 #define SHAPE_ARGS_LIST 0 /* 2 .. TML_MAX_CALL_ARGS */
 #define SHAPE_ARGS_COPY 2
 
@@ -253,6 +254,7 @@ tml_pkg_status tml_pkg_check_fit(const tml_pkg* pkg, uint64_t opset, uint32_t ar
 #define CALL_P4(fn) fn(&p, a[0], a[1], a[2], a[3])
 #define CALL_P5(fn) fn(&p, a[0], a[1], a[2], a[3], a[4])
 #define CALL_P7(fn) fn(&p, a[0], a[1], a[2], a[3], a[4], a[5], a[6])
+#define CALL_P8(fn) fn(&p, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
 #define CALL_LIST(fn) fn(&p, (const void* const*)a, a[hd->nargs - 1])
 #define CALL_COPY(fn) fn(a[0], a[1], p.bytes)
 

@@ -116,6 +116,7 @@ class TfliteImporter {
   Status Pool(const OpView& v);
   Status FullyConnected(const OpView& v);
   Status Svdf(const OpView& v);
+  Status Lstm(const OpView& v);
   Status Binary(const OpView& v);
   Status Concatenation(const OpView& v);
   Status Relu(const OpView& v);
@@ -430,6 +431,82 @@ Status TfliteImporter::Svdf(const OpView& v) {
   return SetFusedActivation(n, o->fused_activation_function(), v.where);
 }
 
+// UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's 24 inputs; the Keras form only (no CIFG, peepholes,
+// projection or layer norm; tanh). The four gates' weights and biases become stacked
+// constants (one scale per gate, per channel), the two variable tensors state tensors.
+Status TfliteImporter::Lstm(const OpView& v) {
+  if (v.in.size() < 20)
+    return Status::Errorf("{}: expects 20 or 24 inputs, has {}", v.where, v.in.size());
+  const auto* o = OptionsOf<tflite::UnidirectionalSequenceLSTMOptions>(v.op);
+  const auto absent = [&](size_t k) { return k >= v.in.size() || v.in[k] < 0; };
+  const struct {
+    size_t first, last;
+    const char* what;
+  } unsupported[] = {{9, 11, "peephole weights (inputs 10-12)"},
+                     {16, 17, "a projection (inputs 17-18)"},
+                     {20, 23, "layer normalization (inputs 21-24)"}};
+  for (const auto& u : unsupported)
+    for (size_t k = u.first; k <= u.last; ++k)
+      if (!absent(k)) return Status::Errorf("{}: LSTM with {} is not supported", v.where, u.what);
+  if (absent(1) || absent(5) || absent(12))
+    return Status::Errorf("{}: LSTM without an input gate (CIFG) is not supported", v.where);
+  if (o->fused_activation_function() != tflite::ActivationFunctionType_TANH)
+    return Status::Errorf("{}: only the tanh cell activation is supported, not {}", v.where,
+                          tflite::EnumNameActivationFunctionType(o->fused_activation_function()));
+  if (o->diagonal_recurrent_tensors())
+    return Status::Errorf("{}: diagonal recurrent weights are not supported", v.where);
+  for (size_t k : {size_t{0}, size_t{18}, size_t{19}})
+    if (absent(k)) return Status::Errorf("{}: input {} is missing", v.where, k + 1);
+  const std::string name = g_.tensor(v.out[0]).name;
+  // Stacks four [units, cols] constants (or four biases) into one [4 units, cols] tensor.
+  const auto stack = [&](size_t first, const char* what) -> Result<int> {
+    const Tensor& t0 = g_.tensor(v.in[first]);
+    Tensor s = Tensor::Make(name + "/" + what, t0.dtype, t0.shape);
+    if (s.shape.empty()) return Status::Errorf("{}: {} '{}' is a scalar", v.where, what, t0.name);
+    s.shape[0] *= 4;
+    s.is_const = true;
+    const bool quantized = !t0.quant.empty();
+    for (size_t k = first; k < first + 4; ++k) {
+      const Tensor& t = g_.tensor(v.in[k]);
+      if (!t.is_const || t.dtype != t0.dtype || t.shape != t0.shape)
+        return Status::Errorf("{}: {} '{}' {} must be a {} constant shaped like '{}' {}", v.where,
+                              what, t.name, ShapeStr(t.shape), DTypeName(t0.dtype), t0.name,
+                              ShapeStr(t0.shape));
+      if (quantized != !t.quant.empty() || t.quant.per_channel())
+        return Status::Errorf("{}: {} '{}' must be quantized per tensor like the others", v.where,
+                              what, t.name);
+      s.data.insert(s.data.end(), t.data.begin(), t.data.end());
+      if (quantized)
+        for (int64_t r = 0; r < t.shape[0]; ++r) {
+          s.quant.scale.push_back(t.quant.scale[0]);
+          s.quant.zero_point.push_back(t.quant.zero_point[0]);
+        }
+    }
+    return g_.AddTensor(std::move(s));
+  };
+  TML_ASSIGN_OR_RETURN(int w_in, stack(1, "input_weights"));
+  TML_ASSIGN_OR_RETURN(int w_rec, stack(5, "recurrent_weights"));
+  TML_ASSIGN_OR_RETURN(int bias, stack(12, "bias"));
+  // The biases carry no scale of their own in our graph (input x weight scale per gate).
+  g_.tensor(bias).quant = {};
+  for (size_t k : {size_t{18}, size_t{19}}) {
+    Tensor& st = g_.tensor(v.in[k]);
+    if (st.is_const)
+      return Status::Errorf("{}: the {} state '{}' is a constant, not a variable", v.where,
+                            k == 18 ? "hidden" : "cell", st.name);
+    st.is_state = true;
+  }
+  const DType in = g_.tensor(v.in[0]).dtype;
+  if (in == DType::kFloat32 && g_.tensor(w_in).dtype != DType::kFloat32)
+    return Status::Errorf("{}: hybrid LSTM (float activations, {} weights) is not supported",
+                          v.where, DTypeName(g_.tensor(w_in).dtype));
+  Node& n =
+      g_.AddNode(OpType::kLstm, name, {v.in[0], w_in, w_rec, bias, v.in[18], v.in[19]}, {v.out[0]});
+  n.attrs.Set("time_major", static_cast<int64_t>(o->time_major() ? 1 : 0));
+  if (o->cell_clip() > 0) n.attrs.Set("cell_clip", o->cell_clip());
+  return Status::Ok();
+}
+
 Status TfliteImporter::Binary(const OpView& v) {
   TML_RETURN_IF_ERROR(NeedInputs(v, 2));
   tflite::ActivationFunctionType act = tflite::ActivationFunctionType_NONE;
@@ -705,6 +782,9 @@ constexpr OpEntry kOps[] = {
      &TfliteImporter::Pool, OpType::kMaxPool2D},
     {tflite::BuiltinOperator_SVDF, tflite::BuiltinOptions_SVDFOptions, &TfliteImporter::Svdf,
      OpType::kSvdf},
+    {tflite::BuiltinOperator_UNIDIRECTIONAL_SEQUENCE_LSTM,
+     tflite::BuiltinOptions_UnidirectionalSequenceLSTMOptions, &TfliteImporter::Lstm,
+     OpType::kLstm},
     {tflite::BuiltinOperator_FULLY_CONNECTED, tflite::BuiltinOptions_FullyConnectedOptions,
      &TfliteImporter::FullyConnected, OpType::kFullyConnected, OpType::kReshape},
     {tflite::BuiltinOperator_CONCATENATION, tflite::BuiltinOptions_ConcatenationOptions,

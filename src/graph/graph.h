@@ -120,7 +120,8 @@ struct Tensor {
   X(kDequantize, "Dequantize")           \
   X(kIdentity, "Identity")               \
   X(kMfcc, "Mfcc")                       \
-  X(kSvdf, "Svdf")
+  X(kSvdf, "Svdf")                       \
+  X(kLstm, "Lstm")
 
 enum class OpType : uint16_t {
 #define TML_ENUM(e, s) e,

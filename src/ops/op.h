@@ -58,6 +58,7 @@ enum class QuantRule : uint8_t {
   kFixedSigmoid,  // TFLite's fixed output parameters 1/256, -128 (softmax, logistic)
   kFixedTanh,     // 1/128, 0
   kSvdf,          // TFLite's integer SVDF: int8 feature weights, int16 time weights and state
+  kLstm,          // TFLite's integer LSTM: int8 weights per gate, int16 power-of-two cell state
 };
 
 struct OpSchema {
@@ -98,5 +99,6 @@ void RegisterQuantizeOps(std::vector<OpSchema>& r);
 void RegisterSliceOps(std::vector<OpSchema>& r);
 void RegisterDspOps(std::vector<OpSchema>& r);
 void RegisterSvdfOps(std::vector<OpSchema>& r);
+void RegisterLstmOps(std::vector<OpSchema>& r);
 
 }  // namespace tml

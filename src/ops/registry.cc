@@ -19,6 +19,7 @@ std::vector<OpSchema> BuildRegistry() {
   RegisterSliceOps(r);
   RegisterDspOps(r);
   RegisterSvdfOps(r);
+  RegisterLstmOps(r);
   std::vector<OpSchema> by_op(static_cast<size_t>(OpType::kCount));
   for (auto& s : r) by_op[static_cast<size_t>(s.op)] = s;
   return by_op;

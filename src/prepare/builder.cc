@@ -143,6 +143,22 @@ int GraphBuilder::Svdf(int x, int units, int rank, int memory, Act act) {
   return Op(OpType::kSvdf, {x, wf, wt, b, st}, a);
 }
 
+int GraphBuilder::Lstm(int x, int units) {
+  const Shape in = g_.tensor(x).shape;
+  const int64_t u = units;
+  const int wi = RandomConst(Name("lstm_wi"), {4 * u, in.back()},
+                             std::sqrt(1.0f / static_cast<float>(in.back())));
+  const int wr = RandomConst(Name("lstm_wr"), {4 * u, u}, std::sqrt(1.0f / static_cast<float>(u)));
+  const int b = RandomConst(Name("lstm_b"), {4 * u}, 0.1f);
+  int states[2];
+  for (int k = 0; k < 2; ++k) {
+    Tensor s = Tensor::Make(Name(k == 0 ? "lstm_h" : "lstm_c"), DType::kFloat32, {in[0], u});
+    s.is_state = true;
+    states[k] = g_.AddTensor(std::move(s));
+  }
+  return Op(OpType::kLstm, {x, wi, wr, b, states[0], states[1]}, Attrs{});
+}
+
 int GraphBuilder::AvgPool(int x, int kh, int kw, int stride) {
   Attrs a;
   a.Set("kernel_h", kh);

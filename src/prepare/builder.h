@@ -40,6 +40,9 @@ class GraphBuilder {
   int Dense(int x, int out, Act act = Act::kNone);
   // SVDF over the last `memory` invocations (its state a state tensor, zero at start).
   int Svdf(int x, int units, int rank, int memory, Act act = Act::kNone);
+  // LSTM over x [batch, time, input] (TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM): every step's
+  // hidden state, [batch, time, units]; hidden and cell state are state tensors.
+  int Lstm(int x, int units);
   int AvgPool(int x, int k, int stride) { return AvgPool(x, k, k, stride); }
   int AvgPool(int x, int kh, int kw, int stride);
   int MaxPool(int x, int k, int stride);

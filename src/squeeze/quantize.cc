@@ -121,7 +121,8 @@ class Quantizer {
     const std::string where = fmt::format("node '{}' ({})", n.name, OpName(n.op));
     for (int in : n.inputs)
       if (in >= 0 && g_.tensor(in).is_const && Schema(n.op).quant != QuantRule::kWeighted &&
-          Schema(n.op).quant != QuantRule::kSvdf && g_.tensor(in).dtype == DType::kFloat32)
+          Schema(n.op).quant != QuantRule::kSvdf && Schema(n.op).quant != QuantRule::kLstm &&
+          g_.tensor(in).dtype == DType::kFloat32)
         TML_RETURN_IF_ERROR(QuantizeConstInput(in, where));
     const int y = n.outputs[0];
     switch (Schema(n.op).quant) {
@@ -160,6 +161,8 @@ class Quantizer {
       case QuantRule::kSvdf:
         TML_RETURN_IF_ERROR(QuantizeSvdf(n, where));
         return SetActivation(y);
+      case QuantRule::kLstm:
+        return QuantizeLstm(n, where);
       case QuantRule::kNone:
         break;
     }
@@ -206,6 +209,44 @@ class Quantizer {
         return Status::Errorf("{}: bias '{}' must be a float constant", where, b.name);
       QuantizeBias(b, st_scale, {wt_scale});
     }
+    return Status::Ok();
+  }
+
+  // LSTM as TFLite's integer scheme ("8x8_16"): int8 weights with one scale per gate, int32
+  // bias at input x weight, the hidden state (and output) at the output's calibrated range,
+  // an int16 cell state whose power-of-two scale covers twice its calibrated range.
+  Status QuantizeLstm(const Node& n, const std::string& where) {
+    const int64_t units = g_.tensor(n.inputs[2]).shape.at(1);
+    std::vector<float> in_scales;
+    for (size_t k : {size_t{1}, size_t{2}}) {
+      Tensor& w = g_.tensor(n.inputs[k]);
+      if (!w.is_const || w.dtype != DType::kFloat32)
+        return Status::Errorf("{}: weights '{}' must be float constants", where, w.name);
+      const Shape shape = w.shape;
+      w.shape = {4, w.numel() / 4};  // one scale per gate
+      const std::vector<float> gate = QuantizeWeights(w, 0);
+      w.shape = shape;
+      w.quant.scale.clear();
+      for (float s : gate) w.quant.scale.insert(w.quant.scale.end(), static_cast<size_t>(units), s);
+      w.quant.zero_point.assign(w.quant.scale.size(), 0);
+      if (k == 1) in_scales = w.quant.scale;
+    }
+    if (n.inputs[3] >= 0) {
+      Tensor& b = g_.tensor(n.inputs[3]);
+      if (!b.is_const || b.dtype != DType::kFloat32)
+        return Status::Errorf("{}: bias '{}' must be a float constant", where, b.name);
+      QuantizeBias(b, g_.tensor(n.inputs[0]).quant.scale.at(0), in_scales);
+    }
+    TML_RETURN_IF_ERROR(SetActivation(n.outputs[0]));
+    Tensor& h = g_.tensor(n.inputs[4]);
+    h.dtype = DType::kInt8;
+    h.quant = g_.tensor(n.outputs[0]).quant;
+    Tensor& c = g_.tensor(n.inputs[5]);
+    const TensorRange& r = ranges_[static_cast<size_t>(n.inputs[5])];
+    const double m = r.seen ? std::max(std::fabs(r.lo), std::fabs(r.hi)) : 0.0;
+    const int power = m > 0 ? std::clamp(static_cast<int>(std::ceil(std::log2(2 * m))), -9, 15) : 4;
+    c.dtype = DType::kInt16;
+    c.quant = FixedQuant(std::ldexp(1.0f, power - 15), 0);
     return Status::Ok();
   }
 

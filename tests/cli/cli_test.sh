@@ -502,6 +502,8 @@ set +e; "$TML" package "$WORK/svdf_int8.tflite" -o "$WORK/svdf.tmlp" --target co
 check "package refuses recurrent state" grep -q "recurrent state" "$WORK/err.txt"
 set +e; "$TML" export "$WORK/svdf_int8.tflite" -o "$WORK/svdf.onnx" 2> "$WORK/err.txt"; rc=$?; set -e
 check "ONNX export refuses recurrent state" grep -q "recurrent state" "$WORK/err.txt"
+"$TML" verify "$WORK/lstm_16x8.tflite" --target cortex-m4 --inputs 4 > "$WORK/out.txt"
+check "a 16x8 LSTM model verifies bit-exact on cortex-m4" grep -q "^bit-exact" "$WORK/out.txt"
 
 # Published models (skipped without ../shared).
 if [ -f "$SHARED/models/kws_ref_model.tflite" ]; then
