@@ -36,6 +36,9 @@ void PrintInfo(const PackageInfo& i) {
                            i.key_id.empty() ? "unsigned" : "signed by key " + i.key_id);
   std::cout << fmt::format("  arena {} bytes, kernel scratch {} bytes, weights {} bytes\n",
                            i.arena_bytes, i.scratch_bytes, i.weight_bytes);
+  if (i.recurrent_state)
+    std::cout << "  recurrent state: kept in the arena between inferences, zero after the "
+                 "self-test\n";
   for (const auto* list : {&i.inputs, &i.outputs})
     for (const auto& t : *list)
       std::cout << fmt::format("  {} {} {} (scale {}, zero point {})\n",

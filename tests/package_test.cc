@@ -37,22 +37,32 @@ std::vector<uint8_t> Inputs(const Graph& g, uint64_t seed) {
   return all;
 }
 
-std::vector<uint8_t> Interpret(const Graph& g, const std::vector<uint8_t>& in) {
+// One interpreter, one inference per input (recurrent state carries over).
+std::vector<std::vector<uint8_t>> InterpretSequence(const Graph& g,
+                                                    const std::vector<std::vector<uint8_t>>& ins) {
   auto interp = Interpreter::Create(g);
   EXPECT_TRUE(interp.ok()) << interp.status().message();
   if (!interp.ok()) return {};
-  size_t pos = 0;
-  for (size_t k = 0; k < g.inputs.size(); ++k) {
-    std::memcpy((*interp)->input(k), in.data() + pos, (*interp)->input_bytes(k));
-    pos += (*interp)->input_bytes(k);
+  std::vector<std::vector<uint8_t>> outs;
+  for (const auto& in : ins) {
+    size_t pos = 0;
+    for (size_t k = 0; k < g.inputs.size(); ++k) {
+      std::memcpy((*interp)->input(k), in.data() + pos, (*interp)->input_bytes(k));
+      pos += (*interp)->input_bytes(k);
+    }
+    (*interp)->Invoke();
+    std::vector<uint8_t>& out = outs.emplace_back();
+    for (size_t k = 0; k < g.outputs.size(); ++k) {
+      const auto* o = static_cast<const uint8_t*>((*interp)->output(k));
+      out.insert(out.end(), o, o + (*interp)->output_bytes(k));
+    }
   }
-  (*interp)->Invoke();
-  std::vector<uint8_t> out;
-  for (size_t k = 0; k < g.outputs.size(); ++k) {
-    const auto* o = static_cast<const uint8_t*>((*interp)->output(k));
-    out.insert(out.end(), o, o + (*interp)->output_bytes(k));
-  }
-  return out;
+  return outs;
+}
+
+std::vector<uint8_t> Interpret(const Graph& g, const std::vector<uint8_t>& in) {
+  auto outs = InterpretSequence(g, {in});
+  return outs.empty() ? std::vector<uint8_t>{} : outs[0];
 }
 
 // The package runs what the interpreter runs, byte for byte, on several inputs.
@@ -74,16 +84,42 @@ TEST(Package, EveryOpCaseRunsBitExactWithTheInterpreter) {
   for (const auto& c : testing::AllOpCases()) {
     auto g = c.build();
     ASSERT_TRUE(g.ok()) << c.name;
-    if (c.op == OpType::kSvdf || c.op == OpType::kLstm) {  // recurrent state: refused for now
-      auto refused = WritePackage(*g);
-      ASSERT_FALSE(refused.ok()) << c.name;
-      EXPECT_NE(refused.status().message().find("recurrent state"), std::string::npos);
-      continue;
-    }
     ExpectBitExact(*g, c.name, 2);
     ++n;
   }
   EXPECT_GT(n, 50);
+}
+
+// Recurrent state (SVDF, LSTM) in a package: flagged in the header; the device's self-test
+// leaves it at zero, then it carries from one inference to the next, byte for byte as in
+// the interpreter; a fresh start differs from a carried state.
+TEST(Package, RecurrentStateCarriesOverAfterTheSelfTest) {
+  int n = 0;
+  for (const auto& c : testing::AllOpCases()) {
+    if (c.op != OpType::kSvdf && c.op != OpType::kLstm) continue;
+    SCOPED_TRACE(c.name);
+    auto g = c.build();
+    ASSERT_TRUE(g.ok());
+    auto pkg = WritePackage(*g);
+    ASSERT_TRUE(pkg.ok()) << pkg.status().message();
+    auto info = InspectPackage(*pkg);
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    EXPECT_TRUE(info->recurrent_state);
+    std::vector<std::vector<uint8_t>> ins;
+    for (uint64_t s = 0; s < 4; ++s) ins.push_back(Inputs(*g, 200 + s));
+    auto outs = RunPackageSequence(*pkg, ins);
+    ASSERT_TRUE(outs.ok()) << outs.status().message();
+    EXPECT_EQ(*outs, InterpretSequence(*g, ins));
+    auto fresh = RunPackage(*pkg, ins[3]);
+    ASSERT_TRUE(fresh.ok());
+    EXPECT_NE(*fresh, (*outs)[3]) << "the state made no difference: the test would prove little";
+    ++n;
+  }
+  EXPECT_EQ(n, 5);
+  // Stateless models are not flagged.
+  auto plain = WritePackage(*testing::AllOpCases().front().build());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(InspectPackage(*plain)->recurrent_state);
 }
 
 TEST(Package, Int8MlperfArchitecturesRunBitExact) {

@@ -401,6 +401,13 @@ static int open_shadow(uint16_t seq) {
   if (g_shadow_slot == s && same(g_shadow_digest, g_j.slot[s].digest, 32)) return 0;
   g_shadow_slot = TML_NO_SLOT;
   st = check_slot(s, g_j.slot[s].bytes, &g_shadow);
+  /* One arena serves both models: recurrent state in either would not survive the other
+   * (the package is fine: the slot stays READY). */
+  if (st == TML_PKG_OK && ((g_shadow.h->flags | (g_j.active != TML_NO_SLOT ? g_pkg.h->flags : 0u)) &
+                           TML_PKG_FLAG_STATE)) {
+    send_error(seq, TML_E_PACKAGE, TML_PKG_ERR_STATEFUL);
+    return -1;
+  }
   if (st == TML_PKG_OK) st = tml_pkg_self_test(&g_shadow, g_arena, g_scratch);
   if (st != TML_PKG_OK) {
     g_j.slot[s].state = TML_SLOT_EMPTY;

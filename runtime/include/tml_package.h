@@ -98,13 +98,19 @@ typedef enum {
 #define TML_ARG_WORD(kind, value) (((uint32_t)(kind) << 28) | ((uint32_t)(value)&0x0FFFFFFFu))
 #define TML_MAX_CALL_ARGS 9u
 
+/* The model keeps recurrent state (SVDF, LSTM) in the arena between inferences: it starts
+ * at zero after tml_pkg_self_test (or tml_pkg_reset), and the arena must hold nothing else
+ * (no second model beside it). */
+#define TML_PKG_FLAG_STATE 1u
+#define TML_PKG_KNOWN_FLAGS TML_PKG_FLAG_STATE
+
 /* Fixed header at offset 0; every field little-endian. */
 typedef struct {
   uint32_t magic, format, header_bytes;
   uint32_t payload_bytes; /* header + tables + blobs: what the signature covers */
   uint32_t kernel_abi;
   uint32_t model_version; /* monotonic counter: no downgrade below the last confirmed */
-  uint32_t flags;
+  uint32_t flags;         /* TML_PKG_FLAG_* */
   uint32_t arena_bytes, scratch_bytes;
   uint32_t opset_lo, opset_hi; /* bit k: kernel id k is called */
   uint32_t num_calls, calls_offset;
@@ -145,6 +151,8 @@ typedef enum {
   TML_PKG_ERR_SIGNATURE, /* missing, malformed or not from the trusted key */
   TML_PKG_ERR_DOWNGRADE, /* older than the last confirmed version */
   TML_PKG_ERR_DIGEST,    /* the payload's SHA-256 differs from the trailer's */
+  TML_PKG_ERR_FLAGS,     /* header flags this runtime does not know */
+  TML_PKG_ERR_STATEFUL,  /* recurrent state, where the arena is shared (a shadow run) */
   TML_PKG_ERR_COUNT
 } tml_pkg_status;
 
@@ -184,8 +192,11 @@ tml_pkg_status tml_pkg_check_fit(const tml_pkg* pkg, uint64_t opset, uint32_t ar
                                  uint32_t scratch_bytes);
 /* Runs one inference: inputs already in the arena, outputs left there. */
 void tml_pkg_invoke(const tml_pkg* pkg, uint8_t* arena, int8_t* scratch);
-/* Runs the package's self-test vector; TML_PKG_ERR_SELFTEST when an output byte differs. */
+/* Runs the package's self-test vector from a zeroed arena; TML_PKG_ERR_SELFTEST when an
+ * output byte differs. Leaves the arena zeroed: recurrent state starts at zero. */
 tml_pkg_status tml_pkg_self_test(const tml_pkg* pkg, uint8_t* arena, int8_t* scratch);
+/* Zeroes the arena: a model with recurrent state starts again from zero. */
+void tml_pkg_reset(const tml_pkg* pkg, uint8_t* arena);
 
 /* Inputs are tensors 0 .. num_inputs-1, outputs follow. */
 const tml_pkg_tensor_spec* tml_pkg_tensor(const tml_pkg* pkg, uint32_t index);

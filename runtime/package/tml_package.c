@@ -123,8 +123,8 @@ uint64_t tml_pkg_runtime_opset(void) {
 
 const char* tml_pkg_status_name(tml_pkg_status s) {
   static const char* const names[TML_PKG_ERR_COUNT] = {
-      "ok",    "truncated", "magic",   "format",   "abi",       "bounds",    "kernel",
-      "opset", "arena",     "scratch", "selftest", "signature", "downgrade", "digest"};
+      "ok",    "truncated", "magic",    "format",    "abi",       "bounds", "kernel", "opset",
+      "arena", "scratch",   "selftest", "signature", "downgrade", "digest", "flags",  "stateful"};
   return (unsigned)s < TML_PKG_ERR_COUNT ? names[s] : "unknown";
 }
 
@@ -164,6 +164,7 @@ tml_pkg_status tml_pkg_open(tml_pkg* pkg, const void* data, uint32_t size) {
   if (h->magic != TML_PKG_MAGIC) return fail(pkg, TML_PKG_ERR_MAGIC, 0);
   if (h->format != TML_PKG_FORMAT) return fail(pkg, TML_PKG_ERR_FORMAT, 0);
   if (h->kernel_abi != TML_PKG_KERNEL_ABI) return fail(pkg, TML_PKG_ERR_ABI, 0);
+  if (h->flags & ~TML_PKG_KNOWN_FLAGS) return fail(pkg, TML_PKG_ERR_FLAGS, 0);
   if (h->payload_bytes > size || h->header_bytes < sizeof(tml_pkg_header) ||
       h->header_bytes > h->payload_bytes)
     return fail(pkg, TML_PKG_ERR_TRUNCATED, 0);
@@ -302,10 +303,17 @@ const void* tml_pkg_output(const tml_pkg* pkg, const uint8_t* arena, uint32_t k)
   return arena + tml_pkg_tensor(pkg, pkg->h->num_inputs + k)->arena_offset;
 }
 
+void tml_pkg_reset(const tml_pkg* pkg, uint8_t* arena) {
+  uint32_t i;
+  for (i = 0; i < pkg->h->arena_bytes; ++i) arena[i] = 0;
+}
+
 tml_pkg_status tml_pkg_self_test(const tml_pkg* pkg, uint8_t* arena, int8_t* scratch) {
   const uint8_t* in = tml_pkg_blob(pkg, pkg->h->selftest_input, 0);
   const uint8_t* want = tml_pkg_blob(pkg, pkg->h->selftest_output, 0);
+  tml_pkg_status st = TML_PKG_OK;
   uint32_t k, j;
+  tml_pkg_reset(pkg, arena); /* the host computed the expected output from a zero state */
   for (k = 0; k < pkg->h->num_inputs; ++k) {
     const tml_pkg_tensor_spec* t = tml_pkg_tensor(pkg, k);
     uint8_t* dst = arena + t->arena_offset;
@@ -316,7 +324,8 @@ tml_pkg_status tml_pkg_self_test(const tml_pkg* pkg, uint8_t* arena, int8_t* scr
     const tml_pkg_tensor_spec* t = tml_pkg_tensor(pkg, pkg->h->num_inputs + k);
     const uint8_t* got = arena + t->arena_offset;
     for (j = 0; j < t->bytes; ++j)
-      if (got[j] != *want++) return TML_PKG_ERR_SELFTEST;
+      if (got[j] != *want++) st = TML_PKG_ERR_SELFTEST;
   }
-  return TML_PKG_OK;
+  tml_pkg_reset(pkg, arena);
+  return st;
 }

@@ -110,6 +110,7 @@ nlohmann::json PackageInfoJson(const PackageInfo& i) {
                       {"scratch_bytes", i.scratch_bytes},
                       {"weight_bytes", i.weight_bytes},
                       {"calls", i.calls},
+                      {"recurrent_state", i.recurrent_state},
                       {"kernels", i.kernels},
                       {"digest", i.digest},
                       {"signed", !i.key_id.empty()},

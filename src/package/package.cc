@@ -173,6 +173,13 @@ std::string PackageStatusMessage(int status, uint32_t bad_index) {
       return fmt::format("{}: the package needs more kernel scratch than the device has", name);
     case TML_PKG_ERR_SELFTEST:
       return fmt::format("{}: the self-test output differs from the expected output", name);
+    case TML_PKG_ERR_FLAGS:
+      return fmt::format("{}: the header sets flags this runtime does not know", name);
+    case TML_PKG_ERR_STATEFUL:
+      return fmt::format(
+          "{}: a model with recurrent state cannot run beside another (a shadow "
+          "run shares the arena that keeps the state)",
+          name);
     case TML_PKG_ERR_SIGNATURE:
       return fmt::format("{}: the signature is missing, malformed or not from the trusted key",
                          name);
@@ -187,12 +194,6 @@ std::string PackageStatusMessage(int status, uint32_t bad_index) {
 }
 
 Result<std::vector<uint8_t>> WritePackage(const Graph& g, const PackageOptions& opt) {
-  for (const Tensor& t : g.tensors)
-    if (t.is_state)
-      return Status::Errorf(
-          "package: '{}' is recurrent state (SVDF), which model packages do not carry yet: "
-          "the device runtime would not zero it; deploy the model as generated C instead",
-          t.name);
   TML_ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(g));
   std::vector<std::vector<uint8_t>> blobs;
   auto add_blob = [&](const void* data, size_t n) {
@@ -325,6 +326,8 @@ Result<std::vector<uint8_t>> WritePackage(const Graph& g, const PackageOptions& 
   h.header_bytes = sizeof h;
   h.kernel_abi = TML_PKG_KERNEL_ABI;
   h.model_version = opt.model_version;
+  for (const Tensor& t : g.tensors)
+    if (t.is_state) h.flags |= TML_PKG_FLAG_STATE;
   h.arena_bytes = static_cast<uint32_t>(plan.arena_bytes);
   h.scratch_bytes = static_cast<uint32_t>(scratch);
   h.opset_lo = static_cast<uint32_t>(opset);
@@ -425,6 +428,7 @@ Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes,
   info.scratch_bytes = h.scratch_bytes;
   info.opset = uint64_t{h.opset_hi} << 32 | h.opset_lo;
   info.calls = static_cast<int>(h.num_calls);
+  info.recurrent_state = (h.flags & TML_PKG_FLAG_STATE) != 0;
   for (int id = 1; id < TML_K_END; ++id)
     if (info.opset >> id & 1)
       info.kernels.push_back(KernelInfoOf(static_cast<tml_kernel_id>(id)).name);
@@ -473,29 +477,42 @@ Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes,
   return info;
 }
 
-Result<std::vector<uint8_t>> RunPackage(const std::vector<uint8_t>& bytes,
-                                        const std::vector<uint8_t>& inputs) {
+Result<std::vector<std::vector<uint8_t>>> RunPackageSequence(
+    const std::vector<uint8_t>& bytes, const std::vector<std::vector<uint8_t>>& inputs) {
   TML_ASSIGN_OR_RETURN(auto p, Open(bytes));
   const tml_pkg& pkg = p->pkg;
   AlignedBytes arena(pkg.h->arena_bytes + 16);
   AlignedBytes scratch(pkg.h->scratch_bytes + 16);
-  size_t pos = 0;
-  for (uint32_t k = 0; k < pkg.h->num_inputs; ++k) {
-    const uint32_t n = tml_pkg_tensor(&pkg, k)->bytes;
-    if (pos + n > inputs.size())
-      return Status::Errorf("package: {} input bytes, the model takes more", inputs.size());
-    std::memcpy(tml_pkg_input(&pkg, arena.data, k), inputs.data() + pos, n);
-    pos += n;
+  auto* sc = reinterpret_cast<int8_t*>(scratch.data);
+  // As a device does: the self-test first (it leaves the recurrent state at zero).
+  const tml_pkg_status st = tml_pkg_self_test(&pkg, arena.data, sc);
+  if (st != TML_PKG_OK) return Status::Error(PackageStatusMessage(st, p->pkg.bad_index));
+  std::vector<std::vector<uint8_t>> outputs;
+  for (const std::vector<uint8_t>& in : inputs) {
+    size_t pos = 0;
+    for (uint32_t k = 0; k < pkg.h->num_inputs; ++k) {
+      const uint32_t n = tml_pkg_tensor(&pkg, k)->bytes;
+      if (pos + n > in.size())
+        return Status::Errorf("package: {} input bytes, the model takes more", in.size());
+      std::memcpy(tml_pkg_input(&pkg, arena.data, k), in.data() + pos, n);
+      pos += n;
+    }
+    if (pos != in.size())
+      return Status::Errorf("package: {} input bytes, the model takes {}", in.size(), pos);
+    tml_pkg_invoke(&pkg, arena.data, sc);
+    std::vector<uint8_t>& out = outputs.emplace_back();
+    for (uint32_t k = 0; k < pkg.h->num_outputs; ++k) {
+      const auto* o = static_cast<const uint8_t*>(tml_pkg_output(&pkg, arena.data, k));
+      out.insert(out.end(), o, o + tml_pkg_tensor(&pkg, pkg.h->num_inputs + k)->bytes);
+    }
   }
-  if (pos != inputs.size())
-    return Status::Errorf("package: {} input bytes, the model takes {}", inputs.size(), pos);
-  tml_pkg_invoke(&pkg, arena.data, reinterpret_cast<int8_t*>(scratch.data));
-  std::vector<uint8_t> out;
-  for (uint32_t k = 0; k < pkg.h->num_outputs; ++k) {
-    const auto* o = static_cast<const uint8_t*>(tml_pkg_output(&pkg, arena.data, k));
-    out.insert(out.end(), o, o + tml_pkg_tensor(&pkg, pkg.h->num_inputs + k)->bytes);
-  }
-  return out;
+  return outputs;
+}
+
+Result<std::vector<uint8_t>> RunPackage(const std::vector<uint8_t>& bytes,
+                                        const std::vector<uint8_t>& inputs) {
+  TML_ASSIGN_OR_RETURN(auto out, RunPackageSequence(bytes, {inputs}));
+  return std::move(out[0]);
 }
 
 }  // namespace tml

@@ -44,6 +44,7 @@ struct PackageInfo {
   uint64_t opset = 0;                // bit k: kernel id k
   std::vector<std::string> kernels;  // the C names of the kernels it calls
   int calls = 0;
+  bool recurrent_state = false;  // flag TML_PKG_FLAG_STATE: SVDF / LSTM state in the arena
   std::vector<PackageTensor> inputs, outputs;
   std::string digest;  // SHA-256 of the payload (hex)
   std::string key_id;  // signer's key id (16 hex), empty when unsigned
@@ -57,8 +58,12 @@ Result<std::vector<uint8_t>> WritePackage(const Graph& g, const PackageOptions& 
 Result<PackageInfo> InspectPackage(const std::vector<uint8_t>& bytes,
                                    const std::vector<uint8_t>& public_key = {});
 
-// One inference with the on-device runtime compiled for the host: all inputs back to
-// back in, all outputs back to back out.
+// Inferences with the on-device runtime compiled for the host, as a device runs them: the
+// self-test, then one inference per input on the same arena (recurrent state carries over
+// from one to the next); each input all inputs back to back, each output all outputs.
+Result<std::vector<std::vector<uint8_t>>> RunPackageSequence(
+    const std::vector<uint8_t>& bytes, const std::vector<std::vector<uint8_t>>& inputs);
+// One inference (RunPackageSequence of one input).
 Result<std::vector<uint8_t>> RunPackage(const std::vector<uint8_t>& bytes,
                                         const std::vector<uint8_t>& inputs);
 

@@ -161,7 +161,9 @@ Status ApiServer::Start() {
   const size_t threads = static_cast<size_t>(o_.http_threads);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(o_.max_body);
-  http_->set_read_timeout(30, 0);
+  // A client silent for 10 s mid-request is dropped (a POST without a length waits that
+  // long before its 400, since the library reads its body until the connection idles).
+  http_->set_read_timeout(10, 0);
   for (const Route& route : routes_) {
     const auto names = PathNames(route.path);
     auto handler = [this, &route, names](const httplib::Request& q, httplib::Response& res) {
