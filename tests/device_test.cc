@@ -15,6 +15,7 @@
 #include "app/control_loop.h"
 #include "app/deploy.h"
 #include "app/split_run.h"
+#include "app/stream.h"
 #include "core/clock.h"
 #include "fixtures.h"
 #include "fleet/agent.h"
@@ -23,7 +24,9 @@
 #include "fleet/emulated_device.h"
 #include "formats/export.h"
 #include "formats/import.h"
+#include "frontend/frontend.h"
 #include "interp/interpreter.h"
+#include "keyword_fixtures.h"
 #include "mqtt_broker.h"
 #include "op_cases.h"
 #include "package/package.h"
@@ -34,6 +37,7 @@
 #include "targets/device_image.h"
 #include "tml_package.h"
 #include "zoo/mlperf_models.h"
+#include "zoo/streaming_models.h"
 
 namespace tml {
 namespace {
@@ -509,6 +513,95 @@ TEST_F(DeviceTest, TheEmulatedSensorReportsTelemetryAndCapturesSamples) {
   ASSERT_TRUE(h.ok());
   for (const auto& slot : h->slots) EXPECT_NE(slot.state, TML_SLOT_READY);
   EXPECT_EQ(h->slots[h->active_slot].version, 2u);
+}
+
+// The emulated microphone: a keyword model with its front end in the package listens to a
+// recording that the device reads one stride at a time (each feature frame computed once,
+// the rest of the model every hop frames), pushing telemetry per inference and the
+// detections, which are the host's (RunStream) to the bit; then a stateful model may not
+// shadow it, and a model without a front end cannot listen.
+TEST_F(DeviceTest, AListeningDeviceDetectsWhatTheHostDetects) {
+  KeywordStream k = testing::SynthKeywordStream(3, 5);
+  k.audio.resize(std::min<size_t>(k.audio.size(), 5 * 16000));
+  StreamRequest r;
+  r.model = testing::KwsModel("mlperf-kws");
+  r.classes = testing::KwsClasses();
+  r.options.threshold = 0.2f;  // the seeded model's posteriors are flat
+  r.options.refractory = 2;
+  auto host = RunStream(r, k.audio);
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  ASSERT_GT(host->events.size(), 0u) << "no detection to compare";
+
+  const std::string mic = *dir_ + "/microphone.f32";
+  {
+    std::ofstream f(mic, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(k.audio.data()),
+            static_cast<std::streamsize>(k.audio.size() * sizeof(float)));
+  }
+  auto dev = StartDevice("listening", 0, nullptr, mic);
+  ASSERT_TRUE(dev);
+  auto link = Link(*dev);
+  ASSERT_TRUE(link);
+  std::unique_ptr<Model> kws(Sign(r.model, 1, keys_->private_key));
+  Deploy(*link, *kws);
+  tml_proto_stream set{};
+  set.hop = static_cast<uint32_t>(r.options.hop);
+  set.smooth = static_cast<uint32_t>(r.options.smooth);
+  set.refractory = static_cast<uint32_t>(r.options.refractory);
+  set.threshold = r.options.threshold;
+  for (size_t c = 0; c < r.classes.size(); ++c)
+    if (IsKeywordClass(r.classes[c])) set.keywords |= 1u << c;
+  // In two runs: the stream goes on where the first stopped.
+  const uint32_t first = static_cast<uint32_t>(host->inferences / 2);
+  auto a = link->Listen(first, set);
+  ASSERT_TRUE(a.ok()) << a.status().message() << "\n" << dev->process().Log();
+  auto b = link->Listen(static_cast<uint32_t>(host->inferences) - first, set);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  std::vector<StreamEvent> got;
+  for (const auto* run : {&*a, &*b})
+    for (const auto& d : run->detections) {
+      got.push_back({d.frame, d.keyword, d.score});
+      EXPECT_EQ(d.model_version, 1u);
+    }
+  EXPECT_EQ(got, host->events);
+  ASSERT_EQ(a->telemetry.size(), first);
+  for (const auto& t : a->telemetry) {
+    EXPECT_GT(t.ticks, 0u);
+    EXPECT_GE(t.top_class, 0);
+    EXPECT_LT(t.top_class, static_cast<int32_t>(r.classes.size()));
+  }
+  EXPECT_EQ(link->Stats()->inferences, static_cast<uint32_t>(host->inferences));
+  std::cout << host->inferences << " inferences on the listening device, " << host->events.size()
+            << " detections, equal to the host's\n";
+
+  // Other settings start the stream again from the file's start: the first run's again.
+  tml_proto_stream set2 = set;
+  set2.smooth = 1;
+  set2.threshold = 1.0f;  // never reached by a softmax of flat posteriors
+  auto c = link->Listen(2, set2);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->detections.empty());
+  auto again = link->Listen(first, set);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->detections.size(), a->detections.size());
+  set2.hop = 0;
+  ExpectRefusal(link->Listen(1, set2).status(), "settings out of range");
+
+  // A model with recurrent state shares no arena: it may not shadow this one.
+  auto svdf = zoo::SvdfKws(3);
+  ASSERT_TRUE(svdf.ok()) << svdf.status().message();
+  auto sq = zoo::QuantizeSynthetic(*svdf, 3, 4);
+  ASSERT_TRUE(sq.ok()) << sq.status().message();
+  std::unique_ptr<Model> stateful(Sign(*sq, 2, keys_->private_key));
+  ASSERT_TRUE(link->SendPackage(stateful->package).ok());
+  ExpectRefusal(link->Sense(1, 0.0f, true).status(), "stateful");
+  auto h = link->Hello();
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->slots[1 - h->active_slot].state, TML_SLOT_READY) << "the package itself is fine";
+
+  // Without a front end in the package there is nothing to stream.
+  Deploy(*link, *models_[2]);
+  ExpectRefusal(link->Listen(1, set).status(), "front end");
 }
 
 // The gateway agent bridges two devices to a real Mosquitto broker: retained hello with

@@ -5,7 +5,8 @@
  * Command line (semihosting): flash=PATH [id=NAME] [sensor=PATH] [cut=N]
  *   flash  host file that holds the device's flash (created erased when missing)
  *   id     the device id it reports
- *   sensor samples (the active model's inputs back to back) the emulated sensor replays
+ *   sensor samples (the active model's inputs back to back) the emulated sensor replays,
+ *          or, for a streaming SENSE, the raw samples of an emulated microphone
  *   cut    simulate a power cut at flash operation N (tests of power safety)
  *
  * Build-time settings (src/targets/device_image.cc sets them from the target profile):
@@ -19,6 +20,7 @@
 #include "flash.h"
 #include "journal.h"
 #include "signing_key.h"
+#include "tml_dsp.h"
 #include "tml_package.h"
 #include "tml_proto.h"
 
@@ -428,6 +430,8 @@ static int open_shadow(uint16_t seq) {
  * from where the last run stopped; a TELEMETRY push per sample, CAPTURE pushes of the
  * sample when its confidence is below the threshold, and with TML_SENSE_SHADOW a SHADOW
  * push of what the READY slot's package answers for the same sample. */
+static void on_listen(uint16_t seq, uint32_t count, const tml_proto_stream* set);
+
 static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
   static const uint32_t kPiece = TML_PROTO_MAX_PAYLOAD - sizeof(tml_proto_capture);
   uint32_t count, samples, r, off, flags;
@@ -439,6 +443,12 @@ static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
   count = rd32(p);
   copy(&below, p + 4, 4);
   flags = n >= 12 ? rd32(p + 8) : 0;
+  if (flags & TML_SENSE_STREAM) {
+    tml_proto_stream set;
+    if (n < 12 + sizeof set) return send_error(seq, TML_E_TRUNCATED, 12 + sizeof set);
+    copy(&set, p + 12, sizeof set);
+    return on_listen(seq, count, &set);
+  }
   if ((flags & TML_SENSE_SHADOW) && open_shadow(seq) != 0) return;
   fd = tml_sh_open(g_sensor, 1);
   len = fd < 0 ? -1 : tml_sh_flen(fd);
@@ -498,6 +508,171 @@ static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
       sh.active_confidence = res.confidence;
       send(TML_MSG_SHADOW, seq, &sh, sizeof sh);
     }
+    maybe_confirm();
+  }
+  tml_sh_close(fd);
+}
+
+/* ---- The emulated microphone: SENSE with TML_SENSE_STREAM ---- */
+
+/* The stream of the active model's front end, kept across SENSE runs; its buffers lie in
+ * the arena after the package's. */
+static struct {
+  uint32_t version, slot; /* the active model it belongs to (version 0: none) */
+  tml_proto_stream set;
+  tml_pkg_frontend fe;
+  tml_mfcc_config c;
+  tml_mfcc_plan plan;
+  tml_mfccq_plan qplan;
+  tml_mfcc_stream s;
+  tml_mfccq_stream q;
+  tml_kws_detector d;
+  uint8_t keyword[32];
+  float post[32];
+  int32_t* work; /* fixed point: the window in Q24 */
+  uint32_t classes, pos, since;
+} g_mic;
+
+/* Binds the stream to the active model and settings (again only when either changed: then
+ * from the file's start, and from a zero model state). 0, or an error code and detail. */
+static uint16_t mic_open(const tml_proto_stream* set, uint32_t* detail) {
+  const tml_pkg_tensor_spec* out = tml_pkg_tensor(&g_pkg, g_pkg.h->num_inputs);
+  uint32_t per, row, need, at = (g_pkg.h->arena_bytes + 15u) & ~15u, k;
+  uint8_t* samples;
+  int32_t* ring;
+  float* history;
+  if (g_mic.version == g_pkg.h->model_version && g_mic.slot == g_j.active &&
+      same(&g_mic.set, set, sizeof *set))
+    return 0;
+  g_mic.version = 0;
+  *detail = 0;
+  if (tml_pkg_frontend_of(&g_pkg, &g_mic.fe) != 0) return TML_E_FRONTEND;
+  g_mic.classes = out->dtype == 1 ? out->bytes / 4 : out->dtype == 2 ? out->bytes : 0;
+  *detail = 1;
+  if (g_mic.classes < 1 || g_mic.classes > 32 || set->hop < 1 || set->hop > 255 ||
+      set->smooth < 1 || set->smooth > 16 || !(set->threshold > 0.0f && set->threshold <= 1.0f))
+    return TML_E_FRONTEND;
+  tml_mfcc_config_of(&g_mic.fe.p, &g_mic.c);
+  per = (uint32_t)(g_mic.c.num_mfcc > 0 ? g_mic.c.num_mfcc : g_mic.c.num_mel);
+  row = g_mic.c.deltas > 0 ? 2u * per : per;
+  {
+    /* samples (one frame), the ring of frames, the fixed-point window, the history */
+    const uint32_t sample_bytes =
+        ((uint32_t)g_mic.c.frame_length * (g_mic.fe.fixed ? 2u : 4u) + 3u) & ~3u;
+    const uint32_t ring_bytes = 4u * (uint32_t)g_mic.fe.p.frames * per;
+    const uint32_t work_bytes = g_mic.fe.fixed ? 4u * (uint32_t)g_mic.fe.p.frames * row : 0u;
+    need = sample_bytes + ring_bytes + work_bytes + 4u * set->smooth * g_mic.classes;
+    if (need > sizeof g_arena - at) {
+      *detail = need;
+      return TML_E_FRONTEND;
+    }
+    samples = g_arena + at;
+    ring = (int32_t*)(void*)(samples + sample_bytes);
+    g_mic.work = (int32_t*)(void*)(samples + sample_bytes + ring_bytes);
+    history = (float*)(void*)(samples + sample_bytes + ring_bytes + work_bytes);
+  }
+  if (g_mic.fe.fixed) {
+    tml_mfccq_bind(&g_mic.c, (const int32_t*)g_mic.fe.tables, g_mic.fe.index, &g_mic.qplan);
+    tml_mfccq_stream_init(&g_mic.q, &g_mic.qplan, (int16_t*)(void*)samples, ring,
+                          g_mic.fe.p.frames);
+  } else {
+    tml_mfcc_bind(&g_mic.c, (const float*)g_mic.fe.tables, g_mic.fe.index, &g_mic.plan);
+    tml_mfcc_stream_init(&g_mic.s, &g_mic.plan, (float*)(void*)samples, (float*)(void*)ring,
+                         g_mic.fe.p.frames);
+  }
+  for (k = 0; k < g_mic.classes; ++k) g_mic.keyword[k] = (uint8_t)((set->keywords >> k) & 1u);
+  tml_kws_detector_init(&g_mic.d, (int)g_mic.classes, (int)set->smooth, (int)set->refractory,
+                        set->threshold, g_mic.keyword, history);
+  tml_pkg_reset(&g_pkg, g_arena); /* a recurrent model starts from zero, as on the host */
+  g_mic.set = *set;
+  g_mic.pos = g_mic.since = 0;
+  g_mic.slot = g_j.active;
+  g_mic.version = g_pkg.h->model_version;
+  return 0;
+}
+
+/* The next piece of at most one stride from the microphone file (wrapping around at its
+ * end) through the front end: the frames it completed, or -1 when the file fails. */
+static int mic_push(int32_t fd, uint32_t file_samples) {
+  const uint32_t size = g_mic.fe.fixed ? 2u : 4u;
+  uint32_t n = (uint32_t)g_mic.c.frame_step;
+  if (n > sizeof g_reply / size) n = sizeof g_reply / size;
+  if (g_mic.pos >= file_samples) g_mic.pos = 0;
+  if (n > file_samples - g_mic.pos) n = file_samples - g_mic.pos;
+  if (tml_sh_seek(fd, (int32_t)(g_mic.pos * size)) != 0 ||
+      tml_sh_read(fd, g_reply, (int32_t)(n * size)) != (int32_t)(n * size))
+    return -1;
+  g_mic.pos += n;
+  return g_mic.fe.fixed ? tml_mfccq_stream_push(&g_mic.q, (const int16_t*)(void*)g_reply, (long)n,
+                                                (int32_t*)(void*)g_scratch)
+                        : tml_mfcc_stream_push(&g_mic.s, (const float*)(void*)g_reply, (long)n,
+                                               (float*)(void*)g_scratch);
+}
+
+static void on_listen(uint16_t seq, uint32_t count, const tml_proto_stream* set) {
+  const tml_pkg_tensor_spec* out = tml_pkg_tensor(&g_pkg, g_pkg.h->num_inputs);
+  uint32_t detail = 0, r = 0, file_samples, hop_ticks = 0;
+  uint16_t err = mic_open(set, &detail);
+  int32_t fd, len;
+  if (err) return send_error(seq, err, detail);
+  fd = tml_sh_open(g_sensor, 1);
+  len = fd < 0 ? -1 : tml_sh_flen(fd);
+  file_samples = len > 0 ? (uint32_t)len / (g_mic.fe.fixed ? 2u : 4u) : 0;
+  if (file_samples == 0) {
+    if (fd >= 0) tml_sh_close(fd);
+    return send_error(seq, TML_E_INPUT, 0);
+  }
+  send(TML_MSG_ACK, seq, 0, 0);
+  while (r < count) {
+    uint32_t t0 = tml_timer_ticks(), k;
+    const int made = mic_push(fd, file_samples);
+    int found;
+    float* window = (float*)(void*)(g_arena + g_mic.fe.out_offset);
+    tml_proto_telemetry t;
+    if (made < 0) {
+      ++g_stats.errors;
+      break;
+    }
+    g_mic.since += (uint32_t)made;
+    if (made == 0 || g_mic.since < g_mic.set.hop ||
+        !(g_mic.fe.fixed ? tml_mfccq_stream_window(&g_mic.q, g_mic.work, window)
+                         : tml_mfcc_stream_window(&g_mic.s, window))) {
+      hop_ticks += tml_timer_ticks() - t0;
+      continue;
+    }
+    g_mic.since = 0;
+    tml_pkg_invoke_from(&g_pkg, 1, g_arena, g_scratch);
+    t.top_class = 0;
+    for (k = 0; k < g_mic.classes; ++k) {
+      const uint8_t* o = (const uint8_t*)tml_pkg_output(&g_pkg, g_arena, 0);
+      if (out->dtype == 1)
+        copy(&g_mic.post[k], o + 4 * k, 4);
+      else
+        g_mic.post[k] = (float)((int32_t)(int8_t)o[k] - out->zero_point) * out->scale;
+      if (g_mic.post[k] > g_mic.post[t.top_class]) t.top_class = (int32_t)k;
+    }
+    {
+      tml_proto_detection det;
+      found = tml_kws_detect(&g_mic.d, g_mic.post, &det.score);
+      hop_ticks += tml_timer_ticks() - t0;
+      if (found >= 0) {
+        det.model_version = g_pkg.h->model_version;
+        det.frame = (uint32_t)(g_mic.fe.fixed ? g_mic.q.frames : g_mic.s.frames);
+        det.keyword = found;
+        det.sample = r;
+        send(TML_MSG_DETECTION, seq, &det, sizeof det);
+      }
+    }
+    ++g_stats.inferences;
+    ++g_stats.trial_inferences;
+    t.model_version = g_pkg.h->model_version;
+    t.ticks = hop_ticks;
+    t.boots = g_j.boots;
+    t.errors = g_stats.errors;
+    t.confidence = g_mic.post[t.top_class];
+    t.sample = r++;
+    send(TML_MSG_TELEMETRY, seq, &t, sizeof t);
+    hop_ticks = 0;
     maybe_confirm();
   }
   tml_sh_close(fd);

@@ -192,6 +192,24 @@ tml_pkg_status tml_pkg_check_fit(const tml_pkg* pkg, uint64_t opset, uint32_t ar
                                  uint32_t scratch_bytes);
 /* Runs one inference: inputs already in the arena, outputs left there. */
 void tml_pkg_invoke(const tml_pkg* pkg, uint8_t* arena, int8_t* scratch);
+/* Runs calls first .. num_calls - 1 only: what the earlier calls write is in the arena
+ * already (a streaming front end computed it, tml_pkg_frontend_of). */
+void tml_pkg_invoke_from(const tml_pkg* pkg, uint32_t first, uint8_t* arena, int8_t* scratch);
+
+/* A package whose first call is a front end (MFCC_F32 or MFCC_Q15 over a window of
+ * frames), for a device that streams it: tml_mfcc_stream (tml_mfccq_stream) with these
+ * parameters and tables, the window written at out_offset in the arena, then
+ * tml_pkg_invoke_from(pkg, 1, ...). */
+typedef struct {
+  tml_mfcc_params p;
+  int fixed;            /* MFCC_Q15: int16 samples, tml_mfccq_bind's int32 tables */
+  const void* tables;   /* tml_mfcc_bind's (float) or tml_mfccq_bind's (int32) */
+  const int32_t* index; /* the mel bank's index */
+  uint32_t out_offset;  /* where the window of features goes (floats) */
+} tml_pkg_frontend;
+/* Returns 0, or -1 when the first call is not a front end (or nothing follows it). */
+int tml_pkg_frontend_of(const tml_pkg* pkg, tml_pkg_frontend* fe);
+
 /* Runs the package's self-test vector from a zeroed arena; TML_PKG_ERR_SELFTEST when an
  * output byte differs. Leaves the arena zeroed: recurrent state starts at zero. */
 tml_pkg_status tml_pkg_self_test(const tml_pkg* pkg, uint8_t* arena, int8_t* scratch);

@@ -44,9 +44,9 @@ typedef enum {
   TML_MSG_INFER = 0x08,      /* {input} -> RESULT */
   TML_MSG_STATS = 0x09,      /* -> STATS_INFO */
   TML_MSG_INPUT = 0x0A,      /* {offset u32, data}: input bytes staged for an empty INFER -> ACK */
-  TML_MSG_SENSE = 0x0B,      /* {count u32, capture_below f32[, flags u32]}: run on sensor
-                                samples -> ACK, then TELEMETRY (and CAPTURE, SHADOW) pushes
-                                per sample */
+  TML_MSG_SENSE = 0x0B,      /* {count u32, capture_below f32[, flags u32[, stream]]}: run
+                                on sensor samples -> ACK, then TELEMETRY (and CAPTURE,
+                                SHADOW, DETECTION) pushes per sample */
   TML_MSG_HELLO_INFO = 0x41, /* tml_proto_hello */
   TML_MSG_XFER_STATE = 0x42, /* {next_offset u32}: bytes received and programmed */
   TML_MSG_RESULT = 0x48,     /* tml_proto_result, then the output bytes */
@@ -54,6 +54,7 @@ typedef enum {
   TML_MSG_TELEMETRY = 0x60,  /* device push: tml_proto_telemetry */
   TML_MSG_CAPTURE = 0x61,    /* device push: tml_proto_capture, then a piece of the sample */
   TML_MSG_SHADOW = 0x62,     /* device push: tml_proto_shadow */
+  TML_MSG_DETECTION = 0x63,  /* device push: tml_proto_detection */
   TML_MSG_ACK = 0x7E,        /* empty */
   TML_MSG_ERROR = 0x7F       /* tml_proto_error */
 } tml_msg_type;
@@ -73,7 +74,8 @@ typedef enum {
   TML_E_FLASH = 10,    /* the flash refused an erase or write */
   TML_E_PACKAGE = 11,  /* the package was refused (detail: the tml_pkg_status) */
   TML_E_NO_MODEL = 12, /* no model is active */
-  TML_E_INPUT = 13     /* an input of the wrong size */
+  TML_E_INPUT = 13,    /* an input of the wrong size */
+  TML_E_FRONTEND = 14  /* a stream needs a model whose first call is a front end */
 } tml_proto_error_code;
 
 typedef struct {
@@ -139,6 +141,29 @@ typedef struct {
  * its self-test first (once per boot and package), and a failed one empties the slot
  * and refuses the SENSE (TML_E_PACKAGE, detail: the tml_pkg_status). */
 #define TML_SENSE_SHADOW 1u
+/* STREAM: the sensor is a microphone: the file holds raw samples (float32, or int16 for a
+ * fixed-point front end) that the device reads one stride at a time, computing each new
+ * feature frame once (the package's front end, streamed); every `hop` frames the rest of
+ * the model runs on the last window, a TELEMETRY push per inference, and the keyword
+ * detector (smoothed posteriors, threshold, refractory inferences) sends a DETECTION push
+ * for each keyword it hears. count: inferences. The settings follow the flags; the stream
+ * goes on across SENSE runs, and starts again from the file's start when the active model
+ * or the settings change. */
+#define TML_SENSE_STREAM 2u
+
+typedef struct {
+  uint32_t hop, smooth, refractory; /* 1..255, 1..16, 0.. */
+  float threshold;                  /* (0, 1] */
+  uint32_t keywords;                /* bit c: output class c is a keyword (c < 32) */
+} tml_proto_stream;
+
+typedef struct {
+  uint32_t model_version;
+  uint32_t frame;  /* feature frames computed in the stream when it fired */
+  int32_t keyword; /* the output class */
+  float score;     /* its smoothed posterior */
+  uint32_t sample; /* the inference of the SENSE run it fired on */
+} tml_proto_detection;
 
 typedef struct {
   uint32_t model_version; /* the shadow package's */

@@ -259,10 +259,24 @@ tml_pkg_status tml_pkg_check_fit(const tml_pkg* pkg, uint64_t opset, uint32_t ar
 #define CALL_LIST(fn) fn(&p, (const void* const*)a, a[hd->nargs - 1])
 #define CALL_COPY(fn) fn(a[0], a[1], p.bytes)
 
-void tml_pkg_invoke(const tml_pkg* pkg, uint8_t* arena, int8_t* scratch) {
+/* Call k's record (k < num_calls), after tml_pkg_open accepted the table. */
+static const tml_pkg_call_head* call_at(const tml_pkg* pkg, uint32_t k) {
   const uint8_t* c = pkg->base + pkg->h->calls_offset;
+  for (; k > 0; --k)
+    c += sizeof(tml_pkg_call_head) + 4u * ((const tml_pkg_call_head*)(const void*)c)->nargs;
+  return (const tml_pkg_call_head*)(const void*)c;
+}
+
+void tml_pkg_invoke(const tml_pkg* pkg, uint8_t* arena, int8_t* scratch) {
+  tml_pkg_invoke_from(pkg, 0, arena, scratch);
+}
+
+void tml_pkg_invoke_from(const tml_pkg* pkg, uint32_t first, uint8_t* arena, int8_t* scratch) {
+  const uint8_t* c;
   uint32_t i, k;
-  for (i = 0; i < pkg->h->num_calls; ++i) {
+  if (first >= pkg->h->num_calls) return;
+  c = (const uint8_t*)call_at(pkg, first);
+  for (i = first; i < pkg->h->num_calls; ++i) {
     const tml_pkg_call_head* hd = (const tml_pkg_call_head*)(const void*)c;
     const uint32_t* args = (const uint32_t*)(const void*)(c + sizeof *hd);
     reader r;
@@ -301,6 +315,27 @@ void* tml_pkg_input(const tml_pkg* pkg, uint8_t* arena, uint32_t k) {
 
 const void* tml_pkg_output(const tml_pkg* pkg, const uint8_t* arena, uint32_t k) {
   return arena + tml_pkg_tensor(pkg, pkg->h->num_inputs + k)->arena_offset;
+}
+
+int tml_pkg_frontend_of(const tml_pkg* pkg, tml_pkg_frontend* fe) {
+  const tml_pkg_call_head* hd;
+  const uint32_t* args;
+  reader r;
+  if (pkg->h->num_calls < 2) return -1;
+  hd = call_at(pkg, 0);
+  args = (const uint32_t*)(const void*)(hd + 1);
+  if ((hd->kernel != TML_K_MFCC_F32 && hd->kernel != TML_K_MFCC_Q15) || hd->nargs != 5 ||
+      args[0] >> 28 != TML_ARG_ARENA || args[1] >> 28 != TML_ARG_BLOB ||
+      args[2] >> 28 != TML_ARG_BLOB || args[3] >> 28 != TML_ARG_ARENA)
+    return -1;
+  r.w = (const uint32_t*)(const void*)tml_pkg_blob(pkg, hd->params_blob, 0);
+  r.pkg = pkg;
+  decode_tml_mfcc_params(&fe->p, &r);
+  fe->fixed = hd->kernel == TML_K_MFCC_Q15;
+  fe->tables = tml_pkg_blob(pkg, args[1] & 0x0FFFFFFFu, 0);
+  fe->index = (const int32_t*)(const void*)tml_pkg_blob(pkg, args[2] & 0x0FFFFFFFu, 0);
+  fe->out_offset = args[3] & 0x0FFFFFFFu;
+  return 0;
 }
 
 void tml_pkg_reset(const tml_pkg* pkg, uint8_t* arena) {

@@ -86,7 +86,7 @@ Result<T> As(const DeviceLink::Frame& f, uint8_t type) {
 const char* DeviceErrorName(int code) {
   static const char* const kNames[] = {"none",  "crc",     "version",  "oversize", "truncated",
                                        "type",  "replay",  "state",    "offset",   "too large",
-                                       "flash", "package", "no model", "input"};
+                                       "flash", "package", "no model", "input",    "front end"};
   return code >= 0 && code < static_cast<int>(sizeof kNames / sizeof *kNames) ? kNames[code]
                                                                               : "unknown";
 }
@@ -105,7 +105,15 @@ std::string DeviceErrorMessage(const std::vector<uint8_t>& payload) {
     case TML_E_TOO_LARGE:
       return fmt::format("too large (a slot holds {} bytes)", e.detail);
     case TML_E_INPUT:
+      if (e.detail == 0) return "input (the sensor file holds no samples)";
       return fmt::format("input (the model takes {} bytes)", e.detail);
+    case TML_E_FRONTEND:
+      if (e.detail == 0)
+        return "front end (streaming needs a model whose first layer is an attached front end)";
+      if (e.detail == 1)
+        return "front end (stream settings out of range, or the output is not 1..32 classes)";
+      return fmt::format("front end (the stream needs {} bytes of arena beside the model)",
+                         e.detail);
     case TML_E_STATE:
       return "state (nothing to do that with now)";
     default:
@@ -379,6 +387,50 @@ Result<std::vector<DeviceLink::Sensed>> DeviceLink::Sense(uint32_t count, float 
       out[c.sample].capture = c;
       out[c.sample].sample.insert(out[c.sample].sample.end(), f.payload.begin() + sizeof c,
                                   f.payload.end());
+    }
+  }
+  return out;
+}
+
+Result<DeviceLink::Listened> DeviceLink::Listen(uint32_t count, const tml_proto_stream& settings,
+                                                int timeout_ms) {
+  uint8_t req[12 + sizeof settings];
+  const float below = 0;
+  const uint32_t flags = TML_SENSE_STREAM;
+  std::memcpy(req, &count, 4);
+  std::memcpy(req + 4, &below, 4);
+  std::memcpy(req + 8, &flags, 4);
+  std::memcpy(req + 12, &settings, sizeof settings);
+  TML_RETURN_IF_ERROR(Call(TML_MSG_SENSE, req, sizeof req).status());
+  Listened out;
+  std::vector<Frame> frames = TakePushed();
+  size_t next = 0;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (out.telemetry.size() < count) {  // a detection comes before its inference's telemetry
+    if (next == frames.size()) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0)
+        return Status::Unavailable("device: {} of {} inferences reported within {} ms",
+                                   out.telemetry.size(), count, timeout_ms);
+      TML_ASSIGN_OR_RETURN(Frame f, ReadFrame(static_cast<int>(left)));
+      frames.push_back(std::move(f));
+    }
+    const Frame& f = frames[next++];
+    if (f.type == TML_MSG_TELEMETRY && f.payload.size() >= sizeof(tml_proto_telemetry)) {
+      tml_proto_telemetry t;
+      std::memcpy(&t, f.payload.data(), sizeof t);
+      if (t.sample != out.telemetry.size())
+        return Status::Errorf("device: telemetry for inference {}, expected {}", t.sample,
+                              out.telemetry.size());
+      out.telemetry.push_back(t);
+    } else if (f.type == TML_MSG_DETECTION && f.payload.size() >= sizeof(tml_proto_detection)) {
+      tml_proto_detection d;
+      std::memcpy(&d, f.payload.data(), sizeof d);
+      if (d.sample != out.telemetry.size())
+        return Status::Errorf("device: detection at inference {}, expected {}", d.sample,
+                              out.telemetry.size());
+      out.detections.push_back(d);
     }
   }
   return out;

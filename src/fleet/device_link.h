@@ -73,6 +73,15 @@ class DeviceLink {
   Result<std::vector<Sensed>> Sense(uint32_t count, float capture_below, bool shadow = false,
                                     int timeout_ms = 60000);
 
+  // Listens to the device's emulated microphone (TML_SENSE_STREAM) for count inferences:
+  // their telemetry, and the keyword detections among them.
+  struct Listened {
+    std::vector<tml_proto_telemetry> telemetry;
+    std::vector<tml_proto_detection> detections;
+  };
+  Result<Listened> Listen(uint32_t count, const tml_proto_stream& settings,
+                          int timeout_ms = 120000);
+
   // One request and its reply (an ERROR reply becomes an error Status).
   Result<Frame> Call(uint8_t type, const void* payload, size_t n, int timeout_ms = 10000);
   // Raw access for protocol tests: bytes out, the next frame in.
