@@ -17,6 +17,7 @@
 #include "fleet/broker_auth.h"
 #include "fleet/control_plane.h"
 #include "fleet/emulated_device.h"
+#include "fleet/listen.h"
 #include "package/signing.h"
 #include "targets/device_image.h"
 #include "targets/target_profile.h"
@@ -93,13 +94,20 @@ int Package(const PackageArgs& a) {
 
 struct AgentArgs {
   AgentOptions o;
-  std::string broker = "127.0.0.1:1883", credentials, host_key;
+  std::string broker = "127.0.0.1:1883", credentials, host_key, listen;
   bool no_cache = false;
 };
 
 int RunAgent(AgentArgs a) {
   const Status parsed = ParseBroker(a.broker, &a.o.broker_host, &a.o.broker_port);
   if (!parsed.ok()) return Fail(parsed.Wrap("agent"));
+  if (!a.listen.empty()) {
+    auto set = ParseListenSpec(a.listen);
+    if (!set.ok()) return Fail(set.status().Wrap("agent --listen"));
+    if (a.o.sense_every_ms <= 0)
+      return Fail(Status::Error("agent --listen: give --sense-every too (how often to listen)"));
+    a.o.listen = *set;
+  }
   if (!a.credentials.empty()) {
     // The agent logs in as itself, each device as itself (users the file names).
     auto all = ReadBrokerCredentials(a.credentials);
@@ -274,7 +282,13 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
                  "Run each MCU's sensor every this many ms while no command waits (a device's "
                  "main loop, for emulated devices); its telemetry goes out as for `sense`")
       ->check(CLI::NonNegativeNumber);
-  ag->add_option("--sense-count", g->o.sense_count, "Samples per --sense-every run")
+  ag->add_option("--listen", g->listen,
+                 "With --sense-every: the MCUs listen to their microphones instead (models with "
+                 "a front end; docs/frontends.md#listening-devices): "
+                 "hop=10,smooth=3,refractory=8,threshold=0.6,keywords=0-9 (the keyword classes "
+                 "are required); telemetry per inference and a detection per keyword heard");
+  ag->add_option("--sense-count", g->o.sense_count,
+                 "Samples (inferences, with --listen) per --sense-every run")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   ag->add_option("--prefix", g->o.prefix, "Topic prefix")->capture_default_str();
@@ -296,7 +310,10 @@ void AddDeviceCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* ad
   emu->add_option("--key-header", em->key_header,
                   "Public key built into the image (default WORKSPACE/keys/signing_key.h)");
   emu->add_option("--arena", em->arena, "Arena bytes (default: the board's RAM less the agent's)");
-  emu->add_option("--sensor", em->sensor, "File of samples the emulated sensor replays");
+  emu->add_option("--sensor", em->sensor,
+                  "File of samples the emulated sensor replays (the model's inputs back to "
+                  "back), or for a listening device the microphone's raw samples (float32, "
+                  "int16 for a fixed-point front end)");
   emu->add_option("--tcp-port", em->tcp_port,
                   "Serial port on TCP 127.0.0.1:PORT instead of a socket");
   emu->add_option("--cut-at", em->cut_at,

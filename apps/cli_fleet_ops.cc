@@ -50,7 +50,7 @@ struct OpsArgs : BrokerArgs {
   std::string dataset, capture_into, drift_every;
   bool label_by_model = false;
   bool json = false, wait = false, rollback_on_halt = false, no_profile = false;
-  bool skip_host_checks = false, shadow = false;
+  bool skip_host_checks = false, shadow = false, detections = false;
 };
 
 // The rollout as a few lines: the record, then one line per stage and per device.
@@ -231,6 +231,50 @@ int Control(const OpsArgs& a) {
   return 0;
 }
 
+// The keywords a listening device heard, newest first (raw records: the newest the store
+// keeps per device).
+int Detections(Workspace& ws, const OpsArgs& a) {
+  if (a.device.empty()) return Fail(Status::Error("telemetry --detections: name a DEVICE"));
+  auto since = ParseDuration(a.since);
+  if (!since.ok()) return Fail(since.status());
+  const int64_t from = NowMs() - *since;
+  auto records = RecentTelemetry(*ws.db, a.device, "detection", a.count > 0 ? a.count : 1000);
+  if (!records.ok()) return Fail(records.status());
+  json arr = json::array();
+  for (const TelemetryRecord& r : *records)
+    if (r.sent_ms >= from) {
+      json d = json::parse(r.data, nullptr, false);
+      arr.push_back({{"sent_ms", r.sent_ms},
+                     {"model_version", r.model_version},
+                     {"class", r.top_class},
+                     {"confidence", r.confidence},
+                     {"frame", d.is_object() ? d.value("frame", int64_t{-1}) : -1}});
+    }
+  if (a.json) {
+    std::cout << json{{"since_ms", from}, {"detections", arr}}.dump(2) << "\n";
+    return 0;
+  }
+  if (arr.empty()) {
+    std::cout << "no detections from " << a.device << " in the last " << a.since
+              << " (an agent with --listen, and a running `tinymlaas control`)\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<23} {:>7} {:>6} {:>10} {:>9}\n", "SENT (UTC)", "VERSION", "CLASS",
+                           "SCORE", "FRAME");
+  for (const json& d : arr) {
+    const int64_t ms = d["sent_ms"].get<int64_t>();
+    const std::time_t t = ms / 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    std::cout << fmt::format("{}.{:03} {:>7} {:>6} {:>10.3f} {:>9}\n", when, ms % 1000,
+                             d["model_version"].get<int64_t>(), d["class"].get<int64_t>(),
+                             d["confidence"].get<double>(), d["frame"].get<int64_t>());
+  }
+  return 0;
+}
+
 int Telemetry(const OpsArgs& a) {
   auto ws = OpenWorkspace(a.workspace);
   if (!ws.ok()) return Fail(ws.status());
@@ -238,6 +282,7 @@ int Telemetry(const OpsArgs& a) {
     return Fail(Status::Error("telemetry: name a DEVICE or a --group, not both"));
   auto since = ParseDuration(a.since);
   if (!since.ok()) return Fail(since.status());
+  if (a.detections) return Detections(*ws, a);
   TelemetryQuery q;
   q.device = a.device;
   q.group = a.group;
@@ -295,6 +340,11 @@ int Observe(const OpsArgs& a) {
       std::cout << fmt::format("{} {:<9} v{} class {} confidence {:.3f} ticks {}\n", device, leaf,
                                b.value("model_version", 0), b.value("class", -1),
                                b.value("confidence", 0.0), b.value("ticks", 0))
+                << std::flush;
+    } else if (leaf == "detection") {
+      std::cout << fmt::format("{} detection v{} class {} score {:.3f} at frame {}\n", device,
+                               b.value("model_version", 0), b.value("class", -1),
+                               b.value("confidence", 0.0), b.value("frame", 0))
                 << std::flush;
     } else if (leaf == "events") {
       std::cout << fmt::format(
@@ -547,11 +597,16 @@ void AddFleetOpsCommands(CLI::App& app, int* exit_code, std::vector<CLI::App*>* 
   te->add_option("--since", a->since, "How far back: 90s, 10m, 2h, 1d")->capture_default_str();
   te->add_option("--workspace", a->workspace, "Workspace directory");
   te->add_flag("--json", a->json, "Machine-readable output");
+  te->add_flag("--detections", a->detections,
+               "The keywords a listening device heard (agent --listen), newest first, instead "
+               "of the per-minute table");
+  te->add_option("--count", a->count, "With --detections: at most this many (default 1000)");
   te->callback([a, exit_code] { *exit_code = Telemetry(*a); });
   added->push_back(te);
 
   auto* ob = app.add_subcommand(
-      "observe", "Stream a device's messages live (results, telemetry, events, HELLOs)");
+      "observe",
+      "Stream a device's messages live (results, telemetry, detections, events, HELLOs)");
   ob->add_option("DEVICE", a->device, "Device id")->required();
   ob->add_option("--count", a->count, "Stop after this many messages");
   ob->add_option("--timeout", a->timeout_s, "Stop after this many seconds");

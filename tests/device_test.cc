@@ -22,6 +22,8 @@
 #include "fleet/broker_auth.h"
 #include "fleet/device_link.h"
 #include "fleet/emulated_device.h"
+#include "fleet/listen.h"
+#include "fleet/telemetry_ingest.h"
 #include "formats/export.h"
 #include "formats/import.h"
 #include "frontend/frontend.h"
@@ -586,6 +588,62 @@ TEST_F(DeviceTest, AListeningDeviceDetectsWhatTheHostDetects) {
   EXPECT_EQ(again->detections.size(), a->detections.size());
   set2.hop = 0;
   ExpectRefusal(link->Listen(1, set2).status(), "settings out of range");
+
+  // Through the gateway agent and the control plane: the refused settings started the
+  // stream again, so a sense command with these settings hears the host's detections;
+  // they are stored as raw detection records, the inferences as telemetry.
+  link.reset();
+  auto broker = testing::MqttBroker::Start(*dir_ + "/listen-broker");
+  ASSERT_TRUE(broker.ok()) << broker.status().message();
+  AgentOptions ao;
+  ao.id = "gw-listen";
+  ao.broker_port = (*broker)->port();
+  ao.devices = {dev->address()};
+  auto agent = Agent::Start(ao);
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  auto ws = OpenWorkspace(testing::EmptyWorkDir("listen-ws"));
+  ASSERT_TRUE(ws.ok()) << ws.status().message();
+  auto conn = OpenStore(ws->db_spec);
+  ASSERT_TRUE(conn.ok()) << conn.status().message();
+  auto ingest = TelemetryIngest::Start(std::move(*conn), {});
+  ASSERT_TRUE(ingest.ok()) << ingest.status().message();
+  ControlOptions co;
+  co.broker_port = (*broker)->port();
+  co.on_device_message = (*ingest)->Sink();
+  auto cp = ControlPlane::Connect(co);
+  ASSERT_TRUE(cp.ok()) << cp.status().message();
+  const nlohmann::json req = {{"count", host->inferences}, {"stream", ListenJson(set)}};
+  const std::string body = req.dump();
+  auto ev =
+      (*cp)->Command("listening", "sense", std::vector<uint8_t>(body.begin(), body.end()), 120000);
+  ASSERT_TRUE(ev.ok()) << ev.status().message();
+  EXPECT_TRUE((*ev)["ok"].get<bool>()) << ev->dump();
+  EXPECT_EQ((*ev)["detections"], host->events.size()) << ev->dump();
+  // The outcome comes after the messages it reports (one agent connection, in order).
+  ASSERT_TRUE((*ingest)->Flush(20000).ok());
+  auto stored = RecentTelemetry(*ws->db, "listening", "detection", 1000);
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  ASSERT_EQ(stored->size(), host->events.size());
+  for (size_t i = 0; i < stored->size(); ++i) {  // newest first
+    const TelemetryRecord& rec = (*stored)[stored->size() - 1 - i];
+    EXPECT_EQ(rec.top_class, host->events[i].cls) << i;
+    EXPECT_FLOAT_EQ(static_cast<float>(rec.confidence), host->events[i].score) << i;
+    EXPECT_EQ(nlohmann::json::parse(rec.data)["frame"], host->events[i].frame) << i;
+  }
+  EXPECT_EQ(RecentTelemetry(*ws->db, "listening", "telemetry", 1000)->size(),
+            static_cast<size_t>(host->inferences));
+  const nlohmann::json bad = {{"count", 1}, {"stream", {{"keywords", nlohmann::json::array()}}}};
+  const std::string bad_body = bad.dump();
+  auto refused = (*cp)->Command("listening", "sense",
+                                std::vector<uint8_t>(bad_body.begin(), bad_body.end()), 30000);
+  ASSERT_TRUE(refused.ok()) << refused.status().message();
+  EXPECT_FALSE((*refused)["ok"].get<bool>());
+  EXPECT_NE((*refused)["error"].get<std::string>().find("keyword classes"), std::string::npos)
+      << refused->dump();
+  cp->reset();
+  agent->reset();  // lets go of the device's serial port
+  link = Link(*dev);
+  ASSERT_TRUE(link);
 
   // A model with recurrent state shares no arena: it may not shadow this one.
   auto svdf = zoo::SvdfKws(3);

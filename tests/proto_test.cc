@@ -1,9 +1,11 @@
 // The device protocol's framing (runtime/protocol/tml_proto.c) as both ends use it.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "fleet/listen.h"
 #include "tml_proto.h"
 
 namespace {
@@ -131,3 +133,39 @@ TEST(DeviceProtocol, RandomBytesNeverCrashTheReceiver) {
 }
 
 }  // namespace
+
+namespace tml {
+namespace {
+
+TEST(ListenSettings, ParseFromTextAndJsonAndRefuseWhatIsOutOfRange) {
+  auto s = ParseListenSpec("keywords=0-3,7,hop=5,threshold=0.5");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->keywords, 0x8Fu);
+  EXPECT_EQ(s->hop, 5u);
+  EXPECT_EQ(s->smooth, 3u);  // StreamOptions' defaults
+  EXPECT_EQ(s->refractory, 8u);
+  EXPECT_FLOAT_EQ(s->threshold, 0.5f);
+  auto j = ListenFromJson(ListenJson(*s));
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  EXPECT_EQ(std::memcmp(&*j, &*s, sizeof *s), 0);
+  for (const auto& [spec, why] :
+       std::vector<std::pair<std::string, std::string>>{{"hop=4", "keyword classes"},
+                                                        {"keywords=0-40", "0..31"},
+                                                        {"keywords=5-2", "backwards"},
+                                                        {"keywords=1,hop=0", "hop"},
+                                                        {"keywords=1,smooth=17", "smooth"},
+                                                        {"keywords=1,threshold=1.5", "threshold"},
+                                                        {"keywords=1,threshold=x", "not a number"},
+                                                        {"keywords=1,loud=3", "unknown setting"},
+                                                        {"keywords=one", "whole number"}}) {
+    auto bad = ParseListenSpec(spec);
+    ASSERT_FALSE(bad.ok()) << spec;
+    EXPECT_NE(bad.status().message().find(why), std::string::npos) << bad.status().message();
+  }
+  for (const char* text : {R"("loud")", R"({"keywords": "0-3"})", R"({"keywords": [1], "hop": -1})",
+                           R"({"keywords": [1], "volume": 2})", R"({"keywords": [1.5]})"})
+    EXPECT_FALSE(ListenFromJson(nlohmann::json::parse(text)).ok()) << text;
+}
+
+}  // namespace
+}  // namespace tml

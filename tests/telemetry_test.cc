@@ -98,14 +98,22 @@ TEST_P(FleetStore, TelemetryIsStoredOnceAndAggregatedPerMinute) {
   shadow["active_class"] = 1;
   shadow["active_confidence"] = 0.85;
   in->Add("m4", "shadow", shadow);
+  // A keyword a listening device heard: kept raw; its inference came as telemetry.
+  json heard = Telemetry("a-11", kMinute + 5600, 2, 3, 0.7, 0, 4, 2);
+  heard["frame"] = 59;
+  in->Add("m4", "detection", heard);
   ASSERT_TRUE(in->Flush(20000).ok());
 
   const IngestStats st = in->stats();
-  EXPECT_EQ(st.received, 11);
-  EXPECT_EQ(st.stored, 7);
+  EXPECT_EQ(st.received, 12);
+  EXPECT_EQ(st.stored, 8);
   EXPECT_EQ(st.duplicates, 1);
   EXPECT_EQ(st.ignored, 2);
-  EXPECT_EQ(CountTelemetry(db(), "m4").value(), 7);
+  EXPECT_EQ(CountTelemetry(db(), "m4").value(), 8);
+  auto detections = RecentTelemetry(db(), "m4", "detection", 10);
+  ASSERT_EQ(detections->size(), 1u);
+  EXPECT_EQ((*detections)[0].top_class, 3);
+  EXPECT_EQ(json::parse((*detections)[0].data)["frame"], 59);
   auto shadows = RecentTelemetry(db(), "m4", "shadow", 10);
   ASSERT_EQ(shadows->size(), 1u);
   EXPECT_EQ((*shadows)[0].model_version, 4);
@@ -151,8 +159,8 @@ TEST_P(FleetStore, TelemetryIsStoredOnceAndAggregatedPerMinute) {
   ASSERT_TRUE(again->Flush(20000).ok());
   EXPECT_EQ(again->stats().duplicates, 1);
   EXPECT_EQ(CountTelemetryOf(db(), {"m4", "nobody"}).value(),
-            (std::map<std::string, int64_t>{{"m4", 8}}));
-  EXPECT_EQ(CountTelemetry(db(), "").value(), 8);
+            (std::map<std::string, int64_t>{{"m4", 9}}));
+  EXPECT_EQ(CountTelemetry(db(), "").value(), 9);
   auto after = FindTelemetryMinutes(db(), {"m4", "", kMinute, kMinute + 59000});
   ASSERT_EQ(after->size(), 1u);
   EXPECT_EQ((*after)[0].inferences, 5);

@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/sha256.h"
 #include "fleet/device_link.h"
+#include "fleet/listen.h"
 #include "formats/import.h"
 
 namespace tml {
@@ -378,6 +379,7 @@ struct Agent::State {
         return Event(d, c.name,
                      Status::Error("sense: the payload must be JSON {\"count\": N, "
                                    "\"capture_below\": X}"));
+      if (req.contains("stream")) return Listen(d, link, c, req);
       const bool shadow = shadowing[d] || req.value("shadow", false);
       auto r = link.Sense(req["count"].get<uint32_t>(), req.value("capture_below", 0.0f), shadow);
       if (!r.ok()) {
@@ -434,10 +436,52 @@ struct Agent::State {
     }
   }
 
+  // sense with "stream": the device listens to its microphone (DeviceLink::Listen); each
+  // inference goes out as telemetry, each keyword heard as a detection.
+  void Listen(size_t d, DeviceLink& link, const Command& c, const json& req) {
+    auto set = ListenFromJson(req["stream"]);
+    if (!set.ok()) return Event(d, c.name, set.status());
+    auto r = link.Listen(req["count"].get<uint32_t>(), *set);
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kUnavailable) last_link_error = true;
+      if (!c.automatic) Event(d, c.name, r.status());
+      return;
+    }
+    size_t next = 0;
+    for (const auto& t : r->telemetry) {
+      for (; next < r->detections.size() && r->detections[next].sample == t.sample; ++next) {
+        const tml_proto_detection& k = r->detections[next];
+        Send(d, "detection",
+             json{{"device", ids[d]},
+                  {"model_version", k.model_version},
+                  {"class", k.keyword},
+                  {"confidence", k.score},
+                  {"frame", k.frame},
+                  {"sample", k.sample}});
+      }
+      Send(d, "telemetry",
+           json{{"device", ids[d]},
+                {"model_version", t.model_version},
+                {"ticks", t.ticks},
+                {"class", t.top_class},
+                {"confidence", t.confidence},
+                {"sample", t.sample},
+                {"boots", t.boots},
+                {"errors", t.errors}});
+    }
+    if (OnTrial(d)) (void)RefreshHello(d);
+    if (!c.automatic)
+      Event(d, c.name, Status::Ok(),
+            {{"samples", r->telemetry.size()}, {"detections", r->detections.size()}});
+  }
+
   // A device's main loop, for devices that only infer when told: every sense_every_ms,
-  // when no command waits, each MCU runs sense_count samples of its sensor.
+  // when no command waits, each MCU runs sense_count samples of its sensor (or, with
+  // listen, listens for sense_count inferences).
   void QueueSensing() {
-    const std::string req = json{{"count", opt.sense_count}, {"capture_below", 0}}.dump();
+    json body = {{"count", opt.sense_count}, {"capture_below", 0}};
+    if (opt.listen) body["stream"] = ListenJson(*opt.listen);
+    const std::string req = body.dump();
     for (size_t d = 0; d < ids.size(); ++d)
       if (!IsHost(d))
         queue.push_back({d, "sense", std::vector<uint8_t>(req.begin(), req.end()), true});

@@ -8,13 +8,15 @@
 //                                       one in the agent's cache), stage (the same, not
 //                                       activated: it runs as a shadow), unstage, infer
 //                                       (input bytes), sense ({"count", "capture_below",
-//                                       "shadow"}), confirm, rollback, hello
+//                                       "shadow"}, or {"count", "stream": settings}:
+//                                       listen, fleet/listen.h), confirm, rollback, hello
 //   PREFIX/devices/DEV/events           the outcome of each command, JSON
 //   PREFIX/devices/DEV/result           an inference, JSON
 //   PREFIX/devices/DEV/telemetry        per sensed sample, JSON
 //   PREFIX/devices/DEV/shadow           per sensed sample, what the staged package
 //                                       answered beside the active one, JSON
 //   PREFIX/devices/DEV/capture          a captured sample, JSON with the bytes in hex
+//   PREFIX/devices/DEV/detection        a keyword a listening device heard, JSON
 //
 //   AgentOptions o;  o.id = "gw1";  o.broker_port = 1883;  o.devices = {"unix:/tmp/d1.sock"};
 //   TML_ASSIGN_OR_RETURN(auto agent, Agent::Start(o));   // serves until Stop()
@@ -22,11 +24,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "fleet/host_device.h"
+#include "tml_proto.h"
 
 namespace tml {
 
@@ -54,6 +58,9 @@ struct AgentOptions {
   // of its sensor and the telemetry goes out as for a sense command.
   int sense_every_ms = 0;
   uint32_t sense_count = 1;
+  // With settings, those runs listen to the device's microphone instead (sense_count
+  // inferences each): telemetry per inference, and detections.
+  std::optional<tml_proto_stream> listen;
   std::vector<std::string> devices;  // device addresses (DeviceLink::Connect)
   std::string prefix = "tinymlaas";
   int connect_timeout_ms = 20000;

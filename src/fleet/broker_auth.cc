@@ -53,11 +53,12 @@ std::string Acl(const BrokerAuthRequest& q) {
       q.control_user + "\ntopic readwrite " + p +
       "/#\n\n"
       "# An agent (user = agent id) announces its own state; a device (user = device id)\n"
-      "# publishes its own hello, events, results, telemetry, shadow answers and captures\n"
-      "# and reads its own commands. %u is the connecting user.\n"
+      "# publishes its own hello, events, results, telemetry, shadow answers, captures and\n"
+      "# detections, and reads its own commands. %u is the connecting user.\n"
       "pattern write " +
       p + "/agents/%u/state\n";
-  for (const char* leaf : {"hello", "events", "result", "telemetry", "shadow", "capture"})
+  for (const char* leaf :
+       {"hello", "events", "result", "telemetry", "shadow", "capture", "detection"})
     s += "pattern write " + p + "/devices/%u/" + leaf + "\n";
   s += "pattern read " + p + "/devices/%u/cmd/#\n";
   return s;

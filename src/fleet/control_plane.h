@@ -40,7 +40,7 @@ struct ControlOptions {
   std::function<void(const std::string& device, const std::string& leaf,
                      const nlohmann::json& body)>
       on_device_message;
-  std::vector<std::string> extra_leaves = {"telemetry", "shadow"};
+  std::vector<std::string> extra_leaves = {"telemetry", "shadow", "detection"};
 };
 
 // "HOST:PORT" or "HOST" (port 1883) into host and port.

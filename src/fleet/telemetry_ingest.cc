@@ -129,7 +129,8 @@ struct TelemetryIngest::State {
   static bool ToRecord(const Item& it, TelemetryRecord* r) {
     const json& b = it.body;
     r->device = it.device;
-    if (it.leaf == "result" || it.leaf == "telemetry" || it.leaf == "shadow") {
+    if (it.leaf == "result" || it.leaf == "telemetry" || it.leaf == "shadow" ||
+        it.leaf == "detection") {
       r->kind = it.leaf;
       if (!Num(b, "model_version", &r->model_version) || !Num(b, "class", &r->top_class) ||
           !Num(b, "confidence", &r->confidence))
@@ -266,7 +267,8 @@ struct TelemetryIngest::State {
       }
       // A staged package's answers beside the active one: raw records for the rollout's
       // shadow judgement, not the device's inferences.
-      if (r.kind == "shadow") continue;
+      // A keyword a listening device heard: a raw record; its inference is telemetry.
+      if (r.kind == "shadow" || r.kind == "detection") continue;
       tr.version = r.model_version;
       TelemetryMinute& m = minute(r.device, r.sent_ms, r.model_version);
       ++m.inferences;

@@ -25,7 +25,7 @@ struct TelemetryRecord {
   int64_t id = 0;
   std::string device;
   std::string msg;   // unique per device: the agent's message id (or the body's hash)
-  std::string kind;  // result, telemetry, shadow (a staged package's answer), event
+  std::string kind;  // result, telemetry, shadow (a staged package's answer), detection, event
   int64_t model_version = 0;
   int64_t top_class = -1;
   double confidence = 0;
