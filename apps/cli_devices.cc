@@ -103,7 +103,7 @@ int RunAgent(AgentArgs a) {
   if (!parsed.ok()) return Fail(parsed.Wrap("agent"));
   if (!a.listen.empty()) {
     auto set = ParseListenSpec(a.listen);
-    if (!set.ok()) return Fail(set.status().Wrap("agent --listen"));
+    if (!set.ok()) return Fail(set.status());
     if (a.o.sense_every_ms <= 0)
       return Fail(Status::Error("agent --listen: give --sense-every too (how often to listen)"));
     a.o.listen = *set;

@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 #include "fixtures.h"
 #include "formats/import.h"
+#include "frontend/frontend.h"
 #include "interp/interpreter.h"
 #include "op_cases.h"
 #include "package/signing.h"
+#include "tml_dsp.h"
 #include "tml_package.h"
 #include "zoo/mlperf_models.h"
 
@@ -120,6 +123,66 @@ TEST(Package, RecurrentStateCarriesOverAfterTheSelfTest) {
   auto plain = WritePackage(*testing::AllOpCases().front().build());
   ASSERT_TRUE(plain.ok());
   EXPECT_FALSE(InspectPackage(*plain)->recurrent_state);
+}
+
+// A listening device's way through a package with a front end: the first call's parameters
+// and tables stream the features frame by frame, and the calls after it, run on that
+// window, answer what the whole package answers for the same samples.
+TEST(Package, AFrontEndStreamsAndTheRestRunsFromTheSecondCall) {
+  auto fe = FindFrontEnd("mlperf-kws");
+  ASSERT_TRUE(fe.ok());
+  auto ds = zoo::MlperfModels()[0].build(3);
+  ASSERT_TRUE(ds.ok());
+  auto q = zoo::QuantizeSynthetic(*ds, 3, 2);
+  ASSERT_TRUE(q.ok());
+  auto model = AttachFrontEnd(*q, *fe);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto bytes = WritePackage(*model);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  tml_pkg pkg;
+  ASSERT_EQ(tml_pkg_open(&pkg, bytes->data(), static_cast<uint32_t>(bytes->size())), TML_PKG_OK);
+  tml_pkg_frontend f;
+  ASSERT_EQ(tml_pkg_frontend_of(&pkg, &f), 0);
+  EXPECT_FALSE(f.fixed);
+  EXPECT_EQ(f.p.frames, 49);
+  EXPECT_EQ(f.p.frame_step, 320);
+
+  std::vector<float> audio(16000);
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  for (float& x : audio) x = u(rng);
+  std::vector<uint8_t> arena(pkg.h->arena_bytes + 16), scratch(pkg.h->scratch_bytes + 16);
+  auto* sc = reinterpret_cast<int8_t*>(scratch.data());
+  std::memcpy(tml_pkg_input(&pkg, arena.data(), 0), audio.data(), audio.size() * 4);
+  tml_pkg_invoke(&pkg, arena.data(), sc);
+  const tml_pkg_tensor_spec* out = tml_pkg_tensor(&pkg, pkg.h->num_inputs);
+  const auto* o = static_cast<const uint8_t*>(tml_pkg_output(&pkg, arena.data(), 0));
+  const std::vector<uint8_t> whole(o, o + out->bytes);
+
+  tml_mfcc_config c;
+  tml_mfcc_config_of(&f.p, &c);
+  tml_mfcc_plan plan;
+  tml_mfcc_bind(&c, static_cast<const float*>(f.tables), f.index, &plan);
+  std::vector<float> samples(static_cast<size_t>(c.frame_length)),
+      ring(static_cast<size_t>(49 * c.num_mfcc)), frame_scratch(4096);
+  tml_mfcc_stream s;
+  tml_mfcc_stream_init(&s, &plan, samples.data(), ring.data(), 49);
+  std::fill(arena.begin(), arena.end(), 0);
+  for (size_t at = 0; at < audio.size(); at += 320)
+    tml_mfcc_stream_push(&s, audio.data() + at, 320, frame_scratch.data());
+  EXPECT_EQ(s.frames, 49);
+  ASSERT_EQ(tml_mfcc_stream_window(&s, reinterpret_cast<float*>(arena.data() + f.out_offset)), 1);
+  tml_pkg_invoke_from(&pkg, 1, arena.data(), sc);
+  EXPECT_EQ(std::vector<uint8_t>(o, o + out->bytes), whole);
+  std::fill(arena.begin(), arena.end(), 0);  // the front end's output alone decides
+  tml_pkg_invoke_from(&pkg, 1, arena.data(), sc);
+  EXPECT_NE(std::vector<uint8_t>(o, o + out->bytes), whole);
+
+  // A package that starts with anything else has no front end to stream.
+  auto plain = WritePackage(*q);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_EQ(tml_pkg_open(&pkg, plain->data(), static_cast<uint32_t>(plain->size())), TML_PKG_OK);
+  EXPECT_EQ(tml_pkg_frontend_of(&pkg, &f), -1);
 }
 
 TEST(Package, Int8MlperfArchitecturesRunBitExact) {

@@ -415,6 +415,15 @@ check "control without a broker exits 69" test "$rc" -eq 69
 check "broker auth writes the ACL, hashed passwords and owner-only credentials" test -s "$WORK/broker/acl" -a "$(stat -c %a "$WORK/broker/credentials")" = 600 -a -n "$(grep -c '^m4-1:\$7\$' "$WORK/broker/passwd")"
 check "broker auth prints the mosquitto.conf lines" grep -q "^acl_file $WORK/broker/acl" "$WORK/out.txt"
 check "the ACL gives devices their own topics" grep -q "pattern read tinymlaas/devices/%u/cmd/#" "$WORK/broker/acl"
+check "the ACL lets devices publish their detections" grep -q "pattern write tinymlaas/devices/%u/detection" "$WORK/broker/acl"
+set +e; "$TML" agent --device unix:/nonexistent --sense-every 100 --listen hop=4 2> "$WORK/err.txt"; rc=$?; set -e
+check "agent --listen without keyword classes is refused" test "$rc" -eq 1 -a -n "$(grep "keyword classes (keywords=0-9)" "$WORK/err.txt")"
+set +e; "$TML" agent --device unix:/nonexistent --listen keywords=0-9 2> "$WORK/err.txt"; rc=$?; set -e
+check "agent --listen needs --sense-every" test "$rc" -eq 1 -a -n "$(grep "give --sense-every" "$WORK/err.txt")"
+set +e; "$TML" telemetry --detections --workspace "$FWS" 2> "$WORK/err.txt"; rc=$?; set -e
+check "telemetry --detections needs a device" test "$rc" -eq 1 -a -n "$(grep "name a DEVICE" "$WORK/err.txt")"
+"$TML" telemetry m4-1 --detections --workspace "$FWS" > "$WORK/out.txt"
+check "telemetry --detections says where detections come from" grep -q "no detections from m4-1" "$WORK/out.txt"
 set +e; "$TML" broker auth --dir "$WORK/broker" --agent m4-1 2> "$WORK/err.txt"; rc=$?; set -e
 check "one name for two identities is refused" test "$rc" -eq 1 -a -n "$(grep "'m4-1' is already a user as device" "$WORK/err.txt")"
 
