@@ -38,7 +38,7 @@ void tml_dsp_window(int kind, int n, float* w);
  * cos and sin of -2 pi k / n for k < n / 2, interleaved. */
 void tml_dsp_twiddles(int n, float* tw);
 /* In-place complex FFT of n points (re, im: n floats each), radix 2, decimation in
- * time; tw from tml_dsp_twiddles(n). Returns 0, or -1 when n is not a power of two. */
+ * time, two stages per pass over the data; tw from tml_dsp_twiddles(n). Returns 0, or -1 when n is not a power of two. */
 int tml_dsp_fft(int n, const float* tw, float* re, float* im);
 /* |X[k]|^2 (power = 1) or |X[k]| for k = 0 .. n / 2 of the real frame x (length
  * n_in <= n, zero padded to n), after multiplying it by window w (n_in floats, or

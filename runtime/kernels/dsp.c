@@ -110,10 +110,103 @@ void tml_dsp_twiddles(int n, float* tw) {
   }
 }
 
-/* The FFT of n points whose twiddles are every stride-th of tw (an FFT of n / 2 points
- * reads a table made for n with stride 2). */
-static void fft_strided(int n, const float* tw, int stride, float* re, float* im) {
-  for (int i = 0, j = 0; i < n - 1; ++i) { /* bit-reversed order, j counted in reverse */
+/* m's bits reversed within log2(n) bits; bits: 32 - log2(n) (32: n = 1). RBIT where
+ * Thumb-2 has it. */
+static int reversed(int m, int bits) {
+#if defined(__GNUC__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+  uint32_t r;
+  __asm__("rbit %0, %1" : "=r"(r) : "r"((uint32_t)m));
+  return bits < 32 ? (int)(r >> bits) : 0;
+#else
+  uint32_t v = (uint32_t)m;
+  v = (v >> 1 & 0x55555555u) | (v & 0x55555555u) << 1;
+  v = (v >> 2 & 0x33333333u) | (v & 0x33333333u) << 2;
+  v = (v >> 4 & 0x0F0F0F0Fu) | (v & 0x0F0F0F0Fu) << 4;
+  v = (v >> 8 & 0x00FF00FFu) | (v & 0x00FF00FFu) << 8;
+  v = v >> 16 | v << 16;
+  return bits < 32 ? (int)(v >> bits) : 0;
+#endif
+}
+
+/* The next index in bit-reversed counting: j's reversal of i, then that of i + 1. */
+static int next_reversed(int j, int n) {
+  int m = n >> 1;
+  while (m >= 1 && j >= m) {
+    j -= m;
+    m >>= 1;
+  }
+  return j + m;
+}
+
+/* The stages of a radix-2 decimation-in-time FFT of n points on bit-reversed input, two
+ * at a time (a stage of length L and the next, over four points: the same operations as
+ * the two stages one after the other, with half the loads and stores), twiddles every
+ * stride-th of tw (an FFT of n / 2 points reads a table made for n with stride 2). */
+static void fft_stages(int n, const float* tw, int stride, float* re, float* im) {
+  int len = 2;
+  if (n >= 4) { /* lengths 2 and 4: twiddles 1, and 1 and -i */
+    for (int a = 0; a < n; a += 4) {
+      const float r0 = re[a], i0 = im[a], r1 = re[a + 1], i1 = im[a + 1];
+      const float r2 = re[a + 2], i2 = im[a + 2], r3 = re[a + 3], i3 = im[a + 3];
+      const float yr0 = r0 + r1, yi0 = i0 + i1, yr1 = r0 - r1, yi1 = i0 - i1;
+      const float yr2 = r2 + r3, yi2 = i2 + i3, yr3 = r2 - r3, yi3 = i2 - i3;
+      re[a] = yr0 + yr2;
+      im[a] = yi0 + yi2;
+      re[a + 2] = yr0 - yr2;
+      im[a + 2] = yi0 - yi2;
+      re[a + 1] = yr1 + yi3; /* -i y3 = (yi3, -yr3) */
+      im[a + 1] = yi1 - yr3;
+      re[a + 3] = yr1 - yi3;
+      im[a + 3] = yi1 + yr3;
+    }
+    len = 8;
+  }
+  for (; len <= n; len <<= 2) {
+    const int h = len >> 1, s1 = 2 * stride * (n / len), s2 = s1 >> 1;
+    if (2 * len > n) { /* one stage left */
+      for (int j = 0; j < h; ++j) {
+        const float wr = tw[j * s1], wi = tw[j * s1 + 1];
+        for (int a = j; a < n; a += len) {
+          const int b = a + h;
+          const float tr = wr * re[b] - wi * im[b];
+          const float ti = wr * im[b] + wi * re[b];
+          re[b] = re[a] - tr;
+          im[b] = im[a] - ti;
+          re[a] = re[a] + tr;
+          im[a] = im[a] + ti;
+        }
+      }
+      break;
+    }
+    for (int j = 0; j < h; ++j) { /* W_len^j, then W_2len^j (and W_2len^(j+h) = -i W_2len^j) */
+      const float ar = tw[j * s1], ai = tw[j * s1 + 1];
+      const float br = tw[j * s2], bi = tw[j * s2 + 1];
+      for (int a = j; a < n; a += 2 * len) {
+        float *r = re + a, *i = im + a;
+        const float r0 = r[0], i0 = i[0], r1 = r[h], i1 = i[h];
+        const float r2 = r[len], i2 = i[len], r3 = r[len + h], i3 = i[len + h];
+        const float t1r = ar * r1 - ai * i1, t1i = ar * i1 + ai * r1;
+        const float t3r = ar * r3 - ai * i3, t3i = ar * i3 + ai * r3;
+        const float yr0 = r0 + t1r, yi0 = i0 + t1i, yr1 = r0 - t1r, yi1 = i0 - t1i;
+        const float yr2 = r2 + t3r, yi2 = i2 + t3i, yr3 = r2 - t3r, yi3 = i2 - t3i;
+        const float ur = br * yr2 - bi * yi2, ui = br * yi2 + bi * yr2;
+        const float vr = br * yi3 + bi * yr3, vi = bi * yi3 - br * yr3;
+        r[0] = yr0 + ur;
+        i[0] = yi0 + ui;
+        r[len] = yr0 - ur;
+        i[len] = yi0 - ui;
+        r[h] = yr1 + vr;
+        i[h] = yi1 + vi;
+        r[len + h] = yr1 - vr;
+        i[len + h] = yi1 - vi;
+      }
+    }
+  }
+}
+
+int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
+  if (log2_of(n) < 0) return -1;
+  for (int i = 0, j = 0; i < n - 1; ++i, j = next_reversed(j, n)) /* into bit-reversed order */
     if (i < j) {
       float t = re[i];
       re[i] = re[j];
@@ -122,51 +215,38 @@ static void fft_strided(int n, const float* tw, int stride, float* re, float* im
       im[i] = im[j];
       im[j] = t;
     }
-    int m = n >> 1;
-    while (m >= 1 && j >= m) {
-      j -= m;
-      m >>= 1;
-    }
-    j += m;
-  }
-  for (int len = 2; len <= n; len <<= 1) {
-    const int half = len >> 1, step = 2 * stride * (n / len);
-    for (int j = 0; j < half; ++j) {
-      const float wr = tw[j * step], wi = tw[j * step + 1];
-      for (int a = j; a < n; a += len) {
-        const int b = a + half;
-        const float tr = wr * re[b] - wi * im[b];
-        const float ti = wr * im[b] + wi * re[b];
-        re[b] = re[a] - tr;
-        im[b] = im[a] - ti;
-        re[a] = re[a] + tr;
-        im[a] = im[a] + ti;
-      }
-    }
-  }
-}
-
-int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
-  if (log2_of(n) < 0) return -1;
-  fft_strided(n, tw, 1, re, im);
+  fft_stages(n, tw, 1, re, im);
   return 0;
 }
 
-/* A real frame of n points as the complex FFT of n / 2 points z[m] = x[2m] + i x[2m+1],
- * then X[k] = E[k] + W^k O[k] with E = (Z[k] + conj Z[n/2-k]) / 2 and
- * O = (Z[k] - conj Z[n/2-k]) / 2i, W = e^(-2 pi i / n). */
-int tml_dsp_spectrum(int n, const float* tw, const float* x, int n_in, const float* w, int power,
-                     float* scratch, float* out) {
-  const int h = n / 2;
+/* Bins lo .. hi of the spectrum of a real frame of n points: the complex FFT of n / 2
+ * points z[m] = x[2m] + i x[2m+1] (written straight to bit-reversed order), then
+ * X[k] = E[k] + W^k O[k] with E = (Z[k] + conj Z[n/2-k]) / 2 and O = (Z[k] - conj
+ * Z[n/2-k]) / 2i, W = e^(-2 pi i / n). */
+static void spectrum_bins(int n, const float* tw, const float* x, int n_in, const float* w,
+                          int power, float* scratch, float* out, int lo, int hi) {
+  const int h = n / 2, bits = 33 - log2_of(n), pairs = n_in / 2;
   float *re = scratch, *im = scratch + h;
-  if (n_in > n || log2_of(n) < 1) return -1;
-  for (int m = 0; m < h; ++m) {
-    const int e = 2 * m, o = e + 1;
-    re[m] = e < n_in ? (w ? x[e] * w[e] : x[e]) : 0.0f;
-    im[m] = o < n_in ? (w ? x[o] * w[o] : x[o]) : 0.0f;
+  int m = 0;
+  if (w)
+    for (; m < pairs; ++m) {
+      const int j = reversed(m, bits);
+      re[j] = x[2 * m] * w[2 * m];
+      im[j] = x[2 * m + 1] * w[2 * m + 1];
+    }
+  else
+    for (; m < pairs; ++m) {
+      const int j = reversed(m, bits);
+      re[j] = x[2 * m];
+      im[j] = x[2 * m + 1];
+    }
+  for (; m < h; ++m) { /* an odd sample left, then the zero padding */
+    const int j = reversed(m, bits);
+    re[j] = 2 * m < n_in ? (w ? x[2 * m] * w[2 * m] : x[2 * m]) : 0.0f;
+    im[j] = 0.0f;
   }
-  fft_strided(h, tw, 2, re, im);
-  for (int k = 0; k <= h; ++k) {
+  fft_stages(h, tw, 2, re, im);
+  for (int k = lo; k <= hi; ++k) {
     float xr, xi;
     if (k == 0 || k == h) { /* Z[n/2] = Z[0]; W^0 = 1, W^(n/2) = -1 */
       xr = k == 0 ? re[0] + im[0] : re[0] - im[0];
@@ -182,6 +262,12 @@ int tml_dsp_spectrum(int n, const float* tw, const float* x, int n_in, const flo
     const float p = xr * xr + xi * xi;
     out[k] = power ? p : dsp_sqrtf(p);
   }
+}
+
+int tml_dsp_spectrum(int n, const float* tw, const float* x, int n_in, const float* w, int power,
+                     float* scratch, float* out) {
+  if (n_in > n || log2_of(n) < 1) return -1;
+  spectrum_bins(n, tw, x, n_in, w, power, scratch, out, 0, n / 2);
   return 0;
 }
 
@@ -449,8 +535,14 @@ void tml_mfcc_frame(const tml_mfcc_plan* plan, const float* frame, float* scratc
   const tml_mfcc_config* c = &plan->c;
   float* spectrum = scratch + 2 * c->fft_length;
   float* mel = spectrum + c->fft_length / 2 + 1;
-  tml_dsp_spectrum(c->fft_length, plan->twiddles, frame, c->frame_length, plan->window, c->power,
-                   scratch, spectrum);
+  int lo = c->fft_length / 2, hi = 0; /* only the bins the mel bands read */
+  for (int b = 0; b < c->num_mel; ++b) {
+    const int first = plan->mel.first[b], last = first + plan->mel.count[b] - 1;
+    if (plan->mel.count[b] > 0 && first < lo) lo = first;
+    if (last > hi) hi = last;
+  }
+  spectrum_bins(c->fft_length, plan->twiddles, frame, c->frame_length, plan->window, c->power,
+                scratch, spectrum, lo, hi);
   tml_dsp_mel_apply(&plan->mel, spectrum, mel);
   for (int b = 0; b < c->num_mel; ++b) mel[b] = tml_logf(mel[b] + c->log_offset);
   if (c->num_mfcc == 0) {
