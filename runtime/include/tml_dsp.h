@@ -37,8 +37,35 @@ void tml_dsp_window(int kind, int n, float* w);
 /* Twiddle factors of an n-point FFT (n a power of two, 2..65536): n floats,
  * cos and sin of -2 pi k / n for k < n / 2, interleaved. */
 void tml_dsp_twiddles(int n, float* tw);
+/* Bit-reversed counting over n points (a power of two): from j, the reversal of i, to the
+ * reversal of i + 1. */
+static inline int tml_dsp_next_reversed(int j, int n) {
+  int m = n >> 1;
+  while (m >= 1 && j >= m) {
+    j -= m;
+    m >>= 1;
+  }
+  return j + m;
+}
+/* m's bits reversed within log2(n) bits; bits: 32 - log2(n) (32: n = 1). RBIT where
+ * Thumb-2 has it. */
+static inline int tml_dsp_reversed(int m, int bits) {
+#if defined(__GNUC__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+  uint32_t r;
+  __asm__("rbit %0, %1" : "=r"(r) : "r"((uint32_t)m));
+#else
+  uint32_t r = (uint32_t)m;
+  r = (r >> 1 & 0x55555555u) | (r & 0x55555555u) << 1;
+  r = (r >> 2 & 0x33333333u) | (r & 0x33333333u) << 2;
+  r = (r >> 4 & 0x0F0F0F0Fu) | (r & 0x0F0F0F0Fu) << 4;
+  r = (r >> 8 & 0x00FF00FFu) | (r & 0x00FF00FFu) << 8;
+  r = r >> 16 | r << 16;
+#endif
+  return bits < 32 ? (int)(r >> bits) : 0;
+}
 /* In-place complex FFT of n points (re, im: n floats each), radix 2, decimation in
- * time, two stages per pass over the data; tw from tml_dsp_twiddles(n). Returns 0, or -1 when n is not a power of two. */
+ * time, two stages per pass over the data; tw from tml_dsp_twiddles(n). Returns 0, or -1 when n is
+ * not a power of two. */
 int tml_dsp_fft(int n, const float* tw, float* re, float* im);
 /* |X[k]|^2 (power = 1) or |X[k]| for k = 0 .. n / 2 of the real frame x (length
  * n_in <= n, zero padded to n), after multiplying it by window w (n_in floats, or

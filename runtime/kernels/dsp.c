@@ -110,34 +110,6 @@ void tml_dsp_twiddles(int n, float* tw) {
   }
 }
 
-/* m's bits reversed within log2(n) bits; bits: 32 - log2(n) (32: n = 1). RBIT where
- * Thumb-2 has it. */
-static int reversed(int m, int bits) {
-#if defined(__GNUC__) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
-  uint32_t r;
-  __asm__("rbit %0, %1" : "=r"(r) : "r"((uint32_t)m));
-  return bits < 32 ? (int)(r >> bits) : 0;
-#else
-  uint32_t v = (uint32_t)m;
-  v = (v >> 1 & 0x55555555u) | (v & 0x55555555u) << 1;
-  v = (v >> 2 & 0x33333333u) | (v & 0x33333333u) << 2;
-  v = (v >> 4 & 0x0F0F0F0Fu) | (v & 0x0F0F0F0Fu) << 4;
-  v = (v >> 8 & 0x00FF00FFu) | (v & 0x00FF00FFu) << 8;
-  v = v >> 16 | v << 16;
-  return bits < 32 ? (int)(v >> bits) : 0;
-#endif
-}
-
-/* The next index in bit-reversed counting: j's reversal of i, then that of i + 1. */
-static int next_reversed(int j, int n) {
-  int m = n >> 1;
-  while (m >= 1 && j >= m) {
-    j -= m;
-    m >>= 1;
-  }
-  return j + m;
-}
-
 /* The stages of a radix-2 decimation-in-time FFT of n points on bit-reversed input, two
  * at a time (a stage of length L and the next, over four points: the same operations as
  * the two stages one after the other, with half the loads and stores), twiddles every
@@ -206,7 +178,8 @@ static void fft_stages(int n, const float* tw, int stride, float* re, float* im)
 
 int tml_dsp_fft(int n, const float* tw, float* re, float* im) {
   if (log2_of(n) < 0) return -1;
-  for (int i = 0, j = 0; i < n - 1; ++i, j = next_reversed(j, n)) /* into bit-reversed order */
+  for (int i = 0, j = 0; i < n - 1;
+       ++i, j = tml_dsp_next_reversed(j, n)) /* into bit-reversed order */
     if (i < j) {
       float t = re[i];
       re[i] = re[j];
@@ -230,18 +203,18 @@ static void spectrum_bins(int n, const float* tw, const float* x, int n_in, cons
   int m = 0;
   if (w)
     for (; m < pairs; ++m) {
-      const int j = reversed(m, bits);
+      const int j = tml_dsp_reversed(m, bits);
       re[j] = x[2 * m] * w[2 * m];
       im[j] = x[2 * m + 1] * w[2 * m + 1];
     }
   else
     for (; m < pairs; ++m) {
-      const int j = reversed(m, bits);
+      const int j = tml_dsp_reversed(m, bits);
       re[j] = x[2 * m];
       im[j] = x[2 * m + 1];
     }
   for (; m < h; ++m) { /* an odd sample left, then the zero padding */
-    const int j = reversed(m, bits);
+    const int j = tml_dsp_reversed(m, bits);
     re[j] = 2 * m < n_in ? (w ? x[2 * m] * w[2 * m] : x[2 * m]) : 0.0f;
     im[j] = 0.0f;
   }

@@ -113,16 +113,6 @@ static int32_t mul_hi(int32_t a, int32_t b) {
   return (int32_t)(((int64_t)a * b) >> 32);
 }
 
-/* The next index in bit-reversed order of n points: j reversed, plus one. */
-static int next_reversed(int j, int n) {
-  int m = n >> 1;
-  while (m >= 1 && j >= m) {
-    j -= m;
-    m >>= 1;
-  }
-  return j + m;
-}
-
 /* The butterflies, on input already in bit-reversed order. */
 static void fft_stages(int n, const int32_t* tw, int stride, int32_t* z) {
   for (int len = 2; len <= n; len <<= 1) {
@@ -155,7 +145,7 @@ static void fft_stages(int n, const int32_t* tw, int stride, int32_t* z) {
 }
 
 void tml_dspq_fft(int n, const int32_t* tw, int stride, int32_t* z) {
-  for (int i = 0, j = 0; i < n; ++i, j = next_reversed(j, n)) /* as the float FFT */
+  for (int i = 0, j = 0; i < n; ++i, j = tml_dsp_next_reversed(j, n)) /* as the float FFT */
     if (i < j) {
       const int32_t r = z[2 * i], m = z[2 * i + 1];
       z[2 * i] = z[2 * j];
@@ -281,7 +271,7 @@ void tml_mfccq_frame(const tml_mfccq_plan* plan, const int16_t* frame, int32_t* 
   int s = 0, e, stages = 0;
   for (int hh = h; hh > 1; hh >>= 1) ++stages;
   /* z[m] = x[2m] + i x[2m+1], written straight to m's bit-reversed place. */
-  for (int m = 0, j = 0; m < h; ++m, j = next_reversed(j, h)) {
+  for (int m = 0, j = 0; m < h; ++m, j = tml_dsp_next_reversed(j, h)) {
     const int ev = 2 * m;
     const int32_t r = ev < len ? (int32_t)frame[ev] * plan->window[ev] : 0;
     const int32_t i = ev + 1 < len ? (int32_t)frame[ev + 1] * plan->window[ev + 1] : 0;

@@ -332,6 +332,36 @@ Result<DeviceLink::Inference> DeviceLink::Infer(const std::vector<uint8_t>& inpu
   return out;
 }
 
+namespace {
+
+// The frames a device pushes during a SENSE run, in order: those set aside while waiting for
+// the ACK, then new ones until the deadline (then nullptr).
+class PushReader {
+ public:
+  PushReader(DeviceLink& link, int timeout_ms)
+      : link_(link),
+        frames_(link.TakePushed()),
+        deadline_(Clock::now() + std::chrono::milliseconds(timeout_ms)) {}
+  Result<const DeviceLink::Frame*> Next() {
+    if (next_ == frames_.size()) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
+      if (left <= 0) return static_cast<const DeviceLink::Frame*>(nullptr);
+      TML_ASSIGN_OR_RETURN(DeviceLink::Frame f, link_.ReadFrame(static_cast<int>(left)));
+      frames_.push_back(std::move(f));
+    }
+    return &frames_[next_++];
+  }
+
+ private:
+  DeviceLink& link_;
+  std::vector<DeviceLink::Frame> frames_;
+  size_t next_ = 0;
+  Clock::time_point deadline_;
+};
+
+}  // namespace
+
 Result<std::vector<DeviceLink::Sensed>> DeviceLink::Sense(uint32_t count, float capture_below,
                                                           bool shadow, int timeout_ms) {
   uint8_t req[12];
@@ -342,8 +372,8 @@ Result<std::vector<DeviceLink::Sensed>> DeviceLink::Sense(uint32_t count, float 
   // A self-test of the shadow package may come first.
   TML_RETURN_IF_ERROR(Call(TML_MSG_SENSE, req, sizeof req, shadow ? 60000 : 10000).status());
   std::vector<Sensed> out(count);
-  std::vector<Frame> frames = TakePushed();
-  size_t next = 0, telemetry = 0, shadows = 0;
+  PushReader pushed(*this, timeout_ms);
+  size_t telemetry = 0, shadows = 0;
   auto complete = [&]() {
     if (telemetry < count || (shadow && shadows < count)) return false;
     for (const Sensed& s : out)
@@ -351,18 +381,12 @@ Result<std::vector<DeviceLink::Sensed>> DeviceLink::Sense(uint32_t count, float 
         return false;
     return true;
   };
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!complete()) {
-    if (next == frames.size()) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0)
-        return Status::Unavailable("device: {} of {} samples reported within {} ms", telemetry,
-                                   count, timeout_ms);
-      TML_ASSIGN_OR_RETURN(Frame f, ReadFrame(static_cast<int>(left)));
-      frames.push_back(std::move(f));
-    }
-    const Frame& f = frames[next++];
+    TML_ASSIGN_OR_RETURN(const Frame* next, pushed.Next());
+    if (!next)
+      return Status::Unavailable("device: {} of {} samples reported within {} ms", telemetry, count,
+                                 timeout_ms);
+    const Frame& f = *next;
     if (f.type == TML_MSG_TELEMETRY && f.payload.size() >= sizeof(tml_proto_telemetry)) {
       tml_proto_telemetry t;
       std::memcpy(&t, f.payload.data(), sizeof t);
@@ -403,20 +427,13 @@ Result<DeviceLink::Listened> DeviceLink::Listen(uint32_t count, const tml_proto_
   std::memcpy(req + 12, &settings, sizeof settings);
   TML_RETURN_IF_ERROR(Call(TML_MSG_SENSE, req, sizeof req).status());
   Listened out;
-  std::vector<Frame> frames = TakePushed();
-  size_t next = 0;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  PushReader pushed(*this, timeout_ms);
   while (out.telemetry.size() < count) {  // a detection comes before its inference's telemetry
-    if (next == frames.size()) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0)
-        return Status::Unavailable("device: {} of {} inferences reported within {} ms",
-                                   out.telemetry.size(), count, timeout_ms);
-      TML_ASSIGN_OR_RETURN(Frame f, ReadFrame(static_cast<int>(left)));
-      frames.push_back(std::move(f));
-    }
-    const Frame& f = frames[next++];
+    TML_ASSIGN_OR_RETURN(const Frame* next, pushed.Next());
+    if (!next)
+      return Status::Unavailable("device: {} of {} inferences reported within {} ms",
+                                 out.telemetry.size(), count, timeout_ms);
+    const Frame& f = *next;
     if (f.type == TML_MSG_TELEMETRY && f.payload.size() >= sizeof(tml_proto_telemetry)) {
       tml_proto_telemetry t;
       std::memcpy(&t, f.payload.data(), sizeof t);
