@@ -56,6 +56,24 @@ static tml_proto_stats g_stats;
 static tml_pkg g_shadow;
 static uint32_t g_shadow_slot = TML_NO_SLOT;
 static uint8_t g_shadow_digest[32];
+/* The stream of the active model's front end, kept across SENSE runs; its buffers lie in
+ * the arena after the package's, so any other package run there (a self-test, a shadow)
+ * starts it again (version 0). */
+static struct {
+  uint32_t version, slot; /* the active model it belongs to (version 0: none) */
+  tml_proto_stream set;
+  tml_pkg_frontend fe;
+  tml_mfcc_config c;
+  tml_mfcc_plan plan;
+  tml_mfccq_plan qplan;
+  tml_mfcc_stream s;
+  tml_mfccq_stream q;
+  tml_kws_detector d;
+  uint8_t keyword[32];
+  float post[32];
+  int32_t* work; /* fixed point: the window in Q24 */
+  uint32_t classes, pos, since;
+} g_mic;
 
 static uint32_t rd32(const uint8_t* p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -251,6 +269,7 @@ static void on_activate(uint16_t seq) {
   if (s == 2) return send_error(seq, TML_E_STATE, 0);
   st = check_slot(s, g_j.slot[s].bytes, &pkg);
   if (st == TML_PKG_OK) st = tml_pkg_self_test(&pkg, g_arena, g_scratch);
+  g_mic.version = 0;
   if (st != TML_PKG_OK) {
     g_j.slot[s].state = TML_SLOT_EMPTY;
     tml_journal_store(0, &g_j);
@@ -411,6 +430,7 @@ static int open_shadow(uint16_t seq) {
     return -1;
   }
   if (st == TML_PKG_OK) st = tml_pkg_self_test(&g_shadow, g_arena, g_scratch);
+  g_mic.version = 0;
   if (st != TML_PKG_OK) {
     g_j.slot[s].state = TML_SLOT_EMPTY;
     tml_journal_store(0, &g_j);
@@ -498,6 +518,7 @@ static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
         break;
       }
       run_pkg(&g_shadow, &sr);
+      g_mic.version = 0;
       sh.model_version = sr.model_version;
       sh.ticks = sr.ticks;
       sh.top_class = sr.top_class;
@@ -514,24 +535,6 @@ static void on_sense(uint16_t seq, const uint8_t* p, uint32_t n) {
 }
 
 /* ---- The emulated microphone: SENSE with TML_SENSE_STREAM ---- */
-
-/* The stream of the active model's front end, kept across SENSE runs; its buffers lie in
- * the arena after the package's. */
-static struct {
-  uint32_t version, slot; /* the active model it belongs to (version 0: none) */
-  tml_proto_stream set;
-  tml_pkg_frontend fe;
-  tml_mfcc_config c;
-  tml_mfcc_plan plan;
-  tml_mfccq_plan qplan;
-  tml_mfcc_stream s;
-  tml_mfccq_stream q;
-  tml_kws_detector d;
-  uint8_t keyword[32];
-  float post[32];
-  int32_t* work; /* fixed point: the window in Q24 */
-  uint32_t classes, pos, since;
-} g_mic;
 
 /* Binds the stream to the active model and settings (again only when either changed: then
  * from the file's start, and from a zero model state). 0, or an error code and detail. */
