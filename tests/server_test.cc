@@ -1005,6 +1005,9 @@ TEST_P(Server, FleetRoutesShowDevicesTelemetryRolloutsAndDrift) {
     for (int i = 0; i < 40; ++i)
       raw.push_back({0, "m4-1", fmt::format("msg{}", i), i % 2 ? "result" : "telemetry", 2,
                      i % 4 == 0 ? 1 : 0, 0.9, 1000, now - 1000, now, "{}"});
+    for (int i = 0; i < 3; ++i)  // keywords a listening device heard
+      raw.push_back({0, "m4-1", fmt::format("heard{}", i), "detection", 2, 4 + i, 0.7, 0,
+                     now - 900 + i, now, R"({"frame":59})"});
     ASSERT_TRUE(InsertTelemetry(db, raw).ok());
     TelemetryMinute m;
     m.device = "m4-1";
@@ -1048,6 +1051,10 @@ TEST_P(Server, FleetRoutesShowDevicesTelemetryRolloutsAndDrift) {
   ASSERT_EQ(tel["minutes"].size(), 1u) << tel.dump();
   EXPECT_EQ(tel["minutes"][0]["inferences"], 40);
   EXPECT_EQ(tel["recent"].size(), 5u);
+  for (const json& r : tel["recent"]) EXPECT_NE(r["kind"], "detection") << r.dump();
+  ASSERT_EQ(tel["detections"].size(), 3u) << tel.dump();
+  EXPECT_EQ(tel["detections"][0]["top_class"], 6);  // newest first
+  EXPECT_EQ(tel["detections"][0]["kind"], "detection");
   EXPECT_EQ(c->Get("/api/devices/m4-1/telemetry?since_s=-4")->status, 400);
   EXPECT_EQ(c->Get("/api/devices/nobody/telemetry")->status, 404);
 

@@ -81,10 +81,12 @@ void AddDeviceRoutes(std::vector<Route>& r) {
   r.push_back(one);
 
   Route tel{"GET", "/api/devices/{id}/telemetry",
-            "A device's per-minute telemetry and its newest inferences (live charts)", "fleet"};
+            "A device's per-minute telemetry, its newest inferences (live charts) and the newest "
+            "keywords it heard",
+            "fleet"};
   tel.query = {{"since_s", "how far back, in seconds (default 3600)", {{"type", "integer"}}},
                {"recent",
-                "how many of the newest inferences (default 50, at most 500)",
+                "how many of the newest inferences and detections (default 50, at most 500)",
                 {{"type", "integer"}}}};
   tel.handler = [](ApiContext& c, const ApiRequest& q) {
     auto since = QuerySeconds(q, "since_s", 3600);
@@ -108,10 +110,18 @@ void AddDeviceRoutes(std::vector<Route>& r) {
     }
     std::sort(raw.begin(), raw.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
     if (raw.size() > static_cast<size_t>(*recent)) raw.resize(static_cast<size_t>(*recent));
-    json m = json::array(), rec = json::array();
+    // Keywords a listening device heard (fleet/listen.h), newest first.
+    auto heard = RecentTelemetry(*ws->db, id, "detection", *recent);
+    if (!heard.ok()) return FromStatus(heard.status());
+    json m = json::array(), rec = json::array(), det = json::array();
     for (const TelemetryMinute& x : *minutes) m.push_back(TelemetryMinuteJson(x));
     for (const TelemetryRecord& x : raw) rec.push_back(TelemetryRecordJson(x));
-    return Json({{"device", id}, {"since_ms", tq.since_ms}, {"minutes", m}, {"recent", rec}});
+    for (const TelemetryRecord& x : *heard) det.push_back(TelemetryRecordJson(x));
+    return Json({{"device", id},
+                 {"since_ms", tq.since_ms},
+                 {"minutes", m},
+                 {"recent", rec},
+                 {"detections", det}});
   };
   tel.response = schema::DeviceTelemetry();
   r.push_back(tel);

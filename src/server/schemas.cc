@@ -251,7 +251,8 @@ json DeviceTelemetry() {
   return Object("DeviceTelemetry", {{"device", Str()},
                                     {"since_ms", Int()},
                                     {"minutes", Array(minute)},
-                                    {"recent", Array(record)}});
+                                    {"recent", Array(record)},
+                                    {"detections", Array(record)}});
 }
 
 json Rollout() {

@@ -135,6 +135,8 @@ async function main() {
   await page.waitForFunction(() => document.querySelectorAll("#recent tbody tr").length >= 3, null, { timeout: 60000 });
   await page.waitForSelector("#device-charts svg[aria-label='inferences per minute']");
   check("live inferences and telemetry charts appear", (await page.locator("#device-charts svg").count()) === 3);
+  check("a device that does not listen has heard no keywords, and says how one listens",
+    (await page.locator("#detections").textContent()).includes("--listen"));
   if (shots) await page.screenshot({ path: join(shots, "device.png"), fullPage: true });
 
   // A rollout of v2 from the dashboard: a canary stage of one board, then both.

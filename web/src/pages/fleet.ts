@@ -34,7 +34,8 @@ async function device(page: HTMLElement, id: string): Promise<void> {
   const charts = h("div", { class: "cards", id: "device-charts" });
   const recent = h("div", { id: "recent" });
   const history = h("div", { id: "history" });
-  page.append(state, charts, card("Latest inferences", {}, recent), card("Version history", {}, history));
+  const heard = h("div", { id: "detections" });
+  page.append(state, charts, card("Latest inferences", {}, recent), card("Keywords heard", {}, heard), card("Version history", {}, history));
   const draw = async () => {
     const [now, tel] = await Promise.all([
       get<DeviceDetail>(`/api/devices/${encodeURIComponent(id)}`),
@@ -51,6 +52,11 @@ async function device(page: HTMLElement, id: string): Promise<void> {
         when(r.sent_ms), `v${r.model_version}`, String(r.top_class), r.confidence.toFixed(3), String(r.ticks),
       ]))
       : empty("No inferences stored yet.", "A running control plane stores what the device reports."));
+    heard.replaceChildren(tel.detections.length
+      ? table(["sent", "version", "class", "score"], tel.detections.map((r) => [
+        when(r.sent_ms), `v${r.model_version}`, String(r.top_class), r.confidence.toFixed(3),
+      ]))
+      : empty("No keywords heard.", "A listening device reports them:", "tinymlaas agent --sense-every 1000 --listen keywords=0-9"));
     const minutes = tel.minutes.map((m) => [(m.minute_ms - tel.since_ms) / 60000, m] as const);
     const classes = new Map<number, number>();
     for (const r of tel.recent) classes.set(r.top_class, (classes.get(r.top_class) ?? 0) + 1);
