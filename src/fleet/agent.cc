@@ -400,14 +400,7 @@ struct Agent::State {
         return;
       }
       for (const auto& s : *r) {
-        const json head = {{"device", ids[d]},
-                           {"model_version", s.telemetry.model_version},
-                           {"ticks", s.telemetry.ticks},
-                           {"class", s.telemetry.top_class},
-                           {"confidence", s.telemetry.confidence},
-                           {"sample", s.telemetry.sample},
-                           {"boots", s.telemetry.boots},
-                           {"errors", s.telemetry.errors}};
+        const json head = TelemetryJson(d, s.telemetry);
         Send(d, "telemetry", head);
         if (s.shadowed)
           Send(d, "shadow",
@@ -436,6 +429,14 @@ struct Agent::State {
     }
   }
 
+  // A TELEMETRY push as the telemetry topic's JSON.
+  json TelemetryJson(size_t d, const tml_proto_telemetry& t) const {
+    return {{"device", ids[d]},           {"model_version", t.model_version},
+            {"ticks", t.ticks},           {"class", t.top_class},
+            {"confidence", t.confidence}, {"sample", t.sample},
+            {"boots", t.boots},           {"errors", t.errors}};
+  }
+
   // sense with "stream": the device listens to its microphone (DeviceLink::Listen); each
   // inference goes out as telemetry, each keyword heard as a detection.
   void Listen(size_t d, DeviceLink& link, const Command& c, const json& req) {
@@ -459,15 +460,7 @@ struct Agent::State {
                   {"frame", k.frame},
                   {"sample", k.sample}});
       }
-      Send(d, "telemetry",
-           json{{"device", ids[d]},
-                {"model_version", t.model_version},
-                {"ticks", t.ticks},
-                {"class", t.top_class},
-                {"confidence", t.confidence},
-                {"sample", t.sample},
-                {"boots", t.boots},
-                {"errors", t.errors}});
+      Send(d, "telemetry", TelemetryJson(d, t));
     }
     if (OnTrial(d)) (void)RefreshHello(d);
     if (!c.automatic)
